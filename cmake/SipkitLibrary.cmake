@@ -1,0 +1,21 @@
+# sipkit_add_library(<layer> SOURCES ... [DEPENDS ...])
+# One static library per layer, exported as sipkit::<layer>.
+function(sipkit_add_library layer)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  set(target sipkit_${layer})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  add_library(sipkit::${layer} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${layer} OUTPUT_NAME sipkit_${layer})
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_include_directories(${target}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
+    PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  if(ARG_DEPENDS)
+    target_link_libraries(${target} PUBLIC ${ARG_DEPENDS})
+  endif()
+  if(ARG_PRIVATE_DEPENDS)
+    target_link_libraries(${target} PRIVATE ${ARG_PRIVATE_DEPENDS})
+  endif()
+  sipkit_set_warnings(${target})
+  set_property(GLOBAL APPEND PROPERTY SIPKIT_EXPORTED_TARGETS ${target})
+endfunction()

@@ -1,0 +1,126 @@
+// An owning SIP message that code builds, edits and serializes.
+//
+//   auto req = sipkit::parser::message::request("OPTIONS", "sip:bob@example.com");
+//   req.add(header_id::via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds");
+//   req.add(header_id::max_forwards, "70");
+//   ...
+//   std::string wire = req.serialize();
+//
+// Storage: one contiguous buffer. `from_view()` copies the parsed bytes into it once and
+// keeps offsets; edits append new text to the buffer and update the offsets, so earlier
+// text is never moved. std::string_views returned by accessors stay valid until the next
+// mutating call.
+//
+// Serialization: an unmodified message made by from_view() serializes to exactly the
+// bytes it was parsed from. Otherwise it is written in canonical form: "Name: value"
+// with the long header names, headers in their order, and Content-Length always present
+// and computed from the body (RFC 3261 §20.14; required on streams).
+//
+// Thread safety: none; one message belongs to one thread at a time.
+// Errors: accessors returning typed views return std::nullopt when the header is
+// absent or does not parse.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sipkit/parser/headers.hpp"
+#include "sipkit/parser/message_view.hpp"
+
+namespace sipkit::parser {
+
+class message {
+ public:
+  /// Offset/length into the message buffer.
+  struct span {
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  struct field {
+    header_id id = header_id::extension;
+    span name;
+    span value;
+  };
+
+  message() = default;
+  static message request(std::string_view method, std::string_view request_uri);
+  static message response(int status_code, std::string_view reason = {});
+  /// Copy a parsed message (bytes copied once).
+  static message from_view(const message_view& view);
+
+  bool is_request() const noexcept { return status_code_ == 0; }
+  bool is_response() const noexcept { return status_code_ != 0; }
+  std::string_view method_text() const noexcept { return text(method_); }
+  sipkit::parser::method method() const noexcept { return lookup_method(text(method_)); }
+  std::string_view request_uri() const noexcept { return text(uri_); }
+  int status_code() const noexcept { return status_code_; }
+  std::string_view reason_phrase() const noexcept { return text(reason_); }
+  void set_request_uri(std::string_view uri);
+  void set_status(int code, std::string_view reason = {});
+
+  const std::vector<field>& fields() const noexcept { return fields_; }
+  std::string_view name_of(const field& f) const noexcept { return text(f.name); }
+  std::string_view value_of(const field& f) const noexcept { return text(f.value); }
+
+  /// First value of a header, or nullopt.
+  std::optional<std::string_view> get(header_id id) const noexcept;
+  std::optional<std::string_view> get(std::string_view name) const noexcept;
+  std::size_t count(header_id id) const noexcept;
+
+  /// Append a header at the end (known header: canonical long name).
+  void add(header_id id, std::string_view value);
+  void add(std::string_view name, std::string_view value);
+  /// Insert before all others with the same id (a new top Via, RFC 3261 §8.1.1.7).
+  void push_front(header_id id, std::string_view value);
+  /// Replace all headers with this id by one header.
+  void set(header_id id, std::string_view value);
+  void set(std::string_view name, std::string_view value);
+  /// Remove all headers with this id/name; returns how many were removed.
+  std::size_t remove(header_id id);
+  std::size_t remove(std::string_view name);
+  /// Remove only the first header with this id (the top Via on a proxy's response path).
+  bool remove_first(header_id id);
+
+  std::string_view body() const noexcept { return text(body_); }
+  /// Sets the body and, when `content_type` is not empty, the Content-Type header.
+  void set_body(std::string_view body, std::string_view content_type = {});
+
+  // Typed views of single values, parsed on demand from the stored text.
+  std::optional<via_view> top_via() const;
+  std::optional<name_addr_view> from() const;
+  std::optional<name_addr_view> to() const;
+  std::optional<cseq_view> cseq() const;
+  std::string_view call_id() const noexcept;
+
+  bool modified() const noexcept { return modified_; }
+  std::string serialize() const;
+  /// Append the serialized form to `out` (lets a transport reuse one buffer).
+  void serialize_to(std::string& out) const;
+
+ private:
+  std::string_view text(span s) const noexcept { return {buf_.data() + s.offset, s.length}; }
+  span append(std::string_view s);
+  field make_field(header_id id, std::string_view name, std::string_view value);
+
+  std::string buf_;
+  span method_, uri_, reason_, version_, body_;
+  int status_code_ = 0;
+  std::vector<field> fields_;
+  span original_;  ///< bytes of the parsed message while unmodified
+  bool modified_ = true;
+};
+
+/// Default reason phrase for a status code (RFC 3261 §21), "" for unknown codes.
+std::string_view default_reason(int status_code) noexcept;
+
+/// A response to `request` as RFC 3261 §8.2.6 builds it: Via (all), From, To, Call-ID
+/// and CSeq copied; a To tag added when `to_tag` is not empty and To has none.
+message make_response(const message_view& request, int status_code, std::string_view reason = {},
+                      std::string_view to_tag = {});
+message make_response(const message& request, int status_code, std::string_view reason = {},
+                      std::string_view to_tag = {});
+
+}  // namespace sipkit::parser

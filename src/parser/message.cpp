@@ -1,0 +1,338 @@
+#include "sipkit/parser/message.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace sipkit::parser {
+
+message::span message::append(std::string_view s) {
+  if (buf_.size() + s.size() > 0xFFFFFFFFu) throw std::length_error("sipkit message too large");
+  span out{static_cast<std::uint32_t>(buf_.size()), static_cast<std::uint32_t>(s.size())};
+  buf_.append(s.data(), s.size());
+  return out;
+}
+
+message::field message::make_field(header_id id, std::string_view name, std::string_view value) {
+  field f;
+  f.id = id;
+  f.name = append(name);
+  f.value = append(value);
+  return f;
+}
+
+message message::request(std::string_view method, std::string_view request_uri) {
+  message m;
+  m.buf_.reserve(512);
+  m.method_ = m.append(method);
+  m.uri_ = m.append(request_uri);
+  m.version_ = m.append("SIP/2.0");
+  return m;
+}
+
+message message::response(int status_code, std::string_view reason) {
+  message m;
+  m.buf_.reserve(512);
+  m.version_ = m.append("SIP/2.0");
+  m.set_status(status_code, reason);
+  return m;
+}
+
+message message::from_view(const message_view& view) {
+  message m;
+  std::string_view bytes = view.bytes();
+  m.buf_.assign(bytes.data(), bytes.size());
+  auto rel = [&](std::string_view part) {
+    if (part.empty()) return span{};
+    return span{static_cast<std::uint32_t>(part.data() - bytes.data()),
+                static_cast<std::uint32_t>(part.size())};
+  };
+  m.version_ = rel(view.sip_version());
+  if (view.is_request()) {
+    m.method_ = rel(view.method_text());
+    m.uri_ = rel(view.request_uri().raw);
+  } else {
+    m.status_code_ = view.status_code();
+    m.reason_ = rel(view.reason_phrase());
+  }
+  m.fields_.reserve(view.headers().size());
+  for (const auto& h : view.headers()) m.fields_.push_back({h.id, rel(h.name), rel(h.value)});
+  m.body_ = rel(view.body());
+  m.original_ = span{0, static_cast<std::uint32_t>(bytes.size())};
+  m.modified_ = false;
+  return m;
+}
+
+void message::set_request_uri(std::string_view uri) {
+  uri_ = append(uri);
+  modified_ = true;
+}
+
+void message::set_status(int code, std::string_view reason) {
+  status_code_ = code;
+  reason_ = append(reason.empty() ? default_reason(code) : reason);
+  modified_ = true;
+}
+
+std::optional<std::string_view> message::get(header_id id) const noexcept {
+  for (const auto& f : fields_)
+    if (f.id == id) return text(f.value);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> message::get(std::string_view name) const noexcept {
+  header_id id = lookup_header(name);
+  if (id != header_id::extension) return get(id);
+  for (const auto& f : fields_)
+    if (f.id == header_id::extension && iequals(text(f.name), name)) return text(f.value);
+  return std::nullopt;
+}
+
+std::size_t message::count(header_id id) const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; }));
+}
+
+void message::add(header_id id, std::string_view value) {
+  fields_.push_back(make_field(id, header_name(id), value));
+  modified_ = true;
+}
+
+void message::add(std::string_view name, std::string_view value) {
+  header_id id = lookup_header(name);
+  fields_.push_back(make_field(id, id == header_id::extension ? name : header_name(id), value));
+  modified_ = true;
+}
+
+void message::push_front(header_id id, std::string_view value) {
+  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
+  fields_.insert(it, make_field(id, header_name(id), value));
+  modified_ = true;
+}
+
+void message::set(header_id id, std::string_view value) {
+  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
+  if (it == fields_.end()) {
+    add(id, value);
+    return;
+  }
+  it->value = append(value);
+  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const field& f) { return f.id == id; }),
+                fields_.end());
+  modified_ = true;
+}
+
+void message::set(std::string_view name, std::string_view value) {
+  header_id id = lookup_header(name);
+  if (id != header_id::extension) return set(id, value);
+  remove(name);
+  add(name, value);
+}
+
+std::size_t message::remove(header_id id) {
+  auto before = fields_.size();
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const field& f) { return f.id == id; }),
+                fields_.end());
+  modified_ = modified_ || before != fields_.size();
+  return before - fields_.size();
+}
+
+std::size_t message::remove(std::string_view name) {
+  header_id id = lookup_header(name);
+  if (id != header_id::extension) return remove(id);
+  auto before = fields_.size();
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const field& f) {
+                                 return f.id == header_id::extension && iequals(text(f.name), name);
+                               }),
+                fields_.end());
+  modified_ = modified_ || before != fields_.size();
+  return before - fields_.size();
+}
+
+bool message::remove_first(header_id id) {
+  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
+  if (it == fields_.end()) return false;
+  fields_.erase(it);
+  modified_ = true;
+  return true;
+}
+
+void message::set_body(std::string_view body, std::string_view content_type) {
+  body_ = append(body);
+  if (!content_type.empty()) set(header_id::content_type, content_type);
+  modified_ = true;
+}
+
+std::optional<via_view> message::top_via() const {
+  auto v = get(header_id::via);
+  via_view out;
+  if (!v || parse_via(*v, out)) return std::nullopt;
+  return out;
+}
+
+std::optional<name_addr_view> message::from() const {
+  auto v = get(header_id::from);
+  name_addr_view out;
+  if (!v || parse_name_addr(*v, out)) return std::nullopt;
+  return out;
+}
+
+std::optional<name_addr_view> message::to() const {
+  auto v = get(header_id::to);
+  name_addr_view out;
+  if (!v || parse_name_addr(*v, out)) return std::nullopt;
+  return out;
+}
+
+std::optional<cseq_view> message::cseq() const {
+  auto v = get(header_id::cseq);
+  cseq_view out;
+  if (!v || parse_cseq(*v, out)) return std::nullopt;
+  return out;
+}
+
+std::string_view message::call_id() const noexcept { return get(header_id::call_id).value_or(""); }
+
+std::string message::serialize() const {
+  std::string out;
+  serialize_to(out);
+  return out;
+}
+
+void message::serialize_to(std::string& out) const {
+  if (!modified_) {
+    out.append(text(original_));
+    return;
+  }
+  std::size_t estimate = 64 + body_.length;
+  for (const auto& f : fields_) estimate += f.name.length + f.value.length + 4;
+  out.reserve(out.size() + estimate);
+  if (is_request()) {
+    out.append(text(method_)).append(" ").append(text(uri_)).append(" SIP/2.0\r\n");
+  } else {
+    char code[4];
+    auto r = std::to_chars(code, code + sizeof code, status_code_);
+    out.append("SIP/2.0 ").append(code, r.ptr).append(" ").append(text(reason_)).append("\r\n");
+  }
+  for (const auto& f : fields_) {
+    if (f.id == header_id::content_length) continue;
+    std::string_view name = f.id == header_id::extension ? text(f.name) : header_name(f.id);
+    out.append(name).append(": ").append(text(f.value)).append("\r\n");
+  }
+  char len[24];
+  auto r = std::to_chars(len, len + sizeof len, body_.length);
+  out.append("Content-Length: ").append(len, r.ptr).append("\r\n\r\n");
+  out.append(text(body_));
+}
+
+std::string_view default_reason(int code) noexcept {
+  switch (code) {
+    case 100: return "Trying";
+    case 180: return "Ringing";
+    case 181: return "Call Is Being Forwarded";
+    case 182: return "Queued";
+    case 183: return "Session Progress";
+    case 199: return "Early Dialog Terminated";
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Notification";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Moved Temporarily";
+    case 305: return "Use Proxy";
+    case 380: return "Alternative Service";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 410: return "Gone";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Unsupported URI Scheme";
+    case 420: return "Bad Extension";
+    case 421: return "Extension Required";
+    case 422: return "Session Interval Too Small";
+    case 423: return "Interval Too Brief";
+    case 480: return "Temporarily Unavailable";
+    case 481: return "Call/Transaction Does Not Exist";
+    case 482: return "Loop Detected";
+    case 483: return "Too Many Hops";
+    case 484: return "Address Incomplete";
+    case 485: return "Ambiguous";
+    case 486: return "Busy Here";
+    case 487: return "Request Terminated";
+    case 488: return "Not Acceptable Here";
+    case 489: return "Bad Event";
+    case 491: return "Request Pending";
+    case 493: return "Undecipherable";
+    case 500: return "Server Internal Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Server Time-out";
+    case 505: return "Version Not Supported";
+    case 513: return "Message Too Large";
+    case 600: return "Busy Everywhere";
+    case 603: return "Decline";
+    case 604: return "Does Not Exist Anywhere";
+    case 606: return "Not Acceptable";
+    default: return "";
+  }
+}
+
+namespace {
+
+template <class Request>
+message respond(const Request& req, int code, std::string_view reason, std::string_view to_tag,
+                std::string_view to_value, bool to_has_tag) {
+  message rsp = message::response(code, reason);
+  auto copy = [&](header_id id) {
+    if constexpr (std::is_same_v<Request, message_view>) {
+      for (const auto& h : req.headers())
+        if (h.id == id) rsp.add(id, h.value);
+    } else {
+      for (const auto& f : req.fields())
+        if (f.id == id) rsp.add(id, req.value_of(f));
+    }
+  };
+  copy(header_id::via);
+  copy(header_id::from);
+  if (!to_value.empty()) {
+    if (!to_tag.empty() && !to_has_tag) {
+      std::string v(to_value);
+      v.append(";tag=").append(to_tag);
+      rsp.add(header_id::to, v);
+    } else {
+      rsp.add(header_id::to, to_value);
+    }
+  }
+  copy(header_id::call_id);
+  copy(header_id::cseq);
+  return rsp;
+}
+
+}  // namespace
+
+message make_response(const message_view& request, int code, std::string_view reason,
+                      std::string_view to_tag) {
+  const auto* to = request.find(header_id::to);
+  bool has_tag = request.to() != nullptr && !request.to()->tag.empty();
+  return respond(request, code, reason, to_tag, to ? to->value : std::string_view{}, has_tag);
+}
+
+message make_response(const message& request, int code, std::string_view reason,
+                      std::string_view to_tag) {
+  auto to = request.to();
+  auto to_value = request.get(header_id::to).value_or("");
+  return respond(request, code, reason, to_tag, to_value, to && !to->tag.empty());
+}
+
+}  // namespace sipkit::parser

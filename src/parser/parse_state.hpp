@@ -1,0 +1,110 @@
+// Private: the state the Ragel actions of grammar/sip_message.rl write into.
+//
+// Actions only record positions; these helpers hand out the slots they write to, so the
+// same actions serve a whole message (tables inside message_view) and the stand-alone
+// entry points (one caller-owned value, further values go to a scratch slot).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "sipkit/parser/message_view.hpp"
+
+namespace sipkit::parser {
+
+struct message_parser_access;
+
+struct parse_state {
+  const char* base = nullptr;
+  const parser_limits* limits = nullptr;
+  message_view* msg = nullptr;  // null for the stand-alone entry points
+
+  // Current targets of the actions.
+  uri_view* uri = nullptr;
+  via_view* via = nullptr;
+  name_addr_view* addr = nullptr;
+  auth_view* auth = nullptr;
+  header_field_view* header = nullptr;
+  header_id header_kind = header_id::extension;
+  bool duplicate = false;  // second line of a single-value header: typed slot already filled
+
+  // Stand-alone outputs and scratch slots.
+  via_view* via_out = nullptr;
+  name_addr_view* addr_out = nullptr;
+  uri_view* uri_out = nullptr;
+  cseq_view* cseq_out = nullptr;
+  std::size_t standalone_values = 0;
+  via_view via_scratch;
+  name_addr_view addr_scratch;
+  auth_view auth_scratch;
+
+  // Marks.
+  const char* mark = nullptr;
+  const char* value_mark = nullptr;
+  const char* name_start = nullptr;
+  const char* name_end = nullptr;
+  const char* uri_start = nullptr;
+  const char* user_start = nullptr;
+  const char* user_colon = nullptr;
+  const char* host_start = nullptr;
+  const char* params_start = nullptr;
+  const char* params_end = nullptr;
+  const char* item_start = nullptr;
+  const char* dn_start = nullptr;
+  const char* dn_end = nullptr;
+  const char* cseq_number_start = nullptr;
+  const char* cseq_number_end = nullptr;
+  host_kind pending_host_kind = host_kind::none;
+  bool port_overflow = false;
+  bool headers_complete = false;
+  std::uint64_t seen_headers = 0;  // bit per header_id: single-value duplicates
+
+  // Error reporting.
+  const char* context = "start line";
+  errc limit_error = errc::ok;
+  const char* limit_reason = nullptr;
+  const char* limit_at = nullptr;
+
+  std::string_view span(const char* from, const char* to) const noexcept {
+    if (from == nullptr || to == nullptr || to < from) return {};
+    return {from, static_cast<std::size_t>(to - from)};
+  }
+
+  // Slot allocation (defined in message_view.cpp). They return false/nullptr when a
+  // table is full; the limit error is then recorded and the action stops the machine.
+  bool open_header(header_id id, const char* colon);
+  via_view* next_via();
+  name_addr_view* next_addr();
+  auth_view* next_auth();
+
+  // Start-line and single-value targets (message entry point only).
+  void msg_method(std::string_view text);
+  uri_view* msg_request_uri();
+  void msg_version(std::string_view text);
+  void msg_status(std::string_view text);
+  void msg_reason(std::string_view text);
+  void msg_call_id(std::string_view text);
+  cseq_view* msg_cseq();
+  content_type_view& msg_ctype();
+  content_type_view ctype_scratch;
+  void fail_limit(errc code, const char* reason, const char* at) {
+    if (limit_error == errc::ok) {
+      limit_error = code;
+      limit_reason = reason;
+      limit_at = at;
+    }
+  }
+};
+
+/// Runs the Ragel machine from the given entry point over [p, pe). Returns the position
+/// where it stopped and whether it ended in an accepting state.
+struct machine_result {
+  const char* stop = nullptr;
+  bool accepted = false;
+  bool error = false;
+};
+
+enum class entry_point { message, uri, via, name_addr, cseq };
+machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p, const char* pe);
+
+}  // namespace sipkit::parser
