@@ -115,7 +115,10 @@ struct via_view {
   std::uint16_t header_index = 0;     ///< index in message_view::headers()
 
   /// RFC 3261 §8.1.1.7: branches starting with the magic cookie follow RFC 3261 rules.
-  bool has_rfc3261_branch() const noexcept { return branch.substr(0, 7) == "z9hG4bK"; }
+  bool has_rfc3261_branch() const noexcept {
+    // RFC 4475 §3.2.1: a branch that is only the cookie is treated as RFC 2543 style.
+    return branch.size() > 7 && branch.substr(0, 7) == "z9hG4bK";
+  }
 };
 
 /// name-addr or addr-spec with header parameters: From, To, Contact, Route,

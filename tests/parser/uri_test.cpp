@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include "sipkit/parser/uri.hpp"
+
+using namespace sipkit::parser;
+
+namespace {
+uri_view must_parse(std::string_view text) {
+  uri_view u;
+  auto e = parse_uri(text, u);
+  INFO(text << ": " << e.message());
+  REQUIRE_FALSE(e);
+  return u;
+}
+}  // namespace
+
+TEST_CASE("URI: user, password, host, port, parameters and headers are split", "[uri]") {
+  auto u = must_parse("sips:alice:secret@atlanta.com:5061;transport=tcp;lr;maddr=10.0.0.1;x=y?subject=project&priority=urgent");
+  CHECK(u.scheme == uri_scheme::sips);
+  CHECK(u.user == "alice");
+  CHECK(u.password == "secret");
+  CHECK(u.host == "atlanta.com");
+  CHECK(u.host_type == host_kind::hostname);
+  CHECK(u.port == 5061);
+  CHECK(u.transport_param == "tcp");
+  CHECK(u.lr);
+  CHECK(u.maddr_param == "10.0.0.1");
+  CHECK(u.params == "transport=tcp;lr;maddr=10.0.0.1;x=y");
+  CHECK(u.param("X") == std::optional<std::string_view>("y"));
+  CHECK(u.param("lr") == std::optional<std::string_view>(""));
+  CHECK_FALSE(u.param("ttl").has_value());
+  CHECK(u.headers == "subject=project&priority=urgent");
+}
+
+TEST_CASE("URI: a host without user keeps port and parameters", "[uri]") {
+  auto u = must_parse("sip:proxy.example.com:5060;lr");
+  CHECK(u.user.empty());
+  CHECK(u.password.empty());
+  CHECK(u.host == "proxy.example.com");
+  CHECK(u.port == 5060);
+  CHECK(u.lr);
+}
+
+TEST_CASE("URI: a numeric password is not mistaken for a port", "[uri]") {
+  auto u = must_parse("sip:bob:1234@example.com");
+  CHECK(u.user == "bob");
+  CHECK(u.password == "1234");
+  CHECK(u.host == "example.com");
+  CHECK(u.port == 0);
+}
+
+TEST_CASE("URI: parameters seen before '@' belong to the user part", "[uri]") {
+  auto u = must_parse("sip:alice;lr@example.com");
+  CHECK(u.user == "alice;lr");
+  CHECK_FALSE(u.lr);
+  CHECK(u.params.empty());
+}
+
+TEST_CASE("URI: IPv4 and RFC 5118 IPv6 references are recognised", "[uri]") {
+  CHECK(must_parse("sip:192.0.2.1:5060").host_type == host_kind::ipv4);
+  for (auto text : {"sip:[2001:db8::10]:5070", "sip:[2001:db8::9:1]", "sip:[::1]",
+                    "sip:[::ffff:192.0.2.1]", "sip:user@[2001:db8:0:0:0:0:0:10]"}) {
+    auto u = must_parse(text);
+    CHECK(u.host_type == host_kind::ipv6);
+    CHECK(u.host.front() == '[');
+  }
+  CHECK(must_parse("sip:[2001:db8::10]:5070").port == 5070);
+}
+
+TEST_CASE("URI: tel and other schemes are kept as absolute URIs", "[uri]") {
+  auto t = must_parse("tel:+1-201-555-0123;phone-context=example.com");
+  CHECK(t.scheme == uri_scheme::tel);
+  CHECK(t.opaque == "+1-201-555-0123;phone-context=example.com");
+  auto u = must_parse("urn:service:sos");
+  CHECK(u.scheme == uri_scheme::other);
+  CHECK(u.scheme_text == "urn");
+}
+
+TEST_CASE("URI: invalid forms are rejected with an offset", "[uri]") {
+  uri_view u;
+  auto e = parse_uri("sip:user@exa mple.com", u);
+  CHECK(e.code == errc::syntax);
+  CHECK(e.offset == 12);
+  CHECK(parse_uri("sip:", u).code == errc::syntax);
+  CHECK(parse_uri("sip:host:99999", u).code == errc::value_out_of_range);
+  CHECK(parse_uri("sip:[1::2", u).code == errc::syntax);
+}
+
+TEST_CASE("URI: longer than the limit is rejected", "[uri]") {
+  parser_limits limits;
+  limits.max_uri_length = 32;
+  uri_view u;
+  std::string text = "sip:" + std::string(40, 'a') + "@example.com";
+  CHECK(parse_uri(text, u, limits).code == errc::uri_too_long);
+}
+
+TEST_CASE("URI comparison follows RFC 3261 section 19.1.4", "[uri]") {
+  auto eq = [](std::string_view a, std::string_view b) {
+    return uri_equal(must_parse(a), must_parse(b));
+  };
+  CHECK(eq("sip:%61lice@atlanta.com;transport=TCP", "sip:alice@AtLanTa.CoM;Transport=tcp"));
+  CHECK(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
+  CHECK(eq("sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+           "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"));
+  CHECK_FALSE(eq("SIP:ALICE@AtLanTa.CoM;Transport=udp", "sip:alice@AtLanTa.CoM;Transport=UDP"));
+  CHECK_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+  CHECK_FALSE(eq("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
+  CHECK_FALSE(eq("sip:carol@chicago.com;security=on", "sip:carol@chicago.com;security=off"));
+  CHECK_FALSE(eq("sip:carol@chicago.com", "sips:carol@chicago.com"));
+}
+
+TEST_CASE("unescape decodes valid escapes and keeps invalid ones", "[uri]") {
+  CHECK(unescape("a%20b%2") == "a b%2");
+  CHECK(unescape("%zz%41") == "%zzA");
+}
