@@ -1,6 +1,7 @@
 // Umbrella header: the whole parser layer. Layers above add their own umbrella includes.
 #pragma once
 
+#include "sipkit/log.hpp"
 #include "sipkit/parser/error.hpp"
 #include "sipkit/parser/headers.hpp"
 #include "sipkit/parser/limits.hpp"
