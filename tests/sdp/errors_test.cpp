@@ -161,7 +161,10 @@ TEST_CASE("SDP with exactly as many attributes as the table holds parses") {
 
 TEST_CASE("SDP with more fmts than the table holds fails on the extra fmt") {
   std::string line = "m=audio 1 RTP/AVP";
-  for (std::size_t i = 0; i < session_view::max_fmts; ++i) line += " " + std::to_string(i % 128);
+  for (std::size_t i = 0; i < session_view::max_fmts; ++i) {
+    line += ' ';
+    line += std::to_string(i % 128);
+  }
   const std::string text = head + line + " 7\r\n";
   const auto err = parse_text(text);
   CHECK(err.code == errc::too_many_headers);
