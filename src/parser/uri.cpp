@@ -73,8 +73,11 @@ bool uri_equal(const uri_view& a, const uri_view& b) {
     if (va && !iequals_unescaped(va->value, vb->value)) return false;
   }
   bool mismatch = false;
+  // A name repeated in one URI (not allowed, but the network sends it) is compared by its
+  // first occurrence on both sides, so that the comparison stays an equivalence.
   pa.for_each([&](const param_list::param& p) {
-    if (auto q = pb.find(p.name); q && !iequals_unescaped(p.value, q->value)) mismatch = true;
+    auto q = pb.find(p.name);
+    if (q && !iequals_unescaped(pa.find(p.name)->value, q->value)) mismatch = true;
   });
   if (mismatch) return false;
   // Headers: every header in either must be present in the other with an equal value.

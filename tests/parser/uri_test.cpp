@@ -109,6 +109,15 @@ TEST_CASE("URI comparison follows RFC 3261 section 19.1.4", "[uri]") {
   CHECK_FALSE(eq("sip:carol@chicago.com", "sips:carol@chicago.com"));
 }
 
+// Found by fuzz_uri: with the last occurrence compared on one side and the first on the
+// other, a URI did not equal itself.
+TEST_CASE("URI comparison with a repeated parameter name uses its first occurrence", "[uri]") {
+  const char* text = "sip:almce;da:alice;day=tuce;day=tuple.com";
+  CHECK(uri_equal(must_parse(text), must_parse(text)));
+  CHECK(uri_equal(must_parse(text), must_parse("sip:almce;day=tuce")));
+  CHECK_FALSE(uri_equal(must_parse(text), must_parse("sip:almce;day=tuple.com")));
+}
+
 TEST_CASE("unescape decodes valid escapes and keeps invalid ones", "[uri]") {
   CHECK(unescape("a%20b%2") == "a b%2");
   CHECK(unescape("%zz%41") == "%zzA");
