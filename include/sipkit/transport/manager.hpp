@@ -1,0 +1,192 @@
+// The transport manager: UDP, TCP and TLS sockets over Boost.Asio (RFC 3261 §18).
+//
+//   boost::asio::io_context io;
+//   sipkit::transport::transport_config cfg;
+//   cfg.listen = {{protocol::udp, "0.0.0.0", 5060}, {protocol::tcp, "::", 5060}};
+//   sipkit::transport::manager tp(io, cfg);
+//   tp.on_message([&](const incoming_message& in) { ... });
+//   if (auto ec = tp.start()) { ... }
+//   io.run();
+//
+// Upward it delivers every parsed message with its source, local endpoint, transport and
+// connection; downward it sends requests to a target and responses by their Via. It
+// knows nothing of transactions.
+//
+// Received requests: RFC 3261 §18.2.1 `received` and RFC 3581 `rport` are computed for
+// the top Via and delivered as fields beside the zero-copy view (`incoming_message::
+// received` / `rport`); `incoming_message::to_message()` makes the owning copy with the
+// fix-ups written into the top Via. The view itself is never edited, so the fast path
+// (parse, look, drop or hand over) copies nothing.
+//
+// Malformed input: a message that does not parse is dropped, counted and logged; when it
+// is a request whose start line and top Via can still be read it is answered with a
+// 400 carrying the parser's reason (RFC 3261 §8.2, §18). A stream whose framing breaks
+// (oversize, no Content-Length) is closed with the reason logged.
+//
+// Threading: the manager runs on the io_context it is given and creates no threads. It is
+// not internally synchronised: call it from the thread running that io_context (or a
+// strand of it). Handlers are invoked on that thread.
+//
+// Lifetime: the io_context must outlive the manager. Destroying the manager (or stop())
+// closes every socket; handlers still queued in the io_context then complete harmlessly.
+// No message is delivered after stop(); send handlers still complete (with
+// operation_aborted for sends that had not finished).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "sipkit/parser/message.hpp"
+#include "sipkit/parser/message_view.hpp"
+#include "sipkit/transport/config.hpp"
+#include "sipkit/transport/endpoint.hpp"
+#include "sipkit/transport/error.hpp"
+
+namespace sipkit::transport {
+
+/// A message as it came off the wire, with where it came from.
+struct incoming_message {
+  /// The parsed message, zero-copy. Valid only during the on_message callback; use
+  /// to_message() (or message::from_view) to keep it.
+  const parser::message_view* view = nullptr;
+  protocol transport = protocol::udp;
+  endpoint source;  ///< the packet's / connection's remote address
+  endpoint local;   ///< the socket it arrived on (the bound address; a wildcard stays one)
+  /// The TCP/TLS connection, or the UDP socket; pass it to send_response().
+  connection_id connection = 0;
+
+  /// Requests only: RFC 3261 §18.2.1 — the source address when it differs from the top
+  /// Via sent-by host, or when rport must be filled (RFC 3581 §4); empty otherwise.
+  std::string received;
+  /// Requests only: RFC 3581 §4 — the source port when the top Via has an empty rport.
+  std::optional<std::uint16_t> rport;
+
+  const parser::message_view& message() const noexcept { return *view; }
+  /// Owning copy with received/rport written into the top Via (a copy of the bytes and,
+  /// when a fix-up applies, a re-serialisation of the Via only).
+  parser::message to_message() const;
+};
+
+/// Counters for one transport, monotonic since start() (connections_open excepted).
+struct statistics {
+  std::uint64_t messages_in = 0;    ///< parsed and delivered
+  std::uint64_t messages_out = 0;   ///< handed to the socket (UDP) / fully written (streams)
+  std::uint64_t bytes_in = 0;       ///< every byte read, keep-alives and garbage included
+  std::uint64_t bytes_out = 0;
+  std::uint64_t parse_errors = 0;   ///< datagrams / framed messages / streams that failed
+  std::uint64_t drops = 0;          ///< inputs not delivered (parse errors included)
+  std::uint64_t bad_requests_answered = 0;  ///< 400s sent for malformed requests
+  std::uint64_t send_errors = 0;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_opened = 0;     ///< outgoing, connect + handshake succeeded
+  std::uint64_t connections_refused = 0;    ///< accepts closed because of max_connections
+  std::uint64_t connections_closed = 0;
+  std::uint64_t connections_open = 0;       ///< current
+  std::uint64_t keepalive_pings_received = 0;
+  std::uint64_t keepalive_pongs_sent = 0;
+  std::uint64_t keepalive_pings_sent = 0;
+};
+
+/// A bound local socket, as reported by manager::listeners().
+struct listener_info {
+  protocol transport = protocol::udp;
+  endpoint local;             ///< with the real port when the config said 0
+  connection_id id = 0;       ///< UDP: the id carried by messages received on it
+};
+
+/// How a send went, for send_handler.
+struct send_info {
+  protocol transport = protocol::udp;  ///< after a UDP->TCP switch: tcp
+  endpoint remote;
+  connection_id connection = 0;
+};
+
+class manager {
+ public:
+  using message_handler = std::function<void(const incoming_message&)>;
+  /// Called once per accepted send, later (never from inside send_*), with the outcome:
+  /// success when the bytes were handed to the kernel, else the connect / TLS / write
+  /// error.
+  using send_handler = std::function<void(std::error_code, const send_info&)>;
+
+  manager(boost::asio::io_context& io, transport_config config);
+  ~manager();
+  manager(const manager&) = delete;
+  manager& operator=(const manager&) = delete;
+
+  /// Where received messages go. Set before start(); without one, messages are dropped.
+  void on_message(message_handler handler);
+
+  /// Bind every listen point and start reading. Returns the first bind / TLS setup error
+  /// (sockets already opened stay open; call stop() to give up).
+  std::error_code start();
+  /// Close every socket and connection. Pending send handlers get operation_aborted.
+  void stop();
+
+  std::vector<listener_info> listeners() const;
+  /// "host:port" for the top Via of a request sent over `transport` to `family_of` (the
+  /// first listener of that transport and family; a wildcard bind yields the address
+  /// given here, empty when there is none).
+  std::string via_sent_by(protocol transport, const endpoint& family_of) const;
+
+  /// Send a request to a resolved target (RFC 3261 §18.1.1). A UDP request above
+  /// udp_to_tcp_threshold goes over TCP with its top Via rewritten; a secure target only
+  /// over TLS; a stream reuses an open connection to (remote, transport) or opens one.
+  /// Returns an error known at once (then `done` is never called).
+  std::error_code send_request(const parser::message& request, const target& to,
+                               send_handler done = {});
+  /// Send a response where RFC 3261 §18.2.2 / RFC 3581 §4 say: on `connection` when it
+  /// is a stream still open, else to received/rport/sent-by of the top Via (a UDP
+  /// response leaves from the socket `connection` names, when it is one).
+  std::error_code send_response(const parser::message& response, connection_id connection = 0,
+                                send_handler done = {});
+  /// Send already-serialised bytes on a transport (tests, proxies forwarding as-is).
+  std::error_code send_bytes(std::string bytes, const target& to, send_handler done = {});
+
+  /// Send an RFC 5626 §4.4.1 CRLFCRLF ping on a stream connection now.
+  std::error_code send_keepalive(connection_id connection);
+  /// Close one stream connection (no effect on UDP ids or unknown ids).
+  void close_connection(connection_id connection);
+  /// Open TCP/TLS connections.
+  std::size_t connection_count() const noexcept;
+  /// True when `connection` is an open stream connection.
+  bool is_open(connection_id connection) const noexcept;
+
+  statistics stats(protocol transport) const noexcept;
+  const transport_config& config() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+/// RFC 3261 §18.2.1 / RFC 3581 §4 for a request's top Via received from `source`: sets
+/// `received` and `rport` as incoming_message documents. Exposed for tests and proxies.
+void compute_via_fixups(const parser::via_view& top_via, const endpoint& source,
+                        std::string& received, std::optional<std::uint16_t>& rport);
+
+/// The top via-parm rewritten with received/rport (other parameters kept in order, an
+/// existing received replaced, an empty rport filled).
+std::string fixed_via_parm(const parser::via_view& via, std::string_view received,
+                           std::optional<std::uint16_t> rport);
+
+/// Replace the first Via header line of `m` by `value`, keeping its position.
+void replace_top_via(parser::message& m, std::string_view value);
+
+/// When `bytes` is a request that was refused (`why`, e.g. a parse_error::message()) but
+/// whose start line and top Via can be read, the 400 response to send (RFC 3261 §8.2,
+/// §18): Via (top one fixed up for `source`), From, To (with a tag), Call-ID and CSeq
+/// copied when readable, the reason phrase naming the error. nullopt when no response
+/// may be sent (not a request, an ACK, no readable Via).
+std::optional<std::string> make_bad_request_response(std::string_view bytes,
+                                                     std::string_view why,
+                                                     const endpoint& source);
+
+}  // namespace sipkit::transport

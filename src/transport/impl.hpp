@@ -1,0 +1,194 @@
+// Private: the manager's shared state and its socket classes.
+//
+// Ownership: the manager holds a shared_ptr<impl>; every socket object (udp_socket,
+// stream_acceptor, stream_connection) holds a shared_ptr back to the impl and is itself
+// held by the impl's tables and by its pending Asio handlers. stop() closes every socket
+// and clears the tables, which breaks the cycle: the last handler to complete frees its
+// object, and the impl after it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sipkit/parser/stream_framer.hpp"
+#include "sipkit/transport/manager.hpp"
+
+namespace sipkit::transport {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
+using steady = std::chrono::steady_clock;
+
+namespace detail {
+
+inline std::error_code to_std(const boost::system::error_code& ec) { return ec; }
+
+inline endpoint from_asio(const udp::endpoint& e) { return {e.address(), e.port()}; }
+inline endpoint from_asio(const tcp::endpoint& e) { return {e.address(), e.port()}; }
+inline udp::endpoint to_udp(const endpoint& e) { return {e.address, e.port}; }
+inline tcp::endpoint to_tcp(const endpoint& e) { return {e.address, e.port}; }
+
+/// One bound UDP socket. Reads in batches (recvmmsg on Linux) on readiness.
+class udp_socket : public std::enable_shared_from_this<udp_socket> {
+ public:
+  udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, connection_id id);
+  void start();
+  void close();
+  /// Non-blocking send; a full socket buffer is a drop (UDP is lossy; transactions
+  /// retransmit), not a wait.
+  std::error_code send(std::string_view bytes, const udp::endpoint& to);
+
+  connection_id id;
+  endpoint local;
+  bool v6;
+
+ private:
+  void wait();
+  void drain();
+
+  std::shared_ptr<manager::impl> owner_;
+  udp::socket sock_;
+  std::size_t slot_size_;
+  std::vector<char> buffer_;
+  bool closed_ = false;
+};
+
+class stream_connection;
+
+/// A listening TCP or TLS socket.
+class stream_acceptor : public std::enable_shared_from_this<stream_acceptor> {
+ public:
+  stream_acceptor(std::shared_ptr<manager::impl> owner, protocol p, tcp::acceptor acc);
+  void start();
+  void close();
+
+  protocol transport;
+  endpoint local;
+  connection_id id;
+
+ private:
+  void accept();
+  std::shared_ptr<manager::impl> owner_;
+  tcp::acceptor acceptor_;
+  bool closed_ = false;
+};
+
+/// One TCP or TLS connection, either direction. TCP uses the ssl::stream's next layer
+/// directly, so both share one code path.
+class stream_connection : public std::enable_shared_from_this<stream_connection> {
+ public:
+  using tls_stream = asio::ssl::stream<tcp::socket>;
+
+  stream_connection(std::shared_ptr<manager::impl> owner, protocol p, tcp::socket sock,
+                    connection_id id, bool outgoing);
+
+  /// Accepted socket: TLS handshake (server) if TLS, then read.
+  void start_accepted();
+  /// Outgoing: connect, TLS handshake (client, verifying `server_name`), then flush.
+  void start_connect(const endpoint& remote, const std::string& server_name);
+  /// Queue bytes; `done` reports the outcome. Errors known at once are returned.
+  std::error_code send(std::string bytes, manager::send_handler done, bool is_message = true);
+  void close(std::string_view reason, std::error_code ec = {});
+
+  bool open() const noexcept { return state_ != state::closed; }
+  protocol transport;
+  connection_id id;
+  bool outgoing;
+  endpoint remote;
+  endpoint local;
+
+ private:
+  enum class state { connecting, handshaking, established, closed };
+  struct pending {
+    std::string bytes;
+    manager::send_handler done;
+    bool is_message;
+  };
+
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  void established();
+  void read();
+  void on_read(std::size_t n);
+  void write_next();
+  void arm_timer(steady::time_point when);
+  void on_timer();
+  steady::time_point next_deadline() const;
+  void fail_pending(std::error_code ec);
+
+  std::shared_ptr<manager::impl> owner_;
+  std::optional<tcp::socket> plain_;
+  std::unique_ptr<tls_stream> tls_;
+  state state_ = state::connecting;
+  parser::stream_framer framer_;
+  std::vector<char> read_buf_;
+  std::deque<pending> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  asio::steady_timer timer_;
+  steady::time_point timer_at_ = steady::time_point::max();
+  steady::time_point started_, last_activity_;
+  std::optional<steady::time_point> partial_since_;
+  steady::time_point next_ping_ = steady::time_point::max();
+  std::optional<steady::time_point> ping_sent_;
+};
+
+}  // namespace detail
+
+struct manager::impl : std::enable_shared_from_this<manager::impl> {
+  impl(asio::io_context& io, transport_config cfg);
+
+  asio::io_context& io;
+  transport_config cfg;
+  message_handler handler;
+  bool started = false;
+  bool stopped = false;
+  connection_id next_id = 1;
+  std::array<statistics, protocol_count> stat{};
+
+  std::vector<std::shared_ptr<detail::udp_socket>> udp;
+  std::vector<std::shared_ptr<detail::stream_acceptor>> acceptors;
+  std::unordered_map<connection_id, std::shared_ptr<detail::stream_connection>> conns;
+  /// Connection reuse (RFC 3261 §18.1.1 / §18.2.2): one per (transport, remote).
+  std::map<std::pair<protocol, endpoint>, connection_id> by_remote;
+  std::unique_ptr<asio::ssl::context> tls_server, tls_client;
+
+  /// Reused for every parse: a message_view is large, and parses never nest.
+  std::unique_ptr<parser::message_view> view = std::make_unique<parser::message_view>();
+
+  statistics& st(protocol p) { return stat[static_cast<std::size_t>(p)]; }
+  void log(log_level l, std::string_view text) const { cfg.log.log(l, "transport", text); }
+  bool logging(log_level l) const { return cfg.log.enabled(l); }
+
+  std::error_code make_tls_contexts();
+  std::error_code open_udp(const listen_point& lp);
+  std::error_code open_acceptor(const listen_point& lp);
+
+  /// A datagram or a framed stream message: parse, fix up, deliver; or drop / answer 400.
+  /// `conn` is set for streams (to answer on it).
+  void on_input(std::string_view bytes, protocol p, const endpoint& source, const endpoint& local,
+                connection_id id, detail::udp_socket* via_udp, detail::stream_connection* conn);
+  void trace(std::string_view what, protocol p, const endpoint& peer, const endpoint& local,
+             std::string_view bytes) const;
+
+  std::error_code send_to(std::string bytes, protocol p, const endpoint& remote,
+                          const std::string& server_name, connection_id hint, send_handler done);
+  std::shared_ptr<detail::stream_connection> find_connection(protocol p, const endpoint& remote);
+  void connection_closed(detail::stream_connection& c);
+  void post_done(send_handler done, std::error_code ec, send_info info);
+  detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
+};
+
+}  // namespace sipkit::transport

@@ -1,0 +1,374 @@
+// The manager: configuration, delivery of parsed messages, and send routing
+// (RFC 3261 §18.1.1 requests, §18.2.2 / RFC 3581 §4 responses).
+#include <boost/asio/post.hpp>
+
+#include "transport/impl.hpp"
+
+namespace sipkit::transport {
+
+using detail::stream_connection;
+using detail::udp_socket;
+
+manager::impl::impl(asio::io_context& io_, transport_config c) : io(io_), cfg(std::move(c)) {}
+
+// ---------------------------------------------------------------------------------------
+// Receive path
+
+void manager::impl::trace(std::string_view what, protocol p, const endpoint& peer,
+                          const endpoint& local, std::string_view bytes) const {
+  std::string text(what);
+  text += ' ';
+  text += to_string(p);
+  text += ' ';
+  text += peer.to_string();
+  text += " (";
+  text += std::to_string(bytes.size());
+  text += " bytes) local ";
+  text += local.to_string();
+  text += ":\n";
+  text += bytes;
+  log(log_level::debug, text);
+}
+
+void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint& source,
+                             const endpoint& local, connection_id id, udp_socket* via_udp,
+                             stream_connection* conn) {
+  auto& s = st(p);
+  if (logging(log_level::debug)) trace("RECEIVED from", p, source, local, bytes);
+
+  // Answer 400 when the start line and the top Via can be read (RFC 3261 §8.2, §18),
+  // otherwise drop silently (we cannot address a response).
+  auto refuse = [&](std::string_view why) {
+    ++s.drops;
+    std::string text = "drop ";
+    text += to_string(p);
+    text += " message from ";
+    text += source.to_string();
+    text += ": ";
+    text += why;
+    auto resp = make_bad_request_response(bytes, why, source);
+    if (!resp) {
+      log(log_level::warning, text);
+      return;
+    }
+    text += " (answered 400)";
+    log(log_level::warning, text);
+    ++s.bad_requests_answered;
+    if (conn != nullptr) {
+      (void)conn->send(std::move(*resp), {});
+      return;
+    }
+    if (via_udp != nullptr) {
+      // The 400 goes back to the source address; the port follows rport / sent-by
+      // exactly as for any response (§18.2.2, RFC 3581 §4).
+      parser::message_view& v = *view;
+      std::uint16_t port = source.port;
+      if (!parse_message(*resp, v, cfg.limits, parser::framing::datagram) && v.top_via() &&
+          !v.top_via()->has_rport)
+        port = v.top_via()->port ? v.top_via()->port : default_port(p);
+      if (logging(log_level::debug)) trace("SENT to", p, {source.address, port}, local, *resp);
+      if (!via_udp->send(*resp, {source.address, port})) {
+        ++s.messages_out;
+        s.bytes_out += resp->size();
+      }
+    }
+  };
+
+  parser::message_view& v = *view;
+  const auto mode = conn != nullptr ? parser::framing::stream : parser::framing::datagram;
+  if (auto err = parse_message(bytes, v, cfg.limits, mode)) {
+    ++s.parse_errors;
+    refuse(err.message());
+    return;
+  }
+  incoming_message in;
+  in.view = &v;
+  in.transport = p;
+  in.source = source;
+  in.local = local;
+  in.connection = id;
+  if (v.is_request()) {
+    const parser::via_view* top = v.top_via();
+    if (top == nullptr) {
+      ++s.drops;
+      log(log_level::warning, "drop request without Via from " + source.to_string());
+      return;
+    }
+    // RFC 3261 §8.1.1: these are mandatory in every request.
+    const char* missing = nullptr;
+    if (v.from() == nullptr) missing = "missing From header";
+    else if (v.to() == nullptr) missing = "missing To header";
+    else if (v.call_id().empty()) missing = "missing Call-ID header";
+    else if (v.cseq() == nullptr) missing = "missing CSeq header";
+    if (missing != nullptr) {
+      refuse(missing);
+      return;
+    }
+    compute_via_fixups(*top, source, in.received, in.rport);
+  } else if (v.top_via() == nullptr) {
+    ++s.drops;
+    log(log_level::warning, "drop response without Via from " + source.to_string());
+    return;
+  }
+  if (!handler) {
+    ++s.drops;
+    log(log_level::warning, "drop message from " + source.to_string() + ": no handler set");
+    return;
+  }
+  ++s.messages_in;
+  handler(in);
+}
+
+// ---------------------------------------------------------------------------------------
+// Send path
+
+void manager::impl::post_done(send_handler done, std::error_code ec, send_info info) {
+  if (!done) return;
+  asio::post(io, [self = shared_from_this(), done = std::move(done), ec, info] {
+    (void)self;  // keeps the io_context's reference to the impl until the call
+    done(ec, info);
+  });
+}
+
+udp_socket* manager::impl::pick_udp(const endpoint& remote, connection_id hint) {
+  udp_socket* any = nullptr;
+  for (auto& u : udp) {
+    if (u->v6 != remote.address.is_v6()) continue;
+    if (hint != 0 && u->id == hint) return u.get();
+    if (any == nullptr) any = u.get();
+  }
+  return any;
+}
+
+std::shared_ptr<stream_connection> manager::impl::find_connection(protocol p,
+                                                                  const endpoint& remote) {
+  auto it = by_remote.find({p, remote});
+  if (it == by_remote.end()) return nullptr;
+  auto c = conns.find(it->second);
+  if (c == conns.end() || !c->second->open()) return nullptr;
+  return c->second;
+}
+
+std::error_code manager::impl::send_to(std::string bytes, protocol p, const endpoint& remote,
+                                       const std::string& server_name, connection_id hint,
+                                       send_handler done) {
+  if (!started || stopped) return error::not_started;
+  auto& s = st(p);
+  send_info info{p, remote, 0};
+  if (p == protocol::udp) {
+    udp_socket* u = pick_udp(remote, hint);
+    if (u == nullptr) return error::no_listener;
+    if (bytes.size() > 65507) return error::message_too_large;
+    if (logging(log_level::debug)) trace("SENT to", p, remote, u->local, bytes);
+    info.connection = u->id;
+    if (auto ec = u->send(bytes, detail::to_udp(remote))) {
+      ++s.send_errors;
+      log(log_level::warning, "UDP send to " + remote.to_string() + " failed: " + ec.message());
+      return ec;
+    }
+    ++s.messages_out;
+    s.bytes_out += bytes.size();
+    post_done(std::move(done), {}, info);
+    return {};
+  }
+
+  std::shared_ptr<stream_connection> c;
+  if (hint != 0) {
+    auto it = conns.find(hint);
+    if (it != conns.end() && it->second->open() && it->second->transport == p) c = it->second;
+  }
+  if (!c) c = find_connection(p, remote);
+  if (!c) {
+    if (p == protocol::tls && !tls_client) return error::tls_not_configured;
+    if (conns.size() >= cfg.max_connections) {
+      log(log_level::warning, "refuse new " + std::string(to_string(p)) + " connection to " +
+                                  remote.to_string() + ": connection limit reached");
+      return error::connection_limit;
+    }
+    const connection_id id = next_id++;
+    c = std::make_shared<stream_connection>(shared_from_this(), p, tcp::socket(io), id, true);
+    conns.emplace(id, c);
+    by_remote[{p, remote}] = id;
+    c->start_connect(remote, server_name);
+  }
+  if (logging(log_level::debug)) trace("SENT to", p, c->remote, c->local, bytes);
+  return c->send(std::move(bytes), std::move(done));
+}
+
+void manager::impl::connection_closed(stream_connection& c) {
+  auto it = by_remote.find({c.transport, c.remote});
+  if (it != by_remote.end() && it->second == c.id) by_remote.erase(it);
+  auto& s = st(c.transport);
+  ++s.connections_closed;
+  if (s.connections_open > 0) --s.connections_open;
+  // The object may be running one of its own handlers: let the handler's shared_ptr
+  // keep it alive until that returns.
+  conns.erase(c.id);
+}
+
+// ---------------------------------------------------------------------------------------
+// Public API
+
+manager::manager(asio::io_context& io, transport_config config)
+    : impl_(std::make_shared<impl>(io, std::move(config))) {}
+
+manager::~manager() { stop(); }
+
+void manager::on_message(message_handler handler) { impl_->handler = std::move(handler); }
+
+std::error_code manager::start() {
+  if (impl_->stopped) return error::not_started;
+  impl_->started = true;
+  // A TLS file that does not load is a configuration error, reported now rather than at
+  // the first connection.
+  if (auto ec = impl_->make_tls_contexts()) return ec;
+  for (const auto& lp : impl_->cfg.listen) {
+    auto ec = lp.transport == protocol::udp ? impl_->open_udp(lp) : impl_->open_acceptor(lp);
+    if (ec) {
+      impl_->log(log_level::error, "cannot listen on " + std::string(to_string(lp.transport)) +
+                                       " " + lp.address + ":" + std::to_string(lp.port) + ": " +
+                                       ec.message());
+      return ec;
+    }
+  }
+  return {};
+}
+
+void manager::stop() {
+  auto& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  m.handler = nullptr;
+  for (auto& u : m.udp) u->close();
+  for (auto& a : m.acceptors) a->close();
+  auto conns = m.conns;  // close() calls back into connection_closed()
+  for (auto& [id, c] : conns) c->close("transport stopped", std::make_error_code(std::errc::operation_canceled));
+  m.udp.clear();
+  m.acceptors.clear();
+  m.conns.clear();
+  m.by_remote.clear();
+}
+
+std::vector<listener_info> manager::listeners() const {
+  std::vector<listener_info> out;
+  for (auto& u : impl_->udp) out.push_back({protocol::udp, u->local, u->id});
+  for (auto& a : impl_->acceptors) out.push_back({a->transport, a->local, a->id});
+  return out;
+}
+
+std::string manager::via_sent_by(protocol transport, const endpoint& family_of) const {
+  auto pick = [&](const endpoint& local) {
+    endpoint e = local;
+    if (e.address.is_unspecified()) e.address = family_of.address;
+    return e.to_string();
+  };
+  const bool v6 = family_of.address.is_v6();
+  if (transport == protocol::udp) {
+    for (auto& u : impl_->udp)
+      if (u->v6 == v6) return pick(u->local);
+  } else {
+    for (auto& a : impl_->acceptors)
+      if (a->transport == transport && a->local.address.is_v6() == v6) return pick(a->local);
+  }
+  return {};
+}
+
+std::error_code manager::send_request(const parser::message& request, const target& to,
+                                      send_handler done) {
+  auto& m = *impl_;
+  if (to.secure && to.transport != protocol::tls) return error::sips_requires_tls;
+  std::string bytes;
+  request.serialize_to(bytes);
+  protocol p = to.transport;
+  // RFC 3261 §18.1.1: a request over 1300 bytes (path MTU unknown) goes over a
+  // congestion-controlled transport, and the top Via must say so.
+  if (p == protocol::udp && m.cfg.udp_to_tcp_threshold != 0 &&
+      bytes.size() > m.cfg.udp_to_tcp_threshold) {
+    p = protocol::tcp;
+    parser::message copy = request;
+    if (auto via = copy.top_via()) {
+      auto line = copy.get(parser::header_id::via).value_or("");
+      const auto off = static_cast<std::size_t>(via->transport.data() - line.data());
+      std::string value(line.substr(0, off));
+      value += "TCP";
+      value.append(line.substr(off + via->transport.size()));
+      replace_top_via(copy, value);
+    }
+    bytes.clear();
+    copy.serialize_to(bytes);
+    m.log(log_level::debug, "request of " + std::to_string(bytes.size()) +
+                                " bytes switched from UDP to TCP (RFC 3261 18.1.1)");
+  }
+  return m.send_to(std::move(bytes), p, to.remote, to.server_name, 0, std::move(done));
+}
+
+std::error_code manager::send_response(const parser::message& response, connection_id connection,
+                                       send_handler done) {
+  auto& m = *impl_;
+  auto via = response.top_via();
+  if (!via) return error::no_via;
+  auto p = protocol_from_string(via->transport);
+  if (!p) return error::unsupported_transport;
+  std::string bytes;
+  response.serialize_to(bytes);
+
+  // §18.2.2: reliable transport and the connection still open -> that connection.
+  if (connection != 0) {
+    auto it = m.conns.find(connection);
+    if (it != m.conns.end() && it->second->open())
+      return m.send_to(std::move(bytes), it->second->transport, it->second->remote, {},
+                       connection, std::move(done));
+  }
+  std::optional<boost::asio::ip::address> addr;
+  std::uint16_t port = via->port ? via->port : default_port(*p);
+  if (!via->received.empty()) addr = parse_ip(via->received);
+  if (*p == protocol::udp) {
+    if (!via->maddr.empty()) {
+      // §18.2.2: maddr -> that address, sent-by port (multicast needs a TTL we ignore).
+      addr = parse_ip(via->maddr);
+    } else if (addr && via->has_rport && !via->rport.empty()) {
+      // RFC 3581 §4: received + rport.
+      unsigned long n = 0;
+      for (char c : via->rport) n = n * 10 + static_cast<unsigned>(c - '0');
+      if (n > 0 && n < 65536) port = static_cast<std::uint16_t>(n);
+    }
+  }
+  if (!addr) addr = parse_ip(via->host);
+  if (!addr) return error::unresolved_sent_by;
+  return m.send_to(std::move(bytes), *p, {*addr, port}, {}, connection, std::move(done));
+}
+
+std::error_code manager::send_bytes(std::string bytes, const target& to, send_handler done) {
+  if (to.secure && to.transport != protocol::tls) return error::sips_requires_tls;
+  return impl_->send_to(std::move(bytes), to.transport, to.remote, to.server_name, 0,
+                        std::move(done));
+}
+
+std::error_code manager::send_keepalive(connection_id connection) {
+  auto it = impl_->conns.find(connection);
+  if (it == impl_->conns.end() || !it->second->open()) return error::connection_closed;
+  ++impl_->st(it->second->transport).keepalive_pings_sent;
+  return it->second->send("\r\n\r\n", {}, false);
+}
+
+void manager::close_connection(connection_id connection) {
+  auto it = impl_->conns.find(connection);
+  if (it == impl_->conns.end()) return;
+  auto c = it->second;
+  c->close("closed by the application");
+}
+
+std::size_t manager::connection_count() const noexcept { return impl_->conns.size(); }
+
+bool manager::is_open(connection_id connection) const noexcept {
+  auto it = impl_->conns.find(connection);
+  return it != impl_->conns.end() && it->second->open();
+}
+
+statistics manager::stats(protocol transport) const noexcept {
+  return impl_->stat[static_cast<std::size_t>(transport)];
+}
+
+const transport_config& manager::config() const noexcept { return impl_->cfg; }
+
+}  // namespace sipkit::transport
