@@ -1,0 +1,79 @@
+// Binds a transaction manager to an Asio executor and one asio::steady_timer.
+//
+//   boost::asio::io_context io;
+//   my_transport tp(io);                       // implements transaction::transport
+//   my_core core;                              // implements transaction::transaction_user
+//   transaction::asio_adapter stack(io.get_executor(), tp, core);
+//   tp.set_receiver(stack);                    // the transport calls stack.on_receive(...)
+//   stack.start_client(std::move(request), {target});
+//   io.run();
+//
+// The adapter is the only place where the transaction layer meets a real clock: each
+// entry point reads std::chrono::steady_clock::now(), calls the manager, and then moves the
+// single steady_timer to manager::next_deadline(). When it fires, manager::on_timer(now)
+// runs on the executor.
+//
+// Ownership: the adapter owns the manager; `transport` and `tu` must outlive it.
+// Destroying the adapter cancels its timer; a timer completion already queued is ignored.
+// Thread safety: none of its own. Every call (including the transport's on_receive and
+// on_send_error) must run on the executor given to the constructor, which must be
+// single-threaded or a strand: this is how one stack instance per core is meant to run.
+// Errors: as manager.hpp; the timer's own errors cannot occur except cancellation.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "sipkit/transaction/manager.hpp"
+#include "sipkit/transaction/transport.hpp"
+
+namespace sipkit::transaction {
+
+class asio_adapter final : public transport_receiver {
+ public:
+  asio_adapter(boost::asio::any_io_executor executor, transport& tp, transaction_user& tu,
+               manager_config config = {});
+  ~asio_adapter() override;
+  asio_adapter(const asio_adapter&) = delete;
+  asio_adapter& operator=(const asio_adapter&) = delete;
+
+  /// The manager, for inspection. Call the mutating operations through the adapter (or
+  /// through with_manager) so that the timer follows.
+  manager& get() noexcept { return manager_; }
+
+  /// Run `f(manager&, now)` and then re-arm the timer; returns what `f` returns.
+  template <class F>
+  decltype(auto) with_manager(F&& f) {
+    struct rearm_on_exit {
+      asio_adapter* self;
+      ~rearm_on_exit() { self->rearm(); }
+    } guard{this};
+    return std::forward<F>(f)(manager_, clock_type::now());
+  }
+
+  start_result start_client(parser::message request, std::vector<endpoint> targets);
+  start_result start_client(parser::message request, manager::target_source next);
+  start_result cancel(transaction_id invite);
+  std::error_code respond(transaction_id id, parser::message response);
+
+  // transport_receiver
+  void on_receive(parser::message msg, const endpoint& source) override;
+  void on_send_error(transaction_id origin, std::error_code ec) override;
+
+  boost::asio::any_io_executor get_executor() noexcept { return timer_.get_executor(); }
+
+ private:
+  void rearm();
+
+  boost::asio::steady_timer timer_;
+  manager manager_;
+  std::optional<time_point> armed_;
+  std::shared_ptr<asio_adapter*> self_;  // expires with the adapter: late completions see it
+};
+
+}  // namespace sipkit::transaction

@@ -1,0 +1,209 @@
+// The transaction manager: creates the four kinds of transactions, matches incoming
+// messages to them, runs their timers and executes their actions (RFC 3261 §17).
+//
+//   my_transport tp;          // implements transaction::transport
+//   my_core core;             // implements transaction::transaction_user
+//   transaction::manager mgr(tp, core);
+//   auto r = mgr.start_client(std::move(options_request), {target}, now);
+//   ...
+//   mgr.on_receive(std::move(msg), source, now);       // from the transport
+//   if (auto t = mgr.next_deadline()) arm_timer(*t);    // then call mgr.on_timer(now)
+//
+// Still sans-I/O: the manager reads no clock and owns no socket or thread. Every entry
+// point takes `now`; timers are kept in a binary heap and surface as next_deadline() /
+// on_timer(now). Sends go through the abstract `transport` (transport.hpp) and upcalls
+// through `transaction_user`. The Asio adapter (asio_adapter.hpp) binds it to an executor
+// and a steady_timer.
+//
+// Matching (O(1) average, hash maps with a per-manager random seed against collision
+// flooding; keys are views into the requests the transactions own, so no key copies):
+//  - responses: top Via branch + CSeq method -> client transaction (§17.1.3); no match ->
+//    transaction_user::on_stray_response (2xx retransmissions and forked 2xx go to the
+//    dialog layer; a stateless proxy forwards them, RFC 6026 §7).
+//  - requests with an RFC 3261 branch: branch + sent-by + method -> server transaction,
+//    ACK taken as INVITE (§17.2.3). A CANCEL gets its own non-INVITE server transaction
+//    and the id of the INVITE server transaction it cancels (same key, method INVITE;
+//    §9.2).
+//  - requests whose branch lacks the "z9hG4bK" cookie (RFC 2543 peers): Request-URI, To
+//    tag, From tag, Call-ID, CSeq and top Via must match the creating request; an ACK
+//    matches with the CSeq number and the To tag of the response sent (§17.2.3).
+//  - an ACK that matches nothing, or matches an INVITE server transaction in Accepted,
+//    goes to transaction_user::on_ack: it acknowledges a 2xx (§13.3.1.4, RFC 6026).
+//
+// Bounds: at most config.max_transactions live transactions. A request that would create
+// one more is answered 503 (Service Unavailable) statelessly with Retry-After; a client
+// transaction beyond the bound is refused with error::too_many_transactions.
+//
+// RFC 3263 §4.3 failover: start_client takes a list of targets or a callback giving the
+// next one. When Timer B/F fires or the transport fails before any response arrived, the
+// manager retries on the next target with a fresh branch (a new transaction, §8.1.2) under
+// the same transaction_id; the TU hears of the failure only when no target is left.
+//
+// Re-entrancy: transaction_user callbacks may call back into the manager (respond from
+// on_request, start_client, cancel ...). A transaction that terminates while one of its
+// own callbacks runs is destroyed when that callback returns.
+//
+// Thread safety: none. One manager is driven by one thread (or one strand) at a time;
+// run one manager per core to scale (DESIGN.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "sipkit/parser/message.hpp"
+#include "sipkit/transaction/error.hpp"
+#include "sipkit/transaction/timer.hpp"
+#include "sipkit/transaction/transport.hpp"
+
+namespace sipkit::transaction {
+
+struct manager_config {
+  timer_config timers;
+  /// Live transactions of all four kinds together.
+  std::size_t max_transactions = 262144;
+  /// Seconds in the Retry-After of the stateless 503 sent when full (RFC 3261 §20.33).
+  unsigned retry_after_seconds = 5;
+  /// Add ";rport" to the Via of client requests (RFC 3581 §3).
+  bool add_rport = true;
+  /// Seed of the branch generator and hash tables; empty = std::random_device. A fixed
+  /// seed makes branches predictable: tests and benchmarks only (branch.hpp).
+  std::optional<std::uint64_t> seed;
+};
+
+/// The transaction user (RFC 3261 §5: UA core, proxy core or dialog layer). All
+/// references passed in are valid for the duration of the call only.
+class transaction_user {
+ public:
+  virtual ~transaction_user() = default;
+
+  /// A new server transaction `id` was created for `request` (never an ACK). Answer with
+  /// manager::respond, now or later. For a CANCEL, `cancels` is the INVITE server
+  /// transaction it matches (§9.2), or an invalid id: then answer 481 (§9.2).
+  virtual void on_request(transaction_id id, const parser::message& request, const endpoint& source,
+                          transaction_id cancels) = 0;
+  /// A response for client transaction `id`: provisional, final, and in Accepted every
+  /// further 2xx (RFC 6026 §7.2).
+  virtual void on_response(transaction_id id, const parser::message& response) = 0;
+  /// An ACK the transaction layer does not absorb: for a 2xx. `matched` is the INVITE
+  /// server transaction in Accepted it matched, or an invalid id when none did.
+  virtual void on_ack(const parser::message& ack, const endpoint& source,
+                      transaction_id matched) = 0;
+  /// A response that matches no client transaction (RFC 6026 §7).
+  virtual void on_stray_response(const parser::message& response, const endpoint& source) = 0;
+  /// Transaction `id` failed: error::timeout (Timer B, F or H) or a transport error.
+  /// Server INVITE transactions keep running after a transport error (RFC 6026 §7.1).
+  virtual void on_failure(transaction_id id, std::error_code ec) = 0;
+  /// Transaction `id` reached Terminated and is gone; the id is dead from now on.
+  virtual void on_terminated(transaction_id id) { (void)id; }
+};
+
+/// The outcome of start_client / cancel.
+struct start_result {
+  transaction_id id;
+  std::error_code error;
+  explicit operator bool() const noexcept { return !error; }
+};
+
+/// Which of the four machines a transaction runs.
+enum class transaction_kind : std::uint8_t {
+  client_invite,
+  client_non_invite,
+  server_invite,
+  server_non_invite
+};
+
+/// Counters for monitoring; monotonically increasing.
+struct manager_stats {
+  std::uint64_t client_created = 0;
+  std::uint64_t server_created = 0;
+  std::uint64_t rejected_full = 0;  ///< 503 sent or start_client refused
+  std::uint64_t retransmissions_absorbed = 0;
+  std::uint64_t stray_responses = 0;
+  std::uint64_t stray_acks = 0;
+  std::uint64_t failovers = 0;        ///< retries on a next target (RFC 3263 §4.3)
+  std::uint64_t dropped_invalid = 0;  ///< messages without Via/CSeq/Call-ID
+};
+
+class manager {
+ public:
+  /// Gives the next RFC 3263 target, or nullopt when there is none left.
+  using target_source = std::function<std::optional<endpoint>()>;
+
+  /// `transport` and `tu` must outlive the manager.
+  manager(transport& tp, transaction_user& tu, manager_config config = {});
+  ~manager();
+  manager(const manager&) = delete;
+  manager& operator=(const manager&) = delete;
+
+  // ---------------------------------------------------------------- client side
+
+  /// Start a client transaction (INVITE -> ICT, any other method but ACK -> NICT) for
+  /// `request` towards targets[0], failing over to targets[1...] (RFC 3263 §4.3). The
+  /// manager pushes a new top Via ("SIP/2.0/<transport> <sent-by>;branch=z9hG4bK...;rport")
+  /// and sends the request. Errors: error::no_target (empty list),
+  /// error::invalid_message (an ACK: the ACK for a 2xx is sent with send_stateless;
+  /// missing CSeq/Call-ID), error::too_many_transactions.
+  /// When the transport fails synchronously on the last target, on_failure and
+  /// on_terminated for the new id run before this returns; the returned id is then dead.
+  start_result start_client(parser::message request, std::vector<endpoint> targets, time_point now);
+  /// As above, asking `next` for each target in turn (first one immediately).
+  start_result start_client(parser::message request, target_source next, time_point now);
+
+  /// Cancel the INVITE of client transaction `invite` (RFC 3261 §9.1): build a CANCEL
+  /// (make_cancel, same top Via) and run it as a non-INVITE client transaction to the
+  /// INVITE's current target. Send it only after a provisional response (§9.1): this
+  /// function does not check. Errors: no_such_transaction, invalid_state (not an ICT).
+  start_result cancel(transaction_id invite, time_point now);
+
+  // ---------------------------------------------------------------- server side
+
+  /// The TU's response on server transaction `id`. Errors: no_such_transaction,
+  /// invalid_state (client transaction, or the machine refuses it), invalid_message.
+  std::error_code respond(transaction_id id, parser::message response, time_point now);
+
+  /// Send outside any transaction (the ACK for a 2xx, a stateless proxy's forwarding).
+  std::error_code send_stateless(const parser::message& msg, const endpoint& destination);
+
+  // ---------------------------------------------------------------- input
+
+  /// A message from the transport.
+  void on_receive(parser::message msg, const endpoint& source, time_point now);
+  /// A send of transaction `id` failed after transport::send returned (§17.1.4).
+  void on_send_error(transaction_id id, std::error_code ec, time_point now);
+
+  // ---------------------------------------------------------------- time
+
+  /// The earliest timer deadline, nullopt when no timer is armed.
+  std::optional<time_point> next_deadline() const noexcept;
+  /// Fire every timer due at or before `now`, earliest first (ties in arming order).
+  void on_timer(time_point now);
+
+  // ---------------------------------------------------------------- inspection
+
+  /// Live transactions.
+  std::size_t size() const noexcept;
+  std::size_t armed_timers() const noexcept;
+  bool contains(transaction_id id) const noexcept;
+  std::optional<transaction_kind> kind(transaction_id id) const noexcept;
+  /// The RFC's name of the transaction's state ("Calling", "Completed" ...), "" if dead.
+  std::string_view state_name(transaction_id id) const noexcept;
+  /// The request the transaction owns (with the manager's Via on client requests);
+  /// nullptr if dead. Valid until the next call into the manager.
+  const parser::message* request(transaction_id id) const noexcept;
+  /// The target a client transaction currently uses / the source of a server request.
+  const endpoint* peer(transaction_id id) const noexcept;
+  const manager_stats& stats() const noexcept;
+  const manager_config& config() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sipkit::transaction

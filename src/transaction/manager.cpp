@@ -1,0 +1,856 @@
+// The transaction manager: slots, matching tables, timer heap, action execution.
+#include "sipkit/transaction/manager.hpp"
+
+#include <array>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+
+#include "sipkit/parser/uri.hpp"
+#include "sipkit/transaction/action.hpp"
+#include "sipkit/transaction/branch.hpp"
+#include "sipkit/transaction/client_invite.hpp"
+#include "sipkit/transaction/client_non_invite.hpp"
+#include "sipkit/transaction/server_invite.hpp"
+#include "sipkit/transaction/server_non_invite.hpp"
+
+namespace sipkit::transaction {
+namespace {
+
+constexpr std::uint32_t npos = 0xFFFFFFFFu;
+constexpr std::string_view k_invite = "INVITE";
+
+// Two timer lanes per transaction are enough: no state of any machine runs more than one
+// retransmission timer (A, E, G, 100) and one timeout/wait timer (B, D, F, H, I, J, K, L,
+// M) at once. Each lane remembers where its entry sits in the heap, so stopping a timer
+// removes it at once instead of leaving a stale entry behind.
+constexpr std::size_t lane_of(timer t) noexcept {
+  switch (t) {
+    case timer::a:
+    case timer::e:
+    case timer::g:
+    case timer::trying:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+// ------------------------------------------------------------------ seeded hashing
+// Keys come from the network, so the tables use a hash keyed with a per-manager random
+// seed: an attacker who cannot see the seed cannot precompute colliding branches. It is
+// a fast multiply-xorshift mix, not a cryptographic PRF; the table bound
+// (max_transactions) caps the damage of any residual weakness.
+
+constexpr std::uint64_t k_mul = 0x9E3779B97F4A7C15ull;
+
+inline std::uint64_t mix(std::uint64_t h) noexcept {
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t h) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * k_mul;
+    h ^= h >> 29;
+  }
+  std::uint64_t tail = 0;
+  for (std::size_t shift = 0; i < s.size(); ++i, shift += 8)
+    tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << shift;
+  h = (h ^ tail ^ (static_cast<std::uint64_t>(s.size()) << 56)) * k_mul;
+  return mix(h);
+}
+
+inline std::uint64_t hash_lower(std::string_view s, std::uint64_t h) noexcept {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u + 32);
+    h = (h ^ u) * k_mul;
+  }
+  return mix(h);
+}
+
+/// A transaction's matching key, kept in its slot: views into the request the transaction
+/// owns, plus the seeded hash. Client keys (§17.1.3) are branch + method; server keys
+/// (§17.2.3) add the sent-by host (case-insensitive) and port, and count ACK as INVITE.
+struct txn_key {
+  std::string_view branch;
+  std::string_view host;
+  std::string_view method;
+  std::uint64_t hash = 0;
+  std::uint16_t port = 0;
+};
+
+txn_key make_client_key(std::string_view branch, std::string_view method, std::uint64_t seed) {
+  return {branch, {}, method, hash_bytes(method, hash_bytes(branch, seed)), 0};
+}
+txn_key make_server_key(std::string_view branch, std::string_view host, std::uint16_t port,
+                        std::string_view method, std::uint64_t seed) {
+  std::uint64_t h = hash_bytes(branch, seed ^ port);
+  return {branch, host, method, hash_bytes(method, hash_lower(host, h)), port};
+}
+bool client_match(const txn_key& a, const txn_key& b) noexcept {
+  return a.hash == b.hash && a.branch == b.branch && a.method == b.method;
+}
+bool server_match(const txn_key& a, const txn_key& b) noexcept {
+  return a.hash == b.hash && a.branch == b.branch && a.port == b.port && a.method == b.method &&
+         parser::iequals(a.host, b.host);
+}
+
+/// RFC 2543 fallback (§17.2.3): bucket by Call-ID, From tag and CSeq number; the other
+/// fields are compared on the few candidates.
+struct legacy_key {
+  std::string_view call_id;
+  std::string_view from_tag;
+  std::uint32_t cseq = 0;
+  friend bool operator==(const legacy_key&, const legacy_key&) = default;
+};
+struct legacy_hash {
+  std::uint64_t seed;
+  std::size_t operator()(const legacy_key& k) const noexcept {
+    return static_cast<std::size_t>(hash_bytes(k.from_tag, hash_bytes(k.call_id, seed ^ k.cseq)));
+  }
+};
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+// RFC 3261 §8.1.1.7 / RFC 4475 §3.2.1 (badbranch): a branch that is only the magic cookie
+// carries no unique part, so it is matched by the RFC 2543 rules like a branch without it.
+bool is_rfc3261_branch(const parser::via_view& via) noexcept {
+  return via.branch.size() > branch_generator::magic_cookie.size() && via.has_rfc3261_branch();
+}
+
+std::string_view server_method(const parser::message& req) noexcept {
+  return req.method() == parser::method::ack ? k_invite : req.method_text();
+}
+
+bool uris_match(std::string_view a, std::string_view b) {
+  parser::uri_view ua, ub;
+  if (!parse_uri(a, ua) && !parse_uri(b, ub)) return parser::uri_equal(ua, ub);
+  return a == b;
+}
+
+bool vias_match(const parser::via_view& a, const parser::via_view& b) noexcept {
+  return parser::iequals(a.transport, b.transport) && parser::iequals(a.host, b.host) &&
+         a.port == b.port && a.params == b.params;
+}
+
+std::string_view to_tag_of(const parser::message& m) {
+  auto to = m.to();
+  return to ? to->tag : std::string_view{};
+}
+
+}  // namespace
+
+// ====================================================================== impl
+
+struct manager::impl {
+  using machine_variant = std::variant<std::monostate, client_invite, client_non_invite,
+                                       server_invite, server_non_invite>;
+
+  /// Failover state of a client transaction, allocated only when there is more than
+  /// one target (RFC 3263 §4.3).
+  struct client_targets {
+    std::vector<endpoint> list;
+    std::size_t next = 0;
+    target_source source;
+  };
+
+  struct slot {
+    machine_variant machine;
+    endpoint peer;
+    std::unique_ptr<client_targets> targets;
+    txn_key key;  // valid while the slot is in clients_ or servers_
+    std::uint32_t generation = 0;
+    std::array<std::uint32_t, 2> heap_pos{npos, npos};
+    std::uint32_t next_free = npos;
+    std::uint8_t depth = 0;  // nested executions of this slot's actions
+    std::uint8_t epoch = 0;  // bumped on failover: a new machine in the same slot
+    bool live = false;
+    bool pending_terminate = false;
+    bool got_response = false;
+    bool legacy = false;  // keyed in the RFC 2543 table
+  };
+
+  struct timer_entry {
+    time_point deadline;
+    std::uint64_t seq;
+    std::uint32_t index;
+    timer which;
+  };
+
+  static constexpr std::size_t chunk_bits = 10;
+  static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
+
+  // The tables hold slot indices; hashing and equality look at the key stored in the
+  // slot, and lookups probe with a txn_key (heterogeneous lookup), so a table node is
+  // just an index and a link.
+  struct slot_hash {
+    using is_transparent = void;
+    const impl* self;
+    std::size_t operator()(std::uint32_t i) const noexcept {
+      return static_cast<std::size_t>(self->at(i).key.hash);
+    }
+    std::size_t operator()(const txn_key& k) const noexcept {
+      return static_cast<std::size_t>(k.hash);
+    }
+  };
+  template <bool (*Match)(const txn_key&, const txn_key&) noexcept>
+  struct slot_eq {
+    using is_transparent = void;
+    const impl* self;
+    bool operator()(std::uint32_t a, std::uint32_t b) const noexcept {
+      return Match(self->at(a).key, self->at(b).key);
+    }
+    bool operator()(const txn_key& k, std::uint32_t i) const noexcept {
+      return Match(k, self->at(i).key);
+    }
+    bool operator()(std::uint32_t i, const txn_key& k) const noexcept {
+      return Match(k, self->at(i).key);
+    }
+  };
+  using client_table = std::unordered_set<std::uint32_t, slot_hash, slot_eq<client_match>>;
+  using server_table = std::unordered_set<std::uint32_t, slot_hash, slot_eq<server_match>>;
+
+  impl(transport& tp, transaction_user& tu, manager_config cfg)
+      : tp_(tp),
+        tu_(tu),
+        cfg_(std::move(cfg)),
+        branches_(cfg_.seed),
+        seed_(branches_.next_u64()),
+        clients_(16, slot_hash{this}, slot_eq<client_match>{this}),
+        servers_(16, slot_hash{this}, slot_eq<server_match>{this}),
+        legacy_(16, legacy_hash{seed_}) {}
+
+  transport& tp_;
+  transaction_user& tu_;
+  manager_config cfg_;
+  branch_generator branches_;
+  std::uint64_t seed_;
+  client_table clients_;
+  server_table servers_;
+  std::unordered_multimap<legacy_key, std::uint32_t, legacy_hash> legacy_;
+  // Slots live in fixed chunks that never move, so references and the string_views in
+  // the keys stay valid while the tables and the slot array grow.
+  std::vector<std::unique_ptr<slot[]>> chunks_;
+  std::uint32_t slot_count_ = 0;
+  std::uint32_t free_ = npos;
+  std::size_t live_ = 0;
+  std::vector<timer_entry> heap_;
+  std::uint64_t timer_seq_ = 0;
+  manager_stats stats_;
+  // Source of the request being received, for the TU upcalls it causes (an ACK or a
+  // retransmission may come from another address than the creating request).
+  const endpoint* current_source_ = nullptr;
+
+  // ------------------------------------------------------------------ slots
+
+  slot& at(std::uint32_t i) noexcept { return chunks_[i >> chunk_bits][i & (chunk_size - 1)]; }
+  const slot& at(std::uint32_t i) const noexcept {
+    return chunks_[i >> chunk_bits][i & (chunk_size - 1)];
+  }
+
+  slot* find(transaction_id id) noexcept {
+    if (!id.valid() || id.index >= slot_count_) return nullptr;
+    slot& s = at(id.index);
+    return s.live && s.generation == id.generation ? &s : nullptr;
+  }
+  const slot* find(transaction_id id) const noexcept { return const_cast<impl*>(this)->find(id); }
+  transaction_id id_of(std::uint32_t i) const noexcept { return {i, at(i).generation}; }
+
+  std::uint32_t allocate() {
+    std::uint32_t i;
+    if (free_ != npos) {
+      i = free_;
+      free_ = at(i).next_free;
+    } else {
+      if ((slot_count_ >> chunk_bits) == chunks_.size())
+        chunks_.push_back(std::make_unique<slot[]>(chunk_size));
+      i = slot_count_++;
+    }
+    slot& s = at(i);
+    s.live = true;
+    s.next_free = npos;
+    s.pending_terminate = s.got_response = s.legacy = false;
+    ++live_;
+    return i;
+  }
+
+  const parser::message& request_of(const slot& s) const {
+    return std::visit(
+        [](const auto& m) -> const parser::message& {
+          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, std::monostate>) {
+            static const parser::message empty;
+            return empty;
+          } else {
+            return m.request();
+          }
+        },
+        s.machine);
+  }
+
+  bool is_client(const slot& s) const noexcept {
+    return std::holds_alternative<client_invite>(s.machine) ||
+           std::holds_alternative<client_non_invite>(s.machine);
+  }
+
+  // ------------------------------------------------------------------ keys
+
+  std::optional<txn_key> client_key_of(const parser::message& req) const {
+    auto via = req.top_via();
+    if (!via || via->branch.empty()) return std::nullopt;
+    return make_client_key(via->branch, req.method_text(), seed_);
+  }
+
+  static std::optional<legacy_key> legacy_key_of(const parser::message& req) {
+    auto cseq = req.cseq();
+    if (!cseq) return std::nullopt;
+    auto from = req.from();
+    return legacy_key{req.call_id(), from ? from->tag : std::string_view{}, cseq->number};
+  }
+
+  void insert_server_key(std::uint32_t i) {
+    slot& s = at(i);
+    const parser::message& req = request_of(s);
+    auto via = req.top_via();
+    if (via && is_rfc3261_branch(*via)) {
+      s.key = make_server_key(via->branch, via->host, via->port, server_method(req), seed_);
+      servers_.insert(i);
+    } else if (auto k = legacy_key_of(req)) {
+      legacy_.emplace(*k, i);
+      s.legacy = true;
+    }
+  }
+
+  void erase_keys(std::uint32_t i) {
+    slot& s = at(i);
+    if (s.legacy) {
+      if (auto k = legacy_key_of(request_of(s))) {
+        auto [b, e] = legacy_.equal_range(*k);
+        for (auto it = b; it != e; ++it)
+          if (it->second == i) {
+            legacy_.erase(it);
+            break;
+          }
+      }
+      return;
+    }
+    if (is_client(s)) {
+      auto it = clients_.find(s.key);
+      if (it != clients_.end() && *it == i) clients_.erase(it);
+    } else {
+      auto it = servers_.find(s.key);
+      if (it != servers_.end() && *it == i) servers_.erase(it);
+    }
+    s.key = txn_key{};
+  }
+
+  // §17.2.3, RFC 2543 rules. `method` is the creating request's method wanted.
+  std::uint32_t find_legacy(const parser::message& msg, const parser::via_view& via,
+                            std::string_view method) {
+    auto key = legacy_key_of(msg);
+    if (!key) return npos;
+    const bool is_ack = msg.method() == parser::method::ack;
+    auto [b, e] = legacy_.equal_range(*key);
+    for (auto it = b; it != e; ++it) {
+      const slot& s = at(it->second);
+      const parser::message& req = request_of(s);
+      if (req.method_text() != method) continue;
+      auto stored_via = req.top_via();
+      if (!stored_via || !vias_match(*stored_via, via)) continue;
+      if (!uris_match(req.request_uri(), msg.request_uri())) continue;
+      std::string_view want_tag = to_tag_of(req);
+      if (is_ack) {
+        // The ACK carries the To tag of the response the server transaction sent.
+        if (const auto* ist = std::get_if<server_invite>(&s.machine))
+          want_tag = to_tag_of(ist->last_response());
+      }
+      if (to_tag_of(msg) != want_tag) continue;
+      return it->second;
+    }
+    return npos;
+  }
+
+  std::uint32_t find_server(const parser::message& msg, const parser::via_view& via,
+                            std::string_view method) {
+    if (is_rfc3261_branch(via)) {
+      auto it = servers_.find(make_server_key(via.branch, via.host, via.port, method, seed_));
+      return it == servers_.end() ? npos : *it;
+    }
+    return find_legacy(msg, via, method);
+  }
+
+  transaction_id cancel_target(const parser::message& cancel) {
+    auto via = cancel.top_via();
+    if (!via) return {};
+    std::uint32_t i = find_server(cancel, *via, k_invite);
+    if (i == npos || !std::holds_alternative<server_invite>(at(i).machine)) return {};
+    return id_of(i);
+  }
+
+  // ------------------------------------------------------------------ timer heap
+
+  bool heap_less(const timer_entry& a, const timer_entry& b) const noexcept {
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.seq < b.seq);
+  }
+  void heap_place(std::size_t pos) noexcept {
+    const timer_entry& e = heap_[pos];
+    at(e.index).heap_pos[lane_of(e.which)] = static_cast<std::uint32_t>(pos);
+  }
+  void sift_up(std::size_t pos) noexcept {
+    while (pos > 0) {
+      std::size_t parent = (pos - 1) / 2;
+      if (!heap_less(heap_[pos], heap_[parent])) break;
+      std::swap(heap_[pos], heap_[parent]);
+      heap_place(pos);
+      pos = parent;
+    }
+    heap_place(pos);
+  }
+  void sift_down(std::size_t pos) noexcept {
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t best = pos, l = 2 * pos + 1, r = l + 1;
+      if (l < n && heap_less(heap_[l], heap_[best])) best = l;
+      if (r < n && heap_less(heap_[r], heap_[best])) best = r;
+      if (best == pos) break;
+      std::swap(heap_[pos], heap_[best]);
+      heap_place(pos);
+      pos = best;
+    }
+    heap_place(pos);
+  }
+  void heap_remove(std::size_t pos) noexcept {
+    const timer_entry removed = heap_[pos];
+    at(removed.index).heap_pos[lane_of(removed.which)] = npos;
+    const std::size_t last = heap_.size() - 1;
+    if (pos != last) {
+      heap_[pos] = heap_[last];
+      heap_.pop_back();
+      heap_place(pos);
+      if (pos > 0 && heap_less(heap_[pos], heap_[(pos - 1) / 2]))
+        sift_up(pos);
+      else
+        sift_down(pos);
+    } else {
+      heap_.pop_back();
+    }
+  }
+  void arm(std::uint32_t i, timer which, time_point deadline) {
+    slot& s = at(i);
+    const std::size_t lane = lane_of(which);
+    if (s.heap_pos[lane] != npos) heap_remove(s.heap_pos[lane]);
+    heap_.push_back({deadline, timer_seq_++, i, which});
+    sift_up(heap_.size() - 1);
+  }
+  void disarm(std::uint32_t i, timer which) noexcept {
+    slot& s = at(i);
+    const std::size_t lane = lane_of(which);
+    if (s.heap_pos[lane] == npos) return;
+    if (heap_[s.heap_pos[lane]].which != which) return;  // another timer of that lane
+    heap_remove(s.heap_pos[lane]);
+  }
+  void disarm_all(std::uint32_t i) noexcept {
+    slot& s = at(i);
+    for (std::uint32_t pos : s.heap_pos)
+      if (pos != npos) heap_remove(pos);
+  }
+
+  // ------------------------------------------------------------------ execution
+
+  template <class Event>
+  action_list feed(slot& s, const Event& ev, time_point now) {
+    return std::visit(
+        [&](auto& m) -> action_list {
+          if constexpr (requires { m.handle(ev, now); })
+            return m.handle(ev, now);
+          else
+            return {};
+        },
+        s.machine);
+  }
+
+  template <class Event>
+  void dispatch(std::uint32_t i, const Event& ev, time_point now) {
+    action_list acts = feed(at(i), ev, now);
+    execute(i, acts, now);
+  }
+
+  void deliver(std::uint32_t i, const parser::message& msg) {
+    slot& s = at(i);
+    const transaction_id id = id_of(i);
+    if (is_client(s)) {
+      tu_.on_response(id, msg);
+    } else if (msg.method() == parser::method::ack) {
+      tu_.on_ack(msg, current_source_ ? *current_source_ : s.peer, id);
+    } else {
+      transaction_id cancels;
+      if (msg.method() == parser::method::cancel) cancels = cancel_target(msg);
+      tu_.on_request(id, msg, s.peer, cancels);
+    }
+  }
+
+  void execute(std::uint32_t i, const action_list& acts, time_point now) {
+    slot& s = at(i);
+    const transaction_id id = id_of(i);
+    const std::uint8_t epoch = s.epoch;
+    ++s.depth;
+    std::error_code send_error;
+    for (const action& a : acts) {
+      if (s.epoch != epoch) break;  // failed over: these actions belong to the old machine
+      switch (a.kind) {
+        case action_kind::send:
+          if (auto ec = tp_.send(*a.msg, s.peer, id); ec && !send_error) send_error = ec;
+          break;
+        case action_kind::start_timer:
+          arm(i, a.which, a.deadline);
+          break;
+        case action_kind::stop_timer:
+          disarm(i, a.which);
+          break;
+        case action_kind::pass_to_tu:
+          deliver(i, *a.msg);
+          break;
+        case action_kind::inform_tu:
+          if (!failover(i, now)) tu_.on_failure(id, a.code);
+          break;
+        case action_kind::terminated:
+          s.pending_terminate = true;
+          break;
+      }
+    }
+    if (send_error && s.epoch == epoch && !s.pending_terminate) {
+      // §17.1.4 / §17.2.4: a synchronous send failure is a transport error event.
+      action_list more = feed(s, transport_failed{send_error}, now);
+      execute(i, more, now);
+    }
+    --s.depth;
+    if (s.depth == 0 && s.pending_terminate && s.live) destroy(i);
+  }
+
+  void destroy(std::uint32_t i) {
+    slot& s = at(i);
+    const transaction_id id = id_of(i);
+    disarm_all(i);
+    erase_keys(i);
+    s.machine.emplace<std::monostate>();
+    s.targets.reset();
+    s.peer = endpoint{};
+    s.live = false;
+    s.pending_terminate = false;
+    ++s.generation;
+    s.next_free = free_;
+    free_ = i;
+    --live_;
+    tu_.on_terminated(id);
+  }
+
+  // ------------------------------------------------------------------ client side
+
+  std::string make_via(const endpoint& target) {
+    std::string via = "SIP/2.0/";
+    via += via_transport_name(target.protocol);
+    via += ' ';
+    via += tp_.via_sent_by(target);
+    via += ";branch=";
+    via += branches_.next();
+    if (cfg_.add_rport) via += ";rport";
+    return via;
+  }
+
+  std::optional<endpoint> next_target(client_targets& t) {
+    if (t.next < t.list.size()) return t.list[t.next++];
+    if (t.source) return t.source();
+    return std::nullopt;
+  }
+
+  /// Start (or restart, on failover) the client machine of slot i.
+  void start_machine(std::uint32_t i, parser::message request, time_point now) {
+    slot& s = at(i);
+    const bool reliable = s.peer.reliable();
+    if (request.method() == parser::method::invite)
+      s.machine.emplace<client_invite>(std::move(request), reliable, cfg_.timers);
+    else
+      s.machine.emplace<client_non_invite>(std::move(request), reliable, cfg_.timers);
+    if (auto k = client_key_of(request_of(s))) {
+      s.key = *k;
+      clients_.insert(i);
+    }
+    action_list acts = std::visit(
+        [&](auto& m) -> action_list {
+          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, client_invite> ||
+                        std::is_same_v<std::decay_t<decltype(m)>, client_non_invite>)
+            return m.start(now);
+          else
+            return {};
+        },
+        s.machine);
+    execute(i, acts, now);
+  }
+
+  /// RFC 3263 §4.3 / RFC 3261 §8.1.2: on a timeout or transport error before any
+  /// response, try the next target as a new transaction (new branch). True if retried.
+  bool failover(std::uint32_t i, time_point now) {
+    slot& s = at(i);
+    if (!is_client(s) || s.got_response || !s.targets) return false;
+    auto target = next_target(*s.targets);
+    if (!target) return false;
+    parser::message request = request_of(s);  // copy: the old machine is replaced
+    request.remove_first(parser::header_id::via);
+    disarm_all(i);
+    erase_keys(i);
+    ++s.epoch;
+    s.pending_terminate = false;
+    s.peer = std::move(*target);
+    request.push_front(parser::header_id::via, make_via(s.peer));
+    ++stats_.failovers;
+    start_machine(i, std::move(request), now);
+    return true;
+  }
+
+  start_result start_client(parser::message request, endpoint first,
+                            std::unique_ptr<client_targets> more, time_point now) {
+    if (request.is_response() || request.method() == parser::method::ack || !request.cseq() ||
+        request.call_id().empty())
+      return {{}, make_error_code(error::invalid_message)};
+    if (live_ >= cfg_.max_transactions) {
+      ++stats_.rejected_full;
+      return {{}, make_error_code(error::too_many_transactions)};
+    }
+    request.push_front(parser::header_id::via, make_via(first));
+    const std::uint32_t i = allocate();
+    slot& s = at(i);
+    s.peer = std::move(first);
+    s.targets = std::move(more);
+    ++stats_.client_created;
+    const transaction_id id = id_of(i);
+    start_machine(i, std::move(request), now);
+    return {id, {}};
+  }
+
+  // ------------------------------------------------------------------ input
+
+  void receive_response(const parser::message& msg, const endpoint& source, time_point now) {
+    auto via = msg.top_via();
+    auto cseq = msg.cseq();
+    if (!via || !cseq) {
+      ++stats_.dropped_invalid;
+      return;
+    }
+    auto it = clients_.find(make_client_key(via->branch, cseq->method_text, seed_));
+    if (it == clients_.end()) {
+      ++stats_.stray_responses;
+      tu_.on_stray_response(msg, source);
+      return;
+    }
+    const std::uint32_t i = *it;
+    at(i).got_response = true;
+    dispatch(i, response_received{msg}, now);
+  }
+
+  void receive_request(parser::message msg, const endpoint& source, time_point now) {
+    auto via = msg.top_via();
+    if (!via || !msg.cseq() || msg.call_id().empty()) {
+      ++stats_.dropped_invalid;  // cannot even be answered without Via and CSeq (§8.2.6)
+      return;
+    }
+    const bool is_ack = msg.method() == parser::method::ack;
+    const std::uint32_t found = find_server(msg, *via, server_method(msg));
+    if (found != npos) {
+      if (is_ack && !std::holds_alternative<server_invite>(at(found).machine)) return;
+      if (!is_ack) ++stats_.retransmissions_absorbed;
+      const endpoint* outer = std::exchange(current_source_, &source);
+      dispatch(found, request_received{msg}, now);
+      current_source_ = outer;
+      return;
+    }
+    if (is_ack) {
+      ++stats_.stray_acks;
+      tu_.on_ack(msg, source, {});
+      return;
+    }
+    if (live_ >= cfg_.max_transactions) {
+      // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
+      ++stats_.rejected_full;
+      parser::message rsp = parser::make_response(msg, 503);
+      rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
+      (void)tp_.send(rsp, source, {});
+      return;
+    }
+    const std::uint32_t i = allocate();
+    slot& s = at(i);
+    s.peer = source;
+    const bool reliable = source.reliable();
+    ++stats_.server_created;
+    action_list acts;
+    if (msg.method() == parser::method::invite) {
+      auto& m = s.machine.emplace<server_invite>(std::move(msg), reliable, cfg_.timers);
+      insert_server_key(i);
+      acts = m.start(now);
+    } else {
+      auto& m = s.machine.emplace<server_non_invite>(std::move(msg), reliable, cfg_.timers);
+      insert_server_key(i);
+      acts = m.start(now);
+    }
+    execute(i, acts, now);
+  }
+};
+
+// ====================================================================== manager
+
+manager::manager(transport& tp, transaction_user& tu, manager_config config)
+    : impl_(std::make_unique<impl>(tp, tu, std::move(config))) {}
+
+manager::~manager() = default;
+
+start_result manager::start_client(parser::message request, std::vector<endpoint> targets,
+                                   time_point now) {
+  if (targets.empty()) return {{}, make_error_code(error::no_target)};
+  endpoint first = std::move(targets.front());
+  std::unique_ptr<impl::client_targets> more;
+  if (targets.size() > 1) {
+    more = std::make_unique<impl::client_targets>();
+    more->list = std::move(targets);
+    more->next = 1;
+  }
+  return impl_->start_client(std::move(request), std::move(first), std::move(more), now);
+}
+
+start_result manager::start_client(parser::message request, target_source next, time_point now) {
+  if (!next) return {{}, make_error_code(error::no_target)};
+  auto first = next();
+  if (!first) return {{}, make_error_code(error::no_target)};
+  auto more = std::make_unique<impl::client_targets>();
+  more->source = std::move(next);
+  return impl_->start_client(std::move(request), std::move(*first), std::move(more), now);
+}
+
+start_result manager::cancel(transaction_id invite, time_point now) {
+  auto* s = impl_->find(invite);
+  if (!s) return {{}, make_error_code(error::no_such_transaction)};
+  const auto* ict = std::get_if<client_invite>(&s->machine);
+  if (!ict) return {{}, make_error_code(error::invalid_state)};
+  if (impl_->live_ >= impl_->cfg_.max_transactions) {
+    ++impl_->stats_.rejected_full;
+    return {{}, make_error_code(error::too_many_transactions)};
+  }
+  parser::message cancel = make_cancel(ict->request());
+  endpoint peer = s->peer;
+  const std::uint32_t i = impl_->allocate();
+  auto& slot = impl_->at(i);
+  slot.peer = std::move(peer);
+  ++impl_->stats_.client_created;
+  const transaction_id id = impl_->id_of(i);
+  // The CANCEL keeps the INVITE's Via (§9.1): no new branch, no failover.
+  impl_->start_machine(i, std::move(cancel), now);
+  return {id, {}};
+}
+
+std::error_code manager::respond(transaction_id id, parser::message response, time_point now) {
+  auto* s = impl_->find(id);
+  if (!s) return make_error_code(error::no_such_transaction);
+  if (!response.is_response()) return make_error_code(error::invalid_message);
+  action_list acts;
+  if (auto* ist = std::get_if<server_invite>(&s->machine))
+    acts = ist->handle(response_from_tu{std::move(response)}, now);
+  else if (auto* nist = std::get_if<server_non_invite>(&s->machine))
+    acts = nist->handle(response_from_tu{std::move(response)}, now);
+  else
+    return make_error_code(error::invalid_state);
+  if (acts.error) return acts.error;
+  impl_->execute(id.index, acts, now);
+  return {};
+}
+
+std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination) {
+  return impl_->tp_.send(msg, destination, {});
+}
+
+void manager::on_receive(parser::message msg, const endpoint& source, time_point now) {
+  if (msg.is_response())
+    impl_->receive_response(msg, source, now);
+  else
+    impl_->receive_request(std::move(msg), source, now);
+}
+
+void manager::on_send_error(transaction_id id, std::error_code ec, time_point now) {
+  if (!impl_->find(id)) return;  // the transaction is already gone
+  impl_->dispatch(id.index, transport_failed{ec}, now);
+}
+
+std::optional<time_point> manager::next_deadline() const noexcept {
+  if (impl_->heap_.empty()) return std::nullopt;
+  return impl_->heap_.front().deadline;
+}
+
+void manager::on_timer(time_point now) {
+  auto& h = impl_->heap_;
+  while (!h.empty() && h.front().deadline <= now) {
+    const auto e = h.front();
+    impl_->heap_remove(0);
+    impl_->dispatch(e.index, timer_fired{e.which}, now);
+  }
+}
+
+std::size_t manager::size() const noexcept { return impl_->live_; }
+std::size_t manager::armed_timers() const noexcept { return impl_->heap_.size(); }
+bool manager::contains(transaction_id id) const noexcept { return impl_->find(id) != nullptr; }
+
+std::optional<transaction_kind> manager::kind(transaction_id id) const noexcept {
+  const auto* s = impl_->find(id);
+  if (!s) return std::nullopt;
+  switch (s->machine.index()) {
+    case 1:
+      return transaction_kind::client_invite;
+    case 2:
+      return transaction_kind::client_non_invite;
+    case 3:
+      return transaction_kind::server_invite;
+    case 4:
+      return transaction_kind::server_non_invite;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string_view manager::state_name(transaction_id id) const noexcept {
+  const auto* s = impl_->find(id);
+  if (!s) return {};
+  return std::visit(
+      [](const auto& m) -> std::string_view {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, std::monostate>)
+          return {};
+        else
+          return to_string(m.current_state());
+      },
+      s->machine);
+}
+
+const parser::message* manager::request(transaction_id id) const noexcept {
+  const auto* s = impl_->find(id);
+  return s ? &impl_->request_of(*s) : nullptr;
+}
+
+const endpoint* manager::peer(transaction_id id) const noexcept {
+  const auto* s = impl_->find(id);
+  return s ? &s->peer : nullptr;
+}
+
+const manager_stats& manager::stats() const noexcept { return impl_->stats_; }
+const manager_config& manager::config() const noexcept { return impl_->cfg_; }
+
+}  // namespace sipkit::transaction
