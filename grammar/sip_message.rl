@@ -47,9 +47,14 @@ inline uri_scheme scheme_of(std::string_view s) {
     st.user_colon = nullptr;
     st.params_start = nullptr;
     st.params_end = nullptr;
-    st.port_overflow = false;
+    st.uri_port_overflow_at = nullptr;
   }
-  action uri_end { st.uri->raw = st.span(st.uri_start, p); }
+  # A port overflow inside a URI only counts once the URI is over: until '@' the same
+  # digits may turn out to be a password.
+  action uri_end {
+    st.uri->raw = st.span(st.uri_start, p);
+    st.note_port_overflow(st.uri_port_overflow_at);
+  }
   action scheme_sip { st.uri->scheme = uri_scheme::sip; st.uri->scheme_text = st.span(st.uri_start, p); }
   action scheme_sips { st.uri->scheme = uri_scheme::sips; st.uri->scheme_text = st.span(st.uri_start, p); }
   action scheme_other {
@@ -75,7 +80,7 @@ inline uri_scheme scheme_of(std::string_view s) {
     st.uri->maddr_param = st.uri->ttl_param = {};
     st.uri->lr = false;
     st.params_start = st.params_end = nullptr;
-    st.port_overflow = false;
+    st.uri_port_overflow_at = nullptr;
   }
   action host_mark { st.host_start = p; }
   action kind_hostname { st.pending_host_kind = host_kind::hostname; }
@@ -86,7 +91,7 @@ inline uri_scheme scheme_of(std::string_view s) {
     st.uri->host_type = st.pending_host_kind;
   }
   action uri_port_end {
-    if (!parse_port(st.mark, p, st.uri->port)) st.port_overflow = true;
+    if (!parse_port(st.mark, p, st.uri->port)) st.uri_port_overflow_at = st.mark;
   }
   action uri_param_begin { if (st.params_start == nullptr) st.params_start = p; }
   action uri_param_end { st.params_end = p; st.uri->params = st.span(st.params_start, st.params_end); }
@@ -213,7 +218,7 @@ inline uri_scheme scheme_of(std::string_view s) {
     st.via->host = st.span(st.host_start, p);
     st.via->host_type = st.pending_host_kind;
   }
-  action via_port_end { if (!parse_port(st.mark, p, st.via->port)) st.port_overflow = true; }
+  action via_port_end { if (!parse_port(st.mark, p, st.via->port)) st.note_port_overflow(st.mark); }
   action via_branch { st.via->branch = st.span(st.value_mark, p); }
   action via_received { st.via->received = st.span(st.value_mark, p); }
   action via_rport { st.via->has_rport = true; }

@@ -171,7 +171,9 @@ parse_error run_standalone(entry_point entry, parse_state& st, std::string_view 
     return {st.limit_error, static_cast<std::size_t>(st.limit_at - st.base), st.limit_reason};
   if (r.error || !r.accepted || r.stop != value.data() + value.size())
     return {errc::syntax, static_cast<std::size_t>(r.stop - st.base), reason};
-  if (st.port_overflow) return {errc::value_out_of_range, 0, "port"};
+  if (st.port_overflow_at != nullptr)
+    return {errc::value_out_of_range, static_cast<std::size_t>(st.port_overflow_at - st.base),
+            "port"};
   return {};
 }
 

@@ -178,7 +178,8 @@ parse_error at(errc code, const char* where, const char* base, const char* reaso
 // Numbers, ranges and lengths the grammar cannot express (RFC 4475 §3.1.2.4/5, §3.1.2.19).
 parse_error check_values(message_view& m, parse_state& st, const parser_limits& limits,
                          const char* base) {
-  if (st.port_overflow) return {errc::value_out_of_range, 0, "port number"};
+  if (st.port_overflow_at != nullptr)
+    return at(errc::value_out_of_range, st.port_overflow_at, base, "port number");
   if (m.is_request()) {
     // RFC 3261 §19.1.5: headers are not allowed in a Request-URI (RFC 4475 escruri).
     if (!m.request_uri().headers.empty())

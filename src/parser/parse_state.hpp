@@ -55,7 +55,13 @@ struct parse_state {
   const char* cseq_number_start = nullptr;
   const char* cseq_number_end = nullptr;
   host_kind pending_host_kind = host_kind::none;
-  bool port_overflow = false;
+  // First port above 65535 in the message (sticky), and the one of the URI being read
+  // (voided when '@' shows the digits were a password).
+  const char* port_overflow_at = nullptr;
+  const char* uri_port_overflow_at = nullptr;
+  void note_port_overflow(const char* at) {
+    if (port_overflow_at == nullptr) port_overflow_at = at;
+  }
   bool headers_complete = false;
   std::uint64_t seen_headers = 0;  // bit per header_id: single-value duplicates
 

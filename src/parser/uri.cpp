@@ -37,7 +37,9 @@ parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits&
   auto r = run_sip_machine(entry_point::uri, st, text.data(), text.data() + text.size());
   if (r.error || !r.accepted || r.stop != text.data() + text.size())
     return {errc::syntax, static_cast<std::size_t>(r.stop - text.data()), "URI"};
-  if (st.port_overflow) return {errc::value_out_of_range, 0, "URI port"};
+  if (st.port_overflow_at != nullptr)
+    return {errc::value_out_of_range, static_cast<std::size_t>(st.port_overflow_at - text.data()),
+            "URI port"};
   return {};
 }
 
@@ -80,8 +82,23 @@ bool uri_equal(const uri_view& a, const uri_view& b) {
     if (q && !iequals_unescaped(pa.find(p.name)->value, q->value)) mismatch = true;
   });
   if (mismatch) return false;
-  // Headers: every header in either must be present in the other with an equal value.
-  auto headers_subset = [](std::string_view x, std::string_view y) {
+  // Headers: every header in either must be present in the other with an equal value. A
+  // name repeated on one side is compared by its first occurrence (as parameters are).
+  auto value_of = [](std::string_view hv) {
+    auto eq = hv.find('=');
+    return eq == std::string_view::npos ? std::string_view{} : hv.substr(eq + 1);
+  };
+  auto first_header = [](std::string_view x, std::string_view name) {
+    std::size_t pos = 0;
+    for (;;) {
+      std::size_t amp = x.find('&', pos);
+      std::string_view h = x.substr(pos, amp == std::string_view::npos ? x.npos : amp - pos);
+      if (iequals_unescaped(h.substr(0, h.find('=')), name) || amp == std::string_view::npos)
+        return h;
+      pos = amp + 1;
+    }
+  };
+  auto headers_subset = [&](std::string_view x, std::string_view y) {
     std::size_t pos = 0;
     while (pos < x.size()) {
       std::size_t amp = x.find('&', pos);
@@ -93,11 +110,7 @@ bool uri_equal(const uri_view& a, const uri_view& b) {
         std::size_t amp2 = y.find('&', q);
         std::string_view h2 = y.substr(q, amp2 == std::string_view::npos ? y.npos : amp2 - q);
         if (iequals_unescaped(h2.substr(0, h2.find('=')), name)) {
-          auto value_of = [](std::string_view hv) {
-            auto eq = hv.find('=');
-            return eq == std::string_view::npos ? std::string_view{} : hv.substr(eq + 1);
-          };
-          found = unescape(value_of(h2)) == unescape(value_of(h));
+          found = unescape(value_of(h2)) == unescape(value_of(first_header(x, name)));
           break;
         }
         if (amp2 == std::string_view::npos) break;

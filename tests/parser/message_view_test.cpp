@@ -192,6 +192,25 @@ TEST_CASE("message view: Max-Forwards above 255 is out of range", "[message_view
   CHECK(e.offset == 39);
 }
 
+// Found by fuzz_message: a URI after the Via used to clear the Via's overflow flag.
+TEST_CASE("message view: a Via port above 65535 is out of range even when URIs follow",
+          "[message_view]") {
+  fixture f;
+  const std::string text =
+      "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h:2983792873;branch=z9hG4bKx\r\n"
+      "From: <sip:c@d>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+  auto e = f.parse(text);
+  CHECK(e.code == errc::value_out_of_range);
+  CHECK(e.offset == text.find("2983792873"));
+}
+
+TEST_CASE("message view: a password of digits is no port overflow", "[message_view]") {
+  fixture f;
+  CHECK_FALSE(f.parse("OPTIONS sip:a:123456789@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+                      "From: <sip:c@d>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
+                      "CSeq: 1 OPTIONS\r\n\r\n"));
+}
+
 TEST_CASE("message view: limits on size, headers and lines are enforced", "[message_view]") {
   fixture f;
   parser_limits limits;

@@ -118,6 +118,14 @@ TEST_CASE("URI comparison with a repeated parameter name uses its first occurren
   CHECK_FALSE(uri_equal(must_parse(text), must_parse("sip:almce;day=tuple.com")));
 }
 
+// Found by fuzz_uri, the same for URI headers.
+TEST_CASE("URI comparison with a repeated header name uses its first occurrence", "[uri]") {
+  const char* text = "sips:om?subject=x&prio=a&prio=b&priority=urgent";
+  CHECK(uri_equal(must_parse(text), must_parse(text)));
+  CHECK(uri_equal(must_parse(text), must_parse("sips:om?prio=a&subject=x&priority=urgent")));
+  CHECK_FALSE(uri_equal(must_parse(text), must_parse("sips:om?prio=b&subject=x&priority=urgent")));
+}
+
 TEST_CASE("unescape decodes valid escapes and keeps invalid ones", "[uri]") {
   CHECK(unescape("a%20b%2") == "a b%2");
   CHECK(unescape("%zz%41") == "%zzA");
