@@ -5,6 +5,8 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 get_property(sipkit_targets GLOBAL PROPERTY SIPKIT_EXPORTED_TARGETS)
+# sipkit_parser;sipkit_transport;... -> parser;transport;... for sipkitConfig.cmake.in
+list(TRANSFORM sipkit_targets REPLACE "^sipkit_" "" OUTPUT_VARIABLE SIPKIT_INSTALLED_LAYERS)
 install(TARGETS ${sipkit_targets} EXPORT sipkitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
