@@ -103,6 +103,8 @@ via_view* parse_state::next_via() {
 }
 
 name_addr_view* parse_state::next_addr() {
+  // A value without a display name must not pick up the marks of the previous one.
+  dn_start = dn_end = nullptr;
   name_addr_view* a = nullptr;
   if (msg != nullptr) {
     const bool single = header_kind == header_id::from || header_kind == header_id::to;

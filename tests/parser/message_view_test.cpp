@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sipkit/parser/message_view.hpp"
 
@@ -202,6 +203,24 @@ TEST_CASE("message view: a Via port above 65535 is out of range even when URIs f
   auto e = f.parse(text);
   CHECK(e.code == errc::value_out_of_range);
   CHECK(e.offset == text.find("2983792873"));
+}
+
+// Found by fuzz_message: the display name of the previous address leaked into the next.
+TEST_CASE("message view: an address without a display name has none after one that has",
+          "[message_view]") {
+  fixture f;
+  REQUIRE_FALSE(f.parse("OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n"
+                        "From: A. Bell <sip:c@d>;tag=1\r\nTo: <sip:a@b>\r\n"
+                        "Contact: \"X\" <sip:x@y>, <sip:z@w>\r\nCall-ID: x\r\n"
+                        "CSeq: 1 OPTIONS\r\n\r\n"));
+  CHECK(f.view->from()->display_name == "A. Bell");
+  CHECK(f.view->to()->display_name.empty());
+  std::vector<name_addr_view> contacts;
+  for (const auto& a : f.view->addresses())
+    if (a.header == header_id::contact) contacts.push_back(a);
+  REQUIRE(contacts.size() == 2);
+  CHECK(contacts[0].display_name == "\"X\"");
+  CHECK(contacts[1].display_name.empty());
 }
 
 TEST_CASE("message view: a password of digits is no port overflow", "[message_view]") {
