@@ -153,6 +153,9 @@ void parse_state::msg_status(std::string_view text) {
   std::uint64_t code = 0;
   to_number(text, 999, code);
   msg->status_code_ = static_cast<int>(code);
+  // A status code of 0 would read as a request (is_request() is status_code() == 0); 1xx
+  // is the lowest class (RFC 3261 §7.2), so anything below 100 is refused right here.
+  if (code < 100) fail_limit(errc::value_out_of_range, "Status-Code", text.data());
 }
 void parse_state::msg_reason(std::string_view text) { msg->reason_ = text; }
 void parse_state::msg_call_id(std::string_view text) {

@@ -205,6 +205,18 @@ TEST_CASE("message view: a Via port above 65535 is out of range even when URIs f
   CHECK(e.offset == text.find("2983792873"));
 }
 
+// Found by fuzz_message: status 000 used to make the message look like a request.
+TEST_CASE("message view: status codes below 100 are out of range", "[message_view]") {
+  fixture f;
+  for (const char* code : {"000", "099"}) {
+    const std::string text = std::string("SIP/2.0 ") + code +
+                             " X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n\r\n";
+    auto e = f.parse(text);
+    CHECK(e.code == errc::value_out_of_range);
+    CHECK(e.offset == 8);
+  }
+}
+
 // Found by fuzz_message: the display name of the previous address leaked into the next.
 TEST_CASE("message view: an address without a display name has none after one that has",
           "[message_view]") {
