@@ -10,6 +10,12 @@ install(TARGETS ${sipkit_targets} EXPORT sipkitTargets
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/sipkit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT sipkitTargets NAMESPACE sipkit:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sipkit)
+# The package config finds the transport's own dependencies only when it is installed.
+if(TARGET sipkit_transport)
+  set(SIPKIT_PACKAGE_HAS_TRANSPORT 1)
+else()
+  set(SIPKIT_PACKAGE_HAS_TRANSPORT 0)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/sipkitConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sipkitConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sipkit)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sipkitConfigVersion.cmake
