@@ -171,13 +171,12 @@ struct manager::impl {
     target_source source;
   };
 
+  // Fields in order of use: what lookups, timers and slot recycling read comes first, so
+  // that a cold slot costs as few cache lines as possible; the machine (with its
+  // messages) comes last.
   struct slot {
-    machine_variant machine;
-    endpoint peer;
-    std::unique_ptr<client_targets> targets;
-    txn_key key;  // valid while the slot is in clients_ or servers_
-    std::uint32_t generation = 0;
     std::array<detail::timer_node, 2> timers{};  // lanes, see lane_of
+    std::uint32_t generation = 0;
     std::uint32_t next_free = npos;
     std::uint8_t depth = 0;  // nested executions of this slot's actions
     std::uint8_t epoch = 0;  // bumped on failover: a new machine in the same slot
@@ -185,6 +184,10 @@ struct manager::impl {
     bool pending_terminate = false;
     bool got_response = false;
     bool legacy = false;  // keyed in the RFC 2543 table
+    txn_key key;          // valid while the slot is in clients_ or servers_
+    endpoint peer;
+    std::unique_ptr<client_targets> targets;
+    machine_variant machine;
   };
 
   static constexpr std::size_t chunk_bits = 10;
@@ -574,8 +577,11 @@ struct manager::impl {
 
   start_result start_client(parser::message request, endpoint first,
                             std::unique_ptr<client_targets> more, time_point now) {
-    if (request.is_response() || request.method() == parser::method::ack || !request.cseq() ||
-        request.call_id().empty())
+    // Presence only: the manager never reads the CSeq of a request it sends (responses
+    // are matched on their own CSeq method, §17.1.3), and parsing it costs more than the
+    // rest of the check.
+    if (request.is_response() || request.method() == parser::method::ack ||
+        !request.get(parser::header_id::cseq) || request.call_id().empty())
       return {{}, make_error_code(error::invalid_message)};
     if (live_ >= cfg_.max_transactions) {
       ++stats_.rejected_full;
@@ -613,7 +619,10 @@ struct manager::impl {
 
   void receive_request(parser::message msg, const endpoint& source, time_point now) {
     auto via = msg.top_via();
-    if (!via || !msg.cseq() || msg.call_id().empty()) {
+    // Presence of CSeq only: RFC 3261 matching does not read it (the RFC 2543 fallback
+    // parses it and leaves a request without a valid one unkeyed), and the transport's
+    // parser has already refused requests whose CSeq does not parse.
+    if (!via || !msg.get(parser::header_id::cseq) || msg.call_id().empty()) {
       ++stats_.dropped_invalid;  // cannot even be answered without Via and CSeq (§8.2.6)
       return;
     }
