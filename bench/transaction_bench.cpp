@@ -2,12 +2,20 @@
 //
 // BM_nict_nist_pairs/<transport>: one non-INVITE exchange per iteration between two
 // managers joined by an in-memory transport that hands messages over as objects (a copy:
-// the sender keeps its own for retransmission; nothing is serialized or parsed). The UAS
-// answers 200 from inside on_request. Over UDP the transactions then linger in
-// Completed (Timer K 5 s, Timer J 32 s): virtual time advances 1 ms per exchange and the
-// managers' due timers run, so the measurement includes the steady state of ~37,000 live
-// transactions and their timer heap. Over TCP every transaction ends at once.
+// the sender keeps its own for retransmission; nothing is serialized or parsed). The UAC
+// copies a template request for each exchange (as a TU building a request would); the
+// UAS answers 200 from inside on_request with make_response. Over UDP the transactions
+// then linger in Completed (Timer K 5 s, Timer J 32 s): virtual time advances 1 ms per
+// exchange and the managers' due timers run (Timer E and F armed and stopped, K and J
+// fired). An untimed warm-up of 64*T1 of virtual time comes first, so that the whole
+// measurement runs in the steady state of ~37,000 live transactions and their timers.
+// Over TCP every transaction ends at once.
 // Reported: pairs/s (items_per_second), heap allocations per pair.
+//
+// BM_retransmission_lookup/<live>: with <live> server transactions held, the time to
+// match one request retransmission to its transaction (hash, probe, key compare, absorb).
+// The same figure at 1,000 and at 1,000,000 live transactions shows that lookups do not
+// slow down with the table size beyond cache effects.
 //
 // BM_bytes_per_server_transaction: heap bytes per live NIST (Trying state) excluding the
 // request's own heap storage. Method: a global operator new/delete that tracks
@@ -23,8 +31,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
-#include <deque>
+#include <map>
 #include <new>
 #include <string>
 #include <vector>
@@ -35,6 +44,11 @@
 // ------------------------------------------------------------ counting allocator
 
 namespace {
+// Live-byte tracking (malloc_usable_size on every allocation and free) costs more than
+// the transaction code it would measure, so only BM_bytes_per_server_transaction turns it
+// on. A block allocated before and freed while it is on would skew the figure; the
+// measured window only frees what it allocated itself (the messages, the manager).
+bool g_track_bytes = false;
 std::size_t g_live_bytes = 0;
 std::size_t g_allocations = 0;
 
@@ -43,13 +57,13 @@ std::size_t g_allocations = 0;
 [[gnu::noinline]] void* counted_alloc(std::size_t n) {
   void* p = std::malloc(n ? n : 1);
   if (!p) throw std::bad_alloc();
-  g_live_bytes += malloc_usable_size(p);
+  if (g_track_bytes) g_live_bytes += malloc_usable_size(p);
   ++g_allocations;
   return p;
 }
 [[gnu::noinline]] void counted_free(void* p) noexcept {
   if (!p) return;
-  g_live_bytes -= malloc_usable_size(p);
+  if (g_track_bytes) g_live_bytes -= malloc_usable_size(p);
   std::free(p);
 }
 }  // namespace
@@ -79,14 +93,25 @@ message uac_request() {
   return m;
 }
 
-/// Queues messages between two managers as objects.
+/// Queues messages between two managers as objects. A vector drained to empty between
+/// exchanges: after the first round it allocates nothing of its own.
 struct memory_network {
   struct packet {
     message msg;
     int to;  // 0 = a, 1 = b
     tx::endpoint source;
   };
-  std::deque<packet> queue;
+  std::vector<packet> queue;
+  std::size_t head = 0;
+
+  bool empty() const noexcept { return head == queue.size(); }
+  packet& front() noexcept { return queue[head]; }
+  void pop_front() noexcept {
+    if (++head == queue.size()) {
+      queue.clear();
+      head = 0;
+    }
+  }
 };
 
 struct memory_transport final : tx::transport {
@@ -138,27 +163,43 @@ void BM_nict_nist_pairs(benchmark::State& state) {
   const message templ = uac_request();
   tx::manager* managers[2] = {&a, &b};
 
-  const std::size_t alloc_before = g_allocations;
-  for (auto _ : state) {
-    auto r = a.start_client(templ, {target}, now);
+  auto one_pair = [&] {
+    auto r = a.start_client(templ, target, now);
     benchmark::DoNotOptimize(r);
-    while (!net.queue.empty()) {
-      auto p = std::move(net.queue.front());
-      net.queue.pop_front();
-      managers[p.to]->on_receive(std::move(p.msg), p.source, now);
+    while (!net.empty()) {
+      auto& p = net.front();
+      // on_receive may send (and grow the queue): take the packet out first.
+      message msg = std::move(p.msg);
+      const tx::endpoint source = p.source;
+      const int to = p.to;
+      net.pop_front();
+      managers[to]->on_receive(std::move(msg), source, now);
     }
     now += std::chrono::milliseconds(1);
     a.on_timer(now);
     b.on_timer(now);
+  };
+  // Untimed warm-up over UDP until Timer J (64*T1) has fired once: the timed loop then
+  // runs entirely in the steady state, each new pair matched by two old transactions
+  // ending, instead of partly while the population is still growing.
+  const auto warm_up = cfg.timers.timeout() / std::chrono::milliseconds(1) + 1;
+  std::size_t finals_before = 0;
+  if (proto == tx::transport_protocol::udp) {
+    for (long i = 0; i < warm_up; ++i) one_pair();
+    finals_before = a_tu.finals;
   }
+
+  const std::size_t alloc_before = g_allocations;
+  for (auto _ : state) one_pair();
   const auto pairs = static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations());
   state.counters["allocs_per_pair"] = static_cast<double>(g_allocations - alloc_before) / pairs;
   state.counters["live_txn_end"] = static_cast<double>(a.size() + b.size());
-  if (a_tu.finals != static_cast<std::size_t>(state.iterations()))
+  if (a_tu.finals - finals_before != static_cast<std::size_t>(state.iterations()))
     state.SkipWithError("a final response was lost");
 }
-BENCHMARK(BM_nict_nist_pairs)->Arg(0)->Arg(1)->ArgNames({"tcp"});
+// Registered in main(): SIPKIT_BENCH_PAIRS=<n> fixes the iteration count, so that a run
+// under valgrind --tool=callgrind gives instructions and cache misses per pair.
 
 void BM_bytes_per_server_transaction(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
@@ -178,6 +219,7 @@ void BM_bytes_per_server_transaction(benchmark::State& state) {
   } tu;
   const tx::endpoint peer{"192.0.2.1", 5060, tx::transport_protocol::udp, 0};
   double per_txn = 0;
+  g_track_bytes = true;
   for (auto _ : state) {
     state.PauseTiming();
     const std::size_t baseline = g_live_bytes;
@@ -209,6 +251,7 @@ void BM_bytes_per_server_transaction(benchmark::State& state) {
     }
     state.ResumeTiming();
   }
+  g_track_bytes = false;
   state.counters["bytes_per_txn"] = per_txn;
   state.counters["sizeof_message"] = static_cast<double>(sizeof(message));
 }
@@ -217,6 +260,147 @@ BENCHMARK(BM_bytes_per_server_transaction)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+void BM_retransmission_lookup(benchmark::State& state) {
+  const auto live = static_cast<std::uint32_t>(state.range(0));
+  struct null_transport final : tx::transport {
+    std::error_code send(const message&, const tx::endpoint&, tx::transaction_id) override {
+      return {};
+    }
+    std::string via_sent_by(const tx::endpoint&) const override { return "192.0.2.1:5060"; }
+  } tp;
+  struct null_tu final : tx::transaction_user {
+    void on_request(tx::transaction_id, const message&, const tx::endpoint&,
+                    tx::transaction_id) override {}
+    void on_response(tx::transaction_id, const message&) override {}
+    void on_ack(const message&, const tx::endpoint&, tx::transaction_id) override {}
+    void on_stray_response(const message&, const tx::endpoint&) override {}
+    void on_failure(tx::transaction_id, std::error_code) override {}
+  } tu;
+  tx::manager_config cfg;
+  cfg.seed = 4;
+  cfg.max_transactions = live;
+  tx::manager mgr(tp, tu, cfg);
+  // TCP: the NISTs stay in Trying (no response yet) and arm no timer.
+  const tx::endpoint peer{"192.0.2.1", 5060, tx::transport_protocol::tcp, 1};
+  const message base = uac_request();
+  auto request_n = [&](std::uint32_t n) {
+    message m = base;
+    m.push_front(header_id::via,
+                 "SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bKlookup" + std::to_string(n));
+    return m;
+  };
+  for (std::uint32_t n = 0; n < live; ++n) mgr.on_receive(request_n(n), peer, tx::time_point{});
+  // Retransmissions of transactions spread over the whole table, built beforehand so
+  // that only the manager's work is timed (the copy handed over is a message move).
+  constexpr std::uint32_t k_probes = 4096;
+  std::vector<message> probes;
+  probes.reserve(k_probes);
+  const std::uint32_t stride = live > k_probes ? live / k_probes : 1;
+  for (std::uint32_t k = 0; k < k_probes; ++k) probes.push_back(request_n((k * stride) % live));
+  std::vector<message> batch;
+  std::size_t next = 0;
+  const auto absorbed_before = mgr.stats().retransmissions_absorbed;
+  for (auto _ : state) {
+    if (next == batch.size()) {
+      state.PauseTiming();
+      batch = probes;
+      next = 0;
+      state.ResumeTiming();
+    }
+    mgr.on_receive(std::move(batch[next++]), peer, tx::time_point{});
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (mgr.stats().retransmissions_absorbed - absorbed_before !=
+      static_cast<std::uint64_t>(state.iterations()))
+    state.SkipWithError("a retransmission did not match");
+  if (mgr.size() != live) state.SkipWithError("a retransmission created a transaction");
+}
+// Fixed iterations: building 1,000,000 transactions takes seconds, once per run is enough.
+BENCHMARK(BM_retransmission_lookup)
+    ->Arg(1000)
+    ->Arg(1000000)
+    ->ArgNames({"live"})
+    ->Iterations(1 << 19);
+
+// ------------------------------------------------------------------- summary
+
+/// The console output, then one line per figure for the README.
+class summary_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      if (r.error_occurred) continue;
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
+      // "/iterations:N" (fixed counts) is dropped so that the summary finds the row.
+      std::string run = r.run_name.str();
+      if (auto at = run.find("/iterations:"); at != std::string::npos) run.erase(at);
+      auto& row = rows_[run];
+      for (const auto& [key, counter] : r.counters) row[key] = counter.value;
+      row["ns_per_iteration"] = r.GetAdjustedRealTime();
+    }
+  }
+
+  void print_summary() const {
+    std::printf("\nSummary (one core, %s, %s build):\n", SIPKIT_BENCH_COMPILER,
+                SIPKIT_BENCH_BUILD_TYPE);
+    auto pairs = [&](const char* name, const char* what) {
+      const auto* row = find(name);
+      if (row == nullptr) return;
+      std::printf("  NICT+NIST pairs/s, %s: %.0f (%.1f heap allocations per pair)\n", what,
+                  get(*row, "items_per_second"), get(*row, "allocs_per_pair"));
+    };
+    pairs("BM_nict_nist_pairs/tcp:0",
+          "UDP, messages as objects, retransmission and linger timers running");
+    pairs("BM_nict_nist_pairs/tcp:1", "TCP, messages as objects");
+    if (const auto* row = find("BM_bytes_per_server_transaction/100000"))
+      std::printf("  Heap bytes per live server transaction (message buffers excluded): %.0f\n",
+                  get(*row, "bytes_per_txn"));
+    const auto* small = find("BM_retransmission_lookup/live:1000");
+    const auto* large = find("BM_retransmission_lookup/live:1000000");
+    if (small != nullptr && large != nullptr)
+      std::printf(
+          "  Retransmission matched to its transaction: %.0f ns with 1,000 live, %.0f ns with "
+          "1,000,000 live\n",
+          1e9 / get(*small, "items_per_second"), 1e9 / get(*large, "items_per_second"));
+  }
+
+ private:
+  using row_type = std::map<std::string, double>;
+  const row_type* find(const std::string& name) const {
+    auto it = rows_.find(name);
+    return it == rows_.end() ? nullptr : &it->second;
+  }
+  static double get(const row_type& row, const char* key) {
+    auto it = row.find(key);
+    return it == row.end() ? 0.0 : it->second;
+  }
+  std::map<std::string, row_type> rows_;
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  bool console = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.rfind("--benchmark_format=", 0) == 0 && a != "--benchmark_format=console")
+      console = false;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  auto* pairs = benchmark::RegisterBenchmark("BM_nict_nist_pairs", BM_nict_nist_pairs)
+                    ->Arg(0)
+                    ->Arg(1)
+                    ->ArgNames({"tcp"});
+  if (const char* n = std::getenv("SIPKIT_BENCH_PAIRS")) pairs->Iterations(std::atoll(n));
+  if (console) {
+    summary_reporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    reporter.print_summary();
+  } else {
+    benchmark::RunSpecifiedBenchmarks();
+  }
+  benchmark::Shutdown();
+  return 0;
+}

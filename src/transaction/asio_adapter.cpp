@@ -43,6 +43,12 @@ start_result asio_adapter::start_client(parser::message request, std::vector<end
   });
 }
 
+start_result asio_adapter::start_client(parser::message request, endpoint target) {
+  return with_manager([&](manager& m, time_point now) {
+    return m.start_client(std::move(request), std::move(target), now);
+  });
+}
+
 start_result asio_adapter::start_client(parser::message request, manager::target_source next) {
   return with_manager([&](manager& m, time_point now) {
     return m.start_client(std::move(request), std::move(next), now);

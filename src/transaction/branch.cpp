@@ -82,19 +82,26 @@ std::uint64_t branch_generator::next_u64() {
 std::string branch_generator::next() {
   std::string out;
   out.reserve(branch_length);
-  out.append(magic_cookie);
-  // 128 bits -> 22 characters of 6 bits (the last carries 2 bits).
+  append_to(out);
+  return out;
+}
+
+void branch_generator::append_to(std::string& out) {
+  // 128 bits -> 22 characters of 6 bits (the last carries 2 bits), written in place.
+  const std::size_t at = out.size();
+  out.resize(at + branch_length);
+  char* p = out.data() + at;
+  for (char c : magic_cookie) *p++ = c;
   std::uint64_t hi = next_u64();
   std::uint64_t lo = next_u64();
   for (int i = 0; i < 11; ++i) {
-    out.push_back(k_base64url[hi & 63u]);
+    *p++ = k_base64url[hi & 63u];
     hi >>= 6;
   }
   for (int i = 0; i < 11; ++i) {
-    out.push_back(k_base64url[lo & 63u]);
+    *p++ = k_base64url[lo & 63u];
     lo >>= 6;
   }
-  return out;
 }
 
 }  // namespace sipkit::transaction

@@ -1,4 +1,4 @@
-// The transaction manager: slots, matching tables, timer heap, action execution.
+// The transaction manager: slots, matching tables, timer lists, action execution.
 #include "sipkit/transaction/manager.hpp"
 
 #include <array>
@@ -6,7 +6,6 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <variant>
 
@@ -17,6 +16,8 @@
 #include "sipkit/transaction/client_non_invite.hpp"
 #include "sipkit/transaction/server_invite.hpp"
 #include "sipkit/transaction/server_non_invite.hpp"
+#include "transaction/index_table.hpp"
+#include "transaction/timer_lists.hpp"
 
 namespace sipkit::transaction {
 namespace {
@@ -26,8 +27,8 @@ constexpr std::string_view k_invite = "INVITE";
 
 // Two timer lanes per transaction are enough: no state of any machine runs more than one
 // retransmission timer (A, E, G, 100) and one timeout/wait timer (B, D, F, H, I, J, K, L,
-// M) at once. Each lane remembers where its entry sits in the heap, so stopping a timer
-// removes it at once instead of leaving a stale entry behind.
+// M) at once. Each lane is a node of the timer lists (timer_lists.hpp) kept in the slot,
+// so arming and stopping allocate nothing and touch no other structure.
 constexpr std::size_t lane_of(timer t) noexcept {
   switch (t) {
     case timer::a:
@@ -170,13 +171,12 @@ struct manager::impl {
     target_source source;
   };
 
+  // Fields in order of use: what lookups, timers and slot recycling read comes first, so
+  // that a cold slot costs as few cache lines as possible; the machine (with its
+  // messages) comes last.
   struct slot {
-    machine_variant machine;
-    endpoint peer;
-    std::unique_ptr<client_targets> targets;
-    txn_key key;  // valid while the slot is in clients_ or servers_
+    std::array<detail::timer_node, 2> timers{};  // lanes, see lane_of
     std::uint32_t generation = 0;
-    std::array<std::uint32_t, 2> heap_pos{npos, npos};
     std::uint32_t next_free = npos;
     std::uint8_t depth = 0;  // nested executions of this slot's actions
     std::uint8_t epoch = 0;  // bumped on failover: a new machine in the same slot
@@ -184,47 +184,25 @@ struct manager::impl {
     bool pending_terminate = false;
     bool got_response = false;
     bool legacy = false;  // keyed in the RFC 2543 table
-  };
-
-  struct timer_entry {
-    time_point deadline;
-    std::uint64_t seq;
-    std::uint32_t index;
-    timer which;
+    txn_key key;          // valid while the slot is in clients_ or servers_
+    endpoint peer;
+    std::unique_ptr<client_targets> targets;
+    machine_variant machine;
   };
 
   static constexpr std::size_t chunk_bits = 10;
   static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
 
-  // The tables hold slot indices; hashing and equality look at the key stored in the
-  // slot, and lookups probe with a txn_key (heterogeneous lookup), so a table node is
-  // just an index and a link.
-  struct slot_hash {
-    using is_transparent = void;
-    const impl* self;
-    std::size_t operator()(std::uint32_t i) const noexcept {
-      return static_cast<std::size_t>(self->at(i).key.hash);
-    }
-    std::size_t operator()(const txn_key& k) const noexcept {
-      return static_cast<std::size_t>(k.hash);
+  // Timer node ids: slot index * 2 + lane.
+  struct timer_nodes {
+    impl* self;
+    detail::timer_node& operator()(std::uint32_t id) const noexcept {
+      return self->at(id >> 1).timers[id & 1];
     }
   };
-  template <bool (*Match)(const txn_key&, const txn_key&) noexcept>
-  struct slot_eq {
-    using is_transparent = void;
-    const impl* self;
-    bool operator()(std::uint32_t a, std::uint32_t b) const noexcept {
-      return Match(self->at(a).key, self->at(b).key);
-    }
-    bool operator()(const txn_key& k, std::uint32_t i) const noexcept {
-      return Match(k, self->at(i).key);
-    }
-    bool operator()(std::uint32_t i, const txn_key& k) const noexcept {
-      return Match(k, self->at(i).key);
-    }
-  };
-  using client_table = std::unordered_set<std::uint32_t, slot_hash, slot_eq<client_match>>;
-  using server_table = std::unordered_set<std::uint32_t, slot_hash, slot_eq<server_match>>;
+  static std::uint32_t node_id(std::uint32_t i, std::size_t lane) noexcept {
+    return (i << 1) | static_cast<std::uint32_t>(lane);
+  }
 
   impl(transport& tp, transaction_user& tu, manager_config cfg)
       : tp_(tp),
@@ -232,17 +210,17 @@ struct manager::impl {
         cfg_(std::move(cfg)),
         branches_(cfg_.seed),
         seed_(branches_.next_u64()),
-        clients_(16, slot_hash{this}, slot_eq<client_match>{this}),
-        servers_(16, slot_hash{this}, slot_eq<server_match>{this}),
-        legacy_(16, legacy_hash{seed_}) {}
+        legacy_(16, legacy_hash{seed_}),
+        timers_(timer_nodes{this}) {}
 
   transport& tp_;
   transaction_user& tu_;
   manager_config cfg_;
   branch_generator branches_;
   std::uint64_t seed_;
-  client_table clients_;
-  server_table servers_;
+  // The matching tables hold slot indices; the keys stay in the slots (txn_key).
+  detail::index_table clients_;
+  detail::index_table servers_;
   std::unordered_multimap<legacy_key, std::uint32_t, legacy_hash> legacy_;
   // Slots live in fixed chunks that never move, so references and the string_views in
   // the keys stay valid while the tables and the slot array grow.
@@ -250,9 +228,10 @@ struct manager::impl {
   std::uint32_t slot_count_ = 0;
   std::uint32_t free_ = npos;
   std::size_t live_ = 0;
-  std::vector<timer_entry> heap_;
-  std::uint64_t timer_seq_ = 0;
+  detail::timer_lists<timer_nodes> timers_;
   manager_stats stats_;
+  std::string via_scratch_;            // make_via's buffer, kept for its capacity
+  std::size_t via_branch_offset_ = 0;  // where make_via put the branch
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
@@ -323,13 +302,21 @@ struct manager::impl {
     return legacy_key{req.call_id(), from ? from->tag : std::string_view{}, cseq->number};
   }
 
-  void insert_server_key(std::uint32_t i) {
+  /// Key the server transaction of slot i. `via` was parsed from the top Via value
+  /// `via_value` of the request before it moved into the machine: the key's views are
+  /// moved onto the same text in the machine's copy instead of parsing the Via again.
+  void insert_server_key(std::uint32_t i, const parser::via_view& via, std::string_view via_value) {
     slot& s = at(i);
     const parser::message& req = request_of(s);
-    auto via = req.top_via();
-    if (via && is_rfc3261_branch(*via)) {
-      s.key = make_server_key(via->branch, via->host, via->port, server_method(req), seed_);
-      servers_.insert(i);
+    if (is_rfc3261_branch(via)) {
+      const std::string_view kept = req.get(parser::header_id::via).value_or("");
+      auto rebase = [&](std::string_view v) {
+        if (v.empty()) return std::string_view{};
+        return kept.substr(static_cast<std::size_t>(v.data() - via_value.data()), v.size());
+      };
+      s.key = make_server_key(rebase(via.branch), rebase(via.host), via.port, server_method(req),
+                              seed_);
+      servers_.insert(s.key.hash, i);
     } else if (auto k = legacy_key_of(req)) {
       legacy_.emplace(*k, i);
       s.legacy = true;
@@ -349,13 +336,10 @@ struct manager::impl {
       }
       return;
     }
-    if (is_client(s)) {
-      auto it = clients_.find(s.key);
-      if (it != clients_.end() && *it == i) clients_.erase(it);
-    } else {
-      auto it = servers_.find(s.key);
-      if (it != servers_.end() && *it == i) servers_.erase(it);
-    }
+    if (is_client(s))
+      clients_.erase(s.key.hash, i);
+    else
+      servers_.erase(s.key.hash, i);
     s.key = txn_key{};
   }
 
@@ -385,11 +369,15 @@ struct manager::impl {
     return npos;
   }
 
+  std::uint32_t find_client(const txn_key& key) const {
+    return clients_.find(key.hash, [&](std::uint32_t i) { return client_match(key, at(i).key); });
+  }
+
   std::uint32_t find_server(const parser::message& msg, const parser::via_view& via,
                             std::string_view method) {
     if (is_rfc3261_branch(via)) {
-      auto it = servers_.find(make_server_key(via.branch, via.host, via.port, method, seed_));
-      return it == servers_.end() ? npos : *it;
+      const txn_key key = make_server_key(via.branch, via.host, via.port, method, seed_);
+      return servers_.find(key.hash, [&](std::uint32_t i) { return server_match(key, at(i).key); });
     }
     return find_legacy(msg, via, method);
   }
@@ -402,72 +390,19 @@ struct manager::impl {
     return id_of(i);
   }
 
-  // ------------------------------------------------------------------ timer heap
+  // ------------------------------------------------------------------ timers
 
-  bool heap_less(const timer_entry& a, const timer_entry& b) const noexcept {
-    return a.deadline < b.deadline || (a.deadline == b.deadline && a.seq < b.seq);
-  }
-  void heap_place(std::size_t pos) noexcept {
-    const timer_entry& e = heap_[pos];
-    at(e.index).heap_pos[lane_of(e.which)] = static_cast<std::uint32_t>(pos);
-  }
-  void sift_up(std::size_t pos) noexcept {
-    while (pos > 0) {
-      std::size_t parent = (pos - 1) / 2;
-      if (!heap_less(heap_[pos], heap_[parent])) break;
-      std::swap(heap_[pos], heap_[parent]);
-      heap_place(pos);
-      pos = parent;
-    }
-    heap_place(pos);
-  }
-  void sift_down(std::size_t pos) noexcept {
-    const std::size_t n = heap_.size();
-    for (;;) {
-      std::size_t best = pos, l = 2 * pos + 1, r = l + 1;
-      if (l < n && heap_less(heap_[l], heap_[best])) best = l;
-      if (r < n && heap_less(heap_[r], heap_[best])) best = r;
-      if (best == pos) break;
-      std::swap(heap_[pos], heap_[best]);
-      heap_place(pos);
-      pos = best;
-    }
-    heap_place(pos);
-  }
-  void heap_remove(std::size_t pos) noexcept {
-    const timer_entry removed = heap_[pos];
-    at(removed.index).heap_pos[lane_of(removed.which)] = npos;
-    const std::size_t last = heap_.size() - 1;
-    if (pos != last) {
-      heap_[pos] = heap_[last];
-      heap_.pop_back();
-      heap_place(pos);
-      if (pos > 0 && heap_less(heap_[pos], heap_[(pos - 1) / 2]))
-        sift_up(pos);
-      else
-        sift_down(pos);
-    } else {
-      heap_.pop_back();
-    }
-  }
-  void arm(std::uint32_t i, timer which, time_point deadline) {
-    slot& s = at(i);
-    const std::size_t lane = lane_of(which);
-    if (s.heap_pos[lane] != npos) heap_remove(s.heap_pos[lane]);
-    heap_.push_back({deadline, timer_seq_++, i, which});
-    sift_up(heap_.size() - 1);
+  void arm(std::uint32_t i, timer which, time_point deadline, time_point now) {
+    timers_.arm(node_id(i, lane_of(which)), which, deadline, now);
   }
   void disarm(std::uint32_t i, timer which) noexcept {
-    slot& s = at(i);
     const std::size_t lane = lane_of(which);
-    if (s.heap_pos[lane] == npos) return;
-    if (heap_[s.heap_pos[lane]].which != which) return;  // another timer of that lane
-    heap_remove(s.heap_pos[lane]);
+    const detail::timer_node& n = at(i).timers[lane];
+    if (!n.armed() || n.which != which) return;  // another timer of that lane
+    timers_.disarm(node_id(i, lane));
   }
   void disarm_all(std::uint32_t i) noexcept {
-    slot& s = at(i);
-    for (std::uint32_t pos : s.heap_pos)
-      if (pos != npos) heap_remove(pos);
+    for (std::size_t lane = 0; lane < 2; ++lane) timers_.disarm(node_id(i, lane));
   }
 
   // ------------------------------------------------------------------ execution
@@ -517,7 +452,7 @@ struct manager::impl {
           if (auto ec = tp_.send(*a.msg, s.peer, id); ec && !send_error) send_error = ec;
           break;
         case action_kind::start_timer:
-          arm(i, a.which, a.deadline);
+          arm(i, a.which, a.deadline, now);
           break;
         case action_kind::stop_timer:
           disarm(i, a.which);
@@ -561,13 +496,17 @@ struct manager::impl {
 
   // ------------------------------------------------------------------ client side
 
-  std::string make_via(const endpoint& target) {
-    std::string via = "SIP/2.0/";
+  /// The top Via of a client request, built in a buffer that is reused from request
+  /// to request (push_front copies it into the message).
+  std::string_view make_via(const endpoint& target) {
+    std::string& via = via_scratch_;
+    via.assign("SIP/2.0/");
     via += via_transport_name(target.protocol);
     via += ' ';
     via += tp_.via_sent_by(target);
     via += ";branch=";
-    via += branches_.next();
+    via_branch_offset_ = via.size();
+    branches_.append_to(via);
     if (cfg_.add_rport) via += ";rport";
     return via;
   }
@@ -578,17 +517,31 @@ struct manager::impl {
     return std::nullopt;
   }
 
-  /// Start (or restart, on failover) the client machine of slot i.
-  void start_machine(std::uint32_t i, parser::message request, time_point now) {
+  /// Start (or restart, on failover) the client machine of slot i. `own_via` says that
+  /// the top Via is the one make_via just built, so its branch is found without parsing.
+  void start_machine(std::uint32_t i, parser::message request, time_point now,
+                     bool own_via = false) {
     slot& s = at(i);
     const bool reliable = s.peer.reliable();
     if (request.method() == parser::method::invite)
       s.machine.emplace<client_invite>(std::move(request), reliable, cfg_.timers);
     else
       s.machine.emplace<client_non_invite>(std::move(request), reliable, cfg_.timers);
-    if (auto k = client_key_of(request_of(s))) {
-      s.key = *k;
-      clients_.insert(i);
+    const parser::message& req = request_of(s);
+    std::optional<txn_key> key;
+    if (own_via) {
+      const std::string_view via = req.get(parser::header_id::via).value_or("");
+      key = make_client_key(via.substr(via_branch_offset_, branch_generator::branch_length),
+                            req.method_text(), seed_);
+    } else {
+      key = client_key_of(req);
+    }
+    if (auto k = key) {
+      // The first transaction with a key keeps it (a TU reusing a branch gets no match).
+      if (find_client(*k) == npos) {
+        s.key = *k;
+        clients_.insert(k->hash, i);
+      }
     }
     action_list acts = std::visit(
         [&](auto& m) -> action_list {
@@ -618,14 +571,17 @@ struct manager::impl {
     s.peer = std::move(*target);
     request.push_front(parser::header_id::via, make_via(s.peer));
     ++stats_.failovers;
-    start_machine(i, std::move(request), now);
+    start_machine(i, std::move(request), now, true);
     return true;
   }
 
   start_result start_client(parser::message request, endpoint first,
                             std::unique_ptr<client_targets> more, time_point now) {
-    if (request.is_response() || request.method() == parser::method::ack || !request.cseq() ||
-        request.call_id().empty())
+    // Presence only: the manager never reads the CSeq of a request it sends (responses
+    // are matched on their own CSeq method, §17.1.3), and parsing it costs more than the
+    // rest of the check.
+    if (request.is_response() || request.method() == parser::method::ack ||
+        !request.get(parser::header_id::cseq) || request.call_id().empty())
       return {{}, make_error_code(error::invalid_message)};
     if (live_ >= cfg_.max_transactions) {
       ++stats_.rejected_full;
@@ -638,7 +594,7 @@ struct manager::impl {
     s.targets = std::move(more);
     ++stats_.client_created;
     const transaction_id id = id_of(i);
-    start_machine(i, std::move(request), now);
+    start_machine(i, std::move(request), now, true);
     return {id, {}};
   }
 
@@ -651,20 +607,22 @@ struct manager::impl {
       ++stats_.dropped_invalid;
       return;
     }
-    auto it = clients_.find(make_client_key(via->branch, cseq->method_text, seed_));
-    if (it == clients_.end()) {
+    const std::uint32_t i = find_client(make_client_key(via->branch, cseq->method_text, seed_));
+    if (i == npos) {
       ++stats_.stray_responses;
       tu_.on_stray_response(msg, source);
       return;
     }
-    const std::uint32_t i = *it;
     at(i).got_response = true;
     dispatch(i, response_received{msg}, now);
   }
 
   void receive_request(parser::message msg, const endpoint& source, time_point now) {
     auto via = msg.top_via();
-    if (!via || !msg.cseq() || msg.call_id().empty()) {
+    // Presence of CSeq only: RFC 3261 matching does not read it (the RFC 2543 fallback
+    // parses it and leaves a request without a valid one unkeyed), and the transport's
+    // parser has already refused requests whose CSeq does not parse.
+    if (!via || !msg.get(parser::header_id::cseq) || msg.call_id().empty()) {
       ++stats_.dropped_invalid;  // cannot even be answered without Via and CSeq (§8.2.6)
       return;
     }
@@ -696,14 +654,15 @@ struct manager::impl {
     s.peer = source;
     const bool reliable = source.reliable();
     ++stats_.server_created;
+    const std::string_view via_value = msg.get(parser::header_id::via).value_or("");
     action_list acts;
     if (msg.method() == parser::method::invite) {
       auto& m = s.machine.emplace<server_invite>(std::move(msg), reliable, cfg_.timers);
-      insert_server_key(i);
+      insert_server_key(i, *via, via_value);
       acts = m.start(now);
     } else {
       auto& m = s.machine.emplace<server_non_invite>(std::move(msg), reliable, cfg_.timers);
-      insert_server_key(i);
+      insert_server_key(i, *via, via_value);
       acts = m.start(now);
     }
     execute(i, acts, now);
@@ -728,6 +687,10 @@ start_result manager::start_client(parser::message request, std::vector<endpoint
     more->next = 1;
   }
   return impl_->start_client(std::move(request), std::move(first), std::move(more), now);
+}
+
+start_result manager::start_client(parser::message request, endpoint target, time_point now) {
+  return impl_->start_client(std::move(request), std::move(target), nullptr, now);
 }
 
 start_result manager::start_client(parser::message request, target_source next, time_point now) {
@@ -793,21 +756,20 @@ void manager::on_send_error(transaction_id id, std::error_code ec, time_point no
 }
 
 std::optional<time_point> manager::next_deadline() const noexcept {
-  if (impl_->heap_.empty()) return std::nullopt;
-  return impl_->heap_.front().deadline;
+  return impl_->timers_.next_deadline();
 }
 
 void manager::on_timer(time_point now) {
-  auto& h = impl_->heap_;
-  while (!h.empty() && h.front().deadline <= now) {
-    const auto e = h.front();
-    impl_->heap_remove(0);
-    impl_->dispatch(e.index, timer_fired{e.which}, now);
+  for (;;) {
+    const std::uint32_t node = impl_->timers_.pop_due(now);
+    if (node == detail::timer_node::npos) break;
+    const std::uint32_t i = node >> 1;
+    impl_->dispatch(i, timer_fired{impl_->at(i).timers[node & 1].which}, now);
   }
 }
 
 std::size_t manager::size() const noexcept { return impl_->live_; }
-std::size_t manager::armed_timers() const noexcept { return impl_->heap_.size(); }
+std::size_t manager::armed_timers() const noexcept { return impl_->timers_.size(); }
 bool manager::contains(transaction_id id) const noexcept { return impl_->find(id) != nullptr; }
 
 std::optional<transaction_kind> manager::kind(transaction_id id) const noexcept {

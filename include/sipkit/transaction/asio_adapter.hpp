@@ -1,11 +1,13 @@
 // Binds a transaction manager to an Asio executor and one asio::steady_timer.
 //
 //   boost::asio::io_context io;
-//   my_transport tp(io);                       // implements transaction::transport
+//   sipkit::transport::manager net(io, transport_cfg);  // UDP/TCP/TLS sockets
+//   transaction::network_transport tp(net);    // implements transaction::transport
 //   my_core core;                              // implements transaction::transaction_user
 //   transaction::asio_adapter stack(io.get_executor(), tp, core);
 //   tp.set_receiver(stack);                    // the transport calls stack.on_receive(...)
-//   stack.start_client(std::move(request), {target});
+//   net.start();
+//   stack.start_client(std::move(request), target);
 //   io.run();
 //
 // The adapter is the only place where the transaction layer meets a real clock: each
@@ -57,6 +59,7 @@ class asio_adapter final : public transport_receiver {
   }
 
   start_result start_client(parser::message request, std::vector<endpoint> targets);
+  start_result start_client(parser::message request, endpoint target);
   start_result start_client(parser::message request, manager::target_source next);
   start_result cancel(transaction_id invite);
   std::error_code respond(transaction_id id, parser::message response);

@@ -30,6 +30,9 @@ class branch_generator {
 
   /// A fresh branch, "z9hG4bK" + 22 characters.
   std::string next();
+  /// Append a fresh branch to `out` (the same sequence as next(), without a string of
+  /// its own: the manager writes it straight into the Via it builds).
+  void append_to(std::string& out);
   /// 64 fresh bits (also used to seed the manager's hash tables).
   std::uint64_t next_u64();
 

@@ -10,13 +10,16 @@
 //   if (auto t = mgr.next_deadline()) arm_timer(*t);    // then call mgr.on_timer(now)
 //
 // Still sans-I/O: the manager reads no clock and owns no socket or thread. Every entry
-// point takes `now`; timers are kept in a binary heap and surface as next_deadline() /
-// on_timer(now). Sends go through the abstract `transport` (transport.hpp) and upcalls
-// through `transaction_user`. The Asio adapter (asio_adapter.hpp) binds it to an executor
-// and a steady_timer.
+// point takes `now`; timers are kept in one sorted list per interval (RFC 3261 timers
+// come in a few fixed intervals, so arming is an append and firing a pop) and surface as
+// next_deadline() / on_timer(now). Sends go through the abstract `transport`
+// (transport.hpp) and upcalls through `transaction_user`. The Asio adapter
+// (asio_adapter.hpp) binds it to an executor and a steady_timer; network_transport
+// (network_transport.hpp) binds it to sipkit::transport.
 //
-// Matching (O(1) average, hash maps with a per-manager random seed against collision
-// flooding; keys are views into the requests the transactions own, so no key copies):
+// Matching (O(1) average, open-addressing tables of slot indices hashed with a
+// per-manager random seed against collision flooding; keys are views into the requests
+// the transactions own, so no key copies and no allocation per transaction):
 //  - responses: top Via branch + CSeq method -> client transaction (§17.1.3); no match ->
 //    transaction_user::on_stray_response (2xx retransmissions and forked 2xx go to the
 //    dialog layer; a stateless proxy forwards them, RFC 6026 §7).
@@ -152,6 +155,8 @@ class manager {
   /// When the transport fails synchronously on the last target, on_failure and
   /// on_terminated for the new id run before this returns; the returned id is then dead.
   start_result start_client(parser::message request, std::vector<endpoint> targets, time_point now);
+  /// As above with one target and no failover (allocates no target list).
+  start_result start_client(parser::message request, endpoint target, time_point now);
   /// As above, asking `next` for each target in turn (first one immediately).
   start_result start_client(parser::message request, target_source next, time_point now);
 

@@ -1,8 +1,9 @@
 // What the transaction layer needs from a transport, and how a transport talks back.
 //
 // The transaction layer does no I/O. Downward it calls an abstract `transport`: send this
-// message to this endpoint. Upward a transport (the future sipkit::transport library over
-// Asio, or the in-memory fake in tests/support) calls a `transport_receiver`: a message
+// message to this endpoint. Upward a transport (network_transport.hpp over the
+// sipkit::transport library, or the in-memory fake in tests/support) calls a
+// `transport_receiver`: a message
 // arrived from this endpoint, or an earlier send of this transaction failed. The Asio
 // adapter (asio_adapter.hpp) is a transport_receiver: it reads the clock and forwards to
 // the manager (manager.hpp), whose own entry points take `now` explicitly.

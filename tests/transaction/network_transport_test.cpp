@@ -1,0 +1,207 @@
+// network_transport on loopback: two stacks (transport::manager + network_transport +
+// asio_adapter) on one io_context, a NICT on one side and a NIST on the other. Every wait
+// is bounded by a deadline; nothing sleeps and no duration is asserted.
+#include "sipkit/transaction/network_transport.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sipkit/transaction/asio_adapter.hpp"
+#include "sipkit/transaction/error.hpp"
+#include "sipkit/transport/error.hpp"
+#include "transaction/harness.hpp"
+
+using namespace sipkit::test;
+using sipkit::parser::message;
+namespace net = sipkit::transport;
+namespace asio = boost::asio;
+
+namespace {
+
+/// Run handlers until `done()` or a deadline; returns done().
+template <class Pred>
+bool run_until(asio::io_context& io, Pred done, std::chrono::milliseconds timeout = 5000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    if (io.stopped()) io.restart();
+    io.run_one_for(std::min<std::chrono::steady_clock::duration>(deadline - now, 50ms));
+  }
+  return true;
+}
+
+/// A UA core that answers every request 200 and records what it sees.
+struct recording_core final : tx::transaction_user {
+  tx::asio_adapter* stack = nullptr;
+  struct request_seen {
+    std::string method;
+    std::string top_via;
+    tx::endpoint source;
+  };
+  std::vector<request_seen> requests;
+  std::vector<int> codes;
+  std::vector<std::error_code> failures;
+  int terminated = 0;
+
+  void on_request(tx::transaction_id id, const message& req, const tx::endpoint& source,
+                  tx::transaction_id) override {
+    requests.push_back({std::string(req.method_text()),
+                        std::string(req.get(header_id::via).value_or("")), source});
+    stack->respond(id, sample_response(req, 200));
+  }
+  void on_response(tx::transaction_id, const message& rsp) override {
+    codes.push_back(rsp.status_code());
+  }
+  void on_ack(const message&, const tx::endpoint&, tx::transaction_id) override {}
+  void on_stray_response(const message&, const tx::endpoint&) override {}
+  void on_failure(tx::transaction_id, std::error_code ec) override { failures.push_back(ec); }
+  void on_terminated(tx::transaction_id) override { ++terminated; }
+};
+
+/// One SIP stack on loopback listening on 127.0.0.1 with a free port.
+struct loopback_stack {
+  net::manager network;
+  tx::network_transport tp;
+  recording_core core;
+  tx::asio_adapter stack;
+
+  loopback_stack(asio::io_context& io, net::protocol p)
+      : network(io, config_for(p)), tp(network), stack(io.get_executor(), tp, core) {
+    core.stack = &stack;
+    tp.set_receiver(stack);
+    REQUIRE_FALSE(network.start());
+  }
+  ~loopback_stack() { tp.set_receiver(nullptr); }
+
+  static net::transport_config config_for(net::protocol p) {
+    net::transport_config cfg;
+    cfg.listen = {{p, "127.0.0.1", 0}};
+    cfg.log = sipkit::logger(sipkit::log_level::error);  // the refused connect is expected
+    return cfg;
+  }
+  std::uint16_t port() const { return network.listeners().at(0).local.port; }
+  tx::endpoint address(tx::transport_protocol p) const { return {"127.0.0.1", port(), p, 0}; }
+};
+
+}  // namespace
+
+TEST_CASE("network_transport maps the transport library's protocols both ways") {
+  REQUIRE(tx::to_transport_protocol(tx::transport_protocol::udp) == net::protocol::udp);
+  REQUIRE(tx::to_transport_protocol(tx::transport_protocol::tcp) == net::protocol::tcp);
+  REQUIRE(tx::to_transport_protocol(tx::transport_protocol::tls) == net::protocol::tls);
+  REQUIRE_FALSE(tx::to_transport_protocol(tx::transport_protocol::ws));
+  REQUIRE(tx::to_transaction_protocol(net::protocol::udp) == tx::transport_protocol::udp);
+  REQUIRE(tx::to_transaction_protocol(net::protocol::tcp) == tx::transport_protocol::tcp);
+  REQUIRE(tx::to_transaction_protocol(net::protocol::tls) == tx::transport_protocol::tls);
+}
+
+TEST_CASE("A NICT over UDP on loopback gets the 200 of a NIST in another stack") {
+  asio::io_context io;
+  loopback_stack uac(io, net::protocol::udp);
+  loopback_stack uas(io, net::protocol::udp);
+
+  auto r = uac.stack.start_client(sample_uac_request("OPTIONS"),
+                                  {uas.address(tx::transport_protocol::udp)});
+  REQUIRE(r);
+  REQUIRE(run_until(io, [&] { return !uac.core.codes.empty(); }));
+
+  REQUIRE(uac.core.codes == std::vector<int>{200});
+  REQUIRE(uac.core.failures.empty());
+  REQUIRE(uas.core.requests.size() == 1);
+  const auto& seen = uas.core.requests.front();
+  REQUIRE(seen.method == "OPTIONS");
+  REQUIRE(seen.source.host == "127.0.0.1");
+  REQUIRE(seen.source.port == uac.port());
+  REQUIRE(seen.source.protocol == tx::transport_protocol::udp);
+  // The UAC's Via names its own listener; the UAS's transport filled rport (RFC 3581).
+  REQUIRE(seen.top_via.starts_with("SIP/2.0/UDP 127.0.0.1:" + std::to_string(uac.port()) +
+                                   ";branch=z9hG4bK"));
+  REQUIRE(seen.top_via.find(";rport=" + std::to_string(uac.port())) != std::string::npos);
+  // Over UDP both transactions now linger in Completed (Timers K and J).
+  REQUIRE(uac.stack.get().size() == 1);
+  REQUIRE(uas.stack.get().size() == 1);
+}
+
+TEST_CASE("A NICT over TCP on loopback gets the 200 back on the connection it opened") {
+  asio::io_context io;
+  loopback_stack uac(io, net::protocol::tcp);
+  loopback_stack uas(io, net::protocol::tcp);
+
+  auto r = uac.stack.start_client(sample_uac_request("OPTIONS"),
+                                  {uas.address(tx::transport_protocol::tcp)});
+  REQUIRE(r);
+  REQUIRE(run_until(io, [&] { return !uac.core.codes.empty(); }));
+
+  REQUIRE(uac.core.codes == std::vector<int>{200});
+  REQUIRE(uas.core.requests.size() == 1);
+  const auto& seen = uas.core.requests.front();
+  REQUIRE(seen.source.protocol == tx::transport_protocol::tcp);
+  REQUIRE(seen.source.connection != 0);
+  REQUIRE(seen.source.port != uac.port());  // an ephemeral port, not the UAC's listener
+  // §18.2.2: the response went back on the accepted connection; the UAS opened none (a
+  // response sent by the Via would have connected to the UAC's listener).
+  REQUIRE(uas.network.stats(net::protocol::tcp).connections_accepted == 1);
+  REQUIRE(uas.network.stats(net::protocol::tcp).connections_opened == 0);
+  REQUIRE(uac.network.stats(net::protocol::tcp).connections_opened == 1);
+  REQUIRE(uac.network.stats(net::protocol::tcp).connections_accepted == 0);
+  // Reliable transport: Timers K and J are zero, both transactions are gone.
+  REQUIRE(run_until(io, [&] { return uac.core.terminated == 1 && uas.core.terminated == 1; }));
+  REQUIRE(uac.stack.get().size() == 0);
+  REQUIRE(uas.stack.get().size() == 0);
+}
+
+TEST_CASE("A TCP send to a closed port fails the NICT with the connect error") {
+  asio::io_context io;
+  loopback_stack uac(io, net::protocol::tcp);
+  std::uint16_t closed_port = 0;
+  {
+    // Bind a port and release it: nothing listens there afterwards.
+    asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+    closed_port = probe.local_endpoint().port();
+  }
+
+  auto r = uac.stack.start_client(sample_uac_request("OPTIONS"),
+                                  {{"127.0.0.1", closed_port, tx::transport_protocol::tcp, 0}});
+  REQUIRE(r);  // the connect is asynchronous: send() itself succeeded
+  REQUIRE(run_until(io, [&] { return !uac.core.failures.empty(); }));
+
+  // §17.1.4: the transport error reaches the TU long before Timer F (32 s).
+  REQUIRE(uac.core.failures.size() == 1);
+  REQUIRE(uac.core.failures[0] != tx::error::timeout);
+  REQUIRE(uac.core.failures[0] == std::errc::connection_refused);
+  REQUIRE(uac.core.codes.empty());
+  REQUIRE(uac.core.terminated == 1);
+  REQUIRE(uac.stack.get().size() == 0);
+}
+
+TEST_CASE("network_transport refuses request destinations it cannot reach at once") {
+  asio::io_context io;
+  loopback_stack uac(io, net::protocol::udp);
+  const message req = sample_request("OPTIONS");
+  REQUIRE(uac.tp.send(req, {"127.0.0.1", 5060, tx::transport_protocol::ws, 0}, {}) ==
+          net::error::unsupported_transport);
+  REQUIRE(uac.tp.send(req, {"sip.example.com", 5060, tx::transport_protocol::udp, 0}, {}) ==
+          std::errc::invalid_argument);
+  // No TCP listener in this stack: nothing to put in a TCP Via.
+  REQUIRE(uac.tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::tcp, 0}).empty());
+  REQUIRE(uac.tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::udp, 0}) ==
+          "127.0.0.1:" + std::to_string(uac.port()));
+}
+
+TEST_CASE("network_transport puts the routed local address in the Via of a wildcard listener") {
+  asio::io_context io;
+  net::transport_config cfg;
+  cfg.listen = {{net::protocol::udp, "0.0.0.0", 0}};
+  cfg.log = sipkit::logger(sipkit::log_level::error);
+  net::manager network(io, cfg);
+  tx::network_transport tp(network);
+  REQUIRE_FALSE(network.start());
+  const auto port = network.listeners().at(0).local.port;
+  REQUIRE(tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::udp, 0}) ==
+          "127.0.0.1:" + std::to_string(port));
+}
