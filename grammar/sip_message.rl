@@ -8,6 +8,7 @@
 // "host:port", a display name versus a bare URI), actions keep temporary marks and
 // commit them only on the byte that decides, so dead alternatives leave no trace.
 
+#include "parser/byte_class.hpp"
 #include "parser/parse_state.hpp"
 
 namespace sipkit::parser {
@@ -38,6 +39,30 @@ inline uri_scheme scheme_of(std::string_view s) {
 
   action mark { st.mark = p; }
   action value_mark { st.value_mark = p; }
+
+  # ---------------------------------------------------------------- fast runs
+  # A skip action moves p to the last byte of the run of its class that starts at p, in
+  # one table-driven loop instead of one generated state per byte. It may only sit on
+  # transitions into a state that loops on every byte of the class with the skip as its
+  # only action, so skipping is exactly what the machine would have done byte by byte;
+  # tools/check_skip_loops.py proves this on the state graph (ctest: skip_loops).
+  action skip_token { p = skip_run(k_token, p + 1, pe) - 1; }
+  action skip_word { p = skip_run(k_word, p + 1, pe) - 1; }
+  action skip_text { p = skip_run(k_text, p + 1, pe) - 1; }
+  action skip_qdtext { p = skip_run(k_qdtext, p + 1, pe) - 1; }
+  action skip_alphanum { p = skip_run(k_alphanum, p + 1, pe) - 1; }
+
+  # The same languages as sip_common.rl's, written so that the skips land on loops.
+  token_f         = token $skip_token;
+  word_f          = word $skip_word;
+  qd_ascii        = 0x21 | 0x23..0x5B | 0x5D..0x7E;
+  quoted_string_body_f = DQUOTE (qd_ascii $skip_qdtext | LWS | UTF8_NONASCII | quoted_pair)*
+                         DQUOTE;
+  # domainlabel and toplabel: alphanum runs joined by runs of '-'. A label that starts
+  # with a digit may still be part of an IPv4address, so it gets no skip.
+  label_alpha     = ALPHA ("-"* (alphanum $skip_alphanum))*;
+  domainlabel_f   = label_alpha | DIGIT ("-"* alphanum)*;
+  hostname_f      = (domainlabel_f ".")* label_alpha "."?;
 
   # ---------------------------------------------------------------- URI actions
   action uri_begin {
@@ -107,7 +132,10 @@ inline uri_scheme scheme_of(std::string_view s) {
   host            = ( hostname %kind_hostname
                     | IPv4address %kind_ipv4
                     | IPv6reference %kind_ipv6 ) >host_mark;
-  uri_host        = host %uri_host_end;
+  host_f          = ( hostname_f %kind_hostname
+                    | IPv4address %kind_ipv4
+                    | IPv6reference %kind_ipv6 ) >host_mark;
+  uri_host        = host_f %uri_host_end;
   hostport        = uri_host (":" port >mark %uri_port_end)?;
 
   param_unreserved = [\[\]/:&+$];
@@ -153,7 +181,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   # ---------------------------------------------------------------- generic params
   action hparam_begin { if (st.params_start == nullptr) st.params_start = p; }
   action hparam_end { st.params_end = p; }
-  gen_value       = token | host | quoted_string_body;
+  gen_value       = token | host | quoted_string_body_f;
 
   # ---------------------------------------------------------------- name-addr
   # Slots are taken on the ':' or ',' before a value, never on its first byte: the URI
@@ -178,12 +206,12 @@ inline uri_scheme scheme_of(std::string_view s) {
   action q_value { st.addr->q = st.span(st.value_mark, p); }
 
   display_name    = (token (LWS token)*) >dn_mark %dn_end
-                  | quoted_string_body >dn_mark %dn_end;
+                  | quoted_string_body_f >dn_mark %dn_end;
   name_addr       = (display_name SWS)? "<" >angle_open URI ">" >addr_uri_done SWS;
   addr_spec_bare  = URI_bare %addr_uri_done;
 
   known_addr_param = "tag"i | "expires"i | "q"i;
-  addr_param      = ( "tag"i EQUAL (token >value_mark %tag_value)
+  addr_param      = ( "tag"i EQUAL (token_f >value_mark %tag_value)
                     | "expires"i EQUAL (DIGIT+ >value_mark %expires_value)
                     | "q"i EQUAL ((DIGIT ("." DIGIT{0,3})?) >value_mark %q_value)
                     | (token - known_addr_param) (EQUAL gen_value)?
@@ -223,9 +251,9 @@ inline uri_scheme scheme_of(std::string_view s) {
 
   sent_protocol   = token >mark %via_protocol_name SLASH token >mark %via_protocol_version
                     SLASH token >mark %via_transport;
-  sent_by         = host %via_host_end (COLON port >mark %via_port_end)?;
+  sent_by         = host_f %via_host_end (COLON port >mark %via_port_end)?;
   known_via_param = "branch"i | "received"i | "rport"i | "maddr"i | "ttl"i;
-  via_params      = ( "branch"i EQUAL (token >value_mark %via_branch)
+  via_params      = ( "branch"i EQUAL (token_f >value_mark %via_branch)
                     | "received"i EQUAL ((IPv4address | IPv6address | IPv6reference)
                                           >value_mark %via_received)
                     | "rport"i %via_rport (EQUAL (DIGIT+ >value_mark %via_rport_value))?
@@ -242,10 +270,10 @@ inline uri_scheme scheme_of(std::string_view s) {
   action cseq_method_end {
     if (st.cseq_out != nullptr) st.cseq_out->method_text = st.span(st.mark, p);
   }
-  Method          = token;
+  Method          = token_f;
   cseq_value      = DIGIT+ >cseq_number_mark %cseq_number_end LWS Method >mark %cseq_method_end;
 
-  callid          = word ("@" word)?;
+  callid          = word_f ("@" word_f)?;
   delta_seconds   = DIGIT+;
 
   action ctype_type { if (!st.duplicate) st.msg_ctype().type = st.span(st.mark, p); }
@@ -253,11 +281,11 @@ inline uri_scheme scheme_of(std::string_view s) {
   action ctype_params_end {
     if (!st.duplicate) st.msg_ctype().params = st.span(st.params_start, st.params_end);
   }
-  m_parameter     = (token EQUAL (token | quoted_string_body)) >hparam_begin %hparam_end;
-  media_type      = token >mark %ctype_type SLASH token >mark %ctype_subtype
+  m_parameter     = (token EQUAL (token_f | quoted_string_body_f)) >hparam_begin %hparam_end;
+  media_type      = token_f >mark %ctype_type SLASH token_f >mark %ctype_subtype
                     ((SEMI m_parameter)* %ctype_params_end);
 
-  option_tag      = token;
+  option_tag      = token_f;
   option_list     = option_tag (COMMA option_tag)*;
   method_list     = (Method (COMMA Method)*)?;
 
@@ -279,7 +307,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   action a_domain { st.auth->domain = st.span(st.value_mark, p); }
   action a_userhash { st.auth->userhash = st.span(st.value_mark, p); }
 
-  auth_val        = (token | quoted_string_body) >value_mark;
+  auth_val        = (token_f | quoted_string_body_f) >value_mark;
   known_auth_param = "username"i | "realm"i | "nonce"i | "uri"i | "response"i | "algorithm"i
                    | "cnonce"i | "opaque"i | "qop"i | "nc"i | "stale"i | "domain"i | "userhash"i;
   auth_param      = ( "username"i EQUAL auth_val %a_username
@@ -297,7 +325,7 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | "userhash"i EQUAL auth_val %a_userhash
                     | (token - known_auth_param) EQUAL auth_val
                     ) >hparam_begin %hparam_end;
-  auth_value      = (token >mark %auth_scheme_end LWS auth_param (COMMA auth_param)*)
+  auth_value      = (token_f >mark %auth_scheme_end LWS auth_param (COMMA auth_param)*)
                     >auth_begin %auth_params_end;
 
   # ---------------------------------------------------------------- header lines
@@ -347,7 +375,8 @@ inline uri_scheme scheme_of(std::string_view s) {
   action call_id_value { if (!st.duplicate) st.msg_call_id(st.span(st.mark, p)); }
   action cseq_begin { st.cseq_out = st.duplicate ? nullptr : st.msg_cseq(); }
 
-  header_value    = (TEXT_UTF8char | UTF8_CONT | LWS)*;
+  # TEXT-UTF8char | UTF8-CONT | LWS, with the single-byte part as one class for the skip.
+  header_value    = ((0x21..0x7E | UTF8_CONT) $skip_text | UTF8_NONASCII | LWS)*;
   hc              = WSP* ":";
 
   # Header names: every known name in long and compact form; anything else is an
@@ -436,7 +465,8 @@ inline uri_scheme scheme_of(std::string_view s) {
 
   SIP_Version     = "SIP"i "/" DIGIT+ "." DIGIT+;
   Request_URI     = URI;
-  Request_Line    = Method >mark %method_end SP (Request_URI %request_uri_end)
+  # A plain token: until it leaves "SIP/", the method is ambiguous with a Status-Line.
+  Request_Line    = token >mark %method_end SP (Request_URI %request_uri_end)
                     SP (SIP_Version >mark %version_end) CRLF;
   Reason_Phrase   = (reserved | unreserved | escaped | UTF8_NONASCII | UTF8_CONT | SP | HTAB)*;
   Status_Code     = DIGIT{3};
