@@ -51,10 +51,12 @@ inline uri_scheme scheme_of(std::string_view s) {
   action skip_text { p = skip_run(k_text, p + 1, pe) - 1; }
   action skip_qdtext { p = skip_run(k_qdtext, p + 1, pe) - 1; }
   action skip_alphanum { p = skip_run(k_alphanum, p + 1, pe) - 1; }
+  action skip_digit { p = skip_run(k_digit, p + 1, pe) - 1; }
 
   # The same languages as sip_common.rl's, written so that the skips land on loops.
   token_f         = token $skip_token;
   word_f          = word $skip_word;
+  digits_f        = DIGIT+ $skip_digit;
   qd_ascii        = 0x21 | 0x23..0x5B | 0x5D..0x7E;
   quoted_string_body_f = DQUOTE (qd_ascii $skip_qdtext | LWS | UTF8_NONASCII | quoted_pair)*
                          DQUOTE;
@@ -136,7 +138,7 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | IPv4address %kind_ipv4
                     | IPv6reference %kind_ipv6 ) >host_mark;
   uri_host        = host_f %uri_host_end;
-  hostport        = uri_host (":" port >mark %uri_port_end)?;
+  hostport        = uri_host (":" digits_f >mark %uri_port_end)?;
 
   param_unreserved = [\[\]/:&+$];
   paramchar       = param_unreserved | unreserved | escaped;
@@ -249,9 +251,9 @@ inline uri_scheme scheme_of(std::string_view s) {
   action via_maddr { st.via->maddr = st.span(st.value_mark, p); }
   action via_ttl { st.via->ttl = st.span(st.value_mark, p); }
 
-  sent_protocol   = token >mark %via_protocol_name SLASH token >mark %via_protocol_version
-                    SLASH token >mark %via_transport;
-  sent_by         = host_f %via_host_end (COLON port >mark %via_port_end)?;
+  sent_protocol   = token_f >mark %via_protocol_name SLASH token_f >mark %via_protocol_version
+                    SLASH token_f >mark %via_transport;
+  sent_by         = host_f %via_host_end (COLON digits_f >mark %via_port_end)?;
   known_via_param = "branch"i | "received"i | "rport"i | "maddr"i | "ttl"i;
   via_params      = ( "branch"i EQUAL (token_f >value_mark %via_branch)
                     | "received"i EQUAL ((IPv4address | IPv6address | IPv6reference)
@@ -271,10 +273,10 @@ inline uri_scheme scheme_of(std::string_view s) {
     if (st.cseq_out != nullptr) st.cseq_out->method_text = st.span(st.mark, p);
   }
   Method          = token_f;
-  cseq_value      = DIGIT+ >cseq_number_mark %cseq_number_end LWS Method >mark %cseq_method_end;
+  cseq_value      = digits_f >cseq_number_mark %cseq_number_end LWS Method >mark %cseq_method_end;
 
   callid          = word_f ("@" word_f)?;
-  delta_seconds   = DIGIT+;
+  delta_seconds   = digits_f;
 
   action ctype_type { if (!st.duplicate) st.msg_ctype().type = st.span(st.mark, p); }
   action ctype_subtype { if (!st.duplicate) st.msg_ctype().subtype = st.span(st.mark, p); }
@@ -423,8 +425,8 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | n_to %name_end hc @h_to SWS addr_single
                     | n_call_id %name_end hc @h_call_id SWS (callid >mark %call_id_value)
                     | n_cseq %name_end hc @h_cseq @cseq_begin SWS cseq_value
-                    | n_max_forwards %name_end hc @h_max_forwards SWS DIGIT+
-                    | n_content_length %name_end hc @h_content_length SWS DIGIT+
+                    | n_max_forwards %name_end hc @h_max_forwards SWS digits_f
+                    | n_content_length %name_end hc @h_content_length SWS digits_f
                     | n_content_type %name_end hc @h_content_type SWS media_type
                     | n_contact %name_end hc @h_contact SWS contact_list
                     | n_route %name_end hc @h_route SWS addr_list
