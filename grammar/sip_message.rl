@@ -178,6 +178,19 @@ inline uri_scheme scheme_of(std::string_view s) {
                      ((uric_bare - [;?,]) (uric_bare - [;?,])*) >opaque_mark %opaque_end;
 
   URI             = (SIP_URI | absoluteURI) >uri_begin %uri_end;
+
+  # The full URI (Request-URI, name-addr) is one sub-machine, `uri`, that the contexts
+  # call instead of embedding a copy each: every context follows a URI with a byte no URI
+  # can continue with (SP, '>', end of input), so the URI ends at the first byte it cannot
+  # take, and that byte goes back to the caller. Errors inside the URI stop the machine on
+  # the same byte as an embedded copy would.
+  action uri_call { fcall uri; }
+  action uri_return {
+    // Entered as parse_uri's machine nothing may follow; the error stops on this byte.
+    if (top == 0) fgoto *sip_message_error;
+    fhold;
+    fret;
+  }
   URI_bare        = (SIP_URI_bare | absoluteURI_bare) >uri_begin %uri_end;
 
   # ---------------------------------------------------------------- generic params
@@ -209,7 +222,7 @@ inline uri_scheme scheme_of(std::string_view s) {
 
   display_name    = (token (LWS token)*) >dn_mark %dn_end
                   | quoted_string_body_f >dn_mark %dn_end;
-  name_addr       = (display_name SWS)? "<" >angle_open URI ">" >addr_uri_done SWS;
+  name_addr       = (display_name SWS)? "<" >angle_open @uri_call ">" >addr_uri_done SWS;
   addr_spec_bare  = URI_bare %addr_uri_done;
 
   known_addr_param = "tag"i | "expires"i | "q"i;
@@ -466,10 +479,9 @@ inline uri_scheme scheme_of(std::string_view s) {
   action status_line_begin { st.context = "Status-Line"; }
 
   SIP_Version     = "SIP"i "/" DIGIT+ "." DIGIT+;
-  Request_URI     = URI;
   # A plain token: until it leaves "SIP/", the method is ambiguous with a Status-Line.
-  Request_Line    = token >mark %method_end SP (Request_URI %request_uri_end)
-                    SP (SIP_Version >mark %version_end) CRLF;
+  Request_Line    = token >mark %method_end SP @uri_call
+                    (SP >request_uri_end) (SIP_Version >mark %version_end) CRLF;
   Reason_Phrase   = (reserved | unreserved | escaped | UTF8_NONASCII | UTF8_CONT | SP | HTAB)*;
   Status_Code     = DIGIT{3};
   Status_Line     = (SIP_Version >mark %version_end) SP @status_line_begin
@@ -478,7 +490,8 @@ inline uri_scheme scheme_of(std::string_view s) {
   SIP_message     = (Request_Line | Status_Line) message_header* "\r\n" @headers_done;
 
   main           := SIP_message;
-  uri_only       := URI;
+  # Also the uri entry point (parse_uri): the URI states stay final for the end of input.
+  uri            := URI <: (any @uri_return)?;
   via_only       := via_value;
   name_addr_only := addr_single;
   cseq_only      := cseq_value;
@@ -489,9 +502,11 @@ inline uri_scheme scheme_of(std::string_view s) {
 machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p, const char* pe) {
   const char* eof = pe;
   int cs = sip_message_start;
+  int stack[1];  // fcall uri: a URI never contains another call
+  int top = 0;
   switch (entry) {
     case entry_point::message: cs = sip_message_en_main; break;
-    case entry_point::uri: cs = sip_message_en_uri_only; break;
+    case entry_point::uri: cs = sip_message_en_uri; break;
     case entry_point::via: cs = sip_message_en_via_only; break;
     case entry_point::name_addr: cs = sip_message_en_name_addr_only; break;
     case entry_point::cseq: cs = sip_message_en_cseq_only; break;
@@ -500,7 +515,8 @@ machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p
   machine_result r;
   r.stop = p;
   r.error = cs == sip_message_error;
-  r.accepted = cs >= sip_message_first_final;
+  // Inside a called URI the caller's rest is still pending, final state or not.
+  r.accepted = cs >= sip_message_first_final && top == 0;
   return r;
 }
 
