@@ -8,6 +8,7 @@
 // "host:port", a display name versus a bare URI), actions keep temporary marks and
 // commit them only on the byte that decides, so dead alternatives leave no trace.
 
+#include "parser/byte_class.hpp"
 #include "parser/parse_state.hpp"
 
 namespace sipkit::parser {
@@ -38,6 +39,32 @@ inline uri_scheme scheme_of(std::string_view s) {
 
   action mark { st.mark = p; }
   action value_mark { st.value_mark = p; }
+
+  # ---------------------------------------------------------------- fast runs
+  # A skip action moves p to the last byte of the run of its class that starts at p, in
+  # one table-driven loop instead of one generated state per byte. It may only sit on
+  # transitions into a state that loops on every byte of the class with the skip as its
+  # only action, so skipping is exactly what the machine would have done byte by byte;
+  # tools/check_skip_loops.py proves this on the state graph (ctest: skip_loops).
+  action skip_token { p = skip_run(k_token, p + 1, pe) - 1; }
+  action skip_word { p = skip_run(k_word, p + 1, pe) - 1; }
+  action skip_text { p = skip_run(k_text, p + 1, pe) - 1; }
+  action skip_qdtext { p = skip_run(k_qdtext, p + 1, pe) - 1; }
+  action skip_alphanum { p = skip_run(k_alphanum, p + 1, pe) - 1; }
+  action skip_digit { p = skip_run(k_digit, p + 1, pe) - 1; }
+
+  # The same languages as sip_common.rl's, written so that the skips land on loops.
+  token_f         = token $skip_token;
+  word_f          = word $skip_word;
+  digits_f        = DIGIT+ $skip_digit;
+  qd_ascii        = 0x21 | 0x23..0x5B | 0x5D..0x7E;
+  quoted_string_body_f = DQUOTE (qd_ascii $skip_qdtext | LWS | UTF8_NONASCII | quoted_pair)*
+                         DQUOTE;
+  # domainlabel and toplabel: alphanum runs joined by runs of '-'. A label that starts
+  # with a digit may still be part of an IPv4address, so it gets no skip.
+  label_alpha     = ALPHA ("-"* (alphanum $skip_alphanum))*;
+  domainlabel_f   = label_alpha | DIGIT ("-"* alphanum)*;
+  hostname_f      = (domainlabel_f ".")* label_alpha "."?;
 
   # ---------------------------------------------------------------- URI actions
   action uri_begin {
@@ -112,8 +139,11 @@ inline uri_scheme scheme_of(std::string_view s) {
   host            = ( hostname %kind_hostname
                     | IPv4address %kind_ipv4
                     | IPv6reference %kind_ipv6 ) >host_mark;
-  uri_host        = host %uri_host_end;
-  hostport        = uri_host (":" port >mark %uri_port_end)?;
+  host_f          = ( hostname_f %kind_hostname
+                    | IPv4address %kind_ipv4
+                    | IPv6reference %kind_ipv6 ) >host_mark;
+  uri_host        = host_f %uri_host_end;
+  hostport        = uri_host (":" digits_f >mark %uri_port_end)?;
 
   param_unreserved = [\[\]/:&+$];
   paramchar       = param_unreserved | unreserved | escaped;
@@ -153,12 +183,25 @@ inline uri_scheme scheme_of(std::string_view s) {
                      ((uric_bare - [;?,]) (uric_bare - [;?,])*) >opaque_mark %opaque_end;
 
   URI             = (SIP_URI | absoluteURI) >uri_begin %uri_end;
+
+  # The full URI (Request-URI, name-addr) is one sub-machine, `uri`, that the contexts
+  # call instead of embedding a copy each: every context follows a URI with a byte no URI
+  # can continue with (SP, '>', end of input), so the URI ends at the first byte it cannot
+  # take, and that byte goes back to the caller. Errors inside the URI stop the machine on
+  # the same byte as an embedded copy would.
+  action uri_call { fcall uri; }
+  action uri_return {
+    // Entered as parse_uri's machine nothing may follow; the error stops on this byte.
+    if (top == 0) fgoto *sip_message_error;
+    fhold;
+    fret;
+  }
   URI_bare        = (SIP_URI_bare | absoluteURI_bare) >uri_begin %uri_end;
 
   # ---------------------------------------------------------------- generic params
   action hparam_begin { if (st.params_start == nullptr) st.params_start = p; }
   action hparam_end { st.params_end = p; }
-  gen_value       = token | host | quoted_string_body;
+  gen_value       = token | host | quoted_string_body_f;
 
   # ---------------------------------------------------------------- name-addr
   # Slots are taken on the ':' or ',' before a value, never on its first byte: the URI
@@ -183,12 +226,12 @@ inline uri_scheme scheme_of(std::string_view s) {
   action q_value { st.addr->q = st.span(st.value_mark, p); }
 
   display_name    = (token (LWS token)*) >dn_mark %dn_end
-                  | quoted_string_body >dn_mark %dn_end;
-  name_addr       = (display_name SWS)? "<" >angle_open URI ">" >addr_uri_done SWS;
+                  | quoted_string_body_f >dn_mark %dn_end;
+  name_addr       = (display_name SWS)? "<" >angle_open @uri_call ">" >addr_uri_done SWS;
   addr_spec_bare  = URI_bare %addr_uri_done;
 
   known_addr_param = "tag"i | "expires"i | "q"i;
-  addr_param      = ( "tag"i EQUAL (token >value_mark %tag_value)
+  addr_param      = ( "tag"i EQUAL (token_f >value_mark %tag_value)
                     | "expires"i EQUAL (DIGIT+ >value_mark %expires_value)
                     | "q"i EQUAL ((DIGIT ("." DIGIT{0,3})?) >value_mark %q_value)
                     | (token - known_addr_param) (EQUAL gen_value)?
@@ -226,11 +269,11 @@ inline uri_scheme scheme_of(std::string_view s) {
   action via_maddr { st.via->maddr = st.span(st.value_mark, p); }
   action via_ttl { st.via->ttl = st.span(st.value_mark, p); }
 
-  sent_protocol   = token >mark %via_protocol_name SLASH token >mark %via_protocol_version
-                    SLASH token >mark %via_transport;
-  sent_by         = host %via_host_end (COLON port >mark %via_port_end)?;
+  sent_protocol   = token_f >mark %via_protocol_name SLASH token_f >mark %via_protocol_version
+                    SLASH token_f >mark %via_transport;
+  sent_by         = host_f %via_host_end (COLON digits_f >mark %via_port_end)?;
   known_via_param = "branch"i | "received"i | "rport"i | "maddr"i | "ttl"i;
-  via_params      = ( "branch"i EQUAL (token >value_mark %via_branch)
+  via_params      = ( "branch"i EQUAL (token_f >value_mark %via_branch)
                     | "received"i EQUAL ((IPv4address | IPv6address | IPv6reference)
                                           >value_mark %via_received)
                     | "rport"i %via_rport (EQUAL (DIGIT+ >value_mark %via_rport_value))?
@@ -247,22 +290,22 @@ inline uri_scheme scheme_of(std::string_view s) {
   action cseq_method_end {
     if (st.cseq_out != nullptr) st.cseq_out->method_text = st.span(st.mark, p);
   }
-  Method          = token;
-  cseq_value      = DIGIT+ >cseq_number_mark %cseq_number_end LWS Method >mark %cseq_method_end;
+  Method          = token_f;
+  cseq_value      = digits_f >cseq_number_mark %cseq_number_end LWS Method >mark %cseq_method_end;
 
-  callid          = word ("@" word)?;
-  delta_seconds   = DIGIT+;
+  callid          = word_f ("@" word_f)?;
+  delta_seconds   = digits_f;
 
   action ctype_type { if (!st.duplicate) st.msg_ctype().type = st.span(st.mark, p); }
   action ctype_subtype { if (!st.duplicate) st.msg_ctype().subtype = st.span(st.mark, p); }
   action ctype_params_end {
     if (!st.duplicate) st.msg_ctype().params = st.span(st.params_start, st.params_end);
   }
-  m_parameter     = (token EQUAL (token | quoted_string_body)) >hparam_begin %hparam_end;
-  media_type      = token >mark %ctype_type SLASH token >mark %ctype_subtype
+  m_parameter     = (token EQUAL (token_f | quoted_string_body_f)) >hparam_begin %hparam_end;
+  media_type      = token_f >mark %ctype_type SLASH token_f >mark %ctype_subtype
                     ((SEMI m_parameter)* %ctype_params_end);
 
-  option_tag      = token;
+  option_tag      = token_f;
   option_list     = option_tag (COMMA option_tag)*;
   method_list     = (Method (COMMA Method)*)?;
 
@@ -284,7 +327,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   action a_domain { st.auth->domain = st.span(st.value_mark, p); }
   action a_userhash { st.auth->userhash = st.span(st.value_mark, p); }
 
-  auth_val        = (token | quoted_string_body) >value_mark;
+  auth_val        = (token_f | quoted_string_body_f) >value_mark;
   known_auth_param = "username"i | "realm"i | "nonce"i | "uri"i | "response"i | "algorithm"i
                    | "cnonce"i | "opaque"i | "qop"i | "nc"i | "stale"i | "domain"i | "userhash"i;
   auth_param      = ( "username"i EQUAL auth_val %a_username
@@ -302,7 +345,7 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | "userhash"i EQUAL auth_val %a_userhash
                     | (token - known_auth_param) EQUAL auth_val
                     ) >hparam_begin %hparam_end;
-  auth_value      = (token >mark %auth_scheme_end LWS auth_param (COMMA auth_param)*)
+  auth_value      = (token_f >mark %auth_scheme_end LWS auth_param (COMMA auth_param)*)
                     >auth_begin %auth_params_end;
 
   # ---------------------------------------------------------------- header lines
@@ -352,7 +395,8 @@ inline uri_scheme scheme_of(std::string_view s) {
   action call_id_value { if (!st.duplicate) st.msg_call_id(st.span(st.mark, p)); }
   action cseq_begin { st.cseq_out = st.duplicate ? nullptr : st.msg_cseq(); }
 
-  header_value    = (TEXT_UTF8char | UTF8_CONT | LWS)*;
+  # TEXT-UTF8char | UTF8-CONT | LWS, with the single-byte part as one class for the skip.
+  header_value    = ((0x21..0x7E | UTF8_CONT) $skip_text | UTF8_NONASCII | LWS)*;
   hc              = WSP* ":";
 
   # Header names: every known name in long and compact form; anything else is an
@@ -399,8 +443,8 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | n_to %name_end hc @h_to SWS addr_single
                     | n_call_id %name_end hc @h_call_id SWS (callid >mark %call_id_value)
                     | n_cseq %name_end hc @h_cseq @cseq_begin SWS cseq_value
-                    | n_max_forwards %name_end hc @h_max_forwards SWS DIGIT+
-                    | n_content_length %name_end hc @h_content_length SWS DIGIT+
+                    | n_max_forwards %name_end hc @h_max_forwards SWS digits_f
+                    | n_content_length %name_end hc @h_content_length SWS digits_f
                     | n_content_type %name_end hc @h_content_type SWS media_type
                     | n_contact %name_end hc @h_contact SWS contact_list
                     | n_route %name_end hc @h_route SWS addr_list
@@ -440,9 +484,9 @@ inline uri_scheme scheme_of(std::string_view s) {
   action status_line_begin { st.context = "Status-Line"; }
 
   SIP_Version     = "SIP"i "/" DIGIT+ "." DIGIT+;
-  Request_URI     = URI;
-  Request_Line    = Method >mark %method_end SP (Request_URI %request_uri_end)
-                    SP (SIP_Version >mark %version_end) CRLF;
+  # A plain token: until it leaves "SIP/", the method is ambiguous with a Status-Line.
+  Request_Line    = token >mark %method_end SP @uri_call
+                    (SP >request_uri_end) (SIP_Version >mark %version_end) CRLF;
   Reason_Phrase   = (reserved | unreserved | escaped | UTF8_NONASCII | UTF8_CONT | SP | HTAB)*;
   Status_Code     = DIGIT{3};
   Status_Line     = (SIP_Version >mark %version_end) SP @status_line_begin
@@ -451,7 +495,8 @@ inline uri_scheme scheme_of(std::string_view s) {
   SIP_message     = (Request_Line | Status_Line) message_header* "\r\n" @headers_done;
 
   main           := SIP_message;
-  uri_only       := URI;
+  # Also the uri entry point (parse_uri): the URI states stay final for the end of input.
+  uri            := URI <: (any @uri_return)?;
   via_only       := via_value;
   name_addr_only := addr_single;
   cseq_only      := cseq_value;
@@ -462,9 +507,11 @@ inline uri_scheme scheme_of(std::string_view s) {
 machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p, const char* pe) {
   const char* eof = pe;
   int cs = sip_message_start;
+  int stack[1];  // fcall uri: a URI never contains another call
+  int top = 0;
   switch (entry) {
     case entry_point::message: cs = sip_message_en_main; break;
-    case entry_point::uri: cs = sip_message_en_uri_only; break;
+    case entry_point::uri: cs = sip_message_en_uri; break;
     case entry_point::via: cs = sip_message_en_via_only; break;
     case entry_point::name_addr: cs = sip_message_en_name_addr_only; break;
     case entry_point::cseq: cs = sip_message_en_cseq_only; break;
@@ -473,7 +520,8 @@ machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p
   machine_result r;
   r.stop = p;
   r.error = cs == sip_message_error;
-  r.accepted = cs >= sip_message_first_final;
+  // Inside a called URI the caller's rest is still pending, final state or not.
+  r.accepted = cs >= sip_message_first_final && top == 0;
   return r;
 }
 
