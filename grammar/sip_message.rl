@@ -45,7 +45,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   # one table-driven loop instead of one generated state per byte. It may only sit on
   # transitions into a state that loops on every byte of the class with the skip as its
   # only action, so skipping is exactly what the machine would have done byte by byte;
-  # tools/check_skip_loops.py proves this on the state graph (ctest: skip_loops).
+  # tests/parser/check_skip_loops.py proves this on the state graph (ctest: skip_loops).
   action skip_token { p = skip_run(k_token, p + 1, pe) - 1; }
   action skip_word { p = skip_run(k_word, p + 1, pe) - 1; }
   action skip_text { p = skip_run(k_text, p + 1, pe) - 1; }

@@ -1,7 +1,7 @@
 // Private: byte classes for the fast skip loops of grammar/sip_message.rl.
 //
 // A skip action advances p over a run of bytes with one table load per byte instead of one
-// generated state (a compare tree) per byte. tools/check_skip_loops.py reads the k_*
+// generated state (a compare tree) per byte. tests/parser/check_skip_loops.py reads the k_*
 // definitions below and proves on Ragel's state graph that every skip enters a state that
 // loops on exactly these bytes anyway, so the accepted language does not change.
 #pragma once
