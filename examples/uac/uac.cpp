@@ -1,0 +1,228 @@
+// uac — a small SIP softphone-like client built on sipkit::ua, in the spirit of the
+// classic eXosip demo.
+//
+// What it shows: making calls with sipkit::ua::user_agent (INVITE with an SDP offer, ACK,
+// BYE or CANCEL), INFO and MESSAGE inside the call, MESSAGE to any URI, and following a
+// call through its events. Every SIP message is printed as one ladder line ("SENT to" /
+// "RECEIVED from"), unless --quiet.
+//
+// Scripted:     uac --call sip:uas@127.0.0.1:5062 --duration 2 [--info TEXT] [--message TEXT]
+//               exits 0 when the call was established and hung up cleanly.
+// Interactive:  uac --to sip:uas@127.0.0.1:5062   then type a command and Enter:
+//               i call   c cancel   h hang up   s send INFO   m send MESSAGE   q quit
+//
+// Options: --transport udp|tcp|tls (udp)  --bind ADDR (127.0.0.1)  --port N (0: any)
+//          --proxy URI (outbound proxy)  --user NAME  --quiet  --full (whole messages)
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <istream>
+#include <string>
+#include <string_view>
+
+#include "../common/sip_ladder.hpp"
+#include "sipkit/ua/user_agent.hpp"
+
+namespace {
+
+struct options {
+  std::string call, to, proxy, info, message, user = "uac";
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;
+  sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
+  int duration = 1;
+  bool quiet = false, full = false;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: uac --call URI [--duration S] [--info TEXT] [--message TEXT]\n"
+               "       uac --to URI            (interactive: i c h s m q)\n"
+               "  [--transport udp|tcp|tls] [--bind ADDR] [--port N] [--proxy URI] [--user NAME]\n"
+               "  [--quiet] [--full]\n");
+  std::exit(2);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (a == "--call")
+      o.call = value();
+    else if (a == "--to")
+      o.to = value();
+    else if (a == "--proxy")
+      o.proxy = value();
+    else if (a == "--duration")
+      o.duration = std::stoi(value());
+    else if (a == "--info")
+      o.info = value();
+    else if (a == "--message")
+      o.message = value();
+    else if (a == "--user")
+      o.user = value();
+    else if (a == "--bind")
+      o.bind = value();
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(std::stoi(value()));
+    else if (a == "--transport") {
+      auto t = value();
+      if (t == "udp")
+        o.transport = sipkit::transport::protocol::udp;
+      else if (t == "tcp")
+        o.transport = sipkit::transport::protocol::tcp;
+      else if (t == "tls")
+        o.transport = sipkit::transport::protocol::tls;
+      else
+        usage();
+    } else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--full")
+      o.full = true;
+    else
+      usage();
+  }
+  if (o.call.empty() && o.to.empty()) usage();
+  return o;
+}
+
+std::string with_transport(std::string uri, sipkit::transport::protocol p) {
+  if (p == sipkit::transport::protocol::tcp && uri.find(";transport=") == std::string::npos)
+    uri += ";transport=tcp";
+  if (p == sipkit::transport::protocol::tls && uri.starts_with("sip:")) uri.insert(3, "s");
+  return uri;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+  boost::asio::io_context io(1);
+
+  sipkit::ua::ua_config cfg;
+  cfg.user = opt.user;
+  cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  cfg.transport.log = sipkit::logger(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
+                                     example::ladder_sink(opt.quiet, opt.full));
+  cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));
+  cfg.media.streams = {
+      {"audio",
+       41000,
+       "RTP/AVP",
+       {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
+  if (!opt.proxy.empty()) cfg.outbound_proxy = with_transport(opt.proxy, opt.transport);
+  sipkit::ua::user_agent agent(io, cfg);
+  if (auto ec = agent.start()) {
+    std::fprintf(stderr, "uac: cannot listen: %s\n", ec.message().c_str());
+    return 1;
+  }
+  agent.on_message([](const sipkit::ua::message_event& m) {
+    std::printf("MESSAGE: %.*s\n", static_cast<int>(m.body.size()), m.body.data());
+  });
+
+  sipkit::ua::call current;
+  int exit_code = 1;
+  auto say = [&](const char* what, std::error_code ec, int status) {
+    if (!opt.quiet) std::printf("%s: %s (%d)\n", what, ec ? ec.message().c_str() : "ok", status);
+  };
+  auto start_call = [&](const std::string& uri) {
+    current = agent.make_call(with_transport(uri, opt.transport));
+    current.on_event([&](const sipkit::ua::call_event& e) {
+      if (!opt.quiet && e.what == sipkit::ua::call_event::kind::state_changed)
+        std::printf("call %s%s\n", std::string(to_string(e.state)).c_str(),
+                    e.status ? (" (" + std::to_string(e.status) + ")").c_str() : "");
+      if (!opt.quiet && e.what == sipkit::ua::call_event::kind::info)
+        std::printf("INFO: %.*s\n", static_cast<int>(e.body.size()), e.body.data());
+    });
+  };
+
+  if (!opt.call.empty()) {
+    // Scripted: call, INFO, MESSAGE, wait, hang up; exit 0 only if all went well.
+    start_call(opt.call);
+    boost::asio::steady_timer timer(io);
+    current.async_wait_connected([&](std::error_code ec) {
+      if (ec) {
+        std::fprintf(stderr, "uac: call failed: %s (status %d)\n", ec.message().c_str(),
+                     current.final_status());
+        io.stop();
+        return;
+      }
+      if (!opt.info.empty())
+        current.async_info("text/plain", opt.info,
+                           [&](std::error_code e, int s) { say("INFO", e, s); });
+      if (!opt.message.empty())
+        current.async_message("text/plain", opt.message,
+                              [&](std::error_code e, int s) { say("MESSAGE", e, s); });
+      timer.expires_after(std::chrono::seconds(opt.duration));
+      timer.async_wait([&](boost::system::error_code) {
+        if (current.state() == sipkit::ua::call_state::terminated) {
+          std::fprintf(stderr, "uac: the other side hung up first\n");
+          exit_code = 0;
+          io.stop();
+          return;
+        }
+        current.async_hangup([&](std::error_code e) {
+          say("hang-up", e, current.final_status());
+          exit_code = e ? 1 : 0;
+          io.stop();
+        });
+      });
+    });
+    io.run();
+    return exit_code;
+  }
+
+  // Interactive.
+  boost::asio::posix::stream_descriptor input(io, ::dup(STDIN_FILENO));
+  boost::asio::streambuf line_buf;
+  std::function<void()> read_command = [&] {
+    boost::asio::async_read_until(
+        input, line_buf, '\n', [&](boost::system::error_code ec, std::size_t) {
+          if (ec) {  // end of input: quit
+            agent.stop();
+            io.stop();
+            return;
+          }
+          std::istream in(&line_buf);
+          std::string cmd;
+          std::getline(in, cmd);
+          if (cmd == "i") {
+            start_call(opt.to);
+          } else if (cmd == "c" || cmd == "h") {
+            if (current)
+              current.async_hangup(
+                  [&](std::error_code e) { say("hang-up", e, current.final_status()); });
+          } else if (cmd == "s") {
+            if (current)
+              current.async_info("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n",
+                                 [&](std::error_code e, int s) { say("INFO", e, s); });
+          } else if (cmd == "m") {
+            agent.async_send_message(with_transport(opt.to, opt.transport), "text/plain",
+                                     "hello from sipkit",
+                                     [&](std::error_code e, int s) { say("MESSAGE", e, s); });
+          } else if (cmd == "q") {
+            agent.stop();
+            io.stop();
+            return;
+          } else if (!cmd.empty()) {
+            std::printf("commands: i call, c cancel, h hang up, s INFO, m MESSAGE, q quit\n");
+          }
+          read_command();
+        });
+  };
+  std::printf("commands: i call, c cancel, h hang up, s INFO, m MESSAGE, q quit\n");
+  read_command();
+  io.run();
+  return 0;
+}

@@ -1,0 +1,169 @@
+// uas — an auto-answering SIP user agent server built on sipkit::ua.
+//
+// What it shows: receiving calls with sipkit::ua::user_agent — 180 Ringing, then 200 OK
+// with an SDP answer negotiated from the local codecs (RFC 3264); printing INFO and
+// MESSAGE bodies; OPTIONS answered by the stack; hanging up on a timer or when the
+// caller does. Every SIP message is printed as one ladder line ("SENT to" /
+// "RECEIVED from"), unless --quiet.
+//
+// Run:   uas --bind 127.0.0.1 --port 5062 --transport udp
+//        uas --transport tls --cert server.pem --key server.key
+// Then call it, e.g. with examples/uac --call sip:uas@127.0.0.1:5062 or
+// `sipp -sn uac 127.0.0.1:5062`. Stops on Ctrl-C / SIGTERM.
+//
+// Options: --bind ADDR (127.0.0.1)  --port N (5062)  --transport udp|tcp|tls (udp)
+//          --hangup-after S (0: wait for the caller's BYE)  --ring-ms N (0: answer at once
+//          after 180)  --quiet (no ladder)  --full (whole messages)  --cert F --key F
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "../common/sip_ladder.hpp"
+#include "sipkit/ua/user_agent.hpp"
+
+namespace {
+
+struct options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 5062;
+  sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
+  int hangup_after = 0;
+  int ring_ms = 0;
+  bool quiet = false, full = false;
+  std::string cert, key;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
+               "           [--ring-ms N] [--quiet] [--full] [--cert FILE --key FILE]\n");
+  std::exit(2);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (a == "--bind")
+      o.bind = value();
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(std::stoi(value()));
+    else if (a == "--transport") {
+      auto t = value();
+      if (t == "udp")
+        o.transport = sipkit::transport::protocol::udp;
+      else if (t == "tcp")
+        o.transport = sipkit::transport::protocol::tcp;
+      else if (t == "tls")
+        o.transport = sipkit::transport::protocol::tls;
+      else
+        usage();
+    } else if (a == "--hangup-after")
+      o.hangup_after = std::stoi(value());
+    else if (a == "--ring-ms")
+      o.ring_ms = std::stoi(value());
+    else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--full")
+      o.full = true;
+    else if (a == "--cert")
+      o.cert = value();
+    else if (a == "--key")
+      o.key = value();
+    else
+      usage();
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+  boost::asio::io_context io(1);
+
+  sipkit::ua::ua_config cfg;
+  cfg.user = "uas";
+  cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  cfg.transport.tls.certificate_chain_file = opt.cert;
+  cfg.transport.tls.private_key_file = opt.key;
+  const sipkit::logger log(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
+                           example::ladder_sink(opt.quiet, opt.full));
+  cfg.transport.log = log;
+  cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));
+  cfg.media.streams = {
+      {"audio",
+       40000,
+       "RTP/AVP",
+       {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
+  if (opt.transport == sipkit::transport::protocol::tcp)
+    cfg.default_transport = sipkit::transaction::transport_protocol::tcp;
+
+  sipkit::ua::user_agent agent(io, cfg);
+  if (auto ec = agent.start()) {
+    std::fprintf(stderr, "uas: cannot listen on %s:%u: %s\n", opt.bind.c_str(), opt.port,
+                 ec.message().c_str());
+    return 1;
+  }
+
+  agent.on_message([&](const sipkit::ua::message_event& m) {
+    if (!opt.quiet)
+      std::printf("MESSAGE from %.*s (%.*s): %.*s\n", static_cast<int>(m.from.size()),
+                  m.from.data(), static_cast<int>(m.content_type.size()), m.content_type.data(),
+                  static_cast<int>(m.body.size()), m.body.data());
+  });
+
+  agent.on_incoming_call([&](sipkit::ua::call c) {
+    c.on_event([&opt](const sipkit::ua::call_event& e) {
+      using kind = sipkit::ua::call_event::kind;
+      if (opt.quiet) return;
+      if (e.what == kind::info || e.what == kind::message)
+        std::printf("%s in call (%.*s): %.*s\n", e.what == kind::info ? "INFO" : "MESSAGE",
+                    static_cast<int>(e.content_type.size()), e.content_type.data(),
+                    static_cast<int>(e.body.size()), e.body.data());
+      else if (e.what == kind::remote_hold || e.what == kind::remote_resume)
+        std::printf("call %s\n", e.what == kind::remote_hold ? "put on hold" : "resumed");
+    });
+    c.ring();
+    auto answer = [c, &io, &opt]() mutable {
+      if (c.answer()) return;
+      if (opt.hangup_after <= 0) return;
+      auto t =
+          std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(opt.hangup_after));
+      c.async_wait_connected([c, t](std::error_code ec) mutable {
+        if (ec) return;
+        t->async_wait(
+            [c, t](boost::system::error_code) mutable { c.async_hangup([](std::error_code) {}); });
+      });
+    };
+    if (opt.ring_ms <= 0) return answer();
+    auto t =
+        std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(opt.ring_ms));
+    t->async_wait([t, answer](boost::system::error_code) mutable { answer(); });
+  });
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    agent.stop();
+    io.stop();
+  });
+  std::printf("listening on %s %s\n",
+              std::string(opt.transport == sipkit::transport::protocol::udp   ? "udp"
+                          : opt.transport == sipkit::transport::protocol::tcp ? "tcp"
+                                                                              : "tls")
+                  .c_str(),
+              agent.local_address(opt.transport).c_str());
+  std::fflush(stdout);
+  io.run();
+  return 0;
+}

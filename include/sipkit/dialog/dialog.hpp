@@ -1,0 +1,163 @@
+// A SIP dialog (RFC 3261 §12): the peer-to-peer relationship an INVITE (or SUBSCRIBE,
+// REFER) creates, and the rules for requests inside it.
+//
+//   // UAC: the INVITE we sent and a 180 or 200 with a To tag
+//   auto d = sipkit::dialog::dialog::create_uac(invite, response);
+//   auto bye = d->make_request("BYE");        // Route set, remote target, CSeq + 1
+//   std::string hop = first_hop_uri(bye);     // resolve this, then send
+//
+//   // UAS: the INVITE received and the 180/200 we send (with our To tag and Contact)
+//   auto d = sipkit::dialog::dialog::create_uas(invite, ok);
+//   if (int code = d->on_request(bye)) reply(code);   // 500 for a CSeq out of order
+//
+// What a dialog holds is what §12.1.1/§12.1.2 list: the dialog id (Call-ID, local and
+// remote tag), local and remote sequence numbers, local and remote URI (the From/To values,
+// tags included, so requests copy them verbatim), the remote target (the peer's Contact
+// URI), our own Contact, the route set and whether it is secure (sips).
+//
+// Route sets: the UAC takes the Record-Route values of the response in reverse order, the
+// UAS those of the request in order (§12.1.1, §12.1.2). When the first route is a strict
+// router (its URI has no ;lr), requests follow §12.2.1.1's fix-up: the Request-URI is that
+// route's URI and the remote target goes last in the Route headers.
+//
+// Ownership: a dialog is a value that owns copies of everything; the messages it was made
+// from may go away. Thread safety: none; one dialog belongs to one thread at a time.
+// Errors: create_* return std::nullopt when the messages cannot form a dialog (no To tag,
+// no Contact on a 2xx to INVITE, missing Call-ID/From/CSeq); nothing else fails except
+// std::bad_alloc.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sipkit/parser/message.hpp"
+
+namespace sipkit::dialog {
+
+/// §12: Call-ID, local tag and remote tag. Seen from this side: for the UAC the local tag
+/// is the From tag, for the UAS the To tag.
+struct dialog_id {
+  std::string call_id;
+  std::string local_tag;
+  std::string remote_tag;
+
+  friend bool operator==(const dialog_id&, const dialog_id&) = default;
+};
+
+struct dialog_id_hash {
+  std::size_t operator()(const dialog_id& id) const noexcept;
+};
+
+/// The dialog an incoming request belongs to (§12.2.2): Call-ID, To tag as the local tag,
+/// From tag as the remote tag. nullopt when the request has no To tag (it is not in a
+/// dialog) or lacks Call-ID/From.
+std::optional<dialog_id> incoming_request_dialog_id(const parser::message& request);
+/// The dialog a response to our request belongs to (§12.1.2): Call-ID, From tag as the
+/// local tag, To tag as the remote tag. nullopt without a To tag.
+std::optional<dialog_id> incoming_response_dialog_id(const parser::message& response);
+
+enum class dialog_role : std::uint8_t { uac, uas };
+/// §12: early (made by a provisional response), confirmed (by a 2xx), terminated.
+enum class dialog_state : std::uint8_t { early, confirmed, terminated };
+std::string_view to_string(dialog_state s) noexcept;
+
+/// RFC 3261 §12.2 / RFC 3311 / RFC 6665 / RFC 3515: methods whose 2xx or request updates
+/// the remote target (INVITE, UPDATE, SUBSCRIBE, NOTIFY, REFER).
+bool is_target_refresh(parser::method m) noexcept;
+
+class dialog {
+ public:
+  /// UAC side (§12.1.2): `request` as sent (INVITE, SUBSCRIBE, REFER), `response` a 101-199
+  /// with a To tag (early dialog) or a 2xx (confirmed).
+  static std::optional<dialog> create_uac(const parser::message& request,
+                                          const parser::message& response);
+  /// UAS side (§12.1.1): `request` as received and `response` the 101-299 we send, which
+  /// carries our To tag and our Contact.
+  static std::optional<dialog> create_uas(const parser::message& request,
+                                          const parser::message& response);
+
+  const dialog_id& id() const noexcept { return id_; }
+  dialog_role role() const noexcept { return role_; }
+  dialog_state state() const noexcept { return state_; }
+  /// §12.1.1: the request was sent over TLS to a sips Request-URI.
+  bool secure() const noexcept { return secure_; }
+
+  /// Our From (UAC) or To (UAS) value, our tag included.
+  const std::string& local_uri() const noexcept { return local_party_; }
+  /// The peer's name-addr, its tag included.
+  const std::string& remote_uri() const noexcept { return remote_party_; }
+  /// The peer's Contact URI (without < >): the Request-URI of requests in the dialog.
+  const std::string& remote_target() const noexcept { return remote_target_; }
+  /// Our Contact header value, sent in target refresh requests.
+  const std::string& local_contact() const noexcept { return local_contact_; }
+  /// Route header values, in the order requests carry them (before the strict fix-up).
+  const std::vector<std::string>& route_set() const noexcept { return route_set_; }
+  /// The CSeq number of the last request we sent in the dialog (0: none yet, UAS side).
+  std::uint32_t local_cseq() const noexcept { return local_cseq_; }
+  /// The CSeq number of the last request the peer sent, nullopt before the first one
+  /// (UAC side until the peer sends a request).
+  std::optional<std::uint32_t> remote_cseq() const noexcept { return remote_cseq_; }
+
+  /// A new request in the dialog (§12.2.1.1): Request-URI, Route headers, From, To,
+  /// Call-ID, CSeq (local sequence number + 1), Max-Forwards 70 and, for target refresh
+  /// methods, our Contact. No Via: the transaction layer adds it. Not for ACK and CANCEL,
+  /// which take the INVITE's CSeq number (make_ack; CANCEL is built by the transaction
+  /// layer from the INVITE).
+  parser::message make_request(std::string_view method);
+  /// The ACK for a 2xx to the INVITE with CSeq number `invite_cseq` (§13.2.2.4): routed
+  /// like make_request, CSeq "<invite_cseq> ACK", no Via (the caller adds one with a new
+  /// branch: the ACK for a 2xx is its own transaction).
+  parser::message make_ack(std::uint32_t invite_cseq) const;
+
+  /// UAS rules for a request the peer sent in this dialog (§12.2.2). Returns 0 when the
+  /// request is in order and updates the remote sequence number and, for a target refresh
+  /// request with a Contact, the remote target. Returns 500 for a CSeq number lower than
+  /// the last one (the caller answers 500 Server Internal Error; the state is unchanged).
+  int on_request(const parser::message& request);
+  /// A response to a request we sent in the dialog, or a further response to the request
+  /// that created it: a 2xx to INVITE confirms an early dialog and, on the UAC side,
+  /// recomputes the route set from its Record-Route (§13.2.2.4); a 300-699 to that INVITE
+  /// ends an early dialog (§13.2.2.3); a 2xx to a target refresh request replaces the
+  /// remote target with its Contact (§12.2.1.2); a 481 or 408 ends the dialog (§12.2.1.2).
+  void on_response(const parser::message& request, const parser::message& response);
+  /// UAS: the final response we sent to the request that created the dialog: a 2xx
+  /// confirms it, a 300-699 ends it (§12.1, §13.3.1.4).
+  void on_local_final_response(int status_code) noexcept;
+  /// BYE sent or received, or the dialog given up (§15).
+  void terminate() noexcept { state_ = dialog_state::terminated; }
+
+ private:
+  dialog() = default;
+  void write_routing(parser::message& request) const;
+
+  dialog_id id_;
+  dialog_role role_ = dialog_role::uac;
+  dialog_state state_ = dialog_state::early;
+  bool secure_ = false;
+  bool strict_first_route_ = false;  // the first route has no ;lr (§12.2.1.1 fix-up)
+  std::uint32_t local_cseq_ = 0;
+  std::optional<std::uint32_t> remote_cseq_;
+  std::string local_party_, remote_party_, remote_target_, local_contact_;
+  std::vector<std::string> route_set_;
+};
+
+/// The URI a request is sent to first (§8.1.2): the top Route's URI when it has one, else
+/// the Request-URI. This is what RFC 3263 resolution takes. Empty when the top Route does
+/// not parse.
+/// Caveat: when the dialog's first route is a strict router (no ;lr), make_request moves
+/// it into the Request-URI (§12.2.1.1) and §8.1.2 sends the request to the Request-URI;
+/// the message alone cannot tell, so for such a dialog resolve request_uri() instead.
+std::string first_hop_uri(const parser::message& request);
+
+/// Splits a comma-separated list of name-addr values (Route, Record-Route, Contact) into
+/// the values, trimmed; commas inside quoted strings and < > do not split.
+std::vector<std::string_view> split_address_list(std::string_view header_value);
+
+/// The URI of a name-addr or addr-spec value ("<sip:a@b;lr>;x" -> "sip:a@b;lr"), without
+/// header parameters. Empty when it does not parse.
+std::string_view address_uri(std::string_view name_addr);
+
+}  // namespace sipkit::dialog

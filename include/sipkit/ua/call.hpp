@@ -1,0 +1,186 @@
+// One call (an INVITE dialog and its media session) seen by the application.
+//
+//   // outgoing
+//   sipkit::ua::call c = agent.make_call("sip:bob@192.0.2.7:5060");
+//   c.on_event([](const call_event& e) { ... });
+//   c.async_wait_connected([](std::error_code ec) { ... });   // 2xx received and ACKed
+//   c.async_info("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", cb);
+//   c.async_hangup(cb);                                        // BYE, or CANCEL if early
+//
+//   // incoming: agent.on_incoming_call([](call c) { c.ring(); c.answer(); });
+//
+// Handles: `call` is a cheap, copyable handle to a call the user_agent owns. The call
+// lives until it is terminated (hung up by either side, rejected, cancelled, failed),
+// whatever happens to the handles; destroying every handle of a live call does not hang
+// it up (it detaches: the agent still answers its BYE, INFO and re-INVITE).
+// A default-constructed handle is empty (`!c`): calling an operation on it is a
+// programming error and throws std::logic_error.
+//
+// Asynchronous operations take an Asio completion token: a callback, asio::use_future
+// or asio::use_awaitable. Completions run on the agent's executor (posted, never inline).
+// Signatures: void(std::error_code) for async_wait_connected/async_hangup,
+// void(std::error_code, int status) for requests answered by the peer (INFO, MESSAGE,
+// re-INVITE); with use_future/use_awaitable these produce the error code (and status)
+// as values (a std::tuple when there are two), not exceptions.
+//
+// Thread safety: none. Every call on a handle must run on the agent's executor (the
+// io_context thread). Events (on_event) run there too.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "sipkit/ua/detail/any_handler.hpp"
+#include "sipkit/ua/error.hpp"
+
+namespace sipkit::ua {
+
+namespace detail {
+struct call_impl;
+}
+
+/// Where a call is (RFC 3261 §13 from the application's point of view).
+enum class call_state : std::uint8_t {
+  calling,      ///< UAC: INVITE sent, nothing or 100 back
+  early,        ///< UAC: a 1xx with a To tag (ringing / session progress)
+  incoming,     ///< UAS: INVITE received, not answered
+  ringing,      ///< UAS: 180/183 sent
+  answered,     ///< UAS: 200 sent, waiting for the ACK
+  established,  ///< 2xx ACKed: media may flow
+  terminating,  ///< BYE or CANCEL sent, waiting for its response
+  terminated,   ///< over; final_status() / end_reason() tell why
+};
+std::string_view to_string(call_state s) noexcept;
+
+struct call_event {
+  enum class kind : std::uint8_t {
+    state_changed,  ///< `state` is the new state; `status` the response that caused it
+    info,           ///< INFO received (RFC 6086): content_type, body
+    message,        ///< MESSAGE received in the dialog (RFC 3428): content_type, body
+    remote_hold,    ///< the peer's re-offer made the media sendonly/inactive (RFC 3264 §8.4)
+    remote_resume,  ///< the peer's re-offer made it sendrecv again
+  };
+  kind what = kind::state_changed;
+  call_state state = call_state::calling;
+  int status = 0;
+  std::string_view content_type;  ///< valid during the callback only
+  std::string_view body;          ///< valid during the callback only
+};
+
+class call {
+ public:
+  call() = default;
+  explicit call(std::shared_ptr<detail::call_impl> impl) : impl_(std::move(impl)) {}
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  call_state state() const noexcept;
+  bool outgoing() const noexcept;
+  /// The final response that ended the INVITE (0 before), or that of the BYE.
+  int final_status() const noexcept;
+  /// Call-ID of the call ("" for an empty handle).
+  std::string_view call_id() const noexcept;
+  /// The peer's From (incoming) or To (outgoing) name-addr.
+  std::string_view remote_party() const noexcept;
+  /// Our SDP and the peer's, as last exchanged ("" before the exchange).
+  std::string_view local_sdp() const noexcept;
+  std::string_view remote_sdp() const noexcept;
+  /// True while the peer has put us on hold (its last offer was sendonly or inactive).
+  bool remote_on_hold() const noexcept;
+
+  /// Called on every event of this call, on the agent's executor. Replaces the previous one.
+  void on_event(std::function<void(const call_event&)> handler);
+
+  // ---- incoming calls (UAS)
+  /// Send 180 Ringing (or 183 with `code` = 183), establishing an early dialog.
+  std::error_code ring(int code = 180);
+  /// Send 200 OK with an SDP answer to the INVITE's offer (RFC 3264), or with an offer
+  /// when the INVITE had none. Errors: invalid_state; 488 is sent and errc::rejected returned
+  /// when no offered stream is acceptable.
+  std::error_code answer();
+  /// Reject with a final response 300-699 (486 Busy Here, 603 Decline ...).
+  std::error_code reject(int code, std::string_view reason = {});
+
+  // ---- both sides
+  /// Completes when the call is established (UAC: 2xx received and ACKed; UAS: the ACK
+  /// for our 2xx arrived), or with errc::rejected / cancelled / call_ended / a
+  /// transaction timeout. Completes at once when already established or terminated.
+  template <class Token>
+  auto async_wait_connected(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code)>(
+        [this](auto handler) {
+          wait_connected_impl({std::move(handler), executor()});
+        },
+        token);
+  }
+  /// Hang up: BYE once established (or once the 2xx is ACKed), CANCEL while an outgoing
+  /// call is early (sent once a provisional response arrived, §9.1), 486 for an
+  /// unanswered incoming call. Completes when the BYE/CANCEL exchange is over.
+  template <class Token>
+  auto async_hangup(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code)>(
+        [this](auto handler) {
+          hangup_impl({std::move(handler), executor()});
+        },
+        token);
+  }
+  /// INFO (RFC 6086) in the dialog; completes with the peer's final status.
+  template <class Token>
+  auto async_info(std::string content_type, std::string body, Token&& token) {
+    return async_request("INFO", std::move(content_type), std::move(body),
+                         std::forward<Token>(token));
+  }
+  /// MESSAGE (RFC 3428) in the dialog.
+  template <class Token>
+  auto async_message(std::string content_type, std::string body, Token&& token) {
+    return async_request("MESSAGE", std::move(content_type), std::move(body),
+                         std::forward<Token>(token));
+  }
+  /// re-INVITE putting the peer on hold (our streams sendonly, RFC 3264 §8.4) / back.
+  template <class Token>
+  auto async_hold(Token&& token) {
+    return async_reinvite(true, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_resume(Token&& token) {
+    return async_reinvite(false, std::forward<Token>(token));
+  }
+
+ private:
+  using status_handler = detail::any_handler<void(std::error_code, int)>;
+  using done_handler = detail::any_handler<void(std::error_code)>;
+
+  template <class Token>
+  auto async_request(std::string method, std::string content_type, std::string body,
+                     Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, m = std::move(method), ct = std::move(content_type),
+         b = std::move(body)](auto handler) mutable {
+          request_impl(m, std::move(ct), std::move(b), {std::move(handler), executor()});
+        },
+        token);
+  }
+  template <class Token>
+  auto async_reinvite(bool hold, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, hold](auto handler) {
+          reinvite_impl(hold, {std::move(handler), executor()});
+        },
+        token);
+  }
+
+  boost::asio::any_io_executor executor() const;
+  void wait_connected_impl(done_handler h);
+  void hangup_impl(done_handler h);
+  void request_impl(const std::string& method, std::string content_type, std::string body,
+                    status_handler h);
+  void reinvite_impl(bool hold, status_handler h);
+
+  std::shared_ptr<detail::call_impl> impl_;
+};
+
+}  // namespace sipkit::ua

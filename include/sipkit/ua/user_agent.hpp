@@ -1,0 +1,151 @@
+// The UA API: one user_agent owns one SIP stack instance (transport, transaction manager,
+// dialogs) on an io_context the application owns.
+//
+//   boost::asio::io_context io;
+//   sipkit::ua::ua_config cfg;
+//   cfg.transport.listen = {{sipkit::transport::protocol::udp, "127.0.0.1", 5060}};
+//   cfg.user = "alice";
+//   cfg.media.streams = {{"audio", 40000, "RTP/AVP", {{"PCMU", 8000}, {"PCMA", 8000}}}};
+//   sipkit::ua::user_agent agent(io, cfg);
+//   if (auto ec = agent.start()) { ... }       // binds the sockets
+//   agent.on_incoming_call([](sipkit::ua::call c) { c.ring(); c.answer(); });
+//   auto c = agent.make_call("sip:bob@127.0.0.1:5062");
+//   c.async_wait_connected([&](std::error_code ec) { ... });
+//   io.run();
+//
+// What it does on its own (RFC 3261 §8.2, §12-§15): answers OPTIONS with Allow, Accept
+// and Supported; 481 for requests in an unknown dialog and for a CANCEL that matches
+// nothing; 405 with Allow for methods it does not handle; 500 for an in-dialog CSeq out
+// of order; retransmits its 2xx until the ACK comes (BYE after 64*T1 without one);
+// ACKs every 2xx, also retransmitted ones, and for a forked INVITE ACKs and BYEs every 2xx
+// after the first; answers the SDP offer of a re-INVITE (hold/resume) from its media
+// configuration.
+//
+// Targets: sip/sips URIs with an IP-literal host (an optional port and ;transport=).
+// `ua_config::outbound_proxy` sends every out-of-dialog request through a proxy (as a
+// pre-loaded Route with ;lr, RFC 3261 §8.1.2).
+//
+// Ownership: the user_agent owns the sockets and every call; `call` handles refer into it
+// and must not be used after the agent is destroyed. Destroying the agent drops live calls
+// without BYE (call stop() first for an orderly shutdown... see stop()).
+// Thread safety: none. Construct, use and destroy the agent on the io_context's thread
+// (one thread runs io.run(); run one agent per core to scale, DESIGN.md). Handlers
+// registered here run on that thread.
+// Errors: start() returns the transport's bind/TLS errors; make_call never throws for
+// network reasons: failures arrive through the call's completion handlers and events.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "sipkit/log.hpp"
+#include "sipkit/transaction/manager.hpp"
+#include "sipkit/transport/config.hpp"
+#include "sipkit/ua/call.hpp"
+#include "sipkit/ua/offer_answer.hpp"
+
+namespace sipkit::ua {
+
+struct ua_config {
+  /// Sockets, TLS files and transport limits (transport/config.hpp). The UA's own log
+  /// goes to `log` below; set transport.log too to see the SENT/RECEIVED ladder at debug.
+  sipkit::transport::transport_config transport;
+  /// T1/T2/T4 and the transaction bound.
+  sipkit::transaction::manager_config transactions;
+  /// User part of our From and Contact URIs, and the display name in From.
+  std::string user = "sipkit";
+  std::string display_name;
+  /// Host of our From URI (an address-of-record domain); empty: the local address.
+  std::string domain;
+  /// Sent as User-Agent (requests) and Server (responses); empty: not sent.
+  std::string user_agent = "sipkit/0.1";
+  /// Media we offer and accept (offer_answer.hpp). An empty address takes the local
+  /// address the call's signalling uses.
+  local_media media;
+  /// Live calls; an INVITE beyond it is answered 486 Busy Here, make_call fails.
+  std::size_t max_calls = 10000;
+  /// "sip:192.0.2.1:5060": route every out-of-dialog request through this proxy.
+  std::string outbound_proxy;
+  /// Transport for targets whose URI names none (sips: always TLS).
+  sipkit::transaction::transport_protocol default_transport =
+      sipkit::transaction::transport_protocol::udp;
+  sipkit::logger log;
+};
+
+/// A MESSAGE (RFC 3428) received outside any dialog.
+struct message_event {
+  std::string_view from;  ///< From header value
+  std::string_view to;
+  std::string_view content_type;  ///< empty when absent
+  std::string_view body;
+};
+
+class user_agent {
+ public:
+  user_agent(boost::asio::io_context& io, ua_config config);
+  ~user_agent();
+  user_agent(const user_agent&) = delete;
+  user_agent& operator=(const user_agent&) = delete;
+
+  /// Binds the configured listeners. Errors: the transport's (address in use, TLS files).
+  std::error_code start();
+  /// Hangs up every call (BYE/CANCEL/486) and stops accepting new ones. The sockets stay
+  /// open until the agent is destroyed, so the BYEs can complete; run the io_context a
+  /// little longer (until the call count is 0) for an orderly shutdown.
+  void stop();
+
+  /// Where new incoming calls go; without a handler an INVITE is answered 480.
+  void on_incoming_call(std::function<void(call)> handler);
+  /// Where out-of-dialog MESSAGEs go (answered 200 after the handler returns; 405 when
+  /// there is no handler).
+  void on_message(std::function<void(const message_event&)> handler);
+
+  /// Starts an outgoing call: INVITE with an SDP offer of config().media. Returns the handle
+  /// at once; follow it with call::async_wait_connected or on_event. Errors (bad target,
+  /// too many calls, transport) are delivered through those, not thrown.
+  call make_call(std::string_view target_uri);
+
+  /// MESSAGE outside any dialog (RFC 3428); completes with the final status.
+  template <class Token>
+  auto async_send_message(std::string target_uri, std::string content_type, std::string body,
+                          Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, t = std::move(target_uri), ct = std::move(content_type),
+         b = std::move(body)](auto handler) mutable {
+          request_impl("MESSAGE", t, std::move(ct), std::move(b), {std::move(handler), executor()});
+        },
+        token);
+  }
+  /// OPTIONS outside any dialog (RFC 3261 §11): a capabilities query or a ping.
+  template <class Token>
+  auto async_options(std::string target_uri, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, t = std::move(target_uri)](auto handler) mutable {
+          request_impl("OPTIONS", t, {}, {}, {std::move(handler), executor()});
+        },
+        token);
+  }
+
+  /// Live calls (not yet terminated).
+  std::size_t call_count() const noexcept;
+  /// The address and port of the first listener of this protocol ("127.0.0.1:5060").
+  std::string local_address(sipkit::transport::protocol p) const;
+  const ua_config& config() const noexcept;
+  boost::asio::any_io_executor executor() const;
+
+  struct impl;
+
+ private:
+  void request_impl(std::string_view method, std::string_view target, std::string content_type,
+                    std::string body, detail::any_handler<void(std::error_code, int)> h);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace sipkit::ua

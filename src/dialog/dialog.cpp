@@ -1,0 +1,337 @@
+#include "sipkit/dialog/dialog.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "sipkit/parser/headers.hpp"
+#include "sipkit/parser/uri.hpp"
+
+namespace sipkit::dialog {
+namespace {
+
+using parser::header_id;
+using parser::message;
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Every value of every header line with this id, in message order.
+std::vector<std::string> all_addresses(const message& m, header_id id) {
+  std::vector<std::string> out;
+  for (const auto& f : m.fields())
+    if (f.id == id)
+      for (auto v : split_address_list(m.value_of(f))) out.emplace_back(v);
+  return out;
+}
+
+std::string contact_uri(const message& m) {
+  auto v = m.get(header_id::contact);
+  if (!v) return {};
+  auto list = split_address_list(*v);
+  if (list.empty()) return {};
+  return std::string(address_uri(list.front()));
+}
+
+bool is_sips(std::string_view uri) noexcept {
+  return uri.size() >= 5 && parser::iequals(uri.substr(0, 5), "sips:");
+}
+
+bool loose_router(std::string_view route) {
+  parser::uri_view u;
+  auto text = address_uri(route);
+  if (text.empty() || parser::parse_uri(text, u)) return true;  // unparsable: do not rewrite
+  return u.lr;
+}
+
+// §12.1.2: the UAC's route set is the response's Record-Route in reverse order.
+std::vector<std::string> uac_route_set(const message& response) {
+  auto routes = all_addresses(response, header_id::record_route);
+  std::reverse(routes.begin(), routes.end());
+  return routes;
+}
+
+bool strict_first(const std::vector<std::string>& routes) {
+  return !routes.empty() && !loose_router(routes.front());
+}
+
+std::optional<std::uint32_t> cseq_number(const message& m) {
+  auto c = m.cseq();
+  if (!c) return std::nullopt;
+  return c->number;
+}
+
+}  // namespace
+
+std::size_t dialog_id_hash::operator()(const dialog_id& id) const noexcept {
+  std::hash<std::string_view> h;
+  std::size_t seed = h(id.call_id);
+  seed ^= h(id.local_tag) + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2);
+  seed ^= h(id.remote_tag) + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2);
+  return seed;
+}
+
+std::optional<dialog_id> incoming_request_dialog_id(const message& request) {
+  auto from = request.from();
+  auto to = request.to();
+  auto call_id = request.call_id();
+  if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
+  return dialog_id{std::string(call_id), std::string(to->tag), std::string(from->tag)};
+}
+
+std::optional<dialog_id> incoming_response_dialog_id(const message& response) {
+  auto from = response.from();
+  auto to = response.to();
+  auto call_id = response.call_id();
+  if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
+  return dialog_id{std::string(call_id), std::string(from->tag), std::string(to->tag)};
+}
+
+std::string_view to_string(dialog_state s) noexcept {
+  switch (s) {
+    case dialog_state::early:
+      return "early";
+    case dialog_state::confirmed:
+      return "confirmed";
+    case dialog_state::terminated:
+      return "terminated";
+  }
+  return "";
+}
+
+bool is_target_refresh(parser::method m) noexcept {
+  using parser::method;
+  return m == method::invite || m == method::update || m == method::subscribe ||
+         m == method::notify || m == method::refer;
+}
+
+std::optional<dialog> dialog::create_uac(const message& request, const message& response) {
+  const int code = response.status_code();
+  if (code < 101 || code > 299) return std::nullopt;
+  auto to = response.to();
+  auto from = request.from();
+  auto cseq = cseq_number(request);
+  if (!to || to->tag.empty() || !from || from->tag.empty() || !cseq || request.call_id().empty())
+    return std::nullopt;
+  dialog d;
+  d.role_ = dialog_role::uac;
+  d.state_ = code >= 200 ? dialog_state::confirmed : dialog_state::early;
+  d.id_ = {std::string(request.call_id()), std::string(from->tag), std::string(to->tag)};
+  d.local_party_ = std::string(request.get(header_id::from).value_or(""));
+  d.remote_party_ = std::string(response.get(header_id::to).value_or(""));
+  d.remote_target_ = contact_uri(response);
+  // §12.1.2: a 2xx to INVITE must carry a Contact; a provisional one may not.
+  if (d.remote_target_.empty()) {
+    if (code >= 200 && request.method() == parser::method::invite) return std::nullopt;
+    d.remote_target_ = std::string(request.request_uri());
+  }
+  d.local_contact_ = std::string(request.get(header_id::contact).value_or(""));
+  d.route_set_ = uac_route_set(response);
+  d.strict_first_route_ = strict_first(d.route_set_);
+  d.local_cseq_ = *cseq;
+  d.secure_ = is_sips(request.request_uri());
+  return d;
+}
+
+std::optional<dialog> dialog::create_uas(const message& request, const message& response) {
+  const int code = response.status_code();
+  if (code < 101 || code > 299) return std::nullopt;
+  auto to = response.to();
+  auto from = request.from();
+  auto cseq = cseq_number(request);
+  if (!to || to->tag.empty() || !from || !cseq || request.call_id().empty()) return std::nullopt;
+  dialog d;
+  d.role_ = dialog_role::uas;
+  d.state_ = code >= 200 ? dialog_state::confirmed : dialog_state::early;
+  // An RFC 2543 peer may send no From tag: the remote tag is then empty (§12.1.1).
+  d.id_ = {std::string(request.call_id()), std::string(to->tag), std::string(from->tag)};
+  d.local_party_ = std::string(response.get(header_id::to).value_or(""));
+  d.remote_party_ = std::string(request.get(header_id::from).value_or(""));
+  d.remote_target_ = contact_uri(request);
+  if (d.remote_target_.empty()) return std::nullopt;  // §12.1.1 needs the peer's Contact
+  d.local_contact_ = std::string(response.get(header_id::contact).value_or(""));
+  d.route_set_ = all_addresses(request, header_id::record_route);
+  d.strict_first_route_ = strict_first(d.route_set_);
+  d.remote_cseq_ = *cseq;
+  d.secure_ = is_sips(request.request_uri());
+  return d;
+}
+
+void dialog::write_routing(message& request) const {
+  if (route_set_.empty()) return;
+  if (!strict_first_route_) {
+    for (const auto& r : route_set_) request.add(header_id::route, r);
+    return;
+  }
+  // §12.2.1.1: a strict router wants its own URI as the Request-URI; the remote target
+  // travels as the last Route.
+  for (std::size_t i = 1; i < route_set_.size(); ++i) request.add(header_id::route, route_set_[i]);
+  request.add(header_id::route, "<" + remote_target_ + ">");
+}
+
+namespace {
+// §12.2.1.1: the strict router's URI becomes the Request-URI "stripping any parameters
+// that are not allowed in a Request-URI": per §19.1.1 Table 1 those are the method
+// parameter and the URI headers.
+std::string strict_request_uri(std::string_view route) {
+  parser::name_addr_view v;
+  if (parser::parse_name_addr(route, v)) return {};
+  const parser::uri_view& u = v.uri;
+  if (u.headers.empty() && !u.param("method")) return std::string(u.raw);
+  const std::string_view raw = u.raw;
+  std::size_t end = raw.size();
+  if (!u.headers.empty()) end = static_cast<std::size_t>(u.headers.data() - raw.data()) - 1;
+  if (u.params.empty()) return std::string(raw.substr(0, end));
+  // Everything before the first ';', then the parameters we keep.
+  const auto params_at = static_cast<std::size_t>(u.params.data() - raw.data());
+  std::string out(raw.substr(0, params_at - 1));
+  parser::param_list(u.params).for_each([&](const parser::param_list::param& p) {
+    if (parser::iequals(p.name, "method")) return;
+    out += ';';
+    out += p.name;
+    if (p.has_value) {
+      out += '=';
+      out += p.value;
+    }
+  });
+  return out;
+}
+
+std::string request_uri_for(const std::vector<std::string>& routes, bool strict,
+                            const std::string& remote_target) {
+  return strict ? strict_request_uri(routes.front()) : remote_target;
+}
+}  // namespace
+
+message dialog::make_request(std::string_view method) {
+  // §12.2.1.1: CSeq numbers grow by one per request; the UAS side starts from 1 when it
+  // has not sent any request yet (the local sequence number was empty).
+  ++local_cseq_;
+  auto req =
+      message::request(method, request_uri_for(route_set_, strict_first_route_, remote_target_));
+  write_routing(req);
+  req.add(header_id::max_forwards, "70");
+  req.add(header_id::from, local_party_);
+  req.add(header_id::to, remote_party_);
+  req.add(header_id::call_id, id_.call_id);
+  std::string cseq = std::to_string(local_cseq_);
+  cseq += ' ';
+  cseq += method;
+  req.add(header_id::cseq, cseq);
+  if (is_target_refresh(parser::lookup_method(method)) && !local_contact_.empty())
+    req.add(header_id::contact, local_contact_);
+  return req;
+}
+
+message dialog::make_ack(std::uint32_t invite_cseq) const {
+  auto ack =
+      message::request("ACK", request_uri_for(route_set_, strict_first_route_, remote_target_));
+  write_routing(ack);
+  ack.add(header_id::max_forwards, "70");
+  ack.add(header_id::from, local_party_);
+  ack.add(header_id::to, remote_party_);
+  ack.add(header_id::call_id, id_.call_id);
+  ack.add(header_id::cseq, std::to_string(invite_cseq) + " ACK");
+  return ack;
+}
+
+int dialog::on_request(const message& request) {
+  auto cseq = request.cseq();
+  if (!cseq) return 400;
+  // ACK and CANCEL carry the CSeq number of the INVITE they belong to (§13.2.2.4, §9.1),
+  // so they never move the remote sequence number.
+  const auto m = request.method();
+  if (m == parser::method::ack || m == parser::method::cancel) return 0;
+  if (remote_cseq_ && cseq->number < *remote_cseq_) return 500;  // §12.2.2
+  remote_cseq_ = cseq->number;
+  if (is_target_refresh(m)) {
+    auto target = contact_uri(request);
+    if (!target.empty()) remote_target_ = std::move(target);
+  }
+  return 0;
+}
+
+void dialog::on_response(const message& request, const message& response) {
+  const int code = response.status_code();
+  if (code == 481 || code == 408) {  // §12.2.1.2
+    state_ = dialog_state::terminated;
+    return;
+  }
+  const bool invite = request.method() == parser::method::invite;
+  if (code >= 300) {
+    // §12.3, §13.2.2.3: a non-2xx final response to the INVITE ends its early dialogs. An
+    // early dialog has no other INVITE in progress (§14.1), so this is the initial one.
+    if (invite && state_ == dialog_state::early) state_ = dialog_state::terminated;
+    return;
+  }
+  if (code < 200) return;
+  if (invite && state_ == dialog_state::early) {
+    state_ = dialog_state::confirmed;
+    // §13.2.2.4: "the route set for the dialog MUST be recomputed based on the 2xx
+    // response". Later target refreshes leave it alone (§12.2.1.2).
+    if (role_ == dialog_role::uac) {
+      route_set_ = uac_route_set(response);
+      strict_first_route_ = strict_first(route_set_);
+    }
+  }
+  if (is_target_refresh(request.method())) {
+    auto target = contact_uri(response);
+    if (!target.empty()) remote_target_ = std::move(target);
+  }
+}
+
+void dialog::on_local_final_response(int status_code) noexcept {
+  if (status_code >= 200 && status_code < 300) {
+    if (state_ == dialog_state::early) state_ = dialog_state::confirmed;
+  } else if (status_code >= 300 && state_ == dialog_state::early) {
+    state_ = dialog_state::terminated;
+  }
+}
+
+std::string first_hop_uri(const message& request) {
+  if (auto route = request.get(header_id::route)) {
+    auto list = split_address_list(*route);
+    if (!list.empty()) return std::string(address_uri(list.front()));
+  }
+  return std::string(request.request_uri());
+}
+
+std::vector<std::string_view> split_address_list(std::string_view value) {
+  std::vector<std::string_view> out;
+  bool quoted = false, angle = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (quoted) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '<') {
+      angle = true;
+    } else if (c == '>') {
+      angle = false;
+    } else if (c == ',' && !angle) {
+      if (auto v = trim(value.substr(start, i - start)); !v.empty()) out.push_back(v);
+      start = i + 1;
+    }
+  }
+  if (auto v = trim(value.substr(start)); !v.empty()) out.push_back(v);
+  return out;
+}
+
+std::string_view address_uri(std::string_view name_addr) {
+  parser::name_addr_view v;
+  if (parser::parse_name_addr(name_addr, v)) return {};
+  return v.uri.raw;
+}
+
+}  // namespace sipkit::dialog

@@ -1,0 +1,102 @@
+// The call handle: forwards to the user_agent's impl, which owns the call.
+#include "sipkit/ua/call.hpp"
+
+#include <stdexcept>
+
+#include "ua_impl.hpp"
+
+namespace sipkit::ua {
+
+namespace {
+detail::call_impl& live(const std::shared_ptr<detail::call_impl>& p) {
+  if (!p) throw std::logic_error("sipkit::ua::call: empty call handle");
+  return *p;
+}
+}  // namespace
+
+std::string_view to_string(call_state s) noexcept {
+  switch (s) {
+    case call_state::calling:
+      return "calling";
+    case call_state::early:
+      return "early";
+    case call_state::incoming:
+      return "incoming";
+    case call_state::ringing:
+      return "ringing";
+    case call_state::answered:
+      return "answered";
+    case call_state::established:
+      return "established";
+    case call_state::terminating:
+      return "terminating";
+    case call_state::terminated:
+      return "terminated";
+  }
+  return "";
+}
+
+call_state call::state() const noexcept { return impl_ ? impl_->state : call_state::terminated; }
+bool call::outgoing() const noexcept { return impl_ && impl_->outgoing; }
+int call::final_status() const noexcept { return impl_ ? impl_->final_status : 0; }
+std::string_view call::call_id() const noexcept {
+  return impl_ ? std::string_view(impl_->call_id) : std::string_view{};
+}
+std::string_view call::remote_party() const noexcept {
+  return impl_ ? std::string_view(impl_->remote_party) : std::string_view{};
+}
+std::string_view call::local_sdp() const noexcept {
+  return impl_ ? std::string_view(impl_->local_sdp) : std::string_view{};
+}
+std::string_view call::remote_sdp() const noexcept {
+  return impl_ ? std::string_view(impl_->remote_sdp) : std::string_view{};
+}
+bool call::remote_on_hold() const noexcept { return impl_ && impl_->remote_hold; }
+
+void call::on_event(std::function<void(const call_event&)> handler) {
+  auto& c = live(impl_);
+  // A terminated call has been released by the agent: keep no handler (it may hold us).
+  if (c.state != call_state::terminated) c.events = std::move(handler);
+}
+
+std::error_code call::ring(int code) {
+  live(impl_);
+  return impl_->ua->ring(impl_, code);
+}
+std::error_code call::answer() {
+  live(impl_);
+  return impl_->ua->answer(impl_);
+}
+std::error_code call::reject(int code, std::string_view reason) {
+  live(impl_);
+  return impl_->ua->reject(impl_, code, reason);
+}
+
+boost::asio::any_io_executor call::executor() const { return live(impl_).ua->io_.get_executor(); }
+
+void call::wait_connected_impl(done_handler h) {
+  auto& c = live(impl_);
+  if (c.state == call_state::established) return h.complete(std::error_code{});
+  if (c.state == call_state::terminated || c.state == call_state::terminating)
+    return h.complete(c.end_error ? c.end_error : make_error_code(errc::call_ended));
+  c.connected_waiters.push_back(std::move(h));
+}
+
+void call::hangup_impl(done_handler h) {
+  live(impl_);
+  impl_->ua->hangup(impl_, std::move(h));
+}
+
+void call::request_impl(const std::string& method, std::string content_type, std::string body,
+                        status_handler h) {
+  live(impl_);
+  impl_->ua->in_dialog_request(impl_, method, std::move(content_type), std::move(body),
+                               std::move(h));
+}
+
+void call::reinvite_impl(bool hold, status_handler h) {
+  live(impl_);
+  impl_->ua->reinvite(impl_, hold, std::move(h));
+}
+
+}  // namespace sipkit::ua

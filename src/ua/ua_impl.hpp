@@ -1,0 +1,167 @@
+// Private: the user_agent's state and the call objects it owns.
+//
+// The impl is the transaction user of one asio_adapter (transaction manager) over one
+// network_transport; it keeps the dialogs (dialog_table), the calls, and what each client
+// transaction it started was for (client_op), so responses find their way back.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sipkit/dialog/dialog_table.hpp"
+#include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/transaction/asio_adapter.hpp"
+#include "sipkit/transaction/branch.hpp"
+#include "sipkit/transaction/network_transport.hpp"
+#include "sipkit/transport/manager.hpp"
+#include "sipkit/ua/call.hpp"
+#include "sipkit/ua/user_agent.hpp"
+
+namespace sipkit::ua {
+
+namespace tx = sipkit::transaction;
+using done_handler = detail::any_handler<void(std::error_code)>;
+using status_handler = detail::any_handler<void(std::error_code, int)>;
+
+namespace detail {
+
+struct call_impl {
+  user_agent::impl* ua = nullptr;
+  bool outgoing = false;
+  call_state state = call_state::calling;
+  int final_status = 0;
+  std::error_code end_error;  // why it ended, for waiters that come late
+  std::string call_id, remote_party;
+  std::string local_sdp, remote_sdp;  // serialized, as last exchanged
+  std::uint64_t sdp_session_id = 0, sdp_version = 0;
+  bool remote_hold = false;
+
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
+  tx::transaction_id invite_tx;
+  /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
+  /// call is established, to keep an established call small.
+  std::optional<parser::message> invite;
+  tx::endpoint peer;  // UAC: first hop; UAS: source of the INVITE
+  std::string local_tag;
+  bool provisional_seen = false;
+  bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
+  bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
+  bool cancelled = false;         // CANCEL sent or received
+
+  // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
+  std::optional<parser::message> ok;
+  tx::transaction_id ok_tx;
+  std::optional<sipkit::dialog::invite_2xx_retransmitter> retransmitter;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
+  std::optional<parser::message> ack;
+  std::uint32_t ack_cseq = 0;
+
+  std::vector<done_handler> connected_waiters;
+  done_handler hangup_done;
+  std::function<void(const call_event&)> events;
+};
+
+}  // namespace detail
+
+using detail::call_impl;
+using call_ptr = std::shared_ptr<call_impl>;
+
+struct user_agent::impl final : tx::transaction_user {
+  enum class op_kind : std::uint8_t { invite, reinvite, bye, cancel, request, orphan_bye };
+  /// What a client transaction was started for.
+  struct client_op {
+    op_kind kind = op_kind::request;
+    call_ptr call;  // null for out-of-dialog requests and orphan BYEs
+    status_handler done;
+    std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
+    std::string offer;                       // re-INVITE: the SDP we offered
+  };
+
+  impl(boost::asio::io_context& io, ua_config cfg);
+  ~impl() override;
+
+  // transaction_user
+  void on_request(tx::transaction_id id, const parser::message& request, const tx::endpoint& source,
+                  tx::transaction_id cancels) override;
+  void on_response(tx::transaction_id id, const parser::message& response) override;
+  void on_ack(const parser::message& ack, const tx::endpoint& source,
+              tx::transaction_id matched) override;
+  void on_stray_response(const parser::message& response, const tx::endpoint& source) override;
+  void on_failure(tx::transaction_id id, std::error_code ec) override;
+  void on_terminated(tx::transaction_id id) override;
+
+  // ---- shared helpers (user_agent.cpp)
+  std::string random_token(std::size_t hex_digits = 16);
+  /// The endpoint of a sip/sips URI with an IP-literal host; nullopt otherwise.
+  std::optional<tx::endpoint> endpoint_of(std::string_view uri,
+                                          tx::transport_protocol fallback) const;
+  /// "host:port" of the listener used towards `dest`, "" when none.
+  std::string sent_by(const tx::endpoint& dest) const;
+  std::string contact_for(const tx::endpoint& dest) const;
+  void add_common_headers(parser::message& m) const;  // User-Agent/Server, Allow, Supported
+  /// Start a client transaction; on failure completes `op.done` / ends the call.
+  tx::transaction_id start(parser::message request, const tx::endpoint& dest, client_op op);
+  /// Send an ACK (or any request outside a transaction) with a fresh Via.
+  void send_stateless_request(parser::message& request, const tx::endpoint& dest);
+  void respond(tx::transaction_id id, parser::message response);
+  parser::message response_to(const parser::message& request, int code,
+                              std::string_view to_tag = {}) const;
+  void emit(call_impl& c, call_event e);
+  void set_state(call_impl& c, call_state s, int status = 0);
+  /// The call is over: dialogs dropped, waiters completed, event sent, call released.
+  void end_call(const call_ptr& c, int status, std::error_code ec);
+  void arm_retransmit(const call_ptr& c);
+  local_media media_for(const tx::endpoint& dest) const;
+  sipkit::dialog::dialog* dialog_of(call_impl& c);
+
+  // ---- UAC (uac.cpp)
+  call make_call(std::string_view target);
+  void on_invite_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
+  void on_reinvite_response(client_op& op, const parser::message& rsp);
+  void send_ack(const call_ptr& c, sipkit::dialog::dialog& d, std::uint32_t cseq,
+                std::string_view body = {});
+  void send_bye(const call_ptr& c, done_handler done = {});
+  void send_cancel(const call_ptr& c);
+  void hangup(const call_ptr& c, done_handler done);
+  void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
+                         std::string body, status_handler done);
+  void reinvite(const call_ptr& c, bool hold, status_handler done);
+  void out_of_dialog_request(std::string_view method, std::string_view target, std::string ct,
+                             std::string body, status_handler done);
+
+  // ---- UAS (uas.cpp)
+  void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
+  void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
+                            sipkit::dialog::dialog_table<call_ptr>::entry& e);
+  void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
+  void on_reinvite(tx::transaction_id id, const parser::message& req, const call_ptr& c,
+                   sipkit::dialog::dialog& d);
+  std::error_code ring(const call_ptr& c, int code);
+  std::error_code answer(const call_ptr& c);
+  std::error_code reject(const call_ptr& c, int code, std::string_view reason);
+  /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0.
+  int precheck(const parser::message& req, parser::message& refusal) const;
+
+  boost::asio::io_context& io_;
+  ua_config config_;
+  sipkit::transport::manager net_;
+  tx::network_transport transport_;
+  tx::asio_adapter stack_;
+  tx::branch_generator random_;
+  sipkit::dialog::dialog_table<call_ptr> dialogs_;
+  std::unordered_map<call_impl*, call_ptr> calls_;
+  std::unordered_map<tx::transaction_id, client_op> client_ops_;
+  std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
+  std::function<void(call)> incoming_handler_;
+  std::function<void(const message_event&)> message_handler_;
+  // start_client may report a synchronous failure before it returns the id.
+  std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
+  bool stopping_ = false;
+};
+
+}  // namespace sipkit::ua

@@ -1,0 +1,341 @@
+// The UAC half of the user_agent: outgoing calls, ACK, CANCEL, BYE, requests in and out
+// of dialogs (RFC 3261 §8.1, §9.1, §13.2, §15).
+#include <boost/asio/post.hpp>
+
+#include "sipkit/sdp/session.hpp"
+#include "ua_impl.hpp"
+
+namespace sipkit::ua {
+
+using parser::header_id;
+using parser::message;
+using sipkit::dialog::dialog;
+
+namespace {
+std::string bracket(std::string_view uri) {
+  if (!uri.empty() && uri.front() == '<') return std::string(uri);
+  return "<" + std::string(uri) + ">";
+}
+}  // namespace
+
+call user_agent::impl::make_call(std::string_view target) {
+  auto c = std::make_shared<call_impl>();
+  c->ua = this;
+  c->outgoing = true;
+  c->state = call_state::calling;
+  c->remote_party = bracket(target);
+  call handle(c);
+  calls_.emplace(c.get(), c);
+
+  auto fail = [&](errc why, std::string_view text) {
+    config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
+    // Posted, so the caller can attach handlers to the handle first.
+    boost::asio::post(io_, [this, c, why] { end_call(c, 0, make_error_code(why)); });
+    return handle;
+  };
+  if (stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
+  if (calls_.size() > config_.max_calls) return fail(errc::too_many_calls, "too many calls");
+  const std::string_view first_hop =
+      config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
+  auto dest = endpoint_of(first_hop, config_.default_transport);
+  if (!dest || !endpoint_of(target, config_.default_transport))
+    return fail(errc::bad_target, "cannot call");
+  const std::string local = sent_by(*dest);
+  if (local.empty()) return fail(errc::bad_target, "no listener for the transport of");
+  c->peer = *dest;
+  c->local_tag = random_token(10);
+  c->call_id = random_token(20) + "@" + local;
+
+  auto inv = message::request("INVITE", target);
+  if (!config_.outbound_proxy.empty()) {
+    std::string route = bracket(config_.outbound_proxy);
+    route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
+    inv.add(header_id::route, route);
+  }
+  inv.add(header_id::max_forwards, "70");
+  std::string from;
+  if (!config_.display_name.empty()) from += "\"" + config_.display_name + "\" ";
+  from += "<sip:" + config_.user + "@";
+  from += config_.domain.empty() ? local : config_.domain;
+  from += ">;tag=" + c->local_tag;
+  inv.add(header_id::from, from);
+  inv.add(header_id::to, c->remote_party);
+  inv.add(header_id::call_id, c->call_id);
+  inv.add(header_id::cseq, "1 INVITE");
+  inv.add(header_id::contact, contact_for(*dest));
+  c->sdp_session_id = random_session_id();
+  c->sdp_version = 1;
+  if (!config_.media.streams.empty()) {
+    c->local_sdp = make_offer(media_for(*dest), c->sdp_session_id, c->sdp_version).serialize();
+    inv.set_body(c->local_sdp, "application/sdp");
+  }
+  c->invite = inv;
+  client_op op;
+  op.kind = op_kind::invite;
+  op.call = c;
+  c->invite_tx = start(std::move(inv), *dest, std::move(op));
+  return handle;
+}
+
+void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
+                                std::string_view body) {
+  auto ack = d.make_ack(cseq);
+  if (!body.empty()) ack.set_body(body, "application/sdp");
+  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol);
+  if (!dest) {
+    config_.log.log(log_level::warning, "ua", "cannot route the ACK of call " + c->call_id);
+    return;
+  }
+  send_stateless_request(ack, *dest);
+  c->ack = std::move(ack);
+  c->ack_cseq = cseq;
+}
+
+void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
+                                          const message& rsp) {
+  const call_ptr c = op.call;
+  const int code = rsp.status_code();
+  if (code == 100) return;
+  auto rid = sipkit::dialog::incoming_response_dialog_id(rsp);
+
+  if (code < 200) {
+    c->provisional_seen = true;
+    if (rid && c->invite && !dialogs_.find(*rid)) {
+      if (auto d = dialog::create_uac(*c->invite, rsp)) dialogs_.insert(std::move(*d), c);
+      if (!c->dialog_key) c->dialog_key = rid;
+    }
+    if (c->cancel_requested) return send_cancel(c);
+    if (c->state == call_state::calling) set_state(*c, call_state::early, code);
+    return;
+  }
+
+  if (code < 300) {
+    if (!rid) return;
+    auto* e = dialogs_.find(*rid);
+    if (c->state == call_state::established || c->state == call_state::terminating ||
+        c->state == call_state::terminated) {
+      if (e && e->value == c && c->dialog_key == rid) {
+        // A retransmission of the 2xx we acknowledged: the same ACK again (§13.2.2.4).
+        if (c->ack) {
+          auto ack = *c->ack;
+          if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol))
+            (void)stack_.get().send_stateless(ack, *dest);
+        }
+        return;
+      }
+      // A 2xx from another fork (§13.2.2.4): acknowledge it, then end that dialog.
+      if (!c->invite) return;
+      auto d = dialog::create_uac(*c->invite, rsp);
+      if (!d) return;
+      auto ack = d->make_ack(1);
+      if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol)) {
+        send_stateless_request(ack, *dest);
+        auto bye = d->make_request("BYE");
+        client_op bye_op;
+        bye_op.kind = op_kind::orphan_bye;
+        start(std::move(bye), *dest, std::move(bye_op));
+      }
+      return;
+    }
+    if (!e) {
+      if (!c->invite) return;
+      auto d = dialog::create_uac(*c->invite, rsp);
+      if (!d) {
+        config_.log.log(log_level::warning, "ua", "2xx without a usable Contact/To tag dropped");
+        return;
+      }
+      e = dialogs_.insert(std::move(*d), c).first;
+      if (!e) return;
+    }
+    e->dialog.on_response(*c->invite, rsp);
+    // The other early dialogs of this INVITE will not be confirmed by this 2xx.
+    std::vector<sipkit::dialog::dialog_id> others;
+    dialogs_.for_each([&](auto& other) {
+      if (other.value == c && !(other.dialog.id() == *rid)) others.push_back(other.dialog.id());
+    });
+    for (auto& o : others) dialogs_.erase(o);
+    c->dialog_key = rid;
+    c->final_status = code;
+    c->remote_party = e->dialog.remote_uri();
+    c->remote_sdp = std::string(rsp.body());
+    send_ack(c, e->dialog, 1);
+    c->invite.reset();
+    (void)id;
+    set_state(*c, call_state::established, code);
+    auto waiters = std::move(c->connected_waiters);
+    c->connected_waiters.clear();
+    for (auto& w : waiters) w.complete(std::error_code{});
+    if (c->cancel_requested || c->cancelled) send_bye(c);  // CANCEL lost the race (§9.1)
+    return;
+  }
+
+  // 300-699: the ICT has sent the ACK (§17.1.1.3); every early dialog ends (§12.3).
+  if (c->state == call_state::established) return;
+  const bool cancelled = c->cancelled && code == 487;
+  end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));
+}
+
+void user_agent::impl::send_cancel(const call_ptr& c) {
+  c->cancel_requested = false;
+  c->cancelled = true;
+  set_state(*c, call_state::terminating);
+  auto r = stack_.cancel(c->invite_tx);
+  if (!r) {
+    config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
+    return;
+  }
+  client_op op;
+  op.kind = op_kind::cancel;
+  client_ops_.emplace(r.id, std::move(op));
+}
+
+void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
+  if (done) c->hangup_done = std::move(done);
+  auto* d = dialog_of(*c);
+  if (!d) {
+    end_call(c, 0, {});
+    return;
+  }
+  auto bye = d->make_request("BYE");
+  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(bye), c->peer.protocol);
+  if (!dest) {
+    config_.log.log(log_level::warning, "ua", "cannot route the BYE of call " + c->call_id);
+    end_call(c, 0, {});
+    return;
+  }
+  set_state(*c, call_state::terminating);
+  client_op op;
+  op.kind = op_kind::bye;
+  op.call = c;
+  start(std::move(bye), *dest, std::move(op));
+}
+
+void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
+  switch (c->state) {
+    case call_state::calling:
+      // §9.1: no CANCEL before a provisional response; send it when one arrives.
+      c->cancel_requested = true;
+      c->hangup_done = std::move(done);
+      return;
+    case call_state::early:
+      c->hangup_done = std::move(done);
+      return send_cancel(c);
+    case call_state::incoming:
+    case call_state::ringing:
+      (void)reject(c, 486, {});
+      done.complete(std::error_code{});
+      return;
+    case call_state::answered:
+      // §15: the callee must not send BYE before the ACK (or its 64*T1 wait).
+      c->hangup_pending = true;
+      c->hangup_done = std::move(done);
+      return;
+    case call_state::established:
+      return send_bye(c, std::move(done));
+    case call_state::terminating:
+      if (c->hangup_done)
+        done.complete(make_error_code(errc::invalid_state));
+      else
+        c->hangup_done = std::move(done);
+      return;
+    case call_state::terminated:
+      done.complete(std::error_code{});
+      return;
+  }
+}
+
+void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& method,
+                                         std::string ct, std::string body, status_handler done) {
+  auto* d = dialog_of(*c);
+  if (!d || c->state != call_state::established)
+    return done.complete(make_error_code(errc::invalid_state), 0);
+  auto req = d->make_request(method);
+  if (!body.empty() || !ct.empty()) req.set_body(body, ct);
+  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(req), c->peer.protocol);
+  if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
+  client_op op;
+  op.kind = op_kind::request;
+  op.call = c;
+  op.request = req;
+  op.done = std::move(done);
+  start(std::move(req), *dest, std::move(op));
+}
+
+void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler done) {
+  auto* d = dialog_of(*c);
+  if (!d || c->state != call_state::established || c->local_sdp.empty())
+    return done.complete(make_error_code(errc::invalid_state), 0);
+  sdp::session current;
+  if (sdp::parse(c->local_sdp, current))
+    return done.complete(make_error_code(errc::invalid_state), 0);
+  auto offer = with_direction(current, hold ? sdp::direction::sendonly : sdp::direction::sendrecv);
+  auto req = d->make_request("INVITE");
+  client_op op;
+  op.kind = op_kind::reinvite;
+  op.call = c;
+  op.offer = offer.serialize();
+  req.set_body(op.offer, "application/sdp");
+  op.request = req;
+  op.done = std::move(done);
+  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(req), c->peer.protocol);
+  if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
+  start(std::move(req), *dest, std::move(op));
+}
+
+void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
+  const int code = rsp.status_code();
+  if (code < 200 || !op.call || !op.request) return;
+  auto* d = dialog_of(*op.call);
+  if (!d) return;
+  auto cseq = op.request->cseq();
+  if (code < 300) {
+    if (op.call->ack && op.call->ack_cseq == cseq->number) {  // retransmitted 2xx
+      auto ack = *op.call->ack;
+      if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), op.call->peer.protocol))
+        (void)stack_.get().send_stateless(ack, *dest);
+      return;
+    }
+    d->on_response(*op.request, rsp);
+    send_ack(op.call, *d, cseq->number);
+    op.call->local_sdp = op.offer;
+    if (!rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
+    op.done.complete(std::error_code{}, code);
+    return;
+  }
+  d->on_response(*op.request, rsp);
+  if (d->state() == sipkit::dialog::dialog_state::terminated)
+    end_call(op.call, code, make_error_code(errc::call_ended));
+  op.done.complete(make_error_code(errc::rejected), code);
+}
+
+void user_agent::impl::out_of_dialog_request(std::string_view method, std::string_view target,
+                                             std::string ct, std::string body,
+                                             status_handler done) {
+  const std::string_view first_hop =
+      config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
+  auto dest = endpoint_of(first_hop, config_.default_transport);
+  if (!dest || !endpoint_of(target, config_.default_transport))
+    return done.complete(make_error_code(errc::bad_target), 0);
+  const std::string local = sent_by(*dest);
+  if (local.empty()) return done.complete(make_error_code(errc::bad_target), 0);
+  auto req = message::request(method, target);
+  if (!config_.outbound_proxy.empty()) {
+    std::string route = bracket(config_.outbound_proxy);
+    route.insert(route.size() - 1, ";lr");
+    req.add(header_id::route, route);
+  }
+  req.add(header_id::max_forwards, "70");
+  req.add(header_id::from, "<sip:" + config_.user + "@" +
+                               (config_.domain.empty() ? local : config_.domain) +
+                               ">;tag=" + random_token(10));
+  req.add(header_id::to, bracket(target));
+  req.add(header_id::call_id, random_token(20) + "@" + local);
+  req.add(header_id::cseq, "1 " + std::string(method));
+  if (!body.empty() || !ct.empty()) req.set_body(body, ct);
+  client_op op;
+  op.kind = op_kind::request;
+  op.done = std::move(done);
+  start(std::move(req), *dest, std::move(op));
+}
+
+}  // namespace sipkit::ua

@@ -1,0 +1,240 @@
+// The UAS half of the user_agent: incoming calls, CANCEL, requests inside dialogs,
+// re-INVITEs and the UAS core's checks (RFC 3261 §8.2, §9.2, §12.2.2, §13.3, §14.2).
+#include "sipkit/sdp/session.hpp"
+#include "ua_impl.hpp"
+
+namespace sipkit::ua {
+
+using parser::header_id;
+using parser::message;
+using sipkit::dialog::dialog;
+
+int user_agent::impl::precheck(const message& req, message& refusal) const {
+  // §8.2.2.3: we support no extension, so any Require (except on ACK/CANCEL) is a 420.
+  if (req.method() != parser::method::ack && req.method() != parser::method::cancel) {
+    if (auto require = req.get(header_id::require)) {
+      refusal = response_to(req, 420);
+      refusal.add(header_id::unsupported, *require);
+      return 420;
+    }
+  }
+  // §8.2.3: we only understand SDP bodies on INVITE.
+  if (req.method() == parser::method::invite && !req.body().empty()) {
+    auto ct = req.get(header_id::content_type);
+    if (!ct ||
+        !parser::iequals(ct->substr(0, std::min<std::size_t>(ct->size(), 15)), "application/sdp")) {
+      refusal = response_to(req, 415);
+      refusal.add("Accept", "application/sdp");
+      return 415;
+    }
+  }
+  return 0;
+}
+
+void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
+                                     const tx::endpoint& source) {
+  if (stopping_ || calls_.size() >= config_.max_calls)
+    return respond(id, response_to(req, 486, random_token(10)));
+  if (!incoming_handler_) return respond(id, response_to(req, 480, random_token(10)));
+  auto c = std::make_shared<call_impl>();
+  c->ua = this;
+  c->outgoing = false;
+  c->state = call_state::incoming;
+  c->invite = req;
+  c->invite_tx = id;
+  c->peer = source;
+  c->local_tag = random_token(10);
+  c->call_id = std::string(req.call_id());
+  c->remote_party = std::string(req.get(header_id::from).value_or(""));
+  c->remote_sdp = std::string(req.body());
+  c->sdp_session_id = random_session_id();
+  calls_.emplace(c.get(), c);
+  invite_servers_.emplace(id, c);
+  auto handler = incoming_handler_;
+  handler(call(c));
+}
+
+namespace {
+message with_contact(message rsp, const std::string& contact) {
+  rsp.add(header_id::contact, contact);
+  return rsp;
+}
+}  // namespace
+
+std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
+  if ((c->state != call_state::incoming && c->state != call_state::ringing) || !c->invite ||
+      code <= 100 || code >= 200)
+    return make_error_code(errc::invalid_state);
+  auto rsp = with_contact(response_to(*c->invite, code, c->local_tag), contact_for(c->peer));
+  if (!c->dialog_key) {
+    if (auto d = dialog::create_uas(*c->invite, rsp)) {
+      c->dialog_key = d->id();
+      dialogs_.insert(std::move(*d), c);
+    }
+  }
+  respond(c->invite_tx, std::move(rsp));
+  set_state(*c, call_state::ringing, code);
+  return {};
+}
+
+std::error_code user_agent::impl::answer(const call_ptr& c) {
+  if ((c->state != call_state::incoming && c->state != call_state::ringing) || !c->invite)
+    return make_error_code(errc::invalid_state);
+  auto media = media_for(c->peer);
+  c->sdp_version = 1;
+  if (!c->remote_sdp.empty()) {
+    sdp::session offer;
+    std::optional<answer_result> a;
+    if (!sdp::parse(c->remote_sdp, offer)) a = make_answer(offer, media, c->sdp_session_id, 1);
+    if (!a || !a->any_accepted) {  // §6 of RFC 3264 / RFC 3261 §13.3.1.3
+      (void)reject(c, 488, {});
+      return make_error_code(errc::rejected);
+    }
+    c->local_sdp = a->answer.serialize();
+  } else if (!media.streams.empty()) {
+    c->local_sdp = make_offer(media, c->sdp_session_id, 1).serialize();  // the ACK answers
+  }
+  auto ok = with_contact(response_to(*c->invite, 200, c->local_tag), contact_for(c->peer));
+  if (!c->local_sdp.empty()) ok.set_body(c->local_sdp, "application/sdp");
+  if (auto* d = dialog_of(*c)) {
+    d->on_local_final_response(200);
+  } else if (auto nd = dialog::create_uas(*c->invite, ok)) {
+    c->dialog_key = nd->id();
+    dialogs_.insert(std::move(*nd), c);
+  }
+  c->ok = ok;
+  c->ok_tx = c->invite_tx;
+  c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
+  respond(c->invite_tx, std::move(ok));
+  c->final_status = 200;
+  set_state(*c, call_state::answered, 200);
+  arm_retransmit(c);
+  return {};
+}
+
+std::error_code user_agent::impl::reject(const call_ptr& c, int code, std::string_view reason) {
+  if ((c->state != call_state::incoming && c->state != call_state::ringing) || !c->invite ||
+      code < 300 || code > 699)
+    return make_error_code(errc::invalid_state);
+  auto rsp = parser::make_response(*c->invite, code, reason, c->local_tag);
+  add_common_headers(rsp);
+  respond(c->invite_tx, std::move(rsp));
+  end_call(c, code, make_error_code(errc::rejected));
+  return {};
+}
+
+void user_agent::impl::on_cancel(tx::transaction_id id, const message& req,
+                                 tx::transaction_id cancels) {
+  auto it = cancels ? invite_servers_.find(cancels) : invite_servers_.end();
+  if (it == invite_servers_.end()) return respond(id, response_to(req, 481, random_token(10)));
+  const call_ptr c = it->second;
+  respond(id, response_to(req, 200, c->local_tag));  // §9.2: the CANCEL itself
+  if (c->state == call_state::incoming || c->state == call_state::ringing) {
+    c->cancelled = true;
+    auto rsp = parser::make_response(*c->invite, 487, {}, c->local_tag);
+    add_common_headers(rsp);
+    respond(c->invite_tx, std::move(rsp));
+    end_call(c, 487, make_error_code(errc::cancelled));
+  }
+}
+
+void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message& req,
+                                            sipkit::dialog::dialog_table<call_ptr>::entry& e) {
+  const call_ptr c = e.value;
+  if (int code = e.dialog.on_request(req)) return respond(id, response_to(req, code));
+  auto& d = e.dialog;
+  switch (req.method()) {
+    case parser::method::bye:
+      respond(id, response_to(req, 200));
+      d.terminate();
+      if (c->state == call_state::incoming || c->state == call_state::ringing) {
+        // BYE before our final response ends the INVITE with 487 (§15.1.2).
+        auto rsp = parser::make_response(*c->invite, 487, {}, c->local_tag);
+        respond(c->invite_tx, std::move(rsp));
+      }
+      return end_call(c, 0, make_error_code(errc::call_ended));
+    case parser::method::info:
+    case parser::method::message: {
+      call_event ev;
+      ev.what =
+          req.method() == parser::method::info ? call_event::kind::info : call_event::kind::message;
+      ev.state = c->state;
+      ev.content_type = req.get(header_id::content_type).value_or("");
+      ev.body = req.body();
+      emit(*c, ev);
+      return respond(id, response_to(req, 200));
+    }
+    case parser::method::options: {
+      auto rsp = response_to(req, 200);
+      rsp.add("Accept", "application/sdp");
+      return respond(id, std::move(rsp));
+    }
+    case parser::method::invite:
+      return on_reinvite(id, req, c, d);
+    default: {
+      auto rsp = response_to(req, req.method() == parser::method::unknown ? 501 : 405);
+      rsp.add(header_id::allow, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE");
+      return respond(id, std::move(rsp));
+    }
+  }
+}
+
+void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, const call_ptr& c,
+                                   dialog& d) {
+  // §14.2: a second offer while ours is outstanding is a 491; one while we wait for the
+  // ACK of a previous 2xx is a 500 with Retry-After.
+  if (c->ok) {
+    auto rsp = response_to(req, 500);
+    rsp.add("Retry-After", "1");
+    return respond(id, std::move(rsp));
+  }
+  if (c->state != call_state::established) return respond(id, response_to(req, 491));
+  auto media = media_for(c->peer);
+  std::string answer_sdp = c->local_sdp;
+  if (!req.body().empty()) {
+    sdp::session offer;
+    std::optional<answer_result> a;
+    if (!sdp::parse(req.body(), offer))
+      a = make_answer(offer, media, c->sdp_session_id, c->sdp_version + 1);
+    if (!a || !a->any_accepted) return respond(id, response_to(req, 488));
+    // §8 of RFC 3264: the version moves only when the description changes.
+    sdp::session previous;
+    bool same = false;
+    if (!sdp::parse(c->local_sdp, previous)) {
+      a->answer.origin.session_version = previous.origin.session_version;
+      same = a->answer == previous;
+    }
+    if (!same) a->answer.origin.session_version = ++c->sdp_version;
+    answer_sdp = a->answer.serialize();
+    c->remote_sdp = std::string(req.body());
+    bool hold = !offer.media.empty();
+    for (const auto& m : offer.media) {
+      auto dir = offer.direction_of(m);
+      const bool zero_addr =
+          (m.connections.empty() ? offer.connection
+                                 : std::optional<sdp::connection>(m.connections[0]))
+              .value_or(sdp::connection{})
+              .address == "0.0.0.0";
+      if (m.port != 0 && dir != sdp::direction::sendonly && dir != sdp::direction::inactive &&
+          !zero_addr)
+        hold = false;
+    }
+    if (hold != c->remote_hold) {
+      c->remote_hold = hold;
+      call_event ev;
+      ev.what = hold ? call_event::kind::remote_hold : call_event::kind::remote_resume;
+      ev.state = c->state;
+      emit(*c, ev);
+    }
+  }
+  c->local_sdp = answer_sdp;
+  auto ok = with_contact(response_to(req, 200), d.local_contact());
+  if (!answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
+  c->ok = ok;
+  c->ok_tx = id;
+  c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
+  respond(id, std::move(ok));
+  arm_retransmit(c);
+}
+
+}  // namespace sipkit::ua

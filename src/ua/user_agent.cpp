@@ -1,0 +1,434 @@
+// user_agent: construction, the transaction user's dispatch, and helpers shared by the
+// UAC (uac.cpp) and UAS (uas.cpp) halves.
+#include "sipkit/ua/user_agent.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include "sipkit/parser/uri.hpp"
+#include "ua_impl.hpp"
+
+namespace sipkit::ua {
+
+using parser::header_id;
+using parser::message;
+
+namespace {
+// RFC 3261 §20.5 / §8.2.2.2: what we handle, for Allow and 405s.
+constexpr std::string_view k_allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE";
+}  // namespace
+
+user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
+    : io_(io),
+      config_(std::move(cfg)),
+      net_(io, config_.transport),
+      transport_(net_),
+      stack_(io.get_executor(), transport_, *this, config_.transactions),
+      random_(config_.transactions.seed
+                  ? std::optional<std::uint64_t>(*config_.transactions.seed + 1)
+                  : std::nullopt),
+      dialogs_(config_.max_calls * 2) {
+  transport_.set_receiver(stack_);
+}
+
+user_agent::impl::~impl() {
+  transport_.set_receiver(nullptr);
+  for (auto& [p, c] : calls_)
+    if (c->timer) c->timer->cancel();
+}
+
+std::string user_agent::impl::random_token(std::size_t hex_digits) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(hex_digits);
+  while (out.size() < hex_digits) {
+    auto v = random_.next_u64();
+    for (int i = 0; i < 16 && out.size() < hex_digits; ++i, v >>= 4) out += digits[v & 15];
+  }
+  return out;
+}
+
+std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_text,
+                                                          tx::transport_protocol fallback) const {
+  parser::uri_view uri;
+  if (parser::parse_uri(uri_text, uri) || !uri.is_sip()) return std::nullopt;
+  std::string host(uri.host);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (!uri.maddr_param.empty()) host = std::string(uri.maddr_param);  // §19.1.1
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;  // names need RFC 3263 resolution (see errc::bad_target)
+  tx::endpoint ep;
+  ep.host = host;
+  ep.protocol = fallback;
+  const bool sips = uri.scheme == parser::uri_scheme::sips;
+  auto t = uri.transport_param;
+  if (sips || parser::iequals(t, "tls"))
+    ep.protocol = tx::transport_protocol::tls;
+  else if (parser::iequals(t, "tcp"))
+    ep.protocol = tx::transport_protocol::tcp;
+  else if (parser::iequals(t, "udp"))
+    ep.protocol = tx::transport_protocol::udp;
+  ep.port = uri.port ? uri.port : (ep.protocol == tx::transport_protocol::tls ? 5061 : 5060);
+  return ep;
+}
+
+std::string user_agent::impl::sent_by(const tx::endpoint& dest) const {
+  return transport_.via_sent_by(dest);
+}
+
+std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
+  std::string c = "<sip:";
+  if (dest.protocol == tx::transport_protocol::tls) c = "<sips:";
+  c += config_.user;
+  c += '@';
+  c += sent_by(dest);
+  if (dest.protocol == tx::transport_protocol::tcp) c += ";transport=tcp";
+  c += '>';
+  return c;
+}
+
+void user_agent::impl::add_common_headers(message& m) const {
+  if (!config_.user_agent.empty())
+    m.add(m.is_request() ? "User-Agent" : "Server", config_.user_agent);
+  const bool invite_or_options =
+      m.is_request()
+          ? (m.method() == parser::method::invite || m.method() == parser::method::options)
+          : (m.cseq() && (m.cseq()->method == parser::method::invite ||
+                          m.cseq()->method == parser::method::options));
+  if (invite_or_options) m.add(header_id::allow, k_allow);
+}
+
+local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
+  local_media m = config_.media;
+  if (m.address.empty()) {
+    auto host = sent_by(dest);
+    // sent-by is "host:port" or "[v6]:port"
+    if (!host.empty() && host.front() == '[')
+      host = host.substr(1, host.find(']') - 1);
+    else if (auto colon = host.rfind(':'); colon != std::string::npos)
+      host.resize(colon);
+    m.address = host.empty() ? "127.0.0.1" : host;
+  }
+  return m;
+}
+
+tx::transaction_id user_agent::impl::start(message request, const tx::endpoint& dest,
+                                           client_op op) {
+  add_common_headers(request);
+  sync_failure_.reset();
+  auto r = stack_.start_client(std::move(request), dest);
+  std::error_code ec = r.error;
+  if (!ec && sync_failure_ && sync_failure_->first == r.id) ec = sync_failure_->second;
+  sync_failure_.reset();
+  if (ec) {
+    config_.log.log(log_level::warning, "ua", "request not sent: " + ec.message());
+    if (op.kind == op_kind::invite && op.call) end_call(op.call, 0, ec);
+    if ((op.kind == op_kind::bye) && op.call) end_call(op.call, 0, ec);
+    op.done.complete(ec, 0);
+    return {};
+  }
+  client_ops_.emplace(r.id, std::move(op));
+  return r.id;
+}
+
+void user_agent::impl::send_stateless_request(message& request, const tx::endpoint& dest) {
+  std::string via = "SIP/2.0/";
+  via += tx::via_transport_name(dest.protocol);
+  via += ' ';
+  via += sent_by(dest);
+  via += ";branch=";
+  via += tx::branch_generator::magic_cookie;
+  via += random_token(22);
+  if (config_.transactions.add_rport) via += ";rport";
+  request.push_front(header_id::via, via);
+  add_common_headers(request);
+  if (auto ec = stack_.get().send_stateless(request, dest))
+    config_.log.log(log_level::warning, "ua", "stateless send failed: " + ec.message());
+}
+
+void user_agent::impl::respond(tx::transaction_id id, message response) {
+  if (auto ec = stack_.respond(id, std::move(response)))
+    config_.log.log(log_level::debug, "ua", "response not sent: " + ec.message());
+}
+
+message user_agent::impl::response_to(const message& request, int code,
+                                      std::string_view to_tag) const {
+  auto rsp = parser::make_response(request, code, {}, code == 100 ? std::string_view{} : to_tag);
+  add_common_headers(rsp);
+  return rsp;
+}
+
+void user_agent::impl::emit(call_impl& c, call_event e) {
+  if (!c.events) return;
+  auto handler = c.events;  // the handler may replace itself
+  handler(e);
+}
+
+void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
+  if (c.state == s) return;
+  c.state = s;
+  call_event e;
+  e.what = call_event::kind::state_changed;
+  e.state = s;
+  e.status = status;
+  emit(c, e);
+}
+
+sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
+  if (!c.dialog_key) return nullptr;
+  auto* e = dialogs_.find(*c.dialog_key);
+  return e ? &e->dialog : nullptr;
+}
+
+void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
+  // A copy: `call_ref` may live in a dialog entry or the call table erased below.
+  const call_ptr c = call_ref;
+  if (c->state == call_state::terminated) return;
+  if (status) c->final_status = status;
+  c->end_error = ec;
+  // Every dialog of the call (early forks included) goes with it.
+  std::vector<sipkit::dialog::dialog_id> ids;
+  dialogs_.for_each([&](auto& e) {
+    if (e.value == c) ids.push_back(e.dialog.id());
+  });
+  for (auto& id : ids) dialogs_.erase(id);
+  if (c->timer) c->timer->cancel();
+  c->retransmitter.reset();
+  c->ok.reset();
+  c->invite.reset();
+  if (c->invite_tx) invite_servers_.erase(c->invite_tx);
+  auto waiters = std::move(c->connected_waiters);
+  c->connected_waiters.clear();
+  for (auto& w : waiters) w.complete(ec ? ec : make_error_code(errc::call_ended));
+  set_state(*c, call_state::terminated, status);
+  c->hangup_done.complete(std::error_code{});
+  c->events = nullptr;  // it may hold a handle to this call: break the cycle
+  calls_.erase(c.get());
+}
+
+void user_agent::impl::arm_retransmit(const call_ptr& c) {
+  if (!c->retransmitter) return;
+  auto deadline = c->retransmitter->next_deadline();
+  if (!deadline) return;
+  if (!c->timer) c->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  c->timer->expires_at(*deadline);
+  std::weak_ptr<call_impl> weak = c;
+  c->timer->async_wait([this, weak](boost::system::error_code ec) {
+    auto call = weak.lock();
+    if (ec || !call || !call->retransmitter || !call->ok) return;
+    switch (call->retransmitter->on_timer(tx::clock_type::now())) {
+      case sipkit::dialog::retransmit_step::wait:
+        break;
+      case sipkit::dialog::retransmit_step::retransmit:
+        // The IST is in Accepted (RFC 6026 §7.1) and passes a TU 2xx retransmission on.
+        if (stack_.respond(call->ok_tx, *call->ok))
+          (void)stack_.get().send_stateless(*call->ok, call->peer);
+        break;
+      case sipkit::dialog::retransmit_step::give_up: {
+        config_.log.log(log_level::warning, "ua",
+                        "no ACK for the 2xx of call " + call->call_id + ": sending BYE");
+        call->retransmitter.reset();
+        call->ok.reset();
+        auto waiters = std::move(call->connected_waiters);
+        call->connected_waiters.clear();
+        for (auto& w : waiters) w.complete(make_error_code(errc::no_ack));
+        send_bye(call);
+        return;
+      }
+    }
+    arm_retransmit(call);
+  });
+}
+
+// ------------------------------------------------------------------ transaction user
+
+void user_agent::impl::on_request(tx::transaction_id id, const message& req,
+                                  const tx::endpoint& source, tx::transaction_id cancels) {
+  if (req.method() == parser::method::cancel) return on_cancel(id, req, cancels);
+  message refusal;
+  if (precheck(req, refusal)) return respond(id, std::move(refusal));
+
+  if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
+    if (auto* e = dialogs_.find_for_request(req)) return on_in_dialog_request(id, req, *e);
+    // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
+    if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
+  }
+  switch (req.method()) {
+    case parser::method::invite:
+      return on_new_invite(id, req, source);
+    case parser::method::options: {
+      auto rsp = response_to(req, 200, random_token(10));
+      rsp.add("Accept", "application/sdp");
+      rsp.add(header_id::supported, "");
+      return respond(id, std::move(rsp));
+    }
+    case parser::method::message: {
+      if (!message_handler_) {
+        auto rsp = response_to(req, 405, random_token(10));
+        rsp.add(header_id::allow, k_allow);
+        return respond(id, std::move(rsp));
+      }
+      message_event ev;
+      ev.from = req.get(header_id::from).value_or("");
+      ev.to = req.get(header_id::to).value_or("");
+      ev.content_type = req.get(header_id::content_type).value_or("");
+      ev.body = req.body();
+      auto handler = message_handler_;
+      handler(ev);
+      return respond(id, response_to(req, 200, random_token(10)));
+    }
+    case parser::method::bye:
+    case parser::method::info:
+      return respond(id, response_to(req, 481, random_token(10)));  // no dialog
+    default: {
+      // §8.2.1: 405 for a method we know but do not take, 501 for one we do not know.
+      const int code = req.method() == parser::method::unknown ? 501 : 405;
+      auto rsp = response_to(req, code, random_token(10));
+      if (code == 405) rsp.add(header_id::allow, k_allow);
+      return respond(id, std::move(rsp));
+    }
+  }
+}
+
+void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
+  auto it = client_ops_.find(id);
+  if (it == client_ops_.end()) return;
+  auto& op = it->second;
+  const int code = rsp.status_code();
+  switch (op.kind) {
+    case op_kind::invite:
+      return on_invite_response(op, id, rsp);
+    case op_kind::reinvite:
+      return on_reinvite_response(op, rsp);
+    case op_kind::cancel:
+    case op_kind::orphan_bye:
+      return;
+    case op_kind::bye:
+      if (code >= 200 && op.call) end_call(op.call, code, {});
+      return;
+    case op_kind::request:
+      if (code < 200) return;
+      if (op.call && op.request) {
+        if (auto* d = dialog_of(*op.call)) {
+          d->on_response(*op.request, rsp);
+          if (d->state() == sipkit::dialog::dialog_state::terminated)
+            end_call(op.call, code, make_error_code(errc::call_ended));
+        }
+      }
+      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
+      return;
+  }
+}
+
+void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&) {
+  // A 2xx retransmission after the ICT ended (Timer M): ACK it again (§13.2.2.4).
+  auto cseq = rsp.cseq();
+  if (!cseq || cseq->method != parser::method::invite || rsp.status_code() / 100 != 2) return;
+  auto* e = dialogs_.find_for_response(rsp);
+  if (!e || !e->value->ack || e->value->ack_cseq != cseq->number) return;
+  auto ack = *e->value->ack;
+  if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), e->value->peer.protocol))
+    (void)stack_.get().send_stateless(ack, *dest);
+}
+
+void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
+  auto it = client_ops_.find(id);
+  if (it == client_ops_.end()) {
+    if (!invite_servers_.count(id)) sync_failure_ = {id, ec};
+    return;
+  }
+  auto& op = it->second;
+  config_.log.log(log_level::info, "ua", "transaction failed: " + ec.message());
+  switch (op.kind) {
+    case op_kind::invite:
+      if (op.call && op.call->state != call_state::established) end_call(op.call, 408, ec);
+      break;
+    case op_kind::bye:
+      if (op.call) end_call(op.call, 408, ec);
+      break;
+    case op_kind::request:
+      // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
+      if (op.call) end_call(op.call, 408, ec);
+      [[fallthrough]];
+    case op_kind::reinvite:
+      op.done.complete(ec, 0);
+      break;
+    case op_kind::cancel:
+    case op_kind::orphan_bye:
+      break;
+  }
+}
+
+void user_agent::impl::on_terminated(tx::transaction_id id) {
+  client_ops_.erase(id);
+  invite_servers_.erase(id);
+}
+
+void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::transaction_id) {
+  auto* e = dialogs_.find_for_request(ack);
+  if (!e) return;  // an ACK for nothing we know: absorbed (§17.2.3)
+  auto c = e->value;
+  auto cseq = ack.cseq();
+  if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;
+  if (c->timer) c->timer->cancel();
+  c->retransmitter.reset();
+  c->ok.reset();
+  if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
+  if (c->state == call_state::answered) {
+    c->invite.reset();
+    set_state(*c, call_state::established, 200);
+    auto waiters = std::move(c->connected_waiters);
+    c->connected_waiters.clear();
+    for (auto& w : waiters) w.complete(std::error_code{});
+  }
+  if (c->hangup_pending) {
+    c->hangup_pending = false;
+    send_bye(c);
+  }
+}
+
+// ------------------------------------------------------------------ public surface
+
+user_agent::user_agent(boost::asio::io_context& io, ua_config config)
+    : impl_(std::make_unique<impl>(io, std::move(config))) {}
+
+user_agent::~user_agent() = default;
+
+std::error_code user_agent::start() { return impl_->net_.start(); }
+
+void user_agent::stop() {
+  impl_->stopping_ = true;
+  std::vector<call_ptr> live;
+  for (auto& [p, c] : impl_->calls_) live.push_back(c);
+  for (auto& c : live) impl_->hangup(c, {});
+}
+
+void user_agent::on_incoming_call(std::function<void(call)> handler) {
+  impl_->incoming_handler_ = std::move(handler);
+}
+
+void user_agent::on_message(std::function<void(const message_event&)> handler) {
+  impl_->message_handler_ = std::move(handler);
+}
+
+call user_agent::make_call(std::string_view target_uri) { return impl_->make_call(target_uri); }
+
+std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
+
+std::string user_agent::local_address(sipkit::transport::protocol p) const {
+  for (const auto& l : impl_->net_.listeners())
+    if (l.transport == p) return l.local.to_string();
+  return {};
+}
+
+const ua_config& user_agent::config() const noexcept { return impl_->config_; }
+
+boost::asio::any_io_executor user_agent::executor() const { return impl_->io_.get_executor(); }
+
+void user_agent::request_impl(std::string_view method, std::string_view target,
+                              std::string content_type, std::string body, status_handler h) {
+  impl_->out_of_dialog_request(method, target, std::move(content_type), std::move(body),
+                               std::move(h));
+}
+
+}  // namespace sipkit::ua

@@ -1,0 +1,297 @@
+// Calls between two user_agents on loopback: the whole UA stack (transport, transactions,
+// dialogs, offer/answer) on both ends.
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// clang-format off
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sipkit/sdp/session.hpp"
+#include "sipkit/transaction/error.hpp"
+#include "ua/ua_test_support.hpp"
+// clang-format on
+
+using namespace sipkit;
+using namespace sipkit::test;
+using ua::call;
+using ua::call_state;
+using ua::errc;
+
+namespace {
+
+/// Caller and callee on one io_context; the callee's policy decides what incoming calls get.
+struct pair_fixture {
+  explicit pair_fixture(transport::protocol p = transport::protocol::udp)
+      : protocol(p), alice(io, loopback_config("alice", p)), bob(io, loopback_config("bob", p)) {
+    REQUIRE_FALSE(alice.start());
+    REQUIRE_FALSE(bob.start());
+    bob.on_incoming_call([this](call c) {
+      incoming = c;
+      c.on_event([this](const ua::call_event& e) {
+        bob_events.push_back(e.what);
+        if (e.what == ua::call_event::kind::info || e.what == ua::call_event::kind::message)
+          bob_bodies.emplace_back(e.body);
+      });
+      if (on_incoming) on_incoming(c);
+    });
+  }
+  std::string bob_uri() const { return uri_of(bob, "bob", protocol); }
+
+  /// Alice calls Bob, Bob rings and answers; returns Alice's call once both are established.
+  call establish() {
+    on_incoming = [](call c) {
+      REQUIRE_FALSE(c.ring());
+      REQUIRE_FALSE(c.answer());
+    };
+    call c = alice.make_call(bob_uri());
+    std::optional<std::error_code> connected;
+    c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+    REQUIRE(run_until(
+        io, [&] { return connected && incoming && incoming.state() == call_state::established; }));
+    REQUIRE_FALSE(*connected);
+    return c;
+  }
+
+  transport::protocol protocol;
+  boost::asio::io_context io;
+  ua::user_agent alice, bob;
+  call incoming;
+  std::function<void(call)> on_incoming;
+  std::vector<ua::call_event::kind> bob_events;
+  std::vector<std::string> bob_bodies;
+};
+
+}  // namespace
+
+TEST_CASE("A call is established with an SDP offer in the INVITE and the answer in the 200") {
+  pair_fixture f;
+  call c = f.establish();
+  CHECK(c.state() == call_state::established);
+  CHECK(f.incoming.state() == call_state::established);
+  CHECK(c.final_status() == 200);
+  CHECK(c.call_id() == f.incoming.call_id());
+  // Each side holds the other's description: Bob answered Alice's offer.
+  CHECK(c.remote_sdp() == f.incoming.local_sdp());
+  CHECK(f.incoming.remote_sdp() == c.local_sdp());
+  sdp::session answer;
+  REQUIRE_FALSE(sdp::parse(c.remote_sdp(), answer));
+  REQUIRE(answer.media.size() == 1);
+  CHECK(answer.media[0].fmts == std::vector<std::string>{"0", "8"});
+  CHECK(answer.media[0].port == 40000);
+}
+
+TEST_CASE("The caller's BYE ends the call on both sides") {
+  pair_fixture f;
+  call c = f.establish();
+  std::optional<std::error_code> hung_up;
+  c.async_hangup([&](std::error_code ec) { hung_up = ec; });
+  REQUIRE(run_until(f.io, [&] { return hung_up && f.incoming.state() == call_state::terminated; }));
+  CHECK_FALSE(*hung_up);
+  CHECK(c.state() == call_state::terminated);
+  CHECK(c.final_status() == 200);
+  CHECK(f.alice.call_count() == 0);
+  CHECK(f.bob.call_count() == 0);
+}
+
+TEST_CASE("The callee's BYE ends the call on both sides") {
+  pair_fixture f;
+  call c = f.establish();
+  std::optional<std::error_code> hung_up;
+  f.incoming.async_hangup([&](std::error_code ec) { hung_up = ec; });
+  REQUIRE(run_until(f.io, [&] { return hung_up && c.state() == call_state::terminated; }));
+  CHECK_FALSE(*hung_up);
+  CHECK(f.alice.call_count() == 0);
+  CHECK(f.bob.call_count() == 0);
+}
+
+TEST_CASE("INFO and MESSAGE in a call reach the peer's event handler and are answered 200") {
+  pair_fixture f;
+  call c = f.establish();
+  std::optional<int> info_status, message_status;
+  c.async_info("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n",
+               [&](std::error_code ec, int s) {
+                 CHECK_FALSE(ec);
+                 info_status = s;
+               });
+  c.async_message("text/plain", "hello bob", [&](std::error_code ec, int s) {
+    CHECK_FALSE(ec);
+    message_status = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return info_status && message_status; }));
+  CHECK(*info_status == 200);
+  CHECK(*message_status == 200);
+  CHECK(f.bob_bodies == std::vector<std::string>{"Signal=5\r\nDuration=160\r\n", "hello bob"});
+}
+
+TEST_CASE("A rejected call completes with errc::rejected and the peer's status") {
+  pair_fixture f;
+  f.on_incoming = [](call c) { REQUIRE_FALSE(c.reject(486)); };
+  call c = f.alice.make_call(f.bob_uri());
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
+  CHECK(*connected == errc::rejected);
+  CHECK(c.final_status() == 486);
+  CHECK(c.state() == call_state::terminated);
+  CHECK(f.incoming.state() == call_state::terminated);
+}
+
+TEST_CASE("Hanging up a ringing outgoing call sends CANCEL and ends both sides with 487") {
+  pair_fixture f;
+  f.on_incoming = [](call c) { REQUIRE_FALSE(c.ring()); };  // rings, never answers
+  call c = f.alice.make_call(f.bob_uri());
+  std::optional<std::error_code> connected, hung_up;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(f.io, [&] { return c.state() == call_state::early; }));
+  c.async_hangup([&](std::error_code ec) { hung_up = ec; });
+  REQUIRE(run_until(f.io, [&] { return connected && hung_up; }));
+  CHECK(*connected == errc::cancelled);
+  CHECK_FALSE(*hung_up);
+  CHECK(c.final_status() == 487);
+  REQUIRE(run_until(f.io, [&] { return f.incoming.state() == call_state::terminated; }));
+  CHECK(f.incoming.final_status() == 487);
+}
+
+TEST_CASE("Hanging up before any provisional response waits for one, then cancels (RFC 3261 9.1)") {
+  pair_fixture f;
+  f.on_incoming = [](call c) { REQUIRE_FALSE(c.ring()); };
+  call c = f.alice.make_call(f.bob_uri());
+  std::optional<std::error_code> connected, hung_up;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  c.async_hangup([&](std::error_code ec) { hung_up = ec; });  // still "calling"
+  REQUIRE(run_until(f.io, [&] { return connected && hung_up; }));
+  CHECK(*connected == errc::cancelled);
+  CHECK(c.final_status() == 487);
+}
+
+TEST_CASE("Hold and resume by re-INVITE change the SDP direction and tell the peer") {
+  pair_fixture f;
+  call c = f.establish();
+  std::optional<int> held;
+  c.async_hold([&](std::error_code ec, int s) {
+    CHECK_FALSE(ec);
+    held = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return held.has_value(); }));
+  CHECK(*held == 200);
+  CHECK(f.incoming.remote_on_hold());
+  CHECK(c.local_sdp().find("a=sendonly") != std::string_view::npos);
+  CHECK(c.remote_sdp().find("a=recvonly") != std::string_view::npos);
+  sdp::session offer;
+  REQUIRE_FALSE(sdp::parse(c.local_sdp(), offer));
+  CHECK(offer.origin.session_version == 2);  // bumped by the re-offer (RFC 3264 §8)
+
+  std::optional<int> resumed;
+  c.async_resume([&](std::error_code ec, int s) {
+    CHECK_FALSE(ec);
+    resumed = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return resumed.has_value(); }));
+  CHECK_FALSE(f.incoming.remote_on_hold());
+  CHECK(f.bob_events == std::vector<ua::call_event::kind>{ua::call_event::kind::state_changed,
+                                                          ua::call_event::kind::state_changed,
+                                                          ua::call_event::kind::state_changed,
+                                                          ua::call_event::kind::remote_hold,
+                                                          ua::call_event::kind::remote_resume});
+}
+
+TEST_CASE("A call over TCP is established and hung up") {
+  pair_fixture f(transport::protocol::tcp);
+  call c = f.establish();
+  std::optional<std::error_code> hung_up;
+  c.async_hangup([&](std::error_code ec) { hung_up = ec; });
+  REQUIRE(run_until(f.io, [&] { return hung_up && f.incoming.state() == call_state::terminated; }));
+  CHECK_FALSE(*hung_up);
+}
+
+TEST_CASE("A call to an agent without an incoming-call handler is answered 480") {
+  pair_fixture f;
+  f.bob.on_incoming_call(nullptr);
+  call c = f.alice.make_call(f.bob_uri());
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
+  CHECK(*connected == errc::rejected);
+  CHECK(c.final_status() == 480);
+}
+
+TEST_CASE("A call to a host name fails with errc::bad_target instead of guessing") {
+  pair_fixture f;
+  call c = f.alice.make_call("sip:bob@example.invalid");
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
+  CHECK(*connected == errc::bad_target);
+  CHECK(c.state() == call_state::terminated);
+}
+
+TEST_CASE("A call to a port nobody listens on times out with Timer B") {
+  auto cfg = loopback_config("alice");
+  cfg.transactions.timers.t1 = std::chrono::milliseconds(5);  // Timer B = 64*T1 = 320 ms
+  boost::asio::io_context io;
+  ua::user_agent alice(io, cfg);
+  REQUIRE_FALSE(alice.start());
+  call c = alice.make_call("sip:nobody@127.0.0.1:9");
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  CHECK(*connected == transaction::error::timeout);
+  CHECK(alice.call_count() == 0);
+}
+
+TEST_CASE("MESSAGE outside a dialog reaches on_message and completes with 200 through use_future") {
+  pair_fixture f;
+  std::string got;
+  f.bob.on_message([&](const ua::message_event& m) { got = std::string(m.body); });
+  auto fut = f.alice.async_send_message(f.bob_uri(), "text/plain", "page", boost::asio::use_future);
+  REQUIRE(run_until(f.io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+  auto [ec, status] = fut.get();
+  CHECK_FALSE(ec);
+  CHECK(status == 200);
+  CHECK(got == "page");
+}
+
+TEST_CASE("MESSAGE to an agent without a message handler is answered 405") {
+  pair_fixture f;
+  std::optional<int> status;
+  f.alice.async_send_message(f.bob_uri(), "text/plain", "page", [&](std::error_code ec, int s) {
+    CHECK(ec == errc::rejected);
+    status = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 405);
+}
+
+TEST_CASE("OPTIONS is answered 200 by the stack, awaited with use_awaitable") {
+  pair_fixture f;
+  std::optional<int> status;
+  boost::asio::co_spawn(
+      f.io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto [ec, s] = co_await f.alice.async_options(f.bob_uri(), boost::asio::use_awaitable);
+        CHECK_FALSE(ec);
+        status = s;
+      },
+      boost::asio::detached);
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 200);
+}
+
+TEST_CASE("stop() hangs up every call and refuses new ones") {
+  pair_fixture f;
+  call c = f.establish();
+  f.alice.stop();
+  REQUIRE(run_until(f.io, [&] { return f.alice.call_count() == 0 && f.bob.call_count() == 0; }));
+  CHECK(c.state() == call_state::terminated);
+  call again = f.alice.make_call(f.bob_uri());
+  std::optional<std::error_code> connected;
+  again.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
+  CHECK(*connected == errc::invalid_state);
+}
