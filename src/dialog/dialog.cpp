@@ -294,6 +294,11 @@ void dialog::on_local_final_response(int status_code) noexcept {
   }
 }
 
+std::string dialog::next_hop_uri() const {
+  if (route_set_.empty()) return remote_target_;
+  return std::string(address_uri(route_set_.front()));
+}
+
 std::string first_hop_uri(const message& request) {
   if (auto route = request.get(header_id::route)) {
     auto list = split_address_list(*route);

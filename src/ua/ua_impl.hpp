@@ -18,6 +18,7 @@
 #include "sipkit/transaction/branch.hpp"
 #include "sipkit/transaction/network_transport.hpp"
 #include "sipkit/transport/manager.hpp"
+#include "sipkit/transport/resolver.hpp"
 #include "sipkit/ua/call.hpp"
 #include "sipkit/ua/user_agent.hpp"
 
@@ -45,7 +46,8 @@ struct call_impl {
   /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
   /// call is established, to keep an established call small.
   std::optional<parser::message> invite;
-  tx::endpoint peer;  // UAC: first hop; UAS: source of the INVITE
+  tx::endpoint peer;           // UAC: first hop; UAS: source of the INVITE
+  std::string first_hop_host;  // UAC: the host that was resolved to `peer`
   std::string local_tag;
   bool provisional_seen = false;
   bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
@@ -60,6 +62,7 @@ struct call_impl {
   // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
   std::optional<parser::message> ack;
   std::uint32_t ack_cseq = 0;
+  tx::endpoint ack_destination;
 
   std::vector<done_handler> connected_waiters;
   done_handler hangup_done;
@@ -105,7 +108,16 @@ struct user_agent::impl final : tx::transaction_user {
   std::string contact_for(const tx::endpoint& dest) const;
   void add_common_headers(parser::message& m) const;  // User-Agent/Server, Allow, Supported
   /// Start a client transaction; on failure completes `op.done` / ends the call.
-  tx::transaction_id start(parser::message request, const tx::endpoint& dest, client_op op);
+  tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
+                           client_op op);
+  /// RFC 3263: the targets for a URI — at once for an IP-literal host, else through the
+  /// resolver (NAPTR/SRV/A/AAAA). `done` gets an error or a non-empty list.
+  using targets_handler = std::function<void(std::error_code, std::vector<tx::endpoint>)>;
+  void locate(std::string_view uri, targets_handler done);
+  /// Where a request in dialog `d` of call `c` goes first (the first route, else the
+  /// remote target: dialog::next_hop_uri).
+  std::optional<tx::endpoint> hop_of(const call_impl& c, const sipkit::dialog::dialog& d) const;
+  void resend_ack(call_impl& c);
   /// Send an ACK (or any request outside a transaction) with a fresh Via.
   void send_stateless_request(parser::message& request, const tx::endpoint& dest);
   void respond(tx::transaction_id id, parser::message response);
@@ -121,6 +133,7 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- UAC (uac.cpp)
   call make_call(std::string_view target);
+  void send_invite(const call_ptr& c, const std::string& target, std::vector<tx::endpoint> targets);
   void on_invite_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
   void on_reinvite_response(client_op& op, const parser::message& rsp);
   void send_ack(const call_ptr& c, sipkit::dialog::dialog& d, std::uint32_t cseq,
@@ -153,6 +166,7 @@ struct user_agent::impl final : tx::transaction_user {
   tx::network_transport transport_;
   tx::asio_adapter stack_;
   tx::branch_generator random_;
+  std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   sipkit::dialog::dialog_table<call_ptr> dialogs_;
   std::unordered_map<call_impl*, call_ptr> calls_;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;

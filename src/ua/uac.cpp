@@ -2,6 +2,7 @@
 // of dialogs (RFC 3261 §8.1, §9.1, §13.2, §15).
 #include <boost/asio/post.hpp>
 
+#include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
 
@@ -35,14 +36,37 @@ call user_agent::impl::make_call(std::string_view target) {
   };
   if (stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
   if (calls_.size() > config_.max_calls) return fail(errc::too_many_calls, "too many calls");
+  parser::uri_view uri;
+  if (parser::parse_uri(target, uri) || !uri.is_sip()) return fail(errc::bad_target, "cannot call");
   const std::string_view first_hop =
       config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
-  auto dest = endpoint_of(first_hop, config_.default_transport);
-  if (!dest || !endpoint_of(target, config_.default_transport))
-    return fail(errc::bad_target, "cannot call");
-  const std::string local = sent_by(*dest);
-  if (local.empty()) return fail(errc::bad_target, "no listener for the transport of");
-  c->peer = *dest;
+  locate(first_hop,
+         [this, c, t = std::string(target)](std::error_code ec, std::vector<tx::endpoint> targets) {
+           if (c->state == call_state::terminated) return;
+           if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
+           if (ec || targets.empty()) {
+             config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
+             return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
+           }
+           send_invite(c, t, std::move(targets));
+         });
+  return handle;
+}
+
+void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
+                                   std::vector<tx::endpoint> targets) {
+  const tx::endpoint& dest = targets.front();
+  const std::string local = sent_by(dest);
+  if (local.empty()) {
+    config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
+    return end_call(c, 0, make_error_code(errc::bad_target));
+  }
+  c->peer = dest;
+  if (parser::uri_view hop;
+      !parser::parse_uri(config_.outbound_proxy.empty() ? std::string_view(target)
+                                                        : std::string_view(config_.outbound_proxy),
+                         hop))
+    c->first_hop_host = std::string(hop.host);
   c->local_tag = random_token(10);
   c->call_id = random_token(20) + "@" + local;
 
@@ -62,26 +86,25 @@ call user_agent::impl::make_call(std::string_view target) {
   inv.add(header_id::to, c->remote_party);
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, contact_for(*dest));
+  inv.add(header_id::contact, contact_for(dest));
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
   if (!config_.media.streams.empty()) {
-    c->local_sdp = make_offer(media_for(*dest), c->sdp_session_id, c->sdp_version).serialize();
+    c->local_sdp = make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize();
     inv.set_body(c->local_sdp, "application/sdp");
   }
   c->invite = inv;
   client_op op;
   op.kind = op_kind::invite;
   op.call = c;
-  c->invite_tx = start(std::move(inv), *dest, std::move(op));
-  return handle;
+  c->invite_tx = start(std::move(inv), std::move(targets), std::move(op));
 }
 
 void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
                                 std::string_view body) {
   auto ack = d.make_ack(cseq);
   if (!body.empty()) ack.set_body(body, "application/sdp");
-  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol);
+  auto dest = hop_of(*c, d);
   if (!dest) {
     config_.log.log(log_level::warning, "ua", "cannot route the ACK of call " + c->call_id);
     return;
@@ -89,6 +112,11 @@ void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq
   send_stateless_request(ack, *dest);
   c->ack = std::move(ack);
   c->ack_cseq = cseq;
+  c->ack_destination = *dest;
+}
+
+void user_agent::impl::resend_ack(call_impl& c) {
+  if (c.ack) (void)stack_.get().send_stateless(*c.ack, c.ack_destination);
 }
 
 void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
@@ -116,11 +144,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
         c->state == call_state::terminated) {
       if (e && e->value == c && c->dialog_key == rid) {
         // A retransmission of the 2xx we acknowledged: the same ACK again (§13.2.2.4).
-        if (c->ack) {
-          auto ack = *c->ack;
-          if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol))
-            (void)stack_.get().send_stateless(ack, *dest);
-        }
+        resend_ack(*c);
         return;
       }
       // A 2xx from another fork (§13.2.2.4): acknowledge it, then end that dialog.
@@ -128,12 +152,12 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) return;
       auto ack = d->make_ack(1);
-      if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), c->peer.protocol)) {
+      if (auto dest = hop_of(*c, *d)) {
         send_stateless_request(ack, *dest);
         auto bye = d->make_request("BYE");
         client_op bye_op;
         bye_op.kind = op_kind::orphan_bye;
-        start(std::move(bye), *dest, std::move(bye_op));
+        start(std::move(bye), {*dest}, std::move(bye_op));
       }
       return;
     }
@@ -197,7 +221,7 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
     return;
   }
   auto bye = d->make_request("BYE");
-  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(bye), c->peer.protocol);
+  auto dest = hop_of(*c, *d);
   if (!dest) {
     config_.log.log(log_level::warning, "ua", "cannot route the BYE of call " + c->call_id);
     end_call(c, 0, {});
@@ -207,7 +231,7 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
   client_op op;
   op.kind = op_kind::bye;
   op.call = c;
-  start(std::move(bye), *dest, std::move(op));
+  start(std::move(bye), {*dest}, std::move(op));
 }
 
 void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
@@ -251,14 +275,14 @@ void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& m
     return done.complete(make_error_code(errc::invalid_state), 0);
   auto req = d->make_request(method);
   if (!body.empty() || !ct.empty()) req.set_body(body, ct);
-  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(req), c->peer.protocol);
+  auto dest = hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   client_op op;
   op.kind = op_kind::request;
   op.call = c;
   op.request = req;
   op.done = std::move(done);
-  start(std::move(req), *dest, std::move(op));
+  start(std::move(req), {*dest}, std::move(op));
 }
 
 void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler done) {
@@ -268,7 +292,8 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   sdp::session current;
   if (sdp::parse(c->local_sdp, current))
     return done.complete(make_error_code(errc::invalid_state), 0);
-  auto offer = with_direction(current, hold ? sdp::direction::sendonly : sdp::direction::sendrecv);
+  // RFC 3264 §8.4: hold makes sendrecv streams sendonly and recvonly ones inactive.
+  auto offer = hold ? ua::hold(current) : with_direction(current, sdp::direction::sendrecv);
   auto req = d->make_request("INVITE");
   client_op op;
   op.kind = op_kind::reinvite;
@@ -277,9 +302,9 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   req.set_body(op.offer, "application/sdp");
   op.request = req;
   op.done = std::move(done);
-  auto dest = endpoint_of(sipkit::dialog::first_hop_uri(req), c->peer.protocol);
+  auto dest = hop_of(*c, *d);
   if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
-  start(std::move(req), *dest, std::move(op));
+  start(std::move(req), {*dest}, std::move(op));
 }
 
 void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
@@ -289,12 +314,7 @@ void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
   if (!d) return;
   auto cseq = op.request->cseq();
   if (code < 300) {
-    if (op.call->ack && op.call->ack_cseq == cseq->number) {  // retransmitted 2xx
-      auto ack = *op.call->ack;
-      if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), op.call->peer.protocol))
-        (void)stack_.get().send_stateless(ack, *dest);
-      return;
-    }
+    if (op.call->ack && op.call->ack_cseq == cseq->number) return resend_ack(*op.call);
     d->on_response(*op.request, rsp);
     send_ack(op.call, *d, cseq->number);
     op.call->local_sdp = op.offer;
@@ -311,31 +331,38 @@ void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
 void user_agent::impl::out_of_dialog_request(std::string_view method, std::string_view target,
                                              std::string ct, std::string body,
                                              status_handler done) {
+  parser::uri_view uri;
+  if (parser::parse_uri(target, uri) || !uri.is_sip())
+    return done.complete(make_error_code(errc::bad_target), 0);
   const std::string_view first_hop =
       config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
-  auto dest = endpoint_of(first_hop, config_.default_transport);
-  if (!dest || !endpoint_of(target, config_.default_transport))
-    return done.complete(make_error_code(errc::bad_target), 0);
-  const std::string local = sent_by(*dest);
-  if (local.empty()) return done.complete(make_error_code(errc::bad_target), 0);
-  auto req = message::request(method, target);
-  if (!config_.outbound_proxy.empty()) {
-    std::string route = bracket(config_.outbound_proxy);
-    route.insert(route.size() - 1, ";lr");
-    req.add(header_id::route, route);
-  }
-  req.add(header_id::max_forwards, "70");
-  req.add(header_id::from, "<sip:" + config_.user + "@" +
-                               (config_.domain.empty() ? local : config_.domain) +
-                               ">;tag=" + random_token(10));
-  req.add(header_id::to, bracket(target));
-  req.add(header_id::call_id, random_token(20) + "@" + local);
-  req.add(header_id::cseq, "1 " + std::string(method));
-  if (!body.empty() || !ct.empty()) req.set_body(body, ct);
-  client_op op;
-  op.kind = op_kind::request;
-  op.done = std::move(done);
-  start(std::move(req), *dest, std::move(op));
+  auto shared_done = std::make_shared<status_handler>(std::move(done));
+  locate(first_hop, [this, m = std::string(method), t = std::string(target), ct = std::move(ct),
+                     body = std::move(body),
+                     shared_done](std::error_code ec, std::vector<tx::endpoint> targets) mutable {
+    if (ec || targets.empty())
+      return shared_done->complete(ec ? ec : make_error_code(errc::bad_target), 0);
+    const std::string local = sent_by(targets.front());
+    if (local.empty()) return shared_done->complete(make_error_code(errc::bad_target), 0);
+    auto req = message::request(m, t);
+    if (!config_.outbound_proxy.empty()) {
+      std::string route = bracket(config_.outbound_proxy);
+      route.insert(route.size() - 1, ";lr");
+      req.add(header_id::route, route);
+    }
+    req.add(header_id::max_forwards, "70");
+    req.add(header_id::from, "<sip:" + config_.user + "@" +
+                                 (config_.domain.empty() ? local : config_.domain) +
+                                 ">;tag=" + random_token(10));
+    req.add(header_id::to, bracket(t));
+    req.add(header_id::call_id, random_token(20) + "@" + local);
+    req.add(header_id::cseq, "1 " + m);
+    if (!body.empty() || !ct.empty()) req.set_body(body, ct);
+    client_op op;
+    op.kind = op_kind::request;
+    op.done = std::move(*shared_done);
+    start(std::move(req), std::move(targets), std::move(op));
+  });
 }
 
 }  // namespace sipkit::ua

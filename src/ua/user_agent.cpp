@@ -72,6 +72,37 @@ std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_t
   return ep;
 }
 
+std::optional<tx::endpoint> user_agent::impl::hop_of(const call_impl& c,
+                                                     const sipkit::dialog::dialog& d) const {
+  const std::string uri = d.next_hop_uri();
+  if (auto ep = endpoint_of(uri, c.peer.protocol)) return ep;
+  // A host name inside the dialog: when it is the host the call was first sent to, the
+  // address found then is still the one to use; other names are not resolved here.
+  parser::uri_view u;
+  if (!parser::parse_uri(uri, u) && parser::iequals(u.host, c.first_hop_host)) return c.peer;
+  config_.log.log(log_level::warning, "ua", "no address for " + uri + " in call " + c.call_id);
+  return std::nullopt;
+}
+
+void user_agent::impl::locate(std::string_view uri, targets_handler done) {
+  if (auto ep = endpoint_of(uri, config_.default_transport)) return done({}, {*ep});
+  parser::uri_view u;
+  if (parser::parse_uri(uri, u) || !u.is_sip()) return done(make_error_code(errc::bad_target), {});
+  if (!resolver_) resolver_ = std::make_unique<sipkit::transport::resolver>(io_, config_.dns);
+  resolver_->locate(
+      uri, [done = std::move(done)](std::error_code ec, sipkit::transport::target_list list) {
+        std::vector<tx::endpoint> targets;
+        for (const auto& t : list.all()) {
+          tx::endpoint ep;
+          ep.host = t.remote.address.to_string();
+          ep.port = t.remote.port;
+          ep.protocol = tx::to_transaction_protocol(t.transport);
+          targets.push_back(std::move(ep));
+        }
+        done(ec, std::move(targets));
+      });
+}
+
 std::string user_agent::impl::sent_by(const tx::endpoint& dest) const {
   return transport_.via_sent_by(dest);
 }
@@ -112,11 +143,11 @@ local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
   return m;
 }
 
-tx::transaction_id user_agent::impl::start(message request, const tx::endpoint& dest,
+tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,
                                            client_op op) {
   add_common_headers(request);
   sync_failure_.reset();
-  auto r = stack_.start_client(std::move(request), dest);
+  auto r = stack_.start_client(std::move(request), std::move(targets));
   std::error_code ec = r.error;
   if (!ec && sync_failure_ && sync_failure_->first == r.id) ec = sync_failure_->second;
   sync_failure_.reset();
@@ -326,9 +357,7 @@ void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&
   if (!cseq || cseq->method != parser::method::invite || rsp.status_code() / 100 != 2) return;
   auto* e = dialogs_.find_for_response(rsp);
   if (!e || !e->value->ack || e->value->ack_cseq != cseq->number) return;
-  auto ack = *e->value->ack;
-  if (auto dest = endpoint_of(sipkit::dialog::first_hop_uri(ack), e->value->peer.protocol))
-    (void)stack_.get().send_stateless(ack, *dest);
+  resend_ack(*e->value);
 }
 
 void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {

@@ -3,10 +3,12 @@
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <utility>
 // clang-format off
+#include <boost/asio/use_future.hpp>
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
+#endif
 #include <catch2/catch.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "sipkit/sdp/session.hpp"
 #include "sipkit/transaction/error.hpp"
+#include "sipkit/transport/error.hpp"
 #include "ua/ua_test_support.hpp"
 // clang-format on
 
@@ -221,14 +224,47 @@ TEST_CASE("A call to an agent without an incoming-call handler is answered 480")
   CHECK(c.final_status() == 480);
 }
 
-TEST_CASE("A call to a host name fails with errc::bad_target instead of guessing") {
+TEST_CASE("A call to a host name is located by RFC 3263 before the INVITE goes out") {
+  pair_fixture f;  // alice's resolver reads the hosts file only: no DNS server needed
+  auto cfg = loopback_config("carol");
+  cfg.dns.lookups = "f";
+  cfg.dns.ipv6 = false;
+  ua::user_agent carol(f.io, cfg);
+  REQUIRE_FALSE(carol.start());
+  f.on_incoming = [](call c) { REQUIRE_FALSE(c.answer()); };
+  const auto bob = f.bob.local_address(transport::protocol::udp);
+  call c = carol.make_call("sip:bob@localhost" + bob.substr(bob.rfind(':')));
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(
+      run_until(f.io, [&] { return connected && f.incoming.state() == call_state::established; }));
+  CHECK_FALSE(*connected);
+}
+
+TEST_CASE("A call to a host name that does not resolve fails with the resolver's error") {
+  auto cfg = loopback_config("alice");
+  cfg.dns.servers = "127.0.0.1:1";  // nothing answers there: the lookup fails fast
+  cfg.dns.timeout = std::chrono::milliseconds(200);
+  cfg.dns.tries = 1;
+  boost::asio::io_context io;
+  ua::user_agent alice(io, cfg);
+  REQUIRE_FALSE(alice.start());
+  call c = alice.make_call("sip:bob@example.invalid");
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  CHECK(*connected == transport::error::dns_failure);
+  CHECK(c.state() == call_state::terminated);
+  CHECK(alice.call_count() == 0);
+}
+
+TEST_CASE("A call to a URI that is not sip or sips fails with errc::bad_target") {
   pair_fixture f;
-  call c = f.alice.make_call("sip:bob@example.invalid");
+  call c = f.alice.make_call("tel:+15551234567");
   std::optional<std::error_code> connected;
   c.async_wait_connected([&](std::error_code ec) { connected = ec; });
   REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
   CHECK(*connected == errc::bad_target);
-  CHECK(c.state() == call_state::terminated);
 }
 
 TEST_CASE("A call to a port nobody listens on times out with Timer B") {
@@ -268,6 +304,9 @@ TEST_CASE("MESSAGE to an agent without a message handler is answered 405") {
   CHECK(*status == 405);
 }
 
+// Boost 1.74 enables co_await for g++ but not for clang 14 with libstdc++ (its detection
+// wants <experimental/coroutine>), so this case runs in the g++ build of the suite.
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
 TEST_CASE("OPTIONS is answered 200 by the stack, awaited with use_awaitable") {
   pair_fixture f;
   std::optional<int> status;
@@ -282,6 +321,7 @@ TEST_CASE("OPTIONS is answered 200 by the stack, awaited with use_awaitable") {
   REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
   CHECK(*status == 200);
 }
+#endif
 
 TEST_CASE("stop() hangs up every call and refuses new ones") {
   pair_fixture f;

@@ -95,6 +95,10 @@ class dialog {
   const std::string& local_contact() const noexcept { return local_contact_; }
   /// Route header values, in the order requests carry them (before the strict fix-up).
   const std::vector<std::string>& route_set() const noexcept { return route_set_; }
+  /// The URI a request of this dialog is sent to first (§12.2.1.1, §8.1.2): the first
+  /// route's URI when there is a route set (loose or strict alike), else the remote
+  /// target. Resolve it (RFC 3263) to find the next hop.
+  std::string next_hop_uri() const;
   /// The CSeq number of the last request we sent in the dialog (0: none yet, UAS side).
   std::uint32_t local_cseq() const noexcept { return local_cseq_; }
   /// The CSeq number of the last request the peer sent, nullopt before the first one

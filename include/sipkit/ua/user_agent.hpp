@@ -21,7 +21,11 @@
 // after the first; answers the SDP offer of a re-INVITE (hold/resume) from its media
 // configuration.
 //
-// Targets: sip/sips URIs with an IP-literal host (an optional port and ;transport=).
+// Targets: sip/sips URIs. An IP-literal host is used as is (port and ;transport= from
+// the URI); a host name is located by RFC 3263 (NAPTR, SRV, A/AAAA through c-ares on the
+// same io_context, `ua_config::dns`), and the INVITE fails over to the next target on a
+// timeout or transport error (RFC 3263 §4.3). Inside a dialog, a Contact or Record-Route
+// naming a host is used only when it is the host the call was sent to.
 // `ua_config::outbound_proxy` sends every out-of-dialog request through a proxy (as a
 // pre-loaded Route with ;lr, RFC 3261 §8.1.2).
 //
@@ -48,6 +52,7 @@
 #include "sipkit/log.hpp"
 #include "sipkit/transaction/manager.hpp"
 #include "sipkit/transport/config.hpp"
+#include "sipkit/transport/resolver.hpp"
 #include "sipkit/ua/call.hpp"
 #include "sipkit/ua/offer_answer.hpp"
 
@@ -76,6 +81,8 @@ struct ua_config {
   /// Transport for targets whose URI names none (sips: always TLS).
   sipkit::transaction::transport_protocol default_transport =
       sipkit::transaction::transport_protocol::udp;
+  /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
+  sipkit::transport::resolver_config dns;
   sipkit::logger log;
 };
 
