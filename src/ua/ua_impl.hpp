@@ -157,8 +157,14 @@ struct user_agent::impl final : tx::transaction_user {
   std::error_code ring(const call_ptr& c, int code);
   std::error_code answer(const call_ptr& c);
   std::error_code reject(const call_ptr& c, int code, std::string_view reason);
-  /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0.
+  /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0
+  /// (uas_checks.cpp).
   int precheck(const parser::message& req, parser::message& refusal) const;
+  /// The Request-URI names one of our listeners' addresses or our domain.
+  bool addressed_to_us(const parser::message& req) const;
+  /// §8.2.2.2: the same request (From tag, Call-ID, CSeq) already being served on another
+  /// transaction: a merged request, answered 482. Remembers `req` otherwise.
+  bool merged_request(tx::transaction_id id, const parser::message& req);
 
   boost::asio::io_context& io_;
   ua_config config_;
@@ -171,6 +177,9 @@ struct user_agent::impl final : tx::transaction_user {
   std::unordered_map<call_impl*, call_ptr> calls_;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
   std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
+  // Requests without To tag being served, for merged-request detection (§8.2.2.2).
+  std::unordered_map<std::string, tx::transaction_id> pending_requests_;
+  std::unordered_map<tx::transaction_id, std::string> pending_keys_;
   std::function<void(call)> incoming_handler_;
   std::function<void(const message_event&)> message_handler_;
   // start_client may report a synchronous failure before it returns the id.

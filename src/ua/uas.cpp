@@ -9,28 +9,6 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-int user_agent::impl::precheck(const message& req, message& refusal) const {
-  // §8.2.2.3: we support no extension, so any Require (except on ACK/CANCEL) is a 420.
-  if (req.method() != parser::method::ack && req.method() != parser::method::cancel) {
-    if (auto require = req.get(header_id::require)) {
-      refusal = response_to(req, 420);
-      refusal.add(header_id::unsupported, *require);
-      return 420;
-    }
-  }
-  // §8.2.3: we only understand SDP bodies on INVITE.
-  if (req.method() == parser::method::invite && !req.body().empty()) {
-    auto ct = req.get(header_id::content_type);
-    if (!ct ||
-        !parser::iequals(ct->substr(0, std::min<std::size_t>(ct->size(), 15)), "application/sdp")) {
-      refusal = response_to(req, 415);
-      refusal.add("Accept", "application/sdp");
-      return 415;
-    }
-  }
-  return 0;
-}
-
 void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
                                      const tx::endpoint& source) {
   if (stopping_ || calls_.size() >= config_.max_calls)
@@ -55,7 +33,11 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
 }
 
 namespace {
-message with_contact(message rsp, const std::string& contact) {
+// A response that creates or refreshes a dialog: our Contact, and every Record-Route of
+// the request copied in order (§12.1.1), so the caller learns the same route set.
+message dialog_response(const message& request, message rsp, const std::string& contact) {
+  for (const auto& f : request.fields())
+    if (f.id == header_id::record_route) rsp.add(header_id::record_route, request.value_of(f));
   rsp.add(header_id::contact, contact);
   return rsp;
 }
@@ -65,7 +47,8 @@ std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
   if ((c->state != call_state::incoming && c->state != call_state::ringing) || !c->invite ||
       code <= 100 || code >= 200)
     return make_error_code(errc::invalid_state);
-  auto rsp = with_contact(response_to(*c->invite, code, c->local_tag), contact_for(c->peer));
+  auto rsp = dialog_response(*c->invite, response_to(*c->invite, code, c->local_tag),
+                             contact_for(c->peer));
   if (!c->dialog_key) {
     if (auto d = dialog::create_uas(*c->invite, rsp)) {
       c->dialog_key = d->id();
@@ -94,7 +77,8 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
   } else if (!media.streams.empty()) {
     c->local_sdp = make_offer(media, c->sdp_session_id, 1).serialize();  // the ACK answers
   }
-  auto ok = with_contact(response_to(*c->invite, 200, c->local_tag), contact_for(c->peer));
+  auto ok =
+      dialog_response(*c->invite, response_to(*c->invite, 200, c->local_tag), contact_for(c->peer));
   if (!c->local_sdp.empty()) ok.set_body(c->local_sdp, "application/sdp");
   if (auto* d = dialog_of(*c)) {
     d->on_local_final_response(200);
@@ -228,7 +212,7 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
     }
   }
   c->local_sdp = answer_sdp;
-  auto ok = with_contact(response_to(req, 200), d.local_contact());
+  auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
   c->ok = ok;
   c->ok_tx = id;

@@ -278,6 +278,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   if (req.method() == parser::method::cancel) return on_cancel(id, req, cancels);
   message refusal;
   if (precheck(req, refusal)) return respond(id, std::move(refusal));
+  if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
     if (auto* e = dialogs_.find_for_request(req)) return on_in_dialog_request(id, req, *e);
@@ -391,6 +392,10 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
 void user_agent::impl::on_terminated(tx::transaction_id id) {
   client_ops_.erase(id);
   invite_servers_.erase(id);
+  if (auto it = pending_keys_.find(id); it != pending_keys_.end()) {
+    pending_requests_.erase(it->second);
+    pending_keys_.erase(it);
+  }
 }
 
 void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::transaction_id) {

@@ -58,6 +58,8 @@ class message {
   std::string_view request_uri() const noexcept { return text(uri_); }
   int status_code() const noexcept { return status_code_; }
   std::string_view reason_phrase() const noexcept { return text(reason_); }
+  /// "SIP/2.0" as written; a UAS answers 505 to anything else (RFC 3261 §8.2.2... §21.5.7).
+  std::string_view sip_version() const noexcept { return text(version_); }
   void set_request_uri(std::string_view uri);
   void set_status(int code, std::string_view reason = {});
 

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Call-rate benchmark: sipp's built-in `uac` scenario at rising call rates against
+examples/uas (UDP) and, in the same run, against sipp's own built-in `uas` as the reference.
+
+usage: call_bench.py [--rates 100,200,...] [--seconds S] [--max-retrans PCT]
+                     [--work DIR] (UAS_BINARY | --reference-only)
+
+A rate is "held" when a step of rate*seconds calls ends with every call successful, none
+failed, sipp's cumulative call rate within 5% of the rate asked for, and retransmissions
+under --max-retrans percent of the calls (sipp retransmits INVITE and BYE after 500 ms
+without an answer: the target fell behind). The rates rise until one is not held. The
+numbers are the client's view (sipp uac's -trace_stat file); "CPU" is the target's
+user+system time over the step's wall time, and CPU per call compares the targets even
+when the single-threaded sipp uac, not a target, is what gives out first.
+Exit status: 0 when every target held some rate; 1 when UAS_BINARY is missing (the sipp
+reference still runs) or a target held none; 2 for bad usage.
+"""
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+
+# The process, port and sipp-statistics helpers are the interop harness's.
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "interop"))
+from peers import (Failure, Processes, free_port, need, raise_on_signals, sipp_argv,  # noqa
+                   sipp_stats, wait_listening)
+
+
+def cpu_seconds(pid):
+    """utime + stime of a live process (fields 14 and 15 of /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def step(a, target, rate, again=False):
+    """One rate step against a fresh target (an overloaded step leaves no backlog behind
+    for the next). Returns a result dict; never raises for a merely slow target."""
+    calls = rate * a.seconds
+    name = target["name"].replace(" ", "_")
+    work = os.path.join(a.work, f"{name}_{rate}_again" if again else f"{name}_{rate}")
+    os.makedirs(work)
+    port = free_port()
+    sipp = need("sipp")
+    with Processes(verbose=a.verbose) as procs:
+        if target["binary"]:
+            argv = [target["binary"], "--bind", "127.0.0.1", "--port", str(port),
+                    "--transport", "udp", "--quiet"]
+        else:
+            argv = sipp_argv(sipp, work, "uas", "udp", port, ["-sn", "uas"], [])
+        uas = procs.start(target["name"], argv, os.path.join(work, "uas.log"), cwd=work)
+        wait_listening(uas, port, "udp")
+        cpu0, t0 = cpu_seconds(uas.popen.pid), time.monotonic()
+        # A held step ends about `seconds` after it starts. One running much longer has
+        # calls waiting on retransmissions (up to Timer B, 32 s) and is cut short: sipp
+        # writes its statistics on SIGINT. (-timeout alone lets sipp wait for open calls.)
+        limit = a.seconds * 2 + 10
+        argv = sipp_argv(sipp, work, "uac", "udp", free_port(),
+                         ["-sn", "uac", f"127.0.0.1:{port}"],
+                         ["-m", str(calls), "-r", str(rate), "-timeout", f"{limit}s"])
+        uac = procs.start("sipp uac", argv, os.path.join(work, "uac.log"), cwd=work)
+        try:
+            rc = uac.wait(limit, watch=[uas])
+        except Failure:
+            if not uas.alive():
+                raise  # the target crashed: that is no rate limit
+            procs.stop(uac, signal.SIGINT)
+            rc = f"none, stopped after {limit} s"
+        cpu = (cpu_seconds(uas.popen.pid) - cpu0) / (time.monotonic() - t0)
+    s = sipp_stats(work, "uac")
+    ok, failed = s.get("SuccessfulCall(C)", 0), s.get("FailedCall(C)", 0)
+    retrans = s.get("Retransmissions(C)", 0)
+    achieved = float(s.get("CallRate(C)", 0))
+    placed = s.get("OutgoingCall(C)", 0)
+    r = {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "rc": rc, "placed": placed,
+         "cut_short": rc == 0 and placed < calls and not failed,
+         "retrans_pct": 100.0 * retrans / max(calls, 1), "achieved": achieved, "cpu": cpu}
+    why = []
+    if ok != calls or failed or rc != 0:
+        why.append(f"{ok}/{calls} successful, {failed} failed, sipp exit status {rc}")
+    if r["retrans_pct"] >= a.max_retrans:
+        why.append(f"{retrans} retransmissions")
+    r["client_limited"] = not why and achieved < 0.95 * rate
+    if achieved < 0.95 * rate:
+        why.append(f"sipp reached only {achieved:.0f} calls/s")
+    r["held"], r["why"] = not why, "; ".join(why)
+    print(f"  {target['name']:<12} {rate:>6} calls/s: {ok}/{calls} ok, {failed} failed, "
+          f"{retrans} retrans ({r['retrans_pct']:.2f}%), {achieved:.0f} calls/s, "
+          f"CPU {100 * cpu:.0f}% -> {'held' if r['held'] else 'NOT held: ' + r['why']}",
+          flush=True)
+    return r
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("uas", metavar="UAS_BINARY", nargs="?",
+                   help="examples/uas in a build directory (not needed with --reference-only)")
+    # Finer steps at the top, where a loopback run on a small machine tends to end.
+    p.add_argument("--rates", default="100,200,400,800,1600,2400,3200,4000,4800,6400,8000,"
+                                      "9600,12800",
+                   help="comma-separated calls/s, tried in order (default: %(default)s)")
+    p.add_argument("--seconds", type=int, default=5, help="length of each step")
+    p.add_argument("--max-retrans", type=float, default=1.0,
+                   help="retransmissions, in %% of calls, under which a rate is held")
+    p.add_argument("--reference-only", action="store_true",
+                   help="measure sipp's uas only (the CTest smoke run)")
+    p.add_argument("--work", default="call_bench.work", help="scratch dir, emptied first")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every command")
+    a = p.parse_args()
+    if not a.uas and not a.reference_only:
+        p.error("UAS_BINARY is required (or --reference-only)")
+    try:
+        rates = [int(x) for x in a.rates.split(",")]
+    except ValueError:
+        p.error(f"--rates {a.rates}: not a list of integers")
+    a.work = os.path.abspath(a.work)
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    raise_on_signals()
+
+    missing = None
+    targets = []
+    if not a.reference_only:
+        if os.access(a.uas, os.X_OK):
+            targets.append({"name": "sipkit uas", "binary": os.path.abspath(a.uas)})
+        else:
+            missing = f"uas binary {a.uas} is missing (build examples/uas first)"
+            print(f"call_bench: {missing}; running the sipp reference only", flush=True)
+    targets.append({"name": "sipp uas", "binary": None})
+
+    try:
+        for t in targets:
+            t["best"] = None
+            t["limit"] = None
+            for rate in rates:
+                r = step(a, t, rate)
+                if r["cut_short"]:
+                    # sipp ended cleanly before placing all its calls: something outside
+                    # stopped it (seen once on a shared machine). Measure the step again.
+                    print(f"  sipp uac stopped after {r['placed']} of {r['calls']} calls "
+                          "with none failed; repeating the step", flush=True)
+                    r = step(a, t, rate, again=True)
+                if not r["held"]:
+                    t["limit"] = r
+                    break
+                t["best"] = r
+    except Failure as e:
+        print(f"call_bench: FAIL: {e}\n(output in {a.work})")
+        return 1
+    except KeyboardInterrupt:
+        return 1
+
+    # CPU per call tells the targets apart where the one sipp uac driving both is the
+    # limit (then both "hold" the same rate): a target that failed a step while far from
+    # a full core was most likely not what failed.
+    print(f"\n{'target':<12} {'highest rate held':>18} {'retrans %':>10} {'CPU %':>6} "
+          f"{'CPU us/call':>12}")
+    for t in targets:
+        b, nxt = t["best"], t["limit"]
+        if b:
+            b["us_per_call"] = 1e6 * b["cpu"] / max(b["achieved"], 1)
+            note = " (highest tried)" if not nxt else ""
+            if nxt and (nxt["client_limited"] or nxt["cpu"] < 0.8):
+                note = (f" (at {nxt['rate']} calls/s the target used {100 * nxt['cpu']:.0f}% "
+                        "CPU: probably the sipp client's limit)")
+            print(f"{t['name']:<12} {b['rate']:>11} calls/s {b['retrans_pct']:>10.2f} "
+                  f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
+        else:
+            print(f"{t['name']:<12} {'none':>18}")
+    if len(targets) == 2 and all(t["best"] for t in targets):
+        ours, ref = targets[0]["best"], targets[1]["best"]
+        print(f"sipkit/sipp: highest rate held {ours['rate'] / ref['rate']:.2f}, CPU per call "
+              f"{ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
+    if missing:
+        print(f"call_bench: {missing}")
+        return 1
+    return 0 if all(t["best"] for t in targets) else 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
