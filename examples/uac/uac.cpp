@@ -9,7 +9,11 @@
 // Scripted:     uac --call sip:uas@127.0.0.1:5062 --duration 2 [--info TEXT] [--message TEXT]
 //               exits 0 when the call was established and hung up cleanly.
 // Interactive:  uac --to sip:uas@127.0.0.1:5062   then type a command and Enter:
-//               i call   c cancel   h hang up   s send INFO   m send MESSAGE   q quit
+//               i call   c cancel   h hang up   s send INFO   m send MESSAGE
+//               r register (--register URI --password PW)   q quit
+// Register:     uac --register sip:127.0.0.1:5070 --aor sip:alice@example.com --password pw
+//               registers (answering the digest challenge), waits --duration, unregisters.
+// Page:         uac --message-to sip:bob@127.0.0.1:5062 --message "hello"
 //
 // Options: --transport udp|tcp|tls (udp)  --bind ADDR (127.0.0.1)  --port N (0: any)
 //          --proxy URI (outbound proxy)  --user NAME  --quiet  --full (whole messages)
@@ -34,6 +38,7 @@ namespace {
 
 struct options {
   std::string call, to, proxy, info, message, user = "uac";
+  std::string registrar, aor, username, password, realm, message_to;
   std::string bind = "127.0.0.1";
   std::uint16_t port = 0;
   sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
@@ -44,7 +49,10 @@ struct options {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: uac --call URI [--duration S] [--info TEXT] [--message TEXT]\n"
-               "       uac --to URI            (interactive: i c h s m q)\n"
+               "       uac --message-to URI --message TEXT\n"
+               "       uac --register URI [--aor URI] [--call URI] [--duration S]\n"
+               "       uac --to URI [--register URI]   (interactive: i c h s m r q)\n"
+               "  credentials: [--username NAME] [--password PW] [--realm R]\n"
                "  [--transport udp|tcp|tls] [--bind ADDR] [--port N] [--proxy URI] [--user NAME]\n"
                "  [--quiet] [--full]\n");
   std::exit(2);
@@ -72,6 +80,18 @@ options parse(int argc, char** argv) {
       o.message = value();
     else if (a == "--user")
       o.user = value();
+    else if (a == "--register")
+      o.registrar = value();
+    else if (a == "--aor")
+      o.aor = value();
+    else if (a == "--username")
+      o.username = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--realm")
+      o.realm = value();
+    else if (a == "--message-to")
+      o.message_to = value();
     else if (a == "--bind")
       o.bind = value();
     else if (a == "--port")
@@ -93,7 +113,7 @@ options parse(int argc, char** argv) {
     else
       usage();
   }
-  if (o.call.empty() && o.to.empty()) usage();
+  if (o.call.empty() && o.to.empty() && o.registrar.empty() && o.message_to.empty()) usage();
   return o;
 }
 
@@ -122,6 +142,8 @@ int main(int argc, char** argv) {
        "RTP/AVP",
        {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
   if (!opt.proxy.empty()) cfg.outbound_proxy = with_transport(opt.proxy, opt.transport);
+  if (!opt.password.empty())
+    cfg.credentials = {{opt.realm, opt.username.empty() ? opt.user : opt.username, opt.password}};
   sipkit::ua::user_agent agent(io, cfg);
   if (auto ec = agent.start()) {
     std::fprintf(stderr, "uac: cannot listen: %s\n", ec.message().c_str());
@@ -147,6 +169,51 @@ int main(int argc, char** argv) {
     });
   };
 
+  sipkit::ua::registration reg;
+  auto registration_options = [&] {
+    sipkit::ua::registration_options o;
+    o.registrar = with_transport(opt.registrar, opt.transport);
+    o.aor = opt.aor;
+    o.retry_interval = std::chrono::seconds(0);
+    return o;
+  };
+  if (!opt.message_to.empty()) {
+    // Scripted: one MESSAGE outside any dialog; exit 0 on a 2xx.
+    agent.async_send_message(with_transport(opt.message_to, opt.transport), "text/plain",
+                             opt.message, [&](std::error_code e, int s) {
+                               say("MESSAGE", e, s);
+                               exit_code = e ? 1 : 0;
+                               io.stop();
+                             });
+    io.run();
+    return exit_code;
+  }
+  const bool interactive = opt.call.empty() && !opt.to.empty();
+  if (!opt.registrar.empty() && !interactive) {
+    // Scripted: register (answering digest challenges), then call or wait, unregister.
+    reg = agent.start_registration(registration_options());
+    boost::asio::steady_timer wait(io);
+    reg.on_event([&](const sipkit::ua::registration_event& e) {
+      if (!opt.quiet)
+        std::printf("registration %s (%d)\n", std::string(to_string(e.state)).c_str(), e.status);
+      if (e.state == sipkit::ua::registration_state::failed) io.stop();
+      if (e.state != sipkit::ua::registration_state::registered ||
+          wait.expiry() != decltype(wait)::time_point{})
+        return;
+      wait.expires_after(std::chrono::seconds(opt.duration));
+      wait.async_wait([&](boost::system::error_code) {
+        reg.async_unregister([&](std::error_code ec, int s) {
+          say("unregister", ec, s);
+          exit_code = ec ? 1 : 0;
+          io.stop();
+        });
+      });
+    });
+    if (opt.call.empty()) {
+      io.run();
+      return exit_code;
+    }
+  }
   if (!opt.call.empty()) {
     // Scripted: call, INFO, MESSAGE, wait, hang up; exit 0 only if all went well.
     start_call(opt.call);
@@ -197,7 +264,12 @@ int main(int argc, char** argv) {
           std::istream in(&line_buf);
           std::string cmd;
           std::getline(in, cmd);
-          if (cmd == "i") {
+          if (cmd == "r") {
+            if (opt.registrar.empty())
+              std::printf("r needs --register URI (and --password)\n");
+            else
+              reg = agent.start_registration(registration_options());
+          } else if (cmd == "i") {
             start_call(opt.to);
           } else if (cmd == "c" || cmd == "h") {
             if (current)
@@ -216,12 +288,13 @@ int main(int argc, char** argv) {
             io.stop();
             return;
           } else if (!cmd.empty()) {
-            std::printf("commands: i call, c cancel, h hang up, s INFO, m MESSAGE, q quit\n");
+            std::printf(
+                "commands: i call, c cancel, h hang up, s INFO, m MESSAGE, r register, q quit\n");
           }
           read_command();
         });
   };
-  std::printf("commands: i call, c cancel, h hang up, s INFO, m MESSAGE, q quit\n");
+  std::printf("commands: i call, c cancel, h hang up, s INFO, m MESSAGE, r register, q quit\n");
   read_command();
   io.run();
   return 0;

@@ -11,6 +11,8 @@
 // Then call it, e.g. with examples/uac --call sip:uas@127.0.0.1:5062 or
 // `sipp -sn uac 127.0.0.1:5062`. Stops on Ctrl-C / SIGTERM.
 //
+// Register first: uas --register sip:127.0.0.1:5060 --aor sip:bob@example.com --password pw
+//
 // Options: --bind ADDR (127.0.0.1)  --port N (5062)  --transport udp|tcp|tls (udp)
 //          --hangup-after S (0: wait for the caller's BYE)  --ring-ms N (0: answer at once
 //          after 180)  --quiet (no ladder)  --full (whole messages)  --cert F --key F
@@ -37,12 +39,16 @@ struct options {
   int ring_ms = 0;
   bool quiet = false, full = false;
   std::string cert, key;
+  std::string registrar, aor, user = "uas", username, password, realm;
 };
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
-               "           [--ring-ms N] [--quiet] [--full] [--cert FILE --key FILE]\n");
+  std::fprintf(
+      stderr,
+      "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
+      "           [--ring-ms N] [--quiet] [--full] [--cert FILE --key FILE]\n"
+      "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
+      "            [--realm R]]\n");
   std::exit(2);
 }
 
@@ -80,6 +86,18 @@ options parse(int argc, char** argv) {
       o.cert = value();
     else if (a == "--key")
       o.key = value();
+    else if (a == "--user")
+      o.user = value();
+    else if (a == "--register")
+      o.registrar = value();
+    else if (a == "--aor")
+      o.aor = value();
+    else if (a == "--username")
+      o.username = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--realm")
+      o.realm = value();
     else
       usage();
   }
@@ -93,7 +111,9 @@ int main(int argc, char** argv) {
   boost::asio::io_context io(1);
 
   sipkit::ua::ua_config cfg;
-  cfg.user = "uas";
+  cfg.user = opt.user;
+  if (!opt.password.empty())
+    cfg.credentials = {{opt.realm, opt.username.empty() ? opt.user : opt.username, opt.password}};
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
   cfg.transport.tls.certificate_chain_file = opt.cert;
   cfg.transport.tls.private_key_file = opt.key;
@@ -114,6 +134,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "uas: cannot listen on %s:%u: %s\n", opt.bind.c_str(), opt.port,
                  ec.message().c_str());
     return 1;
+  }
+
+  // With --register the UAS binds its Contact at a registrar (and keeps it refreshed), so
+  // calls to its address-of-record reach it through a proxy.
+  sipkit::ua::registration reg;
+  if (!opt.registrar.empty()) {
+    sipkit::ua::registration_options ro;
+    ro.registrar = opt.registrar;
+    ro.aor = opt.aor;
+    reg = agent.start_registration(ro);
+    reg.on_event([&opt](const sipkit::ua::registration_event& e) {
+      if (!opt.quiet || e.state == sipkit::ua::registration_state::failed)
+        std::printf("registration %s (%d)\n", std::string(to_string(e.state)).c_str(), e.status);
+      std::fflush(stdout);
+    });
   }
 
   agent.on_message([&](const sipkit::ua::message_event& m) {

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "sipkit/transport/manager.hpp"
 #include "sipkit/transport/resolver.hpp"
 #include "sipkit/ua/call.hpp"
+#include "sipkit/ua/digest.hpp"
+#include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/user_agent.hpp"
 
 namespace sipkit::ua {
@@ -53,6 +56,7 @@ struct call_impl {
   bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
   bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
   bool cancelled = false;         // CANCEL sent or received
+  bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
   std::optional<parser::message> ok;
@@ -69,13 +73,36 @@ struct call_impl {
   std::function<void(const call_event&)> events;
 };
 
+struct registration_impl {
+  user_agent::impl* ua = nullptr;
+  registration_options options;
+  registration_state state = registration_state::registering;
+  std::chrono::seconds asking{};   // the expiry we ask for (raised by a 423)
+  std::chrono::seconds granted{};  // what the registrar granted last
+  std::vector<std::string> bindings;
+  std::string aor, call_id, from_tag, contact;
+  std::uint32_t cseq = 0;
+  bool unregistering = false, unregister_all = false;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(const registration_event&)> events;
+  any_handler<void(std::error_code, int)> unregister_done;
+};
+
 }  // namespace detail
 
 using detail::call_impl;
 using call_ptr = std::shared_ptr<call_impl>;
 
 struct user_agent::impl final : tx::transaction_user {
-  enum class op_kind : std::uint8_t { invite, reinvite, bye, cancel, request, orphan_bye };
+  enum class op_kind : std::uint8_t {
+    invite,
+    reinvite,
+    bye,
+    cancel,
+    request,
+    orphan_bye,
+    register_
+  };
   /// What a client transaction was started for.
   struct client_op {
     op_kind kind = op_kind::request;
@@ -83,6 +110,8 @@ struct user_agent::impl final : tx::transaction_user {
     status_handler done;
     std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
     std::string offer;                       // re-INVITE: the SDP we offered
+    std::shared_ptr<detail::registration_impl> registration;  // REGISTER
+    int attempts = 0;  // authentication retries so far (§22.2)
   };
 
   impl(boost::asio::io_context& io, ua_config cfg);
@@ -147,6 +176,24 @@ struct user_agent::impl final : tx::transaction_user {
   void out_of_dialog_request(std::string_view method, std::string_view target, std::string ct,
                              std::string body, status_handler done);
 
+  // ---- registration and authentication (registration.cpp)
+  registration start_registration(registration_options options);
+  void send_register(const std::shared_ptr<detail::registration_impl>& r);
+  void on_register_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
+  void registration_failed(const std::shared_ptr<detail::registration_impl>& r, int status,
+                           std::error_code ec);
+  void arm_registration(const std::shared_ptr<detail::registration_impl>& r,
+                        std::chrono::seconds after);
+  void set_registration_state(detail::registration_impl& r, registration_state s, int status = 0,
+                              std::error_code ec = {});
+  /// A 401/407 to `op`: send the request again with credentials (§22.2). False when we
+  /// cannot (no credentials, unsupported challenge, already tried twice).
+  bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
+
+  void on_application_request(tx::transaction_id id, const parser::message& req,
+                              const tx::endpoint& source,
+                              const std::function<void(incoming_request&)>& handler);
+
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
   void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
@@ -160,6 +207,8 @@ struct user_agent::impl final : tx::transaction_user {
   /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0
   /// (uas_checks.cpp).
   int precheck(const parser::message& req, parser::message& refusal) const;
+  /// A To tag for a stateless-style refusal (precheck is const, the generator is not).
+  std::string tag_for_refusal() const { return const_cast<impl*>(this)->random_token(10); }
   /// The Request-URI names one of our listeners' addresses or our domain.
   bool addressed_to_us(const parser::message& req) const;
   /// §8.2.2.2: the same request (From tag, Call-ID, CSeq) already being served on another
@@ -173,6 +222,8 @@ struct user_agent::impl final : tx::transaction_user {
   tx::asio_adapter stack_;
   tx::branch_generator random_;
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
+  digest_client digest_;
+  std::set<std::shared_ptr<detail::registration_impl>> registrations_;
   sipkit::dialog::dialog_table<call_ptr> dialogs_;
   std::unordered_map<call_impl*, call_ptr> calls_;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
@@ -182,6 +233,7 @@ struct user_agent::impl final : tx::transaction_user {
   std::unordered_map<tx::transaction_id, std::string> pending_keys_;
   std::function<void(call)> incoming_handler_;
   std::function<void(const message_event&)> message_handler_;
+  std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
   // start_client may report a synchronous failure before it returns the id.
   std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
   bool stopping_ = false;

@@ -97,6 +97,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   client_op op;
   op.kind = op_kind::invite;
   op.call = c;
+  op.request = inv;
   c->invite_tx = start(std::move(inv), std::move(targets), std::move(op));
 }
 
@@ -123,11 +124,15 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
                                           const message& rsp) {
   const call_ptr c = op.call;
   const int code = rsp.status_code();
-  if (code == 100) return;
   auto rid = sipkit::dialog::incoming_response_dialog_id(rsp);
 
   if (code < 200) {
+    // Any provisional, 100 included, allows the CANCEL (§9.1).
     c->provisional_seen = true;
+    if (code == 100) {
+      if (c->cancel_requested) send_cancel(c);
+      return;
+    }
     if (rid && c->invite && !dialogs_.find(*rid)) {
       if (auto d = dialog::create_uac(*c->invite, rsp)) dialogs_.insert(std::move(*d), c);
       if (!c->dialog_key) c->dialog_key = rid;
@@ -151,7 +156,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (!c->invite) return;
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) return;
-      auto ack = d->make_ack(1);
+      auto ack = d->make_ack(rsp.cseq() ? rsp.cseq()->number : 1);
       if (auto dest = hop_of(*c, *d)) {
         send_stateless_request(ack, *dest);
         auto bye = d->make_request("BYE");
@@ -182,8 +187,9 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     c->final_status = code;
     c->remote_party = e->dialog.remote_uri();
     c->remote_sdp = std::string(rsp.body());
-    send_ack(c, e->dialog, 1);
-    c->invite.reset();
+    send_ack(c, e->dialog, c->invite->cseq() ? c->invite->cseq()->number : 1);
+    // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
+    // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;
     set_state(*c, call_state::established, code);
     auto waiters = std::move(c->connected_waiters);
@@ -231,15 +237,17 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
   client_op op;
   op.kind = op_kind::bye;
   op.call = c;
+  op.request = bye;
   start(std::move(bye), {*dest}, std::move(op));
 }
 
 void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
   switch (c->state) {
     case call_state::calling:
+      c->hangup_done = std::move(done);
+      if (c->provisional_seen) return send_cancel(c);  // a 100 came
       // §9.1: no CANCEL before a provisional response; send it when one arrives.
       c->cancel_requested = true;
-      c->hangup_done = std::move(done);
       return;
     case call_state::early:
       c->hangup_done = std::move(done);
@@ -304,12 +312,14 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   op.done = std::move(done);
   auto dest = hop_of(*c, *d);
   if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
+  c->reinvite_pending = true;
   start(std::move(req), {*dest}, std::move(op));
 }
 
 void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
   const int code = rsp.status_code();
   if (code < 200 || !op.call || !op.request) return;
+  op.call->reinvite_pending = false;
   auto* d = dialog_of(*op.call);
   if (!d) return;
   auto cseq = op.request->cseq();
@@ -361,6 +371,7 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, std::strin
     client_op op;
     op.kind = op_kind::request;
     op.done = std::move(*shared_done);
+    op.request = req;
     start(std::move(req), std::move(targets), std::move(op));
   });
 }

@@ -133,8 +133,7 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
       d.terminate();
       if (c->state == call_state::incoming || c->state == call_state::ringing) {
         // BYE before our final response ends the INVITE with 487 (§15.1.2).
-        auto rsp = parser::make_response(*c->invite, 487, {}, c->local_tag);
-        respond(c->invite_tx, std::move(rsp));
+        respond(c->invite_tx, response_to(*c->invite, 487, c->local_tag));
       }
       return end_call(c, 0, make_error_code(errc::call_ended));
     case parser::method::info:
@@ -172,7 +171,9 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
     rsp.add("Retry-After", "1");
     return respond(id, std::move(rsp));
   }
-  if (c->state != call_state::established) return respond(id, response_to(req, 491));
+  // §14.2: an offer crossing our own pending re-INVITE (glare) is a 491.
+  if (c->state != call_state::established || c->reinvite_pending)
+    return respond(id, response_to(req, 491));
   auto media = media_for(c->peer);
   std::string answer_sdp = c->local_sdp;
   if (!req.body().empty()) {

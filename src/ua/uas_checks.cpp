@@ -62,8 +62,10 @@ bool user_agent::impl::addressed_to_us(const message& req) const {
 int user_agent::impl::precheck(const message& req, message& refusal) const {
   const auto m = req.method();
   if (m == parser::method::ack) return 0;  // never answered (§17.1.1.3)
+  const std::string to_tag = tag_for_refusal();
   auto refuse = [&](int code, std::string_view reason = {}) {
-    refusal = parser::make_response(req, code, reason, "");
+    // §8.2.6.2: a final response to a request without To tag gets one.
+    refusal = parser::make_response(req, code, reason, to_tag);
     add_common_headers(refusal);
     return code;
   };

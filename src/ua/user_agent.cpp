@@ -26,6 +26,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
       random_(config_.transactions.seed
                   ? std::optional<std::uint64_t>(*config_.transactions.seed + 1)
                   : std::nullopt),
+      digest_(config_.credentials),
       dialogs_(config_.max_calls * 2) {
   transport_.set_receiver(stack_);
 }
@@ -271,6 +272,49 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
   });
 }
 
+// ------------------------------------------------------------------ application requests
+
+namespace {
+class pending_request final : public incoming_request {
+ public:
+  pending_request(user_agent::impl& ua, tx::transaction_id id, const parser::message& req,
+                  const tx::endpoint& source)
+      : incoming_request(req, source), ua_(ua), id_(id), tag_(ua.random_token(10)) {}
+  parser::message make_response(int code, std::string_view reason) const override {
+    auto rsp =
+        parser::make_response(this->message(), code, reason, code > 100 ? tag_ : std::string());
+    ua_.add_common_headers(rsp);
+    return rsp;
+  }
+  std::error_code respond(parser::message response) override {
+    if (final_) return make_error_code(errc::invalid_state);
+    if (response.status_code() >= 200) final_ = true;
+    ua_.respond(id_, std::move(response));
+    return {};
+  }
+  bool answered() const noexcept override { return final_; }
+
+ private:
+  user_agent::impl& ua_;
+  tx::transaction_id id_;
+  std::string tag_;
+  bool final_ = false;
+};
+}  // namespace
+
+void user_agent::impl::on_application_request(tx::transaction_id id, const message& req,
+                                              const tx::endpoint& source,
+                                              const std::function<void(incoming_request&)>& h) {
+  pending_request pending(*this, id, req, source);
+  auto handler = h;  // it may remove itself
+  handler(pending);
+  if (!pending.answered()) {
+    config_.log.log(log_level::warning, "ua",
+                    "the " + std::string(req.method_text()) + " handler did not respond: 500");
+    (void)pending.respond(pending.make_response(500, "No response from the application"));
+  }
+}
+
 // ------------------------------------------------------------------ transaction user
 
 void user_agent::impl::on_request(tx::transaction_id id, const message& req,
@@ -285,13 +329,14 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
     // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
     if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
   }
+  if (auto h = request_handlers_.find(std::string(req.method_text())); h != request_handlers_.end())
+    return on_application_request(id, req, source, h->second);
   switch (req.method()) {
     case parser::method::invite:
       return on_new_invite(id, req, source);
     case parser::method::options: {
       auto rsp = response_to(req, 200, random_token(10));
       rsp.add("Accept", "application/sdp");
-      rsp.add(header_id::supported, "");
       return respond(id, std::move(rsp));
     }
     case parser::method::message: {
@@ -327,7 +372,12 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
   if (it == client_ops_.end()) return;
   auto& op = it->second;
   const int code = rsp.status_code();
+  if ((code == 401 || code == 407) && op.kind != op_kind::register_ &&
+      retry_with_credentials(op, id, rsp))
+    return;
   switch (op.kind) {
+    case op_kind::register_:
+      return on_register_response(op, id, rsp);
     case op_kind::invite:
       return on_invite_response(op, id, rsp);
     case op_kind::reinvite:
@@ -381,16 +431,27 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
       if (op.call) end_call(op.call, 408, ec);
       [[fallthrough]];
     case op_kind::reinvite:
+      if (op.call) op.call->reinvite_pending = false;
       op.done.complete(ec, 0);
       break;
     case op_kind::cancel:
     case op_kind::orphan_bye:
       break;
+    case op_kind::register_:
+      if (op.registration) registration_failed(op.registration, 0, ec);
+      break;
   }
 }
 
 void user_agent::impl::on_terminated(tx::transaction_id id) {
-  client_ops_.erase(id);
+  if (auto it = client_ops_.find(id); it != client_ops_.end()) {
+    // The INVITE transaction is over (no more forked 2xx): the request can go.
+    auto& op = it->second;
+    if (op.kind == op_kind::invite && op.call && op.call->invite_tx == id &&
+        op.call->state == call_state::established)
+      op.call->invite.reset();
+    client_ops_.erase(it);
+  }
   invite_servers_.erase(id);
   if (auto it = pending_keys_.find(id); it != pending_keys_.end()) {
     pending_requests_.erase(it->second);
@@ -432,6 +493,8 @@ std::error_code user_agent::start() { return impl_->net_.start(); }
 
 void user_agent::stop() {
   impl_->stopping_ = true;
+  for (auto& r : impl_->registrations_)
+    if (r->timer) r->timer->cancel();
   std::vector<call_ptr> live;
   for (auto& [p, c] : impl_->calls_) live.push_back(c);
   for (auto& c : live) impl_->hangup(c, {});
@@ -441,11 +504,23 @@ void user_agent::on_incoming_call(std::function<void(call)> handler) {
   impl_->incoming_handler_ = std::move(handler);
 }
 
+void user_agent::on_request(std::string_view method,
+                            std::function<void(incoming_request&)> handler) {
+  if (handler)
+    impl_->request_handlers_[std::string(method)] = std::move(handler);
+  else
+    impl_->request_handlers_.erase(std::string(method));
+}
+
 void user_agent::on_message(std::function<void(const message_event&)> handler) {
   impl_->message_handler_ = std::move(handler);
 }
 
 call user_agent::make_call(std::string_view target_uri) { return impl_->make_call(target_uri); }
+
+registration user_agent::start_registration(registration_options options) {
+  return impl_->start_registration(std::move(options));
+}
 
 std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
 

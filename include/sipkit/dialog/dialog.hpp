@@ -111,6 +111,9 @@ class dialog {
   /// which take the INVITE's CSeq number (make_ack; CANCEL is built by the transaction
   /// layer from the INVITE).
   parser::message make_request(std::string_view method);
+  /// Takes the next local CSeq number without building a request: for a request sent
+  /// again with credentials (RFC 3261 §22.2, §8.1.3.5), which needs a new CSeq.
+  std::uint32_t next_cseq() noexcept { return ++local_cseq_; }
   /// The ACK for a 2xx to the INVITE with CSeq number `invite_cseq` (§13.2.2.4): routed
   /// like make_request, CSeq "<invite_cseq> ACK", no Via (the caller adds one with a new
   /// branch: the ACK for a 2xx is its own transaction).

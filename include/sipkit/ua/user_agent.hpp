@@ -13,8 +13,8 @@
 //   c.async_wait_connected([&](std::error_code ec) { ... });
 //   io.run();
 //
-// What it does on its own (RFC 3261 §8.2, §12-§15): answers OPTIONS with Allow, Accept
-// and Supported; 481 for requests in an unknown dialog and for a CANCEL that matches
+// What it does on its own (RFC 3261 §8.2, §12-§15): answers OPTIONS with Allow and
+// Accept; 481 for requests in an unknown dialog and for a CANCEL that matches
 // nothing; 405 with Allow for methods it does not handle; 500 for an in-dialog CSeq out
 // of order; retransmits its 2xx until the ACK comes (BYE after 64*T1 without one);
 // ACKs every 2xx, also retransmitted ones, and for a forked INVITE ACKs and BYEs every 2xx
@@ -48,13 +48,17 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "sipkit/log.hpp"
 #include "sipkit/transaction/manager.hpp"
 #include "sipkit/transport/config.hpp"
 #include "sipkit/transport/resolver.hpp"
 #include "sipkit/ua/call.hpp"
+#include "sipkit/ua/digest.hpp"
+#include "sipkit/ua/incoming_request.hpp"
 #include "sipkit/ua/offer_answer.hpp"
+#include "sipkit/ua/registration.hpp"
 
 namespace sipkit::ua {
 
@@ -81,6 +85,8 @@ struct ua_config {
   /// Transport for targets whose URI names none (sips: always TLS).
   sipkit::transaction::transport_protocol default_transport =
       sipkit::transaction::transport_protocol::udp;
+  /// Credentials for 401/407 challenges (RFC 3261 §22, RFC 7616/8760 digest), by realm.
+  std::vector<ua::credentials> credentials;
   /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
   sipkit::transport::resolver_config dns;
   sipkit::logger log;
@@ -114,10 +120,21 @@ class user_agent {
   /// there is no handler).
   void on_message(std::function<void(const message_event&)> handler);
 
+  /// Requests of `method` ("REGISTER", "PUBLISH" ...) outside dialogs go to `handler`
+  /// instead of the agent's own handling (405 for methods it does not take). For INVITE,
+  /// MESSAGE or OPTIONS this replaces the agent's behaviour entirely: a redirect server
+  /// answers INVITE with 3xx and no call is created. ACK and CANCEL never come here;
+  /// requests inside dialogs neither. See incoming_request.hpp. An empty handler removes it.
+  void on_request(std::string_view method, std::function<void(incoming_request&)> handler);
+
   /// Starts an outgoing call: INVITE with an SDP offer of config().media. Returns the handle
   /// at once; follow it with call::async_wait_connected or on_event. Errors (bad target,
   /// too many calls, transport) are delivered through those, not thrown.
   call make_call(std::string_view target_uri);
+
+  /// Registers our Contact with a registrar and keeps it refreshed (registration.hpp).
+  /// Errors arrive as registration events (state failed), never thrown.
+  registration start_registration(registration_options options);
 
   /// MESSAGE outside any dialog (RFC 3428); completes with the final status.
   template <class Token>

@@ -1,0 +1,49 @@
+// A request outside any dialog that the application handles itself (a registrar's
+// REGISTER, a presence server's PUBLISH ...), registered with user_agent::on_request.
+//
+//   agent.on_request("REGISTER", [&](sipkit::ua::incoming_request& req) {
+//     auto ok = req.make_response(200);
+//     ok.add(header_id::contact, "<sip:alice@192.0.2.4>;expires=3600");
+//     req.respond(std::move(ok));
+//   });
+//
+// Lifetime: the object and the message it shows are valid during the handler only. The
+// handler must respond before it returns (with any final status); otherwise the agent
+// answers 500 for it, so that no server transaction waits forever. A handler may send a
+// provisional response first.
+// Thread safety: none; it runs on the agent's executor.
+#pragma once
+
+#include <string_view>
+#include <system_error>
+
+#include "sipkit/parser/message.hpp"
+#include "sipkit/transaction/transport.hpp"
+
+namespace sipkit::ua {
+
+class incoming_request {
+ public:
+  incoming_request(const parser::message& request, const transaction::endpoint& source)
+      : request_(request), source_(source) {}
+  virtual ~incoming_request() = default;
+  incoming_request(const incoming_request&) = delete;
+  incoming_request& operator=(const incoming_request&) = delete;
+
+  const parser::message& message() const noexcept { return request_; }
+  /// Where it came from (address, port, transport, connection).
+  const transaction::endpoint& source() const noexcept { return source_; }
+  /// A response with Via, From, To (with the agent's To tag for final responses),
+  /// Call-ID and CSeq copied (RFC 3261 §8.2.6), and the agent's Server header.
+  virtual parser::message make_response(int status_code, std::string_view reason = {}) const = 0;
+  /// Sends it. Errors: errc::invalid_state after a final response was sent already.
+  virtual std::error_code respond(parser::message response) = 0;
+  /// A final response has been sent.
+  virtual bool answered() const noexcept = 0;
+
+ private:
+  const parser::message& request_;
+  const transaction::endpoint& source_;
+};
+
+}  // namespace sipkit::ua

@@ -1,0 +1,349 @@
+// digest_server: challenges and verification (RFC 3261 §22.1-22.4, RFC 7616 §3.3-3.5, §5,
+// RFC 8760 §2.4).
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+#include "sipkit/ua/digest.hpp"
+
+namespace sipkit::ua {
+namespace {
+
+// nonce = base64url(stamp[8] || salt[8] || HMAC-SHA256(key, tag || stamp || salt || realm)).
+constexpr std::size_t stamp_len = 8;
+constexpr std::size_t salt_len = 8;
+constexpr std::size_t mac_len = 32;
+constexpr std::size_t nonce_raw_len = stamp_len + salt_len + mac_len;
+constexpr std::string_view nonce_tag = "sipkit digest nonce v1";
+constexpr std::string_view opaque_tag = "sipkit digest opaque v1";
+
+using mac_t = std::array<unsigned char, mac_len>;
+
+void random_bytes(unsigned char* out, std::size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1)
+    throw std::runtime_error("sipkit digest: OpenSSL RAND_bytes failed");
+}
+
+mac_t hmac(std::string_view key, std::string_view data) {
+  mac_t out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
+      len != mac_len)
+    throw std::runtime_error("sipkit digest: OpenSSL HMAC failed");
+  return out;
+}
+
+constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// RFC 4648 §5 without padding. Also a valid token and quoted-string content.
+std::string base64url(const unsigned char* p, std::size_t n) {
+  std::string out;
+  out.reserve((n * 4 + 2) / 3);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    acc = (acc << 8) | p[i];
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(b64_alphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(b64_alphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+bool unbase64url(std::string_view in, std::string& out) {
+  out.clear();
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+std::int64_t millis(time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string nonce_mac_input(std::string_view stamp_and_salt, std::string_view realm) {
+  std::string s(nonce_tag);
+  s.append(stamp_and_salt);
+  s.append(realm);
+  return s;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void append_quoted(std::string& out, std::string_view v) {
+  out.push_back('"');
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    const auto l = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    return l(x) == l(y);
+  });
+}
+
+// nc-value = 8LHEX (RFC 7616 §3.4); uppercase accepted, the hash uses the text as sent.
+std::optional<std::uint32_t> parse_nc(std::string_view nc) {
+  if (nc.size() != 8) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : nc) {
+    std::uint32_t d = 0;
+    if (c >= '0' && c <= '9')
+      d = static_cast<std::uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<std::uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      d = static_cast<std::uint32_t>(c - 'A' + 10);
+    else
+      return std::nullopt;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+int strength(digest_algorithm a) noexcept {
+  switch (a) {
+    case digest_algorithm::md5:
+    case digest_algorithm::md5_sess:
+      return 1;
+    case digest_algorithm::sha256:
+    case digest_algorithm::sha256_sess:
+      return 2;
+    case digest_algorithm::sha512_256:
+    case digest_algorithm::sha512_256_sess:
+      return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+digest_server::digest_server(digest_server_config cfg, password_lookup lookup, std::string key)
+    : cfg_(std::move(cfg)), lookup_(std::move(lookup)), key_(std::move(key)) {
+  if (cfg_.realm.empty()) throw std::invalid_argument("sipkit digest_server: empty realm");
+  if (cfg_.algorithms.empty()) cfg_.algorithms = {digest_algorithm::sha256, digest_algorithm::md5};
+  // RFC 8760 §2.4: most preferred (strongest) first.
+  std::stable_sort(cfg_.algorithms.begin(), cfg_.algorithms.end(),
+                   [](auto a, auto b) { return strength(a) > strength(b); });
+  cfg_.algorithms.erase(std::unique(cfg_.algorithms.begin(), cfg_.algorithms.end()),
+                        cfg_.algorithms.end());
+  if (cfg_.max_nonces == 0) cfg_.max_nonces = 1;
+  if (key_.empty()) {
+    key_.resize(32);
+    random_bytes(reinterpret_cast<unsigned char*>(key_.data()), key_.size());
+  }
+  const mac_t o = hmac(key_, std::string(opaque_tag) + cfg_.realm);
+  opaque_ = base64url(o.data(), 16);
+}
+
+bool digest_server::offered(digest_algorithm a) const noexcept {
+  return std::find(cfg_.algorithms.begin(), cfg_.algorithms.end(), a) != cfg_.algorithms.end();
+}
+
+std::string digest_server::make_nonce(time_point now) {
+  std::array<unsigned char, nonce_raw_len> raw{};
+  const auto stamp = static_cast<std::uint64_t>(millis(now));
+  for (std::size_t i = 0; i < stamp_len; ++i)
+    raw[i] = static_cast<unsigned char>(stamp >> (8 * (stamp_len - 1 - i)));
+  random_bytes(raw.data() + stamp_len, salt_len);
+  const std::string_view prefix(reinterpret_cast<const char*>(raw.data()), stamp_len + salt_len);
+  const mac_t m = hmac(key_, nonce_mac_input(prefix, cfg_.realm));
+  std::copy(m.begin(), m.end(), raw.begin() + stamp_len + salt_len);
+  return base64url(raw.data(), raw.size());
+}
+
+digest_server::nonce_state digest_server::check_nonce(std::string_view nonce, time_point now,
+                                                      std::int64_t& stamp) const {
+  std::string raw;
+  if (!unbase64url(nonce, raw) || raw.size() != nonce_raw_len) return nonce_state::invalid;
+  const std::string_view prefix(raw.data(), stamp_len + salt_len);
+  const mac_t m = hmac(key_, nonce_mac_input(prefix, cfg_.realm));
+  if (CRYPTO_memcmp(m.data(), raw.data() + stamp_len + salt_len, mac_len) != 0)
+    return nonce_state::invalid;
+  std::uint64_t s = 0;
+  for (std::size_t i = 0; i < stamp_len; ++i) s = (s << 8) | static_cast<unsigned char>(raw[i]);
+  stamp = static_cast<std::int64_t>(s);
+  const std::int64_t age = millis(now) - stamp;
+  const auto lifetime =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.nonce_lifetime).count();
+  if (age < 0 || age > lifetime) return nonce_state::expired;
+  return nonce_state::valid;
+}
+
+void digest_server::add_challenges(parser::message& response, bool proxy, bool stale,
+                                   time_point now) {
+  const std::string nonce = make_nonce(now);
+  const auto id =
+      proxy ? parser::header_id::proxy_authenticate : parser::header_id::www_authenticate;
+  for (const auto a : cfg_.algorithms) {
+    // RFC 7616 §3.3 / RFC 3261 §25.1 digest-cln.
+    std::string v = "Digest realm=";
+    append_quoted(v, cfg_.realm);
+    v += ", nonce=\"" + nonce + "\", opaque=\"" + opaque_ + "\", algorithm=";
+    v += algorithm_name(a);
+    v += cfg_.qop_auth_int ? ", qop=\"auth,auth-int\"" : ", qop=\"auth\"";
+    if (stale) v += ", stale=true";
+    response.add(id, v);
+  }
+}
+
+parser::message digest_server::challenge(const parser::message& request, bool proxy, bool stale,
+                                         time_point now) {
+  // RFC 3261 §8.2.6.2: a To tag on every response but 100; make_response keeps an existing one.
+  std::array<unsigned char, 8> tag{};
+  random_bytes(tag.data(), tag.size());
+  auto response =
+      parser::make_response(request, proxy ? 407 : 401, {}, base64url(tag.data(), tag.size()));
+  add_challenges(response, proxy, stale, now);
+  return response;
+}
+
+digest_server::result digest_server::verify(const parser::message& request, bool proxy,
+                                            time_point now) {
+  const auto headers = read_authorizations(request, proxy);
+  const authorization_header* h = nullptr;
+  std::string skipped;
+  for (const auto& a : headers) {
+    if (a.parsed && iequals(a.scheme, "Digest") && a.realm == cfg_.realm) {
+      h = &a;
+      break;
+    }
+    if (!iequals(a.scheme, "Digest")) skipped += (skipped.empty() ? "" : ", ") + a.scheme;
+  }
+  if (h == nullptr) {
+    // RFC 3261 §22.3 (proxies: other realms are not ours); RFC 4475 §3.3.7: an unknown
+    // scheme is answered with a challenge.
+    return {verdict::missing,
+            {},
+            skipped.empty() ? "no Digest credentials for the realm"
+                            : "no Digest credentials for the realm; unsupported scheme " + skipped};
+  }
+  result r{verdict::malformed, h->username, {}};
+  const auto malformed = [&](std::string why) {
+    r.reason = std::move(why);
+    return r;
+  };
+  if (h->username.empty() || h->nonce.empty() || h->uri.empty() || h->response.empty())
+    return malformed("missing username, nonce, uri or response");
+  if (!h->algorithm || !offered(*h->algorithm))
+    return malformed("algorithm not offered: " + h->algorithm_text);
+  if (h->userhash) return malformed("userhash is not supported");
+  digest_qop qop = digest_qop::none;
+  if (h->qop == "auth")
+    qop = digest_qop::auth;
+  else if (h->qop == "auth-int" && cfg_.qop_auth_int)
+    qop = digest_qop::auth_int;
+  else  // RFC 2617 §3.2.2: qop MUST be answered when the challenge offered it (ours do).
+    return malformed("qop not offered: " + h->qop);
+  const auto nc = parse_nc(h->nc);
+  if (!nc || *nc == 0 || h->cnonce.empty()) return malformed("bad nc or missing cnonce");
+  // opaque is not checked: the nonce carries everything we need, and after a key change
+  // (restart) a stale re-challenge is better than a 400 for an opaque of the old key.
+  // RFC 7616 §3.4.6 (RFC 2617 §3.2.2.5): the uri must name the Request-URI.
+  if (h->uri != request.request_uri()) return malformed("uri does not match the Request-URI");
+
+  const auto password = lookup_(h->username, h->realm);
+  if (!password) {
+    r.v = verdict::unknown_user;
+    r.reason = "unknown user";
+    return r;
+  }
+  const std::string expected = digest_response({.algorithm = *h->algorithm,
+                                                .qop = qop,
+                                                .username = h->username,
+                                                .realm = h->realm,
+                                                .password = *password,
+                                                .method = request.method_text(),
+                                                .uri = h->uri,
+                                                .nonce = h->nonce,
+                                                .cnonce = h->cnonce,
+                                                .nc = h->nc,
+                                                .body = request.body()});
+  std::string got = h->response;
+  std::transform(got.begin(), got.end(), got.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  if (!constant_time_equal(got, expected)) {
+    r.v = verdict::bad_credentials;
+    r.reason = "response does not match";
+    return r;
+  }
+
+  // The digest is right; now the nonce (RFC 7616 §3.3: stale only with a valid digest).
+  std::int64_t stamp = 0;
+  const auto state = check_nonce(h->nonce, now, stamp);
+  if (state != nonce_state::valid) {
+    r.v = verdict::stale_nonce;
+    r.reason = state == nonce_state::expired ? "nonce expired" : "nonce not issued by us";
+    return r;
+  }
+  auto it = nonces_.find(h->nonce);
+  if (it == nonces_.end()) {
+    // Its nc history may have been evicted: do not trust it again, ask for a new nonce.
+    if (stamp <= evicted_up_to_) {
+      r.v = verdict::stale_nonce;
+      r.reason = "nonce no longer tracked";
+      return r;
+    }
+    const auto lifetime =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.nonce_lifetime).count();
+    const std::int64_t now_ms = millis(now);
+    // Expired entries leave first (they would be stale anyway), then the oldest by first use.
+    while (!order_.empty()) {
+      auto front = nonces_.find(*order_.front());
+      const bool expired = now_ms - front->second.stamp > lifetime;
+      if (!expired && nonces_.size() < cfg_.max_nonces) break;
+      if (!expired) evicted_up_to_ = std::max(evicted_up_to_, front->second.stamp);
+      nonces_.erase(front);
+      order_.pop_front();
+    }
+    it = nonces_.emplace(h->nonce, tracked{0, stamp}).first;
+    order_.push_back(&it->first);
+  }
+  if (*nc <= it->second.nc) {
+    r.v = verdict::replay;
+    r.reason = "nc not greater than the last one seen";
+    return r;
+  }
+  it->second.nc = *nc;
+  r.v = verdict::ok;
+  r.reason.clear();
+  return r;
+}
+
+}  // namespace sipkit::ua
