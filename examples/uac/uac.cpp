@@ -189,41 +189,25 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   const bool interactive = opt.call.empty() && !opt.to.empty();
-  if (!opt.registrar.empty() && !interactive) {
-    // Scripted: register (answering digest challenges), then call or wait, unregister.
-    reg = agent.start_registration(registration_options());
-    boost::asio::steady_timer wait(io);
-    reg.on_event([&](const sipkit::ua::registration_event& e) {
-      if (!opt.quiet)
-        std::printf("registration %s (%d)\n", std::string(to_string(e.state)).c_str(), e.status);
-      if (e.state == sipkit::ua::registration_state::failed) io.stop();
-      if (e.state != sipkit::ua::registration_state::registered ||
-          wait.expiry() != decltype(wait)::time_point{})
-        return;
-      wait.expires_after(std::chrono::seconds(opt.duration));
-      wait.async_wait([&](boost::system::error_code) {
-        reg.async_unregister([&](std::error_code ec, int s) {
-          say("unregister", ec, s);
-          exit_code = ec ? 1 : 0;
-          io.stop();
-        });
-      });
+  // The end of a scripted run: unregister first when we registered, then stop.
+  auto finish = [&](int code) {
+    exit_code = code;
+    if (!reg || reg.state() != sipkit::ua::registration_state::registered) return io.stop();
+    reg.async_unregister([&](std::error_code ec, int s) {
+      say("unregister", ec, s);
+      if (ec) exit_code = 1;
+      io.stop();
     });
-    if (opt.call.empty()) {
-      io.run();
-      return exit_code;
-    }
-  }
-  if (!opt.call.empty()) {
-    // Scripted: call, INFO, MESSAGE, wait, hang up; exit 0 only if all went well.
+  };
+  boost::asio::steady_timer timer(io);
+  // Scripted call: call, INFO, MESSAGE, wait, hang up; exit 0 only if all went well.
+  auto scripted_call = [&] {
     start_call(opt.call);
-    boost::asio::steady_timer timer(io);
     current.async_wait_connected([&](std::error_code ec) {
       if (ec) {
         std::fprintf(stderr, "uac: call failed: %s (status %d)\n", ec.message().c_str(),
                      current.final_status());
-        io.stop();
-        return;
+        return finish(1);
       }
       if (!opt.info.empty())
         current.async_info("text/plain", opt.info,
@@ -235,17 +219,35 @@ int main(int argc, char** argv) {
       timer.async_wait([&](boost::system::error_code) {
         if (current.state() == sipkit::ua::call_state::terminated) {
           std::fprintf(stderr, "uac: the other side hung up first\n");
-          exit_code = 0;
-          io.stop();
-          return;
+          return finish(0);
         }
         current.async_hangup([&](std::error_code e) {
           say("hang-up", e, current.final_status());
-          exit_code = e ? 1 : 0;
-          io.stop();
+          finish(e ? 1 : 0);
         });
       });
     });
+  };
+  if (!opt.registrar.empty() && !interactive) {
+    // Scripted: register (answering digest challenges); then call, or wait --duration;
+    // then unregister.
+    reg = agent.start_registration(registration_options());
+    bool registered_once = false;
+    reg.on_event([&](const sipkit::ua::registration_event& e) {
+      if (!opt.quiet)
+        std::printf("registration %s (%d)\n", std::string(to_string(e.state)).c_str(), e.status);
+      if (e.state == sipkit::ua::registration_state::failed) return io.stop();
+      if (e.state != sipkit::ua::registration_state::registered || registered_once) return;
+      registered_once = true;
+      if (!opt.call.empty()) return scripted_call();
+      timer.expires_after(std::chrono::seconds(opt.duration));
+      timer.async_wait([&](boost::system::error_code) { finish(0); });
+    });
+    io.run();
+    return exit_code;
+  }
+  if (!opt.call.empty()) {
+    scripted_call();
     io.run();
     return exit_code;
   }

@@ -163,6 +163,31 @@ std::optional<dialog> dialog::create_uas(const message& request, const message& 
   return d;
 }
 
+std::optional<dialog> dialog::create_from_notify(const message& subscribe, const message& notify) {
+  auto from = subscribe.from();
+  auto notifier = notify.from();
+  auto sub_cseq = cseq_number(subscribe);
+  auto notify_cseq = cseq_number(notify);
+  if (!from || from->tag.empty() || !notifier || notifier->tag.empty() || !sub_cseq ||
+      !notify_cseq || subscribe.call_id().empty() || notify.call_id() != subscribe.call_id())
+    return std::nullopt;
+  dialog d;
+  d.role_ = dialog_role::uac;
+  d.state_ = dialog_state::confirmed;
+  d.id_ = {std::string(subscribe.call_id()), std::string(from->tag), std::string(notifier->tag)};
+  d.local_party_ = std::string(subscribe.get(header_id::from).value_or(""));
+  d.remote_party_ = std::string(notify.get(header_id::from).value_or(""));
+  d.remote_target_ = contact_uri(notify);
+  if (d.remote_target_.empty()) return std::nullopt;  // RFC 6665 §4.2.1: NOTIFY has a Contact
+  d.local_contact_ = std::string(subscribe.get(header_id::contact).value_or(""));
+  d.route_set_ = all_addresses(notify, header_id::record_route);
+  d.strict_first_route_ = !d.route_set_.empty() && !loose_router(d.route_set_.front());
+  d.local_cseq_ = *sub_cseq;
+  d.remote_cseq_ = *notify_cseq;
+  d.secure_ = is_sips(subscribe.request_uri());
+  return d;
+}
+
 void dialog::write_routing(message& request) const {
   if (route_set_.empty()) return;
   if (!strict_first_route_) {

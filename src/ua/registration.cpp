@@ -227,6 +227,11 @@ bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id 
   if (op.call)
     if (auto* d = dialog_of(*op.call); d && op.kind != op_kind::invite) cseq = d->next_cseq();
   if (op.registration) cseq = ++op.registration->cseq;
+  if (op.subscription && op.subscription->dialog_key)
+    if (auto* e = subscriber_dialogs_.find(*op.subscription->dialog_key))
+      cseq = e->dialog.next_cseq();
+  if (op.notifier && op.notifier->dialog_key)
+    if (auto* e = notifier_dialogs_.find(*op.notifier->dialog_key)) cseq = e->dialog.next_cseq();
   retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
   if (auto ec = digest_.authorize(retry, rsp)) {
     config_.log.log(
@@ -238,6 +243,7 @@ bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id 
   next.attempts++;
   next.request = retry;
   if (next.kind == op_kind::invite && next.call) next.call->invite = retry;
+  if (next.subscription && !next.subscription->dialog_key) next.subscription->subscribe = retry;
   const auto* peer = stack_.get().peer(id);
   std::vector<tx::endpoint> targets{peer ? *peer : (next.call ? next.call->peer : tx::endpoint{})};
   auto call = next.call;

@@ -23,6 +23,7 @@
 #include "sipkit/ua/call.hpp"
 #include "sipkit/ua/digest.hpp"
 #include "sipkit/ua/registration.hpp"
+#include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
 
 namespace sipkit::ua {
@@ -88,6 +89,38 @@ struct registration_impl {
   any_handler<void(std::error_code, int)> unregister_done;
 };
 
+struct subscription_impl {
+  user_agent::impl* ua = nullptr;
+  subscribe_options options;
+  subscription_state state = subscription_state::requested;
+  int final_status = 0;
+  std::optional<parser::message> subscribe;  // the initial SUBSCRIBE as sent (no Via)
+  std::optional<sipkit::dialog::dialog_id> dialog_key;
+  std::string call_id, from_tag, first_hop_host;
+  tx::endpoint peer;
+  bool unsubscribing = false;
+  bool ended = false;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(const notify_event&)> on_notify;
+  any_handler<void(std::error_code, int)> unsubscribe_done;
+};
+
+struct notifier_impl {
+  user_agent::impl* ua = nullptr;
+  std::string event, subscriber, request_body, local_tag;
+  subscription_state state = subscription_state::requested;
+  tx::transaction_id subscribe_tx;
+  std::optional<parser::message> subscribe;  // until answered
+  std::optional<sipkit::dialog::dialog_id> dialog_key;
+  tx::endpoint peer;
+  std::chrono::seconds granted{};
+  std::chrono::steady_clock::time_point expires_at;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(std::string_view)> on_end;
+  std::string content_type, body;  // the last state sent
+  bool answered = false;
+};
+
 }  // namespace detail
 
 using detail::call_impl;
@@ -101,7 +134,9 @@ struct user_agent::impl final : tx::transaction_user {
     cancel,
     request,
     orphan_bye,
-    register_
+    register_,
+    subscribe,
+    notify
   };
   /// What a client transaction was started for.
   struct client_op {
@@ -111,6 +146,8 @@ struct user_agent::impl final : tx::transaction_user {
     std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
     std::string offer;                       // re-INVITE: the SDP we offered
     std::shared_ptr<detail::registration_impl> registration;  // REGISTER
+    std::shared_ptr<detail::subscription_impl> subscription;  // SUBSCRIBE
+    std::shared_ptr<detail::notifier_impl> notifier;          // NOTIFY
     int attempts = 0;  // authentication retries so far (§22.2)
   };
 
@@ -135,7 +172,8 @@ struct user_agent::impl final : tx::transaction_user {
   /// "host:port" of the listener used towards `dest`, "" when none.
   std::string sent_by(const tx::endpoint& dest) const;
   std::string contact_for(const tx::endpoint& dest) const;
-  void add_common_headers(parser::message& m) const;  // User-Agent/Server, Allow, Supported
+  void add_common_headers(parser::message& m) const;
+  std::string allow_header() const;  // User-Agent/Server, Allow, Supported
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);
@@ -194,6 +232,31 @@ struct user_agent::impl final : tx::transaction_user {
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
+  // ---- subscriptions (subscriber.cpp, notifier.cpp)
+  using sub_ptr = std::shared_ptr<detail::subscription_impl>;
+  using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
+  subscription subscribe(subscribe_options options);
+  void send_subscribe(const sub_ptr& s, bool unsubscribe);
+  void on_subscribe_response(client_op& op, const parser::message& rsp);
+  void on_subscriber_notify(tx::transaction_id id, const parser::message& req, const sub_ptr& s,
+                            sipkit::dialog::dialog& d);
+  /// A NOTIFY for a SUBSCRIBE whose 2xx has not come: creates the dialog (RFC 6665 §4.1.2.4).
+  bool early_notify(tx::transaction_id id, const parser::message& req);
+  void end_subscription(const sub_ptr& s, int status, std::string_view reason,
+                        std::error_code ec = {});
+  void arm_subscription_refresh(const sub_ptr& s, std::chrono::seconds expires);
+  void on_new_subscribe(tx::transaction_id id, const parser::message& req,
+                        const tx::endpoint& source);
+  void on_notifier_subscribe(tx::transaction_id id, const parser::message& req,
+                             const notifier_ptr& n, sipkit::dialog::dialog& d);
+  std::error_code accept_subscription(const notifier_ptr& n, std::string_view ct,
+                                      std::string_view body, bool pending);
+  void send_notify(const notifier_ptr& n, bool terminate, std::string reason, status_handler done);
+  void end_notifier(const notifier_ptr& n, std::string_view reason);
+  void arm_notifier_expiry(const notifier_ptr& n);
+  std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
+                                     std::string_view what, const sipkit::dialog::dialog& d) const;
+
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
   void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
@@ -224,6 +287,11 @@ struct user_agent::impl final : tx::transaction_user {
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
   std::set<std::shared_ptr<detail::registration_impl>> registrations_;
+  sipkit::dialog::dialog_table<sub_ptr> subscriber_dialogs_;
+  sipkit::dialog::dialog_table<notifier_ptr> notifier_dialogs_;
+  std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
+  std::set<notifier_ptr> notifiers_;
+  std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
   sipkit::dialog::dialog_table<call_ptr> dialogs_;
   std::unordered_map<call_impl*, call_ptr> calls_;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;

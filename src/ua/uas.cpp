@@ -156,7 +156,7 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
       return on_reinvite(id, req, c, d);
     default: {
       auto rsp = response_to(req, req.method() == parser::method::unknown ? 501 : 405);
-      rsp.add(header_id::allow, "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE");
+      rsp.add(header_id::allow, allow_header());
       return respond(id, std::move(rsp));
     }
   }

@@ -14,7 +14,7 @@ using parser::message;
 
 namespace {
 // RFC 3261 §20.5 / §8.2.2.2: what we handle, for Allow and 405s.
-constexpr std::string_view k_allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE";
+
 }  // namespace
 
 user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
@@ -75,14 +75,9 @@ std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_t
 
 std::optional<tx::endpoint> user_agent::impl::hop_of(const call_impl& c,
                                                      const sipkit::dialog::dialog& d) const {
-  const std::string uri = d.next_hop_uri();
-  if (auto ep = endpoint_of(uri, c.peer.protocol)) return ep;
-  // A host name inside the dialog: when it is the host the call was first sent to, the
-  // address found then is still the one to use; other names are not resolved here.
-  parser::uri_view u;
-  if (!parser::parse_uri(uri, u) && parser::iequals(u.host, c.first_hop_host)) return c.peer;
-  config_.log.log(log_level::warning, "ua", "no address for " + uri + " in call " + c.call_id);
-  return std::nullopt;
+  // A host name inside the dialog is used only when it is the host the call was first
+  // sent to (the address found then still holds); other names are not resolved here.
+  return hop_of(c.peer, c.first_hop_host, "call " + c.call_id, d);
 }
 
 void user_agent::impl::locate(std::string_view uri, targets_handler done) {
@@ -119,6 +114,14 @@ std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
   return c;
 }
 
+std::string user_agent::impl::allow_header() const {
+  // RFC 3261 §20.5: what this agent takes. NOTIFY always (any subscription of ours may be
+  // notified); SUBSCRIBE only with an event package to serve.
+  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY";
+  if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
+  return allow;
+}
+
 void user_agent::impl::add_common_headers(message& m) const {
   if (!config_.user_agent.empty())
     m.add(m.is_request() ? "User-Agent" : "Server", config_.user_agent);
@@ -127,7 +130,7 @@ void user_agent::impl::add_common_headers(message& m) const {
           ? (m.method() == parser::method::invite || m.method() == parser::method::options)
           : (m.cseq() && (m.cseq()->method == parser::method::invite ||
                           m.cseq()->method == parser::method::options));
-  if (invite_or_options) m.add(header_id::allow, k_allow);
+  if (invite_or_options) m.add(header_id::allow, allow_header());
 }
 
 local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
@@ -326,6 +329,18 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
     if (auto* e = dialogs_.find_for_request(req)) return on_in_dialog_request(id, req, *e);
+    if (req.method() == parser::method::notify) {
+      if (auto* e = subscriber_dialogs_.find_for_request(req)) {
+        auto sub = e->value;
+        return on_subscriber_notify(id, req, sub, e->dialog);
+      }
+      if (early_notify(id, req)) return;
+    }
+    if (req.method() == parser::method::subscribe)
+      if (auto* e = notifier_dialogs_.find_for_request(req)) {
+        auto n = e->value;
+        return on_notifier_subscribe(id, req, n, e->dialog);
+      }
     // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
     if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
   }
@@ -334,6 +349,15 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   switch (req.method()) {
     case parser::method::invite:
       return on_new_invite(id, req, source);
+    case parser::method::subscribe:
+      if (!subscribe_handlers_.empty()) return on_new_subscribe(id, req, source);
+      {  // no event package at all: the method is not supported here (§8.2.1)
+        auto rsp = response_to(req, 405, random_token(10));
+        rsp.add(header_id::allow, allow_header());
+        return respond(id, std::move(rsp));
+      }
+    case parser::method::notify:  // a NOTIFY needs a subscription, hence a To tag
+      return respond(id, response_to(req, 481, random_token(10)));
     case parser::method::options: {
       auto rsp = response_to(req, 200, random_token(10));
       rsp.add("Accept", "application/sdp");
@@ -342,7 +366,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
     case parser::method::message: {
       if (!message_handler_) {
         auto rsp = response_to(req, 405, random_token(10));
-        rsp.add(header_id::allow, k_allow);
+        rsp.add(header_id::allow, allow_header());
         return respond(id, std::move(rsp));
       }
       message_event ev;
@@ -361,7 +385,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
       // §8.2.1: 405 for a method we know but do not take, 501 for one we do not know.
       const int code = req.method() == parser::method::unknown ? 501 : 405;
       auto rsp = response_to(req, code, random_token(10));
-      if (code == 405) rsp.add(header_id::allow, k_allow);
+      if (code == 405) rsp.add(header_id::allow, allow_header());
       return respond(id, std::move(rsp));
     }
   }
@@ -378,6 +402,14 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
   switch (op.kind) {
     case op_kind::register_:
       return on_register_response(op, id, rsp);
+    case op_kind::subscribe:
+      return on_subscribe_response(op, rsp);
+    case op_kind::notify:
+      if (code < 200) return;
+      // §4.2.2 (RFC 6665): a 481 (or any other rejection) ends the subscription.
+      if (code >= 300 && op.notifier) end_notifier(op.notifier, "noresource");
+      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
+      return;
     case op_kind::invite:
       return on_invite_response(op, id, rsp);
     case op_kind::reinvite:
@@ -439,6 +471,13 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
       break;
     case op_kind::register_:
       if (op.registration) registration_failed(op.registration, 0, ec);
+      break;
+    case op_kind::subscribe:
+      if (op.subscription) end_subscription(op.subscription, 408, "timeout", ec);
+      break;
+    case op_kind::notify:
+      if (op.notifier) end_notifier(op.notifier, "timeout");
+      op.done.complete(ec, 0);
       break;
   }
 }
@@ -520,6 +559,17 @@ call user_agent::make_call(std::string_view target_uri) { return impl_->make_cal
 
 registration user_agent::start_registration(registration_options options) {
   return impl_->start_registration(std::move(options));
+}
+
+subscription user_agent::subscribe(subscribe_options options) {
+  return impl_->subscribe(std::move(options));
+}
+
+void user_agent::on_subscribe(std::string_view event, std::function<void(notifier)> handler) {
+  if (handler)
+    impl_->subscribe_handlers_[std::string(event)] = std::move(handler);
+  else
+    impl_->subscribe_handlers_.erase(std::string(event));
 }
 
 std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }

@@ -9,6 +9,7 @@ import csv
 import ctypes
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -21,12 +22,13 @@ class Failure(Exception):
 
 
 # Debian packages, so a "not found" tells the reader what to install.
-_PACKAGES = {"sipp": "sip-tester", "kamailio": "kamailio"}
+_PACKAGES = {"sipp": "sip-tester", "kamailio": "kamailio", "baresip": "baresip-core"}
 
 
 def need(program):
     """Path of a peer program. A missing peer fails the test: it never skips silently.
-    SIPP=/path or KAMAILIO=/path in the environment overrides the PATH search."""
+    SIPP=/path, KAMAILIO=/path or BARESIP=/path in the environment overrides the PATH
+    search."""
     path = os.environ.get(program.upper()) or shutil.which(program)
     if not path or not os.access(path, os.X_OK):
         pkg = _PACKAGES.get(program, program)
@@ -209,6 +211,42 @@ def wait_listening(proc, port, transport, timeout=10.0):
             raise Failure(f"{proc.name} not listening on {transport} 127.0.0.1:{port} "
                           f"after {timeout} s:\n{proc.tail()}")
         time.sleep(0.05)
+
+
+def wait_for(predicate, timeout, watch, what):
+    """Poll `predicate()` until it returns something true, and return that. Failure if one
+    of the `watch` processes exits first or after `timeout` seconds; `what` names what we
+    waited for. A process that exits right after producing what we wait for still passes:
+    the predicate is asked once more after its exit is seen."""
+    end = time.monotonic() + timeout
+    while True:
+        dead = [p for p in watch if not p.alive()]
+        if result := predicate():
+            return result
+        if dead:
+            p = dead[0]
+            raise Failure(f"{p.name} exited with status {p.popen.returncode} while waiting "
+                          f"for {what}:\n{p.tail()}")
+        if time.monotonic() > end:
+            tails = "".join(f"--- {p.name}:\n{p.tail()}" for p in watch)
+            raise Failure(f"no {what} after {timeout} s\n{tails}")
+        time.sleep(0.05)
+
+
+def wait_output(proc, pattern, timeout, watch=(), what=None):
+    """Wait until a line of `proc`'s log matches the regular expression `pattern`; returns
+    the match. Failure if `proc` or one of the `watch` processes exits first, or after
+    `timeout` seconds."""
+    regex = re.compile(pattern)
+
+    def search():
+        try:
+            with open(proc.log, errors="replace") as f:
+                return next(filter(None, map(regex.search, f)), None)
+        except OSError:
+            return None
+    return wait_for(search, timeout, [proc, *(p for p in watch if p is not proc)],
+                    f"{what or repr(pattern)} from {proc.name}")
 
 
 # ------------------------------------------------------------------------------ sipp

@@ -79,6 +79,13 @@ class dialog {
   static std::optional<dialog> create_uas(const parser::message& request,
                                           const parser::message& response);
 
+  /// Subscriber side (RFC 6665 §4.1.2.4): a NOTIFY for our SUBSCRIBE that arrives before
+  /// (or instead of) its 2xx creates the dialog. Remote tag, party and target come from
+  /// the NOTIFY, the route set from its Record-Route in order (the NOTIFY is a request
+  /// from the peer, §12.1.1), the local CSeq is the SUBSCRIBE's.
+  static std::optional<dialog> create_from_notify(const parser::message& subscribe,
+                                                  const parser::message& notify);
+
   const dialog_id& id() const noexcept { return id_; }
   dialog_role role() const noexcept { return role_; }
   dialog_state state() const noexcept { return state_; }

@@ -59,6 +59,7 @@
 #include "sipkit/ua/incoming_request.hpp"
 #include "sipkit/ua/offer_answer.hpp"
 #include "sipkit/ua/registration.hpp"
+#include "sipkit/ua/subscription.hpp"
 
 namespace sipkit::ua {
 
@@ -126,6 +127,12 @@ class user_agent {
   /// answers INVITE with 3xx and no call is created. ACK and CANCEL never come here;
   /// requests inside dialogs neither. See incoming_request.hpp. An empty handler removes it.
   void on_request(std::string_view method, std::function<void(incoming_request&)> handler);
+
+  /// Subscribes to an event package at a notifier (RFC 6665; subscription.hpp).
+  subscription subscribe(subscribe_options options);
+  /// Where SUBSCRIBEs for `event` go; packages without a handler are answered 489 Bad
+  /// Event (with Allow-Events listing the others). An empty handler removes it.
+  void on_subscribe(std::string_view event, std::function<void(notifier)> handler);
 
   /// Starts an outgoing call: INVITE with an SDP offer of config().media. Returns the handle
   /// at once; follow it with call::async_wait_connected or on_event. Errors (bad target,
