@@ -72,6 +72,8 @@ struct call_impl {
   std::vector<done_handler> connected_waiters;
   done_handler hangup_done;
   std::function<void(const call_event&)> events;
+  // The stack's own watchers of state changes (a transfer follows the new call).
+  std::vector<std::function<void(call_state, int)>> observers;
 };
 
 struct registration_impl {
@@ -257,6 +259,12 @@ struct user_agent::impl final : tx::transaction_user {
   std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
                                      std::string_view what, const sipkit::dialog::dialog& d) const;
 
+  // ---- transfer (transfer.cpp)
+  void refer(const call_ptr& c, std::string target, status_handler done);
+  void on_refer(tx::transaction_id id, const parser::message& req, const call_ptr& c);
+  void on_refer_notify(tx::transaction_id id, const parser::message& req, const call_ptr& c);
+  void send_refer_notify(const call_ptr& c, int status, std::string_view reason, bool final);
+
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
   void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
@@ -292,6 +300,7 @@ struct user_agent::impl final : tx::transaction_user {
   std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
   std::set<notifier_ptr> notifiers_;
   std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
+  std::function<call(call, std::string_view)> refer_handler_;
   sipkit::dialog::dialog_table<call_ptr> dialogs_;
   std::unordered_map<call_impl*, call_ptr> calls_;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;

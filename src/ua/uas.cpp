@@ -154,6 +154,16 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
     }
     case parser::method::invite:
       return on_reinvite(id, req, c, d);
+    case parser::method::refer:
+      return on_refer(id, req, c);
+    case parser::method::notify: {
+      // The implicit subscription of our REFER (RFC 3515 §2.4.4); no other package
+      // lives in a call's dialog here.
+      auto event = req.get(header_id::event).value_or("");
+      if (!parser::iequals(event.substr(0, event.find(';')), "refer"))
+        return respond(id, response_to(req, 489));
+      return on_refer_notify(id, req, c);
+    }
     default: {
       auto rsp = response_to(req, req.method() == parser::method::unknown ? 501 : 405);
       rsp.add(header_id::allow, allow_header());

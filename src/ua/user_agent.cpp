@@ -117,7 +117,7 @@ std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
 std::string user_agent::impl::allow_header() const {
   // RFC 3261 §20.5: what this agent takes. NOTIFY always (any subscription of ours may be
   // notified); SUBSCRIBE only with an event package to serve.
-  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY";
+  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER";
   if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
   return allow;
 }
@@ -207,6 +207,8 @@ void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
   e.state = s;
   e.status = status;
   emit(c, e);
+  auto observers = c.observers;  // an observer may add another
+  for (auto& o : observers) o(s, status);
 }
 
 sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
@@ -238,6 +240,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   set_state(*c, call_state::terminated, status);
   c->hangup_done.complete(std::error_code{});
   c->events = nullptr;  // it may hold a handle to this call: break the cycle
+  c->observers.clear();
   calls_.erase(c.get());
 }
 

@@ -54,10 +54,10 @@ std::vector<std::string> list_tokens(const peer_message& m, header_id id) {
   return out;
 }
 
-// Sorted. NOTIFY is always taken (for our own subscriptions); SUBSCRIBE only when the
-// agent serves an event package, which this fixture's agent does not.
-const std::vector<std::string> k_allowed = {"ACK",    "BYE",     "CANCEL", "INFO",
-                                            "INVITE", "MESSAGE", "NOTIFY", "OPTIONS"};
+// Sorted. NOTIFY (for our own subscriptions) and REFER (in calls) are always taken;
+// SUBSCRIBE only when the agent serves an event package, which this fixture's does not.
+const std::vector<std::string> k_allowed = {"ACK",     "BYE",    "CANCEL",  "INFO", "INVITE",
+                                            "MESSAGE", "NOTIFY", "OPTIONS", "REFER"};
 
 /// The agent (bob) answers; the raw peer (alice) calls it. `policy` decides what an
 /// incoming call gets (default: ring, then answer).

@@ -59,11 +59,12 @@ std::string_view to_string(call_state s) noexcept;
 
 struct call_event {
   enum class kind : std::uint8_t {
-    state_changed,  ///< `state` is the new state; `status` the response that caused it
-    info,           ///< INFO received (RFC 6086): content_type, body
-    message,        ///< MESSAGE received in the dialog (RFC 3428): content_type, body
-    remote_hold,    ///< the peer's re-offer made the media sendonly/inactive (RFC 3264 §8.4)
-    remote_resume,  ///< the peer's re-offer made it sendrecv again
+    state_changed,   ///< `state` is the new state; `status` the response that caused it
+    info,            ///< INFO received (RFC 6086): content_type, body
+    message,         ///< MESSAGE received in the dialog (RFC 3428): content_type, body
+    remote_hold,     ///< the peer's re-offer made the media sendonly/inactive (RFC 3264 §8.4)
+    remote_resume,   ///< the peer's re-offer made it sendrecv again
+    refer_progress,  ///< a NOTIFY about our REFER (RFC 3515): `status` from its sipfrag body
   };
   kind what = kind::state_changed;
   call_state state = call_state::calling;
@@ -77,6 +78,8 @@ class call {
   call() = default;
   explicit call(std::shared_ptr<detail::call_impl> impl) : impl_(std::move(impl)) {}
   explicit operator bool() const noexcept { return impl_ != nullptr; }
+  /// The stack's own state of the call (for sipkit's implementation, not applications).
+  const std::shared_ptr<detail::call_impl>& detail_impl() const noexcept { return impl_; }
 
   call_state state() const noexcept;
   bool outgoing() const noexcept;
@@ -140,6 +143,17 @@ class call {
     return async_request("MESSAGE", std::move(content_type), std::move(body),
                          std::forward<Token>(token));
   }
+  /// Transfer: REFER the peer to `target` (RFC 3515), e.g. "sip:carol@192.0.2.9". Completes
+  /// with the REFER's status (202 when accepted); the transferee's progress then arrives as
+  /// call_event::kind::refer_progress events (status 100, 180, ... and the final one).
+  template <class Token>
+  auto async_refer(std::string target, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, t = std::move(target)](auto handler) mutable {
+          refer_impl(std::move(t), {std::move(handler), executor()});
+        },
+        token);
+  }
   /// re-INVITE putting the peer on hold (our streams sendonly, RFC 3264 §8.4) / back.
   template <class Token>
   auto async_hold(Token&& token) {
@@ -179,6 +193,7 @@ class call {
   void request_impl(const std::string& method, std::string content_type, std::string body,
                     status_handler h);
   void reinvite_impl(bool hold, status_handler h);
+  void refer_impl(std::string target, status_handler h);
 
   std::shared_ptr<detail::call_impl> impl_;
 };

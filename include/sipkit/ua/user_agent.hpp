@@ -59,6 +59,7 @@
 #include "sipkit/ua/incoming_request.hpp"
 #include "sipkit/ua/offer_answer.hpp"
 #include "sipkit/ua/registration.hpp"
+#include "sipkit/ua/replaces.hpp"
 #include "sipkit/ua/subscription.hpp"
 
 namespace sipkit::ua {
@@ -133,6 +134,12 @@ class user_agent {
   /// Where SUBSCRIBEs for `event` go; packages without a handler are answered 489 Bad
   /// Event (with Allow-Events listing the others). An empty handler removes it.
   void on_subscribe(std::string_view event, std::function<void(notifier)> handler);
+
+  /// A REFER received in a call (RFC 3515): the handler places the call to `refer_to` and
+  /// returns it (or an empty call to decline). The stack answers 202, notifies
+  /// "100 Trying" and then the new call's progress and final status to the transferor.
+  /// Without a handler REFERs are declined with 603.
+  void on_refer(std::function<call(call original, std::string_view refer_to)> handler);
 
   /// Starts an outgoing call: INVITE with an SDP offer of config().media. Returns the handle
   /// at once; follow it with call::async_wait_connected or on_event. Errors (bad target,
