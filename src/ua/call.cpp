@@ -94,6 +94,11 @@ void call::request_impl(const std::string& method, std::string content_type, std
                                std::move(h));
 }
 
+void call::update_impl(status_handler h) {
+  live(impl_);
+  impl_->ua->update(impl_, std::move(h));
+}
+
 void call::reinvite_impl(bool hold, status_handler h) {
   live(impl_);
   impl_->ua->reinvite(impl_, hold, std::move(h));

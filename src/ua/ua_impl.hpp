@@ -58,6 +58,7 @@ struct call_impl {
   bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
   bool cancelled = false;         // CANCEL sent or received
   bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
+  bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
   std::optional<parser::message> ok;
@@ -272,6 +273,11 @@ struct user_agent::impl final : tx::transaction_user {
   void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
   void on_reinvite(tx::transaction_id id, const parser::message& req, const call_ptr& c,
                    sipkit::dialog::dialog& d);
+  /// Answers an SDP offer of the peer from our media (RFC 3264): 0, or 488.
+  int answer_offer(const call_ptr& c, std::string_view body, std::string& answer_sdp);
+  void on_update(tx::transaction_id id, const parser::message& req, const call_ptr& c,
+                 sipkit::dialog::dialog& d);
+  void update(const call_ptr& c, status_handler done);
   std::error_code ring(const call_ptr& c, int code);
   std::error_code answer(const call_ptr& c);
   std::error_code reject(const call_ptr& c, int code, std::string_view reason);

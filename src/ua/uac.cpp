@@ -316,6 +316,30 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   start(std::move(req), {*dest}, std::move(op));
 }
 
+void user_agent::impl::update(const call_ptr& c, status_handler done) {
+  // RFC 3311: an UPDATE re-offering our current description (unchanged, so the same
+  // version, RFC 3264 §8): a session refresh the peer must answer.
+  auto* d = dialog_of(*c);
+  if (!d || c->state != call_state::established || c->reinvite_pending || c->update_pending)
+    return done.complete(make_error_code(errc::invalid_state), 0);
+  auto req = d->make_request("UPDATE");
+  if (!c->local_sdp.empty()) {
+    req.set_body(c->local_sdp, "application/sdp");
+    c->update_pending = true;
+  }
+  auto dest = hop_of(*c, *d);
+  if (!dest) {
+    c->update_pending = false;
+    return done.complete(make_error_code(errc::bad_target), 0);
+  }
+  client_op op;
+  op.kind = op_kind::request;
+  op.call = c;
+  op.request = req;
+  op.done = std::move(done);
+  start(std::move(req), {*dest}, std::move(op));
+}
+
 void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
   const int code = rsp.status_code();
   if (code < 200 || !op.call || !op.request) return;

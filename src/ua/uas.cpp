@@ -156,6 +156,8 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
       return on_reinvite(id, req, c, d);
     case parser::method::refer:
       return on_refer(id, req, c);
+    case parser::method::update:
+      return on_update(id, req, c, d);
     case parser::method::notify: {
       // The implicit subscription of our REFER (RFC 3515 §2.4.4); no other package
       // lives in a call's dialog here.
@@ -184,44 +186,10 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
   // §14.2: an offer crossing our own pending re-INVITE (glare) is a 491.
   if (c->state != call_state::established || c->reinvite_pending)
     return respond(id, response_to(req, 491));
-  auto media = media_for(c->peer);
   std::string answer_sdp = c->local_sdp;
-  if (!req.body().empty()) {
-    sdp::session offer;
-    std::optional<answer_result> a;
-    if (!sdp::parse(req.body(), offer))
-      a = make_answer(offer, media, c->sdp_session_id, c->sdp_version + 1);
-    if (!a || !a->any_accepted) return respond(id, response_to(req, 488));
-    // §8 of RFC 3264: the version moves only when the description changes.
-    sdp::session previous;
-    bool same = false;
-    if (!sdp::parse(c->local_sdp, previous)) {
-      a->answer.origin.session_version = previous.origin.session_version;
-      same = a->answer == previous;
-    }
-    if (!same) a->answer.origin.session_version = ++c->sdp_version;
-    answer_sdp = a->answer.serialize();
-    c->remote_sdp = std::string(req.body());
-    bool hold = !offer.media.empty();
-    for (const auto& m : offer.media) {
-      auto dir = offer.direction_of(m);
-      const bool zero_addr =
-          (m.connections.empty() ? offer.connection
-                                 : std::optional<sdp::connection>(m.connections[0]))
-              .value_or(sdp::connection{})
-              .address == "0.0.0.0";
-      if (m.port != 0 && dir != sdp::direction::sendonly && dir != sdp::direction::inactive &&
-          !zero_addr)
-        hold = false;
-    }
-    if (hold != c->remote_hold) {
-      c->remote_hold = hold;
-      call_event ev;
-      ev.what = hold ? call_event::kind::remote_hold : call_event::kind::remote_resume;
-      ev.state = c->state;
-      emit(*c, ev);
-    }
-  }
+  if (!req.body().empty())
+    if (int code = answer_offer(c, req.body(), answer_sdp))
+      return respond(id, response_to(req, code));
   c->local_sdp = answer_sdp;
   auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
@@ -230,6 +198,68 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
   respond(id, std::move(ok));
   arm_retransmit(c);
+}
+
+int user_agent::impl::answer_offer(const call_ptr& c, std::string_view body,
+                                   std::string& answer_sdp) {
+  auto media = media_for(c->peer);
+  sdp::session offer;
+  std::optional<answer_result> a;
+  if (!sdp::parse(body, offer))
+    a = make_answer(offer, media, c->sdp_session_id, c->sdp_version + 1);
+  if (!a || !a->any_accepted) return 488;
+  // §8 of RFC 3264: the version moves only when the description changes.
+  sdp::session previous;
+  bool same = false;
+  if (!sdp::parse(c->local_sdp, previous)) {
+    a->answer.origin.session_version = previous.origin.session_version;
+    same = a->answer == previous;
+  }
+  if (!same) a->answer.origin.session_version = ++c->sdp_version;
+  answer_sdp = a->answer.serialize();
+  c->remote_sdp = std::string(body);
+  // RFC 3264 §8.4: sendonly/inactive streams (or an RFC 2543 c=0.0.0.0) put us on hold.
+  bool hold = !offer.media.empty();
+  for (const auto& m : offer.media) {
+    auto dir = offer.direction_of(m);
+    const bool zero_addr =
+        (m.connections.empty() ? offer.connection
+                               : std::optional<sdp::connection>(m.connections[0]))
+            .value_or(sdp::connection{})
+            .address == "0.0.0.0";
+    if (m.port != 0 && dir != sdp::direction::sendonly && dir != sdp::direction::inactive &&
+        !zero_addr)
+      hold = false;
+  }
+  if (hold != c->remote_hold) {
+    c->remote_hold = hold;
+    call_event ev;
+    ev.what = hold ? call_event::kind::remote_hold : call_event::kind::remote_resume;
+    ev.state = c->state;
+    emit(*c, ev);
+  }
+  return 0;
+}
+
+void user_agent::impl::on_update(tx::transaction_id id, const message& req, const call_ptr& c,
+                                 dialog& d) {
+  // RFC 3311 §5.2: an offer while one of ours is outstanding is a 491; an UPDATE while we
+  // wait for the ACK of an INVITE 2xx carrying an offer would cross it (500, Retry-After).
+  if (c->reinvite_pending || c->update_pending) return respond(id, response_to(req, 491));
+  if (c->ok && !req.body().empty()) {
+    auto rsp = response_to(req, 500);
+    rsp.add("Retry-After", "1");
+    return respond(id, std::move(rsp));
+  }
+  std::string answer_sdp = c->local_sdp;
+  if (!req.body().empty())
+    if (int code = answer_offer(c, req.body(), answer_sdp))
+      return respond(id, response_to(req, code));
+  c->local_sdp = answer_sdp;
+  // UPDATE refreshes the target (§5.2), so the 2xx carries our Contact.
+  auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
+  if (!req.body().empty() && !answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
+  respond(id, std::move(ok));
 }
 
 }  // namespace sipkit::ua

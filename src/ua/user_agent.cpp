@@ -117,7 +117,7 @@ std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
 std::string user_agent::impl::allow_header() const {
   // RFC 3261 §20.5: what this agent takes. NOTIFY always (any subscription of ours may be
   // notified); SUBSCRIBE only with an event package to serve.
-  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER";
+  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE";
   if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
   return allow;
 }
@@ -425,6 +425,10 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
       return;
     case op_kind::request:
       if (code < 200) return;
+      if (op.call && op.request && op.request->method() == parser::method::update) {
+        op.call->update_pending = false;
+        if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
+      }
       if (op.call && op.request) {
         if (auto* d = dialog_of(*op.call)) {
           d->on_response(*op.request, rsp);

@@ -335,3 +335,20 @@ TEST_CASE("stop() hangs up every call and refuses new ones") {
   REQUIRE(run_until(f.io, [&] { return connected.has_value(); }));
   CHECK(*connected == errc::invalid_state);
 }
+
+TEST_CASE("An UPDATE re-offers the session and is answered with the same SDP (RFC 3311)") {
+  pair_fixture f;
+  call c = f.establish();
+  const std::string before(c.remote_sdp());
+  std::optional<int> status;
+  c.async_update([&](std::error_code ec, int s) {
+    CHECK_FALSE(ec);
+    status = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 200);
+  // An unchanged offer gets an unchanged answer: same o= version (RFC 3264 §8).
+  CHECK(c.remote_sdp() == before);
+  CHECK(c.state() == call_state::established);
+  CHECK(f.incoming.state() == call_state::established);
+}

@@ -56,8 +56,8 @@ std::vector<std::string> list_tokens(const peer_message& m, header_id id) {
 
 // Sorted. NOTIFY (for our own subscriptions) and REFER (in calls) are always taken;
 // SUBSCRIBE only when the agent serves an event package, which this fixture's does not.
-const std::vector<std::string> k_allowed = {"ACK",     "BYE",    "CANCEL",  "INFO", "INVITE",
-                                            "MESSAGE", "NOTIFY", "OPTIONS", "REFER"};
+const std::vector<std::string> k_allowed = {"ACK",     "BYE",    "CANCEL",  "INFO",  "INVITE",
+                                            "MESSAGE", "NOTIFY", "OPTIONS", "REFER", "UPDATE"};
 
 /// The agent (bob) answers; the raw peer (alice) calls it. `policy` decides what an
 /// incoming call gets (default: ring, then answer).

@@ -154,6 +154,16 @@ class call {
         },
         token);
   }
+  /// UPDATE (RFC 3311) re-offering our current SDP: a session refresh without a re-INVITE;
+  /// completes with the peer's status.
+  template <class Token>
+  auto async_update(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this](auto handler) {
+          update_impl({std::move(handler), executor()});
+        },
+        token);
+  }
   /// re-INVITE putting the peer on hold (our streams sendonly, RFC 3264 §8.4) / back.
   template <class Token>
   auto async_hold(Token&& token) {
@@ -194,6 +204,7 @@ class call {
                     status_handler h);
   void reinvite_impl(bool hold, status_handler h);
   void refer_impl(std::string target, status_handler h);
+  void update_impl(status_handler h);
 
   std::shared_ptr<detail::call_impl> impl_;
 };
