@@ -32,6 +32,17 @@ namespace tx = sipkit::transaction;
 using done_handler = detail::any_handler<void(std::error_code)>;
 using status_handler = detail::any_handler<void(std::error_code, int)>;
 
+/// RFC 4028 §4: who refreshes the session.
+enum class session_refresher : std::uint8_t { uac, uas };
+struct session_timer_offer {
+  std::chrono::seconds interval{};
+  std::optional<session_refresher> refresher;
+};
+/// Session-Expires of a message (§4), nullopt when absent or not a positive number.
+std::optional<session_timer_offer> read_session_expires(const parser::message& m);
+/// Min-SE of a message, 90 s when absent (§4).
+std::chrono::seconds min_se_of(const parser::message& m);
+
 namespace detail {
 
 struct call_impl {
@@ -59,6 +70,11 @@ struct call_impl {
   bool cancelled = false;         // CANCEL sent or received
   bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
   bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
+  // RFC 4028 session timer: 0 = none negotiated.
+  std::chrono::seconds session_interval{};
+  bool we_refresh = false, peer_supports_timer = false;
+  std::string session_refresher_text;  // "uac" / "uas" as negotiated
+  std::unique_ptr<boost::asio::steady_timer> session_timer;
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
   std::optional<parser::message> ok;
@@ -139,7 +155,8 @@ struct user_agent::impl final : tx::transaction_user {
     orphan_bye,
     register_,
     subscribe,
-    notify
+    notify,
+    session_refresh
   };
   /// What a client transaction was started for.
   struct client_op {
@@ -259,6 +276,19 @@ struct user_agent::impl final : tx::transaction_user {
   void arm_notifier_expiry(const notifier_ptr& n);
   std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
                                      std::string_view what, const sipkit::dialog::dialog& d) const;
+
+  // ---- session timers (session_timer.cpp)
+  void add_session_timer_offer(parser::message& invite, std::chrono::seconds interval) const;
+  /// UAS: 422 (with `refusal` filled) for an interval below our Min-SE, else 0 after
+  /// recording the negotiated interval and refresher in `c` (when not null).
+  int negotiate_session_timer(const call_ptr& c, const parser::message& req,
+                              parser::message& refusal);
+  void add_session_timer_answer(const call_impl& c, parser::message& ok) const;
+  void on_session_timer_response(const call_ptr& c, const parser::message& ok);
+  void arm_session_timer(const call_ptr& c);
+  void send_session_refresh(const call_ptr& c);
+  void on_session_refresh_response(client_op& op, const parser::message& rsp);
+  void on_session_refreshed(const call_ptr& c, const parser::message& req, parser::message& ok);
 
   // ---- transfer (transfer.cpp)
   void refer(const call_ptr& c, std::string target, status_handler done);

@@ -87,6 +87,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
   inv.add(header_id::contact, contact_for(dest));
+  add_session_timer_offer(inv, config_.session_expires);
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
   if (!config_.media.streams.empty()) {
@@ -192,6 +193,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;
     set_state(*c, call_state::established, code);
+    on_session_timer_response(c, rsp);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
@@ -201,6 +203,25 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
 
   // 300-699: the ICT has sent the ACK (§17.1.1.3); every early dialog ends (§12.3).
   if (c->state == call_state::established) return;
+  if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
+    // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
+    const auto interval = std::max(min_se_of(rsp), config_.session_expires);
+    message retry = *c->invite;
+    const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
+    retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
+    retry.set(header_id::session_expires, std::to_string(interval.count()));
+    retry.set("Min-SE", std::to_string(interval.count()));
+    client_op next;
+    next.kind = op_kind::invite;
+    next.call = c;
+    next.request = retry;
+    next.attempts = op.attempts + 1;
+    c->invite = retry;
+    op.kind = op_kind::cancel;  // the old transaction has no more to say
+    op.call.reset();
+    c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
+    return;
+  }
   const bool cancelled = c->cancelled && code == 487;
   end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));
 }

@@ -14,6 +14,8 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   if (stopping_ || calls_.size() >= config_.max_calls)
     return respond(id, response_to(req, 486, random_token(10)));
   if (!incoming_handler_) return respond(id, response_to(req, 480, random_token(10)));
+  if (message refusal; negotiate_session_timer(nullptr, req, refusal))
+    return respond(id, std::move(refusal));  // 422 (RFC 4028 §8.1)
   auto c = std::make_shared<call_impl>();
   c->ua = this;
   c->outgoing = false;
@@ -26,6 +28,8 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   c->remote_party = std::string(req.get(header_id::from).value_or(""));
   c->remote_sdp = std::string(req.body());
   c->sdp_session_id = random_session_id();
+  message unused;
+  negotiate_session_timer(c, req, unused);
   calls_.emplace(c.get(), c);
   invite_servers_.emplace(id, c);
   auto handler = incoming_handler_;
@@ -80,6 +84,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
   auto ok =
       dialog_response(*c->invite, response_to(*c->invite, 200, c->local_tag), contact_for(c->peer));
   if (!c->local_sdp.empty()) ok.set_body(c->local_sdp, "application/sdp");
+  add_session_timer_answer(*c, ok);
   if (auto* d = dialog_of(*c)) {
     d->on_local_final_response(200);
   } else if (auto nd = dialog::create_uas(*c->invite, ok)) {
@@ -193,6 +198,7 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
   c->local_sdp = answer_sdp;
   auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
+  on_session_refreshed(c, req, ok);
   c->ok = ok;
   c->ok_tx = id;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
@@ -259,6 +265,7 @@ void user_agent::impl::on_update(tx::transaction_id id, const message& req, cons
   // UPDATE refreshes the target (§5.2), so the 2xx carries our Contact.
   auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!req.body().empty() && !answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
+  on_session_refreshed(c, req, ok);
   respond(id, std::move(ok));
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 
+#include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
 
@@ -94,10 +95,20 @@ int user_agent::impl::precheck(const message& req, message& refusal) const {
       mf && *mf == "0" && !config_.domain.empty() && !addressed_to_us(req))
     return refuse(483);
   if (m == parser::method::cancel) return 0;
-  // §8.2.2.3 (bext01): we support no extension, so any Require is a 420.
-  if (auto require = req.get(header_id::require)) {
+  // §8.2.2.3 (bext01): the only extension we support is "timer" (RFC 4028, when session
+  // timers are configured); any other Require is a 420 listing what we lack.
+  std::string unsupported;
+  for (const auto& f : req.fields()) {
+    if (f.id != header_id::require) continue;
+    for (auto tok : sipkit::dialog::split_address_list(req.value_of(f))) {
+      if (config_.session_expires.count() > 0 && parser::iequals(tok, "timer")) continue;
+      if (!unsupported.empty()) unsupported += ", ";
+      unsupported += tok;
+    }
+  }
+  if (!unsupported.empty()) {
     refuse(420);
-    refusal.add(header_id::unsupported, *require);
+    refusal.add(header_id::unsupported, unsupported);
     return 420;
   }
   // §8.2.3 (invut): we understand SDP bodies only.

@@ -230,6 +230,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   });
   for (auto& id : ids) dialogs_.erase(id);
   if (c->timer) c->timer->cancel();
+  if (c->session_timer) c->session_timer->cancel();
   c->retransmitter.reset();
   c->ok.reset();
   c->invite.reset();
@@ -407,6 +408,8 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
       return on_register_response(op, id, rsp);
     case op_kind::subscribe:
       return on_subscribe_response(op, rsp);
+    case op_kind::session_refresh:
+      return on_session_refresh_response(op, rsp);
     case op_kind::notify:
       if (code < 200) return;
       // §4.2.2 (RFC 6665): a 481 (or any other rejection) ends the subscription.
@@ -486,6 +489,9 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
       if (op.notifier) end_notifier(op.notifier, "timeout");
       op.done.complete(ec, 0);
       break;
+    case op_kind::session_refresh:
+      if (op.call) end_call(op.call, 408, ec);  // RFC 4028 §10: the session is gone
+      break;
   }
 }
 
@@ -518,6 +524,7 @@ void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::trans
   if (c->state == call_state::answered) {
     c->invite.reset();
     set_state(*c, call_state::established, 200);
+    arm_session_timer(c);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});

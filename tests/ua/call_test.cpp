@@ -352,3 +352,61 @@ TEST_CASE("An UPDATE re-offers the session and is answered with the same SDP (RF
   CHECK(c.state() == call_state::established);
   CHECK(f.incoming.state() == call_state::established);
 }
+
+namespace {
+ua::ua_config with_session_timer(std::string user, std::chrono::seconds se,
+                                 std::chrono::seconds min_se) {
+  auto cfg = loopback_config(std::move(user));
+  cfg.session_expires = se;
+  cfg.min_se = min_se;
+  return cfg;
+}
+}  // namespace
+
+TEST_CASE(
+    "A session timer is negotiated in the 2xx and its refreshes keep the call up (RFC 4028)") {
+  boost::asio::io_context io;
+  ua::user_agent alice(io, with_session_timer("alice", 2s, 1s));
+  ua::user_agent bob(io, with_session_timer("bob", 2s, 1s));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  call incoming;
+  bob.on_incoming_call([&](call c) {
+    incoming = c;
+    c.answer();
+  });
+  call c = alice.make_call(uri_of(bob, "bob"));
+  REQUIRE(run_until(io, [&] {
+    return c.state() == call_state::established && incoming &&
+           incoming.state() == call_state::established;
+  }));
+  CHECK(c.session_interval() == 2s);
+  CHECK(incoming.session_interval() == 2s);
+  // Without a refresh bob would hang up after 2 s - 2/3 s (§10); alice refreshes at 1 s.
+  run_until(
+      io, [] { return false; }, 3500ms);
+  CHECK(c.state() == call_state::established);
+  CHECK(incoming.state() == call_state::established);
+}
+
+TEST_CASE("An interval below the UAS's Min-SE gets 422 and is retried with it (RFC 4028 7.4)") {
+  boost::asio::io_context io;
+  ua::user_agent alice(io, with_session_timer("alice", 1s, 1s));
+  ua::user_agent bob(io, with_session_timer("bob", 3s, 3s));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  bob.on_incoming_call([](call c) { c.answer(); });
+  call c = alice.make_call(uri_of(bob, "bob"));
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  CHECK_FALSE(*connected);
+  CHECK(c.session_interval() == 3s);
+}
+
+TEST_CASE("Without session timers configured on either side no interval is negotiated") {
+  pair_fixture f;
+  call c = f.establish();
+  CHECK(c.session_interval() == 0s);
+  CHECK(f.incoming.session_interval() == 0s);
+}

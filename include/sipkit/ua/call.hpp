@@ -28,6 +28,7 @@
 #pragma once
 
 #include <boost/asio/async_result.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,8 @@ class call {
   /// Our SDP and the peer's, as last exchanged ("" before the exchange).
   std::string_view local_sdp() const noexcept;
   std::string_view remote_sdp() const noexcept;
+  /// The RFC 4028 session interval negotiated for the call, 0 when it has none.
+  std::chrono::seconds session_interval() const noexcept;
   /// True while the peer has put us on hold (its last offer was sendonly or inactive).
   bool remote_on_hold() const noexcept;
 

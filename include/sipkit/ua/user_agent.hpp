@@ -41,6 +41,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -89,6 +90,11 @@ struct ua_config {
       sipkit::transaction::transport_protocol::udp;
   /// Credentials for 401/407 challenges (RFC 3261 §22, RFC 7616/8760 digest), by realm.
   std::vector<ua::credentials> credentials;
+  /// RFC 4028 session timers: the interval our INVITEs ask for (0: none, but a peer's
+  /// Session-Expires is still honoured) and the smallest interval we accept (422 below
+  /// it). The RFC's floor is 90 s; lower values are for tests.
+  std::chrono::seconds session_expires{0};
+  std::chrono::seconds min_se{90};
   /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
   sipkit::transport::resolver_config dns;
   sipkit::logger log;
