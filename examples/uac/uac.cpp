@@ -17,6 +17,12 @@
 //
 // Options: --transport udp|tcp|tls (udp)  --bind ADDR (127.0.0.1)  --port N (0: any)
 //          --proxy URI (outbound proxy)  --user NAME  --quiet  --full (whole messages)
+// TLS:     uac --call sips:uas@127.0.0.1:5061 --transport tls --ca ca.pem
+//              --cert uac.pem --key uac.key
+//          --ca FILE: trust anchors for the server's certificate (default: the system's);
+//          --cert/--key: our certificate, offered as client certificate (mutual TLS) and
+//          presented by our TLS listener, which the stack needs for its sips Contact, so
+//          --transport tls requires them; --no-verify: do not check the server (tests only).
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -44,6 +50,8 @@ struct options {
   sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
   int duration = 1;
   bool quiet = false, full = false;
+  std::string ca, cert, key;  // TLS
+  bool no_verify = false;
 };
 
 [[noreturn]] void usage() {
@@ -54,7 +62,9 @@ struct options {
                "       uac --to URI [--register URI]   (interactive: i c h s m r q)\n"
                "  credentials: [--username NAME] [--password PW] [--realm R]\n"
                "  [--transport udp|tcp|tls] [--bind ADDR] [--port N] [--proxy URI] [--user NAME]\n"
-               "  [--quiet] [--full]\n");
+               "  [--quiet] [--full]\n"
+               "  TLS: [--ca FILE] [--cert FILE --key FILE] [--no-verify (tests only!)];\n"
+               "       --transport tls needs --cert/--key (our TLS listener's certificate)\n");
   std::exit(2);
 }
 
@@ -110,10 +120,22 @@ options parse(int argc, char** argv) {
       o.quiet = true;
     else if (a == "--full")
       o.full = true;
+    else if (a == "--ca")
+      o.ca = value();
+    else if (a == "--cert")
+      o.cert = value();
+    else if (a == "--key")
+      o.key = value();
+    else if (a == "--no-verify")
+      o.no_verify = true;
     else
       usage();
   }
   if (o.call.empty() && o.to.empty() && o.registrar.empty() && o.message_to.empty()) usage();
+  if (o.transport == sipkit::transport::protocol::tls && (o.cert.empty() || o.key.empty())) {
+    std::fprintf(stderr, "uac: --transport tls needs --cert FILE --key FILE\n");
+    usage();
+  }
   return o;
 }
 
@@ -133,6 +155,10 @@ int main(int argc, char** argv) {
   sipkit::ua::ua_config cfg;
   cfg.user = opt.user;
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  cfg.transport.tls.ca_file = opt.ca;
+  cfg.transport.tls.certificate_chain_file = opt.cert;
+  cfg.transport.tls.private_key_file = opt.key;
+  cfg.transport.tls.verify_server = !opt.no_verify;
   cfg.transport.log = sipkit::logger(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
                                      example::ladder_sink(opt.quiet, opt.full));
   cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));

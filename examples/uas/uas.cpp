@@ -16,6 +16,8 @@
 // Options: --bind ADDR (127.0.0.1)  --port N (5062)  --transport udp|tcp|tls (udp)
 //          --hangup-after S (0: wait for the caller's BYE)  --ring-ms N (0: answer at once
 //          after 180)  --quiet (no ladder)  --full (whole messages)  --cert F --key F
+//          --ca F (trust anchors: client certificates, and the server's when our BYE
+//          opens a TLS connection to the caller)  --require-client-cert (mutual TLS)
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -39,6 +41,8 @@ struct options {
   int ring_ms = 0;
   bool quiet = false, full = false;
   std::string cert, key;
+  std::string ca;
+  bool require_client_cert = false;
   std::string registrar, aor, user = "uas", username, password, realm;
 };
 
@@ -47,6 +51,7 @@ struct options {
       stderr,
       "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
       "           [--ring-ms N] [--quiet] [--full] [--cert FILE --key FILE]\n"
+      "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
       "            [--realm R]]\n");
   std::exit(2);
@@ -86,6 +91,10 @@ options parse(int argc, char** argv) {
       o.cert = value();
     else if (a == "--key")
       o.key = value();
+    else if (a == "--ca")
+      o.ca = value();
+    else if (a == "--require-client-cert")
+      o.require_client_cert = true;
     else if (a == "--user")
       o.user = value();
     else if (a == "--register")
@@ -117,6 +126,8 @@ int main(int argc, char** argv) {
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
   cfg.transport.tls.certificate_chain_file = opt.cert;
   cfg.transport.tls.private_key_file = opt.key;
+  cfg.transport.tls.ca_file = opt.ca;
+  cfg.transport.tls.require_client_certificate = opt.require_client_cert;
   const sipkit::logger log(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
                            example::ladder_sink(opt.quiet, opt.full));
   cfg.transport.log = log;

@@ -75,6 +75,16 @@ struct call_impl {
   bool we_refresh = false, peer_supports_timer = false;
   std::string session_refresher_text;  // "uac" / "uas" as negotiated
   std::unique_ptr<boost::asio::steady_timer> session_timer;
+  // RFC 3262: UAS side, the reliable 18x awaiting its PRACK; UAC side, the last RSeq
+  // acknowledged per early dialog (remote tag).
+  std::uint32_t rseq = 0;
+  std::uint32_t invite_cseq = 0;  // of the INVITE the reliable 18x answer
+  std::optional<parser::message> unacked_provisional;
+  std::chrono::milliseconds provisional_interval{};
+  std::chrono::steady_clock::time_point provisional_give_up;
+  std::unique_ptr<boost::asio::steady_timer> provisional_timer;
+  std::unordered_map<std::string, std::uint32_t> acked_rseq;
+  bool reliable_provisionals = false;  // the INVITE asked for 100rel
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
   std::optional<parser::message> ok;
@@ -276,6 +286,13 @@ struct user_agent::impl final : tx::transaction_user {
   void arm_notifier_expiry(const notifier_ptr& n);
   std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
                                      std::string_view what, const sipkit::dialog::dialog& d) const;
+
+  // ---- reliable provisional responses (reliable_provisional.cpp)
+  bool wants_reliable_provisionals(const parser::message& invite) const;
+  void make_reliable(const call_ptr& c, parser::message& provisional);
+  void arm_provisional_retransmit(const call_ptr& c);
+  void on_prack(tx::transaction_id id, const parser::message& req, const call_ptr& c);
+  void acknowledge_provisional(const call_ptr& c, const parser::message& provisional);
 
   // ---- session timers (session_timer.cpp)
   void add_session_timer_offer(parser::message& invite, std::chrono::seconds interval) const;

@@ -88,6 +88,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   inv.add(header_id::cseq, "1 INVITE");
   inv.add(header_id::contact, contact_for(dest));
   add_session_timer_offer(inv, config_.session_expires);
+  if (config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
   if (!config_.media.streams.empty()) {
@@ -138,6 +139,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (auto d = dialog::create_uac(*c->invite, rsp)) dialogs_.insert(std::move(*d), c);
       if (!c->dialog_key) c->dialog_key = rid;
     }
+    if (config_.reliable_provisionals) acknowledge_provisional(c, rsp);
     if (c->cancel_requested) return send_cancel(c);
     if (c->state == call_state::calling) set_state(*c, call_state::early, code);
     return;

@@ -30,6 +30,7 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   c->sdp_session_id = random_session_id();
   message unused;
   negotiate_session_timer(c, req, unused);
+  c->reliable_provisionals = wants_reliable_provisionals(req);
   calls_.emplace(c.get(), c);
   invite_servers_.emplace(id, c);
   auto handler = incoming_handler_;
@@ -58,6 +59,11 @@ std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
       c->dialog_key = d->id();
       dialogs_.insert(std::move(*d), c);
     }
+  }
+  // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
+  if (c->reliable_provisionals) {
+    if (c->unacked_provisional) return make_error_code(errc::invalid_state);
+    make_reliable(c, rsp);
   }
   respond(c->invite_tx, std::move(rsp));
   set_state(*c, call_state::ringing, code);
@@ -91,6 +97,9 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
     c->dialog_key = nd->id();
     dialogs_.insert(std::move(*nd), c);
   }
+  // The final response ends the reliable provisional's retransmissions (RFC 3262 §3).
+  c->unacked_provisional.reset();
+  if (c->provisional_timer) c->provisional_timer->cancel();
   c->ok = ok;
   c->ok_tx = c->invite_tx;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
@@ -163,6 +172,8 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
       return on_refer(id, req, c);
     case parser::method::update:
       return on_update(id, req, c, d);
+    case parser::method::prack:
+      return on_prack(id, req, c);
     case parser::method::notify: {
       // The implicit subscription of our REFER (RFC 3515 §2.4.4); no other package
       // lives in a call's dialog here.

@@ -118,6 +118,7 @@ std::string user_agent::impl::allow_header() const {
   // RFC 3261 §20.5: what this agent takes. NOTIFY always (any subscription of ours may be
   // notified); SUBSCRIBE only with an event package to serve.
   std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE";
+  if (config_.reliable_provisionals) allow += ", PRACK";
   if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
   return allow;
 }
@@ -231,6 +232,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   for (auto& id : ids) dialogs_.erase(id);
   if (c->timer) c->timer->cancel();
   if (c->session_timer) c->session_timer->cancel();
+  if (c->provisional_timer) c->provisional_timer->cancel();
   c->retransmitter.reset();
   c->ok.reset();
   c->invite.reset();
@@ -432,7 +434,8 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
         op.call->update_pending = false;
         if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
       }
-      if (op.call && op.request) {
+      // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
+      if (op.call && op.request && op.request->method() != parser::method::prack) {
         if (auto* d = dialog_of(*op.call)) {
           d->on_response(*op.request, rsp);
           if (d->state() == sipkit::dialog::dialog_state::terminated)
@@ -461,16 +464,18 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
   }
   auto& op = it->second;
   config_.log.log(log_level::info, "ua", "transaction failed: " + ec.message());
+  // RFC 3261 §8.1.3.1: a timeout counts as 408, a transport failure as 503.
+  const int status = ec == tx::error::timeout ? 408 : 503;
   switch (op.kind) {
     case op_kind::invite:
-      if (op.call && op.call->state != call_state::established) end_call(op.call, 408, ec);
+      if (op.call && op.call->state != call_state::established) end_call(op.call, status, ec);
       break;
     case op_kind::bye:
-      if (op.call) end_call(op.call, 408, ec);
+      if (op.call) end_call(op.call, status, ec);
       break;
     case op_kind::request:
       // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
-      if (op.call) end_call(op.call, 408, ec);
+      if (op.call) end_call(op.call, status, ec);
       [[fallthrough]];
     case op_kind::reinvite:
       if (op.call) op.call->reinvite_pending = false;
@@ -490,7 +495,7 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
       op.done.complete(ec, 0);
       break;
     case op_kind::session_refresh:
-      if (op.call) end_call(op.call, 408, ec);  // RFC 4028 §10: the session is gone
+      if (op.call) end_call(op.call, status, ec);  // RFC 4028 §10: the session is gone
       break;
   }
 }

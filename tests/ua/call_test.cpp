@@ -410,3 +410,44 @@ TEST_CASE("Without session timers configured on either side no interval is negot
   CHECK(c.session_interval() == 0s);
   CHECK(f.incoming.session_interval() == 0s);
 }
+
+TEST_CASE("A reliable 180 is PRACKed, so the callee does not give up on it (RFC 3262)") {
+  auto fast = [](std::string user) {
+    auto cfg = loopback_config(std::move(user));
+    cfg.transactions.timers.t1 = std::chrono::milliseconds(10);  // 504 after 640 ms unPRACKed
+    return cfg;
+  };
+  boost::asio::io_context io;
+  ua::user_agent alice(io, fast("alice")), bob(io, fast("bob"));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  call incoming;
+  bob.on_incoming_call([&](call c) {
+    incoming = c;
+    REQUIRE_FALSE(c.ring());
+  });
+  call c = alice.make_call(uri_of(bob, "bob"));
+  REQUIRE(run_until(io, [&] { return c.state() == call_state::early; }));
+  run_until(
+      io, [] { return false; }, 1000ms);  // longer than 64*T1
+  CHECK(incoming.state() == call_state::ringing);
+  CHECK(c.state() == call_state::early);
+  REQUIRE_FALSE(incoming.answer());
+  REQUIRE(run_until(io, [&] { return c.state() == call_state::established; }));
+}
+
+TEST_CASE("Without 100rel on the caller the 180 is sent unreliably and the call still works") {
+  auto cfg = loopback_config("alice");
+  cfg.reliable_provisionals = false;
+  boost::asio::io_context io;
+  ua::user_agent alice(io, cfg), bob(io, loopback_config("bob"));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  bob.on_incoming_call([](call c) {
+    REQUIRE_FALSE(c.ring());
+    REQUIRE_FALSE(c.ring());  // a second unreliable 18x is fine
+    REQUIRE_FALSE(c.answer());
+  });
+  call c = alice.make_call(uri_of(bob, "bob"));
+  REQUIRE(run_until(io, [&] { return c.state() == call_state::established; }));
+}

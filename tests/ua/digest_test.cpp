@@ -199,7 +199,8 @@ TEST_CASE("SHA-512-256 response for the RFC 7616 §3.9.2 inputs", "[digest]") {
         "793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b");
 }
 
-TEST_CASE("The -sess algorithms hash the session key H(H(user:realm:pass):nonce:cnonce)", "[digest]") {
+TEST_CASE("The -sess algorithms hash the session key H(H(user:realm:pass):nonce:cnonce)",
+          "[digest]") {
   CHECK(digest_response(rfc2617(digest_algorithm::md5_sess, digest_qop::auth)) ==
         "8e3825c57e897f5a0dec6c2d4e5059d0");
   CHECK(digest_response(rfc7616(digest_algorithm::sha256_sess)) ==

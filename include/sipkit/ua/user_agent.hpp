@@ -90,6 +90,10 @@ struct ua_config {
       sipkit::transaction::transport_protocol::udp;
   /// Credentials for 401/407 challenges (RFC 3261 §22, RFC 7616/8760 digest), by realm.
   std::vector<ua::credentials> credentials;
+  /// RFC 3262: INVITEs say Supported: 100rel, reliable 18x are PRACKed, and our 18x are
+  /// sent reliably (Require: 100rel, RSeq, retransmitted until PRACK) when the caller
+  /// supports it.
+  bool reliable_provisionals = true;
   /// RFC 4028 session timers: the interval our INVITEs ask for (0: none, but a peer's
   /// Session-Expires is still honoured) and the smallest interval we accept (422 below
   /// it). The RFC's floor is 90 s; lower values are for tests.
