@@ -343,10 +343,14 @@ void user_agent::impl::update(const call_ptr& c, status_handler done) {
   // RFC 3311: an UPDATE re-offering our current description (unchanged, so the same
   // version, RFC 3264 §8): a session refresh the peer must answer.
   auto* d = dialog_of(*c);
-  if (!d || c->state != call_state::established || c->reinvite_pending || c->update_pending)
+  // RFC 3311 §5.1: also in an early dialog (after a provisional with a To tag).
+  const bool in_dialog = c->state == call_state::established || c->state == call_state::early ||
+                         c->state == call_state::ringing;
+  if (!d || !in_dialog || c->reinvite_pending || c->update_pending)
     return done.complete(make_error_code(errc::invalid_state), 0);
   auto req = d->make_request("UPDATE");
-  if (!c->local_sdp.empty()) {
+  // §5.1: an offer only once the INVITE's own offer/answer is complete.
+  if (!c->local_sdp.empty() && !c->remote_sdp.empty()) {
     req.set_body(c->local_sdp, "application/sdp");
     c->update_pending = true;
   }

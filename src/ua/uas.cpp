@@ -263,6 +263,14 @@ void user_agent::impl::on_update(tx::transaction_id id, const message& req, cons
   // RFC 3311 §5.2: an offer while one of ours is outstanding is a 491; an UPDATE while we
   // wait for the ACK of an INVITE 2xx carrying an offer would cross it (500, Retry-After).
   if (c->reinvite_pending || c->update_pending) return respond(id, response_to(req, 491));
+  if (!req.body().empty() && c->local_sdp.empty() != c->remote_sdp.empty()) {
+    // §5.2: the INVITE's offer/answer is incomplete. Our offer unanswered: 491; the
+    // peer's offer not yet answered by us: 500 with Retry-After.
+    if (c->remote_sdp.empty()) return respond(id, response_to(req, 491));
+    auto rsp = response_to(req, 500);
+    rsp.add("Retry-After", "1");
+    return respond(id, std::move(rsp));
+  }
   if (c->ok && !req.body().empty()) {
     auto rsp = response_to(req, 500);
     rsp.add("Retry-After", "1");

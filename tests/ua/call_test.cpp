@@ -451,3 +451,20 @@ TEST_CASE("Without 100rel on the caller the 180 is sent unreliably and the call 
   call c = alice.make_call(uri_of(bob, "bob"));
   REQUIRE(run_until(io, [&] { return c.state() == call_state::established; }));
 }
+
+TEST_CASE("An UPDATE in an early dialog is answered before the call is (RFC 3311 5.1)") {
+  pair_fixture f;
+  f.on_incoming = [](call c) { REQUIRE_FALSE(c.ring()); };  // rings, not answered yet
+  call c = f.alice.make_call(f.bob_uri());
+  REQUIRE(run_until(f.io, [&] { return c.state() == call_state::early; }));
+  std::optional<int> status;
+  c.async_update([&](std::error_code ec, int s) {
+    CHECK_FALSE(ec);
+    status = s;
+  });
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 200);
+  CHECK(c.state() == call_state::early);
+  REQUIRE_FALSE(f.incoming.answer());
+  REQUIRE(run_until(f.io, [&] { return c.state() == call_state::established; }));
+}

@@ -157,7 +157,8 @@ class call {
         },
         token);
   }
-  /// UPDATE (RFC 3311) re-offering our current SDP: a session refresh without a re-INVITE;
+  /// UPDATE (RFC 3311) re-offering our current SDP (none before an answer exists): a
+  /// session refresh without a re-INVITE, in a confirmed or an early dialog (§5.1);
   /// completes with the peer's status.
   template <class Token>
   auto async_update(Token&& token) {
