@@ -95,6 +95,8 @@ options parse(int argc, char** argv) {
       usage();
     }
   }
+  // A grant must never fall below the Min-Expires we demand in a 423 (RFC 3261 §10.3).
+  if (o.max_expires < o.min_expires) o.max_expires = o.min_expires;
   return o;
 }
 
