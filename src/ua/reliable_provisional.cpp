@@ -63,7 +63,9 @@ void user_agent::impl::make_reliable(const call_ptr& c, message& provisional) {
 void user_agent::impl::arm_provisional_retransmit(const call_ptr& c) {
   if (!c->provisional_timer)
     c->provisional_timer = std::make_unique<boost::asio::steady_timer>(io_);
-  c->provisional_timer->expires_after(c->provisional_interval);
+  // The doubling interval, but never past the 64*T1 give-up point (§3).
+  const auto next = std::chrono::steady_clock::now() + c->provisional_interval;
+  c->provisional_timer->expires_at(std::min(next, c->provisional_give_up));
   std::weak_ptr<call_impl> weak = c;
   c->provisional_timer->async_wait([this, weak](boost::system::error_code ec) {
     auto call = weak.lock();

@@ -73,7 +73,7 @@ int user_agent::impl::negotiate_session_timer(const call_ptr& c, const message& 
         if (parser::iequals(tok, "timer")) supports = true;
   auto asked = read_session_expires(req);
   if (config_.session_expires.count() <= 0 && !asked) return 0;
-  if (asked && config_.session_expires.count() > 0 && asked->interval < config_.min_se) {
+  if (asked && asked->interval < config_.min_se) {
     refusal = response_to(req, 422, c ? c->local_tag : random_token(10));
     refusal.add("Min-SE", std::to_string(config_.min_se.count()));
     return 422;
@@ -141,8 +141,9 @@ void user_agent::impl::send_session_refresh(const call_ptr& c) {
   // An UPDATE without a body refreshes the session without touching the media (§10).
   auto req = d->make_request("UPDATE");
   req.add(header_id::supported, "timer");
+  // We send it and we refresh: "uac" of this transaction (§9).
   req.add(header_id::session_expires,
-          std::to_string(c->session_interval.count()) + ";refresher=" + c->session_refresher_text);
+          std::to_string(c->session_interval.count()) + ";refresher=uac");
   client_op op;
   op.kind = op_kind::session_refresh;
   op.call = c;
@@ -153,7 +154,15 @@ void user_agent::impl::send_session_refresh(const call_ptr& c) {
 void user_agent::impl::on_session_refresh_response(client_op& op, const message& rsp) {
   const int code = rsp.status_code();
   if (code < 200 || !op.call) return;
-  if (code < 300) return on_session_timer_response(op.call, rsp);
+  if (code < 300) {
+    // The refresher parameter names the roles of this transaction (§9): we sent it, so
+    // "uac" is us.
+    if (auto se = read_session_expires(rsp)) {
+      op.call->session_interval = se->interval;
+      if (se->refresher) op.call->we_refresh = *se->refresher == session_refresher::uac;
+    }
+    return arm_session_timer(op.call);
+  }
   // §10: a 481 or 408 means the session is gone; others leave it to the next try.
   if (code == 481 || code == 408) return end_call(op.call, code, make_error_code(errc::call_ended));
   arm_session_timer(op.call);
@@ -164,12 +173,12 @@ void user_agent::impl::on_session_refreshed(const call_ptr& c, const message& re
   auto se = read_session_expires(req);
   if (!se || c->session_interval.count() <= 0) return;
   c->session_interval = se->interval;
-  if (se->refresher) {
-    c->session_refresher_text = *se->refresher == session_refresher::uac ? "uac" : "uas";
-    c->we_refresh = (*se->refresher == session_refresher::uac) == c->outgoing;
-  }
-  ok.add(header_id::session_expires,
-         std::to_string(c->session_interval.count()) + ";refresher=" + c->session_refresher_text);
+  // We are the UAS of this refresh: "uac" in it is the peer (§9).
+  if (se->refresher) c->we_refresh = *se->refresher == session_refresher::uas;
+  const bool peer_refreshes = !c->we_refresh;
+  ok.add(header_id::session_expires, std::to_string(c->session_interval.count()) +
+                                         ";refresher=" + (peer_refreshes ? "uac" : "uas"));
+  if (peer_refreshes) ok.add(header_id::require, "timer");  // §9: the refresher must know
   arm_session_timer(c);
 }
 
