@@ -190,6 +190,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     c->final_status = code;
     c->remote_party = e->dialog.remote_uri();
     c->remote_sdp = std::string(rsp.body());
+    c->acked_rseq = {};  // PRACK bookkeeping of the early dialogs, done with
     send_ack(c, e->dialog, c->invite->cseq() ? c->invite->cseq()->number : 1);
     // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).

@@ -99,7 +99,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
   }
   // The final response ends the reliable provisional's retransmissions (RFC 3262 §3).
   c->unacked_provisional.reset();
-  if (c->provisional_timer) c->provisional_timer->cancel();
+  c->provisional_timer.reset();
   c->ok = ok;
   c->ok_tx = c->invite_tx;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());

@@ -522,7 +522,9 @@ void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::trans
   auto c = e->value;
   auto cseq = ack.cseq();
   if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;
-  if (c->timer) c->timer->cancel();
+  // Done with the 2xx: its timer goes too (a long call should not keep it); a wait
+  // still queued completes with operation_aborted and finds no call state to touch.
+  c->timer.reset();
   c->retransmitter.reset();
   c->ok.reset();
   if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
