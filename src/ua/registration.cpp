@@ -77,7 +77,8 @@ registration user_agent::impl::start_registration(registration_options options) 
   registration handle(r);
   parser::uri_view reg_uri;
   if (parser::parse_uri(r->options.registrar, reg_uri) || !reg_uri.is_sip()) {
-    boost::asio::post(io_, [this, r] {
+    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), r] {
+      if (alive.expired()) return;  // the agent is gone
       set_registration_state(*r, registration_state::failed, 0, make_error_code(errc::bad_target));
     });
     return handle;

@@ -81,8 +81,9 @@ subscription user_agent::impl::subscribe(subscribe_options options) {
   subscription handle(s);
   parser::uri_view uri;
   if (s->options.event.empty() || parser::parse_uri(s->options.target, uri) || !uri.is_sip()) {
-    boost::asio::post(
-        io_, [this, s] { end_subscription(s, 0, "rejected", make_error_code(errc::bad_target)); });
+    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), s] {
+      if (!alive.expired()) end_subscription(s, 0, "rejected", make_error_code(errc::bad_target));
+    });
     return handle;
   }
   s->first_hop_host = std::string(uri.host);

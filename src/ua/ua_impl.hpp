@@ -367,6 +367,8 @@ struct user_agent::impl final : tx::transaction_user {
   // start_client may report a synchronous failure before it returns the id.
   std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
   bool stopping_ = false;
+  // Expires with the agent: work it posted checks it before touching the agent.
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };
 
 }  // namespace sipkit::ua

@@ -31,7 +31,9 @@ call user_agent::impl::make_call(std::string_view target) {
   auto fail = [&](errc why, std::string_view text) {
     config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
     // Posted, so the caller can attach handlers to the handle first.
-    boost::asio::post(io_, [this, c, why] { end_call(c, 0, make_error_code(why)); });
+    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), c, why] {
+      if (!alive.expired()) end_call(c, 0, make_error_code(why));
+    });
     return handle;
   };
   if (stopping_) return fail(errc::invalid_state, "agent stopping, call refused");

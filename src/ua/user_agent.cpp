@@ -33,8 +33,20 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
 
 user_agent::impl::~impl() {
   transport_.set_receiver(nullptr);
-  for (auto& [p, c] : calls_)
-    if (c->timer) c->timer->cancel();
+  // Handles may outlive the agent and keep these objects (and their timers) alive: cancel
+  // every wait, so that no handler runs with a dangling agent (they return on
+  // operation_aborted before touching it).
+  auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
+    if (t) t->cancel();
+  };
+  for (auto& [p, c] : calls_) {
+    cancel(c->timer);
+    cancel(c->session_timer);
+    cancel(c->provisional_timer);
+  }
+  for (auto& r : registrations_) cancel(r->timer);
+  for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
+  for (auto& n : notifiers_) cancel(n->timer);
 }
 
 std::string user_agent::impl::random_token(std::size_t hex_digits) {

@@ -200,3 +200,20 @@ TEST_CASE("An INVITE challenged with 407 is sent again with Proxy-Authorization 
   CHECK(invites[1].call_id() == invites[0].call_id());
   CHECK(invites[1].from()->tag == invites[0].from()->tag);
 }
+
+TEST_CASE("Registration binds every extra contact in the same REGISTER") {
+  registrar_fixture f;
+  auto alice = f.make_client();
+  REQUIRE_FALSE(alice.start());
+  auto opts = f.options();
+  opts.extra_contacts = {"sip:alice@192.0.2.50:5060", "<sip:alice-desk@192.0.2.51>"};
+  auto reg = alice.start_registration(opts);
+  REQUIRE(run_until(f.io, [&] { return reg.state() == registration_state::registered; }));
+  const auto& last = f.registers.back();
+  REQUIRE(last.count(header_id::contact) == 3);  // ours and the two extra ones
+  std::vector<std::string> contacts;
+  for (const auto& field : last.fields())
+    if (field.id == header_id::contact) contacts.emplace_back(last.value_of(field));
+  CHECK(contacts[1] == "<sip:alice@192.0.2.50:5060>");
+  CHECK(contacts[2] == "<sip:alice-desk@192.0.2.51>");
+}

@@ -128,3 +128,29 @@ TEST_CASE("A rejected SUBSCRIBE ends the subscription with the notifier's status
   REQUIRE(run_until(f.io, [&] { return s.state() == subscription_state::terminated; }));
   CHECK(s.final_status() == 403);
 }
+
+TEST_CASE("A subscription nobody refreshes expires at the notifier with reason timeout") {
+  boost::asio::io_context io;
+  ua::user_agent bob(io, loopback_config("bob"));
+  REQUIRE_FALSE(bob.start());
+  std::vector<std::string> ended;
+  std::vector<ua::notifier> notifiers;
+  bob.on_subscribe("presence", [&](ua::notifier n) {
+    notifiers.push_back(n);
+    n.on_end([&](std::string_view reason) { ended.emplace_back(reason); });
+    REQUIRE_FALSE(n.accept("text/plain", "open"));
+  });
+  auto alice = std::make_unique<ua::user_agent>(io, loopback_config("alice"));
+  REQUIRE_FALSE(alice->start());
+  ua::subscribe_options o;
+  o.target = uri_of(bob, "bob");
+  o.event = "presence";
+  o.expires = std::chrono::seconds(2);
+  auto s = alice->subscribe(o);
+  REQUIRE(run_until(io, [&] { return s.state() == subscription_state::active; }));
+  alice.reset();  // the subscriber disappears without unsubscribing
+  REQUIRE(run_until(
+      io, [&] { return !ended.empty(); }, 6000ms));
+  CHECK(ended.front() == "timeout");  // RFC 6665 §4.2.2
+  CHECK(notifiers[0].state() == subscription_state::terminated);
+}
