@@ -2,6 +2,7 @@
 // and the notifier handle.
 #include <stdexcept>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
 
@@ -16,14 +17,7 @@ namespace {
 constexpr std::chrono::seconds k_default_expires{3600};  // when SUBSCRIBE has no Expires
 
 std::chrono::seconds requested_expires(const message& subscribe) {
-  auto v = subscribe.get(header_id::expires);
-  if (!v || v->empty() || v->size() > 10) return k_default_expires;
-  std::int64_t n = 0;
-  for (char c : *v) {
-    if (c < '0' || c > '9') return k_default_expires;
-    n = n * 10 + (c - '0');
-  }
-  return std::chrono::seconds(n);
+  return delta_seconds(subscribe.get(header_id::expires).value_or("")).value_or(k_default_expires);
 }
 
 std::string event_package(const message& m) {

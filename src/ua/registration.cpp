@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "header_values.hpp"
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
@@ -43,24 +44,10 @@ std::chrono::seconds granted_expiry(const message& ok, std::string_view our_cont
       parser::name_addr_view na;
       if (parser::parse_name_addr(value, na) || !ours_ok || !parser::uri_equal(na.uri, ours))
         continue;
-      if (!na.expires.empty()) {
-        std::uint64_t n = 0;
-        for (char c : na.expires) {
-          if (c < '0' || c > '9') return asked;
-          n = std::min<std::uint64_t>(n * 10 + static_cast<std::uint64_t>(c - '0'), 1u << 31);
-        }
-        return std::chrono::seconds(n);
-      }
+      if (!na.expires.empty()) return delta_seconds(na.expires).value_or(asked);
     }
   }
-  if (auto e = ok.get(header_id::expires)) {
-    std::uint64_t n = 0;
-    for (char c : *e) {
-      if (c < '0' || c > '9') return asked;
-      n = std::min<std::uint64_t>(n * 10 + static_cast<std::uint64_t>(c - '0'), 1u << 31);
-    }
-    return std::chrono::seconds(n);
-  }
+  if (auto e = ok.get(header_id::expires)) return delta_seconds(*e).value_or(asked);
   return asked;
 }
 
@@ -176,15 +163,10 @@ void user_agent::impl::on_register_response(client_op& op, tx::transaction_id id
   if ((code == 401 || code == 407) && retry_with_credentials(op, id, rsp)) return;
   if (code == 423 && !r->unregistering && op.attempts < 2) {
     // §10.2.8: ask again with at least the registrar's Min-Expires.
-    if (auto min = rsp.get("Min-Expires")) {
-      std::uint64_t n = 0;
-      for (char c : *min)
-        if (c >= '0' && c <= '9') n = std::min<std::uint64_t>(n * 10 + (c - '0'), 1u << 31);
-      if (n > static_cast<std::uint64_t>(r->asking.count())) {
-        r->asking = std::chrono::seconds(n);
-        send_register(r);
-        return;
-      }
+    if (auto min = delta_seconds(rsp.get("Min-Expires").value_or("")); min && *min > r->asking) {
+      r->asking = *min;
+      send_register(r);
+      return;
     }
   }
   if (code >= 300) return registration_failed(r, code, make_error_code(errc::rejected));

@@ -10,6 +10,7 @@
 // retransmissions of one already acknowledged are ignored.
 #include <charconv>
 
+#include "header_values.hpp"
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
@@ -20,14 +21,6 @@ using parser::header_id;
 using parser::message;
 
 namespace {
-
-bool lists_token(const message& m, header_id id, std::string_view token) {
-  for (const auto& f : m.fields())
-    if (f.id == id)
-      for (auto tok : sipkit::dialog::split_address_list(m.value_of(f)))
-        if (parser::iequals(tok, token)) return true;
-  return false;
-}
 
 std::optional<std::uint32_t> number_of(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);

@@ -10,6 +10,7 @@
 // Session-Expires) is answered with the interval and restarts the clock (§9).
 #include <algorithm>
 
+#include "header_values.hpp"
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
@@ -19,26 +20,13 @@ namespace sipkit::ua {
 using parser::header_id;
 using parser::message;
 
-namespace {
-
-std::optional<std::int64_t> delta_seconds(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  std::int64_t n = 0;
-  std::size_t i = 0;
-  for (; i < v.size() && v[i] >= '0' && v[i] <= '9' && i < 10; ++i) n = n * 10 + (v[i] - '0');
-  if (i == 0) return std::nullopt;
-  return n;
-}
-
-}  // namespace
-
 std::optional<session_timer_offer> read_session_expires(const message& m) {
   auto v = m.get(header_id::session_expires);  // also the compact form "x"
   if (!v) return std::nullopt;
-  auto n = delta_seconds(*v);
-  if (!n || *n <= 0) return std::nullopt;
+  auto n = delta_seconds(v->substr(0, v->find(';')));
+  if (!n || n->count() <= 0) return std::nullopt;
   session_timer_offer out;
-  out.interval = std::chrono::seconds(*n);
+  out.interval = *n;
   if (auto semi = v->find(';'); semi != std::string_view::npos) {
     parser::param_list params(v->substr(semi + 1));
     if (auto r = params.find("refresher")) {
@@ -51,8 +39,9 @@ std::optional<session_timer_offer> read_session_expires(const message& m) {
 
 std::chrono::seconds min_se_of(const message& m) {
   auto v = m.get("Min-SE");
-  auto n = v ? delta_seconds(*v) : std::nullopt;
-  return std::chrono::seconds(n.value_or(90));  // §4: 90 s when absent
+  // §4: 90 s when absent.
+  return (v ? delta_seconds(v->substr(0, v->find(';'))) : std::nullopt)
+      .value_or(std::chrono::seconds(90));
 }
 
 void user_agent::impl::add_session_timer_offer(message& invite,
@@ -66,11 +55,8 @@ void user_agent::impl::add_session_timer_offer(message& invite,
 int user_agent::impl::negotiate_session_timer(const call_ptr& c, const message& req,
                                               message& refusal) {
   // §8: the UAS side. No interval asked and none of our own: no session timer.
-  bool supports = false;
-  for (const auto& f : req.fields())
-    if (f.id == header_id::supported || f.id == header_id::require)
-      for (auto tok : sipkit::dialog::split_address_list(req.value_of(f)))
-        if (parser::iequals(tok, "timer")) supports = true;
+  const bool supports = lists_token(req, header_id::supported, "timer") ||
+                        lists_token(req, header_id::require, "timer");
   auto asked = read_session_expires(req);
   if (config_.session_expires.count() <= 0 && !asked) return 0;
   if (asked && asked->interval < config_.min_se) {

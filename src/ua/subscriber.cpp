@@ -2,6 +2,7 @@
 // the subscription handle.
 #include <stdexcept>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
 
@@ -26,16 +27,6 @@ std::string_view to_string(subscription_state s) noexcept {
 }
 
 namespace {
-
-std::chrono::seconds seconds_of(std::string_view text, std::chrono::seconds fallback) {
-  if (text.empty() || text.size() > 10) return fallback;
-  std::uint64_t n = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return fallback;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return std::chrono::seconds(static_cast<std::int64_t>(n));
-}
 
 // RFC 6665 §8.2.3: substate-value *( SEMI subexp-params ).
 struct subscription_state_header {
@@ -64,7 +55,7 @@ std::optional<subscription_state_header> read_subscription_state(const message& 
     parser::param_list params(v.substr(semi + 1));
     if (auto r = params.find("reason")) out.reason = r->value;
     if (auto e = params.find("expires"))
-      out.expires = seconds_of(e->value, std::chrono::seconds(0));
+      out.expires = delta_seconds(e->value).value_or(std::chrono::seconds(0));
   }
   return out;
 }
@@ -158,7 +149,8 @@ void user_agent::impl::on_subscribe_response(client_op& op, const message& rsp) 
     return;  // the final NOTIFY ends it
   }
   // §4.1.2.1: the 2xx's Expires is what the notifier granted.
-  const auto granted = seconds_of(rsp.get(header_id::expires).value_or(""), s->options.expires);
+  const auto granted =
+      delta_seconds(rsp.get(header_id::expires).value_or("")).value_or(s->options.expires);
   arm_subscription_refresh(s, granted);
 }
 

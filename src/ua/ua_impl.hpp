@@ -57,6 +57,9 @@ struct call_impl {
   bool remote_hold = false;
 
   std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
+  // Remote tags of this call's entries in dialogs_ (forks included); with call_id and
+  // local_tag they are the ids, so ending the call needs no scan of the table.
+  std::vector<std::string> dialog_tags;
   tx::transaction_id invite_tx;
   /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
   /// call is established, to keep an established call small.
@@ -227,6 +230,9 @@ struct user_agent::impl final : tx::transaction_user {
   void arm_retransmit(const call_ptr& c);
   local_media media_for(const tx::endpoint& dest) const;
   sipkit::dialog::dialog* dialog_of(call_impl& c);
+  /// Inserts a dialog of call `c` and remembers it in c->dialog_tags.
+  sipkit::dialog::dialog_table<call_ptr>::entry* add_call_dialog(const call_ptr& c,
+                                                                 sipkit::dialog::dialog d);
 
   // ---- UAC (uac.cpp)
   call make_call(std::string_view target);

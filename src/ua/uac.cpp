@@ -138,7 +138,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       return;
     }
     if (rid && c->invite && !dialogs_.find(*rid)) {
-      if (auto d = dialog::create_uac(*c->invite, rsp)) dialogs_.insert(std::move(*d), c);
+      if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
       if (!c->dialog_key) c->dialog_key = rid;
     }
     if (config_.reliable_provisionals) acknowledge_provisional(c, rsp);
@@ -178,16 +178,14 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
         config_.log.log(log_level::warning, "ua", "2xx without a usable Contact/To tag dropped");
         return;
       }
-      e = dialogs_.insert(std::move(*d), c).first;
+      e = add_call_dialog(c, std::move(*d));
       if (!e) return;
     }
     e->dialog.on_response(*c->invite, rsp);
     // The other early dialogs of this INVITE will not be confirmed by this 2xx.
-    std::vector<sipkit::dialog::dialog_id> others;
-    dialogs_.for_each([&](auto& other) {
-      if (other.value == c && !(other.dialog.id() == *rid)) others.push_back(other.dialog.id());
-    });
-    for (auto& o : others) dialogs_.erase(o);
+    for (const auto& tag : c->dialog_tags)
+      if (tag != rid->remote_tag) dialogs_.erase({c->call_id, c->local_tag, tag});
+    c->dialog_tags = {rid->remote_tag};
     c->dialog_key = rid;
     c->final_status = code;
     c->remote_party = e->dialog.remote_uri();

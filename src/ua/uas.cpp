@@ -57,7 +57,7 @@ std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
   if (!c->dialog_key) {
     if (auto d = dialog::create_uas(*c->invite, rsp)) {
       c->dialog_key = d->id();
-      dialogs_.insert(std::move(*d), c);
+      add_call_dialog(c, std::move(*d));
     }
   }
   // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
@@ -95,7 +95,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
     d->on_local_final_response(200);
   } else if (auto nd = dialog::create_uas(*c->invite, ok)) {
     c->dialog_key = nd->id();
-    dialogs_.insert(std::move(*nd), c);
+    add_call_dialog(c, std::move(*nd));
   }
   // The final response ends the reliable provisional's retransmissions (RFC 3262 §3).
   c->unacked_provisional.reset();

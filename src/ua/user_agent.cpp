@@ -224,6 +224,14 @@ void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
   for (auto& o : observers) o(s, status);
 }
 
+sipkit::dialog::dialog_table<call_ptr>::entry* user_agent::impl::add_call_dialog(
+    const call_ptr& c, sipkit::dialog::dialog d) {
+  std::string tag = d.id().remote_tag;
+  auto [e, inserted] = dialogs_.insert(std::move(d), c);
+  if (inserted) c->dialog_tags.push_back(std::move(tag));
+  return e;
+}
+
 sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
   if (!c.dialog_key) return nullptr;
   auto* e = dialogs_.find(*c.dialog_key);
@@ -237,11 +245,8 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   if (status) c->final_status = status;
   c->end_error = ec;
   // Every dialog of the call (early forks included) goes with it.
-  std::vector<sipkit::dialog::dialog_id> ids;
-  dialogs_.for_each([&](auto& e) {
-    if (e.value == c) ids.push_back(e.dialog.id());
-  });
-  for (auto& id : ids) dialogs_.erase(id);
+  for (const auto& tag : c->dialog_tags) dialogs_.erase({c->call_id, c->local_tag, tag});
+  c->dialog_tags.clear();
   if (c->timer) c->timer->cancel();
   if (c->session_timer) c->session_timer->cancel();
   if (c->provisional_timer) c->provisional_timer->cancel();
