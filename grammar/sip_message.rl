@@ -46,12 +46,12 @@ inline uri_scheme scheme_of(std::string_view s) {
   # transitions into a state that loops on every byte of the class with the skip as its
   # only action, so skipping is exactly what the machine would have done byte by byte;
   # tests/parser/check_skip_loops.py proves this on the state graph (ctest: skip_loops).
-  action skip_token { p = skip_run(k_token, p + 1, pe) - 1; }
-  action skip_word { p = skip_run(k_word, p + 1, pe) - 1; }
-  action skip_text { p = skip_run(k_text, p + 1, pe) - 1; }
-  action skip_qdtext { p = skip_run(k_qdtext, p + 1, pe) - 1; }
-  action skip_alphanum { p = skip_run(k_alphanum, p + 1, pe) - 1; }
-  action skip_digit { p = skip_run(k_digit, p + 1, pe) - 1; }
+  action skip_token { p = skip_run<k_token>(p + 1, pe) - 1; }
+  action skip_word { p = skip_run<k_word>(p + 1, pe) - 1; }
+  action skip_text { p = skip_run<k_text>(p + 1, pe) - 1; }
+  action skip_qdtext { p = skip_run<k_qdtext>(p + 1, pe) - 1; }
+  action skip_alphanum { p = skip_run<k_alphanum>(p + 1, pe) - 1; }
+  action skip_digit { p = skip_run<k_digit>(p + 1, pe) - 1; }
 
   # The same languages as sip_common.rl's, written so that the skips land on loops.
   token_f         = token $skip_token;
@@ -67,8 +67,9 @@ inline uri_scheme scheme_of(std::string_view s) {
   hostname_f      = (domainlabel_f ".")* label_alpha "."?;
 
   # ---------------------------------------------------------------- URI actions
+  # The slot was zeroed when it was handed out (next_addr, reset, parse_uri): a URI can only
+  # be entered once per slot, since a display name never contains the ':' after a scheme.
   action uri_begin {
-    *st.uri = uri_view{};
     st.uri_start = p;
     st.user_start = nullptr;
     st.user_colon = nullptr;

@@ -50,7 +50,7 @@ constexpr std::array<std::string_view, 15> k_methods{
     "", "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "PRACK", "UPDATE",
     "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"};
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 bool is_lws(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
@@ -67,15 +67,45 @@ std::string_view header_name(header_id id) noexcept {
   return i < k_headers.size() ? k_headers[i].name : std::string_view{};
 }
 
-header_id lookup_header(std::string_view name) noexcept {
-  if (name.size() == 1) {
-    char c = lower(name[0]);
-    for (const auto& h : k_headers)
-      if (h.compact == c) return h.id;
-    return header_id::extension;
+namespace {
+
+// Known names bucketed by their first letter, so a lookup compares the length and then at
+// most a handful of names. It runs once per header line of every parsed message (the
+// grammar dispatches on it), so it must cost less than the DFA trie it replaced.
+struct name_buckets {
+  std::array<std::array<std::uint8_t, 8>, 26> ids{};  // header_id values, 0 ends a bucket
+  std::array<header_id, 26> compact{};
+};
+
+constexpr name_buckets make_buckets() {
+  name_buckets b;
+  for (const auto& h : k_headers) {
+    if (h.name.empty()) continue;
+    auto& bucket = b.ids[static_cast<std::size_t>(lower(h.name[0]) - 'a')];
+    std::size_t i = 0;
+    while (bucket[i] != 0) ++i;
+    bucket[i] = static_cast<std::uint8_t>(h.id);
+    if (h.compact != 0) b.compact[static_cast<std::size_t>(h.compact - 'a')] = h.id;
   }
-  for (const auto& h : k_headers)
-    if (!h.name.empty() && iequals(h.name, name)) return h.id;
+  return b;
+}
+// constexpr: a bucket overflow would be an out-of-bounds write, so it fails the build.
+constexpr name_buckets k_buckets = make_buckets();
+
+}  // namespace
+
+header_id lookup_header(std::string_view name) noexcept {
+  if (name.empty()) return header_id::extension;
+  const char first = lower(name[0]);
+  if (first < 'a' || first > 'z') return header_id::extension;
+  const auto letter = static_cast<std::size_t>(first - 'a');
+  if (name.size() == 1) return k_buckets.compact[letter];
+  for (std::uint8_t id : k_buckets.ids[letter]) {
+    if (id == 0) break;
+    const std::string_view known = k_headers[id].name;
+    if (known.size() == name.size() && iequals(known.substr(1), name.substr(1)))
+      return static_cast<header_id>(id);
+  }
   return header_id::extension;
 }
 

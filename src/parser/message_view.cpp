@@ -11,7 +11,7 @@ struct message_parser_access {
   static void reset(message_view& m, std::string_view bytes) {
     m.bytes_ = bytes;
     m.method_text_ = m.version_ = m.reason_ = m.call_id_ = m.body_ = {};
-    m.request_uri_ = uri_view{};
+    reset_slot(m.request_uri_);
     m.method_ = method::unknown;
     m.status_code_ = 0;
     m.cseq_ = cseq_view{};
@@ -50,6 +50,16 @@ inline bool is_lws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '
   while (!v.empty() && is_lws(v.front())) v.remove_prefix(1);
   while (!v.empty() && is_lws(v.back())) v.remove_suffix(1);
   return v;
+}
+
+// trim() for a header value the grammar accepted: the only bytes at or below SP it can hold
+// are SP, HTAB, CR and LF (LWS), so one compare per byte tells LWS from value.
+[[gnu::always_inline]] inline std::string_view trim_parsed(std::string_view v) {
+  const char* b = v.data();
+  const char* e = b + v.size();
+  while (b != e && static_cast<unsigned char>(*b) <= ' ') ++b;
+  while (e != b && static_cast<unsigned char>(e[-1]) <= ' ') --e;
+  return {b, static_cast<std::size_t>(e - b)};
 }
 
 // Digits only (the grammar has checked); false when the value exceeds `max`.
@@ -93,12 +103,10 @@ via_view* parse_state::next_via() {
       fail_limit(errc::too_many_headers, "Via values", name_start);
       return nullptr;
     }
-    v = &msg->vias_[msg->via_count_++];
-    *v = via_view{};
+    v = reset_slot(msg->vias_[msg->via_count_++]);
     v->header_index = static_cast<std::uint16_t>(msg->header_count_ - 1);
   } else {
-    v = (standalone_values++ == 0 && via_out != nullptr) ? via_out : &via_scratch;
-    *v = via_view{};
+    v = reset_slot((standalone_values++ == 0 && via_out != nullptr) ? *via_out : scratch.via);
   }
   return v;
 }
@@ -110,7 +118,7 @@ name_addr_view* parse_state::next_addr() {
   if (msg != nullptr) {
     const bool single = header_kind == header_id::from || header_kind == header_id::to;
     if (single && duplicate) {
-      a = &addr_scratch;  // RFC 3261 §8.2.2: a UAS answers 400; the first value stays typed
+      a = &scratch.addr;  // RFC 3261 §8.2.2: a UAS answers 400; the first value stays typed
     } else if (msg->addr_count_ >= message_view::address_capacity) {
       fail_limit(errc::too_many_headers, "address values", name_start);
       return nullptr;
@@ -120,12 +128,11 @@ name_addr_view* parse_state::next_addr() {
       if (header_kind == header_id::from) msg->from_index_ = index;
       if (header_kind == header_id::to) msg->to_index_ = index;
     }
-    *a = name_addr_view{};
+    reset_slot(*a);
     a->header = header_kind;
     a->header_index = static_cast<std::uint16_t>(msg->header_count_ - 1);
   } else {
-    a = (standalone_values++ == 0 && addr_out != nullptr) ? addr_out : &addr_scratch;
-    *a = name_addr_view{};
+    a = reset_slot((standalone_values++ == 0 && addr_out != nullptr) ? *addr_out : scratch.addr);
   }
   addr = a;
   uri = &a->uri;
@@ -133,7 +140,7 @@ name_addr_view* parse_state::next_addr() {
 }
 
 auth_view* parse_state::next_auth() {
-  auth_view* a = &auth_scratch;
+  auth_view* a = &scratch.auth;
   if (msg != nullptr) {
     if (msg->auth_count_ >= message_view::auth_capacity) {
       fail_limit(errc::too_many_headers, "authentication headers", name_start);
@@ -141,7 +148,7 @@ auth_view* parse_state::next_auth() {
     }
     a = &msg->auths_[msg->auth_count_++];
   }
-  *a = auth_view{};
+  reset_slot(*a);
   a->header = header_kind;
   if (msg != nullptr) a->header_index = static_cast<std::uint16_t>(msg->header_count_ - 1);
   return a;
@@ -235,7 +242,7 @@ parse_error parse_message(std::string_view bytes, message_view& out, const parse
 
   for (auto& h : out.headers_) {
     if (&h == out.headers_.data() + out.header_count_) break;
-    h.value = trim(h.value);
+    h.value = trim_parsed(h.value);
   }
   out.method_ = lookup_method(out.method_text_);
   if (auto err = check_values(out, st, limits, st.base)) return err;

@@ -33,6 +33,7 @@ parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits&
   parse_state st;
   st.limits = &limits;
   st.base = text.data();
+  reset_slot(out);
   st.uri = &out;
   auto r = run_sip_machine(entry_point::uri, st, text.data(), text.data() + text.size());
   if (r.error || !r.accepted || r.stop != text.data() + text.size())

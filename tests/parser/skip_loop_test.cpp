@@ -78,6 +78,33 @@ TEST_CASE("skip loops: a tag token ends at every non-token byte", "[skip]") {
   }
 }
 
+TEST_CASE("skip loops: runs longer than one 16-byte step end at every byte value", "[skip]") {
+  fixture f;
+  for (unsigned b = 0; b < 256; ++b) {
+    for (std::size_t at : {15u, 16u, 17u, 33u}) {
+      const std::string tag = std::string(at, 't') + static_cast<char>(b) + std::string(20, 'u');
+      const std::string subject = std::string(at, 's') + static_cast<char>(b) + "end";
+      const std::string m = message_with("Subject: " + subject + "\r\n",
+                                         "<sip:a@b.c>;tag=" + tag);
+      const parse_error err = f.parse(m);
+      const bool text = (b >= 0x21 && b <= 0x7E) || (b >= 0x80 && b <= 0xBF) || b == ' ' ||
+                        b == '\t';
+      CAPTURE(b, at);
+      if (is_token(b)) {
+        REQUIRE_FALSE(err);
+        CHECK(f.view->from()->tag == tag);
+        CHECK(f.view->raw(header_id::subject) == subject);
+      } else if (err) {
+        // The first refused byte is the one after the tag's run (or a byte after it).
+        CHECK(err.offset >= m.find(tag) + at);
+      } else {
+        CHECK(f.view->from()->tag == tag.substr(0, at));
+        CHECK(text);
+      }
+    }
+  }
+}
+
 TEST_CASE("skip loops: a Call-ID word ends at every non-word byte", "[skip]") {
   fixture f;
   const std::string_view word_marks = "-.!%*_+`'~()<>:\\\"/[]?{}";
