@@ -501,6 +501,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   via_only       := via_value;
   name_addr_only := addr_single;
   cseq_only      := cseq_value;
+  auth_only      := auth_value;
 }%%
 
 %% write data;
@@ -516,6 +517,7 @@ machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p
     case entry_point::via: cs = sip_message_en_via_only; break;
     case entry_point::name_addr: cs = sip_message_en_name_addr_only; break;
     case entry_point::cseq: cs = sip_message_en_cseq_only; break;
+    case entry_point::auth: cs = sip_message_en_auth_only; break;
   }
   %% write exec;
   machine_result r;

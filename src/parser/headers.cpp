@@ -228,6 +228,14 @@ parse_error parse_name_addr(std::string_view value, name_addr_view& out,
   return err;
 }
 
+parse_error parse_auth(std::string_view value, auth_view& out, const parser_limits& limits) {
+  parse_state st;
+  st.limits = &limits;
+  st.auth_out = &out;
+  reset_slot(out);
+  return run_standalone(entry_point::auth, st, value, "authentication header");
+}
+
 parse_error parse_cseq(std::string_view value, cseq_view& out) {
   parse_state st;
   parser_limits limits;

@@ -140,17 +140,17 @@ name_addr_view* parse_state::next_addr() {
 }
 
 auth_view* parse_state::next_auth() {
-  auth_view* a = &scratch.auth;
-  if (msg != nullptr) {
-    if (msg->auth_count_ >= message_view::auth_capacity) {
-      fail_limit(errc::too_many_headers, "authentication headers", name_start);
-      return nullptr;
-    }
-    a = &msg->auths_[msg->auth_count_++];
+  if (msg == nullptr) {
+    auth_view* a = (standalone_values++ == 0 && auth_out != nullptr) ? auth_out : &scratch.auth;
+    return reset_slot(*a);  // header stays extension: a lone value does not name its header
   }
-  reset_slot(*a);
+  if (msg->auth_count_ >= message_view::auth_capacity) {
+    fail_limit(errc::too_many_headers, "authentication headers", name_start);
+    return nullptr;
+  }
+  auth_view* a = reset_slot(msg->auths_[msg->auth_count_++]);
   a->header = header_kind;
-  if (msg != nullptr) a->header_index = static_cast<std::uint16_t>(msg->header_count_ - 1);
+  a->header_index = static_cast<std::uint16_t>(msg->header_count_ - 1);
   return a;
 }
 

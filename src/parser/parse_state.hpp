@@ -61,6 +61,7 @@ struct parse_state {
   name_addr_view* addr_out = nullptr;
   uri_view* uri_out = nullptr;
   cseq_view* cseq_out = nullptr;
+  auth_view* auth_out = nullptr;
   std::size_t standalone_values = 0;
   scratch_slots scratch;
 
@@ -138,7 +139,7 @@ struct machine_result {
   bool error = false;
 };
 
-enum class entry_point { message, uri, via, name_addr, cseq };
+enum class entry_point { message, uri, via, name_addr, cseq, auth };
 machine_result run_sip_machine(entry_point entry, parse_state& st, const char* p, const char* pe);
 
 }  // namespace sipkit::parser

@@ -9,7 +9,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "sipkit/parser/message_view.hpp"
+#include "sipkit/parser/headers.hpp"
 
 namespace sipkit::ua {
 namespace {
@@ -76,28 +76,23 @@ bool is_sess(digest_algorithm a) noexcept {
          a == digest_algorithm::sha512_256_sess;
 }
 
-// Parses single auth header values with the SIP grammar (parser::auth_view) by wrapping one
-// value at a time in a minimal response. The parser has no standalone entry point for
-// auth values; this keeps one grammar for them. The message_view (tens of KiB) is
-// allocated once per read_* call and only when there is something to parse.
+// Parses single auth header values with the SIP grammar (parser::parse_auth, the same
+// machine the message parser runs on these headers).
 class auth_reader {
  public:
-  // The result points into this reader and is valid until the next read().
+  // The result points into this reader and `value`; valid until the next read().
   const parser::auth_view* read(parser::header_id id, std::string_view value) {
-    if (!view_) view_ = std::make_unique<parser::message_view>();
-    buf_.assign("SIP/2.0 401 X\r\n");
-    buf_.append(parser::header_name(id));
-    buf_.append(": ");
-    buf_.append(value);
-    buf_.append("\r\n\r\n");
-    if (parser::parse_message(buf_, *view_)) return nullptr;
-    const auto auths = view_->auths();
-    return auths.size() == 1 ? &auths[0] : nullptr;
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    if (parser::parse_auth(value, view_)) return nullptr;
+    view_.header = id;
+    return &view_;
   }
 
  private:
-  std::string buf_;
-  std::unique_ptr<parser::message_view> view_;
+  parser::auth_view view_;
 };
 
 class digest_category_impl final : public std::error_category {

@@ -319,3 +319,44 @@ TEST_CASE("header value parsers work on stand-alone values", "[message_view]") {
   CHECK(parse_cseq("2147483648 BYE", c).code == errc::value_out_of_range);
   CHECK(parse_via("SIP/2.0/UDP", v).code == errc::syntax);
 }
+
+TEST_CASE("parse_auth reads one credentials or challenge value on its own", "[message_view]") {
+  auth_view a;
+  const std::string credentials =
+      "Digest username=\"alice\", realm=\"atlanta.example.com\", nonce=\"84a4cc6f3082121f\","
+      " uri=\"sip:bob@biloxi.example.com\", response=\"7587245234b3434cc3412213e5f113a5\","
+      " algorithm=MD5, cnonce=\"0a4f113b\", qop=auth, nc=00000001, opaque=\"x\"";
+  REQUIRE_FALSE(parse_auth(credentials, a));
+  CHECK(a.scheme == "Digest");
+  CHECK(a.username == "\"alice\"");
+  CHECK(a.realm == "\"atlanta.example.com\"");
+  CHECK(a.nonce == "\"84a4cc6f3082121f\"");
+  CHECK(a.uri == "\"sip:bob@biloxi.example.com\"");
+  CHECK(a.response == "\"7587245234b3434cc3412213e5f113a5\"");
+  CHECK(a.algorithm == "MD5");
+  CHECK(a.cnonce == "\"0a4f113b\"");
+  CHECK(a.qop == "auth");
+  CHECK(a.nc == "00000001");
+  CHECK(a.opaque == "\"x\"");
+  CHECK(a.header == header_id::extension);
+  CHECK(a.params == credentials.substr(7));
+
+  // A second parse leaves nothing of the first behind.
+  REQUIRE_FALSE(parse_auth("Digest realm=\"r\", nonce=\"n\", stale=TRUE, algorithm=SHA-256", a));
+  CHECK(a.realm == "\"r\"");
+  CHECK(a.stale == "TRUE");
+  CHECK(a.algorithm == "SHA-256");
+  CHECK(a.username.empty());
+  CHECK(a.response.empty());
+  CHECK(a.qop.empty());
+
+  // Unknown schemes and parameters are kept raw; errors say where.
+  REQUIRE_FALSE(parse_auth("Bearer token=abc", a));
+  CHECK(a.scheme == "Bearer");
+  CHECK(a.params == "token=abc");
+  const parse_error missing_value = parse_auth("Digest realm=", a);
+  CHECK(missing_value.code == errc::syntax);
+  CHECK(missing_value.offset == 13);
+  CHECK(parse_auth("Digest", a).code == errc::syntax);
+  CHECK(parse_auth("Digest realm=\"r\",", a).offset == 17);
+}

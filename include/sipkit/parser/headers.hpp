@@ -167,6 +167,11 @@ parse_error parse_via(std::string_view value, via_view& out, const parser_limits
 parse_error parse_name_addr(std::string_view value, name_addr_view& out,
                             const parser_limits& limits = {});
 parse_error parse_cseq(std::string_view value, cseq_view& out);
+/// One challenge or credentials value (WWW-Authenticate, Proxy-Authenticate, Authorization,
+/// Proxy-Authorization: `Digest realm="x", nonce="y", ...`). `out.header` stays
+/// `header_id::extension` (the value does not say which header it came from); the views
+/// point into `value`.
+parse_error parse_auth(std::string_view value, auth_view& out, const parser_limits& limits = {});
 
 /// Strip the quotes of a quoted-string and resolve quoted-pairs into `out`.
 /// Returns the input unchanged (no copy) when it is not quoted and has no escapes.
