@@ -1,9 +1,11 @@
 // transaction::transport over sipkit::transport::manager.
 #include "sipkit/transaction/network_transport.hpp"
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "sipkit/transport/error.hpp"
@@ -103,8 +105,25 @@ std::optional<boost::asio::ip::address> routed_local_address(
 
 }  // namespace
 
+// The client transactions whose request was last written on one connection: when the
+// connection closes, they get a transport error (RFC 3261 §17.1.4) instead of waiting for
+// Timer B/F. A ring of the most recent ones keeps it bounded on long-lived connections;
+// transactions that ended meanwhile are ignored by the manager.
+struct sent_on_connection {
+  static constexpr std::size_t capacity = 32;
+  std::array<transaction_id, capacity> ids{};
+  std::size_t next = 0;
+  void add(transaction_id id) {
+    for (const auto& known : ids)
+      if (known == id) return;  // a retransmission
+    ids[next] = id;
+    next = (next + 1) % capacity;
+  }
+};
+
 struct network_transport::shared_state {
   transport_receiver* receiver = nullptr;
+  std::unordered_map<std::uint64_t, sent_on_connection> requests_by_connection;
   // Wildcard listeners: destination address -> routed local address. Bounded; cleared
   // when full, since routes rarely change and destinations are few per instance.
   std::map<boost::asio::ip::address, std::string> routed;
@@ -113,6 +132,17 @@ struct network_transport::shared_state {
 network_transport::network_transport(net::manager& network)
     : net_(network), state_(std::make_shared<shared_state>()) {
   // The handler is removed in the destructor, so the raw pointer never dangles.
+  net_.on_connection_closed([weak = std::weak_ptr<shared_state>(state_)](
+                                net::connection_id connection, std::error_code reason) {
+    auto state = weak.lock();
+    if (!state) return;
+    auto it = state->requests_by_connection.find(connection);
+    if (it == state->requests_by_connection.end()) return;
+    const sent_on_connection sent = it->second;
+    state->requests_by_connection.erase(it);
+    for (const auto& id : sent.ids)
+      if (id.valid() && state->receiver != nullptr) state->receiver->on_send_error(id, reason);
+  });
   net_.on_message([state = state_.get()](const net::incoming_message& in) {
     if (state->receiver == nullptr) return;
     endpoint source;
@@ -126,6 +156,7 @@ network_transport::network_transport(net::manager& network)
 
 network_transport::~network_transport() {
   net_.on_message({});
+  net_.on_connection_closed({});
   state_->receiver = nullptr;  // late send completions see no receiver
 }
 
@@ -139,11 +170,17 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
   if (origin.valid()) {
     // §17.1.4 / §17.2.4: a failure found after send() returned is a transport error of
     // the transaction that sent.
-    done = [weak = std::weak_ptr<shared_state>(state_), origin](std::error_code ec,
-                                                                const net::send_info&) {
-      if (!ec) return;
+    const bool request = msg.is_request();
+    done = [weak = std::weak_ptr<shared_state>(state_), origin, request](
+               std::error_code ec, const net::send_info& info) {
       auto state = weak.lock();
-      if (state && state->receiver != nullptr) state->receiver->on_send_error(origin, ec);
+      if (!state) return;
+      if (!ec) {
+        if (request && info.connection != 0 && info.transport != net::protocol::udp)
+          state->requests_by_connection[info.connection].add(origin);
+        return;
+      }
+      if (state->receiver != nullptr) state->receiver->on_send_error(origin, ec);
     };
   }
   if (msg.is_response()) {

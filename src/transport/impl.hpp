@@ -153,6 +153,7 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   asio::io_context& io;
   transport_config cfg;
   message_handler handler;
+  close_handler closed_handler;
   bool started = false;
   bool stopped = false;
   connection_id next_id = 1;
@@ -186,7 +187,7 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   std::error_code send_to(std::string bytes, protocol p, const endpoint& remote,
                           const std::string& server_name, connection_id hint, send_handler done);
   std::shared_ptr<detail::stream_connection> find_connection(protocol p, const endpoint& remote);
-  void connection_closed(detail::stream_connection& c);
+  void connection_closed(detail::stream_connection& c, std::error_code reason);
   void post_done(send_handler done, std::error_code ec, send_info info);
   detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
 };

@@ -195,7 +195,10 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
   return c->send(std::move(bytes), std::move(done));
 }
 
-void manager::impl::connection_closed(stream_connection& c) {
+void manager::impl::connection_closed(stream_connection& c, std::error_code reason) {
+  if (closed_handler && !stopped) {
+    asio::post(io, [handler = closed_handler, id = c.id, reason] { handler(id, reason); });
+  }
   auto it = by_remote.find({c.transport, c.remote});
   if (it != by_remote.end() && it->second == c.id) by_remote.erase(it);
   auto& s = st(c.transport);
@@ -215,6 +218,9 @@ manager::manager(asio::io_context& io, transport_config config)
 manager::~manager() { stop(); }
 
 void manager::on_message(message_handler handler) { impl_->handler = std::move(handler); }
+void manager::on_connection_closed(close_handler handler) {
+  impl_->closed_handler = std::move(handler);
+}
 
 std::error_code manager::start() {
   if (impl_->stopped) return error::not_started;

@@ -388,8 +388,9 @@ void stream_connection::close(std::string_view reason, std::error_code ec) {
   boost::system::error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
   socket().close(ignored);
-  fail_pending(ec ? ec : make_error_code(error::connection_closed));
-  m.connection_closed(*this);
+  const std::error_code why = ec ? ec : make_error_code(error::connection_closed);
+  fail_pending(why);
+  m.connection_closed(*this, why);
 }
 
 }  // namespace detail

@@ -183,6 +183,36 @@ TEST_CASE("TCP client closes the connection when no pong answers its ping") {
   CHECK(logs.contains("keep-alive pong not received"));
 }
 
+TEST_CASE("TCP connection closed by the peer is reported with its id to on_connection_closed") {
+  asio::io_context io;
+  log_capture logs;
+  manager server(io, config_for({{protocol::tcp, "127.0.0.1", 0}}, logs));
+  manager client(io, config_for({}, logs));
+  inbox at_server;
+  at_server.attach(server);
+  std::vector<std::pair<connection_id, std::error_code>> closed;
+  client.on_connection_closed([&](connection_id id, std::error_code why) {
+    closed.emplace_back(id, why);
+  });
+  REQUIRE(!server.start());
+  REQUIRE(!client.start());
+  connection_id used = 0;
+  REQUIRE(!client.send_request(owned(options_request("TCP", "127.0.0.1:5060", "z9hG4bK-c1")),
+                               to(protocol::tcp, bound(server, protocol::tcp)),
+                               [&](std::error_code, const send_info& i) { used = i.connection; }));
+  REQUIRE(run_until(io, [&] { return at_server.items.size() == 1 && used != 0; }));
+  CHECK(closed.empty());
+  server.close_connection(at_server.items[0].meta.connection);
+  REQUIRE(run_until(io, [&] { return !closed.empty(); }));
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].first == used);
+  CHECK(closed[0].second == error::connection_closed);
+  // stop() closes what is left without reporting it.
+  client.stop();
+  io.poll();
+  CHECK(closed.size() == 1);
+}
+
 TEST_CASE("TCP idle connection is closed after idle_timeout") {
   asio::io_context io;
   log_capture logs;

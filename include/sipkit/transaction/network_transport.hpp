@@ -72,7 +72,10 @@ class network_transport final : public transport {
   network_transport(const network_transport&) = delete;
   network_transport& operator=(const network_transport&) = delete;
 
-  /// Where received messages and late send errors go; nullptr drops them.
+  /// Where received messages and late send errors go; nullptr drops them. A TCP/TLS
+  /// connection that closes is a late send error (RFC 3261 §17.1.4) for the client
+  /// transactions whose request was last written on it (up to the 32 most recent per
+  /// connection), with the error that closed it.
   void set_receiver(transport_receiver* receiver) noexcept;
   void set_receiver(transport_receiver& receiver) noexcept { set_receiver(&receiver); }
 

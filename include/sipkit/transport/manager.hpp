@@ -114,6 +114,12 @@ class manager {
   /// success when the bytes were handed to the kernel, else the connect / TLS / write
   /// error.
   using send_handler = std::function<void(std::error_code, const send_info&)>;
+  /// Called after a TCP/TLS connection closed for any reason but stop(): the peer closed
+  /// it, a read or write failed (for TLS, also an alert the peer sent after the handshake,
+  /// such as a refused client certificate), framing failed, or a timeout. `reason` is the
+  /// error that closed it, or error::connection_closed for an orderly close by the peer.
+  /// Posted to the io_context, never called from inside another call of this manager.
+  using close_handler = std::function<void(connection_id, std::error_code reason)>;
 
   manager(boost::asio::io_context& io, transport_config config);
   ~manager();
@@ -122,6 +128,8 @@ class manager {
 
   /// Where received messages go. Set before start(); without one, messages are dropped.
   void on_message(message_handler handler);
+  /// Where connection closes are reported (see close_handler); none by default.
+  void on_connection_closed(close_handler handler);
 
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
   /// (sockets already opened stay open; call stop() to give up).
