@@ -47,12 +47,13 @@ struct recording_core final : tx::transaction_user {
   std::vector<int> codes;
   std::vector<std::error_code> failures;
   int terminated = 0;
+  bool answer = true;  // false: requests are seen but never answered
 
   void on_request(tx::transaction_id id, const message& req, const tx::endpoint& source,
                   tx::transaction_id) override {
     requests.push_back({std::string(req.method_text()),
                         std::string(req.get(header_id::via).value_or("")), source});
-    stack->respond(id, sample_response(req, 200));
+    if (answer) stack->respond(id, sample_response(req, 200));
   }
   void on_response(tx::transaction_id, const message& rsp) override {
     codes.push_back(rsp.status_code());
@@ -174,6 +175,27 @@ TEST_CASE("A TCP send to a closed port fails the NICT with the connect error") {
   REQUIRE(uac.core.failures.size() == 1);
   REQUIRE(uac.core.failures[0] != tx::error::timeout);
   REQUIRE(uac.core.failures[0] == std::errc::connection_refused);
+  REQUIRE(uac.core.codes.empty());
+  REQUIRE(uac.core.terminated == 1);
+  REQUIRE(uac.stack.get().size() == 0);
+}
+
+TEST_CASE("A TCP connection closed before the response fails the NICT that sent on it") {
+  asio::io_context io;
+  loopback_stack uac(io, net::protocol::tcp);
+  loopback_stack uas(io, net::protocol::tcp);
+  uas.core.answer = false;
+
+  auto r = uac.stack.start_client(sample_uac_request("OPTIONS"),
+                                  {uas.address(tx::transport_protocol::tcp)});
+  REQUIRE(r);
+  REQUIRE(run_until(io, [&] { return uas.core.requests.size() == 1; }));
+  uas.network.close_connection(uas.core.requests.front().source.connection);
+  REQUIRE(run_until(io, [&] { return !uac.core.failures.empty(); }));
+
+  // §17.1.4: the close is the transaction's transport error, not a Timer F timeout.
+  REQUIRE(uac.core.failures.size() == 1);
+  REQUIRE(uac.core.failures[0] == net::error::connection_closed);
   REQUIRE(uac.core.codes.empty());
   REQUIRE(uac.core.terminated == 1);
   REQUIRE(uac.stack.get().size() == 0);
