@@ -137,10 +137,17 @@ inline uri_scheme scheme_of(std::string_view s) {
   password        = (unreserved | escaped | [&=+$,])*;
   userinfo        = user >user_mark (":" >user_colon password)? "@" >userinfo_commit;
 
+  # GB/T 28181 names a SIP domain by ten digits ("sip:34020000001320000001@3402000000"),
+  # which RFC 3261's hostname refuses (its toplabel starts with a letter) and devices send
+  # in every REGISTER. A host of digits only, without dots (so never an IPv4address), is
+  # taken as a host name.
+  numeric_domain  = DIGIT+;
   host            = ( hostname %kind_hostname
+                    | numeric_domain %kind_hostname
                     | IPv4address %kind_ipv4
                     | IPv6reference %kind_ipv6 ) >host_mark;
   host_f          = ( hostname_f %kind_hostname
+                    | numeric_domain %kind_hostname
                     | IPv4address %kind_ipv4
                     | IPv6reference %kind_ipv6 ) >host_mark;
   uri_host        = host_f %uri_host_end;

@@ -360,3 +360,22 @@ TEST_CASE("parse_auth reads one credentials or challenge value on its own", "[me
   CHECK(parse_auth("Digest", a).code == errc::syntax);
   CHECK(parse_auth("Digest realm=\"r\",", a).offset == 17);
 }
+
+TEST_CASE("message view: a GB/T 28181 REGISTER with a numeric SIP domain parses", "[message_view]") {
+  fixture f;
+  const std::string reg =
+      "REGISTER sip:34020000002000000001@3402000000 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1\r\n"
+      "From: <sip:34020000001320000001@3402000000>;tag=1\r\n"
+      "To: <sip:34020000001320000001@3402000000>\r\n"
+      "Call-ID: 1@192.168.1.64\r\nCSeq: 1 REGISTER\r\n"
+      "Contact: <sip:34020000001320000001@192.168.1.64:5060>\r\n"
+      "Expires: 3600\r\nContent-Length: 0\r\n\r\n";
+  REQUIRE_FALSE(f.parse(reg));
+  CHECK(f.view->request_uri().host == "3402000000");
+  CHECK(f.view->from()->uri.host == "3402000000");
+  CHECK(f.view->from()->uri.host_type == host_kind::hostname);
+  CHECK(f.view->to()->uri.user == "34020000001320000001");
+  CHECK(f.view->contact()->uri.host_type == host_kind::ipv4);
+  CHECK(f.view->top_via()->host_type == host_kind::ipv4);
+}

@@ -130,3 +130,23 @@ TEST_CASE("unescape decodes valid escapes and keeps invalid ones", "[uri]") {
   CHECK(unescape("a%20b%2") == "a b%2");
   CHECK(unescape("%zz%41") == "%zzA");
 }
+
+TEST_CASE("a GB/T 28181 numeric SIP domain is a host name, an IPv4 address stays one", "[uri]") {
+  uri_view u;
+  REQUIRE_FALSE(parse_uri("sip:34020000001320000001@3402000000", u));
+  CHECK(u.user == "34020000001320000001");
+  CHECK(u.host == "3402000000");
+  CHECK(u.host_type == host_kind::hostname);
+  REQUIRE_FALSE(parse_uri("sip:34020000002000000001@3402000000:5060;transport=udp", u));
+  CHECK(u.host == "3402000000");
+  CHECK(u.port == 5060);
+  CHECK(u.transport_param == "udp");
+  REQUIRE_FALSE(parse_uri("sip:3402000000", u));
+  CHECK(u.host == "3402000000");
+  CHECK(u.user.empty());
+  REQUIRE_FALSE(parse_uri("sip:a@192.0.2.1", u));
+  CHECK(u.host_type == host_kind::ipv4);
+  // Dotted digits that are no IPv4 address are still refused.
+  CHECK(parse_uri("sip:a@1.2.3", u));
+  CHECK(parse_uri("sip:a@3402000000.", u));
+}
