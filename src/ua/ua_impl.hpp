@@ -247,8 +247,8 @@ struct user_agent::impl final : tx::transaction_user {
   void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
                          std::string body, status_handler done);
   void reinvite(const call_ptr& c, bool hold, status_handler done);
-  void out_of_dialog_request(std::string_view method, std::string_view target, std::string ct,
-                             std::string body, status_handler done);
+  void out_of_dialog_request(std::string_view method, message_request request,
+                             status_handler done);
 
   // ---- registration and authentication (registration.cpp)
   registration start_registration(registration_options options);

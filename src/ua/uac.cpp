@@ -390,22 +390,64 @@ void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
   op.done.complete(make_error_code(errc::rejected), code);
 }
 
-void user_agent::impl::out_of_dialog_request(std::string_view method, std::string_view target,
-                                             std::string ct, std::string body,
+namespace {
+
+// The headers out_of_dialog_request writes itself: a caller's copy would contradict them.
+bool written_by_agent(std::string_view name) {
+  switch (parser::lookup_header(name)) {
+    case header_id::via:
+    case header_id::from:
+    case header_id::to:
+    case header_id::call_id:
+    case header_id::cseq:
+    case header_id::max_forwards:
+    case header_id::route:
+    case header_id::content_type:
+    case header_id::content_length:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// RFC 3261 §25.1 token: what a header name must be.
+bool is_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (!alnum && std::string_view("-.!%*_+`'~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void user_agent::impl::out_of_dialog_request(std::string_view method, message_request r,
                                              status_handler done) {
   parser::uri_view uri;
-  if (parser::parse_uri(target, uri) || !uri.is_sip())
+  if (parser::parse_uri(r.target_uri, uri) || !uri.is_sip())
     return done.complete(make_error_code(errc::bad_target), 0);
-  const std::string_view first_hop =
-      config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
+  if (!r.from_uri.empty()) {
+    parser::uri_view from;
+    if (parser::parse_uri(r.from_uri, from))
+      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
+  }
+  for (const auto& [name, value] : r.headers) {
+    if (written_by_agent(name) || !is_header_name(name) ||
+        value.find_first_of("\r\n") != std::string::npos)
+      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
+  }
+  const std::string_view first_hop = config_.outbound_proxy.empty()
+                                         ? std::string_view(r.target_uri)
+                                         : std::string_view(config_.outbound_proxy);
   auto shared_done = std::make_shared<status_handler>(std::move(done));
-  locate(first_hop, [this, m = std::string(method), t = std::string(target), ct = std::move(ct),
-                     body = std::move(body),
+  locate(first_hop, [this, m = std::string(method), r = std::move(r),
                      shared_done](std::error_code ec, std::vector<tx::endpoint> targets) mutable {
     if (ec || targets.empty())
       return shared_done->complete(ec ? ec : make_error_code(errc::bad_target), 0);
     const std::string local = sent_by(targets.front());
     if (local.empty()) return shared_done->complete(make_error_code(errc::bad_target), 0);
+    const std::string& t = r.target_uri;
     auto req = message::request(m, t);
     if (!config_.outbound_proxy.empty()) {
       std::string route = bracket(config_.outbound_proxy);
@@ -413,13 +455,16 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, std::strin
       req.add(header_id::route, route);
     }
     req.add(header_id::max_forwards, "70");
-    req.add(header_id::from, "<sip:" + config_.user + "@" +
-                                 (config_.domain.empty() ? local : config_.domain) +
-                                 ">;tag=" + random_token(10));
+    const std::string from =
+        r.from_uri.empty()
+            ? "sip:" + config_.user + "@" + (config_.domain.empty() ? local : config_.domain)
+            : r.from_uri;
+    req.add(header_id::from, bracket(from) + ";tag=" + random_token(10));
     req.add(header_id::to, bracket(t));
     req.add(header_id::call_id, random_token(20) + "@" + local);
     req.add(header_id::cseq, "1 " + m);
-    if (!body.empty() || !ct.empty()) req.set_body(body, ct);
+    for (const auto& [name, value] : r.headers) req.add(name, value);
+    if (!r.body.empty() || !r.content_type.empty()) req.set_body(r.body, r.content_type);
     client_op op;
     op.kind = op_kind::request;
     op.done = std::move(*shared_done);

@@ -397,6 +397,8 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
       ev.to = req.get(header_id::to).value_or("");
       ev.content_type = req.get(header_id::content_type).value_or("");
       ev.body = req.body();
+      ev.source = source;
+      ev.request = &req;
       auto handler = message_handler_;
       handler(ev);
       return respond(id, response_to(req, 200, random_token(10)));
@@ -622,10 +624,9 @@ const ua_config& user_agent::config() const noexcept { return impl_->config_; }
 
 boost::asio::any_io_executor user_agent::executor() const { return impl_->io_.get_executor(); }
 
-void user_agent::request_impl(std::string_view method, std::string_view target,
-                              std::string content_type, std::string body, status_handler h) {
-  impl_->out_of_dialog_request(method, target, std::move(content_type), std::move(body),
-                               std::move(h));
+void user_agent::request_impl(std::string_view method, message_request request,
+                              status_handler h) {
+  impl_->out_of_dialog_request(method, std::move(request), std::move(h));
 }
 
 }  // namespace sipkit::ua

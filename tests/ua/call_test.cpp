@@ -293,6 +293,65 @@ TEST_CASE("MESSAGE outside a dialog reaches on_message and completes with 200 th
   CHECK(got == "page");
 }
 
+TEST_CASE("MESSAGE outside a dialog tells the handler its source and the whole request") {
+  pair_fixture f;
+  std::optional<transaction::endpoint> source;
+  std::string call_id, from;
+  f.bob.on_message([&](const ua::message_event& m) {
+    source = m.source;
+    from = std::string(m.from);
+    REQUIRE(m.request != nullptr);
+    call_id = std::string(m.request->get(parser::header_id::call_id).value_or(""));
+  });
+  std::optional<int> status;
+  f.alice.async_send_message(f.bob_uri(), "text/plain", "page",
+                             [&](std::error_code, int s) { status = s; });
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 200);
+  REQUIRE(source);
+  CHECK(source->host == "127.0.0.1");
+  CHECK(std::to_string(source->port) ==
+        f.alice.local_address(sipkit::transport::protocol::udp).substr(10));
+  CHECK(source->protocol == transaction::transport_protocol::udp);
+  CHECK_FALSE(call_id.empty());
+  CHECK(from.find("alice") != std::string::npos);
+}
+
+TEST_CASE("MESSAGE outside a dialog carries the caller's From URI and extra headers") {
+  pair_fixture f;
+  std::string from, subject, body;
+  f.bob.on_message([&](const ua::message_event& m) {
+    from = std::string(m.from);
+    subject = std::string(m.request->get("Subject").value_or(""));
+    body = std::string(m.body);
+  });
+  ua::message_request r;
+  r.target_uri = f.bob_uri();
+  r.content_type = "Application/MANSCDP+xml";
+  r.body = "<Notify/>";
+  r.from_uri = "sip:34020000001320000001@3402000000";
+  r.headers = {{"Subject", "keepalive"}};
+  std::optional<int> status;
+  f.alice.async_send_message(r, [&](std::error_code, int s) { status = s; });
+  REQUIRE(run_until(f.io, [&] { return status.has_value(); }));
+  CHECK(*status == 200);
+  CHECK(from.rfind("<sip:34020000001320000001@3402000000>;tag=", 0) == 0);
+  CHECK(subject == "keepalive");
+  CHECK(body == "<Notify/>");
+
+  // Headers the agent writes itself, and header injection, are refused before sending.
+  for (const auto& bad : std::vector<std::pair<std::string, std::string>>{
+           {"Call-ID", "x"}, {"v", "SIP/2.0/UDP h"}, {"Bad Name", "x"}, {"X-A", "a\r\nVia: b"}}) {
+    CAPTURE(bad.first);
+    ua::message_request refused = r;
+    refused.headers = {bad};
+    std::optional<std::error_code> ec;
+    f.alice.async_send_message(refused, [&](std::error_code e, int) { ec = e; });
+    REQUIRE(run_until(f.io, [&] { return ec.has_value(); }));
+    CHECK(*ec == std::errc::invalid_argument);
+  }
+}
+
 TEST_CASE("MESSAGE to an agent without a message handler is answered 405") {
   pair_fixture f;
   std::optional<int> status;

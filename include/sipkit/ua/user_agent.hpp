@@ -104,12 +104,34 @@ struct ua_config {
   sipkit::logger log;
 };
 
-/// A MESSAGE (RFC 3428) received outside any dialog.
+/// An out-of-dialog MESSAGE (RFC 3428) with more than a body, for async_send_message.
+struct message_request {
+  std::string target_uri;    ///< Request-URI and To
+  std::string content_type;  ///< with `body`; both empty for a MESSAGE without body
+  std::string body;
+  /// The From URI ("sip:34020000001320000001@3402000000"); empty: sip:<user>@<domain, or
+  /// the local address>. The From tag is always the agent's.
+  std::string from_uri;
+  /// Further header lines (name, value) added after the agent's own, such as Subject,
+  /// Date or Expires. The headers the agent writes itself (Via, From, To, Call-ID, CSeq,
+  /// Max-Forwards, Route, Content-Type, Content-Length), names that are not tokens and
+  /// values with CR or LF are refused with std::errc::invalid_argument, as is a from_uri
+  /// that does not parse.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// A MESSAGE (RFC 3428) received outside any dialog. Every view, and `request`, is valid
+/// during the handler only.
 struct message_event {
   std::string_view from;  ///< From header value
   std::string_view to;
   std::string_view content_type;  ///< empty when absent
   std::string_view body;
+  /// Where it came from (address, port, transport, connection): a GB28181 platform, say,
+  /// learns a device's address from its keep-alive MESSAGEs.
+  transaction::endpoint source;
+  /// The whole request, for any other header (Contact, User-Agent, Date ...).
+  const parser::message* request = nullptr;
 };
 
 class user_agent {
@@ -164,10 +186,18 @@ class user_agent {
   template <class Token>
   auto async_send_message(std::string target_uri, std::string content_type, std::string body,
                           Token&& token) {
+    message_request r;
+    r.target_uri = std::move(target_uri);
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return async_send_message(std::move(r), std::forward<Token>(token));
+  }
+  /// The same with a From URI and extra headers of the caller's choosing.
+  template <class Token>
+  auto async_send_message(message_request request, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, t = std::move(target_uri), ct = std::move(content_type),
-         b = std::move(body)](auto handler) mutable {
-          request_impl("MESSAGE", t, std::move(ct), std::move(b), {std::move(handler), executor()});
+        [this, r = std::move(request)](auto handler) mutable {
+          request_impl("MESSAGE", std::move(r), {std::move(handler), executor()});
         },
         token);
   }
@@ -176,7 +206,9 @@ class user_agent {
   auto async_options(std::string target_uri, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, t = std::move(target_uri)](auto handler) mutable {
-          request_impl("OPTIONS", t, {}, {}, {std::move(handler), executor()});
+          message_request r;
+          r.target_uri = std::move(t);
+          request_impl("OPTIONS", std::move(r), {std::move(handler), executor()});
         },
         token);
   }
@@ -191,8 +223,8 @@ class user_agent {
   struct impl;
 
  private:
-  void request_impl(std::string_view method, std::string_view target, std::string content_type,
-                    std::string body, detail::any_handler<void(std::error_code, int)> h);
+  void request_impl(std::string_view method, message_request request,
+                    detail::any_handler<void(std::error_code, int)> h);
   std::unique_ptr<impl> impl_;
 };
 
