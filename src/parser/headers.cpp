@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "parser/byte_class.hpp"
 #include "parser/parse_state.hpp"
 
 namespace sipkit::parser {
@@ -107,6 +108,13 @@ header_id lookup_header(std::string_view name) noexcept {
       return static_cast<header_id>(id);
   }
   return header_id::extension;
+}
+
+bool is_token(std::string_view text) noexcept {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (!k_token[c]) return false;
+  return true;
 }
 
 bool is_single_value(header_id id) noexcept {

@@ -115,11 +115,7 @@ void user_agent::impl::acknowledge_provisional(const call_ptr& c, const message&
   prack.add("RAck", std::to_string(*rseq) + " " + std::to_string(cseq) + " INVITE");
   auto dest = hop_of(*c, e->dialog);
   if (!dest) return;
-  client_op op;
-  op.kind = op_kind::request;
-  op.call = c;
-  op.request = prack;
-  start(std::move(prack), {*dest}, std::move(op));
+  start_in_dialog(c, std::move(prack), *dest);
 }
 
 }  // namespace sipkit::ua

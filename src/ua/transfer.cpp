@@ -49,12 +49,7 @@ void user_agent::impl::refer(const call_ptr& c, std::string target, status_handl
   req.add(header_id::referred_by, d->local_uri().substr(0, d->local_uri().find(";tag=")));
   auto dest = hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
-  client_op op;
-  op.kind = op_kind::request;
-  op.call = c;
-  op.request = req;
-  op.done = std::move(done);
-  start(std::move(req), {*dest}, std::move(op));
+  start_in_dialog(c, std::move(req), *dest, std::move(done));
 }
 
 void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::string_view reason,
@@ -70,11 +65,7 @@ void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::str
   frag += reason.empty() ? parser::default_reason(status) : reason;
   frag += "\r\n";
   req.set_body(frag, "message/sipfrag;version=2.0");
-  client_op op;
-  op.kind = op_kind::request;
-  op.call = c;
-  op.request = req;
-  start(std::move(req), {*dest}, std::move(op));
+  start_in_dialog(c, std::move(req), *dest);
 }
 
 void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const call_ptr& c) {

@@ -210,6 +210,10 @@ struct user_agent::impl final : tx::transaction_user {
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);
+  /// An in-dialog request of `c` whose only outcome is its final status (INFO, MESSAGE,
+  /// UPDATE, REFER, NOTIFY, PRACK), sent to the dialog's next hop.
+  void start_in_dialog(const call_ptr& c, parser::message request, const tx::endpoint& dest,
+                       status_handler done = {});
   /// RFC 3263: the targets for a URI — at once for an IP-literal host, else through the
   /// resolver (NAPTR/SRV/A/AAAA). `done` gets an error or a non-empty list.
   using targets_handler = std::function<void(std::error_code, std::vector<tx::endpoint>)>;
@@ -223,6 +227,9 @@ struct user_agent::impl final : tx::transaction_user {
   void respond(tx::transaction_id id, parser::message response);
   parser::message response_to(const parser::message& request, int code,
                               std::string_view to_tag = {}) const;
+  /// 500 with Retry-After: 1 (RFC 3261 §14.2, RFC 3311 §5.2): the request crossed an
+  /// offer/answer of ours that is about to complete.
+  parser::message retry_later(const parser::message& request) const;
   void emit(call_impl& c, call_event e);
   void set_state(call_impl& c, call_state s, int status = 0);
   /// The call is over: dialogs dropped, waiters completed, event sent, call released.

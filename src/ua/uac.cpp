@@ -309,12 +309,17 @@ void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& m
   if (!body.empty() || !ct.empty()) req.set_body(body, ct);
   auto dest = hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
+  start_in_dialog(c, std::move(req), *dest, std::move(done));
+}
+
+void user_agent::impl::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
+                                       status_handler done) {
   client_op op;
   op.kind = op_kind::request;
   op.call = c;
   op.request = req;
   op.done = std::move(done);
-  start(std::move(req), {*dest}, std::move(op));
+  start(std::move(req), {dest}, std::move(op));
 }
 
 void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler done) {
@@ -360,12 +365,7 @@ void user_agent::impl::update(const call_ptr& c, status_handler done) {
     c->update_pending = false;
     return done.complete(make_error_code(errc::bad_target), 0);
   }
-  client_op op;
-  op.kind = op_kind::request;
-  op.call = c;
-  op.request = req;
-  op.done = std::move(done);
-  start(std::move(req), {*dest}, std::move(op));
+  start_in_dialog(c, std::move(req), *dest, std::move(done));
 }
 
 void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
@@ -410,16 +410,6 @@ bool written_by_agent(std::string_view name) {
   }
 }
 
-// RFC 3261 §25.1 token: what a header name must be.
-bool is_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (!alnum && std::string_view("-.!%*_+`'~").find(c) == std::string_view::npos) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void user_agent::impl::out_of_dialog_request(std::string_view method, message_request r,
@@ -433,7 +423,7 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, message_re
       return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   }
   for (const auto& [name, value] : r.headers) {
-    if (written_by_agent(name) || !is_header_name(name) ||
+    if (written_by_agent(name) || !parser::is_token(name) ||
         value.find_first_of("\r\n") != std::string::npos)
       return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   }

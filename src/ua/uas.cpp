@@ -195,9 +195,7 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
   // §14.2: a second offer while ours is outstanding is a 491; one while we wait for the
   // ACK of a previous 2xx is a 500 with Retry-After.
   if (c->ok) {
-    auto rsp = response_to(req, 500);
-    rsp.add("Retry-After", "1");
-    return respond(id, std::move(rsp));
+    return respond(id, retry_later(req));
   }
   // §14.2: an offer crossing our own pending re-INVITE (glare) is a 491.
   if (c->state != call_state::established || c->reinvite_pending)
@@ -267,14 +265,10 @@ void user_agent::impl::on_update(tx::transaction_id id, const message& req, cons
     // §5.2: the INVITE's offer/answer is incomplete. Our offer unanswered: 491; the
     // peer's offer not yet answered by us: 500 with Retry-After.
     if (c->remote_sdp.empty()) return respond(id, response_to(req, 491));
-    auto rsp = response_to(req, 500);
-    rsp.add("Retry-After", "1");
-    return respond(id, std::move(rsp));
+    return respond(id, retry_later(req));
   }
   if (c->ok && !req.body().empty()) {
-    auto rsp = response_to(req, 500);
-    rsp.add("Retry-After", "1");
-    return respond(id, std::move(rsp));
+    return respond(id, retry_later(req));
   }
   std::string answer_sdp = c->local_sdp;
   if (!req.body().empty())

@@ -206,6 +206,12 @@ message user_agent::impl::response_to(const message& request, int code,
   return rsp;
 }
 
+message user_agent::impl::retry_later(const message& request) const {
+  auto rsp = response_to(request, 500);
+  rsp.add("Retry-After", "1");
+  return rsp;
+}
+
 void user_agent::impl::emit(call_impl& c, call_event e) {
   if (!c.events) return;
   auto handler = c.events;  // the handler may replace itself

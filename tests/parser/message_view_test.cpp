@@ -379,3 +379,12 @@ TEST_CASE("message view: a GB/T 28181 REGISTER with a numeric SIP domain parses"
   CHECK(f.view->contact()->uri.host_type == host_kind::ipv4);
   CHECK(f.view->top_via()->host_type == host_kind::ipv4);
 }
+
+TEST_CASE("is_token accepts RFC 3261 tokens only", "[message_view]") {
+  CHECK(is_token("X-GB-Ver"));
+  CHECK(is_token("a.b!%*_+`'~-9"));
+  CHECK_FALSE(is_token(""));
+  CHECK_FALSE(is_token("Bad Name"));
+  CHECK_FALSE(is_token("a:b"));
+  CHECK_FALSE(is_token("caf\xC3\xA9"));
+}

@@ -58,6 +58,8 @@ enum class header_id : std::uint8_t {
 std::string_view header_name(header_id id) noexcept;
 /// Recognise a header name, long or compact, case-insensitive.
 header_id lookup_header(std::string_view name) noexcept;
+/// RFC 3261 §25.1 token (a header name, method, parameter name): non-empty, token bytes only.
+bool is_token(std::string_view text) noexcept;
 /// True for headers RFC 3261 allows only once (Call-ID, CSeq, From, To, Max-Forwards,
 /// Content-Length, Content-Type, Expires); several of them make a request a 400.
 bool is_single_value(header_id id) noexcept;
