@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <list>
 #include <memory>
 #include <optional>
 #include <set>
@@ -94,6 +95,8 @@ struct call_impl {
   tx::transaction_id ok_tx;
   std::optional<sipkit::dialog::invite_2xx_retransmitter> retransmitter;
   std::unique_ptr<boost::asio::steady_timer> timer;
+  // UAS: the initial 2xx awaits its ACK; the call's place in user_agent::impl::awaiting_ack_.
+  std::optional<std::list<call_impl*>::iterator> awaiting_ack;
   // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
   std::optional<parser::message> ack;
   std::uint32_t ack_cseq = 0;
@@ -235,6 +238,13 @@ struct user_agent::impl final : tx::transaction_user {
   /// The call is over: dialogs dropped, waiters completed, event sent, call released.
   void end_call(const call_ptr& c, int status, std::error_code ec);
   void arm_retransmit(const call_ptr& c);
+  /// The initial 2xx of `c` got no ACK (64*T1 passed, or the call was evicted from the
+  /// calls awaiting their ACK): its waiters fail with errc::no_ack and a BYE goes out.
+  void give_up_on_ack(const call_ptr& c, std::string_view why);
+  /// Bookkeeping of calls whose initial 2xx awaits its ACK (ua_config::
+  /// max_calls_awaiting_ack): a new one evicts the oldest when the pool is full.
+  void start_awaiting_ack(const call_ptr& c);
+  void stop_awaiting_ack(call_impl& c);
   local_media media_for(const tx::endpoint& dest) const;
   sipkit::dialog::dialog* dialog_of(call_impl& c);
   /// Inserts a dialog of call `c` and remembers it in c->dialog_tags.
@@ -369,6 +379,10 @@ struct user_agent::impl final : tx::transaction_user {
   std::function<call(call, std::string_view)> refer_handler_;
   sipkit::dialog::dialog_table<call_ptr> dialogs_;
   std::unordered_map<call_impl*, call_ptr> calls_;
+  // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
+  // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
+  std::list<call_impl*> awaiting_ack_;
+  std::uint64_t calls_evicted_awaiting_ack_ = 0;
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
   std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
   // Requests without To tag being served, for merged-request detection (§8.2.2.2).

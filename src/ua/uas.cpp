@@ -11,7 +11,7 @@ using sipkit::dialog::dialog;
 
 void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
                                      const tx::endpoint& source) {
-  if (stopping_ || calls_.size() >= config_.max_calls)
+  if (stopping_ || calls_.size() - awaiting_ack_.size() >= config_.max_calls)
     return respond(id, response_to(req, 486, random_token(10)));
   if (!incoming_handler_) return respond(id, response_to(req, 480, random_token(10)));
   if (message refusal; negotiate_session_timer(nullptr, req, refusal))
@@ -103,6 +103,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
   c->ok = ok;
   c->ok_tx = c->invite_tx;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
+  start_awaiting_ack(c);
   respond(c->invite_tx, std::move(ok));
   c->final_status = 200;
   set_state(*c, call_state::answered, 200);

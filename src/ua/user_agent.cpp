@@ -27,7 +27,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
                   ? std::optional<std::uint64_t>(*config_.transactions.seed + 1)
                   : std::nullopt),
       digest_(config_.credentials),
-      dialogs_(config_.max_calls * 2) {
+      dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
   transport_.set_receiver(stack_);
 }
 
@@ -258,6 +258,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   if (c->provisional_timer) c->provisional_timer->cancel();
   c->retransmitter.reset();
   c->ok.reset();
+  stop_awaiting_ack(*c);
   c->invite.reset();
   if (c->invite_tx) invite_servers_.erase(c->invite_tx);
   auto waiters = std::move(c->connected_waiters);
@@ -288,20 +289,46 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
         if (stack_.respond(call->ok_tx, *call->ok))
           (void)stack_.get().send_stateless(*call->ok, call->peer);
         break;
-      case sipkit::dialog::retransmit_step::give_up: {
-        config_.log.log(log_level::warning, "ua",
-                        "no ACK for the 2xx of call " + call->call_id + ": sending BYE");
-        call->retransmitter.reset();
-        call->ok.reset();
-        auto waiters = std::move(call->connected_waiters);
-        call->connected_waiters.clear();
-        for (auto& w : waiters) w.complete(make_error_code(errc::no_ack));
-        send_bye(call);
+      case sipkit::dialog::retransmit_step::give_up:
+        give_up_on_ack(call, "no ACK for the 2xx");
         return;
-      }
     }
     arm_retransmit(call);
   });
+}
+
+void user_agent::impl::give_up_on_ack(const call_ptr& c, std::string_view why) {
+  config_.log.log(log_level::warning, "ua",
+                  std::string(why) + " of call " + c->call_id + ": sending BYE");
+  stop_awaiting_ack(*c);
+  if (c->timer) c->timer->cancel();
+  c->retransmitter.reset();
+  c->ok.reset();
+  auto waiters = std::move(c->connected_waiters);
+  c->connected_waiters.clear();
+  for (auto& w : waiters) w.complete(make_error_code(errc::no_ack));
+  send_bye(c);
+}
+
+void user_agent::impl::start_awaiting_ack(const call_ptr& c) {
+  if (c->awaiting_ack) return;
+  const std::size_t limit = config_.max_calls_awaiting_ack;
+  while (limit != 0 && awaiting_ack_.size() >= limit) {
+    auto it = calls_.find(awaiting_ack_.front());
+    if (it == calls_.end()) {  // cannot happen: end_call unlinks; keep the list honest
+      awaiting_ack_.pop_front();
+      continue;
+    }
+    ++calls_evicted_awaiting_ack_;
+    give_up_on_ack(call_ptr(it->second), "calls awaiting their ACK are at the limit: oldest 2xx");
+  }
+  c->awaiting_ack = awaiting_ack_.insert(awaiting_ack_.end(), c.get());
+}
+
+void user_agent::impl::stop_awaiting_ack(call_impl& c) {
+  if (!c.awaiting_ack) return;
+  awaiting_ack_.erase(*c.awaiting_ack);
+  c.awaiting_ack.reset();
 }
 
 // ------------------------------------------------------------------ application requests
@@ -552,6 +579,7 @@ void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::trans
   c->timer.reset();
   c->retransmitter.reset();
   c->ok.reset();
+  stop_awaiting_ack(*c);
   if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
   if (c->state == call_state::answered) {
     c->invite.reset();
@@ -619,6 +647,12 @@ void user_agent::on_subscribe(std::string_view event, std::function<void(notifie
 }
 
 std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
+
+std::size_t user_agent::calls_awaiting_ack() const noexcept { return impl_->awaiting_ack_.size(); }
+
+std::uint64_t user_agent::calls_evicted_awaiting_ack() const noexcept {
+  return impl_->calls_evicted_awaiting_ack_;
+}
 
 std::string user_agent::local_address(sipkit::transport::protocol p) const {
   for (const auto& l : impl_->net_.listeners())

@@ -25,12 +25,14 @@ namespace {
 constexpr auto fast_t1 = 10ms;
 constexpr auto fast_t2 = 40ms;
 
-ua::ua_config agent_config(bool fast_timers) {
+ua::ua_config agent_config(bool fast_timers,
+                           const std::function<void(ua::ua_config&)>& tweak = {}) {
   auto cfg = loopback_config("bob");
   if (fast_timers) {
     cfg.transactions.timers.t1 = fast_t1;
     cfg.transactions.timers.t2 = fast_t2;
   }
+  if (tweak) tweak(cfg);
   return cfg;
 }
 
@@ -64,7 +66,9 @@ const std::vector<std::string> k_allowed = {"ACK",    "BYE",     "CANCEL", "INFO
 /// The agent (bob) answers; the raw peer (alice) calls it. `policy` decides what an
 /// incoming call gets (default: ring, then answer).
 struct uas_fixture {
-  explicit uas_fixture(bool fast_timers = false) : agent(io, agent_config(fast_timers)), peer(io) {
+  explicit uas_fixture(bool fast_timers = false,
+                       const std::function<void(ua::ua_config&)>& tweak = {})
+      : agent(io, agent_config(fast_timers, tweak)), peer(io) {
     REQUIRE_FALSE(agent.start());
     agent_ep = udp_endpoint(agent.local_address(transport::protocol::udp));
     agent_uri = "sip:bob@" + agent.local_address(transport::protocol::udp);
@@ -208,6 +212,59 @@ TEST_CASE("UAS: an unacknowledged 200 is retransmitted, then a BYE ends the call
   CHECK(*connected == errc::no_ack);
   CHECK(f.agent.call_count() == 0);
   CHECK(f.peer.unparsable().empty());
+}
+
+TEST_CASE("UAS: calls awaiting their ACK have a pool of their own; the oldest is evicted with a BYE") {
+  // max_calls 1 counts established calls only; two calls may await their ACK.
+  uas_fixture f(false, [](ua::ua_config& cfg) {
+    cfg.max_calls = 1;
+    cfg.max_calls_awaiting_ack = 2;
+  });
+  std::vector<call> calls;
+  f.policy = [&](call c) {
+    calls.push_back(c);
+    REQUIRE_FALSE(c.answer());
+  };
+  // Three callers that never ACK (new Call-ID and From tag each): all three are answered,
+  // and answering the third ends the first.
+  std::vector<std::string> call_ids;
+  std::vector<peer_message> oks;
+  for (int i = 0; i < 3; ++i) {
+    f.call_id = f.peer.new_token("never-acks-") + "@127.0.0.1";
+    f.from_tag = f.peer.new_token("spoof-");
+    f.from = "<" + f.peer.uri("alice") + ">;tag=" + f.from_tag;
+    call_ids.push_back(f.call_id);
+    f.send(f.invite());
+    auto ok = f.peer.next([&](const peer_message& m) {
+      return m.is_response(200, method::invite) && m.header(header_id::call_id) == f.call_id;
+    });
+    REQUIRE(ok);
+    oks.push_back(std::move(*ok));
+  }
+  auto bye = f.peer.next_request(method::bye);
+  REQUIRE(bye);
+  CHECK(bye->header(header_id::call_id) == call_ids[0]);
+  CHECK(f.agent.calls_evicted_awaiting_ack() == 1);
+  CHECK(f.agent.calls_awaiting_ack() == 2);
+  f.peer.send(response_text(*bye, 200), bye->from);
+  REQUIRE(run_until(f.io, [&] { return calls[0].state() == call_state::terminated; }));
+
+  // The newest caller ACKs: established, and out of the pool.
+  f.call_id = call_ids[2];
+  f.from = oks[2].header(header_id::from);
+  f.send(f.ack_for_2xx(oks[2]));
+  REQUIRE(run_until(f.io, [&] { return calls[2].state() == call_state::established; }));
+  CHECK(f.agent.calls_awaiting_ack() == 1);
+
+  // One established call fills max_calls: a new INVITE is refused with 486.
+  f.call_id = f.peer.new_token("late-") + "@127.0.0.1";
+  f.send(f.invite());
+  auto busy = f.peer.next([&](const peer_message& m) {
+    return m.msg.is_response() && m.header(header_id::call_id) == f.call_id &&
+           m.msg.status_code() >= 200;
+  });
+  REQUIRE(busy);
+  CHECK(busy->msg.status_code() == 486);
 }
 
 TEST_CASE("UAS: the ACK stops the 200 retransmissions and establishes the call") {

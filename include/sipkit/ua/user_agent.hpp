@@ -43,6 +43,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -81,8 +82,17 @@ struct ua_config {
   /// Media we offer and accept (offer_answer.hpp). An empty address takes the local
   /// address the call's signalling uses.
   local_media media;
-  /// Live calls; an INVITE beyond it is answered 486 Busy Here, make_call fails.
+  /// Live calls; an INVITE beyond it is answered 486 Busy Here, make_call fails. Incoming
+  /// calls whose 2xx still awaits its ACK are not counted here but in
+  /// max_calls_awaiting_ack.
   std::size_t max_calls = 10000;
+  /// Incoming calls answered with a 2xx that has not been ACKed yet (RFC 3261 §13.3.1.4
+  /// keeps them for 64*T1). A caller ACKs within a round trip; INVITEs from spoofed
+  /// sources never do. So these calls have a pool of their own: when it is full, answering
+  /// one more call ends the oldest unacknowledged one (its waiters get errc::no_ack and a
+  /// BYE goes out, counted in calls_evicted_awaiting_ack()), and a flood of INVITEs that
+  /// are never ACKed cannot keep new calls out. 0 = no pool limit.
+  std::size_t max_calls_awaiting_ack = 1000;
   /// "sip:192.0.2.1:5060": route every out-of-dialog request through this proxy.
   std::string outbound_proxy;
   /// Transport for targets whose URI names none (sips: always TLS).
@@ -215,6 +225,10 @@ class user_agent {
 
   /// Live calls (not yet terminated).
   std::size_t call_count() const noexcept;
+  /// Incoming calls whose 2xx awaits its ACK (see ua_config::max_calls_awaiting_ack).
+  std::size_t calls_awaiting_ack() const noexcept;
+  /// Calls ended because the pool of calls awaiting their ACK was full (monotonic).
+  std::uint64_t calls_evicted_awaiting_ack() const noexcept;
   /// The address and port of the first listener of this protocol ("127.0.0.1:5060").
   std::string local_address(sipkit::transport::protocol p) const;
   const ua_config& config() const noexcept;
