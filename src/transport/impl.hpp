@@ -81,8 +81,15 @@ class stream_acceptor : public std::enable_shared_from_this<stream_acceptor> {
 
  private:
   void accept();
+  void on_accepted(tcp::socket sock);
+  /// An accept failed: pause, then accept again (manager.hpp "Hostile traffic").
+  void back_off(const boost::system::error_code& ec);
+
   std::shared_ptr<manager::impl> owner_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
+  std::chrono::milliseconds backoff_{0};  ///< 0 = accepting normally
+  std::uint64_t failures_ = 0;            ///< in the current run of failures
   bool closed_ = false;
 };
 
@@ -104,6 +111,10 @@ class stream_connection : public std::enable_shared_from_this<stream_connection>
   void close(std::string_view reason, std::error_code ec = {});
 
   bool open() const noexcept { return state_ != state::closed; }
+  /// The connection carries SIP: this side opened it, or a complete SIP message was
+  /// delivered from it or sent on it by the application (config.hpp idle_timeout).
+  bool is_flow() const noexcept { return flow_; }
+  void mark_flow();
   protocol transport;
   connection_id id;
   bool outgoing;
@@ -143,7 +154,25 @@ class stream_connection : public std::enable_shared_from_this<stream_connection>
   std::optional<steady::time_point> partial_since_;
   steady::time_point next_ping_ = steady::time_point::max();
   std::optional<steady::time_point> ping_sent_;
+  bool flow_ = false;
 };
+
+/// Connections are limited per source: an IPv4 address, or an IPv6 /64 prefix.
+asio::ip::address source_key(const asio::ip::address& a);
+
+/// Log-throttle reasons: one per kind of event a peer can trigger (log_throttle keys).
+namespace log_reason {
+inline constexpr std::string_view drop_malformed = "drop malformed message";
+inline constexpr std::string_view drop_oversize = "drop oversize datagram";
+inline constexpr std::string_view drop_invalid = "drop invalid message";
+inline constexpr std::string_view refuse_limit = "refuse connection (max_connections)";
+inline constexpr std::string_view refuse_source = "refuse connection (max_connections_per_source)";
+inline constexpr std::string_view accept_failed = "accept failed";
+inline constexpr std::string_view send_refused = "send refused";
+inline constexpr std::string_view send_failed = "send failed";
+inline constexpr std::string_view closed_error = "connection closed (error)";
+inline constexpr std::string_view closed = "connection closed";
+}  // namespace log_reason
 
 }  // namespace detail
 
@@ -169,17 +198,43 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   /// Reused for every parse: a message_view is large, and parses never nest.
   std::unique_ptr<parser::message_view> view = std::make_unique<parser::message_view>();
 
+  /// Accepted connections per source_key(), for max_connections_per_source.
+  std::map<asio::ip::address, std::size_t> per_source;
+
+  /// Rate limit of the warnings peers can trigger, and the timer that writes its
+  /// summaries when a flood stops.
+  log_throttle throttle;
+  asio::steady_timer throttle_timer;
+  bool throttle_timer_armed = false;
+
   statistics& st(protocol p) { return stat[static_cast<std::size_t>(p)]; }
   void log(log_level l, std::string_view text) const { cfg.log.log(l, "transport", text); }
   bool logging(log_level l) const { return cfg.log.enabled(l); }
+  /// A line a peer can trigger: through the throttle. `make_text` runs only when the
+  /// line is written, so a suppressed line costs no formatting.
+  template <class MakeText>
+  void log_limited(std::string_view why, log_level l, MakeText&& make_text) {
+    if (throttle.allow(why, l, steady::now())) {
+      log(l, make_text());
+    } else {
+      arm_throttle_timer();
+    }
+  }
+  void arm_throttle_timer();
+  /// Count (statistics::sends_refused) and log a send refused before any byte was
+  /// written; returns `ec` for the caller to pass on.
+  std::error_code refuse_send(std::error_code ec, protocol p, std::string_view to,
+                              std::size_t size);
+  /// At start(): max_connections against RLIMIT_NOFILE (config.hpp).
+  void size_connection_limit();
 
   std::error_code make_tls_contexts();
   std::error_code open_udp(const listen_point& lp);
   std::error_code open_acceptor(const listen_point& lp);
 
   /// A datagram or a framed stream message: parse, fix up, deliver; or drop / answer 400.
-  /// `conn` is set for streams (to answer on it).
-  void on_input(std::string_view bytes, protocol p, const endpoint& source, const endpoint& local,
+  /// `conn` is set for streams (to answer on it). True when delivered to the handler.
+  bool on_input(std::string_view bytes, protocol p, const endpoint& source, const endpoint& local,
                 connection_id id, detail::udp_socket* via_udp, detail::stream_connection* conn);
   void trace(std::string_view what, protocol p, const endpoint& peer, const endpoint& local,
              std::string_view bytes) const;
@@ -188,6 +243,8 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
                           const std::string& server_name, connection_id hint, send_handler done);
   std::shared_ptr<detail::stream_connection> find_connection(protocol p, const endpoint& remote);
   void connection_closed(detail::stream_connection& c, std::error_code reason);
+  /// An accepted connection from `source` ends: release its per-source slot.
+  void release_source(const endpoint& source);
   void post_done(send_handler done, std::error_code ec, send_info info);
   detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
 };

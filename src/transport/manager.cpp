@@ -1,5 +1,7 @@
 // The manager: configuration, delivery of parsed messages, and send routing
 // (RFC 3261 §18.1.1 requests, §18.2.2 / RFC 3581 §4 responses).
+#include <sys/resource.h>
+
 #include <boost/asio/post.hpp>
 
 #include "transport/impl.hpp"
@@ -9,7 +11,92 @@ namespace sipkit::transport {
 using detail::stream_connection;
 using detail::udp_socket;
 
-manager::impl::impl(asio::io_context& io_, transport_config c) : io(io_), cfg(std::move(c)) {}
+manager::impl::impl(asio::io_context& io_, transport_config c)
+    : io(io_),
+      cfg(std::move(c)),
+      throttle(cfg.log, "transport", cfg.log_rate),
+      throttle_timer(io_) {}
+
+namespace detail {
+
+asio::ip::address source_key(const asio::ip::address& a) {
+  if (a.is_v4()) return a;
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);  // the /64 prefix
+  return asio::ip::address_v6(bytes);
+}
+
+}  // namespace detail
+
+void manager::impl::arm_throttle_timer() {
+  if (throttle_timer_armed || stopped) return;
+  auto when = throttle.next_flush();
+  if (!when) return;
+  throttle_timer_armed = true;
+  throttle_timer.expires_at(*when);
+  throttle_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->throttle_timer_armed = false;
+    if (ec || self->stopped) return;
+    self->throttle.flush(steady::now());
+    self->arm_throttle_timer();
+  });
+}
+
+std::error_code manager::impl::refuse_send(std::error_code ec, protocol p, std::string_view to,
+                                           std::size_t size) {
+  ++st(p).sends_refused;
+  log_limited(detail::log_reason::send_refused, log_level::warning, [&] {
+    std::string text =
+        "refuse to send " + std::to_string(size) + " bytes over " + std::string(to_string(p));
+    if (!to.empty()) {
+      text += " to ";
+      text += to;
+    }
+    text += ": ";
+    text += ec.message();
+    return text;
+  });
+  return ec;
+}
+
+void manager::impl::size_connection_limit() {
+  // config.hpp max_connections: every connection is a descriptor; keep a reserve for
+  // everything else so that the limit, not EMFILE, is what refuses connections.
+  constexpr rlim_t reserve = 64;
+  const std::size_t asked = cfg.max_connections;
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  const auto wanted = static_cast<rlim_t>(asked) + reserve;
+  if (cfg.raise_fd_limit && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted &&
+      (rl.rlim_max == RLIM_INFINITY || rl.rlim_cur < rl.rlim_max)) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, rl.rlim_max);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      log(log_level::info, "raised the RLIMIT_NOFILE soft limit from " +
+                               std::to_string(rl.rlim_cur) + " to " +
+                               std::to_string(raised.rlim_cur) + " for max_connections");
+      rl = raised;
+    }
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t soft = rl.rlim_cur;
+  const rlim_t keep = soft <= 2 * reserve ? soft / 2 : reserve;
+  const auto fits = static_cast<std::size_t>(soft - keep);
+  if (fits < asked) {
+    cfg.max_connections = fits;
+    log(log_level::warning, "max_connections lowered from " + std::to_string(asked) + " to " +
+                                std::to_string(fits) + ": the RLIMIT_NOFILE soft limit is " +
+                                std::to_string(soft) + " (hard " +
+                                (rl.rlim_max == RLIM_INFINITY ? std::string("unlimited")
+                                                              : std::to_string(rl.rlim_max)) +
+                                "), " + std::to_string(keep) + " descriptors kept in reserve");
+  } else {
+    log(log_level::info, "max_connections " + std::to_string(asked) +
+                             " (RLIMIT_NOFILE soft limit " + std::to_string(soft) + ")");
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Receive path
@@ -30,7 +117,7 @@ void manager::impl::trace(std::string_view what, protocol p, const endpoint& pee
   log(log_level::debug, text);
 }
 
-void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint& source,
+bool manager::impl::on_input(std::string_view bytes, protocol p, const endpoint& source,
                              const endpoint& local, connection_id id, udp_socket* via_udp,
                              stream_connection* conn) {
   auto& s = st(p);
@@ -40,19 +127,18 @@ void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
   // otherwise drop silently (we cannot address a response).
   auto refuse = [&](std::string_view why) {
     ++s.drops;
-    std::string text = "drop ";
-    text += to_string(p);
-    text += " message from ";
-    text += source.to_string();
-    text += ": ";
-    text += why;
     auto resp = make_bad_request_response(bytes, why, source);
-    if (!resp) {
-      log(log_level::warning, text);
-      return;
-    }
-    text += " (answered 400)";
-    log(log_level::warning, text);
+    log_limited(detail::log_reason::drop_malformed, log_level::warning, [&] {
+      std::string text = "drop ";
+      text += to_string(p);
+      text += " message from ";
+      text += source.to_string();
+      text += ": ";
+      text += why;
+      if (resp) text += " (answered 400)";
+      return text;
+    });
+    if (!resp) return;
     ++s.bad_requests_answered;
     if (conn != nullptr) {
       (void)conn->send(std::move(*resp), {});
@@ -67,7 +153,13 @@ void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
           !v.top_via()->has_rport)
         port = v.top_via()->port ? v.top_via()->port : default_port(p);
       if (logging(log_level::debug)) trace("SENT to", p, {source.address, port}, local, *resp);
-      if (!via_udp->send(*resp, {source.address, port})) {
+      if (auto ec = via_udp->send(*resp, {source.address, port})) {
+        ++s.send_errors;
+        log_limited(detail::log_reason::send_failed, log_level::warning, [&] {
+          return "UDP send of a 400 to " + endpoint{source.address, port}.to_string() +
+                 " failed: " + ec.message();
+        });
+      } else {
         ++s.messages_out;
         s.bytes_out += resp->size();
       }
@@ -79,7 +171,7 @@ void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
   if (auto err = parse_message(bytes, v, cfg.limits, mode)) {
     ++s.parse_errors;
     refuse(err.message());
-    return;
+    return false;
   }
   incoming_message in;
   in.view = &v;
@@ -91,8 +183,9 @@ void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
     const parser::via_view* top = v.top_via();
     if (top == nullptr) {
       ++s.drops;
-      log(log_level::warning, "drop request without Via from " + source.to_string());
-      return;
+      log_limited(detail::log_reason::drop_invalid, log_level::warning,
+                  [&] { return "drop request without Via from " + source.to_string(); });
+      return false;
     }
     // RFC 3261 §8.1.1: these are mandatory in every request.
     const char* missing = nullptr;
@@ -102,21 +195,24 @@ void manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
     else if (v.cseq() == nullptr) missing = "missing CSeq header";
     if (missing != nullptr) {
       refuse(missing);
-      return;
+      return false;
     }
     compute_via_fixups(*top, source, in.received, in.rport);
   } else if (v.top_via() == nullptr) {
     ++s.drops;
-    log(log_level::warning, "drop response without Via from " + source.to_string());
-    return;
+    log_limited(detail::log_reason::drop_invalid, log_level::warning,
+                [&] { return "drop response without Via from " + source.to_string(); });
+    return false;
   }
   if (!handler) {
     ++s.drops;
-    log(log_level::warning, "drop message from " + source.to_string() + ": no handler set");
-    return;
+    log_limited(detail::log_reason::drop_invalid, log_level::warning,
+                [&] { return "drop message from " + source.to_string() + ": no handler set"; });
+    return false;
   }
   ++s.messages_in;
   handler(in);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -152,18 +248,28 @@ std::shared_ptr<stream_connection> manager::impl::find_connection(protocol p,
 std::error_code manager::impl::send_to(std::string bytes, protocol p, const endpoint& remote,
                                        const std::string& server_name, connection_id hint,
                                        send_handler done) {
-  if (!started || stopped) return error::not_started;
+  auto refuse = [&](std::error_code ec) {
+    return refuse_send(ec, p, remote.to_string(), bytes.size());
+  };
+  if (!started || stopped) return refuse(error::not_started);
   auto& s = st(p);
   send_info info{p, remote, 0};
   if (p == protocol::udp) {
     udp_socket* u = pick_udp(remote, hint);
-    if (u == nullptr) return error::no_listener;
-    if (bytes.size() > 65507) return error::message_too_large;
+    if (u == nullptr) return refuse(error::no_listener);
+    // The largest UDP payload: 65,535 minus the UDP header and, for IPv4, the IP header
+    // (IPv6 counts its header outside the payload length). The kernel would refuse more
+    // with EMSGSIZE; say why in our own terms.
+    const std::size_t max_datagram = remote.address.is_v6() ? 65527 : 65507;
+    if (bytes.size() > max_datagram) return refuse(error::message_too_large);
     if (logging(log_level::debug)) trace("SENT to", p, remote, u->local, bytes);
     info.connection = u->id;
     if (auto ec = u->send(bytes, detail::to_udp(remote))) {
       ++s.send_errors;
-      log(log_level::warning, "UDP send to " + remote.to_string() + " failed: " + ec.message());
+      log_limited(detail::log_reason::send_failed, log_level::warning, [&] {
+        return "UDP send of " + std::to_string(bytes.size()) + " bytes to " + remote.to_string() +
+               " failed: " + ec.message();
+      });
       return ec;
     }
     ++s.messages_out;
@@ -179,12 +285,8 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
   }
   if (!c) c = find_connection(p, remote);
   if (!c) {
-    if (p == protocol::tls && !tls_client) return error::tls_not_configured;
-    if (conns.size() >= cfg.max_connections) {
-      log(log_level::warning, "refuse new " + std::string(to_string(p)) + " connection to " +
-                                  remote.to_string() + ": connection limit reached");
-      return error::connection_limit;
-    }
+    if (p == protocol::tls && !tls_client) return refuse(error::tls_not_configured);
+    if (conns.size() >= cfg.max_connections) return refuse(error::connection_limit);
     const connection_id id = next_id++;
     c = std::make_shared<stream_connection>(shared_from_this(), p, tcp::socket(io), id, true);
     conns.emplace(id, c);
@@ -192,7 +294,9 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
     c->start_connect(remote, server_name);
   }
   if (logging(log_level::debug)) trace("SENT to", p, c->remote, c->local, bytes);
-  return c->send(std::move(bytes), std::move(done));
+  if (auto ec = c->send(std::move(bytes), std::move(done))) return ec;  // counted by send()
+  c->mark_flow();  // the application uses this connection (config.hpp idle_timeout)
+  return {};
 }
 
 void manager::impl::connection_closed(stream_connection& c, std::error_code reason) {
@@ -201,12 +305,19 @@ void manager::impl::connection_closed(stream_connection& c, std::error_code reas
   }
   auto it = by_remote.find({c.transport, c.remote});
   if (it != by_remote.end() && it->second == c.id) by_remote.erase(it);
+  if (!c.outgoing) release_source(c.remote);
   auto& s = st(c.transport);
   ++s.connections_closed;
   if (s.connections_open > 0) --s.connections_open;
   // The object may be running one of its own handlers: let the handler's shared_ptr
   // keep it alive until that returns.
   conns.erase(c.id);
+}
+
+void manager::impl::release_source(const endpoint& source) {
+  auto it = per_source.find(detail::source_key(source.address));
+  if (it == per_source.end()) return;
+  if (--it->second == 0) per_source.erase(it);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -225,6 +336,7 @@ void manager::on_connection_closed(close_handler handler) {
 std::error_code manager::start() {
   if (impl_->stopped) return error::not_started;
   impl_->started = true;
+  impl_->size_connection_limit();
   // A TLS file that does not load is a configuration error, reported now rather than at
   // the first connection.
   if (auto ec = impl_->make_tls_contexts()) return ec;
@@ -253,6 +365,9 @@ void manager::stop() {
   m.acceptors.clear();
   m.conns.clear();
   m.by_remote.clear();
+  m.per_source.clear();
+  m.throttle_timer.cancel();
+  m.throttle.flush_all(steady::now());  // say what was suppressed before stopping
 }
 
 std::vector<listener_info> manager::listeners() const {
@@ -282,9 +397,11 @@ std::string manager::via_sent_by(protocol transport, const endpoint& family_of) 
 std::error_code manager::send_request(const parser::message& request, const target& to,
                                       send_handler done) {
   auto& m = *impl_;
-  if (to.secure && to.transport != protocol::tls) return error::sips_requires_tls;
   std::string bytes;
   request.serialize_to(bytes);
+  if (to.secure && to.transport != protocol::tls)
+    return m.refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
+                         bytes.size());
   protocol p = to.transport;
   // RFC 3261 §18.1.1: a request over 1300 bytes (path MTU unknown) goes over a
   // congestion-controlled transport, and the top Via must say so.
@@ -311,12 +428,16 @@ std::error_code manager::send_request(const parser::message& request, const targ
 std::error_code manager::send_response(const parser::message& response, connection_id connection,
                                        send_handler done) {
   auto& m = *impl_;
-  auto via = response.top_via();
-  if (!via) return error::no_via;
-  auto p = protocol_from_string(via->transport);
-  if (!p) return error::unsupported_transport;
   std::string bytes;
   response.serialize_to(bytes);
+  // Counted under the transport the response would have used (UDP when unknown).
+  auto refuse = [&](std::error_code ec, protocol p) {
+    return m.refuse_send(ec, p, "response " + std::to_string(response.status_code()), bytes.size());
+  };
+  auto via = response.top_via();
+  if (!via) return refuse(error::no_via, protocol::udp);
+  auto p = protocol_from_string(via->transport);
+  if (!p) return refuse(error::unsupported_transport, protocol::udp);
 
   // §18.2.2: reliable transport and the connection still open -> that connection.
   if (connection != 0) {
@@ -340,19 +461,23 @@ std::error_code manager::send_response(const parser::message& response, connecti
     }
   }
   if (!addr) addr = parse_ip(via->host);
-  if (!addr) return error::unresolved_sent_by;
+  if (!addr) return refuse(error::unresolved_sent_by, *p);
   return m.send_to(std::move(bytes), *p, {*addr, port}, {}, connection, std::move(done));
 }
 
 std::error_code manager::send_bytes(std::string bytes, const target& to, send_handler done) {
-  if (to.secure && to.transport != protocol::tls) return error::sips_requires_tls;
+  if (to.secure && to.transport != protocol::tls)
+    return impl_->refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
+                              bytes.size());
   return impl_->send_to(std::move(bytes), to.transport, to.remote, to.server_name, 0,
                         std::move(done));
 }
 
 std::error_code manager::send_keepalive(connection_id connection) {
   auto it = impl_->conns.find(connection);
-  if (it == impl_->conns.end() || !it->second->open()) return error::connection_closed;
+  if (it == impl_->conns.end() || !it->second->open())
+    return impl_->refuse_send(error::connection_closed, protocol::tcp,
+                              "connection " + std::to_string(connection), 4);
   ++impl_->st(it->second->transport).keepalive_pings_sent;
   return it->second->send("\r\n\r\n", {}, false);
 }

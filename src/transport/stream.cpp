@@ -39,50 +39,109 @@ stream_acceptor::stream_acceptor(std::shared_ptr<manager::impl> owner, protocol 
       local(from_asio(acc.local_endpoint())),
       id(owner->next_id++),
       owner_(std::move(owner)),
-      acceptor_(std::move(acc)) {}
+      acceptor_(std::move(acc)),
+      retry_timer_(acceptor_.get_executor()) {}
 
 void stream_acceptor::start() { accept(); }
 
 void stream_acceptor::close() {
   closed_ = true;
   boost::system::error_code ignored;
+  retry_timer_.cancel();
   acceptor_.close(ignored);
 }
 
 void stream_acceptor::accept() {
-  acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec,
-                                                     tcp::socket sock) {
-    auto& m = *self->owner_;
-    if (self->closed_ || m.stopped) return;
-    auto& s = m.st(self->transport);
-    if (ec) {
-      m.log(log_level::warning, "accept on " + std::string(to_string(self->transport)) + " " +
-                                    self->local.to_string() + " failed: " + ec.message());
-      if (ec != asio::error::operation_aborted) self->accept();
-      return;
-    }
-    if (m.conns.size() >= m.cfg.max_connections) {
-      ++s.connections_refused;
-      ++s.drops;
-      boost::system::error_code ignored;
-      auto peer = sock.remote_endpoint(ignored);
-      m.log(log_level::warning, "refuse " + std::string(to_string(self->transport)) +
-                                    " connection from " + from_asio(peer).to_string() +
-                                    ": connection limit (" +
-                                    std::to_string(m.cfg.max_connections) + ") reached");
-      sock.close(ignored);
-      self->accept();
-      return;
-    }
-    ++s.connections_accepted;
-    const connection_id cid = m.next_id++;
-    auto c = std::make_shared<stream_connection>(self->owner_, self->transport, std::move(sock),
-                                                 cid, false);
-    m.conns.emplace(cid, c);
-    c->start_accepted();
-    if (c->open()) m.by_remote[{c->transport, c->remote}] = cid;
+  acceptor_.async_accept(
+      [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket sock) {
+        if (self->closed_ || self->owner_->stopped) return;
+        if (ec) {
+          if (ec != asio::error::operation_aborted) self->back_off(ec);
+          return;
+        }
+        self->on_accepted(std::move(sock));
+        if (!self->closed_ && !self->owner_->stopped) self->accept();
+      });
+}
+
+void stream_acceptor::back_off(const boost::system::error_code& ec) {
+  // EMFILE / ENFILE / ENOBUFS / ENOMEM leave the connection in the listen queue, so the
+  // listener stays readable: accepting again at once would fail again at once, in a loop
+  // that eats a core and starves everything else. Wait instead, longer while it lasts.
+  using namespace std::chrono_literals;
+  auto& m = *owner_;
+  ++m.st(transport).accept_errors;
+  ++failures_;
+  backoff_ = backoff_.count() == 0 ? 10ms : std::min<std::chrono::milliseconds>(backoff_ * 2, 1s);
+  // One line when the trouble starts, then one per retry interval once that is at its
+  // maximum: at most one a second however long it lasts.
+  if (failures_ == 1 || backoff_ == 1s)
+    m.log_limited(log_reason::accept_failed, log_level::warning, [&] {
+      return "accept on " + std::string(to_string(transport)) + " " + local.to_string() +
+             " failed: " + ec.message() + " (" + std::to_string(failures_) +
+             " in a row); accepting again in " + std::to_string(backoff_.count()) + " ms";
+    });
+  retry_timer_.expires_after(backoff_);
+  retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& tec) {
+    if (tec || self->closed_ || self->owner_->stopped) return;
     self->accept();
   });
+}
+
+void stream_acceptor::on_accepted(tcp::socket sock) {
+  auto& m = *owner_;
+  auto& s = m.st(transport);
+  if (failures_ > 0) {
+    m.log(log_level::info, "accepting on " + std::string(to_string(transport)) + " " +
+                               local.to_string() + " again after " + std::to_string(failures_) +
+                               " failed accepts");
+    failures_ = 0;
+  }
+  backoff_ = std::chrono::milliseconds(0);
+
+  // Refused sockets are reset (linger 0): no FIN handshake, no TIME_WAIT kept for them.
+  auto refuse = [&](std::string_view why, const endpoint& peer, std::string what) {
+    ++s.connections_refused;
+    ++s.drops;
+    m.log_limited(why, log_level::warning, [&] {
+      return "refuse " + std::string(to_string(transport)) + " connection from " +
+             peer.to_string() + ": " + what;
+    });
+    boost::system::error_code ignored;
+    sock.set_option(asio::socket_base::linger(true, 0), ignored);
+    sock.close(ignored);
+  };
+
+  boost::system::error_code ec;
+  const endpoint peer = from_asio(sock.remote_endpoint(ec));
+  if (ec) {
+    // Reset by the peer before we got to it.
+    sock.close(ec);
+    return;
+  }
+  if (m.conns.size() >= m.cfg.max_connections) {
+    refuse(log_reason::refuse_limit, peer,
+           "connection limit (" + std::to_string(m.cfg.max_connections) + ") reached");
+    return;
+  }
+  const std::size_t per_source = m.cfg.max_connections_per_source;
+  if (per_source != 0) {
+    auto it = m.per_source.find(source_key(peer.address));
+    if (it != m.per_source.end() && it->second >= per_source) {
+      ++s.connections_refused_per_source;
+      refuse(log_reason::refuse_source, peer,
+             "per-source connection limit (" + std::to_string(per_source) + ") reached");
+      return;
+    }
+  }
+  ++m.per_source[source_key(peer.address)];
+  ++s.connections_accepted;
+  const connection_id cid = m.next_id++;
+  auto c = std::make_shared<stream_connection>(owner_, transport, std::move(sock), cid, false);
+  c->remote = peer;
+  m.conns.emplace(cid, c);
+  c->start_accepted();
+  if (c->open()) m.by_remote[{c->transport, c->remote}] = cid;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -104,12 +163,17 @@ stream_connection::stream_connection(std::shared_ptr<manager::impl> owner, proto
     plain_.emplace(std::move(sock));
   }
   started_ = last_activity_ = steady::now();
+  flow_ = outgoing;
   ++owner_->st(p).connections_open;
+}
+
+void stream_connection::mark_flow() {
+  flow_ = true;
+  last_activity_ = steady::now();
 }
 
 void stream_connection::start_accepted() {
   boost::system::error_code ec;
-  remote = from_asio(socket().remote_endpoint(ec));
   local = from_asio(socket().local_endpoint(ec));
   if (ec) {
     close("accepted socket unusable: " + ec.message(), ec);
@@ -195,9 +259,7 @@ std::error_code stream_connection::send(std::string bytes, manager::send_handler
                                         bool is_message) {
   if (!open()) return error::connection_closed;
   if (queued_bytes_ + bytes.size() > owner_->cfg.max_write_queue_bytes) {
-    ++owner_->st(transport).send_errors;
-    owner_->log(log_level::warning, describe(*this) + ": write queue full, message refused");
-    return error::write_queue_full;
+    return owner_->refuse_send(error::write_queue_full, transport, describe(*this), bytes.size());
   }
   queued_bytes_ += bytes.size();
   queue_.push_back({std::move(bytes), std::move(done), is_message});
@@ -228,7 +290,9 @@ void stream_connection::write_next() {
     }
     s.bytes_out += n;
     if (p.is_message) ++s.messages_out;
-    self->last_activity_ = steady::now();
+    // Only a flow is kept alive by what it carries (config.hpp idle_timeout): pongs and
+    // 400s written to a peer that never sent a valid message do not count.
+    if (self->flow_) self->last_activity_ = steady::now();
     m.post_done(std::move(p.done), {}, info);
     self->write_next();
   };
@@ -262,7 +326,10 @@ void stream_connection::on_read(std::size_t n) {
   auto& m = *owner_;
   auto& s = m.st(transport);
   const auto now = steady::now();
-  last_activity_ = now;
+  // config.hpp idle_timeout: on a flow any traffic, keep-alives included, shows it is in
+  // use; on another connection only a complete SIP message does (below), so that a peer
+  // sending nothing but CRLF pings cannot hold a connection slot forever.
+  if (flow_) last_activity_ = now;
   ping_sent_.reset();  // RFC 5626 §4.4.1: any traffic shows the flow is alive
   s.bytes_in += n;
   const std::size_t pings_before = framer_.pings_received();
@@ -277,8 +344,9 @@ void stream_connection::on_read(std::size_t n) {
       close("framing error: " + r.error.message(), r.error.error_code());
       return;
     }
-    m.on_input(r.message, transport, remote, local, id, nullptr, this);
+    const bool delivered = m.on_input(r.message, transport, remote, local, id, nullptr, this);
     if (!open() || m.stopped) return;
+    if (delivered) mark_flow();
   }
   // RFC 5626 §4.4.1: answer each CRLFCRLF ping with a CRLF pong.
   for (std::size_t i = pings_before; i < framer_.pings_received(); ++i) {
@@ -358,6 +426,8 @@ void stream_connection::fail_pending(std::error_code ec) {
   const send_info info{transport, remote, id};
   bool first = true;
   for (auto& p : queue_) {
+    // A message that will never be written is a failed send (not on stop()).
+    if (p.is_message && !m.stopped) ++m.st(transport).send_errors;
     m.post_done(std::move(p.done), ec, info);
     p.done = nullptr;
     // The entry being written stays: its bytes must outlive the cancelled operation.
@@ -382,8 +452,10 @@ void stream_connection::close(std::string_view reason, std::error_code ec) {
   auto& m = *owner_;
   const bool normal =
       !ec || ec == error::idle_timeout || ec == std::errc::operation_canceled;
-  m.log(normal ? log_level::info : log_level::warning,
-        describe(*this) + " closed: " + std::string(reason));
+  // Peers decide how often connections close (a connect-and-drop flood): rate-limited.
+  m.log_limited(normal ? log_reason::closed : log_reason::closed_error,
+                normal ? log_level::info : log_level::warning,
+                [&] { return describe(*this) + " closed: " + std::string(reason); });
   timer_.cancel();
   boost::system::error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -84,9 +84,10 @@ void udp_socket::drain() {
     if (truncated || len >= slot_size_) {
       ++s.drops;
       ++s.parse_errors;
-      m.log(log_level::warning, "drop UDP datagram from " + from.to_string() +
-                                    ": larger than max_message_size (" +
-                                    std::to_string(m.cfg.limits.max_message_size) + ")");
+      m.log_limited(log_reason::drop_oversize, log_level::warning, [&] {
+        return "drop UDP datagram from " + from.to_string() + ": larger than max_message_size (" +
+               std::to_string(m.cfg.limits.max_message_size) + ")";
+      });
       return;
     }
     std::string_view bytes(data, len);

@@ -55,13 +55,57 @@ struct transport_config {
   std::size_t udp_to_tcp_threshold = 1300;
 
   /// Open TCP + TLS connections, accepted and initiated together. An accept beyond the
-  /// limit is closed at once (logged, counted as refused); a new outgoing connection
-  /// fails with error::connection_limit.
+  /// limit is reset at once (counted in connections_refused, logged rate-limited); a new
+  /// outgoing connection fails with error::connection_limit (counted in sends_refused).
+  ///
+  /// Each connection is a file descriptor, and the usual RLIMIT_NOFILE soft limit (1024)
+  /// is no larger than this default: without a cap, connections would exhaust the
+  /// descriptors and the listener could accept nothing (EMFILE). So start() sizes the limit
+  /// against the process's descriptor limit, once, and logs the value it chose:
+  ///  - when the soft limit is below max_connections + 64 and raise_fd_limit is set, it is
+  ///    raised toward that (never above the hard limit);
+  ///  - the limit in force is then min(max_connections, soft limit - reserve), where the
+  ///    reserve of 64 descriptors (half the soft limit when that is 128 or less) is left
+  ///    for UDP sockets, listeners, DNS and the application's files.
+  /// config().max_connections reports the value in force after start(). The descriptor
+  /// limit is per process: with several managers (or other heavy descriptor users) in one
+  /// process, give each an explicit share. Should accepts still fail (EMFILE, ENFILE,
+  /// ENOBUFS ...), the listener pauses and retries with a backoff (manager.hpp).
   std::size_t max_connections = 1024;
-  /// A connection with no traffic in either direction for this long is closed.
+  /// Accepted TCP + TLS connections from one source: one IPv4 address, or one IPv6 /64
+  /// prefix (a host usually owns a whole /64). An accept beyond it is closed at once
+  /// (reset), counted in connections_refused and connections_refused_per_source and
+  /// logged (rate-limited). It keeps one host from taking every connection slot (a
+  /// connection flood from a single address); outgoing connections do not count.
+  /// 0 = no per-source limit. The default, 128 (an eighth of the default
+  /// max_connections), leaves room for a site of many UAs behind one NAT or in one IPv6
+  /// LAN, each holding one or two flows (RFC 5626 allows two per registration); raise it
+  /// for a larger site behind one address, e.g. a PBX trunking many users over TCP.
+  std::size_t max_connections_per_source = 128;
+  /// Let start() raise the process's RLIMIT_NOFILE soft limit toward max_connections + 64
+  /// (up to the hard limit). It changes the whole process (a program that still uses
+  /// select() must keep its descriptors below FD_SETSIZE); false leaves the limit alone and
+  /// only lowers max_connections to fit it.
+  bool raise_fd_limit = true;
+  /// A connection is closed after this long without a sign of use. What counts as use
+  /// depends on whether the connection is a flow: one this side opened, or one that has
+  /// carried at least one complete SIP message (received and delivered, or sent by the
+  /// application) — not a malformed message, and not a 400 the transport itself answered.
+  ///  - On a flow, any traffic in either direction restarts the timer, RFC 5626 §4.4.1
+  ///    CRLF keep-alives (pings and pongs) included, so an outbound (RFC 5626) client that
+  ///    pings every few minutes keeps its registration flow open between REGISTERs.
+  ///  - On a connection that is not (yet) a flow, only a complete SIP message restarts it:
+  ///    a peer that connects and only ever sends CRLF pings (or nothing, or a partial
+  ///    message) is closed idle_timeout after it connected, however often it pings.
+  /// Pings are answered with a pong either way. A peer that sent one valid message can keep
+  /// its flow open with pings, as any RFC 5626 client does; max_connections_per_source
+  /// bounds how many such connections one host holds. 0 = never.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
   /// A partial message (bytes of an incomplete message sitting in the framer) older than
-  /// this closes the connection: it stops slow-loris senders holding buffers.
+  /// this closes the connection: it stops slow-loris senders holding buffers. The clock
+  /// starts at the message's first byte; nothing but the message's completion stops it
+  /// (CRLF keep-alives between messages are not partial messages, and bytes that arrive
+  /// inside a partial message, CRLFs included, are part of it). 0 = never.
   std::chrono::milliseconds message_timeout{std::chrono::seconds(30)};
   /// TCP connect plus TLS handshake, both directions.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
@@ -70,7 +114,9 @@ struct transport_config {
   /// keepalive_timeout. Pings received are always answered with a CRLF pong.
   std::chrono::milliseconds keepalive_interval{0};
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(10)};
-  /// Bytes waiting to be written on one connection before send() fails.
+  /// Bytes waiting to be written on one connection; a send beyond it fails with
+  /// error::write_queue_full (counted in sends_refused, logged rate-limited), so a peer that
+  /// stops reading cannot make the queue grow without bound.
   std::size_t max_write_queue_bytes = 1024 * 1024;
 
   /// Datagrams read per wake-up (recvmmsg batch on Linux); each slot holds
@@ -86,6 +132,13 @@ struct transport_config {
   /// Drops, refusals and closes are logged with their reason (component "transport");
   /// at debug level every message is traced as "SENT to" / "RECEIVED from".
   logger log;
+  /// Rate limit of the warnings remote peers can trigger (dropped or malformed input, 400s
+  /// answered, refused connections and sends, accept errors, connection closes): per kind
+  /// of event, `burst` lines per `interval` pass, then one line per interval says how many
+  /// more were suppressed (log_throttle in sipkit/log.hpp). It keeps a flood of garbage from
+  /// turning into a flood of log lines; the statistics still count every event. Debug
+  /// traces are not limited. burst = 0 turns the limit off.
+  log_throttle::options log_rate{};
 };
 
 }  // namespace sipkit::transport

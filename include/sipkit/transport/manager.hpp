@@ -23,6 +23,24 @@
 // 400 carrying the parser's reason (RFC 3261 §8.2, §18). A stream whose framing breaks
 // (oversize, no Content-Length) is closed with the reason logged.
 //
+// Hostile traffic (every bound below has a default that protects a program that changes
+// nothing; transport_config documents each knob):
+//  - connections: max_connections (sized at start() against RLIMIT_NOFILE), a per-source
+//    cap (max_connections_per_source), idle_timeout (a connection that never carried a SIP
+//    message is closed however often it sends CRLF keep-alives), message_timeout for
+//    partial messages, max_write_queue_bytes;
+//  - a failing accept (EMFILE, ENFILE, ENOBUFS, ENOMEM ...) never spins: the listener
+//    stops accepting and retries after 10 ms, doubling up to 1 s while it keeps failing,
+//    back to immediate accepts after the first success; each failure counts in
+//    statistics::accept_errors and the warnings are rate-limited. Connections already open
+//    and UDP are served meanwhile;
+//  - logging: warnings that peers can trigger are rate-limited per kind
+//    (transport_config::log_rate), the statistics stay exact;
+//  - sends: every send the transport refuses (too large for a datagram, write queue full,
+//    connection limit, no listener or no route for a response ...) is returned as the
+//    error, counted in statistics::sends_refused and logged; none is dropped silently.
+//    A failed send never closes or stalls a UDP socket.
+//
 // Threading: the manager runs on the io_context it is given and creates no threads. It is
 // not internally synchronised: call it from the thread running that io_context (or a
 // strand of it). Handlers are invoked on that thread.
@@ -73,7 +91,9 @@ struct incoming_message {
   parser::message to_message() const;
 };
 
-/// Counters for one transport, monotonic since start() (connections_open excepted).
+/// Counters for one transport, monotonic since start() (connections_open excepted). They
+/// count every event exactly, also when its log line was rate-limited
+/// (transport_config::log_rate).
 struct statistics {
   std::uint64_t messages_in = 0;    ///< parsed and delivered
   std::uint64_t messages_out = 0;   ///< handed to the socket (UDP) / fully written (streams)
@@ -82,10 +102,24 @@ struct statistics {
   std::uint64_t parse_errors = 0;   ///< datagrams / framed messages / streams that failed
   std::uint64_t drops = 0;          ///< inputs not delivered (parse errors included)
   std::uint64_t bad_requests_answered = 0;  ///< 400s sent for malformed requests
+  /// Sends that failed at the socket: a datagram the kernel refused (e.g. a full socket
+  /// buffer), a queued stream message that could not be written because the connect, TLS
+  /// handshake or write failed or the connection closed first.
   std::uint64_t send_errors = 0;
+  /// Sends the transport refused itself, before any byte was written: every send_*()
+  /// that returned an error (message_too_large, write_queue_full, connection_limit,
+  /// no_listener, no_via, unresolved_sent_by, ...) and 400s or pongs it could not queue.
+  /// Each is also logged (rate-limited).
+  std::uint64_t sends_refused = 0;
   std::uint64_t connections_accepted = 0;
   std::uint64_t connections_opened = 0;     ///< outgoing, connect + handshake succeeded
-  std::uint64_t connections_refused = 0;    ///< accepts closed because of max_connections
+  /// Accepts closed at once because of max_connections or max_connections_per_source.
+  std::uint64_t connections_refused = 0;
+  /// Of connections_refused, those refused by max_connections_per_source.
+  std::uint64_t connections_refused_per_source = 0;
+  /// accept() calls that failed (EMFILE, ENFILE, ENOBUFS, ENOMEM ...); each failure pauses
+  /// the listener (see manager), so this grows by a few per second at most.
+  std::uint64_t accept_errors = 0;
   std::uint64_t connections_closed = 0;
   std::uint64_t connections_open = 0;       ///< current
   std::uint64_t keepalive_pings_received = 0;
@@ -146,12 +180,18 @@ class manager {
   /// Send a request to a resolved target (RFC 3261 §18.1.1). A UDP request above
   /// udp_to_tcp_threshold goes over TCP with its top Via rewritten; a secure target only
   /// over TLS; a stream reuses an open connection to (remote, transport) or opens one.
-  /// Returns an error known at once (then `done` is never called).
+  /// Returns an error known at once (then `done` is never called); such a refusal is
+  /// counted (statistics::sends_refused) and logged. A datagram larger than UDP can carry
+  /// (65,507 bytes over IPv4, 65,527 over IPv6; only with udp_to_tcp_threshold = 0) fails
+  /// with error::message_too_large.
   std::error_code send_request(const parser::message& request, const target& to,
                                send_handler done = {});
   /// Send a response where RFC 3261 §18.2.2 / RFC 3581 §4 say: on `connection` when it
   /// is a stream still open, else to received/rport/sent-by of the top Via (a UDP
-  /// response leaves from the socket `connection` names, when it is one).
+  /// response leaves from the socket `connection` names, when it is one). Responses never
+  /// switch transport: a UDP response larger than a datagram can carry (65,507 bytes over
+  /// IPv4, 65,527 over IPv6) fails with error::message_too_large. Errors are returned at
+  /// once, counted (statistics::sends_refused) and logged; the socket stays usable.
   std::error_code send_response(const parser::message& response, connection_id connection = 0,
                                 send_handler done = {});
   /// Send already-serialised bytes on a transport (tests, proxies forwarding as-is).
