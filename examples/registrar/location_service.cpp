@@ -97,7 +97,8 @@ location_service::status location_service::update(const std::string& aor_key,
     // RFC 5626 §7 style: the least recently refreshed binding not named in this request.
     std::size_t oldest = next.size();
     for (std::size_t i = 0; i < next.size(); ++i)
-      if (!touched[i] && (oldest == next.size() || next[i].refreshed_at < next[oldest].refreshed_at))
+      if (!touched[i] &&
+          (oldest == next.size() || next[i].refreshed_at < next[oldest].refreshed_at))
         oldest = i;
     if (oldest == next.size()) return status::too_many_contacts;  // the request alone is too many
     next.erase(next.begin() + static_cast<std::ptrdiff_t>(oldest));

@@ -47,10 +47,10 @@ struct binding {
 };
 
 struct location_limits {
-  std::size_t max_contacts = 16;       ///< per AOR
-  std::size_t max_bindings = 100000;   ///< in total
-  bool replace_oldest = false;         ///< at max_contacts, drop the least recently refreshed
-  std::size_t max_uri_length = 1024;   ///< per Contact URI: 16 of them fit any datagram
+  std::size_t max_contacts = 16;      ///< per AOR
+  std::size_t max_bindings = 100000;  ///< in total
+  bool replace_oldest = false;        ///< at max_contacts, drop the least recently refreshed
+  std::size_t max_uri_length = 1024;  ///< per Contact URI: 16 of them fit any datagram
 };
 
 /// One Contact of a REGISTER: its URI and the expiry granted (0: remove the binding).

@@ -35,9 +35,9 @@
 //          --redirect-requires-auth (default) | --no-redirect-requires-auth
 //          --auth-failures-per-source N (5)  --auth-failures-per-user N (20)
 //          --auth-window S (60; 0 = no throttling)
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -56,8 +56,8 @@
 
 namespace {
 
-using sipkit::parser::header_id;
 using registrar::clock_type;
+using sipkit::parser::header_id;
 using verdict = sipkit::ua::digest_server::verdict;
 
 struct options {
@@ -293,8 +293,9 @@ int main(int argc, char** argv) {
         const auto next = db.next_expiry().value_or(now + std::chrono::seconds(60));
         const auto wait = std::chrono::ceil<std::chrono::seconds>(next - now).count();
         rsp.add("Retry-After", std::to_string(std::clamp<long long>(wait, 1, opt.max_expires)));
-        if (!opt.quiet) std::printf("refused a binding for %s: %zu bindings in total\n",
-                                    aor->key.c_str(), db.size());
+        if (!opt.quiet)
+          std::printf("refused a binding for %s: %zu bindings in total\n", aor->key.c_str(),
+                      db.size());
         return send(in, std::move(rsp));
       }
     }

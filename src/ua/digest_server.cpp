@@ -1,11 +1,11 @@
 // digest_server: challenges and verification (RFC 3261 §22.1-22.4, RFC 7616 §3.3-3.5, §5,
 // RFC 8760 §2.4).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <array>
@@ -173,8 +173,7 @@ std::string source_key(std::string_view source) {
     return inet_ntop(AF_INET, &v4, buf, sizeof buf) ? std::string(buf) : std::string(source);
   }
   std::memset(a.s6_addr + 8, 0, 8);
-  return inet_ntop(AF_INET6, &a, buf, sizeof buf) ? std::string(buf) + "/64"
-                                                  : std::string(source);
+  return inet_ntop(AF_INET6, &a, buf, sizeof buf) ? std::string(buf) + "/64" : std::string(source);
 }
 
 // (username, source) as one key; the length prefix keeps "a" + "bc" apart from "ab" + "c".
@@ -347,9 +346,8 @@ digest_server::result digest_server::verify(const parser::message& request, bool
   return verify_impl(request, proxy, now, nullptr);
 }
 
-digest_server::result digest_server::verify(const parser::message& request,
-                                            std::string_view source, bool proxy,
-                                            time_point now) {
+digest_server::result digest_server::verify(const parser::message& request, std::string_view source,
+                                            bool proxy, time_point now) {
   const auto& t = cfg_.throttle;
   const std::string src = source_key(source);
   if (t.window.count() > 0 && t.max_failures_per_source > 0 && !src.empty() &&
@@ -367,19 +365,17 @@ digest_server::result digest_server::verify(const parser::message& request,
         count_failure(sources_, src, t.max_failures_per_source, t.max_sources, now)) {
       ++stats_.source_locks;
       cfg_.log.log(log_level::warning, "digest",
-                   "throttled source " + src + " for " + secs + " s: " +
-                       std::to_string(t.max_failures_per_source) +
-                       " failed authentications within " + secs + " s (realm " + cfg_.realm +
-                       ")");
+                   "throttled source " + src + " for " + secs +
+                       " s: " + std::to_string(t.max_failures_per_source) +
+                       " failed authentications within " + secs + " s (realm " + cfg_.realm + ")");
     }
     if (t.max_failures_per_user > 0 &&
         count_failure(users_, r.username, t.max_failures_per_user, t.max_users, now)) {
       ++stats_.user_locks;
       cfg_.log.log(log_level::warning, "digest",
                    "throttled user " + printable(r.username) + " for " + secs + " s: " +
-                       std::to_string(t.max_failures_per_user) +
-                       " failed authentications within " + secs +
-                       " s; only sources it authenticated from before get through (realm " +
+                       std::to_string(t.max_failures_per_user) + " failed authentications within " +
+                       secs + " s; only sources it authenticated from before get through (realm " +
                        cfg_.realm + ")");
     }
   }

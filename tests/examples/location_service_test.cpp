@@ -46,10 +46,9 @@ TEST_CASE("location: beyond max_contacts a REGISTER is refused and changes nothi
   for (int i = 0; i < 3; ++i)
     CHECK(db.update(alice, "c1", static_cast<std::uint32_t>(i + 1), false,
                     one("sip:d" + std::to_string(i) + "@192.0.2.1"), t0) == status::ok);
-  CHECK(db.update(alice, "c1", 4, false, one("sip:d3@192.0.2.1"), t0) ==
-        status::too_many_contacts);
-  CHECK(uris(db, alice) == std::vector<std::string>{"sip:d0@192.0.2.1", "sip:d1@192.0.2.1",
-                                                    "sip:d2@192.0.2.1"});
+  CHECK(db.update(alice, "c1", 4, false, one("sip:d3@192.0.2.1"), t0) == status::too_many_contacts);
+  CHECK(uris(db, alice) ==
+        std::vector<std::string>{"sip:d0@192.0.2.1", "sip:d1@192.0.2.1", "sip:d2@192.0.2.1"});
   // Refreshing or removing one is always fine, and a removal makes room.
   CHECK(db.update(alice, "c1", 5, false, one("sip:d1@192.0.2.1"), t0) == status::ok);
   CHECK(db.update(alice, "c1", 6, false, one("sip:d1@192.0.2.1", 0), t0) == status::ok);
@@ -72,15 +71,13 @@ TEST_CASE("location: with replace_oldest the least recently refreshed binding ma
   CHECK(db.update(alice, "c", 5, false, three, t0 + seconds(4)) == status::too_many_contacts);
 }
 
-TEST_CASE("location: beyond max_bindings in total a new binding is refused (full)",
-          "[registrar]") {
+TEST_CASE("location: beyond max_bindings in total a new binding is refused (full)", "[registrar]") {
   location_service db({.max_contacts = 16, .max_bindings = 2});
   CHECK(db.update("sip:a@example.com", "c", 1, false, one("sip:a@192.0.2.1", 60), t0) ==
         status::ok);
   CHECK(db.update("sip:b@example.com", "c", 1, false, one("sip:b@192.0.2.1", 120), t0) ==
         status::ok);
-  CHECK(db.update("sip:c@example.com", "c", 1, false, one("sip:c@192.0.2.1"), t0) ==
-        status::full);
+  CHECK(db.update("sip:c@example.com", "c", 1, false, one("sip:c@192.0.2.1"), t0) == status::full);
   CHECK(db.update("sip:a@example.com", "c", 2, false, one("sip:a@192.0.2.1"), t0) == status::ok);
   REQUIRE(db.next_expiry());
   CHECK(*db.next_expiry() == t0 + seconds(120));

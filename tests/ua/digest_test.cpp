@@ -856,8 +856,9 @@ TEST_CASE("digest throttle: after 5 failures from a source it is refused, the ri
   CHECK(st.verified == 1);
 }
 
-TEST_CASE("digest throttle: a source's lock ends one window after the failure that reached the limit",
-          "[digest][throttle]") {
+TEST_CASE(
+    "digest throttle: a source's lock ends one window after the failure that reached the limit",
+    "[digest][throttle]") {
   auto server = throttling_server();
   for (int i = 0; i < 5; ++i)
     CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0 + seconds(i)) ==
@@ -886,9 +887,10 @@ TEST_CASE("digest throttle: failures in different windows do not add up", "[dige
   CHECK(server.stats().source_locks == 0);
 }
 
-TEST_CASE("digest throttle: a locked user is refused from new sources, not from one it authenticated "
-          "from before",
-          "[digest][throttle]") {
+TEST_CASE(
+    "digest throttle: a locked user is refused from new sources, not from one it authenticated "
+    "from before",
+    "[digest][throttle]") {
   auto server = throttling_server();
   CHECK(attempt(server, "alice", "secret", "198.51.100.7", t0) == verdict::ok);
   // 20 guesses for alice, one from each of 20 addresses: no source reaches its limit.
@@ -897,14 +899,12 @@ TEST_CASE("digest throttle: a locked user is refused from new sources, not from 
           verdict::bad_credentials);
   CHECK(server.stats().user_locks == 1);
   CHECK(server.stats().source_locks == 0);
-  CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(2)) ==
-        verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(2)) == verdict::throttled);
   CHECK(attempt(server, "alice", "secret", "198.51.100.7", t0 + seconds(2)) == verdict::ok);
   CHECK(server.stats().good_pair_passes == 1);
   CHECK(attempt(server, "bob", "pw", "203.0.113.200", t0 + seconds(2)) == verdict::ok);
   // The lock ends one window after the 20th failure, whatever the guessers do meanwhile.
-  CHECK(attempt(server, "alice", "wrong", "203.0.113.201", t0 + seconds(30)) ==
-        verdict::throttled);
+  CHECK(attempt(server, "alice", "wrong", "203.0.113.201", t0 + seconds(30)) == verdict::throttled);
   CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(60)) ==
         verdict::throttled);
   CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(61)) == verdict::ok);
@@ -948,8 +948,9 @@ TEST_CASE("digest throttle: IPv6 sources count per /64, IPv4-mapped addresses as
   CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
 }
 
-TEST_CASE("digest throttle: the tables are bounded, entries that are over go first, then the oldest",
-          "[digest][throttle]") {
+TEST_CASE(
+    "digest throttle: the tables are bounded, entries that are over go first, then the oldest",
+    "[digest][throttle]") {
   auto server = throttling_server(
       {.max_failures_per_source = 2, .max_sources = 3, .max_users = 100, .max_good_pairs = 2});
   CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0) == verdict::bad_credentials);

@@ -311,8 +311,9 @@ TEST_CASE("UAS: OPTIONS is answered 200 with Allow of every handled method and A
 // Issue 17: a registrar's 200 listing thousands of bindings outgrew a UDP datagram; the
 // transport refused it and the handler never knew. respond() now says so, and the agent
 // goes on answering.
-TEST_CASE("UAS: respond() of a response too large for UDP returns the error, the next request "
-          "is answered") {
+TEST_CASE(
+    "UAS: respond() of a response too large for UDP returns the error, the next request "
+    "is answered") {
   uas_fixture f;
   std::vector<std::error_code> results;
   bool answered_after = false;

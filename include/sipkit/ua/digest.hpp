@@ -46,14 +46,13 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
-
-#include <list>
 
 #include "sipkit/log.hpp"
 #include "sipkit/parser/message.hpp"
@@ -313,12 +312,12 @@ struct digest_server_config {
 
 /// Counters of a digest_server since it was made.
 struct digest_server_stats {
-  std::uint64_t verified = 0;        ///< verdict::ok
-  std::uint64_t failures = 0;        ///< bad_credentials and unknown_user verdicts
-  std::uint64_t throttled = 0;       ///< verdict::throttled: refused without verification
-  std::uint64_t source_locks = 0;    ///< times a source reached its failure limit
-  std::uint64_t user_locks = 0;      ///< times a username reached its failure limit
-  std::uint64_t evicted = 0;         ///< live throttle entries dropped for the bounds
+  std::uint64_t verified = 0;          ///< verdict::ok
+  std::uint64_t failures = 0;          ///< bad_credentials and unknown_user verdicts
+  std::uint64_t throttled = 0;         ///< verdict::throttled: refused without verification
+  std::uint64_t source_locks = 0;      ///< times a source reached its failure limit
+  std::uint64_t user_locks = 0;        ///< times a username reached its failure limit
+  std::uint64_t evicted = 0;           ///< live throttle entries dropped for the bounds
   std::uint64_t good_pair_passes = 0;  ///< locked user let through from a known-good source
 };
 
