@@ -1005,3 +1005,14 @@ TEST_CASE("digest throttle: verify() without a source does not throttle", "[dige
   CHECK(server.stats().throttled == 0);
   CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::ok);
 }
+
+TEST_CASE("digest throttle: a moved server keeps its tables", "[digest][throttle]") {
+  auto first = throttling_server();
+  for (int i = 0; i < 5; ++i) (void)attempt(first, "alice", "wrong", "192.0.2.1", t0);
+  digest_server moved(std::move(first));
+  CHECK(moved.tracked_sources() == 1);
+  CHECK(attempt(moved, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
+  for (int i = 0; i < 5; ++i) (void)attempt(moved, "alice", "wrong", "192.0.2.2", t0);
+  CHECK(moved.tracked_sources() == 2);
+  CHECK(attempt(moved, "alice", "secret", "192.0.2.2", t0) == verdict::throttled);
+}

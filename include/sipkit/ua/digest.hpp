@@ -361,6 +361,11 @@ class digest_server {
   /// `key` is the secret for nonce MACs (32 random bytes when empty); instances behind a
   /// load balancer share it. Throws std::invalid_argument when cfg.realm is empty.
   digest_server(digest_server_config cfg, password_lookup lookup, std::string key = {});
+  /// Movable, not copyable: its tables index their own nodes.
+  digest_server(digest_server&&) = default;
+  digest_server& operator=(digest_server&&) = default;
+  digest_server(const digest_server&) = delete;
+  digest_server& operator=(const digest_server&) = delete;
 
   /// The 401 (407 when proxy) to send for `request` (RFC 3261 §8.2.6, with a To tag when
   /// the request has none), carrying the challenges of add_challenges().
