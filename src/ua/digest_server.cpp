@@ -1,5 +1,7 @@
 // digest_server: challenges and verification (RFC 3261 §22.1-22.4, RFC 7616 §3.3-3.5, §5,
 // RFC 8760 §2.4).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -7,6 +9,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <iterator>
 #include <stdexcept>
 
 #include "sipkit/ua/digest.hpp"
@@ -152,6 +156,43 @@ int strength(digest_algorithm a) noexcept {
   return 0;
 }
 
+// The throttle's key of a source address: IPv4 as is, an IPv4-mapped IPv6 address as its
+// IPv4 address, other IPv6 addresses by their /64 prefix ("2001:db8::/64"); anything that
+// does not parse (a host name) as written.
+std::string source_key(std::string_view source) {
+  if (source.size() > 2 && source.front() == '[' && source.back() == ']')
+    source = source.substr(1, source.size() - 2);
+  if (source.find(':') == std::string_view::npos) return std::string(source);
+  std::string text(source.substr(0, source.find('%')));  // no zone index
+  in6_addr a{};
+  if (inet_pton(AF_INET6, text.c_str(), &a) != 1) return std::string(source);
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    in_addr v4{};
+    std::memcpy(&v4, a.s6_addr + 12, 4);
+    return inet_ntop(AF_INET, &v4, buf, sizeof buf) ? std::string(buf) : std::string(source);
+  }
+  std::memset(a.s6_addr + 8, 0, 8);
+  return inet_ntop(AF_INET6, &a, buf, sizeof buf) ? std::string(buf) + "/64" : std::string(source);
+}
+
+// (username, source) as one key; the length prefix keeps "a" + "bc" apart from "ab" + "c".
+std::string pair_key(std::string_view user, std::string_view source) {
+  std::string k = std::to_string(user.size());
+  k += ':';
+  k.append(user);
+  k.append(source);
+  return k;
+}
+
+// A username from the network, fit for a log line: printable ASCII, at most 64 characters.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 64)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (s.size() > 64) out += "...";
+  return out;
+}
+
 }  // namespace
 
 digest_server::digest_server(digest_server_config cfg, password_lookup lookup, std::string key)
@@ -234,8 +275,115 @@ parser::message digest_server::challenge(const parser::message& request, bool pr
   return response;
 }
 
+// ------------------------------------------------------------------ throttle tables
+
+bool digest_server::locked(const failure_table& t, const std::string& key, time_point now) const {
+  auto it = t.index.find(key);
+  return it != t.index.end() && now < it->second->locked_until;
+}
+
+bool digest_server::count_failure(failure_table& t, const std::string& key, std::uint32_t limit,
+                                  std::size_t max_entries, time_point now) {
+  const auto window = cfg_.throttle.window;
+  auto it = t.index.find(key);
+  if (it == t.index.end()) {
+    // Entries whose window and lock are over go first (they count nothing any more), then,
+    // while the table is full, the one whose window started first.
+    while (!t.order.empty()) {
+      const failure_entry& front = t.order.front();
+      const bool over = now >= front.window_start + window && now >= front.locked_until;
+      if (!over && t.index.size() < std::max<std::size_t>(1, max_entries)) break;
+      if (!over) ++stats_.evicted;
+      t.index.erase(front.key);
+      t.order.pop_front();
+    }
+    t.order.push_back({key, now, {}, 0});
+    const auto pos = std::prev(t.order.end());
+    it = t.index.emplace(pos->key, pos).first;
+  }
+  failure_entry& e = *it->second;
+  if (now < e.locked_until) {  // counted (a good-pair source failing), never extended
+    if (e.failures < std::numeric_limits<std::uint32_t>::max()) ++e.failures;
+    return false;
+  }
+  if (now >= e.window_start + window) {  // a new window starts with this failure
+    e.window_start = now;
+    e.failures = 0;
+    t.order.splice(t.order.end(), t.order, it->second);
+  }
+  if (++e.failures < limit) return false;
+  e.locked_until = now + window;
+  return true;
+}
+
+bool digest_server::is_good_pair(const std::string& key, time_point now) const {
+  auto it = good_.index.find(key);
+  return it != good_.index.end() && now - it->second->last <= cfg_.throttle.good_pair_lifetime;
+}
+
+void digest_server::remember_good_pair(std::string key, time_point now) {
+  if (auto it = good_.index.find(key); it != good_.index.end()) {
+    it->second->last = now;
+    good_.order.splice(good_.order.end(), good_.order, it->second);
+    return;
+  }
+  const std::size_t bound = std::max<std::size_t>(1, cfg_.throttle.max_good_pairs);
+  while (!good_.order.empty() &&
+         (good_.index.size() >= bound ||
+          now - good_.order.front().last > cfg_.throttle.good_pair_lifetime)) {
+    good_.index.erase(good_.order.front().key);
+    good_.order.pop_front();
+  }
+  good_.order.push_back({std::move(key), now});
+  const auto pos = std::prev(good_.order.end());
+  good_.index.emplace(pos->key, pos);
+}
+
+// ------------------------------------------------------------------ verification
+
 digest_server::result digest_server::verify(const parser::message& request, bool proxy,
                                             time_point now) {
+  return verify_impl(request, proxy, now, nullptr);
+}
+
+digest_server::result digest_server::verify(const parser::message& request, std::string_view source,
+                                            bool proxy, time_point now) {
+  const auto& t = cfg_.throttle;
+  const std::string src = source_key(source);
+  if (t.window.count() > 0 && t.max_failures_per_source > 0 && !src.empty() &&
+      locked(sources_, src, now)) {
+    ++stats_.throttled;
+    return {verdict::throttled, {}, "too many failed authentications from this source"};
+  }
+  result r = verify_impl(request, proxy, now, &src);
+  if (t.window.count() <= 0) return r;
+  if (r.v == verdict::ok) {
+    if (!src.empty()) remember_good_pair(pair_key(r.username, src), now);
+  } else if (r.v == verdict::bad_credentials || r.v == verdict::unknown_user) {
+    const auto secs = std::to_string(t.window.count());
+    if (t.max_failures_per_source > 0 && !src.empty() &&
+        count_failure(sources_, src, t.max_failures_per_source, t.max_sources, now)) {
+      ++stats_.source_locks;
+      cfg_.log.log(log_level::warning, "digest",
+                   "throttled source " + src + " for " + secs +
+                       " s: " + std::to_string(t.max_failures_per_source) +
+                       " failed authentications within " + secs + " s (realm " + cfg_.realm + ")");
+    }
+    if (t.max_failures_per_user > 0 &&
+        count_failure(users_, r.username, t.max_failures_per_user, t.max_users, now)) {
+      ++stats_.user_locks;
+      cfg_.log.log(log_level::warning, "digest",
+                   "throttled user " + printable(r.username) + " for " + secs + " s: " +
+                       std::to_string(t.max_failures_per_user) + " failed authentications within " +
+                       secs + " s; only sources it authenticated from before get through (realm " +
+                       cfg_.realm + ")");
+    }
+  }
+  return r;
+}
+
+digest_server::result digest_server::verify_impl(const parser::message& request, bool proxy,
+                                                 time_point now, const std::string* source) {
   const auto headers = read_authorizations(request, proxy);
   const authorization_header* h = nullptr;
   std::string skipped;
@@ -278,8 +426,23 @@ digest_server::result digest_server::verify(const parser::message& request, bool
   // RFC 7616 §3.4.6 (RFC 2617 §3.2.2.5): the uri must name the Request-URI.
   if (h->uri != request.request_uri()) return malformed("uri does not match the Request-URI");
 
+  // A locked username (digest_throttle_config): only its known-good sources get through,
+  // and nothing else is looked at (no password lookup, no hashing).
+  const auto& t = cfg_.throttle;
+  if (source != nullptr && t.window.count() > 0 && t.max_failures_per_user > 0 &&
+      locked(users_, h->username, now)) {
+    if (source->empty() || !is_good_pair(pair_key(h->username, *source), now)) {
+      ++stats_.throttled;
+      r.v = verdict::throttled;
+      r.reason = "too many failed authentications for this user";
+      return r;
+    }
+    ++stats_.good_pair_passes;
+  }
+
   const auto password = lookup_(h->username, h->realm);
   if (!password) {
+    ++stats_.failures;
     r.v = verdict::unknown_user;
     r.reason = "unknown user";
     return r;
@@ -299,6 +462,7 @@ digest_server::result digest_server::verify(const parser::message& request, bool
   std::transform(got.begin(), got.end(), got.begin(),
                  [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
   if (!constant_time_equal(got, expected)) {
+    ++stats_.failures;
     r.v = verdict::bad_credentials;
     r.reason = "response does not match";
     return r;
@@ -341,6 +505,7 @@ digest_server::result digest_server::verify(const parser::message& request, bool
     return r;
   }
   it->second.nc = *nc;
+  ++stats_.verified;
   r.v = verdict::ok;
   r.reason.clear();
   return r;

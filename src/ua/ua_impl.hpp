@@ -228,6 +228,11 @@ struct user_agent::impl final : tx::transaction_user {
   /// Send an ACK (or any request outside a transaction) with a fresh Via.
   void send_stateless_request(parser::message& request, const tx::endpoint& dest);
   void respond(tx::transaction_id id, parser::message response);
+  /// respond() that reports failure: the stack's own error (no such transaction ...), or
+  /// the transport error of a send that failed at once (a response too large for UDP),
+  /// which ends the server transaction (RFC 3261 §17.2.4) and reaches us through
+  /// on_failure while the stack's respond() succeeds.
+  std::error_code send_response(tx::transaction_id id, parser::message response);
   parser::message response_to(const parser::message& request, int code,
                               std::string_view to_tag = {}) const;
   /// 500 with Retry-After: 1 (RFC 3261 §14.2, RFC 3311 §5.2): the request crossed an
@@ -391,7 +396,8 @@ struct user_agent::impl final : tx::transaction_user {
   std::function<void(call)> incoming_handler_;
   std::function<void(const message_event&)> message_handler_;
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
-  // start_client may report a synchronous failure before it returns the id.
+  // start_client may report a synchronous failure before it returns the id, and so may
+  // respond() for a server transaction (send_response).
   std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
   bool stopping_ = false;
   // Expires with the agent: work it posted checks it before touching the agent.

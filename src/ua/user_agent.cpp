@@ -195,8 +195,24 @@ void user_agent::impl::send_stateless_request(message& request, const tx::endpoi
 }
 
 void user_agent::impl::respond(tx::transaction_id id, message response) {
-  if (auto ec = stack_.respond(id, std::move(response)))
+  (void)send_response(id, std::move(response));
+}
+
+std::error_code user_agent::impl::send_response(tx::transaction_id id, message response) {
+  const int code = response.status_code();
+  sync_failure_.reset();
+  if (auto ec = stack_.respond(id, std::move(response))) {
     config_.log.log(log_level::debug, "ua", "response not sent: " + ec.message());
+    return ec;
+  }
+  std::error_code ec;
+  if (sync_failure_ && sync_failure_->first == id) ec = sync_failure_->second;
+  sync_failure_.reset();
+  if (ec)
+    config_.log.log(log_level::warning, "ua",
+                    "response " + std::to_string(code) + " not sent: " + ec.message() +
+                        "; its server transaction is over");
+  return ec;
 }
 
 message user_agent::impl::response_to(const message& request, int code,
@@ -347,9 +363,9 @@ class pending_request final : public incoming_request {
   }
   std::error_code respond(parser::message response) override {
     if (final_) return make_error_code(errc::invalid_state);
+    // A final response that fails to go out still ends the transaction: no second try.
     if (response.status_code() >= 200) final_ = true;
-    ua_.respond(id_, std::move(response));
-    return {};
+    return ua_.send_response(id_, std::move(response));
   }
   bool answered() const noexcept override { return final_; }
 

@@ -16,7 +16,9 @@
 #                 algorithm=MD5, and the registration and unregistration succeed as for ok.
 # redirect:       while a uac keeps alice registered (--duration 5, in the background), lookups
 #                 sent to the registrar as outbound proxy (--proxy sip:127.0.0.1:PORT, so the
-#                 Request-URI keeps the AOR) are redirected: MESSAGE to sip:alice@example.com
+#                 Request-URI keeps the AOR), with alice's credentials (the registrar's default
+#                 --redirect-requires-auth answers a lookup 401 first, which the uac answers
+#                 once), are redirected: MESSAGE to sip:alice@example.com
 #                 and sip:alice@EXAMPLE.COM get a 302 whose Contact is the registered uac's, an
 #                 INVITE gets a 302, and MESSAGE to sip:bob@example.com gets a 404; after the
 #                 background uac has unregistered, MESSAGE to alice gets a 404.
@@ -105,11 +107,12 @@ if [ "$mode" = redirect ]; then
     "$work/uac.err")
   [ -n "$uac_port" ] || fail "no listening line from the registering uac"
 
-  # lookup <name> <uac args...>: runs one uac lookup with the registrar as outbound proxy.
+  # lookup <name> <uac args...>: runs one uac lookup with the registrar as outbound proxy,
+  # answering its 401 with alice's credentials.
   lookup() {
     local name=$1
     shift
-    timeout 30 "$uac" --proxy "sip:127.0.0.1:$port" --full "$@" \
+    timeout 30 "$uac" --proxy "sip:127.0.0.1:$port" --username alice --password secret --full "$@" \
       >"$work/lookup-$name.out" 2>"$work/lookup-$name.err"
     local rc=$?
     [ "$rc" -ne 124 ] || fail "lookup $name: the uac hung (killed by timeout)"
@@ -139,7 +142,8 @@ if [ "$mode" = redirect ]; then
   [ "$rc" -eq 0 ] || fail "the registering uac exited $rc"
   bindings | tail -n 1 | grep -q "has 0 binding" || fail "the registrar did not show the unregister"
 
-  timeout 30 "$uac" --proxy "sip:127.0.0.1:$port" --message-to sip:alice@example.com --message hi \
+  timeout 30 "$uac" --proxy "sip:127.0.0.1:$port" --username alice --password secret \
+    --message-to sip:alice@example.com --message hi \
     >"$work/after.out" 2>"$work/after.err"
   grep -Eq "^MESSAGE: .* \(404\)$" "$work/after.out" ||
     fail "MESSAGE to alice after the unregister did not get a 404"

@@ -803,3 +803,216 @@ TEST_CASE("expired nonces leave the table before live ones", "[digest]") {
   CHECK(server.verify(req, false, later).v == verdict::ok);
   CHECK(server.tracked_nonces() == 1);
 }
+
+// ------------------------------------------------------------------------------------------
+// Failure throttling (digest_throttle_config): password guessing bounded per source and per
+// user, on an explicit time line.
+
+namespace {
+
+using std::chrono::seconds;
+
+std::optional<std::string> two_users(std::string_view user, std::string_view realm) {
+  if (realm != "example.com") return std::nullopt;
+  if (user == "alice") return std::string("secret");
+  if (user == "bob") return std::string("pw");
+  return std::nullopt;
+}
+
+digest_server throttling_server(digest_throttle_config t = {},
+                                logger log = logger(log_level::off)) {
+  digest_server_config cfg{.realm = "example.com"};
+  cfg.throttle = t;
+  cfg.log = std::move(log);
+  return digest_server(std::move(cfg), two_users, "a fixed test key, 32 bytes long!");
+}
+
+// One attempt as a guesser makes it: a fresh challenge, answered with `password`.
+verdict attempt(digest_server& server, std::string_view user, std::string_view password,
+                std::string_view source, time_point now) {
+  digest_client client({{"", std::string(user), std::string(password)}});
+  const auto req = answered(server, client, register_request(1), now);
+  return server.verify(req, source, false, now).v;
+}
+
+}  // namespace
+
+TEST_CASE("digest throttle: after 5 failures from a source it is refused, the right password too",
+          "[digest][throttle]") {
+  auto server = throttling_server();  // 5 per source, 20 per user, 60 s
+  for (int i = 0; i < 5; ++i)
+    CHECK(attempt(server, "alice", "guess" + std::to_string(i), "192.0.2.1", t0) ==
+          verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "guess5", "192.0.2.1", t0) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
+  CHECK(attempt(server, "bob", "pw", "192.0.2.1", t0) == verdict::throttled);
+  // Nothing else is locked: alice from another address is fine.
+  CHECK(attempt(server, "alice", "secret", "192.0.2.2", t0) == verdict::ok);
+  const auto& st = server.stats();
+  CHECK(st.failures == 5);
+  CHECK(st.throttled == 3);
+  CHECK(st.source_locks == 1);
+  CHECK(st.user_locks == 0);
+  CHECK(st.verified == 1);
+}
+
+TEST_CASE(
+    "digest throttle: a source's lock ends one window after the failure that reached the limit",
+    "[digest][throttle]") {
+  auto server = throttling_server();
+  for (int i = 0; i < 5; ++i)
+    CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0 + seconds(i)) ==
+          verdict::bad_credentials);
+  // The 5th failure at t0+4 s locks until t0+64 s.
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0 + seconds(63)) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0 + seconds(64)) == verdict::ok);
+  // A new window: 4 failures are allowed again, the 5th locks again.
+  for (int i = 0; i < 4; ++i)
+    CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0 + seconds(65)) ==
+          verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0 + seconds(65)) ==
+        verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0 + seconds(66)) == verdict::throttled);
+  CHECK(server.stats().source_locks == 2);
+}
+
+TEST_CASE("digest throttle: failures in different windows do not add up", "[digest][throttle]") {
+  auto server = throttling_server();
+  for (int i = 0; i < 4; ++i)
+    CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0) == verdict::bad_credentials);
+  for (int i = 0; i < 4; ++i)
+    CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0 + seconds(60)) ==
+          verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0 + seconds(60)) == verdict::ok);
+  CHECK(server.stats().source_locks == 0);
+}
+
+TEST_CASE(
+    "digest throttle: a locked user is refused from new sources, not from one it authenticated "
+    "from before",
+    "[digest][throttle]") {
+  auto server = throttling_server();
+  CHECK(attempt(server, "alice", "secret", "198.51.100.7", t0) == verdict::ok);
+  // 20 guesses for alice, one from each of 20 addresses: no source reaches its limit.
+  for (int i = 0; i < 20; ++i)
+    CHECK(attempt(server, "alice", "wrong", "203.0.113." + std::to_string(i), t0 + seconds(1)) ==
+          verdict::bad_credentials);
+  CHECK(server.stats().user_locks == 1);
+  CHECK(server.stats().source_locks == 0);
+  CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(2)) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "198.51.100.7", t0 + seconds(2)) == verdict::ok);
+  CHECK(server.stats().good_pair_passes == 1);
+  CHECK(attempt(server, "bob", "pw", "203.0.113.200", t0 + seconds(2)) == verdict::ok);
+  // The lock ends one window after the 20th failure, whatever the guessers do meanwhile.
+  CHECK(attempt(server, "alice", "wrong", "203.0.113.201", t0 + seconds(30)) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(60)) ==
+        verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "203.0.113.200", t0 + seconds(61)) == verdict::ok);
+}
+
+TEST_CASE("digest throttle: a good pair is forgotten after its lifetime", "[digest][throttle]") {
+  auto server = throttling_server({.good_pair_lifetime = seconds(3600)});
+  CHECK(attempt(server, "alice", "secret", "198.51.100.7", t0) == verdict::ok);
+  const auto later = t0 + seconds(3601);
+  for (int i = 0; i < 20; ++i)
+    CHECK(attempt(server, "alice", "wrong", "203.0.113." + std::to_string(i), later) ==
+          verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "198.51.100.7", later) == verdict::throttled);
+}
+
+TEST_CASE("digest throttle: unknown usernames are counted and locked like known ones",
+          "[digest][throttle]") {
+  auto server = throttling_server();
+  for (int i = 0; i < 20; ++i)
+    CHECK(attempt(server, "mallory", "x", "203.0.113." + std::to_string(i), t0) ==
+          verdict::unknown_user);
+  CHECK(attempt(server, "mallory", "x", "203.0.113.100", t0) == verdict::throttled);
+  for (int i = 0; i < 4; ++i)
+    CHECK(attempt(server, "nobody" + std::to_string(i), "x", "192.0.2.9", t0) ==
+          verdict::unknown_user);
+  CHECK(attempt(server, "nobody", "x", "192.0.2.9", t0) == verdict::unknown_user);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.9", t0) == verdict::throttled);
+}
+
+TEST_CASE("digest throttle: IPv6 sources count per /64, IPv4-mapped addresses as IPv4",
+          "[digest][throttle]") {
+  auto server = throttling_server();
+  for (int i = 1; i <= 5; ++i)
+    CHECK(attempt(server, "alice", "wrong", "2001:db8::" + std::to_string(i), t0) ==
+          verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "2001:db8::ffff:1", t0) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "[2001:db8::abcd]", t0) == verdict::throttled);
+  CHECK(attempt(server, "alice", "secret", "2001:db8:0:1::1", t0) == verdict::ok);
+  for (int i = 0; i < 5; ++i)
+    CHECK(attempt(server, "alice", "wrong", "::ffff:192.0.2.1", t0) == verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
+}
+
+TEST_CASE(
+    "digest throttle: the tables are bounded, entries that are over go first, then the oldest",
+    "[digest][throttle]") {
+  auto server = throttling_server(
+      {.max_failures_per_source = 2, .max_sources = 3, .max_users = 100, .max_good_pairs = 2});
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0) == verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.1", t0) == verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.2", t0 + seconds(1)) ==
+        verdict::bad_credentials);
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.3", t0 + seconds(1)) ==
+        verdict::bad_credentials);
+  CHECK(server.tracked_sources() == 3);
+  // A fourth source pushes out the one whose window started first (192.0.2.1, locked).
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.4", t0 + seconds(2)) ==
+        verdict::bad_credentials);
+  CHECK(server.tracked_sources() == 3);
+  CHECK(server.stats().evicted == 1);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0 + seconds(2)) == verdict::ok);
+  // After the window, entries that count nothing any more leave without an eviction.
+  CHECK(attempt(server, "alice", "wrong", "192.0.2.5", t0 + seconds(70)) ==
+        verdict::bad_credentials);
+  CHECK(server.tracked_sources() == 1);
+  CHECK(server.stats().evicted == 1);
+  // Good pairs: at most 2, the least recent goes.
+  CHECK(attempt(server, "alice", "secret", "198.51.100.1", t0 + seconds(70)) == verdict::ok);
+  CHECK(attempt(server, "alice", "secret", "198.51.100.2", t0 + seconds(70)) == verdict::ok);
+  CHECK(attempt(server, "alice", "secret", "198.51.100.3", t0 + seconds(70)) == verdict::ok);
+  CHECK(server.tracked_good_pairs() == 2);
+}
+
+TEST_CASE("digest throttle: a lock is logged once, not per refused attempt", "[digest][throttle]") {
+  std::vector<std::string> lines;
+  auto server = throttling_server({}, logger(log_level::info, [&](const log_record& r) {
+                                    lines.emplace_back(r.text);
+                                    CHECK(r.level == log_level::warning);
+                                    CHECK(r.component == "digest");
+                                  }));
+  for (int i = 0; i < 50; ++i) (void)attempt(server, "alice", "wrong", "192.0.2.1", t0);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] ==
+        "throttled source 192.0.2.1 for 60 s: 5 failed authentications within 60 s "
+        "(realm example.com)");
+  CHECK(server.stats().throttled == 45);
+}
+
+TEST_CASE("digest throttle: verify() without a source does not throttle", "[digest][throttle]") {
+  auto server = throttling_server();
+  digest_client client({{"", "alice", "wrong"}});
+  for (int i = 0; i < 30; ++i) {
+    const auto req = answered(server, client, register_request(1), t0);
+    CHECK(server.verify(req, false, t0).v == verdict::bad_credentials);
+  }
+  CHECK(server.stats().failures == 30);
+  CHECK(server.stats().throttled == 0);
+  CHECK(attempt(server, "alice", "secret", "192.0.2.1", t0) == verdict::ok);
+}
+
+TEST_CASE("digest throttle: a moved server keeps its tables", "[digest][throttle]") {
+  auto first = throttling_server();
+  for (int i = 0; i < 5; ++i) (void)attempt(first, "alice", "wrong", "192.0.2.1", t0);
+  digest_server moved(std::move(first));
+  CHECK(moved.tracked_sources() == 1);
+  CHECK(attempt(moved, "alice", "secret", "192.0.2.1", t0) == verdict::throttled);
+  for (int i = 0; i < 5; ++i) (void)attempt(moved, "alice", "wrong", "192.0.2.2", t0);
+  CHECK(moved.tracked_sources() == 2);
+  CHECK(attempt(moved, "alice", "secret", "192.0.2.2", t0) == verdict::throttled);
+}

@@ -365,6 +365,34 @@ TEST_CASE("UAS: OPTIONS is answered 200 with Allow of every handled method and A
   CHECK(f.agent.call_count() == 0);
 }
 
+// Issue 17: a registrar's 200 listing thousands of bindings outgrew a UDP datagram; the
+// transport refused it and the handler never knew. respond() now says so, and the agent
+// goes on answering.
+TEST_CASE(
+    "UAS: respond() of a response too large for UDP returns the error, the next request "
+    "is answered") {
+  uas_fixture f;
+  std::vector<std::error_code> results;
+  bool answered_after = false;
+  f.agent.on_request("OPTIONS", [&](ua::incoming_request& in) {
+    auto rsp = in.make_response(200);
+    if (in.message().cseq()->number == 1) rsp.add("X-Padding", std::string(70000, 'x'));
+    results.push_back(in.respond(std::move(rsp)));
+    answered_after = in.answered();
+  });
+  f.send(f.out_of_dialog("OPTIONS", 1));
+  REQUIRE(run_until(f.io, [&] { return !results.empty(); }));
+  CHECK(results[0]);  // the transport's error (message too large for UDP)
+  CHECK(answered_after);
+  f.send(f.out_of_dialog("OPTIONS", 2));
+  auto rsp = f.peer.next_final(method::options);
+  REQUIRE(rsp);
+  CHECK(rsp->msg.status_code() == 200);
+  CHECK(rsp->cseq() == "2 OPTIONS");
+  REQUIRE(results.size() == 2);
+  CHECK_FALSE(results[1]);
+}
+
 TEST_CASE("UAS: a method the agent does not handle (SUBSCRIBE) is answered 405 with Allow") {
   uas_fixture f;
   auto sub = f.out_of_dialog("SUBSCRIBE", 1);

@@ -18,9 +18,10 @@
 //
 //   sipkit::ua::digest_server auth({.realm = "example.com"}, lookup_password);
 //   using verdict = sipkit::ua::digest_server::verdict;
-//   auto r = auth.verify(request, /*proxy=*/false, now);
+//   auto r = auth.verify(request, source_ip, /*proxy=*/false, now);  // throttled per source
 //   if (r.v == verdict::ok) accept(r.username);
 //   else if (r.v == verdict::malformed) send(make_response(request, 400));
+//   else if (r.v == verdict::throttled) send(make_response(request, 403));
 //   else send(auth.challenge(request, false, r.v == verdict::stale_nonce, now));  // 401
 //
 // Ownership: functions take messages by reference and keep nothing that points into them;
@@ -45,6 +46,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +54,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sipkit/log.hpp"
 #include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/timer.hpp"
 
@@ -250,6 +253,46 @@ class digest_client {
 // ------------------------------------------------------------------------------------------
 // Server
 
+/// Failure throttling of digest_server::verify(request, source, proxy, now): password
+/// guessing is bounded per source address and per username, without any I/O (time is the
+/// `now` given to verify). A failure is a wrong response or an unknown username (the two
+/// look the same to the client); malformed, stale or replayed credentials are not failures.
+///
+/// Per source: after `max_failures_per_source` failures from one address within `window`,
+/// every request from it gets verdict::throttled (the caller answers 403) until `window`
+/// after the failure that reached the limit, even with the right password (otherwise the
+/// refusal would tell a guess apart). Addresses count per IPv4 address, IPv6 per /64
+/// prefix (one host usually owns a whole /64).
+///
+/// Per user: after `max_failures_per_user` failures for one username within `window` (from
+/// any sources: a distributed guesser), the username is locked for `window` after the
+/// failure that reached the limit: its credentials get verdict::throttled, except from a
+/// source that authenticated that user before (the good pairs below), so an attacker cannot
+/// keep a user's own devices out. A lock always ends after `window`; attempts while locked
+/// are not verified, so they neither count nor extend it. Unknown usernames are tracked like
+/// known ones, so the throttle says nothing about which users exist.
+///
+/// Memory is bounded: at most `max_sources` addresses and `max_users` usernames are
+/// tracked; when full, the entry whose window started first is dropped (an attacker needs
+/// that many fresh addresses or names within a window to push a lock out). Good pairs
+/// (username, address) are kept for `good_pair_lifetime` after their last success, at most
+/// `max_good_pairs`, the least recently used dropped first.
+///
+/// Each lock is logged once (warning) when it starts, not per refused attempt; counters are
+/// in digest_server::stats().
+struct digest_throttle_config {
+  /// 0 = no per-source limit.
+  std::uint32_t max_failures_per_source = 5;
+  /// 0 = no per-user limit.
+  std::uint32_t max_failures_per_user = 20;
+  /// The counting window, also the length of a lock. 0 = no throttling at all.
+  std::chrono::seconds window{60};
+  std::size_t max_sources = 10000;
+  std::size_t max_users = 10000;
+  std::size_t max_good_pairs = 10000;
+  std::chrono::seconds good_pair_lifetime{std::chrono::hours(24)};
+};
+
 struct digest_server_config {
   /// The protection domain (RFC 3261 §22.1: usually the host or domain of the server).
   std::string realm;
@@ -261,6 +304,21 @@ struct digest_server_config {
   std::chrono::seconds nonce_lifetime{300};
   /// Bound of the table of used nonces (nc replay tracking); the oldest entry goes first.
   std::size_t max_nonces = 100000;
+  /// Failure throttling; applies to verify() calls that give the source address.
+  digest_throttle_config throttle = {};
+  /// Where throttle locks are reported (component "digest"); stderr at info by default.
+  logger log = logger();
+};
+
+/// Counters of a digest_server since it was made.
+struct digest_server_stats {
+  std::uint64_t verified = 0;          ///< verdict::ok
+  std::uint64_t failures = 0;          ///< bad_credentials and unknown_user verdicts
+  std::uint64_t throttled = 0;         ///< verdict::throttled: refused without verification
+  std::uint64_t source_locks = 0;      ///< times a source reached its failure limit
+  std::uint64_t user_locks = 0;        ///< times a username reached its failure limit
+  std::uint64_t evicted = 0;           ///< live throttle entries dropped for the bounds
+  std::uint64_t good_pair_passes = 0;  ///< locked user let through from a known-good source
 };
 
 /// The password of `user` in `realm`, or nullopt for an unknown user. Called during verify().
@@ -291,6 +349,8 @@ class digest_server {
     replay,           ///< nc not greater than the last one seen for the nonce
     unknown_user,     ///< lookup found no such user
     malformed,        ///< missing parameters, unknown algorithm or qop, uri mismatch: 400
+    throttled,        ///< too many failures from the source or for the user: 403, no
+                      ///< challenge (digest_throttle_config); nothing was verified
   };
   struct result {
     verdict v = verdict::missing;
@@ -301,6 +361,11 @@ class digest_server {
   /// `key` is the secret for nonce MACs (32 random bytes when empty); instances behind a
   /// load balancer share it. Throws std::invalid_argument when cfg.realm is empty.
   digest_server(digest_server_config cfg, password_lookup lookup, std::string key = {});
+  /// Movable, not copyable: its tables index their own nodes.
+  digest_server(digest_server&&) = default;
+  digest_server& operator=(digest_server&&) = default;
+  digest_server(const digest_server&) = delete;
+  digest_server& operator=(const digest_server&) = delete;
 
   /// The 401 (407 when proxy) to send for `request` (RFC 3261 §8.2.6, with a To tag when
   /// the request has none), carrying the challenges of add_challenges().
@@ -314,12 +379,59 @@ class digest_server {
   /// §3.4.6), the response (compared in constant time; auth-int hashes the body), then the
   /// nonce (ours and not expired, else stale_nonce) and its nc (strictly increasing, else
   /// replay). On ok the nc is recorded.
+  ///
+  /// This overload knows no source and does no throttling (cfg.throttle is not used);
+  /// servers reachable by strangers should call the one below.
   result verify(const parser::message& request, bool proxy, time_point now);
+
+  /// verify() with failure throttling (digest_throttle_config): `source` is the address
+  /// the request came from, without port ("192.0.2.1", "2001:db8::1"; for UDP the packet's
+  /// source, which the guesser must own to see our answers). A source or user over its
+  /// limit gets verdict::throttled before anything is verified; failures and successes are
+  /// recorded. When `source` is empty only the per-user limit applies, with no good pairs.
+  result verify(const parser::message& request, std::string_view source, bool proxy,
+                time_point now);
 
   /// Nonces currently tracked for replay detection.
   std::size_t tracked_nonces() const noexcept { return nonces_.size(); }
+  /// Entries of the throttle tables.
+  std::size_t tracked_sources() const noexcept { return sources_.index.size(); }
+  std::size_t tracked_users() const noexcept { return users_.index.size(); }
+  std::size_t tracked_good_pairs() const noexcept { return good_.index.size(); }
+  const digest_server_stats& stats() const noexcept { return stats_; }
 
  private:
+  /// Failure counting of one source or username (a fixed window that starts with its
+  /// first failure), in a table ordered by window start.
+  struct failure_entry {
+    std::string key;
+    time_point window_start{};
+    time_point locked_until{};  ///< > now: locked
+    std::uint32_t failures = 0;
+  };
+  struct failure_table {
+    std::list<failure_entry> order;  ///< oldest window first
+    std::unordered_map<std::string_view, std::list<failure_entry>::iterator> index;
+  };
+  /// A (username, source) pair that authenticated, by last success (least recent first).
+  struct good_pair {
+    std::string key;
+    time_point last{};
+  };
+  struct good_table {
+    std::list<good_pair> order;
+    std::unordered_map<std::string_view, std::list<good_pair>::iterator> index;
+  };
+
+  result verify_impl(const parser::message& request, bool proxy, time_point now,
+                     const std::string* source);
+  bool locked(const failure_table& t, const std::string& key, time_point now) const;
+  /// Counts one failure; true when it makes the entry reach `limit` (a new lock).
+  bool count_failure(failure_table& t, const std::string& key, std::uint32_t limit,
+                     std::size_t max_entries, time_point now);
+  bool is_good_pair(const std::string& key, time_point now) const;
+  void remember_good_pair(std::string key, time_point now);
+
   enum class nonce_state { valid, expired, invalid };
   std::string make_nonce(time_point now);
   nonce_state check_nonce(std::string_view nonce, time_point now, std::int64_t& stamp) const;
@@ -337,6 +449,9 @@ class digest_server {
   std::deque<const std::string*> order_;  ///< keys of nonces_ in order of first use
   std::int64_t evicted_up_to_ =
       std::numeric_limits<std::int64_t>::min();  ///< newest issue time among evicted nonces
+  failure_table sources_, users_;
+  good_table good_;
+  digest_server_stats stats_;
 };
 
 }  // namespace sipkit::ua

@@ -36,7 +36,13 @@ class incoming_request {
   /// A response with Via, From, To (with the agent's To tag for final responses),
   /// Call-ID and CSeq copied (RFC 3261 §8.2.6), and the agent's Server header.
   virtual parser::message make_response(int status_code, std::string_view reason = {}) const = 0;
-  /// Sends it. Errors: errc::invalid_state after a final response was sent already.
+  /// Sends it. Errors: errc::invalid_state after a final response was sent already;
+  /// the transaction layer's error when the server transaction is gone; the transport's
+  /// error when the response could not be sent at all (e.g. larger than a UDP datagram
+  /// can carry): the server transaction is then over (RFC 3261 §17.2.4), the agent logs
+  /// it at warning level, and no other final response can follow (answered() is true), so
+  /// the client retransmits its request and the handler runs again for it. Build responses
+  /// that always fit.
   virtual std::error_code respond(parser::message response) = 0;
   /// A final response has been sent.
   virtual bool answered() const noexcept = 0;
