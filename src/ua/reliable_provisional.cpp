@@ -64,7 +64,7 @@ void user_agent::impl::arm_provisional_retransmit(const call_ptr& c) {
     auto call = weak.lock();
     if (ec || !call || !call->unacked_provisional) return;
     if (std::chrono::steady_clock::now() >= call->provisional_give_up) {
-      config_.log.log(log_level::warning, "ua", "no PRACK in call " + call->call_id + ": 504");
+      peer_log("no PRACK", log_level::warning, "no PRACK in call " + call->call_id + ": 504");
       call->unacked_provisional.reset();
       if (call->state == call_state::incoming || call->state == call_state::ringing)
         (void)reject(call, 504, "No PRACK for the reliable provisional response");

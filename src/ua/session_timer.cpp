@@ -111,8 +111,8 @@ void user_agent::impl::arm_session_timer(const call_ptr& c) {
     auto call = weak.lock();
     if (ec || !call || call->state != call_state::established) return;
     if (!call->we_refresh) {
-      config_.log.log(log_level::warning, "ua",
-                      "no session refresh in call " + call->call_id + ": sending BYE");
+      peer_log("no session refresh", log_level::warning,
+               "no session refresh in call " + call->call_id + ": sending BYE");
       return send_bye(call);
     }
     send_session_refresh(call);

@@ -243,6 +243,12 @@ struct user_agent::impl final : tx::transaction_user {
   /// The call is over: dialogs dropped, waiters completed, event sent, call released.
   void end_call(const call_ptr& c, int status, std::error_code ec);
   void arm_retransmit(const call_ptr& c);
+  /// A log line that a peer can trigger once per call or request (a missing ACK, a failed
+  /// transaction ...): rate-limited per reason (log_throttle), so that a flood of calls
+  /// cannot turn into a flood of log lines. `reason` is a fixed string.
+  void peer_log(std::string_view reason, log_level level, std::string_view text) {
+    peer_log_.log(reason, level, text);
+  }
   /// The initial 2xx of `c` got no ACK (64*T1 passed, or the call was evicted from the
   /// calls awaiting their ACK): its waiters fail with errc::no_ack and a BYE goes out.
   void give_up_on_ack(const call_ptr& c, std::string_view why);
@@ -400,6 +406,7 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
   bool stopping_ = false;
+  sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };

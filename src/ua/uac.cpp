@@ -111,7 +111,7 @@ void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq
   if (!body.empty()) ack.set_body(body, "application/sdp");
   auto dest = hop_of(*c, d);
   if (!dest) {
-    config_.log.log(log_level::warning, "ua", "cannot route the ACK of call " + c->call_id);
+    peer_log("cannot route an ACK", log_level::warning, "cannot route the ACK of call " + c->call_id);
     return;
   }
   send_stateless_request(ack, *dest);
@@ -175,7 +175,8 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (!c->invite) return;
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) {
-        config_.log.log(log_level::warning, "ua", "2xx without a usable Contact/To tag dropped");
+        peer_log("2xx without Contact/To tag", log_level::warning,
+                 "2xx without a usable Contact/To tag dropped");
         return;
       }
       e = add_call_dialog(c, std::move(*d));
@@ -253,7 +254,7 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
   auto bye = d->make_request("BYE");
   auto dest = hop_of(*c, *d);
   if (!dest) {
-    config_.log.log(log_level::warning, "ua", "cannot route the BYE of call " + c->call_id);
+    peer_log("cannot route a BYE", log_level::warning, "cannot route the BYE of call " + c->call_id);
     end_call(c, 0, {});
     return;
   }

@@ -32,6 +32,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
 }
 
 user_agent::impl::~impl() {
+  peer_log_.flush_all(std::chrono::steady_clock::now());
   transport_.set_receiver(nullptr);
   // Handles may outlive the agent and keep these objects (and their timers) alive: cancel
   // every wait, so that no handler runs with a dangling agent (they return on
@@ -169,7 +170,7 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
   if (!ec && sync_failure_ && sync_failure_->first == r.id) ec = sync_failure_->second;
   sync_failure_.reset();
   if (ec) {
-    config_.log.log(log_level::warning, "ua", "request not sent: " + ec.message());
+    peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
     if (op.kind == op_kind::invite && op.call) end_call(op.call, 0, ec);
     if ((op.kind == op_kind::bye) && op.call) end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
@@ -191,7 +192,8 @@ void user_agent::impl::send_stateless_request(message& request, const tx::endpoi
   request.push_front(header_id::via, via);
   add_common_headers(request);
   if (auto ec = stack_.get().send_stateless(request, dest))
-    config_.log.log(log_level::warning, "ua", "stateless send failed: " + ec.message());
+    peer_log("stateless send failed", log_level::warning,
+             "stateless send failed: " + ec.message());
 }
 
 void user_agent::impl::respond(tx::transaction_id id, message response) {
@@ -209,8 +211,8 @@ std::error_code user_agent::impl::send_response(tx::transaction_id id, message r
   if (sync_failure_ && sync_failure_->first == id) ec = sync_failure_->second;
   sync_failure_.reset();
   if (ec)
-    config_.log.log(log_level::warning, "ua",
-                    "response " + std::to_string(code) + " not sent: " + ec.message() +
+    peer_log("response not sent", log_level::warning,
+             "response " + std::to_string(code) + " not sent: " + ec.message() +
                         "; its server transaction is over");
   return ec;
 }
@@ -314,8 +316,7 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
 }
 
 void user_agent::impl::give_up_on_ack(const call_ptr& c, std::string_view why) {
-  config_.log.log(log_level::warning, "ua",
-                  std::string(why) + " of call " + c->call_id + ": sending BYE");
+  peer_log(why, log_level::warning, std::string(why) + " of call " + c->call_id + ": sending BYE");
   stop_awaiting_ack(*c);
   if (c->timer) c->timer->cancel();
   c->retransmitter.reset();
@@ -531,7 +532,7 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
     return;
   }
   auto& op = it->second;
-  config_.log.log(log_level::info, "ua", "transaction failed: " + ec.message());
+  peer_log("transaction failed", log_level::info, "transaction failed: " + ec.message());
   // RFC 3261 §8.1.3.1: a timeout counts as 408, a transport failure as 503.
   const int status = ec == tx::error::timeout ? 408 : 503;
   switch (op.kind) {
