@@ -17,6 +17,7 @@
 #include "sipkit/transaction/server_invite.hpp"
 #include "sipkit/transaction/server_non_invite.hpp"
 #include "transaction/index_table.hpp"
+#include "transaction/seeded_hash.hpp"
 #include "transaction/timer_lists.hpp"
 
 namespace sipkit::transaction {
@@ -41,44 +42,9 @@ constexpr std::size_t lane_of(timer t) noexcept {
   }
 }
 
-// ------------------------------------------------------------------ seeded hashing
-// Keys come from the network, so the tables use a hash keyed with a per-manager random
-// seed: an attacker who cannot see the seed cannot precompute colliding branches. It is
-// a fast multiply-xorshift mix, not a cryptographic PRF; the table bound
-// (max_transactions) caps the damage of any residual weakness.
-
-constexpr std::uint64_t k_mul = 0x9E3779B97F4A7C15ull;
-
-inline std::uint64_t mix(std::uint64_t h) noexcept {
-  h ^= h >> 32;
-  h *= 0xD6E8FEB86659FD93ull;
-  h ^= h >> 32;
-  return h;
-}
-
-inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t h) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * k_mul;
-    h ^= h >> 29;
-  }
-  std::uint64_t tail = 0;
-  for (std::size_t shift = 0; i < s.size(); ++i, shift += 8)
-    tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << shift;
-  h = (h ^ tail ^ (static_cast<std::uint64_t>(s.size()) << 56)) * k_mul;
-  return mix(h);
-}
-
-inline std::uint64_t hash_lower(std::string_view s, std::uint64_t h) noexcept {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u + 32);
-    h = (h ^ u) * k_mul;
-  }
-  return mix(h);
-}
+// Matching keys are hashed with the manager's random seed (seeded_hash.hpp).
+using detail::hash_bytes;
+using detail::hash_lower;
 
 /// A transaction's matching key, kept in its slot: views into the request the transaction
 /// owns, plus the seeded hash. Client keys (§17.1.3) are branch + method; server keys
