@@ -279,6 +279,7 @@ void BM_retransmission_lookup(benchmark::State& state) {
   tx::manager_config cfg;
   cfg.seed = 4;
   cfg.max_transactions = live;
+  cfg.max_held_bytes = 0;  // a million requests held at once: no byte budget
   tx::manager mgr(tp, tu, cfg);
   // TCP: the NISTs stay in Trying (no response yet) and arm no timer.
   const tx::endpoint peer{"192.0.2.1", 5060, tx::transport_protocol::tcp, 1};

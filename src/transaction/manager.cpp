@@ -19,6 +19,7 @@
 #include "transaction/index_table.hpp"
 #include "transaction/seeded_hash.hpp"
 #include "transaction/timer_lists.hpp"
+#include "transaction/wire_size.hpp"
 
 namespace sipkit::transaction {
 namespace {
@@ -121,6 +122,35 @@ std::string_view to_tag_of(const parser::message& m) {
   return to ? to->tag : std::string_view{};
 }
 
+// A default-constructed message (no response or ACK yet) holds nothing.
+std::size_t held_size(const parser::message& m) noexcept {
+  if (m.status_code() == 0 && m.method_text().empty()) return 0;
+  return detail::wire_size(m);
+}
+
+// Once a server transaction has sent its final response, matching its retransmissions
+// and ACKs (§17.2.3, including the RFC 2543 rules) needs only the request line, the top
+// via-parm, From, To, Call-ID and CSeq; the machine needs nothing more of it. Shedding
+// the rest is worth a copy only for requests with a body or of some size: the floods the
+// byte budget is about.
+constexpr std::size_t k_shed_above = 1024;
+constexpr std::size_t k_unmeasured = ~std::size_t{0};
+
+parser::message matching_part(const parser::message& req) {
+  auto kept = parser::message::request(req.method_text(), req.request_uri());
+  auto via = req.top_via();
+  kept.add(parser::header_id::via,
+           via ? via->raw : req.get(parser::header_id::via).value_or(std::string_view{}));
+  for (auto id : {parser::header_id::from, parser::header_id::to, parser::header_id::call_id,
+                  parser::header_id::cseq})
+    if (auto v = req.get(id)) kept.add(id, *v);
+  return kept;
+}
+
+// Refusals are logged at most once per minute of each kind (with the counts so far), so
+// that a flood does not turn into a flood of log lines.
+constexpr auto k_warn_interval = std::chrono::seconds(60);
+
 }  // namespace
 
 // ====================================================================== impl
@@ -149,8 +179,11 @@ struct manager::impl {
     bool live = false;
     bool pending_terminate = false;
     bool got_response = false;
-    bool legacy = false;  // keyed in the RFC 2543 table
-    txn_key key;          // valid while the slot is in clients_ or servers_
+    bool legacy = false;             // keyed in the RFC 2543 table
+    bool shed_pending = false;       // final response sent: shed the request at depth 0
+    std::uint32_t held = 0;          // bytes of its messages counted in held_bytes_
+    std::uint32_t held_request = 0;  // of which the request's
+    txn_key key;                     // valid while the slot is in clients_ or servers_
     endpoint peer;
     std::unique_ptr<client_targets> targets;
     machine_variant machine;
@@ -201,6 +234,12 @@ struct manager::impl {
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
+  // The bytes held by live transactions (manager_config::max_held_bytes).
+  std::size_t held_bytes_ = 0;
+  struct rare_warning {
+    std::optional<time_point> last;
+  };
+  rare_warning warn_bytes_;
 
   // ------------------------------------------------------------------ slots
 
@@ -230,9 +269,49 @@ struct manager::impl {
     slot& s = at(i);
     s.live = true;
     s.next_free = npos;
-    s.pending_terminate = s.got_response = s.legacy = false;
+    s.pending_terminate = s.got_response = s.legacy = s.shed_pending = false;
+    s.held = s.held_request = 0;
     ++live_;
     return i;
+  }
+
+  // ------------------------------------------------------------------ held bytes
+
+  static std::uint32_t clamp32(std::size_t n) noexcept {
+    return static_cast<std::uint32_t>(n < 0xFFFFFFFFu ? n : 0xFFFFFFFFu);
+  }
+
+  /// Slot i holds a request of `request_bytes` and other messages of `other_bytes`.
+  void hold(std::uint32_t i, std::size_t request_bytes, std::size_t other_bytes) noexcept {
+    slot& s = at(i);
+    const std::uint32_t total = clamp32(request_bytes + other_bytes);
+    held_bytes_ = held_bytes_ - s.held + total;
+    s.held = total;
+    s.held_request = clamp32(request_bytes);
+  }
+
+  /// The message slot i holds besides its request changed (a response from the TU, the
+  /// IST's own 100 Trying, the ICT's ACK): count it instead of the one before.
+  void hold_other(std::uint32_t i) noexcept {
+    slot& s = at(i);
+    const std::size_t other = std::visit(
+        [](const auto& m) -> std::size_t {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, server_invite> || std::is_same_v<M, server_non_invite>)
+            return held_size(m.last_response());
+          else if constexpr (std::is_same_v<M, client_invite>)
+            return held_size(m.ack());
+          else
+            return 0;
+        },
+        s.machine);
+    hold(i, s.held_request, other);
+  }
+
+  /// Whether `bytes` more fit in the byte budget.
+  bool fits_budget(std::size_t bytes) const noexcept {
+    return cfg_.max_held_bytes == 0 ||
+           (held_bytes_ <= cfg_.max_held_bytes && bytes <= cfg_.max_held_bytes - held_bytes_);
   }
 
   const parser::message& request_of(const slot& s) const {
@@ -388,6 +467,15 @@ struct manager::impl {
   template <class Event>
   void dispatch(std::uint32_t i, const Event& ev, time_point now) {
     action_list acts = feed(at(i), ev, now);
+    // The events after which a machine holds a message it did not hold before: an ICT
+    // builds the ACK for a non-2xx final, an IST makes its own 100 Trying. Counted
+    // before the actions run, which may end the transaction.
+    if constexpr (std::is_same_v<Event, response_received>) {
+      if (ev.response.status_code() >= 300 && std::holds_alternative<client_invite>(at(i).machine))
+        hold_other(i);
+    } else if constexpr (std::is_same_v<Event, timer_fired>) {
+      if (ev.which == timer::trying) hold_other(i);
+    }
     execute(i, acts, now);
   }
 
@@ -440,7 +528,70 @@ struct manager::impl {
       execute(i, more, now);
     }
     --s.depth;
-    if (s.depth == 0 && s.pending_terminate && s.live) destroy(i);
+    if (s.depth != 0 || !s.live) return;
+    if (s.pending_terminate)
+      destroy(i);
+    else if (s.shed_pending)
+      shed(i);
+  }
+
+  /// Reduce the request of server transaction i to what matching needs (matching_part)
+  /// and move its keys onto the smaller copy. Runs when no callback of the transaction
+  /// is on the stack, so that no reference the TU was given into the request dangles.
+  void shed(std::uint32_t i) {
+    slot& s = at(i);
+    s.shed_pending = false;
+    parser::message kept = matching_part(request_of(s));
+    if (s.legacy) erase_keys(i);  // the RFC 2543 table's keys are views into the request
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, server_invite> || std::is_same_v<M, server_non_invite>)
+            m.shed_request(std::move(kept));
+        },
+        s.machine);
+    const parser::message& req = request_of(s);
+    if (s.legacy) {
+      if (auto k = legacy_key_of(req)) legacy_.emplace(*k, i);
+    } else if (!s.key.branch.empty()) {
+      // Same text, so the same hash and table entry: only the views move.
+      if (auto via = req.top_via()) {
+        s.key.branch = via->branch;
+        s.key.host = via->host;
+        s.key.method = server_method(req);
+      } else {
+        erase_keys(i);  // cannot happen: the same Via text parsed when the request came
+      }
+    }
+    hold(i, held_size(req), s.held - s.held_request);
+    ++stats_.requests_shed;
+  }
+
+  /// After the TU's response on server transaction i: a final response makes the request
+  /// a candidate for shedding (done at depth 0, see execute).
+  void maybe_shed(std::uint32_t i, int status_code) {
+    slot& s = at(i);
+    if (status_code < 200 || !s.live || s.pending_terminate) return;
+    if (s.shed_pending) return;
+    if (request_of(s).body().empty() && s.held_request <= k_shed_above) return;
+    s.shed_pending = true;
+  }
+
+  // ------------------------------------------------------------------ sends
+
+  /// 503 with Retry-After, outside any transaction (RFC 3261 §21.5.4).
+  void reject_503(const parser::message& req, const endpoint& source) {
+    parser::message rsp = parser::make_response(req, 503);
+    rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
+    (void)tp_.send(rsp, source, {});
+  }
+
+  template <class Text>
+  void warn(rare_warning& w, time_point now, Text&& text) {
+    if (w.last && now - *w.last < k_warn_interval) return;
+    w.last = now;
+    if (cfg_.log.enabled(log_level::warning))
+      cfg_.log.log(log_level::warning, "transaction", std::forward<Text>(text)());
   }
 
   void destroy(std::uint32_t i) {
@@ -448,6 +599,9 @@ struct manager::impl {
     const transaction_id id = id_of(i);
     disarm_all(i);
     erase_keys(i);
+    held_bytes_ -= s.held;
+    s.held = s.held_request = 0;
+    s.shed_pending = false;
     s.machine.emplace<std::monostate>();
     s.targets.reset();
     s.peer = endpoint{};
@@ -485,8 +639,9 @@ struct manager::impl {
 
   /// Start (or restart, on failover) the client machine of slot i. `own_via` says that
   /// the top Via is the one make_via just built, so its branch is found without parsing.
-  void start_machine(std::uint32_t i, parser::message request, time_point now,
-                     bool own_via = false) {
+  /// `request_bytes`: the request's wire size when the caller measured it already.
+  void start_machine(std::uint32_t i, parser::message request, time_point now, bool own_via = false,
+                     std::size_t request_bytes = k_unmeasured) {
     slot& s = at(i);
     const bool reliable = s.peer.reliable();
     if (request.method() == parser::method::invite)
@@ -494,6 +649,7 @@ struct manager::impl {
     else
       s.machine.emplace<client_non_invite>(std::move(request), reliable, cfg_.timers);
     const parser::message& req = request_of(s);
+    hold(i, request_bytes == k_unmeasured ? held_size(req) : request_bytes, 0);
     std::optional<txn_key> key;
     if (own_via) {
       const std::string_view via = req.get(parser::header_id::via).value_or("");
@@ -554,13 +710,18 @@ struct manager::impl {
       return {{}, make_error_code(error::too_many_transactions)};
     }
     request.push_front(parser::header_id::via, make_via(first));
+    const std::size_t bytes = detail::wire_size(request);
+    if (!fits_budget(bytes)) {
+      ++stats_.rejected_bytes;
+      return {{}, make_error_code(error::byte_budget_exceeded)};
+    }
     const std::uint32_t i = allocate();
     slot& s = at(i);
     s.peer = std::move(first);
     s.targets = std::move(more);
     ++stats_.client_created;
     const transaction_id id = id_of(i);
-    start_machine(i, std::move(request), now, true);
+    start_machine(i, std::move(request), now, true, bytes);
     return {id, {}};
   }
 
@@ -584,6 +745,7 @@ struct manager::impl {
   }
 
   void receive_request(parser::message msg, const endpoint& source, time_point now) {
+    detail::measured_message measured(msg);
     auto via = msg.top_via();
     // Presence of CSeq only: RFC 3261 matching does not read it (the RFC 2543 fallback
     // parses it and leaves a request without a valid one unkeyed), and the transport's
@@ -607,19 +769,13 @@ struct manager::impl {
       tu_.on_ack(msg, source, {});
       return;
     }
-    if (live_ >= cfg_.max_transactions) {
-      // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
-      ++stats_.rejected_full;
-      parser::message rsp = parser::make_response(msg, 503);
-      rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
-      (void)tp_.send(rsp, source, {});
-      return;
-    }
+    if (!admit(msg, measured, source, now)) return;
     const std::uint32_t i = allocate();
     slot& s = at(i);
     s.peer = source;
     const bool reliable = source.reliable();
     ++stats_.server_created;
+    const std::size_t size = measured.size();  // before the message moves
     const std::string_view via_value = msg.get(parser::header_id::via).value_or("");
     action_list acts;
     if (msg.method() == parser::method::invite) {
@@ -631,7 +787,30 @@ struct manager::impl {
       insert_server_key(i, *via, via_value);
       acts = m.start(now);
     }
+    hold(i, size, 0);
     execute(i, acts, now);
+  }
+
+  /// May a request that matched no transaction create one? The bounds on transactions
+  /// and on held bytes; a refused request is answered 503 with Retry-After statelessly.
+  bool admit(const parser::message& msg, detail::measured_message& measured, const endpoint& source,
+             time_point now) {
+    if (live_ >= cfg_.max_transactions) {
+      // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
+      ++stats_.rejected_full;
+      reject_503(msg, source);
+      return false;
+    }
+    if (!fits_budget(measured.size())) {
+      ++stats_.rejected_bytes;
+      warn(warn_bytes_, now, [&] {
+        return "byte budget: requests refused so far: " + std::to_string(stats_.rejected_bytes) +
+               ", bytes held: " + std::to_string(held_bytes_);
+      });
+      reject_503(msg, source);
+      return false;
+    }
+    return true;
   }
 };
 
@@ -678,6 +857,11 @@ start_result manager::cancel(transaction_id invite, time_point now) {
     return {{}, make_error_code(error::too_many_transactions)};
   }
   parser::message cancel = make_cancel(ict->request());
+  const std::size_t bytes = detail::wire_size(cancel);
+  if (!impl_->fits_budget(bytes)) {
+    ++impl_->stats_.rejected_bytes;
+    return {{}, make_error_code(error::byte_budget_exceeded)};
+  }
   endpoint peer = s->peer;
   const std::uint32_t i = impl_->allocate();
   auto& slot = impl_->at(i);
@@ -685,7 +869,7 @@ start_result manager::cancel(transaction_id invite, time_point now) {
   ++impl_->stats_.client_created;
   const transaction_id id = impl_->id_of(i);
   // The CANCEL keeps the INVITE's Via (§9.1): no new branch, no failover.
-  impl_->start_machine(i, std::move(cancel), now);
+  impl_->start_machine(i, std::move(cancel), now, false, bytes);
   return {id, {}};
 }
 
@@ -693,6 +877,7 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   auto* s = impl_->find(id);
   if (!s) return make_error_code(error::no_such_transaction);
   if (!response.is_response()) return make_error_code(error::invalid_message);
+  const int code = response.status_code();
   action_list acts;
   if (auto* ist = std::get_if<server_invite>(&s->machine))
     acts = ist->handle(response_from_tu{std::move(response)}, now);
@@ -701,6 +886,9 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   else
     return make_error_code(error::invalid_state);
   if (acts.error) return acts.error;
+  // The machine keeps the response (and, once it is final, the request may be shed).
+  impl_->hold_other(id.index);
+  impl_->maybe_shed(id.index, code);
   impl_->execute(id.index, acts, now);
   return {};
 }
@@ -777,6 +965,8 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
   const auto* s = impl_->find(id);
   return s ? &s->peer : nullptr;
 }
+
+std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
 
 const manager_stats& manager::stats() const noexcept { return impl_->stats_; }
 const manager_config& manager::config() const noexcept { return impl_->cfg_; }

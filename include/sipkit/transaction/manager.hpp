@@ -33,9 +33,16 @@
 //  - an ACK that matches nothing, or matches an INVITE server transaction in Accepted,
 //    goes to transaction_user::on_ack: it acknowledges a 2xx (§13.3.1.4, RFC 6026).
 //
-// Bounds: at most config.max_transactions live transactions. A request that would create
-// one more is answered 503 (Service Unavailable) statelessly with Retry-After; a client
-// transaction beyond the bound is refused with error::too_many_transactions.
+// Bounds and hostile traffic (defaults protect a user who changes nothing; each knob is
+// documented in manager_config, each refusal is counted in manager_stats):
+//  - at most config.max_transactions live transactions, and at most config.max_held_bytes
+//    bytes of messages held by them (requests, last responses, ACKs kept for
+//    retransmission). A request that would create one more transaction beyond either
+//    bound is answered 503 (Service Unavailable) statelessly with Retry-After; a client
+//    transaction beyond them is refused with error::too_many_transactions /
+//    error::byte_budget_exceeded. A server transaction that has sent its final response
+//    keeps only the part of a big request (with a body, or over 1 KiB) that matching
+//    needs (see request()), so that a flood of such requests costs little once answered.
 //
 // RFC 3263 §4.3 failover: start_client takes a list of targets or a callback giving the
 // next one. When Timer B/F fires or the transport fails before any response arrived, the
@@ -59,6 +66,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sipkit/log.hpp"
 #include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/error.hpp"
 #include "sipkit/transaction/timer.hpp"
@@ -70,13 +78,28 @@ struct manager_config {
   timer_config timers;
   /// Live transactions of all four kinds together.
   std::size_t max_transactions = 262144;
-  /// Seconds in the Retry-After of the stateless 503 sent when full (RFC 3261 §20.33).
+  /// Bytes of messages held by the live transactions together: requests, last responses
+  /// and the ACKs an INVITE client transaction keeps for retransmission, each counted as
+  /// the size it serializes to (its heap use is of the same order). A request that would
+  /// create a server transaction beyond it is answered 503 with Retry-After statelessly,
+  /// and start_client/cancel beyond it fail with error::byte_budget_exceeded
+  /// (manager_stats::rejected_bytes). Protects memory against floods of big requests: a
+  /// NIST keeps its request for Timer J (32 s), and a flood of 31 KB OPTIONS grew a UAS
+  /// from 11 MB to 979 MB, while max_transactions alone allows 262,144 x 64 KiB.
+  /// Responses the TU gives to admitted transactions are never refused, so the total may
+  /// pass the budget by those. 64 MiB by default; 0 = no limit.
+  std::size_t max_held_bytes = std::size_t{64} << 20;
+  /// Seconds in the Retry-After of the stateless 503s (RFC 3261 §20.33): manager full,
+  /// byte budget used up.
   unsigned retry_after_seconds = 5;
   /// Add ";rport" to the Via of client requests (RFC 3581 §3).
   bool add_rport = true;
   /// Seed of the branch generator and hash tables; empty = std::random_device. A fixed
   /// seed makes branches predictable: tests and benchmarks only (branch.hpp).
   std::optional<std::uint64_t> seed;
+  /// Where the manager reports refusals (at warning level, at most one line per minute
+  /// of each kind, with the counts so far). Default: warnings and above to stderr.
+  logger log{log_level::warning};
 };
 
 /// The transaction user (RFC 3261 §5: UA core, proxy core or dialog layer). All
@@ -125,12 +148,15 @@ enum class transaction_kind : std::uint8_t {
 struct manager_stats {
   std::uint64_t client_created = 0;
   std::uint64_t server_created = 0;
-  std::uint64_t rejected_full = 0;  ///< 503 sent or start_client refused
+  std::uint64_t rejected_full = 0;   ///< 503 sent or start_client refused: max_transactions
+  std::uint64_t rejected_bytes = 0;  ///< 503 sent or start_client refused: max_held_bytes
   std::uint64_t retransmissions_absorbed = 0;
   std::uint64_t stray_responses = 0;
   std::uint64_t stray_acks = 0;
   std::uint64_t failovers = 0;        ///< retries on a next target (RFC 3263 §4.3)
   std::uint64_t dropped_invalid = 0;  ///< messages without Via/CSeq/Call-ID
+  /// Server requests reduced to what matching needs after their final response.
+  std::uint64_t requests_shed = 0;
 };
 
 class manager {
@@ -199,10 +225,16 @@ class manager {
   /// The RFC's name of the transaction's state ("Calling", "Completed" ...), "" if dead.
   std::string_view state_name(transaction_id id) const noexcept;
   /// The request the transaction owns (with the manager's Via on client requests);
-  /// nullptr if dead. Valid until the next call into the manager.
+  /// nullptr if dead. Valid until the next call into the manager. Once a server
+  /// transaction has sent its final response and its on_request callback has returned, a
+  /// request with a body or of more than 1 KiB is reduced to what matching retransmissions
+  /// and ACKs needs: the request line, the top Via (first via-parm), From, To, Call-ID and
+  /// CSeq (manager_stats::requests_shed).
   const parser::message* request(transaction_id id) const noexcept;
   /// The target a client transaction currently uses / the source of a server request.
   const endpoint* peer(transaction_id id) const noexcept;
+  /// Bytes of messages the live transactions hold now (see manager_config::max_held_bytes).
+  std::size_t held_bytes() const noexcept;
   const manager_stats& stats() const noexcept;
   const manager_config& config() const noexcept;
 

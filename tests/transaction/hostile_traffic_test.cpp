@@ -1,0 +1,302 @@
+// Hostile traffic (issue 17) at the transaction layer: the byte budget of live
+// transactions (manager.hpp, manager_config). Manual clock and fake transport: every
+// assertion is on exact messages, byte counts and times.
+#include <string>
+#include <vector>
+
+#include "sipkit/log.hpp"
+#include "sipkit/transaction/branch.hpp"
+#include "sipkit/transaction/client_invite.hpp"
+#include "sipkit/transaction/error.hpp"
+#include "sipkit/transaction/manager.hpp"
+#include "support/fake_transport.hpp"
+#include "transaction/harness.hpp"
+
+using namespace sipkit::test;
+using sipkit::parser::message;
+
+namespace {
+
+const tx::endpoint local_addr{"192.0.2.1", 5060, tx::transport_protocol::udp, 0};
+const tx::endpoint caller{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
+
+/// The defaults, with a fixed seed and without the warning lines on stderr.
+tx::manager_config base_config() {
+  tx::manager_config c;
+  c.seed = 42;
+  c.log = sipkit::logger(sipkit::log_level::off);
+  return c;
+}
+
+std::string branch_n(int n) { return "z9hG4bKflood" + std::to_string(1000 + n); }
+
+/// A request with a body of `body_bytes`.
+message with_body(message m, std::size_t body_bytes) {
+  m.set_body(std::string(body_bytes, 'x'), "application/octet-stream");
+  return m;
+}
+
+/// An SDP-sized body for INVITEs and 2xx.
+message with_sdp(message m, std::size_t bytes = 200) {
+  m.set_body(std::string(bytes, 's'), "application/sdp");
+  return m;
+}
+
+std::size_t wire(const message& m) { return m.serialize().size(); }
+
+/// `m` with a body that brings it as close to `size` bytes on the wire as possible.
+message sized(message m, std::size_t size) {
+  m.set_body(std::string(1, 'f'), "text/plain");
+  std::size_t body = size > wire(m) ? size - wire(m) + 1 : 1;
+  for (;; --body) {
+    m.set_body(std::string(body, 'f'), "text/plain");
+    if (wire(m) <= size || body == 1) return m;
+  }
+}
+
+/// The bytes of the Via the manager pushes onto a client request to `to`.
+std::size_t via_line_bytes(const fake_transport& tp, const tx::endpoint& to) {
+  return sizeof("Via: SIP/2.0/UDP ") - 1 + tp.via_sent_by(to).size() + sizeof(";branch=") - 1 +
+         tx::branch_generator::branch_length + sizeof(";rport\r\n") - 1;
+}
+
+struct single {
+  explicit single(tx::manager_config cfg = base_config())
+      : tp(clock, local_addr), tu(clock), mgr(tp, tu, cfg) {
+    clock.attach_manager(mgr);
+  }
+  void inject(message m, const tx::endpoint& from) {
+    mgr.on_receive(std::move(m), from, clock.now());
+  }
+  /// Bytes handed to the transport for `to` (its host), as serialized.
+  std::size_t bytes_to(const tx::endpoint& to) const {
+    std::size_t n = 0;
+    for (const auto& r : tp.sent())
+      if (r.destination.host == to.host) n += r.bytes.size();
+    return n;
+  }
+  std::vector<const fake_transport::record*> sent_to(const tx::endpoint& to) const {
+    std::vector<const fake_transport::record*> out;
+    for (const auto& r : tp.sent())
+      if (r.destination.host == to.host) out.push_back(&r);
+    return out;
+  }
+  manual_clock clock;
+  fake_transport tp;
+  recording_tu tu;
+  tx::manager mgr;
+};
+
+}  // namespace
+
+// ================================================================ byte budget
+
+TEST_CASE("held_bytes counts the request and response a NIST holds, 0 again after Timer J") {
+  single s;
+  const message req = sample_request("OPTIONS");
+  s.inject(req, caller);
+  REQUIRE(s.mgr.held_bytes() == wire(req));
+  const message ok = sample_response(req, 200);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests[0].id, ok, s.clock.now()));
+  REQUIRE(s.mgr.held_bytes() == wire(req) + wire(ok));  // small, no body: not shed
+  REQUIRE(s.mgr.stats().requests_shed == 0);
+  s.clock.advance(31999ms);
+  REQUIRE(s.mgr.held_bytes() == wire(req) + wire(ok));
+  s.clock.advance(1ms);  // Timer J
+  REQUIRE(s.mgr.size() == 0);
+  REQUIRE(s.mgr.held_bytes() == 0);
+}
+
+TEST_CASE("held_bytes counts the INVITE and the ACK an ICT keeps for a non-2xx final") {
+  single s;
+  auto r = s.mgr.start_client(sample_uac_request("INVITE"), caller, s.clock.now());
+  const message invite = s.tp.sent()[0].msg;  // with the manager's Via
+  REQUIRE(s.mgr.held_bytes() == wire(invite));
+  const message busy = sample_response(invite, 486);
+  s.inject(busy, caller);
+  const message ack = tx::make_ack(invite, busy);
+  REQUIRE(s.tp.sent().back().msg.method_text() == "ACK");
+  REQUIRE(s.mgr.held_bytes() == wire(invite) + wire(ack));
+  s.clock.advance(32s);  // Timer D
+  REQUIRE_FALSE(s.mgr.contains(r.id));
+  REQUIRE(s.mgr.held_bytes() == 0);
+}
+
+TEST_CASE("A flood of big-body OPTIONS stays within max_held_bytes; the excess gets a 503") {
+  constexpr std::size_t k_body = 31 * 1024;
+  const std::size_t one = wire(with_body(sample_request("OPTIONS", branch_n(0)), k_body));
+  tx::manager_config cfg = base_config();
+  cfg.max_held_bytes = 10 * one;
+  single s(cfg);
+  for (int i = 0; i < 15; ++i) {
+    s.inject(with_body(sample_request("OPTIONS", branch_n(i)), k_body), caller);
+    REQUIRE(s.mgr.held_bytes() <= cfg.max_held_bytes);
+  }
+  REQUIRE(s.mgr.size() == 10);
+  REQUIRE(s.tu.requests.size() == 10);
+  REQUIRE(s.mgr.held_bytes() == 10 * one);
+  // Exactly one stateless 503 with Retry-After for each request beyond the budget.
+  REQUIRE(s.tp.sent().size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    const auto& rec = s.tp.sent()[static_cast<std::size_t>(i)];
+    REQUIRE(rec.msg.status_code() == 503);
+    REQUIRE(rec.msg.get("Retry-After") == "5");
+    REQUIRE(rec.msg.top_via()->branch == branch_n(10 + i));
+    REQUIRE(rec.destination == caller);
+    REQUIRE_FALSE(rec.origin.valid());
+  }
+  REQUIRE(s.mgr.stats().rejected_bytes == 5);
+  REQUIRE(s.mgr.stats().rejected_full == 0);
+
+  // Answered, the transactions keep only what matching needs: room for more.
+  for (const auto& ev : s.tu.requests)
+    REQUIRE_FALSE(s.mgr.respond(ev.id, sample_response(ev.msg, 200), s.clock.now()));
+  REQUIRE(s.mgr.stats().requests_shed == 10);
+  REQUIRE(s.mgr.held_bytes() < one);
+  s.inject(with_body(sample_request("OPTIONS", branch_n(20)), k_body), caller);
+  REQUIRE(s.tu.requests.size() == 11);
+
+  // Timer J ends them all; nothing is held, and traffic goes on as before.
+  s.clock.advance(32s);
+  REQUIRE(s.mgr.size() == 1);  // the last one, still waiting for its answer
+  REQUIRE(s.mgr.held_bytes() == one);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests.back().id,
+                              sample_response(s.tu.requests.back().msg, 200), s.clock.now()));
+  s.clock.advance(32s);
+  REQUIRE(s.mgr.size() == 0);
+  REQUIRE(s.mgr.held_bytes() == 0);
+  for (int i = 30; i < 40; ++i)
+    s.inject(with_body(sample_request("OPTIONS", branch_n(i)), k_body), caller);
+  REQUIRE(s.tu.requests.size() == 21);
+  REQUIRE(s.mgr.stats().rejected_bytes == 5);
+}
+
+TEST_CASE("Answered at once, big-body requests cost only the headers that matching needs") {
+  constexpr std::size_t k_body = 31 * 1024;
+  tx::manager_config cfg = base_config();
+  cfg.max_held_bytes = 5 * k_body;  // five of them unanswered would fill it
+  single s(cfg);
+  std::vector<message> responses;
+  s.tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    responses.push_back(sample_response(req, 200));
+    REQUIRE_FALSE(s.mgr.respond(id, responses.back(), s.clock.now()));
+  };
+  for (int i = 0; i < 100; ++i) {
+    s.inject(with_body(sample_request("OPTIONS", branch_n(i)), k_body), caller);
+    REQUIRE(s.mgr.held_bytes() <= cfg.max_held_bytes);
+  }
+  REQUIRE(s.tu.requests.size() == 100);
+  REQUIRE(s.mgr.stats().rejected_bytes == 0);
+  REQUIRE(s.mgr.stats().requests_shed == 100);
+  std::size_t expected = 0;
+  for (std::size_t i = 0; i < 100; ++i) {
+    const message* kept = s.mgr.request(s.tu.requests[i].id);
+    REQUIRE(kept->body().empty());
+    expected += wire(*kept) + wire(responses[i]);
+  }
+  REQUIRE(s.mgr.held_bytes() == expected);
+  REQUIRE(expected < 100 * 1024);
+}
+
+TEST_CASE("A shed request keeps only its request line, top Via, From, To, Call-ID and CSeq") {
+  single s;
+  auto invite = with_sdp(sample_request("INVITE"));
+  invite.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.200:5060;branch=z9hG4bKtop");
+  s.inject(invite, caller);
+  const auto id = s.tu.requests[0].id;
+  REQUIRE_FALSE(s.mgr.respond(id, sample_response(invite, 486), s.clock.now()));
+  const message* kept = s.mgr.request(id);
+  REQUIRE(kept->method_text() == "INVITE");
+  REQUIRE(kept->request_uri() == invite.request_uri());
+  REQUIRE(kept->body().empty());
+  REQUIRE(kept->fields().size() == 5);
+  REQUIRE(kept->count(header_id::via) == 1);
+  REQUIRE(kept->get(header_id::via) == "SIP/2.0/UDP 192.0.2.200:5060;branch=z9hG4bKtop");
+  for (auto h : {header_id::from, header_id::to, header_id::call_id, header_id::cseq})
+    REQUIRE(kept->get(h) == invite.get(h));
+}
+
+TEST_CASE("A shed INVITE still matches its retransmissions and its ACK") {
+  single s;
+  const message invite = with_sdp(sample_request("INVITE"));
+  s.inject(invite, caller);
+  const auto id = s.tu.requests[0].id;
+  const message busy = sample_response(invite, 486);
+  REQUIRE_FALSE(s.mgr.respond(id, busy, s.clock.now()));
+  REQUIRE(s.mgr.stats().requests_shed == 1);
+  s.inject(invite, caller);  // a retransmission: the 486 again
+  REQUIRE(s.mgr.stats().retransmissions_absorbed == 1);
+  REQUIRE(s.tp.sent().size() == 2);
+  REQUIRE(s.tp.sent()[1].msg.status_code() == 486);
+  s.inject(tx::make_ack(invite, busy), caller);
+  REQUIRE(s.mgr.state_name(id) == "Confirmed");
+  REQUIRE(s.tu.requests.size() == 1);
+  REQUIRE(s.tu.acks.empty());
+}
+
+TEST_CASE("A shed RFC 2543 request (no branch cookie) still matches its retransmissions") {
+  single s;
+  const message invite = with_sdp(sample_request("INVITE", "", "192.0.2.9:5060"));
+  s.inject(invite, caller);
+  const auto id = s.tu.requests[0].id;
+  const message busy = sample_response(invite, 486, "legacytag");
+  REQUIRE_FALSE(s.mgr.respond(id, busy, s.clock.now()));
+  REQUIRE(s.mgr.stats().requests_shed == 1);
+  s.inject(invite, caller);
+  REQUIRE(s.tu.requests.size() == 1);
+  REQUIRE(s.tp.sent().back().msg.status_code() == 486);
+  s.inject(tx::make_ack(invite, busy), caller);
+  REQUIRE(s.mgr.state_name(id) == "Confirmed");
+  s.clock.advance(5s);  // Timer I; the RFC 2543 table is left empty
+  REQUIRE(s.mgr.size() == 0);
+  s.inject(invite, caller);  // now a new transaction
+  REQUIRE(s.tu.requests.size() == 2);
+}
+
+TEST_CASE("A shed non-INVITE request re-sends its final response on a retransmission") {
+  single s;
+  const message req = with_body(sample_request("MESSAGE"), 2000);
+  s.inject(req, caller);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests[0].id, sample_response(req, 202), s.clock.now()));
+  REQUIRE(s.mgr.stats().requests_shed == 1);
+  s.inject(req, caller);
+  REQUIRE(s.tu.requests.size() == 1);
+  REQUIRE(s.tp.sent().size() == 2);
+  REQUIRE(s.tp.sent()[1].msg.status_code() == 202);
+}
+
+TEST_CASE("A TU that answers inside on_request can still read the whole request there") {
+  single s;
+  s.tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    REQUIRE_FALSE(s.mgr.respond(id, sample_response(req, 200), s.clock.now()));
+    REQUIRE(req.body().size() == 5000);  // shed only once the callback has returned
+    REQUIRE(s.mgr.request(id)->body().size() == 5000);
+  };
+  s.inject(with_body(sample_request("OPTIONS"), 5000), caller);
+  REQUIRE(s.mgr.request(s.tu.requests[0].id)->body().empty());
+  REQUIRE(s.mgr.stats().requests_shed == 1);
+}
+
+TEST_CASE("start_client and cancel beyond max_held_bytes fail with byte_budget_exceeded") {
+  tx::manager_config cfg = base_config();
+  cfg.max_held_bytes = 4000;
+  single s(cfg);
+  auto invite = s.mgr.start_client(sample_uac_request("INVITE"), caller, s.clock.now());
+  REQUIRE(invite);
+  auto big =
+      s.mgr.start_client(with_body(sample_uac_request("MESSAGE", 2), 4000), caller, s.clock.now());
+  REQUIRE(big.error == tx::error::byte_budget_exceeded);
+  REQUIRE_FALSE(big.id.valid());
+  REQUIRE(s.tp.sent().size() == 1);
+  // Fill the budget to within 10 bytes: then a CANCEL does not fit either.
+  const std::size_t via = via_line_bytes(s.tp, caller);
+  REQUIRE(wire(s.tp.sent()[0].msg) == wire(sample_uac_request("INVITE")) + via);
+  const std::size_t room = 4000 - s.mgr.held_bytes() - 10;
+  REQUIRE(s.mgr.start_client(sized(sample_uac_request("MESSAGE", 3), room - via), caller,
+                             s.clock.now()));
+  REQUIRE(s.mgr.held_bytes() <= 3990);
+  REQUIRE(s.mgr.held_bytes() > 3900);
+  s.inject(sample_response(s.tp.sent()[0].msg, 180), caller);
+  REQUIRE(s.mgr.cancel(invite.id, s.clock.now()).error == tx::error::byte_budget_exceeded);
+  REQUIRE(s.mgr.stats().rejected_bytes == 2);
+}
