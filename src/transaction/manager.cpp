@@ -17,6 +17,7 @@
 #include "sipkit/transaction/server_invite.hpp"
 #include "sipkit/transaction/server_non_invite.hpp"
 #include "transaction/index_table.hpp"
+#include "transaction/rate_limiter.hpp"
 #include "transaction/seeded_hash.hpp"
 #include "transaction/timer_lists.hpp"
 #include "transaction/wire_size.hpp"
@@ -147,6 +148,19 @@ parser::message matching_part(const parser::message& req) {
   return kept;
 }
 
+// RFC 1122 §3.2.1.3 / RFC 4291 §2.5.3: 127.0.0.0/8, ::1, and IPv4-mapped 127.x.x.x, as
+// IP literals (a host name is never taken for one).
+bool is_loopback(std::string_view host) noexcept {
+  if (!host.empty() && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "::1") return true;
+  if (host.size() > 7 && parser::iequals(host.substr(0, 7), "::ffff:")) host.remove_prefix(7);
+  if (host.size() < 9 || host.substr(0, 4) != "127.") return false;
+  for (char c : host)
+    if (c != '.' && (c < '0' || c > '9')) return false;
+  return true;
+}
+
 // Refusals are logged at most once per minute of each kind (with the counts so far), so
 // that a flood does not turn into a flood of log lines.
 constexpr auto k_warn_interval = std::chrono::seconds(60);
@@ -210,7 +224,8 @@ struct manager::impl {
         branches_(cfg_.seed),
         seed_(branches_.next_u64()),
         legacy_(16, legacy_hash{seed_}),
-        timers_(timer_nodes{this}) {}
+        timers_(timer_nodes{this}),
+        rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted) {}
 
   transport& tp_;
   transaction_user& tu_;
@@ -234,12 +249,14 @@ struct manager::impl {
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
-  // The bytes held by live transactions (manager_config::max_held_bytes).
+  // Hostile traffic (manager.hpp): the per-source rate limit, the bytes held by live
+  // transactions.
+  detail::rate_limiter rate_limiter_;
   std::size_t held_bytes_ = 0;
   struct rare_warning {
     std::optional<time_point> last;
   };
-  rare_warning warn_bytes_;
+  rare_warning warn_rate_, warn_bytes_;
 
   // ------------------------------------------------------------------ slots
 
@@ -594,6 +611,11 @@ struct manager::impl {
       cfg_.log.log(log_level::warning, "transaction", std::forward<Text>(text)());
   }
 
+  /// Sources the rate limit leaves alone.
+  bool exempt(const endpoint& e) const noexcept {
+    return cfg_.exempt_loopback && is_loopback(e.host);
+  }
+
   void destroy(std::uint32_t i) {
     slot& s = at(i);
     const transaction_id id = id_of(i);
@@ -791,10 +813,24 @@ struct manager::impl {
     execute(i, acts, now);
   }
 
-  /// May a request that matched no transaction create one? The bounds on transactions
-  /// and on held bytes; a refused request is answered 503 with Retry-After statelessly.
+  /// May a request that matched no transaction create one? The per-source rate limit,
+  /// then the bounds on transactions and on held bytes; a refused request is answered
+  /// 503 with Retry-After statelessly (or dropped, as the rate limit's action says).
   bool admit(const parser::message& msg, detail::measured_message& measured, const endpoint& source,
              time_point now) {
+    // A CANCEL of a live INVITE transaction is not limited: its INVITE was admitted, and
+    // its caller must be able to end it (§9.2).
+    if (rate_limiter_.enabled() && !exempt(source) &&
+        !(msg.method() == parser::method::cancel && cancel_target(msg).valid()) &&
+        !rate_limiter_.admit(source.host, now)) {
+      ++stats_.rate_limited;
+      warn(warn_rate_, now, [&] {
+        return "rate limit: requests refused so far: " + std::to_string(stats_.rate_limited) +
+               ", the latest from " + source.host;
+      });
+      if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source);
+      return false;
+    }
     if (live_ >= cfg_.max_transactions) {
       // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
       ++stats_.rejected_full;
@@ -967,6 +1003,8 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
 }
 
 std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
+
+std::size_t manager::rate_limit_sources() const noexcept { return impl_->rate_limiter_.sources(); }
 
 const manager_stats& manager::stats() const noexcept { return impl_->stats_; }
 const manager_config& manager::config() const noexcept { return impl_->cfg_; }

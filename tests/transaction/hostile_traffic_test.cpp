@@ -1,6 +1,6 @@
 // Hostile traffic (issue 17) at the transaction layer: the byte budget of live
-// transactions (manager.hpp, manager_config). Manual clock and fake transport: every
-// assertion is on exact messages, byte counts and times.
+// transactions and the per-source rate limit (manager.hpp, manager_config). Manual clock
+// and fake transport: every assertion is on exact messages, byte counts and times.
 #include <string>
 #include <vector>
 
@@ -19,6 +19,13 @@ namespace {
 
 const tx::endpoint local_addr{"192.0.2.1", 5060, tx::transport_protocol::udp, 0};
 const tx::endpoint caller{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
+const tx::endpoint victim{"203.0.113.66", 5060, tx::transport_protocol::udp, 0};
+
+tx::endpoint source_n(int n) {
+  std::string host = "10.1.";
+  host.append(std::to_string(n / 250)).append(".").append(std::to_string(n % 250 + 1));
+  return {host, 5060, tx::transport_protocol::udp, 0};
+}
 
 /// The defaults, with a fixed seed and without the warning lines on stderr.
 tx::manager_config base_config() {
@@ -299,4 +306,192 @@ TEST_CASE("start_client and cancel beyond max_held_bytes fail with byte_budget_e
   s.inject(sample_response(s.tp.sent()[0].msg, 180), caller);
   REQUIRE(s.mgr.cancel(invite.id, s.clock.now()).error == tx::error::byte_budget_exceeded);
   REQUIRE(s.mgr.stats().rejected_bytes == 2);
+}
+
+// ================================================================ rate limit
+
+TEST_CASE("A source over its rate limit gets a 503 with Retry-After; the bucket refills") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 10;
+  cfg.rate_limit.burst = 5;
+  single s(cfg);
+  for (int i = 0; i < 7; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(s.tu.requests.size() == 5);
+  REQUIRE(s.tp.sent().size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    REQUIRE(s.tp.sent()[i].msg.status_code() == 503);
+    REQUIRE(s.tp.sent()[i].msg.get("Retry-After") == "5");
+    REQUIRE(s.tp.sent()[i].msg.top_via()->branch == branch_n(5 + static_cast<int>(i)));
+    REQUIRE_FALSE(s.tp.sent()[i].origin.valid());
+  }
+  REQUIRE(s.mgr.stats().rate_limited == 2);
+  s.clock.advance(99ms);  // one token per 100 ms
+  s.inject(sample_request("OPTIONS", branch_n(7)), caller);
+  REQUIRE(s.tu.requests.size() == 5);
+  s.clock.advance(1ms);
+  s.inject(sample_request("OPTIONS", branch_n(8)), caller);
+  REQUIRE(s.tu.requests.size() == 6);
+  s.inject(sample_request("OPTIONS", branch_n(9)), caller);
+  REQUIRE(s.tu.requests.size() == 6);
+  REQUIRE(s.mgr.stats().rate_limited == 4);
+}
+
+TEST_CASE("Retransmissions, ACKs and a CANCEL of a live INVITE pass an exhausted rate limit") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 1;
+  single s(cfg);
+  const message invite = sample_request("INVITE", "z9hG4bKlive");
+  s.inject(invite, caller);  // takes the only token
+  s.inject(invite, caller);  // a retransmission
+  REQUIRE(s.mgr.stats().retransmissions_absorbed == 1);
+  s.inject(tx::make_cancel(invite), caller);
+  REQUIRE(s.tu.requests.size() == 2);
+  REQUIRE(s.tu.requests[1].msg.method_text() == "CANCEL");
+  REQUIRE(s.tu.requests[1].cancels == s.tu.requests[0].id);
+  s.inject(sample_request("ACK", "z9hG4bKack2xx"), caller);
+  REQUIRE(s.tu.acks.size() == 1);
+  REQUIRE(s.mgr.stats().rate_limited == 0);
+  REQUIRE(s.tp.sent().empty());
+  // A CANCEL that matches nothing and a new request are limited.
+  s.inject(tx::make_cancel(sample_request("INVITE", "z9hG4bKgone")), caller);
+  s.inject(sample_request("OPTIONS", "z9hG4bKnew"), caller);
+  REQUIRE(s.tu.requests.size() == 2);
+  REQUIRE(s.mgr.stats().rate_limited == 2);
+  REQUIRE(s.tp.sent().size() == 2);
+  REQUIRE(s.tp.sent()[0].msg.status_code() == 503);
+  REQUIRE(s.tp.sent()[0].msg.get(header_id::cseq) == "314159 CANCEL");
+  REQUIRE(s.tp.sent()[1].msg.status_code() == 503);
+}
+
+TEST_CASE("The drop action refuses requests over the rate limit silently, and counts them") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 2;
+  cfg.rate_limit.action = tx::rate_limit_action::drop;
+  single s(cfg);
+  for (int i = 0; i < 10; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(s.tu.requests.size() == 2);
+  REQUIRE(s.tp.sent().empty());
+  REQUIRE(s.mgr.stats().rate_limited == 8);
+  REQUIRE(s.mgr.size() == 2);
+}
+
+TEST_CASE("Rate limits are per source address, whatever the port and the transport") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 2;
+  single s(cfg);
+  auto other_port = caller;
+  other_port.port = 5080;
+  auto tcp = caller;
+  tcp.protocol = tx::transport_protocol::tcp;
+  tcp.connection = 7;
+  s.inject(sample_request("OPTIONS", branch_n(0)), caller);
+  s.inject(sample_request("OPTIONS", branch_n(1)), other_port);
+  s.inject(sample_request("OPTIONS", branch_n(2), "198.51.100.7:5060", "TCP"), tcp);
+  REQUIRE(s.tu.requests.size() == 2);
+  REQUIRE(s.mgr.stats().rate_limited == 1);
+  REQUIRE(s.tp.sent()[0].destination == tcp);                // the 503 goes back on the connection
+  s.inject(sample_request("OPTIONS", branch_n(3)), victim);  // another address
+  s.inject(sample_request("OPTIONS", branch_n(4)), victim);
+  REQUIRE(s.tu.requests.size() == 4);
+  REQUIRE(s.mgr.rate_limit_sources() == 2);
+}
+
+TEST_CASE("The rate limiter tracks at most max_sources addresses") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.max_sources = 16;
+  single s(cfg);
+  s.tu.record_requests = false;
+  for (int i = 0; i < 1000; ++i) {
+    s.inject(sample_request("OPTIONS", branch_n(i)), source_n(i));
+    REQUIRE(s.mgr.rate_limit_sources() <= 16);
+  }
+  REQUIRE(s.mgr.size() == 1000);
+  REQUIRE(s.mgr.stats().rate_limited == 0);
+  REQUIRE(s.mgr.stats().sources_evicted >= 1000 - 16);
+}
+
+TEST_CASE("requests_per_second 0 turns the rate limit off") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 0;
+  single s(cfg);
+  for (int i = 0; i < 1000; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(s.mgr.size() == 1000);
+  REQUIRE(s.mgr.stats().rate_limited == 0);
+  REQUIRE(s.mgr.rate_limit_sources() == 0);
+}
+
+TEST_CASE("The default rate limit admits a burst of 200, then 100 requests per second") {
+  single s;
+  for (int i = 0; i < 201; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(s.mgr.size() == 200);
+  s.clock.advance(1s);
+  for (int i = 201; i < 302; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(s.mgr.size() == 300);
+  REQUIRE(s.mgr.stats().rate_limited == 2);
+}
+
+// ================================================================ loopback
+
+TEST_CASE("Loopback sources are exempt from the rate limit") {
+  tx::manager_config cfg = base_config();
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 1;
+  single s(cfg);
+  int n = 0;
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "::FFFF:127.0.0.2", "[::1]"}) {
+    const tx::endpoint local{host, 5060, tx::transport_protocol::udp, 0};
+    s.inject(sample_request("INVITE", branch_n(n++)), local);
+    s.inject(sample_request("OPTIONS", branch_n(n++)), local);
+  }
+  REQUIRE(s.tu.requests.size() == 10);
+  REQUIRE(s.mgr.stats().rate_limited == 0);
+  REQUIRE(s.mgr.rate_limit_sources() == 0);
+  // Look-alikes are not loopback.
+  for (const char* host : {"127.example.com", "128.0.0.1", "::2"}) {
+    const tx::endpoint other{host, 5060, tx::transport_protocol::udp, 0};
+    s.inject(sample_request("OPTIONS", branch_n(n++)), other);
+    s.inject(sample_request("OPTIONS", branch_n(n++)), other);
+  }
+  REQUIRE(s.mgr.stats().rate_limited == 3);
+}
+
+TEST_CASE("exempt_loopback false applies the rate limit to loopback sources too") {
+  tx::manager_config cfg = base_config();
+  cfg.exempt_loopback = false;
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 1;
+  single s(cfg);
+  const tx::endpoint local{"127.0.0.1", 5060, tx::transport_protocol::udp, 0};
+  s.inject(sample_request("INVITE", "z9hG4bKlocal"), local);
+  s.inject(sample_request("OPTIONS", "z9hG4bKlocal2"), local);
+  REQUIRE(s.mgr.stats().rate_limited == 1);
+}
+
+// ================================================================ logging
+
+TEST_CASE("Refusals are logged at warning level, at most once a minute of each kind") {
+  std::vector<std::string> lines;
+  tx::manager_config cfg = base_config();
+  cfg.log = sipkit::logger(sipkit::log_level::warning, [&](const sipkit::log_record& r) {
+    REQUIRE(r.level == sipkit::log_level::warning);
+    REQUIRE(r.component == "transaction");
+    lines.emplace_back(r.text);
+  });
+  cfg.rate_limit.requests_per_second = 1;
+  cfg.rate_limit.burst = 1;
+  single s(cfg);
+  for (int i = 0; i < 10; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(lines.size() == 1);
+  REQUIRE(lines[0] == "rate limit: requests refused so far: 1, the latest from 198.51.100.7");
+  s.clock.advance(59s);
+  for (int i = 10; i < 80; ++i) s.inject(sample_request("OPTIONS", branch_n(i)), caller);
+  REQUIRE(lines.size() == 1);
+  s.clock.advance(1s);
+  s.inject(sample_request("OPTIONS", branch_n(80)), caller);
+  s.inject(sample_request("OPTIONS", branch_n(81)), caller);
+  REQUIRE(lines.size() == 2);
+  REQUIRE(lines[1].rfind("rate limit: ", 0) == 0);
 }

@@ -43,6 +43,8 @@
 //    error::byte_budget_exceeded. A server transaction that has sent its final response
 //    keeps only the part of a big request (with a body, or over 1 KiB) that matching
 //    needs (see request()), so that a flood of such requests costs little once answered.
+//  - a per-source rate limit (config.rate_limit) on requests that would create a server
+//    transaction, like Kamailio's pike: 503 with Retry-After, or a silent drop.
 //
 // RFC 3263 §4.3 failover: start_client takes a list of targets or a callback giving the
 // next one. When Timer B/F fires or the transport fails before any response arrived, the
@@ -74,6 +76,44 @@
 
 namespace sipkit::transaction {
 
+/// What the per-source rate limit does with a request beyond it.
+enum class rate_limit_action : std::uint8_t {
+  /// Answer 503 (Service Unavailable) with Retry-After statelessly: the client stops
+  /// retransmitting and may try another server (RFC 3261 §21.5.4, RFC 3263 §4.3).
+  reject,
+  /// Drop the request without an answer. Costs nothing to send, but a real client then
+  /// retransmits it (each retransmission is limited again).
+  drop,
+};
+
+/// Per-source rate limit on requests that would create a new server transaction, in the
+/// manner of Kamailio's pike module: a token bucket per source IP address (all
+/// transports), holding at most `burst` tokens and refilled at `requests_per_second`; each
+/// such request takes a token, and a request that finds the bucket empty is refused
+/// (manager_stats::rate_limited). Not limited: retransmissions matched to a transaction,
+/// ACKs, and a CANCEL that matches a live INVITE server transaction (the INVITE was
+/// admitted, so its caller must be able to cancel it; §9.2). Protects the TU and the
+/// transaction table from one address flooding it.
+///
+/// The default, 100 requests/s with a burst of 200, is far above what one phone or one
+/// registering client sends (a call is one INVITE and one BYE; a busy desk phone sends a
+/// few requests per minute) and far below what one machine can make a stack process.
+/// A trunk, proxy or load balancer that carries many users' calls from one address, or
+/// a load test from another host, must raise it or turn it off (0). Loopback sources are
+/// exempt by default (manager_config::exempt_loopback).
+struct rate_limit_config {
+  /// Sustained rate per source address; 0 turns the limit off.
+  unsigned requests_per_second = 100;
+  /// Requests a source address may send at once after it was idle (0 is taken as 1).
+  unsigned burst = 200;
+  /// What to do with a request over the limit.
+  rate_limit_action action = rate_limit_action::reject;
+  /// Source addresses tracked at once. A source whose bucket has refilled is forgotten;
+  /// when the table is full the least recently seen source is forgotten (and starts again
+  /// with a full bucket). Memory: about 100 bytes per tracked source.
+  std::size_t max_sources = 65536;
+};
+
 struct manager_config {
   timer_config timers;
   /// Live transactions of all four kinds together.
@@ -90,8 +130,19 @@ struct manager_config {
   /// pass the budget by those. 64 MiB by default; 0 = no limit.
   std::size_t max_held_bytes = std::size_t{64} << 20;
   /// Seconds in the Retry-After of the stateless 503s (RFC 3261 §20.33): manager full,
-  /// byte budget used up.
+  /// byte budget used up, source over its rate limit.
   unsigned retry_after_seconds = 5;
+  /// Per-source rate limit on new server transactions (on by default).
+  rate_limit_config rate_limit;
+  /// The rate limit does not apply to loopback addresses
+  /// (127.0.0.0/8, ::1, ::ffff:127.x.x.x). A host drops packets from the network that
+  /// claim a loopback source (RFC 1122 §3.2.1.3; Linux's martian filter), so such a
+  /// source is this host: it cannot be spoofed from outside nor be a remote flood, and a
+  /// local process can do worse than flood us. Exempting it keeps local tools and local
+  /// front proxies (sipp, a co-located Kamailio) unlimited. Set false to apply the limit
+  /// to loopback as well, e.g. to try it out with a local sipp. The byte budget applies
+  /// to every source.
+  bool exempt_loopback = true;
   /// Add ";rport" to the Via of client requests (RFC 3581 §3).
   bool add_rport = true;
   /// Seed of the branch generator and hash tables; empty = std::random_device. A fixed
@@ -150,11 +201,15 @@ struct manager_stats {
   std::uint64_t server_created = 0;
   std::uint64_t rejected_full = 0;   ///< 503 sent or start_client refused: max_transactions
   std::uint64_t rejected_bytes = 0;  ///< 503 sent or start_client refused: max_held_bytes
+  std::uint64_t rate_limited = 0;    ///< requests over their source's rate limit (503 or drop)
   std::uint64_t retransmissions_absorbed = 0;
   std::uint64_t stray_responses = 0;
   std::uint64_t stray_acks = 0;
   std::uint64_t failovers = 0;        ///< retries on a next target (RFC 3263 §4.3)
   std::uint64_t dropped_invalid = 0;  ///< messages without Via/CSeq/Call-ID
+  /// Entries of the rate limiter's source table dropped to make room while still active
+  /// (a sign of many sources, real or spoofed).
+  std::uint64_t sources_evicted = 0;
   /// Server requests reduced to what matching needs after their final response.
   std::uint64_t requests_shed = 0;
 };
@@ -235,6 +290,9 @@ class manager {
   const endpoint* peer(transaction_id id) const noexcept;
   /// Bytes of messages the live transactions hold now (see manager_config::max_held_bytes).
   std::size_t held_bytes() const noexcept;
+  /// Source addresses tracked by the rate limiter (idle ones are dropped lazily, on the
+  /// next lookup, so this may count a few of them).
+  std::size_t rate_limit_sources() const noexcept;
   const manager_stats& stats() const noexcept;
   const manager_config& config() const noexcept;
 
