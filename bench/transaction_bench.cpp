@@ -155,7 +155,7 @@ void BM_nict_nist_pairs(benchmark::State& state) {
   cfg.seed = 1;
   // 1,000 requests per second of virtual time from one address, ten times the default
   // per-source rate limit: off, so that every pair is a full exchange. The byte budget
-  // stays on.
+  // and the amplification budget stay on (the UAS's 200s go to an unproven UDP source).
   cfg.rate_limit.requests_per_second = 0;
   tx::manager a(a_tp, a_tu, cfg), b(b_tp, b_tu, cfg);
   tx::time_point now{};

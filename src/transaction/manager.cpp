@@ -19,6 +19,7 @@
 #include "transaction/index_table.hpp"
 #include "transaction/rate_limiter.hpp"
 #include "transaction/seeded_hash.hpp"
+#include "transaction/source_ledger.hpp"
 #include "transaction/timer_lists.hpp"
 #include "transaction/wire_size.hpp"
 
@@ -225,7 +226,8 @@ struct manager::impl {
         seed_(branches_.next_u64()),
         legacy_(16, legacy_hash{seed_}),
         timers_(timer_nodes{this}),
-        rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted) {}
+        rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted),
+        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted) {}
 
   transport& tp_;
   transaction_user& tu_;
@@ -249,14 +251,18 @@ struct manager::impl {
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
-  // Hostile traffic (manager.hpp): the per-source rate limit, the bytes held by live
-  // transactions.
+  // Hostile traffic (manager.hpp): the per-source rate limit, the amplification ledger,
+  // the bytes held by live transactions.
   detail::rate_limiter rate_limiter_;
+  detail::source_ledger ledger_;
   std::size_t held_bytes_ = 0;
+  // The latest `now` an entry point was given, for the calls that take none
+  // (send_stateless, mark_proven).
+  time_point now_{};
   struct rare_warning {
     std::optional<time_point> last;
   };
-  rare_warning warn_rate_, warn_bytes_;
+  rare_warning warn_rate_, warn_bytes_, warn_amplification_;
 
   // ------------------------------------------------------------------ slots
 
@@ -519,9 +525,14 @@ struct manager::impl {
     for (const action& a : acts) {
       if (s.epoch != epoch) break;  // failed over: these actions belong to the old machine
       switch (a.kind) {
-        case action_kind::send:
-          if (auto ec = tp_.send(*a.msg, s.peer, id); ec && !send_error) send_error = ec;
+        case action_kind::send: {
+          // A machine sends its request or the other message it holds (a response, the
+          // ACK), both measured already for held_bytes.
+          const std::size_t bytes =
+              a.msg == &request_of(s) ? s.held_request : s.held - s.held_request;
+          if (auto ec = send(*a.msg, s.peer, id, now, bytes); ec && !send_error) send_error = ec;
           break;
+        }
         case action_kind::start_timer:
           arm(i, a.which, a.deadline, now);
           break;
@@ -596,11 +607,32 @@ struct manager::impl {
 
   // ------------------------------------------------------------------ sends
 
+  /// Every send of the manager: the amplification budget first (UDP only), then the
+  /// transport. A send the budget suppresses is "lost on the network": no error.
+  std::error_code send(const parser::message& msg, const endpoint& to, transaction_id origin,
+                       time_point now, std::size_t bytes = detail::source_ledger::k_unknown_size) {
+    if (limits_udp(to)) {
+      const auto verdict = ledger_.admit(to.host, msg, now, bytes);
+      if (!verdict.send) {
+        ++stats_.amplification_suppressed;
+        stats_.amplification_suppressed_bytes += verdict.bytes;
+        warn(warn_amplification_, now, [&] {
+          return "amplification budget: sends to unproven UDP sources suppressed so far: " +
+                 std::to_string(stats_.amplification_suppressed) + " (" +
+                 std::to_string(stats_.amplification_suppressed_bytes) + " bytes), the latest to " +
+                 to.host;
+        });
+        return {};
+      }
+    }
+    return tp_.send(msg, to, origin);
+  }
+
   /// 503 with Retry-After, outside any transaction (RFC 3261 §21.5.4).
-  void reject_503(const parser::message& req, const endpoint& source) {
+  void reject_503(const parser::message& req, const endpoint& source, time_point now) {
     parser::message rsp = parser::make_response(req, 503);
     rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
-    (void)tp_.send(rsp, source, {});
+    (void)send(rsp, source, {}, now);
   }
 
   template <class Text>
@@ -611,9 +643,21 @@ struct manager::impl {
       cfg_.log.log(log_level::warning, "transaction", std::forward<Text>(text)());
   }
 
-  /// Sources the rate limit leaves alone.
+  void note_time(time_point now) noexcept {
+    if (now > now_) now_ = now;
+  }
+
+  void prove(const endpoint& source, time_point now) {
+    if (limits_udp(source) && ledger_.prove(source.host, now)) ++stats_.sources_proven;
+  }
+
+  /// Sources the rate limit and the amplification budget leave alone.
   bool exempt(const endpoint& e) const noexcept {
     return cfg_.exempt_loopback && is_loopback(e.host);
+  }
+  /// Whether the amplification ledger counts what goes to / comes from `e`.
+  bool limits_udp(const endpoint& e) const noexcept {
+    return ledger_.enabled() && e.protocol == transport_protocol::udp && !exempt(e);
   }
 
   void destroy(std::uint32_t i) {
@@ -758,16 +802,25 @@ struct manager::impl {
     }
     const std::uint32_t i = find_client(make_client_key(via->branch, cseq->method_text, seed_));
     if (i == npos) {
+      if (limits_udp(source)) {
+        detail::measured_message m(msg);
+        ledger_.received(source.host, m, now);
+      }
       ++stats_.stray_responses;
       tu_.on_stray_response(msg, source);
       return;
     }
+    // It carries our branch, which only the receiver of our request has seen: the source
+    // receives what we send.
+    prove(source, now);
     at(i).got_response = true;
     dispatch(i, response_received{msg}, now);
   }
 
   void receive_request(parser::message msg, const endpoint& source, time_point now) {
     detail::measured_message measured(msg);
+    const bool counted = limits_udp(source);
+    if (counted) ledger_.received(source.host, measured, now);
     auto via = msg.top_via();
     // Presence of CSeq only: RFC 3261 matching does not read it (the RFC 2543 fallback
     // parses it and leaves a request without a valid one unkeyed), and the transport's
@@ -780,6 +833,7 @@ struct manager::impl {
     const std::uint32_t found = find_server(msg, *via, server_method(msg));
     if (found != npos) {
       if (is_ack && !std::holds_alternative<server_invite>(at(found).machine)) return;
+      if (is_ack && counted) prove_by_ack(found, msg, source, now);
       if (!is_ack) ++stats_.retransmissions_absorbed;
       const endpoint* outer = std::exchange(current_source_, &source);
       dispatch(found, request_received{msg}, now);
@@ -828,13 +882,13 @@ struct manager::impl {
         return "rate limit: requests refused so far: " + std::to_string(stats_.rate_limited) +
                ", the latest from " + source.host;
       });
-      if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source);
+      if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source, now);
       return false;
     }
     if (live_ >= cfg_.max_transactions) {
       // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
       ++stats_.rejected_full;
-      reject_503(msg, source);
+      reject_503(msg, source, now);
       return false;
     }
     if (!fits_budget(measured.size())) {
@@ -843,10 +897,26 @@ struct manager::impl {
         return "byte budget: requests refused so far: " + std::to_string(stats_.rejected_bytes) +
                ", bytes held: " + std::to_string(held_bytes_);
       });
-      reject_503(msg, source);
+      reject_503(msg, source, now);
       return false;
     }
     return true;
+  }
+
+  /// An ACK matched INVITE server transaction i. When it carries the To tag of the final
+  /// response we sent, and that tag was ours (the INVITE had none), its sender has seen
+  /// that response: the source receives what we send (§17.2.3 / RFC 6026 §7.1 match the
+  /// ACK to the transaction; the tag is what a spoofer cannot know).
+  void prove_by_ack(std::uint32_t i, const parser::message& ack, const endpoint& source,
+                    time_point now) {
+    const auto& ist = std::get<server_invite>(at(i).machine);
+    const auto state = ist.current_state();
+    if (state != server_invite::state::completed && state != server_invite::state::confirmed &&
+        state != server_invite::state::accepted)
+      return;
+    const std::string_view ours = to_tag_of(ist.last_response());
+    if (ours.empty() || !to_tag_of(ist.request()).empty() || to_tag_of(ack) != ours) return;
+    prove(source, now);
   }
 };
 
@@ -859,6 +929,7 @@ manager::~manager() = default;
 
 start_result manager::start_client(parser::message request, std::vector<endpoint> targets,
                                    time_point now) {
+  impl_->note_time(now);
   if (targets.empty()) return {{}, make_error_code(error::no_target)};
   endpoint first = std::move(targets.front());
   std::unique_ptr<impl::client_targets> more;
@@ -871,10 +942,12 @@ start_result manager::start_client(parser::message request, std::vector<endpoint
 }
 
 start_result manager::start_client(parser::message request, endpoint target, time_point now) {
+  impl_->note_time(now);
   return impl_->start_client(std::move(request), std::move(target), nullptr, now);
 }
 
 start_result manager::start_client(parser::message request, target_source next, time_point now) {
+  impl_->note_time(now);
   if (!next) return {{}, make_error_code(error::no_target)};
   auto first = next();
   if (!first) return {{}, make_error_code(error::no_target)};
@@ -884,6 +957,7 @@ start_result manager::start_client(parser::message request, target_source next, 
 }
 
 start_result manager::cancel(transaction_id invite, time_point now) {
+  impl_->note_time(now);
   auto* s = impl_->find(invite);
   if (!s) return {{}, make_error_code(error::no_such_transaction)};
   const auto* ict = std::get_if<client_invite>(&s->machine);
@@ -910,6 +984,7 @@ start_result manager::cancel(transaction_id invite, time_point now) {
 }
 
 std::error_code manager::respond(transaction_id id, parser::message response, time_point now) {
+  impl_->note_time(now);
   auto* s = impl_->find(id);
   if (!s) return make_error_code(error::no_such_transaction);
   if (!response.is_response()) return make_error_code(error::invalid_message);
@@ -929,11 +1004,20 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   return {};
 }
 
-std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination) {
-  return impl_->tp_.send(msg, destination, {});
+std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination,
+                                        time_point now) {
+  impl_->note_time(now);
+  return impl_->send(msg, destination, {}, now);
 }
 
+std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination) {
+  return impl_->send(msg, destination, {}, impl_->now_);
+}
+
+void manager::mark_proven(const endpoint& source) { impl_->prove(source, impl_->now_); }
+
 void manager::on_receive(parser::message msg, const endpoint& source, time_point now) {
+  impl_->note_time(now);
   if (msg.is_response())
     impl_->receive_response(msg, source, now);
   else
@@ -941,6 +1025,7 @@ void manager::on_receive(parser::message msg, const endpoint& source, time_point
 }
 
 void manager::on_send_error(transaction_id id, std::error_code ec, time_point now) {
+  impl_->note_time(now);
   if (!impl_->find(id)) return;  // the transaction is already gone
   impl_->dispatch(id.index, transport_failed{ec}, now);
 }
@@ -950,6 +1035,7 @@ std::optional<time_point> manager::next_deadline() const noexcept {
 }
 
 void manager::on_timer(time_point now) {
+  impl_->note_time(now);
   for (;;) {
     const std::uint32_t node = impl_->timers_.pop_due(now);
     if (node == detail::timer_node::npos) break;
@@ -1004,7 +1090,12 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
 
 std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
 
+bool manager::is_proven(const endpoint& source) const noexcept {
+  return impl_->limits_udp(source) && impl_->ledger_.proven(source.host, impl_->now_);
+}
+
 std::size_t manager::rate_limit_sources() const noexcept { return impl_->rate_limiter_.sources(); }
+std::size_t manager::ledger_sources() const noexcept { return impl_->ledger_.sources(); }
 
 const manager_stats& manager::stats() const noexcept { return impl_->stats_; }
 const manager_config& manager::config() const noexcept { return impl_->cfg_; }

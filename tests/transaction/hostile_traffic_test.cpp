@@ -1,6 +1,7 @@
 // Hostile traffic (issue 17) at the transaction layer: the byte budget of live
-// transactions and the per-source rate limit (manager.hpp, manager_config). Manual clock
-// and fake transport: every assertion is on exact messages, byte counts and times.
+// transactions, the per-source rate limit and the amplification budget towards unproven
+// UDP sources (manager.hpp, manager_config). Manual clock and fake transport: every
+// assertion is on exact messages, byte counts and times.
 #include <string>
 #include <vector>
 
@@ -18,8 +19,9 @@ using sipkit::parser::message;
 namespace {
 
 const tx::endpoint local_addr{"192.0.2.1", 5060, tx::transport_protocol::udp, 0};
-const tx::endpoint caller{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
+/// The address a spoofer puts in its requests: the victim of the reflection.
 const tx::endpoint victim{"203.0.113.66", 5060, tx::transport_protocol::udp, 0};
+const tx::endpoint caller{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
 
 tx::endpoint source_n(int n) {
   std::string host = "10.1.";
@@ -67,6 +69,25 @@ std::size_t via_line_bytes(const fake_transport& tp, const tx::endpoint& to) {
          tx::branch_generator::branch_length + sizeof(";rport\r\n") - 1;
 }
 
+/// One send the stack tries, for budget_oracle.
+struct attempt {
+  long long at_ms;
+  std::size_t bytes;
+  bool provisional;
+};
+/// The sends the amplification budget lets out of `attempts` (in order) with `credit`
+/// bytes, by its definition: a send goes when it fits in what is left, a provisional
+/// response when twice its size does.
+std::vector<attempt> budget_oracle(std::size_t credit, const std::vector<attempt>& attempts) {
+  std::vector<attempt> out;
+  for (const auto& a : attempts) {
+    if ((a.provisional ? 2 * a.bytes : a.bytes) > credit) continue;
+    credit -= a.bytes;
+    out.push_back(a);
+  }
+  return out;
+}
+
 struct single {
   explicit single(tx::manager_config cfg = base_config())
       : tp(clock, local_addr), tu(clock), mgr(tp, tu, cfg) {
@@ -93,6 +114,18 @@ struct single {
   recording_tu tu;
   tx::manager mgr;
 };
+
+/// What a UA does after sending a 2xx that is not ACKed (RFC 3261 §13.3.1.4): re-send
+/// it at T1, 2*T1 ... capped at T2, until 64*T1. Offsets in ms from the first send.
+const std::vector<long long> k_2xx_retransmissions = {500,   1500,  3500,  7500,  11500,
+                                                      15500, 19500, 23500, 27500, 31500};
+
+void schedule_2xx_retransmissions(single& s, const message& ok, const tx::endpoint& to) {
+  const auto start = s.clock.now();
+  for (long long at : k_2xx_retransmissions)
+    s.clock.schedule(start + std::chrono::milliseconds(at),
+                     [&s, ok, to] { (void)s.mgr.send_stateless(ok, to, s.clock.now()); });
+}
 
 }  // namespace
 
@@ -433,9 +466,312 @@ TEST_CASE("The default rate limit admits a burst of 200, then 100 requests per s
   REQUIRE(s.mgr.stats().rate_limited == 2);
 }
 
+// ================================================================ amplification
+
+TEST_CASE("A spoofed INVITE: responses, 2xx retransmissions and a BYE stay within 3x its bytes") {
+  single s;
+  const message invite = with_sdp(sample_request("INVITE", "z9hG4bKspoof", "203.0.113.66:5060"));
+  const std::size_t in = wire(invite);
+  const message ringing = sample_response(invite, 180);
+  const message ok = with_sdp(sample_response(invite, 200));
+  const message bye = sample_uac_request("BYE", 2, std::string(invite.call_id()));
+  s.tu.request_hook = [&](tx::transaction_id id, const message&) {
+    REQUIRE_FALSE(s.mgr.respond(id, ringing, s.clock.now()));
+    REQUIRE_FALSE(s.mgr.respond(id, ok, s.clock.now()));
+    schedule_2xx_retransmissions(s, ok, victim);
+  };
+  s.inject(invite, victim);
+  // No ACK ever comes: after 64*T1 the UA gives up and sends a BYE (§13.3.1.4), which
+  // its NICT retransmits until Timer F.
+  s.clock.advance(32s);
+  REQUIRE(s.mgr.start_client(bye, victim, s.clock.now()));
+  s.clock.advance(40s);
+
+  // Everything the stack tried to send to the victim, in order, and what fits in 3x.
+  std::vector<attempt> tried = {{0, wire(ringing), true}, {0, wire(ok), false}};
+  for (long long at : k_2xx_retransmissions) tried.push_back({at, wire(ok), false});
+  const std::size_t bye_bytes = wire(bye) + via_line_bytes(s.tp, victim);
+  for (long long at : ms_list({0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5}))
+    tried.push_back({32000 + at, bye_bytes, false});
+  const auto expected = budget_oracle(3 * in, tried);
+  REQUIRE(expected.size() >= 2);  // the 180 and the first 2xx at least
+
+  const auto sent = s.sent_to(victim);
+  REQUIRE(sent.size() == expected.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    REQUIRE(manual_clock::ms_of(sent[i]->at) == expected[i].at_ms);
+    REQUIRE(sent[i]->bytes.size() == expected[i].bytes);
+  }
+  REQUIRE(sent[0]->msg.status_code() == 180);
+  REQUIRE(sent[1]->msg.status_code() == 200);
+  REQUIRE(s.bytes_to(victim) <= 3 * in);
+  REQUIRE(s.mgr.stats().amplification_suppressed == tried.size() - sent.size());
+  REQUIRE(s.tu.failures.size() == 1);  // the BYE timed out (Timer F) as if lost
+  REQUIRE(s.tu.failures[0].ec == tx::error::timeout);
+  REQUIRE(s.mgr.size() == 0);
+}
+
+TEST_CASE("A 404 retransmitted by Timer G to an unproven source stops at the budget") {
+  single s;
+  const message invite = sample_request("INVITE", "z9hG4bKreg404", "203.0.113.66:5060");
+  const message not_found = sample_response(invite, 404);
+  s.tu.request_hook = [&](tx::transaction_id id, const message&) {
+    REQUIRE_FALSE(s.mgr.respond(id, not_found, s.clock.now()));
+  };
+  s.inject(invite, victim);
+  s.clock.advance(40s);
+  const auto g_schedule =
+      ms_list({0, 0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5});  // then Timer H
+  const std::size_t copies = 3 * wire(invite) / wire(not_found);
+  REQUIRE(copies >= 1);
+  REQUIRE(copies < g_schedule.size());
+  const auto sent = s.sent_to(victim);
+  REQUIRE(sent.size() == copies);
+  for (std::size_t i = 0; i < copies; ++i) {
+    REQUIRE(sent[i]->msg.status_code() == 404);
+    REQUIRE(manual_clock::ms_of(sent[i]->at) == g_schedule[i]);
+  }
+  REQUIRE(s.bytes_to(victim) <= 3 * wire(invite));
+  REQUIRE(s.mgr.stats().amplification_suppressed == g_schedule.size() - copies);
+  REQUIRE(s.mgr.stats().amplification_suppressed_bytes ==
+          (g_schedule.size() - copies) * wire(not_found));
+  REQUIRE(s.tu.failures.size() == 1);  // Timer H: the ACK never came
+  REQUIRE(s.tu.failures[0].at_ms == 32000);
+}
+
+TEST_CASE("A source that ACKs our non-2xx final with our To tag becomes proven") {
+  single s;
+  const message invite = sample_request("INVITE", "z9hG4bKfirst");
+  const message busy = sample_response(invite, 486, "ourtag1");
+  s.tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    REQUIRE_FALSE(s.mgr.respond(id, sample_response(req, 486, "ourtag1"), s.clock.now()));
+  };
+  s.inject(invite, caller);
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+  s.inject(tx::make_ack(invite, busy), caller);
+  REQUIRE(s.mgr.is_proven(caller));
+  REQUIRE(s.mgr.stats().sources_proven == 1);
+  // From now on nothing to it is limited: every Timer G retransmission of a next 486.
+  s.tp.clear();
+  s.inject(sample_request("INVITE", "z9hG4bKsecond"), caller);
+  s.clock.advance(32s);
+  REQUIRE(s.sent_to(caller).size() == 11);
+  REQUIRE(s.mgr.stats().amplification_suppressed == 0);
+}
+
+TEST_CASE("An ACK without the To tag we chose proves nothing") {
+  single s;
+  s.tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    REQUIRE_FALSE(s.mgr.respond(id, sample_response(req, 486, "ourtag2"), s.clock.now()));
+  };
+  // An ACK with another tag still matches by branch (§17.2.3) but proves nothing.
+  const message invite = sample_request("INVITE", "z9hG4bKwrongtag");
+  s.inject(invite, caller);
+  s.inject(tx::make_ack(invite, sample_response(invite, 486, "guessed")), caller);
+  REQUIRE(s.mgr.state_name(s.tu.requests[0].id) == "Confirmed");
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+  // A request that already carried the To tag (in-dialog) told the sender the tag.
+  message in_dialog = sample_request("INVITE", "z9hG4bKreinvite");
+  in_dialog.set(header_id::to, "Bob <sip:bob@biloxi.example.com>;tag=ourtag2");
+  s.inject(in_dialog, caller);
+  s.inject(tx::make_ack(in_dialog, sample_response(in_dialog, 486, "ourtag2")), caller);
+  REQUIRE(s.mgr.state_name(s.tu.requests[1].id) == "Confirmed");
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+  REQUIRE(s.mgr.stats().sources_proven == 0);
+}
+
+TEST_CASE("An ACK matching the INVITE transaction in Accepted with our 2xx's To tag proves") {
+  single s;
+  const message invite = sample_request("INVITE", "z9hG4bKaccepted");
+  const message ok = with_sdp(sample_response(invite, 200, "ourtag3"), 2000);  // > 3x
+  s.inject(invite, caller);
+  const auto id = s.tu.requests[0].id;
+  REQUIRE_FALSE(s.mgr.respond(id, ok, s.clock.now()));
+  REQUIRE(s.tp.sent().empty());  // did not fit
+  message ack = sample_request("ACK", "z9hG4bKaccepted");
+  ack.set(header_id::to, std::string(*ok.get(header_id::to)));
+  ack.set(header_id::cseq, "314159 ACK");
+  s.inject(ack, caller);
+  REQUIRE(s.tu.acks.size() == 1);
+  REQUIRE(s.tu.acks[0].matched == id);
+  REQUIRE(s.mgr.is_proven(caller));
+  for (int i = 0; i < 20; ++i) REQUIRE_FALSE(s.mgr.send_stateless(ok, caller, s.clock.now()));
+  REQUIRE(s.tp.sent().size() == 20);
+}
+
+TEST_CASE("A caller whose first 2xx did not fit gets it after it retransmits its INVITE") {
+  manual_clock clock;
+  const tx::endpoint uas{"192.0.2.1", 5060, tx::transport_protocol::udp, 0};
+  fake_transport a_tp(clock, caller), b_tp(clock, uas);
+  recording_tu a_tu(clock), b_tu(clock);
+  tx::manager_config a_cfg = base_config(), b_cfg = base_config();
+  b_cfg.seed = 43;
+  tx::manager a(a_tp, a_tu, a_cfg), b(b_tp, b_tu, b_cfg);
+  clock.attach_manager(a);
+  clock.attach_manager(b);
+  a_tp.connect(
+      [&](message m, const tx::endpoint& src) { b.on_receive(std::move(m), src, clock.now()); },
+      10ms);
+  b_tp.connect(
+      [&](message m, const tx::endpoint& src) { a.on_receive(std::move(m), src, clock.now()); },
+      10ms);
+
+  auto invite = sample_uac_request("INVITE");
+  REQUIRE(a.start_client(invite, uas, clock.now()));
+  const std::size_t in = wire(a_tp.sent()[0].msg);
+  // The UAS answers at once with a 2xx bigger than 3x the INVITE (no provisional first)
+  // and retransmits it 500 ms and 1.5 s later, as a UA does.
+  message ok;
+  b_tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    ok = sample_response(req, 200, "uastag");
+    ok.set_body(std::string(3 * in, 's'), "application/sdp");
+    REQUIRE(wire(ok) > 3 * in);
+    REQUIRE(wire(ok) <= 6 * in);
+    REQUIRE_FALSE(b.respond(id, ok, clock.now()));
+    for (auto at : {500ms, 1500ms})
+      clock.schedule_in(at, [&] { (void)b.send_stateless(ok, caller, clock.now()); });
+  };
+  clock.advance(3s);
+  // 10 ms: the 2xx does not fit (3x). 500 ms: the INVITE is retransmitted (no
+  // provisional arrived); at 510 ms the TU's first retransmission is tried just before
+  // it arrives, and fails; at 1510 ms the credit is 6x and the 2xx goes out.
+  REQUIRE(b.stats().amplification_suppressed == 2);
+  REQUIRE(b_tp.sent().size() == 1);
+  REQUIRE(manual_clock::ms_of(b_tp.sent()[0].at) == 1510);
+  REQUIRE(a_tu.responses.size() == 1);
+  REQUIRE(a_tu.responses[0].msg.status_code() == 200);
+  REQUIRE(a_tu.responses[0].at_ms == 1520);
+  // The UAC heard from b in answer to its own branch: b is proven at a.
+  REQUIRE(a.is_proven(uas));
+}
+
+TEST_CASE("A response to one of our client transactions proves its source") {
+  single s;
+  auto r = s.mgr.start_client(sample_uac_request("OPTIONS"), victim, s.clock.now());
+  REQUIRE(r);
+  REQUIRE_FALSE(s.mgr.is_proven(victim));
+  s.inject(sample_response(s.tp.sent()[0].msg, 200), victim);
+  REQUIRE(s.mgr.is_proven(victim));
+  REQUIRE(s.mgr.stats().sources_proven == 1);
+  // A stray response proves nothing.
+  s.inject(sample_response(sample_request("OPTIONS", "z9hG4bKnotours"), 200), caller);
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+}
+
+TEST_CASE("mark_proven lifts the budget for every send to that source") {
+  single s;
+  const message invite = sample_request("INVITE", "z9hG4bKmark");
+  const message ok = with_sdp(sample_response(invite, 200), 3000);
+  s.inject(invite, caller);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests[0].id, ok, s.clock.now()));
+  REQUIRE(s.tp.sent().empty());
+  REQUIRE(s.mgr.stats().amplification_suppressed == 1);
+  s.mgr.mark_proven(caller);
+  REQUIRE(s.mgr.is_proven(caller));
+  REQUIRE_FALSE(s.mgr.send_stateless(ok, caller));
+  REQUIRE(s.tp.sent().size() == 1);
+  REQUIRE(s.mgr.stats().sources_proven == 1);
+}
+
+TEST_CASE("A provisional response goes out only when a final of its size still fits after it") {
+  single s;
+  const message invite = sample_request("INVITE", "z9hG4bKprov");
+  const std::size_t in = wire(invite);
+  message progress = sample_response(invite, 183);
+  progress.set_body(std::string(3 * in / 2 - wire(progress) + 10, 'p'), "application/sdp");
+  REQUIRE(wire(progress) <= 3 * in);
+  REQUIRE(2 * wire(progress) > 3 * in);
+  const message ok = sample_response(invite, 200);
+  s.inject(invite, caller);
+  const auto id = s.tu.requests[0].id;
+  REQUIRE_FALSE(s.mgr.respond(id, progress, s.clock.now()));
+  REQUIRE(s.tp.sent().empty());
+  REQUIRE_FALSE(s.mgr.respond(id, ok, s.clock.now()));
+  REQUIRE(s.tp.sent().size() == 1);
+  REQUIRE(s.tp.sent()[0].msg.status_code() == 200);
+}
+
+TEST_CASE("The INVITE transaction's own 100 Trying reaches an unproven source") {
+  single s;
+  s.inject(sample_request("INVITE", "z9hG4bKtrying"), victim);
+  s.clock.advance(200ms);
+  REQUIRE(s.tp.sent().size() == 1);
+  REQUIRE(s.tp.sent()[0].msg.status_code() == 100);
+  REQUIRE(s.mgr.stats().amplification_suppressed == 0);
+}
+
+TEST_CASE("Requests to a destination that never contacted us are not limited") {
+  single s;
+  s.mgr.start_client(with_sdp(sample_uac_request("INVITE"), 3000), victim, s.clock.now());
+  s.clock.advance(40s);
+  REQUIRE(s.sent_to(victim).size() == 7);  // 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s
+  REQUIRE(s.mgr.stats().amplification_suppressed == 0);
+  REQUIRE(s.mgr.ledger_sources() == 0);
+}
+
+TEST_CASE("TCP sources are never limited by the amplification budget") {
+  single s;
+  auto tcp = victim;
+  tcp.protocol = tx::transport_protocol::tcp;
+  tcp.connection = 3;
+  const message invite = sample_request("INVITE", "z9hG4bKtcp", "203.0.113.66:5060", "TCP");
+  const message ok = with_sdp(sample_response(invite, 200), 5000);
+  s.inject(invite, tcp);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests[0].id, ok, s.clock.now()));
+  for (int i = 0; i < 20; ++i) REQUIRE_FALSE(s.mgr.send_stateless(ok, tcp, s.clock.now()));
+  REQUIRE(s.tp.sent().size() == 21);
+  REQUIRE(s.mgr.stats().amplification_suppressed == 0);
+  REQUIRE(s.mgr.ledger_sources() == 0);
+}
+
+TEST_CASE("The ledger tracks at most max_sources; an evicted source starts unproven, no credit") {
+  tx::manager_config cfg = base_config();
+  cfg.amplification.max_sources = 8;
+  single s(cfg);
+  const message options = sample_request("OPTIONS", "z9hG4bKproven");
+  s.inject(options, caller);
+  s.mgr.mark_proven(caller);
+  REQUIRE(s.mgr.is_proven(caller));
+  s.tu.record_requests = false;
+  for (int i = 0; i < 1000; ++i) {
+    s.inject(sample_request("OPTIONS", branch_n(i)), source_n(i));
+    REQUIRE(s.mgr.ledger_sources() <= 8);
+  }
+  REQUIRE(s.mgr.stats().sources_evicted >= 1000 - 8);
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+  REQUIRE_FALSE(s.mgr.send_stateless(sample_response(options, 200), caller, s.clock.now()));
+  REQUIRE(s.tp.sent().empty());  // no credit left: suppressed
+  REQUIRE(s.mgr.stats().amplification_suppressed == 1);
+}
+
+TEST_CASE("A ledger entry is forgotten after idle_timeout without traffic") {
+  single s;
+  s.inject(sample_request("OPTIONS", "z9hG4bKidle"), caller);
+  s.mgr.mark_proven(caller);
+  // is_proven answers as of the latest `now` the manager was given: give it one.
+  s.clock.advance(31999ms);
+  s.mgr.on_timer(s.clock.now());
+  REQUIRE(s.mgr.is_proven(caller));
+  s.clock.advance(1ms);
+  s.mgr.on_timer(s.clock.now());
+  REQUIRE_FALSE(s.mgr.is_proven(caller));
+}
+
+TEST_CASE("factor 0 turns the amplification budget off") {
+  tx::manager_config cfg = base_config();
+  cfg.amplification.factor = 0;
+  single s(cfg);
+  const message invite = sample_request("INVITE", "z9hG4bKoff");
+  s.inject(invite, victim);
+  REQUIRE_FALSE(s.mgr.respond(s.tu.requests[0].id, with_sdp(sample_response(invite, 200), 5000),
+                              s.clock.now()));
+  REQUIRE(s.tp.sent().size() == 1);
+  REQUIRE(s.mgr.ledger_sources() == 0);
+}
+
 // ================================================================ loopback
 
-TEST_CASE("Loopback sources are exempt from the rate limit") {
+TEST_CASE("Loopback sources are exempt from the rate limit and the amplification budget") {
   tx::manager_config cfg = base_config();
   cfg.rate_limit.requests_per_second = 1;
   cfg.rate_limit.burst = 1;
@@ -443,12 +779,18 @@ TEST_CASE("Loopback sources are exempt from the rate limit") {
   int n = 0;
   for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "::FFFF:127.0.0.2", "[::1]"}) {
     const tx::endpoint local{host, 5060, tx::transport_protocol::udp, 0};
-    s.inject(sample_request("INVITE", branch_n(n++)), local);
+    const message invite = sample_request("INVITE", branch_n(n++));
+    s.inject(invite, local);
     s.inject(sample_request("OPTIONS", branch_n(n++)), local);
+    REQUIRE_FALSE(
+        s.mgr.send_stateless(with_sdp(sample_response(invite, 200), 5000), local, s.clock.now()));
   }
   REQUIRE(s.tu.requests.size() == 10);
+  REQUIRE(s.tp.sent().size() == 5);
   REQUIRE(s.mgr.stats().rate_limited == 0);
+  REQUIRE(s.mgr.stats().amplification_suppressed == 0);
   REQUIRE(s.mgr.rate_limit_sources() == 0);
+  REQUIRE(s.mgr.ledger_sources() == 0);
   // Look-alikes are not loopback.
   for (const char* host : {"127.example.com", "128.0.0.1", "::2"}) {
     const tx::endpoint other{host, 5060, tx::transport_protocol::udp, 0};
@@ -458,16 +800,20 @@ TEST_CASE("Loopback sources are exempt from the rate limit") {
   REQUIRE(s.mgr.stats().rate_limited == 3);
 }
 
-TEST_CASE("exempt_loopback false applies the rate limit to loopback sources too") {
+TEST_CASE("exempt_loopback false applies the limits to loopback sources too") {
   tx::manager_config cfg = base_config();
   cfg.exempt_loopback = false;
   cfg.rate_limit.requests_per_second = 1;
   cfg.rate_limit.burst = 1;
   single s(cfg);
   const tx::endpoint local{"127.0.0.1", 5060, tx::transport_protocol::udp, 0};
-  s.inject(sample_request("INVITE", "z9hG4bKlocal"), local);
+  const message invite = sample_request("INVITE", "z9hG4bKlocal");
+  s.inject(invite, local);
   s.inject(sample_request("OPTIONS", "z9hG4bKlocal2"), local);
   REQUIRE(s.mgr.stats().rate_limited == 1);
+  REQUIRE_FALSE(
+      s.mgr.send_stateless(with_sdp(sample_response(invite, 200), 5000), local, s.clock.now()));
+  REQUIRE(s.mgr.stats().amplification_suppressed == 1);
 }
 
 // ================================================================ logging

@@ -1,12 +1,14 @@
 // The manager's private per-source machinery: the bounded source table
 // (src/transaction/source_table.hpp), the token buckets of the rate limiter
-// (rate_limiter.hpp), and the wire size the byte budget counts (wire_size.hpp).
+// (rate_limiter.hpp), the amplification ledger (source_ledger.hpp) and the wire size
+// the byte budgets count (wire_size.hpp).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
 #include "sipkit/parser/message.hpp"
 #include "transaction/rate_limiter.hpp"
+#include "transaction/source_ledger.hpp"
 #include "transaction/source_table.hpp"
 #include "transaction/wire_size.hpp"
 
@@ -23,6 +25,16 @@ std::string ip(int n) {
   std::string s = "10.0.";
   s.append(std::to_string(n / 256)).append(".").append(std::to_string(n % 256));
   return s;
+}
+
+/// A response of exactly `size` bytes on the wire (its body makes up the difference).
+message response_of_size(int code, std::size_t size) {
+  auto m = message::response(code);
+  std::size_t body = size - detail::wire_size(m);
+  m.set_body(std::string(body, 'x'));
+  while (detail::wire_size(m) > size)
+    m.set_body(std::string(--body, 'x'));  // Content-Length digits
+  return m;
 }
 
 message small_request() {
@@ -112,6 +124,46 @@ TEST_CASE("The rate limiter forgets a source once its bucket has refilled") {
   REQUIRE(rl.sources() == 1);
   for (int i = 0; i < 200; ++i) REQUIRE(rl.admit("192.0.2.1", at_ms(2000)));
   REQUIRE_FALSE(rl.admit("192.0.2.1", at_ms(2000)));
+}
+
+TEST_CASE("The ledger lets factor x received bytes out to an unproven source, finals first") {
+  tx::amplification_config cfg;  // factor 3
+  detail::source_ledger ledger(cfg, 6);
+  const message req = small_request();
+  const std::size_t in = req.serialize().size();
+  detail::measured_message measured(req);
+  ledger.received("192.0.2.1", measured, at_ms(0));
+  // A response of exactly the credit fits; one byte more would not.
+  const message final_rsp = response_of_size(200, 3 * in);
+  REQUIRE(detail::wire_size(final_rsp) == 3 * in);
+  auto v = ledger.admit("192.0.2.1", final_rsp, at_ms(1));
+  REQUIRE(v.send);
+  REQUIRE(v.bytes == 3 * in);
+  v = ledger.admit("192.0.2.1", message::response(200), at_ms(2));
+  REQUIRE_FALSE(v.send);
+  REQUIRE(v.bytes == detail::wire_size(message::response(200)));
+  // A provisional needs twice its size in credit.
+  detail::source_ledger fresh(cfg, 7);
+  fresh.received("192.0.2.1", measured, at_ms(0));
+  // 3 * in is a multiple of 3; pick in even so that half of the credit is whole.
+  REQUIRE(in % 2 == 0);
+  REQUIRE_FALSE(fresh.admit("192.0.2.1", response_of_size(183, 3 * in / 2 + 1), at_ms(1)).send);
+  REQUIRE(fresh.admit("192.0.2.1", response_of_size(183, 3 * in / 2), at_ms(1)).send);
+}
+
+TEST_CASE("The ledger does not limit requests to unknown destinations, nor proven sources") {
+  tx::amplification_config cfg;
+  detail::source_ledger ledger(cfg, 8);
+  auto v = ledger.admit("192.0.2.1", small_request(), at_ms(0));
+  REQUIRE(v.send);
+  REQUIRE(ledger.sources() == 0);
+  REQUIRE_FALSE(ledger.admit("192.0.2.1", message::response(200), at_ms(0)).send);
+  REQUIRE(ledger.sources() == 1);  // a response always answers someone: an entry
+  REQUIRE(ledger.prove("192.0.2.1", at_ms(0)));
+  REQUIRE_FALSE(ledger.prove("192.0.2.1", at_ms(0)));
+  REQUIRE(ledger.admit("192.0.2.1", message::response(200), at_ms(0)).send);
+  REQUIRE(ledger.proven("192.0.2.1", at_ms(31999)));
+  REQUIRE_FALSE(ledger.proven("192.0.2.1", at_ms(32000)));  // idle_timeout
 }
 
 TEST_CASE("wire_size is the size a built or edited message serializes to") {
