@@ -17,7 +17,9 @@
 #include "sipkit/transaction/server_invite.hpp"
 #include "sipkit/transaction/server_non_invite.hpp"
 #include "transaction/index_table.hpp"
+#include "transaction/rare_warning.hpp"
 #include "transaction/rate_limiter.hpp"
+#include "transaction/request_shedding.hpp"
 #include "transaction/seeded_hash.hpp"
 #include "transaction/source_ledger.hpp"
 #include "transaction/timer_lists.hpp"
@@ -130,41 +132,7 @@ std::size_t held_size(const parser::message& m) noexcept {
   return detail::wire_size(m);
 }
 
-// Once a server transaction has sent its final response, matching its retransmissions
-// and ACKs (§17.2.3, including the RFC 2543 rules) needs only the request line, the top
-// via-parm, From, To, Call-ID and CSeq; the machine needs nothing more of it. Shedding
-// the rest is worth a copy only for requests with a body or of some size: the floods the
-// byte budget is about.
-constexpr std::size_t k_shed_above = 1024;
 constexpr std::size_t k_unmeasured = ~std::size_t{0};
-
-parser::message matching_part(const parser::message& req) {
-  auto kept = parser::message::request(req.method_text(), req.request_uri());
-  auto via = req.top_via();
-  kept.add(parser::header_id::via,
-           via ? via->raw : req.get(parser::header_id::via).value_or(std::string_view{}));
-  for (auto id : {parser::header_id::from, parser::header_id::to, parser::header_id::call_id,
-                  parser::header_id::cseq})
-    if (auto v = req.get(id)) kept.add(id, *v);
-  return kept;
-}
-
-// RFC 1122 §3.2.1.3 / RFC 4291 §2.5.3: 127.0.0.0/8, ::1, and IPv4-mapped 127.x.x.x, as
-// IP literals (a host name is never taken for one).
-bool is_loopback(std::string_view host) noexcept {
-  if (!host.empty() && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host == "::1") return true;
-  if (host.size() > 7 && parser::iequals(host.substr(0, 7), "::ffff:")) host.remove_prefix(7);
-  if (host.size() < 9 || host.substr(0, 4) != "127.") return false;
-  for (char c : host)
-    if (c != '.' && (c < '0' || c > '9')) return false;
-  return true;
-}
-
-// Refusals are logged at most once per minute of each kind (with the counts so far), so
-// that a flood does not turn into a flood of log lines.
-constexpr auto k_warn_interval = std::chrono::seconds(60);
 
 }  // namespace
 
@@ -259,10 +227,7 @@ struct manager::impl {
   // The latest `now` an entry point was given, for the calls that take none
   // (send_stateless, mark_proven).
   time_point now_{};
-  struct rare_warning {
-    std::optional<time_point> last;
-  };
-  rare_warning warn_rate_, warn_bytes_, warn_amplification_;
+  detail::rare_warning warn_rate_, warn_bytes_, warn_amplification_;
 
   // ------------------------------------------------------------------ slots
 
@@ -569,7 +534,7 @@ struct manager::impl {
   void shed(std::uint32_t i) {
     slot& s = at(i);
     s.shed_pending = false;
-    parser::message kept = matching_part(request_of(s));
+    parser::message kept = detail::matching_part(request_of(s));
     if (s.legacy) erase_keys(i);  // the RFC 2543 table's keys are views into the request
     std::visit(
         [&](auto& m) {
@@ -601,7 +566,7 @@ struct manager::impl {
     slot& s = at(i);
     if (status_code < 200 || !s.live || s.pending_terminate) return;
     if (s.shed_pending) return;
-    if (request_of(s).body().empty() && s.held_request <= k_shed_above) return;
+    if (!detail::worth_shedding(request_of(s), s.held_request)) return;
     s.shed_pending = true;
   }
 
@@ -616,7 +581,7 @@ struct manager::impl {
       if (!verdict.send) {
         ++stats_.amplification_suppressed;
         stats_.amplification_suppressed_bytes += verdict.bytes;
-        warn(warn_amplification_, now, [&] {
+        warn_amplification_(cfg_.log, now, [&] {
           return "amplification budget: sends to unproven UDP sources suppressed so far: " +
                  std::to_string(stats_.amplification_suppressed) + " (" +
                  std::to_string(stats_.amplification_suppressed_bytes) + " bytes), the latest to " +
@@ -635,14 +600,6 @@ struct manager::impl {
     (void)send(rsp, source, {}, now);
   }
 
-  template <class Text>
-  void warn(rare_warning& w, time_point now, Text&& text) {
-    if (w.last && now - *w.last < k_warn_interval) return;
-    w.last = now;
-    if (cfg_.log.enabled(log_level::warning))
-      cfg_.log.log(log_level::warning, "transaction", std::forward<Text>(text)());
-  }
-
   void note_time(time_point now) noexcept {
     if (now > now_) now_ = now;
   }
@@ -653,7 +610,7 @@ struct manager::impl {
 
   /// Sources the rate limit and the amplification budget leave alone.
   bool exempt(const endpoint& e) const noexcept {
-    return cfg_.exempt_loopback && is_loopback(e.host);
+    return cfg_.exempt_loopback && detail::is_loopback(e.host);
   }
   /// Whether the amplification ledger counts what goes to / comes from `e`.
   bool limits_udp(const endpoint& e) const noexcept {
@@ -878,7 +835,7 @@ struct manager::impl {
         !(msg.method() == parser::method::cancel && cancel_target(msg).valid()) &&
         !rate_limiter_.admit(source.host, now)) {
       ++stats_.rate_limited;
-      warn(warn_rate_, now, [&] {
+      warn_rate_(cfg_.log, now, [&] {
         return "rate limit: requests refused so far: " + std::to_string(stats_.rate_limited) +
                ", the latest from " + source.host;
       });
@@ -893,7 +850,7 @@ struct manager::impl {
     }
     if (!fits_budget(measured.size())) {
       ++stats_.rejected_bytes;
-      warn(warn_bytes_, now, [&] {
+      warn_bytes_(cfg_.log, now, [&] {
         return "byte budget: requests refused so far: " + std::to_string(stats_.rejected_bytes) +
                ", bytes held: " + std::to_string(held_bytes_);
       });

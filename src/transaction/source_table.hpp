@@ -36,6 +36,19 @@
 
 namespace sipkit::transaction::detail {
 
+/// A loopback address as an IP literal (RFC 1122 §3.2.1.3, RFC 4291 §2.5.3): 127.0.0.0/8,
+/// ::1 and IPv4-mapped 127.x.x.x, with or without IPv6 brackets. A host name never is one.
+inline bool is_loopback(std::string_view host) noexcept {
+  if (!host.empty() && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "::1") return true;
+  if (host.size() > 7 && parser::iequals(host.substr(0, 7), "::ffff:")) host.remove_prefix(7);
+  if (host.size() < 9 || host.substr(0, 4) != "127.") return false;
+  for (char c : host)
+    if (c != '.' && (c < '0' || c > '9')) return false;
+  return true;
+}
+
 template <class Value>
 class source_table {
  public:
