@@ -153,6 +153,10 @@ void BM_nict_nist_pairs(benchmark::State& state) {
   answering_tu a_tu, b_tu;
   tx::manager_config cfg;
   cfg.seed = 1;
+  // 1,000 requests per second of virtual time from one address, ten times the default
+  // per-source rate limit: off, so that every pair is a full exchange. The byte budget
+  // and the amplification budget stay on (the UAS's 200s go to an unproven UDP source).
+  cfg.rate_limit.requests_per_second = 0;
   tx::manager a(a_tp, a_tu, cfg), b(b_tp, b_tu, cfg);
   tx::time_point now{};
   a_tu.mgr = &a;
@@ -238,6 +242,7 @@ void BM_bytes_per_server_transaction(benchmark::State& state) {
       tx::manager_config cfg;
       cfg.seed = 3;
       cfg.max_transactions = n;
+      cfg.rate_limit.requests_per_second = 0;  // n requests from one address at once
       tx::manager mgr(tp, tu, cfg);
       for (auto& m : received) mgr.on_receive(std::move(m), peer, tx::time_point{});
       std::vector<message>().swap(received);  // the moved-from shells and the array go
@@ -279,6 +284,9 @@ void BM_retransmission_lookup(benchmark::State& state) {
   tx::manager_config cfg;
   cfg.seed = 4;
   cfg.max_transactions = live;
+  // A million requests from one address at once: no rate limit, no byte budget.
+  cfg.rate_limit.requests_per_second = 0;
+  cfg.max_held_bytes = 0;
   tx::manager mgr(tp, tu, cfg);
   // TCP: the NISTs stay in Trying (no response yet) and arm no timer.
   const tx::endpoint peer{"192.0.2.1", 5060, tx::transport_protocol::tcp, 1};

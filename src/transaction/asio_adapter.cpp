@@ -64,6 +64,11 @@ std::error_code asio_adapter::respond(transaction_id id, parser::message respons
       [&](manager& m, time_point now) { return m.respond(id, std::move(response), now); });
 }
 
+std::error_code asio_adapter::send_stateless(const parser::message& msg,
+                                             const endpoint& destination) {
+  return manager_.send_stateless(msg, destination, clock_type::now());  // arms no timer
+}
+
 void asio_adapter::on_receive(parser::message msg, const endpoint& source) {
   with_manager([&](manager& m, time_point now) { m.on_receive(std::move(msg), source, now); });
 }

@@ -45,6 +45,8 @@ std::string_view to_string(error e) noexcept {
       return "operation not allowed in the transaction's state";
     case error::no_target:
       return "no target to send the request to";
+    case error::byte_budget_exceeded:
+      return "the transactions' byte budget is used up";
   }
   return "unknown transaction error";
 }

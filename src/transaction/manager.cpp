@@ -17,7 +17,13 @@
 #include "sipkit/transaction/server_invite.hpp"
 #include "sipkit/transaction/server_non_invite.hpp"
 #include "transaction/index_table.hpp"
+#include "transaction/rare_warning.hpp"
+#include "transaction/rate_limiter.hpp"
+#include "transaction/request_shedding.hpp"
+#include "transaction/seeded_hash.hpp"
+#include "transaction/source_ledger.hpp"
 #include "transaction/timer_lists.hpp"
+#include "transaction/wire_size.hpp"
 
 namespace sipkit::transaction {
 namespace {
@@ -41,44 +47,9 @@ constexpr std::size_t lane_of(timer t) noexcept {
   }
 }
 
-// ------------------------------------------------------------------ seeded hashing
-// Keys come from the network, so the tables use a hash keyed with a per-manager random
-// seed: an attacker who cannot see the seed cannot precompute colliding branches. It is
-// a fast multiply-xorshift mix, not a cryptographic PRF; the table bound
-// (max_transactions) caps the damage of any residual weakness.
-
-constexpr std::uint64_t k_mul = 0x9E3779B97F4A7C15ull;
-
-inline std::uint64_t mix(std::uint64_t h) noexcept {
-  h ^= h >> 32;
-  h *= 0xD6E8FEB86659FD93ull;
-  h ^= h >> 32;
-  return h;
-}
-
-inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t h) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    h = (h ^ w) * k_mul;
-    h ^= h >> 29;
-  }
-  std::uint64_t tail = 0;
-  for (std::size_t shift = 0; i < s.size(); ++i, shift += 8)
-    tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << shift;
-  h = (h ^ tail ^ (static_cast<std::uint64_t>(s.size()) << 56)) * k_mul;
-  return mix(h);
-}
-
-inline std::uint64_t hash_lower(std::string_view s, std::uint64_t h) noexcept {
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 'A' && u <= 'Z') u = static_cast<unsigned char>(u + 32);
-    h = (h ^ u) * k_mul;
-  }
-  return mix(h);
-}
+// Matching keys are hashed with the manager's random seed (seeded_hash.hpp).
+using detail::hash_bytes;
+using detail::hash_lower;
 
 /// A transaction's matching key, kept in its slot: views into the request the transaction
 /// owns, plus the seeded hash. Client keys (§17.1.3) are branch + method; server keys
@@ -155,6 +126,14 @@ std::string_view to_tag_of(const parser::message& m) {
   return to ? to->tag : std::string_view{};
 }
 
+// A default-constructed message (no response or ACK yet) holds nothing.
+std::size_t held_size(const parser::message& m) noexcept {
+  if (m.status_code() == 0 && m.method_text().empty()) return 0;
+  return detail::wire_size(m);
+}
+
+constexpr std::size_t k_unmeasured = ~std::size_t{0};
+
 }  // namespace
 
 // ====================================================================== impl
@@ -183,8 +162,11 @@ struct manager::impl {
     bool live = false;
     bool pending_terminate = false;
     bool got_response = false;
-    bool legacy = false;  // keyed in the RFC 2543 table
-    txn_key key;          // valid while the slot is in clients_ or servers_
+    bool legacy = false;             // keyed in the RFC 2543 table
+    bool shed_pending = false;       // final response sent: shed the request at depth 0
+    std::uint32_t held = 0;          // bytes of its messages counted in held_bytes_
+    std::uint32_t held_request = 0;  // of which the request's
+    txn_key key;                     // valid while the slot is in clients_ or servers_
     endpoint peer;
     std::unique_ptr<client_targets> targets;
     machine_variant machine;
@@ -211,7 +193,9 @@ struct manager::impl {
         branches_(cfg_.seed),
         seed_(branches_.next_u64()),
         legacy_(16, legacy_hash{seed_}),
-        timers_(timer_nodes{this}) {}
+        timers_(timer_nodes{this}),
+        rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted),
+        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted) {}
 
   transport& tp_;
   transaction_user& tu_;
@@ -235,6 +219,15 @@ struct manager::impl {
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
+  // Hostile traffic (manager.hpp): the per-source rate limit, the amplification ledger,
+  // the bytes held by live transactions.
+  detail::rate_limiter rate_limiter_;
+  detail::source_ledger ledger_;
+  std::size_t held_bytes_ = 0;
+  // The latest `now` an entry point was given, for the calls that take none
+  // (send_stateless, mark_proven).
+  time_point now_{};
+  detail::rare_warning warn_rate_, warn_bytes_, warn_amplification_;
 
   // ------------------------------------------------------------------ slots
 
@@ -264,9 +257,49 @@ struct manager::impl {
     slot& s = at(i);
     s.live = true;
     s.next_free = npos;
-    s.pending_terminate = s.got_response = s.legacy = false;
+    s.pending_terminate = s.got_response = s.legacy = s.shed_pending = false;
+    s.held = s.held_request = 0;
     ++live_;
     return i;
+  }
+
+  // ------------------------------------------------------------------ held bytes
+
+  static std::uint32_t clamp32(std::size_t n) noexcept {
+    return static_cast<std::uint32_t>(n < 0xFFFFFFFFu ? n : 0xFFFFFFFFu);
+  }
+
+  /// Slot i holds a request of `request_bytes` and other messages of `other_bytes`.
+  void hold(std::uint32_t i, std::size_t request_bytes, std::size_t other_bytes) noexcept {
+    slot& s = at(i);
+    const std::uint32_t total = clamp32(request_bytes + other_bytes);
+    held_bytes_ = held_bytes_ - s.held + total;
+    s.held = total;
+    s.held_request = clamp32(request_bytes);
+  }
+
+  /// The message slot i holds besides its request changed (a response from the TU, the
+  /// IST's own 100 Trying, the ICT's ACK): count it instead of the one before.
+  void hold_other(std::uint32_t i) noexcept {
+    slot& s = at(i);
+    const std::size_t other = std::visit(
+        [](const auto& m) -> std::size_t {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, server_invite> || std::is_same_v<M, server_non_invite>)
+            return held_size(m.last_response());
+          else if constexpr (std::is_same_v<M, client_invite>)
+            return held_size(m.ack());
+          else
+            return 0;
+        },
+        s.machine);
+    hold(i, s.held_request, other);
+  }
+
+  /// Whether `bytes` more fit in the byte budget.
+  bool fits_budget(std::size_t bytes) const noexcept {
+    return cfg_.max_held_bytes == 0 ||
+           (held_bytes_ <= cfg_.max_held_bytes && bytes <= cfg_.max_held_bytes - held_bytes_);
   }
 
   const parser::message& request_of(const slot& s) const {
@@ -422,6 +455,15 @@ struct manager::impl {
   template <class Event>
   void dispatch(std::uint32_t i, const Event& ev, time_point now) {
     action_list acts = feed(at(i), ev, now);
+    // The events after which a machine holds a message it did not hold before: an ICT
+    // builds the ACK for a non-2xx final, an IST makes its own 100 Trying. Counted
+    // before the actions run, which may end the transaction.
+    if constexpr (std::is_same_v<Event, response_received>) {
+      if (ev.response.status_code() >= 300 && std::holds_alternative<client_invite>(at(i).machine))
+        hold_other(i);
+    } else if constexpr (std::is_same_v<Event, timer_fired>) {
+      if (ev.which == timer::trying) hold_other(i);
+    }
     execute(i, acts, now);
   }
 
@@ -448,9 +490,14 @@ struct manager::impl {
     for (const action& a : acts) {
       if (s.epoch != epoch) break;  // failed over: these actions belong to the old machine
       switch (a.kind) {
-        case action_kind::send:
-          if (auto ec = tp_.send(*a.msg, s.peer, id); ec && !send_error) send_error = ec;
+        case action_kind::send: {
+          // A machine sends its request or the other message it holds (a response, the
+          // ACK), both measured already for held_bytes.
+          const std::size_t bytes =
+              a.msg == &request_of(s) ? s.held_request : s.held - s.held_request;
+          if (auto ec = send(*a.msg, s.peer, id, now, bytes); ec && !send_error) send_error = ec;
           break;
+        }
         case action_kind::start_timer:
           arm(i, a.which, a.deadline, now);
           break;
@@ -474,7 +521,100 @@ struct manager::impl {
       execute(i, more, now);
     }
     --s.depth;
-    if (s.depth == 0 && s.pending_terminate && s.live) destroy(i);
+    if (s.depth != 0 || !s.live) return;
+    if (s.pending_terminate)
+      destroy(i);
+    else if (s.shed_pending)
+      shed(i);
+  }
+
+  /// Reduce the request of server transaction i to what matching needs (matching_part)
+  /// and move its keys onto the smaller copy. Runs when no callback of the transaction
+  /// is on the stack, so that no reference the TU was given into the request dangles.
+  void shed(std::uint32_t i) {
+    slot& s = at(i);
+    s.shed_pending = false;
+    parser::message kept = detail::matching_part(request_of(s));
+    if (s.legacy) erase_keys(i);  // the RFC 2543 table's keys are views into the request
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, server_invite> || std::is_same_v<M, server_non_invite>)
+            m.shed_request(std::move(kept));
+        },
+        s.machine);
+    const parser::message& req = request_of(s);
+    if (s.legacy) {
+      if (auto k = legacy_key_of(req)) legacy_.emplace(*k, i);
+    } else if (!s.key.branch.empty()) {
+      // Same text, so the same hash and table entry: only the views move.
+      if (auto via = req.top_via()) {
+        s.key.branch = via->branch;
+        s.key.host = via->host;
+        s.key.method = server_method(req);
+      } else {
+        erase_keys(i);  // cannot happen: the same Via text parsed when the request came
+      }
+    }
+    hold(i, held_size(req), s.held - s.held_request);
+    ++stats_.requests_shed;
+  }
+
+  /// After the TU's response on server transaction i: a final response makes the request
+  /// a candidate for shedding (done at depth 0, see execute).
+  void maybe_shed(std::uint32_t i, int status_code) {
+    slot& s = at(i);
+    if (status_code < 200 || !s.live || s.pending_terminate) return;
+    if (s.shed_pending) return;
+    if (!detail::worth_shedding(request_of(s), s.held_request)) return;
+    s.shed_pending = true;
+  }
+
+  // ------------------------------------------------------------------ sends
+
+  /// Every send of the manager: the amplification budget first (UDP only), then the
+  /// transport. A send the budget suppresses is "lost on the network": no error.
+  std::error_code send(const parser::message& msg, const endpoint& to, transaction_id origin,
+                       time_point now, std::size_t bytes = detail::source_ledger::k_unknown_size) {
+    if (limits_udp(to)) {
+      const auto verdict = ledger_.admit(to.host, msg, now, bytes);
+      if (!verdict.send) {
+        ++stats_.amplification_suppressed;
+        stats_.amplification_suppressed_bytes += verdict.bytes;
+        warn_amplification_(cfg_.log, now, [&] {
+          return "amplification budget: sends to unproven UDP sources suppressed so far: " +
+                 std::to_string(stats_.amplification_suppressed) + " (" +
+                 std::to_string(stats_.amplification_suppressed_bytes) + " bytes), the latest to " +
+                 to.host;
+        });
+        return {};
+      }
+    }
+    return tp_.send(msg, to, origin);
+  }
+
+  /// 503 with Retry-After, outside any transaction (RFC 3261 §21.5.4).
+  void reject_503(const parser::message& req, const endpoint& source, time_point now) {
+    parser::message rsp = parser::make_response(req, 503);
+    rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
+    (void)send(rsp, source, {}, now);
+  }
+
+  void note_time(time_point now) noexcept {
+    if (now > now_) now_ = now;
+  }
+
+  void prove(const endpoint& source, time_point now) {
+    if (limits_udp(source) && ledger_.prove(source.host, now)) ++stats_.sources_proven;
+  }
+
+  /// Sources the rate limit and the amplification budget leave alone.
+  bool exempt(const endpoint& e) const noexcept {
+    return cfg_.exempt_loopback && detail::is_loopback(e.host);
+  }
+  /// Whether the amplification ledger counts what goes to / comes from `e`.
+  bool limits_udp(const endpoint& e) const noexcept {
+    return ledger_.enabled() && e.protocol == transport_protocol::udp && !exempt(e);
   }
 
   void destroy(std::uint32_t i) {
@@ -482,6 +622,9 @@ struct manager::impl {
     const transaction_id id = id_of(i);
     disarm_all(i);
     erase_keys(i);
+    held_bytes_ -= s.held;
+    s.held = s.held_request = 0;
+    s.shed_pending = false;
     s.machine.emplace<std::monostate>();
     s.targets.reset();
     s.peer = endpoint{};
@@ -519,8 +662,9 @@ struct manager::impl {
 
   /// Start (or restart, on failover) the client machine of slot i. `own_via` says that
   /// the top Via is the one make_via just built, so its branch is found without parsing.
-  void start_machine(std::uint32_t i, parser::message request, time_point now,
-                     bool own_via = false) {
+  /// `request_bytes`: the request's wire size when the caller measured it already.
+  void start_machine(std::uint32_t i, parser::message request, time_point now, bool own_via = false,
+                     std::size_t request_bytes = k_unmeasured) {
     slot& s = at(i);
     const bool reliable = s.peer.reliable();
     if (request.method() == parser::method::invite)
@@ -528,6 +672,7 @@ struct manager::impl {
     else
       s.machine.emplace<client_non_invite>(std::move(request), reliable, cfg_.timers);
     const parser::message& req = request_of(s);
+    hold(i, request_bytes == k_unmeasured ? held_size(req) : request_bytes, 0);
     std::optional<txn_key> key;
     if (own_via) {
       const std::string_view via = req.get(parser::header_id::via).value_or("");
@@ -588,13 +733,18 @@ struct manager::impl {
       return {{}, make_error_code(error::too_many_transactions)};
     }
     request.push_front(parser::header_id::via, make_via(first));
+    const std::size_t bytes = detail::wire_size(request);
+    if (!fits_budget(bytes)) {
+      ++stats_.rejected_bytes;
+      return {{}, make_error_code(error::byte_budget_exceeded)};
+    }
     const std::uint32_t i = allocate();
     slot& s = at(i);
     s.peer = std::move(first);
     s.targets = std::move(more);
     ++stats_.client_created;
     const transaction_id id = id_of(i);
-    start_machine(i, std::move(request), now, true);
+    start_machine(i, std::move(request), now, true, bytes);
     return {id, {}};
   }
 
@@ -609,15 +759,25 @@ struct manager::impl {
     }
     const std::uint32_t i = find_client(make_client_key(via->branch, cseq->method_text, seed_));
     if (i == npos) {
+      if (limits_udp(source)) {
+        detail::measured_message m(msg);
+        ledger_.received(source.host, m, now);
+      }
       ++stats_.stray_responses;
       tu_.on_stray_response(msg, source);
       return;
     }
+    // It carries our branch, which only the receiver of our request has seen: the source
+    // receives what we send.
+    prove(source, now);
     at(i).got_response = true;
     dispatch(i, response_received{msg}, now);
   }
 
   void receive_request(parser::message msg, const endpoint& source, time_point now) {
+    detail::measured_message measured(msg);
+    const bool counted = limits_udp(source);
+    if (counted) ledger_.received(source.host, measured, now);
     auto via = msg.top_via();
     // Presence of CSeq only: RFC 3261 matching does not read it (the RFC 2543 fallback
     // parses it and leaves a request without a valid one unkeyed), and the transport's
@@ -630,6 +790,7 @@ struct manager::impl {
     const std::uint32_t found = find_server(msg, *via, server_method(msg));
     if (found != npos) {
       if (is_ack && !std::holds_alternative<server_invite>(at(found).machine)) return;
+      if (is_ack && counted) prove_by_ack(found, msg, source, now);
       if (!is_ack) ++stats_.retransmissions_absorbed;
       const endpoint* outer = std::exchange(current_source_, &source);
       dispatch(found, request_received{msg}, now);
@@ -641,19 +802,13 @@ struct manager::impl {
       tu_.on_ack(msg, source, {});
       return;
     }
-    if (live_ >= cfg_.max_transactions) {
-      // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
-      ++stats_.rejected_full;
-      parser::message rsp = parser::make_response(msg, 503);
-      rsp.add("Retry-After", std::to_string(cfg_.retry_after_seconds));
-      (void)tp_.send(rsp, source, {});
-      return;
-    }
+    if (!admit(msg, measured, source, now)) return;
     const std::uint32_t i = allocate();
     slot& s = at(i);
     s.peer = source;
     const bool reliable = source.reliable();
     ++stats_.server_created;
+    const std::size_t size = measured.size();  // before the message moves
     const std::string_view via_value = msg.get(parser::header_id::via).value_or("");
     action_list acts;
     if (msg.method() == parser::method::invite) {
@@ -665,7 +820,60 @@ struct manager::impl {
       insert_server_key(i, *via, via_value);
       acts = m.start(now);
     }
+    hold(i, size, 0);
     execute(i, acts, now);
+  }
+
+  /// May a request that matched no transaction create one? The per-source rate limit,
+  /// then the bounds on transactions and on held bytes; a refused request is answered
+  /// 503 with Retry-After statelessly (or dropped, as the rate limit's action says).
+  bool admit(const parser::message& msg, detail::measured_message& measured, const endpoint& source,
+             time_point now) {
+    // A CANCEL of a live INVITE transaction is not limited: its INVITE was admitted, and
+    // its caller must be able to end it (§9.2).
+    if (rate_limiter_.enabled() && !exempt(source) &&
+        !(msg.method() == parser::method::cancel && cancel_target(msg).valid()) &&
+        !rate_limiter_.admit(source.host, now)) {
+      ++stats_.rate_limited;
+      warn_rate_(cfg_.log, now, [&] {
+        return "rate limit: requests refused so far: " + std::to_string(stats_.rate_limited) +
+               ", the latest from " + source.host;
+      });
+      if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source, now);
+      return false;
+    }
+    if (live_ >= cfg_.max_transactions) {
+      // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
+      ++stats_.rejected_full;
+      reject_503(msg, source, now);
+      return false;
+    }
+    if (!fits_budget(measured.size())) {
+      ++stats_.rejected_bytes;
+      warn_bytes_(cfg_.log, now, [&] {
+        return "byte budget: requests refused so far: " + std::to_string(stats_.rejected_bytes) +
+               ", bytes held: " + std::to_string(held_bytes_);
+      });
+      reject_503(msg, source, now);
+      return false;
+    }
+    return true;
+  }
+
+  /// An ACK matched INVITE server transaction i. When it carries the To tag of the final
+  /// response we sent, and that tag was ours (the INVITE had none), its sender has seen
+  /// that response: the source receives what we send (§17.2.3 / RFC 6026 §7.1 match the
+  /// ACK to the transaction; the tag is what a spoofer cannot know).
+  void prove_by_ack(std::uint32_t i, const parser::message& ack, const endpoint& source,
+                    time_point now) {
+    const auto& ist = std::get<server_invite>(at(i).machine);
+    const auto state = ist.current_state();
+    if (state != server_invite::state::completed && state != server_invite::state::confirmed &&
+        state != server_invite::state::accepted)
+      return;
+    const std::string_view ours = to_tag_of(ist.last_response());
+    if (ours.empty() || !to_tag_of(ist.request()).empty() || to_tag_of(ack) != ours) return;
+    prove(source, now);
   }
 };
 
@@ -678,6 +886,7 @@ manager::~manager() = default;
 
 start_result manager::start_client(parser::message request, std::vector<endpoint> targets,
                                    time_point now) {
+  impl_->note_time(now);
   if (targets.empty()) return {{}, make_error_code(error::no_target)};
   endpoint first = std::move(targets.front());
   std::unique_ptr<impl::client_targets> more;
@@ -690,10 +899,12 @@ start_result manager::start_client(parser::message request, std::vector<endpoint
 }
 
 start_result manager::start_client(parser::message request, endpoint target, time_point now) {
+  impl_->note_time(now);
   return impl_->start_client(std::move(request), std::move(target), nullptr, now);
 }
 
 start_result manager::start_client(parser::message request, target_source next, time_point now) {
+  impl_->note_time(now);
   if (!next) return {{}, make_error_code(error::no_target)};
   auto first = next();
   if (!first) return {{}, make_error_code(error::no_target)};
@@ -703,6 +914,7 @@ start_result manager::start_client(parser::message request, target_source next, 
 }
 
 start_result manager::cancel(transaction_id invite, time_point now) {
+  impl_->note_time(now);
   auto* s = impl_->find(invite);
   if (!s) return {{}, make_error_code(error::no_such_transaction)};
   const auto* ict = std::get_if<client_invite>(&s->machine);
@@ -712,6 +924,11 @@ start_result manager::cancel(transaction_id invite, time_point now) {
     return {{}, make_error_code(error::too_many_transactions)};
   }
   parser::message cancel = make_cancel(ict->request());
+  const std::size_t bytes = detail::wire_size(cancel);
+  if (!impl_->fits_budget(bytes)) {
+    ++impl_->stats_.rejected_bytes;
+    return {{}, make_error_code(error::byte_budget_exceeded)};
+  }
   endpoint peer = s->peer;
   const std::uint32_t i = impl_->allocate();
   auto& slot = impl_->at(i);
@@ -719,14 +936,16 @@ start_result manager::cancel(transaction_id invite, time_point now) {
   ++impl_->stats_.client_created;
   const transaction_id id = impl_->id_of(i);
   // The CANCEL keeps the INVITE's Via (§9.1): no new branch, no failover.
-  impl_->start_machine(i, std::move(cancel), now);
+  impl_->start_machine(i, std::move(cancel), now, false, bytes);
   return {id, {}};
 }
 
 std::error_code manager::respond(transaction_id id, parser::message response, time_point now) {
+  impl_->note_time(now);
   auto* s = impl_->find(id);
   if (!s) return make_error_code(error::no_such_transaction);
   if (!response.is_response()) return make_error_code(error::invalid_message);
+  const int code = response.status_code();
   action_list acts;
   if (auto* ist = std::get_if<server_invite>(&s->machine))
     acts = ist->handle(response_from_tu{std::move(response)}, now);
@@ -735,15 +954,27 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   else
     return make_error_code(error::invalid_state);
   if (acts.error) return acts.error;
+  // The machine keeps the response (and, once it is final, the request may be shed).
+  impl_->hold_other(id.index);
+  impl_->maybe_shed(id.index, code);
   impl_->execute(id.index, acts, now);
   return {};
 }
 
-std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination) {
-  return impl_->tp_.send(msg, destination, {});
+std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination,
+                                        time_point now) {
+  impl_->note_time(now);
+  return impl_->send(msg, destination, {}, now);
 }
 
+std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination) {
+  return impl_->send(msg, destination, {}, impl_->now_);
+}
+
+void manager::mark_proven(const endpoint& source) { impl_->prove(source, impl_->now_); }
+
 void manager::on_receive(parser::message msg, const endpoint& source, time_point now) {
+  impl_->note_time(now);
   if (msg.is_response())
     impl_->receive_response(msg, source, now);
   else
@@ -751,6 +982,7 @@ void manager::on_receive(parser::message msg, const endpoint& source, time_point
 }
 
 void manager::on_send_error(transaction_id id, std::error_code ec, time_point now) {
+  impl_->note_time(now);
   if (!impl_->find(id)) return;  // the transaction is already gone
   impl_->dispatch(id.index, transport_failed{ec}, now);
 }
@@ -760,6 +992,7 @@ std::optional<time_point> manager::next_deadline() const noexcept {
 }
 
 void manager::on_timer(time_point now) {
+  impl_->note_time(now);
   for (;;) {
     const std::uint32_t node = impl_->timers_.pop_due(now);
     if (node == detail::timer_node::npos) break;
@@ -811,6 +1044,15 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
   const auto* s = impl_->find(id);
   return s ? &s->peer : nullptr;
 }
+
+std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
+
+bool manager::is_proven(const endpoint& source) const noexcept {
+  return impl_->limits_udp(source) && impl_->ledger_.proven(source.host, impl_->now_);
+}
+
+std::size_t manager::rate_limit_sources() const noexcept { return impl_->rate_limiter_.sources(); }
+std::size_t manager::ledger_sources() const noexcept { return impl_->ledger_.sources(); }
 
 const manager_stats& manager::stats() const noexcept { return impl_->stats_; }
 const manager_config& manager::config() const noexcept { return impl_->cfg_; }

@@ -92,3 +92,22 @@ TEST_CASE("Destroying the asio_adapter with an armed timer leaves nothing to run
   io.run();  // the cancelled wait completes and is ignored
   REQUIRE(tu.failures.empty());
 }
+
+TEST_CASE("asio_adapter::send_stateless goes through the amplification budget with the time") {
+  boost::asio::io_context io;
+  counting_transport tp;
+  simple_tu tu;
+  tx::manager_config cfg = fast();
+  cfg.log = sipkit::logger(sipkit::log_level::off);
+  tx::asio_adapter stack(io.get_executor(), tp, tu, cfg);
+  const tx::endpoint peer{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
+  const message invite = sample_request("INVITE");
+  stack.on_receive(invite, peer);
+  auto big = sample_response(invite, 200);
+  big.set_body(std::string(4 * invite.serialize().size(), 's'), "application/sdp");
+  REQUIRE_FALSE(stack.send_stateless(big, peer));  // "lost": no error, nothing sent
+  REQUIRE(tp.sent.empty());
+  REQUIRE(stack.get().stats().amplification_suppressed == 1);
+  REQUIRE_FALSE(stack.send_stateless(sample_response(invite, 180), peer));
+  REQUIRE(tp.sent.size() == 1);
+}

@@ -23,6 +23,10 @@ TEST_CASE("A manager holds 1,000,000 live server transactions and still matches 
   tx::manager_config cfg;
   cfg.max_transactions = k_count;
   cfg.seed = 5;
+  // A million requests from one address at one instant: far beyond the default
+  // per-source rate limit and byte budget, which this test is not about.
+  cfg.rate_limit.requests_per_second = 0;
+  cfg.max_held_bytes = 0;
   tx::manager mgr(tp, tu, cfg);
   // TCP: responses end each NIST at once, which empties the manager at the end.
   const tx::endpoint peer{"192.0.2.1", 5060, tx::transport_protocol::tcp, 1};

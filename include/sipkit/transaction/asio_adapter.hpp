@@ -63,6 +63,8 @@ class asio_adapter final : public transport_receiver {
   start_result start_client(parser::message request, manager::target_source next);
   start_result cancel(transaction_id invite);
   std::error_code respond(transaction_id id, parser::message response);
+  /// manager::send_stateless with the current time (the amplification ledger's clock).
+  std::error_code send_stateless(const parser::message& msg, const endpoint& destination);
 
   // transport_receiver
   void on_receive(parser::message msg, const endpoint& source) override;

@@ -39,6 +39,8 @@ enum class error {
   invalid_state,
   /// start_client was given neither a target nor a way to find one.
   no_target,
+  /// The live transactions already hold config::max_held_bytes bytes of messages.
+  byte_budget_exceeded,
 };
 
 /// The category of transaction errors ("sipkit.transaction").

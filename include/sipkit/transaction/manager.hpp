@@ -33,9 +33,24 @@
 //  - an ACK that matches nothing, or matches an INVITE server transaction in Accepted,
 //    goes to transaction_user::on_ack: it acknowledges a 2xx (§13.3.1.4, RFC 6026).
 //
-// Bounds: at most config.max_transactions live transactions. A request that would create
-// one more is answered 503 (Service Unavailable) statelessly with Retry-After; a client
-// transaction beyond the bound is refused with error::too_many_transactions.
+// Bounds and hostile traffic (defaults protect a user who changes nothing; each knob is
+// documented in manager_config, each refusal is counted in manager_stats):
+//  - at most config.max_transactions live transactions, and at most config.max_held_bytes
+//    bytes of messages held by them (requests, last responses, ACKs kept for
+//    retransmission). A request that would create one more transaction beyond either
+//    bound is answered 503 (Service Unavailable) statelessly with Retry-After; a client
+//    transaction beyond them is refused with error::too_many_transactions /
+//    error::byte_budget_exceeded. A server transaction that has sent its final response
+//    keeps only the part of a big request (with a body, or over 1 KiB) that matching
+//    needs (see request()), so that a flood of such requests costs little once answered.
+//  - a per-source rate limit (config.rate_limit) on requests that would create a server
+//    transaction, like Kamailio's pike: 503 with Retry-After, or a silent drop.
+//  - an amplification budget (config.amplification) on what is sent over UDP to a source
+//    address that has not shown that it receives what we send: at most `factor` times
+//    the bytes it sent us. Every send goes through it: respond, the machines'
+//    retransmissions, send_stateless, start_client and cancel. A send beyond it is
+//    suppressed, as if the datagram had been lost on the network; the machines carry on
+//    and their retransmissions (or the peer's) try again.
 //
 // RFC 3263 §4.3 failover: start_client takes a list of targets or a callback giving the
 // next one. When Timer B/F fires or the transport fails before any response arrived, the
@@ -59,6 +74,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sipkit/log.hpp"
 #include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/error.hpp"
 #include "sipkit/transaction/timer.hpp"
@@ -66,17 +82,125 @@
 
 namespace sipkit::transaction {
 
+/// What the per-source rate limit does with a request beyond it.
+enum class rate_limit_action : std::uint8_t {
+  /// Answer 503 (Service Unavailable) with Retry-After statelessly: the client stops
+  /// retransmitting and may try another server (RFC 3261 §21.5.4, RFC 3263 §4.3).
+  reject,
+  /// Drop the request without an answer. Costs nothing to send, but a real client then
+  /// retransmits it (each retransmission is limited again).
+  drop,
+};
+
+/// Per-source rate limit on requests that would create a new server transaction, in the
+/// manner of Kamailio's pike module: a token bucket per source IP address (all
+/// transports), holding at most `burst` tokens and refilled at `requests_per_second`; each
+/// such request takes a token, and a request that finds the bucket empty is refused
+/// (manager_stats::rate_limited). Not limited: retransmissions matched to a transaction,
+/// ACKs, and a CANCEL that matches a live INVITE server transaction (the INVITE was
+/// admitted, so its caller must be able to cancel it; §9.2). Protects the TU and the
+/// transaction table from one address flooding it.
+///
+/// The default, 100 requests/s with a burst of 200, is far above what one phone or one
+/// registering client sends (a call is one INVITE and one BYE; a busy desk phone sends a
+/// few requests per minute) and far below what one machine can make a stack process.
+/// A trunk, proxy or load balancer that carries many users' calls from one address, or
+/// a load test from another host, must raise it or turn it off (0). Loopback sources are
+/// exempt by default (manager_config::exempt_loopback).
+struct rate_limit_config {
+  /// Sustained rate per source address; 0 turns the limit off.
+  unsigned requests_per_second = 100;
+  /// Requests a source address may send at once after it was idle (0 is taken as 1).
+  unsigned burst = 200;
+  /// What to do with a request over the limit.
+  rate_limit_action action = rate_limit_action::reject;
+  /// Source addresses tracked at once. A source whose bucket has refilled is forgotten;
+  /// when the table is full the least recently seen source is forgotten (and starts again
+  /// with a full bucket). Memory: about 100 bytes per tracked source.
+  std::size_t max_sources = 65536;
+};
+
+/// Amplification budget towards UDP sources that have not proven that they receive
+/// (reflection attacks with spoofed source addresses). Per source IP address, while it is
+/// unproven: bytes sent to it <= factor * bytes received from it. A send that does not fit
+/// is suppressed, like a datagram lost on the network (manager_stats::
+/// amplification_suppressed). A provisional response (100 Trying included) goes out only
+/// when the credit left after it could still carry a message of its own size, so that the
+/// final response that follows usually fits; an INVITE that got no provisional is
+/// retransmitted by the caller, which grows the credit, and a suppressed 2xx goes out with
+/// the TU's next retransmission of it.
+///
+/// A source becomes proven, and is no longer limited, when it shows that it receives what
+/// we send: a response matching one of our client transactions (our branch is
+/// unguessable); an ACK matching an INVITE server transaction (a non-2xx final in
+/// Completed, or a 2xx in Accepted) that carries the To tag of the response we sent,
+/// when that tag was ours (the request had none); or manager::mark_proven, which the TU
+/// calls when it knows better (an in-dialog request or a 2xx ACK matching a dialog whose
+/// local tag it chose, a REGISTER whose digest answers a nonce it sent).
+///
+/// The guarantee: while a source's entry lives (see idle_timeout, max_sources), the
+/// bytes sent to it before it is proven are at most factor times the bytes received from
+/// it. Real callers pay only where a call's first messages are small and its answers big
+/// (an INVITE without SDP answered by a 180 and a 2xx carrying an offer): a 2xx that does
+/// not fit goes out only once the caller has sent more (an INVITE retransmission, a PRACK)
+/// or the TU has marked the source proven.
+///
+/// Only UDP is limited: reliable transports have a handshake, so their peers cannot be
+/// spoofed. A request sent to a destination that has no entry is our own initiative and
+/// not limited; a request to a source that contacted us and is still unproven (a BYE to a
+/// caller that never ACKed, a proxy forwarding to a contact that just registered without
+/// authentication) is limited by that source's credit like a response.
+struct amplification_config {
+  /// Bytes sent per byte received while unproven (QUIC uses 3, RFC 9000 §8.1); 0 = off.
+  unsigned factor = 3;
+  /// Source addresses tracked at once; when full the least recently active is forgotten
+  /// and starts again unproven with no credit (the conservative direction). Memory:
+  /// about 100 bytes per tracked source.
+  std::size_t max_sources = 65536;
+  /// An entry with no traffic either way (a suppressed send counts) for this long is
+  /// forgotten. 32 s = 64*T1: the life of a transaction and of a UA's 2xx retransmissions.
+  duration idle_timeout{32000};
+};
+
 struct manager_config {
   timer_config timers;
   /// Live transactions of all four kinds together.
   std::size_t max_transactions = 262144;
-  /// Seconds in the Retry-After of the stateless 503 sent when full (RFC 3261 §20.33).
+  /// Bytes of messages held by the live transactions together: requests, last responses
+  /// and the ACKs an INVITE client transaction keeps for retransmission, each counted as
+  /// the size it serializes to (its heap use is of the same order). A request that would
+  /// create a server transaction beyond it is answered 503 with Retry-After statelessly,
+  /// and start_client/cancel beyond it fail with error::byte_budget_exceeded
+  /// (manager_stats::rejected_bytes). Protects memory against floods of big requests: a
+  /// NIST keeps its request for Timer J (32 s), and a flood of 31 KB OPTIONS grew a UAS
+  /// from 11 MB to 979 MB, while max_transactions alone allows 262,144 x 64 KiB.
+  /// Responses the TU gives to admitted transactions are never refused, so the total may
+  /// pass the budget by those. 64 MiB by default; 0 = no limit.
+  std::size_t max_held_bytes = std::size_t{64} << 20;
+  /// Seconds in the Retry-After of the stateless 503s (RFC 3261 §20.33): manager full,
+  /// byte budget used up, source over its rate limit.
   unsigned retry_after_seconds = 5;
+  /// Per-source rate limit on new server transactions (on by default).
+  rate_limit_config rate_limit;
+  /// Amplification budget towards unproven UDP sources (on by default).
+  amplification_config amplification;
+  /// Neither the rate limit nor the amplification budget applies to loopback addresses
+  /// (127.0.0.0/8, ::1, ::ffff:127.x.x.x). A host drops packets from the network that
+  /// claim a loopback source (RFC 1122 §3.2.1.3; Linux's martian filter), so such a
+  /// source is this host: it cannot be spoofed from outside nor be a remote flood, and a
+  /// local process can do worse than flood us. Exempting it keeps local tools and local
+  /// front proxies (sipp, a co-located Kamailio) unlimited. Set false to apply the limits
+  /// to loopback as well, e.g. to try them out with a local sipp. The byte budget applies
+  /// to every source.
+  bool exempt_loopback = true;
   /// Add ";rport" to the Via of client requests (RFC 3581 §3).
   bool add_rport = true;
   /// Seed of the branch generator and hash tables; empty = std::random_device. A fixed
   /// seed makes branches predictable: tests and benchmarks only (branch.hpp).
   std::optional<std::uint64_t> seed;
+  /// Where the manager reports refusals (at warning level, at most one line per minute
+  /// of each kind, with the counts so far). Default: warnings and above to stderr.
+  logger log{log_level::warning};
 };
 
 /// The transaction user (RFC 3261 §5: UA core, proxy core or dialog layer). All
@@ -125,12 +249,23 @@ enum class transaction_kind : std::uint8_t {
 struct manager_stats {
   std::uint64_t client_created = 0;
   std::uint64_t server_created = 0;
-  std::uint64_t rejected_full = 0;  ///< 503 sent or start_client refused
+  std::uint64_t rejected_full = 0;   ///< 503 sent or start_client refused: max_transactions
+  std::uint64_t rejected_bytes = 0;  ///< 503 sent or start_client refused: max_held_bytes
+  std::uint64_t rate_limited = 0;    ///< requests over their source's rate limit (503 or drop)
   std::uint64_t retransmissions_absorbed = 0;
   std::uint64_t stray_responses = 0;
   std::uint64_t stray_acks = 0;
   std::uint64_t failovers = 0;        ///< retries on a next target (RFC 3263 §4.3)
   std::uint64_t dropped_invalid = 0;  ///< messages without Via/CSeq/Call-ID
+  /// Sends to unproven UDP sources suppressed by the amplification budget, and their bytes.
+  std::uint64_t amplification_suppressed = 0;
+  std::uint64_t amplification_suppressed_bytes = 0;
+  std::uint64_t sources_proven = 0;  ///< times a source was found to receive what we send
+  /// Entries of the rate limiter's and the ledger's source tables dropped to make room
+  /// while still active (a sign of many sources, real or spoofed).
+  std::uint64_t sources_evicted = 0;
+  /// Server requests reduced to what matching needs after their final response.
+  std::uint64_t requests_shed = 0;
 };
 
 class manager {
@@ -172,8 +307,22 @@ class manager {
   /// invalid_state (client transaction, or the machine refuses it), invalid_message.
   std::error_code respond(transaction_id id, parser::message response, time_point now);
 
-  /// Send outside any transaction (the ACK for a 2xx, a stateless proxy's forwarding).
+  /// Send outside any transaction (the ACK for a 2xx, a TU's 2xx retransmission, a
+  /// stateless proxy's forwarding). The amplification budget applies: a send it
+  /// suppresses returns no error (the datagram is "lost"; stats().amplification_suppressed
+  /// counts it). The overload without `now` uses the time of the latest call that took one.
+  std::error_code send_stateless(const parser::message& msg, const endpoint& destination,
+                                 time_point now);
   std::error_code send_stateless(const parser::message& msg, const endpoint& destination);
+
+  /// The TU knows that `source` (its host: the IP address) receives what we send: an
+  /// in-dialog request or a 2xx ACK matched a dialog whose local tag the TU chose, a
+  /// digest response answered a nonce it sent. The amplification budget no longer limits
+  /// sends to it until its ledger entry is forgotten (amplification_config). Uses the time
+  /// of the latest call that took `now` (call it from a TU callback or right after an
+  /// entry point). Does nothing when the budget is off, `source` is not UDP or it is an
+  /// exempt loopback address (manager_config::exempt_loopback).
+  void mark_proven(const endpoint& source);
 
   // ---------------------------------------------------------------- input
 
@@ -199,10 +348,24 @@ class manager {
   /// The RFC's name of the transaction's state ("Calling", "Completed" ...), "" if dead.
   std::string_view state_name(transaction_id id) const noexcept;
   /// The request the transaction owns (with the manager's Via on client requests);
-  /// nullptr if dead. Valid until the next call into the manager.
+  /// nullptr if dead. Valid until the next call into the manager. Once a server
+  /// transaction has sent its final response and its on_request callback has returned, a
+  /// request with a body or of more than 1 KiB is reduced to what matching retransmissions
+  /// and ACKs needs: the request line, the top Via (first via-parm), From, To, Call-ID and
+  /// CSeq (manager_stats::requests_shed).
   const parser::message* request(transaction_id id) const noexcept;
   /// The target a client transaction currently uses / the source of a server request.
   const endpoint* peer(transaction_id id) const noexcept;
+  /// Bytes of messages the live transactions hold now (see manager_config::max_held_bytes).
+  std::size_t held_bytes() const noexcept;
+  /// Whether the amplification ledger counts `source` (its host; UDP) as proven, as of
+  /// the latest `now` an entry point was given. False for what the ledger does not track:
+  /// reliable transports, exempt loopback addresses, a budget that is off.
+  bool is_proven(const endpoint& source) const noexcept;
+  /// Source addresses tracked by the rate limiter / by the amplification ledger (idle
+  /// ones are dropped lazily, on the next lookup, so this may count a few of them).
+  std::size_t rate_limit_sources() const noexcept;
+  std::size_t ledger_sources() const noexcept;
   const manager_stats& stats() const noexcept;
   const manager_config& config() const noexcept;
 

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/action.hpp"
@@ -56,6 +57,11 @@ class server_invite {
   /// The most recent response sent (the 100 Trying included); empty before the first.
   const parser::message& last_response() const noexcept { return response_; }
   bool reliable() const noexcept { return reliable_; }
+
+  /// Replace the request by `kept`, the part of it that the manager still needs for
+  /// matching once the final response is sent (manager::request says what that is). The
+  /// machine itself no longer reads the request after its final response.
+  void shed_request(parser::message kept) { request_ = std::move(kept); }
 
  private:
   parser::message request_;
