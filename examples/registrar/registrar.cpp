@@ -35,6 +35,8 @@
 //          --redirect-requires-auth (default) | --no-redirect-requires-auth
 //          --auth-failures-per-source N (5)  --auth-failures-per-user N (20)
 //          --auth-window S (60; 0 = no throttling)
+//          --max-request-rate N (new requests per second and source address, burst 2N;
+//          100; 0 = no limit: the transaction layer's rate limit, manager_config::rate_limit)
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -68,6 +70,7 @@ struct options {
   std::map<std::string, std::string> users;
   std::vector<std::string> domains;  // lowercase; the realm when none is given
   long min_expires = 60, max_expires = 3600;
+  long max_request_rate = -1;  // per source address and second; -1: the library's default
   registrar::location_limits limits;  // --max-contacts, --max-bindings, --replace-oldest
   bool redirect_requires_auth = true;
   sipkit::ua::digest_throttle_config throttle;
@@ -146,6 +149,8 @@ options parse(int argc, char** argv) {
       o.throttle.max_failures_per_user = static_cast<std::uint32_t>(number());
     } else if (a == "--auth-window") {
       o.throttle.window = std::chrono::seconds(number());
+    } else if (a == "--max-request-rate") {
+      o.max_request_rate = number();
     } else if (a == "--md5-only") {
       o.md5_only = true;
     } else if (a == "--quiet") {
@@ -190,6 +195,10 @@ int main(int argc, char** argv) {
   cfg.user = "registrar";
   cfg.domain = opt.realm;
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  if (opt.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
+    cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
+    cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
+  }
   cfg.transport.log = sipkit::logger(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
                                      example::ladder_sink(opt.quiet, opt.full));
   cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));

@@ -15,7 +15,10 @@
 //
 // Options: --bind ADDR (127.0.0.1)  --port N (5062)  --transport udp|tcp|tls (udp)
 //          --hangup-after S (0: wait for the caller's BYE)  --ring-ms N (0: answer at once
-//          after 180)  --quiet (no ladder)  --full (whole messages)  --cert F --key F
+//          after 180)  --max-request-rate N (new requests per second and source address,
+//          burst 2N; 100; 0 = no limit: manager_config::rate_limit, a defence against
+//          floods; a load test from one address, such as sipp, needs it raised)
+//          --quiet (no ladder)  --full (whole messages)  --cert F --key F
 //          --ca F (trust anchors: client certificates, and the server's when our BYE
 //          opens a TLS connection to the caller)  --require-client-cert (mutual TLS)
 #include <boost/asio/io_context.hpp>
@@ -39,6 +42,7 @@ struct options {
   sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
   int hangup_after = 0;
   int ring_ms = 0;
+  long max_request_rate = -1;  // per source address and second; -1: the library's default
   bool quiet = false, full = false;
   std::string cert, key;
   std::string ca;
@@ -50,7 +54,8 @@ struct options {
   std::fprintf(
       stderr,
       "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
-      "           [--ring-ms N] [--quiet] [--full] [--cert FILE --key FILE]\n"
+      "           [--ring-ms N] [--max-request-rate N] [--quiet] [--full]\n"
+      "           [--cert FILE --key FILE]\n"
       "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
       "            [--realm R]]\n");
@@ -83,6 +88,8 @@ options parse(int argc, char** argv) {
       o.hangup_after = std::stoi(value());
     else if (a == "--ring-ms")
       o.ring_ms = std::stoi(value());
+    else if (a == "--max-request-rate")
+      o.max_request_rate = std::stol(value());
     else if (a == "--quiet")
       o.quiet = true;
     else if (a == "--full")
@@ -124,6 +131,10 @@ int main(int argc, char** argv) {
   if (!opt.password.empty())
     cfg.credentials = {{opt.realm, opt.username.empty() ? opt.user : opt.username, opt.password}};
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  if (opt.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
+    cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
+    cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
+  }
   cfg.transport.tls.certificate_chain_file = opt.cert;
   cfg.transport.tls.private_key_file = opt.key;
   cfg.transport.tls.ca_file = opt.ca;

@@ -305,7 +305,7 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
       case sipkit::dialog::retransmit_step::retransmit:
         // The IST is in Accepted (RFC 6026 §7.1) and passes a TU 2xx retransmission on.
         if (stack_.respond(call->ok_tx, *call->ok))
-          (void)stack_.get().send_stateless(*call->ok, call->peer);
+          (void)stack_.send_stateless(*call->ok, call->peer);
         break;
       case sipkit::dialog::retransmit_step::give_up:
         give_up_on_ack(call, "no ACK for the 2xx");
@@ -401,9 +401,15 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
-    if (auto* e = dialogs_.find_for_request(req)) return on_in_dialog_request(id, req, *e);
+    // A request that names one of our dialogs carries a tag only our messages told: its
+    // source receives what we send (the transaction layer's amplification budget).
+    if (auto* e = dialogs_.find_for_request(req)) {
+      stack_.get().mark_proven(source);
+      return on_in_dialog_request(id, req, *e);
+    }
     if (req.method() == parser::method::notify) {
       if (auto* e = subscriber_dialogs_.find_for_request(req)) {
+        stack_.get().mark_proven(source);
         auto sub = e->value;
         return on_subscriber_notify(id, req, sub, e->dialog);
       }
@@ -411,6 +417,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
     }
     if (req.method() == parser::method::subscribe)
       if (auto* e = notifier_dialogs_.find_for_request(req)) {
+        stack_.get().mark_proven(source);
         auto n = e->value;
         return on_notifier_subscribe(id, req, n, e->dialog);
       }
@@ -585,9 +592,11 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
   }
 }
 
-void user_agent::impl::on_ack(const message& ack, const tx::endpoint&, tx::transaction_id) {
+void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source,
+                              tx::transaction_id) {
   auto* e = dialogs_.find_for_request(ack);
   if (!e) return;  // an ACK for nothing we know: absorbed (§17.2.3)
+  stack_.get().mark_proven(source);  // it names our tag: the source receives our 2xx
   auto c = e->value;
   auto cseq = ack.cseq();
   if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;

@@ -771,8 +771,9 @@ TEST_CASE("factor 0 turns the amplification budget off") {
 
 // ================================================================ loopback
 
-TEST_CASE("Loopback sources are exempt from the rate limit and the amplification budget") {
+TEST_CASE("With exempt_loopback, loopback sources are exempt from the rate limit and the amplification budget") {
   tx::manager_config cfg = base_config();
+  cfg.exempt_loopback = true;
   cfg.rate_limit.requests_per_second = 1;
   cfg.rate_limit.burst = 1;
   single s(cfg);
@@ -800,9 +801,9 @@ TEST_CASE("Loopback sources are exempt from the rate limit and the amplification
   REQUIRE(s.mgr.stats().rate_limited == 3);
 }
 
-TEST_CASE("exempt_loopback false applies the limits to loopback sources too") {
+TEST_CASE("By default the limits apply to loopback sources too (exempt_loopback is off)") {
   tx::manager_config cfg = base_config();
-  cfg.exempt_loopback = false;
+  REQUIRE_FALSE(cfg.exempt_loopback);
   cfg.rate_limit.requests_per_second = 1;
   cfg.rate_limit.burst = 1;
   single s(cfg);

@@ -105,8 +105,8 @@ enum class rate_limit_action : std::uint8_t {
 /// registering client sends (a call is one INVITE and one BYE; a busy desk phone sends a
 /// few requests per minute) and far below what one machine can make a stack process.
 /// A trunk, proxy or load balancer that carries many users' calls from one address, or
-/// a load test from another host, must raise it or turn it off (0). Loopback sources are
-/// exempt by default (manager_config::exempt_loopback).
+/// a load test, must raise it or turn it off (0); manager_config::exempt_loopback exempts
+/// a co-located one.
 struct rate_limit_config {
   /// Sustained rate per source address; 0 turns the limit off.
   unsigned requests_per_second = 100;
@@ -185,14 +185,14 @@ struct manager_config {
   /// Amplification budget towards unproven UDP sources (on by default).
   amplification_config amplification;
   /// Neither the rate limit nor the amplification budget applies to loopback addresses
-  /// (127.0.0.0/8, ::1, ::ffff:127.x.x.x). A host drops packets from the network that
-  /// claim a loopback source (RFC 1122 §3.2.1.3; Linux's martian filter), so such a
-  /// source is this host: it cannot be spoofed from outside nor be a remote flood, and a
-  /// local process can do worse than flood us. Exempting it keeps local tools and local
-  /// front proxies (sipp, a co-located Kamailio) unlimited. Set false to apply the limits
-  /// to loopback as well, e.g. to try them out with a local sipp. The byte budget applies
-  /// to every source.
-  bool exempt_loopback = true;
+  /// (127.0.0.0/8, ::1, ::ffff:127.x.x.x) when set. A host drops packets from the network
+  /// that claim a loopback source (RFC 1122 §3.2.1.3; Linux's martian filter), so such a
+  /// source is this host: it cannot be spoofed from outside nor be a remote flood. Set it
+  /// to keep a co-located front proxy (a Kamailio on the same host) or a local load
+  /// generator (sipp on loopback) unlimited. Off by default, so that the defences behave
+  /// the same whatever the source, and can be tried out on loopback. The byte budget
+  /// applies to every source.
+  bool exempt_loopback = false;
   /// Add ";rport" to the Via of client requests (RFC 3581 §3).
   bool add_rport = true;
   /// Seed of the branch generator and hash tables; empty = std::random_device. A fixed
