@@ -245,6 +245,9 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   void connection_closed(detail::stream_connection& c, std::error_code reason);
   /// An accepted connection from `source` ends: release its per-source slot.
   void release_source(const endpoint& source);
+  /// The table is full: close the oldest accepted connection that has never carried a
+  /// SIP message (not a flow), to make room for a new one. False when there is none.
+  bool evict_stranger();
   void post_done(send_handler done, std::error_code ec, send_info info);
   detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
 };

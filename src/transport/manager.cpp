@@ -314,6 +314,21 @@ void manager::impl::connection_closed(stream_connection& c, std::error_code reas
   conns.erase(c.id);
 }
 
+bool manager::impl::evict_stranger() {
+  // Connections that carry SIP are safe; among the others (opened and left silent, or
+  // pinging with CRLFs: a many-host flood holding every slot) the oldest goes. Ids grow
+  // with time, so the smallest is the oldest. One scan of at most max_connections
+  // entries, only when the table is full.
+  detail::stream_connection* oldest = nullptr;
+  for (const auto& [id, c] : conns)
+    if (!c->outgoing && !c->is_flow() && c->open() && (!oldest || id < oldest->id))
+      oldest = c.get();
+  if (!oldest) return false;
+  ++st(oldest->transport).connections_evicted;
+  oldest->close("evicted: the connection table is full and it never carried a SIP message");
+  return true;
+}
+
 void manager::impl::release_source(const endpoint& source) {
   auto it = per_source.find(detail::source_key(source.address));
   if (it == per_source.end()) return;

@@ -119,7 +119,7 @@ void stream_acceptor::on_accepted(tcp::socket sock) {
     sock.close(ec);
     return;
   }
-  if (m.conns.size() >= m.cfg.max_connections) {
+  if (m.conns.size() >= m.cfg.max_connections && !m.evict_stranger()) {
     refuse(log_reason::refuse_limit, peer,
            "connection limit (" + std::to_string(m.cfg.max_connections) + ") reached");
     return;

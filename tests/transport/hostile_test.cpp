@@ -215,6 +215,52 @@ TEST_CASE(
   CHECK(!again.closed);
 }
 
+TEST_CASE(
+    "TCP connections from many hosts filling max_connections make way for a new peer; "
+    "connections that carry SIP are never evicted") {
+  asio::io_context io;
+  log_capture logs;
+  auto cfg = config_for({{protocol::tcp, "127.0.0.1", 0}}, logs);
+  cfg.max_connections = 8;
+  cfg.max_connections_per_source = 2;
+  manager server(io, cfg);
+  answer_200(server);
+  REQUIRE(!server.start());
+  const endpoint s = bound(server, protocol::tcp);
+
+  // Two peers in use: each sends an OPTIONS and gets its 200 (a flow).
+  peer_tcp user1(io, s, "127.0.0.2"), user2(io, s, "127.0.0.3");
+  user1.send(options_request("TCP", "127.0.0.2:5060", "z9hG4bK-user1"));
+  user2.send(options_request("TCP", "127.0.0.3:5060", "z9hG4bK-user2"));
+  REQUIRE(run_until(io, [&] {
+    return user1.got.find("SIP/2.0 200 OK") != std::string::npos &&
+           user2.got.find("SIP/2.0 200 OK") != std::string::npos;
+  }));
+  // Twenty silent hosts, two connections each, connect one after the other: the table
+  // (8) stays full, and each new silent connection evicts the oldest silent one.
+  std::vector<std::unique_ptr<peer_tcp>> flood;
+  for (int host = 10; host < 30; ++host)
+    for (int k = 0; k < 2; ++k) {
+      flood.push_back(std::make_unique<peer_tcp>(io, s, "127.0.1." + std::to_string(host)));
+      const std::uint64_t accepted = 3 + flood.size() - 1;
+      REQUIRE(run_until(
+          io, [&] { return server.stats(protocol::tcp).connections_accepted >= accepted; }));
+    }
+  CHECK(server.connection_count() == 8);
+  CHECK(server.stats(protocol::tcp).connections_evicted == 40 - 6);
+  CHECK(server.stats(protocol::tcp).connections_refused == 0);
+  // A new peer gets in and is served; the peers in use were never touched.
+  peer_tcp newcomer(io, s, "127.0.0.4");
+  newcomer.send(options_request("TCP", "127.0.0.4:5060", "z9hG4bK-new"));
+  REQUIRE(run_until(io, [&] { return newcomer.got.find("SIP/2.0 200 OK") != std::string::npos; }));
+  user1.got.clear();
+  user1.send(options_request("TCP", "127.0.0.2:5060", "z9hG4bK-user1b"));
+  REQUIRE(run_until(io, [&] { return user1.got.find("SIP/2.0 200 OK") != std::string::npos; }));
+  CHECK(!user1.closed);
+  CHECK(!user2.closed);
+  CHECK(server.stats(protocol::tcp).connections_evicted == 40 - 6 + 1);
+}
+
 TEST_CASE("TCP connection that only ever sends CRLF keep-alives is closed at idle_timeout") {
   asio::io_context io;
   log_capture logs;

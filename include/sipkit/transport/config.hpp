@@ -54,9 +54,13 @@ struct transport_config {
   /// transport is rewritten). 0 disables the switch. Responses never switch.
   std::size_t udp_to_tcp_threshold = 1300;
 
-  /// Open TCP + TLS connections, accepted and initiated together. An accept beyond the
-  /// limit is reset at once (counted in connections_refused, logged rate-limited); a new
-  /// outgoing connection fails with error::connection_limit (counted in sends_refused).
+  /// Open TCP + TLS connections, accepted and initiated together. When an accept finds the
+  /// table full, the oldest accepted connection that has never carried a SIP message (not
+  /// a flow, see idle_timeout) is closed to make room (counted in connections_evicted):
+  /// connections from many hosts that only connect, or only ping, cannot keep a new peer
+  /// out while connections in use are never touched. When every connection carries SIP
+  /// the accept is reset at once (counted in connections_refused, logged rate-limited); a
+  /// new outgoing connection fails with error::connection_limit (counted in sends_refused).
   ///
   /// Each connection is a file descriptor, and the usual RLIMIT_NOFILE soft limit (1024)
   /// is no larger than this default: without a cap, connections would exhaust the

@@ -117,6 +117,9 @@ struct statistics {
   std::uint64_t connections_refused = 0;
   /// Of connections_refused, those refused by max_connections_per_source.
   std::uint64_t connections_refused_per_source = 0;
+  /// Accepted connections closed to make room when max_connections was reached: the
+  /// oldest that had never carried a SIP message (see max_connections).
+  std::uint64_t connections_evicted = 0;
   /// accept() calls that failed (EMFILE, ENFILE, ENOBUFS, ENOMEM ...); each failure pauses
   /// the listener (see manager), so this grows by a few per second at most.
   std::uint64_t accept_errors = 0;
