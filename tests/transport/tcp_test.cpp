@@ -235,10 +235,15 @@ TEST_CASE("TCP accepts beyond max_connections are refused and counted") {
   auto scfg = config_for({{protocol::tcp, "127.0.0.1", 0}}, logs);
   scfg.max_connections = 2;
   manager server(io, scfg);
+  server.on_message([](const incoming_message&) {});
   REQUIRE(!server.start());
   const endpoint s = bound(server, protocol::tcp);
   raw_tcp a(io, s), b(io, s);
   REQUIRE(run_until(io, [&] { return server.connection_count() == 2; }));
+  // Both carry SIP (flows), so the full table has no connection to evict for a newcomer.
+  a.send(options_request("TCP", "127.0.0.1:5060", "z9hG4bK-a"));
+  b.send(options_request("TCP", "127.0.0.1:5060", "z9hG4bK-b"));
+  REQUIRE(run_until(io, [&] { return server.stats(protocol::tcp).messages_in == 2; }));
   raw_tcp c(io, s);
   REQUIRE(run_until(io, [&] { return c.closed; }));
   CHECK(!a.closed);
