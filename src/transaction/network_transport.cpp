@@ -2,7 +2,7 @@
 #include "sipkit/transaction/network_transport.hpp"
 
 #include <array>
-#include <cstring>
+#include <boost/asio/ip/udp.hpp>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -10,13 +10,6 @@
 
 #include "sipkit/transport/error.hpp"
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#define SIPKIT_HAVE_POSIX_SOCKETS 1
-#endif
 
 namespace sipkit::transaction {
 namespace net = sipkit::transport;
@@ -47,60 +40,19 @@ transport_protocol to_transaction_protocol(net::protocol p) noexcept {
 
 namespace {
 
-/// The local address the kernel would send from to reach `remote`: connect() on a UDP
-/// socket only selects the route and source address, nothing goes on the wire.
+/// The local address the kernel would send from to reach `remote`: connecting a UDP
+/// socket only selects the route and the source address, nothing goes on the wire.
 std::optional<boost::asio::ip::address> routed_local_address(
-    const boost::asio::ip::address& remote) {
-#if SIPKIT_HAVE_POSIX_SOCKETS
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (remote.is_v4()) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(9);  // any port: connect() on UDP sends nothing
-    const auto bytes = remote.to_v4().to_bytes();
-    std::memcpy(&sin.sin_addr, bytes.data(), bytes.size());
-    std::memcpy(&ss, &sin, sizeof sin);
-    len = sizeof sin;
-  } else {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(9);
-    const auto v6 = remote.to_v6();
-    const auto bytes = v6.to_bytes();
-    std::memcpy(&sin6.sin6_addr, bytes.data(), bytes.size());
-    sin6.sin6_scope_id = static_cast<std::uint32_t>(v6.scope_id());
-    std::memcpy(&ss, &sin6, sizeof sin6);
-    len = sizeof sin6;
-  }
-  const int fd = ::socket(ss.ss_family, SOCK_DGRAM, 0);
-  if (fd < 0) return std::nullopt;
-  std::optional<boost::asio::ip::address> out;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&ss), len) == 0) {
-    sockaddr_storage local{};
-    socklen_t local_len = sizeof local;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
-      if (local.ss_family == AF_INET) {
-        sockaddr_in sin{};
-        std::memcpy(&sin, &local, sizeof sin);
-        boost::asio::ip::address_v4::bytes_type b{};
-        std::memcpy(b.data(), &sin.sin_addr, b.size());
-        out = boost::asio::ip::address_v4(b);
-      } else if (local.ss_family == AF_INET6) {
-        sockaddr_in6 sin6{};
-        std::memcpy(&sin6, &local, sizeof sin6);
-        boost::asio::ip::address_v6::bytes_type b{};
-        std::memcpy(b.data(), &sin6.sin6_addr, b.size());
-        out = boost::asio::ip::address_v6(b, sin6.sin6_scope_id);
-      }
-    }
-  }
-  ::close(fd);
-  return out;
-#else
-  (void)remote;
-  return std::nullopt;
-#endif
+    const boost::asio::any_io_executor& executor, const boost::asio::ip::address& remote) {
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  ip::udp::socket probe(executor);
+  probe.open(remote.is_v4() ? ip::udp::v4() : ip::udp::v6(), ec);
+  if (!ec) probe.connect({remote, 9}, ec);  // any port: nothing is sent
+  if (ec) return std::nullopt;
+  const auto local = probe.local_endpoint(ec);
+  if (ec) return std::nullopt;
+  return local.address();
 }
 
 }  // namespace
@@ -216,7 +168,7 @@ std::string network_transport::via_sent_by(const endpoint& destination) const {
   auto& routed = state_->routed;
   auto it = routed.find(*remote);
   if (it == routed.end()) {
-    const auto local = routed_local_address(*remote);
+    const auto local = routed_local_address(net_.executor(), *remote);
     if (!local) return sent_by;
     if (routed.size() >= 256) routed.clear();
     it = routed.emplace(*remote, net::endpoint{*local, 0}.host_string()).first;

@@ -506,6 +506,10 @@ void manager::close_connection(connection_id connection) {
 
 std::size_t manager::connection_count() const noexcept { return impl_->conns.size(); }
 
+boost::asio::any_io_executor manager::executor() const noexcept {
+  return impl_->io.get_executor();
+}
+
 bool manager::is_open(connection_id connection) const noexcept {
   auto it = impl_->conns.find(connection);
   return it != impl_->conns.end() && it->second->open();

@@ -51,6 +51,7 @@
 // operation_aborted for sends that had not finished).
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
@@ -206,6 +207,8 @@ class manager {
   void close_connection(connection_id connection);
   /// Open TCP/TLS connections.
   std::size_t connection_count() const noexcept;
+  /// The executor of the io_context the manager runs on.
+  boost::asio::any_io_executor executor() const noexcept;
   /// True when `connection` is an open stream connection.
   bool is_open(connection_id connection) const noexcept;
 
