@@ -51,27 +51,6 @@ struct peer_tcp {
   }
 };
 
-struct peer_udp {
-  udp::socket sock;
-  std::vector<char> buf = std::vector<char>(70000);
-  udp::endpoint from;
-  std::vector<std::string> got;
-  explicit peer_udp(asio::io_context& io) : sock(io, {asio::ip::make_address("127.0.0.1"), 0}) {
-    receive();
-  }
-  void receive() {
-    sock.async_receive_from(asio::buffer(buf), from,
-                            [this](const boost::system::error_code& ec, std::size_t n) {
-                              if (ec) return;
-                              got.emplace_back(buf.data(), n);
-                              receive();
-                            });
-  }
-  endpoint local() const { return {sock.local_endpoint().address(), sock.local_endpoint().port()}; }
-  void send(std::string_view bytes, const endpoint& to) {
-    sock.send_to(asio::buffer(bytes.data(), bytes.size()), {to.address, to.port});
-  }
-};
 
 /// Answers every request but ACK with a 200, as examples/uas does for OPTIONS.
 void answer_200(manager& m) {
@@ -125,7 +104,7 @@ TEST_CASE("TCP accept failing with EMFILE backs off instead of spinning, and the
 
   // A connection made before the limit is hit, and a UDP peer.
   peer_tcp existing(io, s_tcp);
-  peer_udp udp_peer(io);
+  raw_udp udp_peer(io);
   REQUIRE(run_until(io, [&] { return server.connection_count() == 1; }));
 
   // 20 more connections wait in the listen queue; then no descriptor can be created.
@@ -341,7 +320,7 @@ TEST_CASE("UDP garbage flood is counted exactly and logged a bounded number of t
   at_server.attach(server);
   REQUIRE(!server.start());
   const endpoint s = bound(server, protocol::udp);
-  peer_udp attacker(io);
+  raw_udp attacker(io);
 
   constexpr std::uint64_t total = 20000, chunk = 100;
   const auto t0 = std::chrono::steady_clock::now();
@@ -377,7 +356,7 @@ TEST_CASE(
   inbox at_server;
   at_server.attach(server);
   REQUIRE(!server.start());
-  peer_udp client(io);
+  raw_udp client(io);
   const endpoint s = bound(server, protocol::udp);
   client.send(options_request("UDP", client.local().to_string(), "z9hG4bK-big"), s);
   REQUIRE(run_until(io, [&] { return at_server.items.size() == 1; }));

@@ -133,4 +133,28 @@ inline target to(protocol p, const endpoint& e, std::string server_name = {}) {
   return t;
 }
 
+/// A plain UDP socket on a chosen loopback address that queues every datagram it gets.
+struct raw_udp {
+  asio::ip::udp::socket sock;
+  std::vector<char> buf = std::vector<char>(70000);
+  asio::ip::udp::endpoint from;
+  std::vector<std::string> got;
+  explicit raw_udp(asio::io_context& io, const std::string& addr = "127.0.0.1")
+      : sock(io, {asio::ip::make_address(addr), 0}) {
+    receive();
+  }
+  void receive() {
+    sock.async_receive_from(asio::buffer(buf), from,
+                            [this](const boost::system::error_code& ec, std::size_t n) {
+                              if (ec) return;
+                              got.emplace_back(buf.data(), n);
+                              receive();
+                            });
+  }
+  endpoint local() const { return {sock.local_endpoint().address(), sock.local_endpoint().port()}; }
+  void send(std::string_view bytes, const endpoint& to) {
+    sock.send_to(asio::buffer(bytes.data(), bytes.size()), {to.address, to.port});
+  }
+};
+
 }  // namespace sipkit::transport::test
