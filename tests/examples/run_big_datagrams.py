@@ -19,9 +19,10 @@ with Retry-After once the budget is full), and that a plain OPTIONS is still ans
 import os
 import re
 import socket
-import subprocess
 import sys
 import time
+
+import uas_process
 
 BUDGET = 64 * 1024 * 1024
 SLACK = 48 * 1024 * 1024
@@ -53,20 +54,8 @@ def main():
     total = int(sys.argv[3]) if len(sys.argv) > 3 else 6000
     os.makedirs(work, exist_ok=True)
     log = os.path.join(work, "uas.out")
-    with open(log, "w") as out:
-        p = subprocess.Popen([uas, "--bind", "127.0.0.1", "--port", "0", "--quiet"],
-                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p, port = uas_process.start(uas, log)
     try:
-        port = None
-        for _ in range(200):
-            with open(log, errors="replace") as f:
-                m = re.search(r"listening on udp 127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                port = int(m.group(1))
-                break
-            if p.poll() is not None:
-                break
-            time.sleep(0.05)
         if port is None:
             print("FAIL: uas did not start")
             sys.exit(1)
@@ -123,11 +112,7 @@ def main():
             sys.exit(1)
         print("PASS: after Timer J: RSS %.1f MB, a plain OPTIONS is answered 200" % (rss(p.pid) / 1e6))
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            p.kill()
+        uas_process.stop(p)
 
 
 if __name__ == "__main__":

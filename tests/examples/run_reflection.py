@@ -19,12 +19,13 @@ for every victim: bytes the uas sent it <= 3 x bytes it sent the uas. The uas ru
 its defaults (no flag weakens a defence). Bounded: about 75 s, every process killed.
 """
 import os
-import re
 import select
 import socket
 import subprocess
 import sys
 import time
+
+import uas_process
 
 RATIO_LIMIT = 3.0
 WINDOW_S = 64.0 + 4.0  # 64*T1 and a margin for the last BYE's Timer F
@@ -61,21 +62,8 @@ def main():
     log = os.path.join(work, "uas.out")
     procs = []
     try:
-        with open(log, "w") as out:
-            p = subprocess.Popen([uas, "--bind", "127.0.0.1", "--port", "0", "--quiet"],
-                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p, port = uas_process.start(uas, log)
         procs.append(p)
-        port = None
-        deadline = time.time() + 10
-        while time.time() < deadline and port is None:
-            with open(log, errors="replace") as f:
-                m = re.search(r"listening on udp 127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                port = int(m.group(1))
-            elif p.poll() is not None:
-                fail("uas exited before listening", log)
-            else:
-                time.sleep(0.05)
         if port is None:
             fail("uas did not listen within 10 s", log)
         uas_addr = ("127.0.0.1", port)
@@ -167,12 +155,7 @@ def main():
         print("PASS: worst amplification %.2fx over %.0f s" % (worst, WINDOW_S))
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=3)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            uas_process.stop(p)
 
 
 if __name__ == "__main__":
