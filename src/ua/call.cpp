@@ -77,7 +77,8 @@ std::error_code call::reject(int code, std::string_view reason) {
 
 boost::asio::any_io_executor call::executor() const { return live(impl_).ua->io_.get_executor(); }
 
-void call::wait_connected_impl(done_handler h) {
+void call::wait_connected_impl(boost::asio::any_completion_handler<void(std::error_code)> handler) {
+  done_handler h(std::move(handler), executor());
   auto& c = live(impl_);
   if (c.state == call_state::established) return h.complete(std::error_code{});
   if (c.state == call_state::terminated || c.state == call_state::terminating)
@@ -85,26 +86,27 @@ void call::wait_connected_impl(done_handler h) {
   c.connected_waiters.push_back(std::move(h));
 }
 
-void call::hangup_impl(done_handler h) {
+void call::hangup_impl(boost::asio::any_completion_handler<void(std::error_code)> h) {
   live(impl_);
-  impl_->ua->hangup(impl_, std::move(h));
+  impl_->ua->hangup(impl_, {std::move(h), executor()});
 }
 
 void call::request_impl(const std::string& method, std::string content_type, std::string body,
-                        status_handler h) {
+                        boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
   impl_->ua->in_dialog_request(impl_, method, std::move(content_type), std::move(body),
-                               std::move(h));
+                               {std::move(h), executor()});
 }
 
-void call::update_impl(status_handler h) {
+void call::update_impl(boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->update(impl_, std::move(h));
+  impl_->ua->update(impl_, {std::move(h), executor()});
 }
 
-void call::reinvite_impl(bool hold, status_handler h) {
+void call::reinvite_impl(bool hold,
+                         boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->reinvite(impl_, hold, std::move(h));
+  impl_->ua->reinvite(impl_, hold, {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

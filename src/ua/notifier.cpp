@@ -203,9 +203,10 @@ void notifier::on_end(std::function<void(std::string_view)> handler) {
 boost::asio::any_io_executor notifier::executor() const {
   return live(impl_).ua->io_.get_executor();
 }
-void notifier::notify_impl(std::string content_type, std::string body, bool terminate,
-                           std::string reason,
-                           detail::any_handler<void(std::error_code, int)> done) {
+void notifier::notify_impl(
+    std::string content_type, std::string body, bool terminate, std::string reason,
+    boost::asio::any_completion_handler<void(std::error_code, int)> handler) {
+  status_handler done(std::move(handler), executor());
   auto& n = live(impl_);
   if (n.state == subscription_state::terminated || !n.answered)
     return done.complete(make_error_code(errc::invalid_state), 0);

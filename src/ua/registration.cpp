@@ -259,7 +259,9 @@ boost::asio::any_io_executor registration::executor() const {
   if (!impl_) throw std::logic_error("sipkit::ua::registration: empty handle");
   return impl_->ua->io_.get_executor();
 }
-void registration::unregister_impl(bool all, detail::any_handler<void(std::error_code, int)> done) {
+void registration::unregister_impl(
+    bool all, boost::asio::any_completion_handler<void(std::error_code, int)> handler) {
+  status_handler done(std::move(handler), executor());
   auto& r = *impl_;
   if (r.unregistering) return done.complete(make_error_code(errc::invalid_state), 0);
   if (r.timer) r.timer->cancel();

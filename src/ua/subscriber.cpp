@@ -260,7 +260,9 @@ boost::asio::any_io_executor subscription::executor() const {
   if (!impl_) throw std::logic_error("sipkit::ua::subscription: empty handle");
   return impl_->ua->io_.get_executor();
 }
-void subscription::unsubscribe_impl(detail::any_handler<void(std::error_code, int)> done) {
+void subscription::unsubscribe_impl(
+    boost::asio::any_completion_handler<void(std::error_code, int)> handler) {
+  status_handler done(std::move(handler), executor());
   auto& s = *impl_;
   if (s.state == subscription_state::terminated || s.unsubscribing || !s.dialog_key)
     return done.complete(make_error_code(errc::invalid_state), 0);

@@ -116,9 +116,10 @@ void user_agent::on_refer(std::function<call(call original, std::string_view ref
   impl_->refer_handler_ = std::move(handler);
 }
 
-void call::refer_impl(std::string target, detail::any_handler<void(std::error_code, int)> h) {
+void call::refer_impl(std::string target,
+                      boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   if (!impl_) throw std::logic_error("sipkit::ua::call: empty call handle");
-  impl_->ua->refer(impl_, std::move(target), std::move(h));
+  impl_->ua->refer(impl_, std::move(target), {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

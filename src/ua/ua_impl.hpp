@@ -26,6 +26,7 @@
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
+#include "completion.hpp"
 
 namespace sipkit::ua {
 

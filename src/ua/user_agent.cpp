@@ -691,8 +691,8 @@ const ua_config& user_agent::config() const noexcept { return impl_->config_; }
 boost::asio::any_io_executor user_agent::executor() const { return impl_->io_.get_executor(); }
 
 void user_agent::request_impl(std::string_view method, message_request request,
-                              status_handler h) {
-  impl_->out_of_dialog_request(method, std::move(request), std::move(h));
+                              boost::asio::any_completion_handler<void(std::error_code, int)> h) {
+  impl_->out_of_dialog_request(method, std::move(request), {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

@@ -27,6 +27,8 @@
 // io_context thread). Events (on_event) run there too.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -36,7 +38,6 @@
 #include <string_view>
 #include <system_error>
 
-#include "sipkit/ua/detail/any_handler.hpp"
 #include "sipkit/ua/error.hpp"
 
 namespace sipkit::ua {
@@ -118,10 +119,7 @@ class call {
   template <class Token>
   auto async_wait_connected(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code)>(
-        [this](auto handler) {
-          wait_connected_impl({std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { wait_connected_impl(std::move(handler)); }, token);
   }
   /// Hang up: BYE once established (or once the 2xx is ACKed), CANCEL while an outgoing
   /// call is early (sent once a provisional response arrived, §9.1), 486 for an
@@ -129,10 +127,7 @@ class call {
   template <class Token>
   auto async_hangup(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code)>(
-        [this](auto handler) {
-          hangup_impl({std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { hangup_impl(std::move(handler)); }, token);
   }
   /// INFO (RFC 6086) in the dialog; completes with the peer's final status.
   template <class Token>
@@ -153,7 +148,7 @@ class call {
   auto async_refer(std::string target, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, t = std::move(target)](auto handler) mutable {
-          refer_impl(std::move(t), {std::move(handler), executor()});
+          refer_impl(std::move(t), std::move(handler));
         },
         token);
   }
@@ -163,10 +158,7 @@ class call {
   template <class Token>
   auto async_update(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this](auto handler) {
-          update_impl({std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { update_impl(std::move(handler)); }, token);
   }
   /// re-INVITE putting the peer on hold (our streams sendonly, RFC 3264 §8.4) / back.
   template <class Token>
@@ -179,8 +171,8 @@ class call {
   }
 
  private:
-  using status_handler = detail::any_handler<void(std::error_code, int)>;
-  using done_handler = detail::any_handler<void(std::error_code)>;
+  using status_completion = boost::asio::any_completion_handler<void(std::error_code, int)>;
+  using done_completion = boost::asio::any_completion_handler<void(std::error_code)>;
 
   template <class Token>
   auto async_request(std::string method, std::string content_type, std::string body,
@@ -188,27 +180,24 @@ class call {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, m = std::move(method), ct = std::move(content_type),
          b = std::move(body)](auto handler) mutable {
-          request_impl(m, std::move(ct), std::move(b), {std::move(handler), executor()});
+          request_impl(m, std::move(ct), std::move(b), std::move(handler));
         },
         token);
   }
   template <class Token>
   auto async_reinvite(bool hold, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, hold](auto handler) {
-          reinvite_impl(hold, {std::move(handler), executor()});
-        },
-        token);
+        [this, hold](auto handler) { reinvite_impl(hold, std::move(handler)); }, token);
   }
 
   boost::asio::any_io_executor executor() const;
-  void wait_connected_impl(done_handler h);
-  void hangup_impl(done_handler h);
+  void wait_connected_impl(done_completion h);
+  void hangup_impl(done_completion h);
   void request_impl(const std::string& method, std::string content_type, std::string body,
-                    status_handler h);
-  void reinvite_impl(bool hold, status_handler h);
-  void refer_impl(std::string target, status_handler h);
-  void update_impl(status_handler h);
+                    status_completion h);
+  void reinvite_impl(bool hold, status_completion h);
+  void refer_impl(std::string target, status_completion h);
+  void update_impl(status_completion h);
 
   std::shared_ptr<detail::call_impl> impl_;
 };

@@ -22,6 +22,8 @@
 // stops. Thread safety: none; use it on the agent's executor.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -32,7 +34,6 @@
 #include <system_error>
 #include <vector>
 
-#include "sipkit/ua/detail/any_handler.hpp"
 #include "sipkit/ua/error.hpp"
 
 namespace sipkit::ua {
@@ -90,24 +91,19 @@ class registration {
   template <class Token>
   auto async_unregister(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this](auto handler) {
-          unregister_impl(false, {std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { unregister_impl(false, std::move(handler)); }, token);
   }
   /// Remove every binding of the AOR (Contact: *, Expires: 0, §10.2.2).
   template <class Token>
   auto async_unregister_all(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this](auto handler) {
-          unregister_impl(true, {std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { unregister_impl(true, std::move(handler)); }, token);
   }
 
  private:
   boost::asio::any_io_executor executor() const;
-  void unregister_impl(bool all, detail::any_handler<void(std::error_code, int)> done);
+  void unregister_impl(bool all,
+                       boost::asio::any_completion_handler<void(std::error_code, int)> done);
   std::shared_ptr<detail::registration_impl> impl_;
 };
 

@@ -27,6 +27,8 @@
 // subscription ends. Thread safety: none; use them on the agent's executor.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <chrono>
 #include <cstdint>
@@ -36,7 +38,6 @@
 #include <string_view>
 #include <system_error>
 
-#include "sipkit/ua/detail/any_handler.hpp"
 #include "sipkit/ua/error.hpp"
 
 namespace sipkit::ua {
@@ -90,15 +91,12 @@ class subscription {
   template <class Token>
   auto async_unsubscribe(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this](auto handler) {
-          unsubscribe_impl({std::move(handler), executor()});
-        },
-        token);
+        [this](auto handler) { unsubscribe_impl(std::move(handler)); }, token);
   }
 
  private:
   boost::asio::any_io_executor executor() const;
-  void unsubscribe_impl(detail::any_handler<void(std::error_code, int)> done);
+  void unsubscribe_impl(boost::asio::any_completion_handler<void(std::error_code, int)> done);
   std::shared_ptr<detail::subscription_impl> impl_;
 };
 
@@ -130,7 +128,7 @@ class notifier {
   auto async_notify(std::string content_type, std::string body, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, ct = std::move(content_type), b = std::move(body)](auto handler) mutable {
-          notify_impl(std::move(ct), std::move(b), false, {}, {std::move(handler), executor()});
+          notify_impl(std::move(ct), std::move(b), false, {}, std::move(handler));
         },
         token);
   }
@@ -139,7 +137,7 @@ class notifier {
   auto async_terminate(std::string reason, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, r = std::move(reason)](auto handler) mutable {
-          notify_impl({}, {}, true, std::move(r), {std::move(handler), executor()});
+          notify_impl({}, {}, true, std::move(r), std::move(handler));
         },
         token);
   }
@@ -147,7 +145,7 @@ class notifier {
  private:
   boost::asio::any_io_executor executor() const;
   void notify_impl(std::string content_type, std::string body, bool terminate, std::string reason,
-                   detail::any_handler<void(std::error_code, int)> done);
+                   boost::asio::any_completion_handler<void(std::error_code, int)> done);
   std::shared_ptr<detail::notifier_impl> impl_;
 };
 

@@ -207,7 +207,7 @@ class user_agent {
   auto async_send_message(message_request request, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
         [this, r = std::move(request)](auto handler) mutable {
-          request_impl("MESSAGE", std::move(r), {std::move(handler), executor()});
+          request_impl("MESSAGE", std::move(r), std::move(handler));
         },
         token);
   }
@@ -218,7 +218,7 @@ class user_agent {
         [this, t = std::move(target_uri)](auto handler) mutable {
           message_request r;
           r.target_uri = std::move(t);
-          request_impl("OPTIONS", std::move(r), {std::move(handler), executor()});
+          request_impl("OPTIONS", std::move(r), std::move(handler));
         },
         token);
   }
@@ -238,7 +238,7 @@ class user_agent {
 
  private:
   void request_impl(std::string_view method, message_request request,
-                    detail::any_handler<void(std::error_code, int)> h);
+                    boost::asio::any_completion_handler<void(std::error_code, int)> h);
   std::unique_ptr<impl> impl_;
 };
 
