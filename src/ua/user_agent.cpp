@@ -44,6 +44,7 @@ user_agent::impl::~impl() {
     cancel(c->timer);
     cancel(c->session_timer);
     cancel(c->provisional_timer);
+    cancel(c->transfer_timer);
   }
   for (auto& r : registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
@@ -274,6 +275,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   if (c->timer) c->timer->cancel();
   if (c->session_timer) c->session_timer->cancel();
   if (c->provisional_timer) c->provisional_timer->cancel();
+  if (c->transfer_timer) c->transfer_timer->cancel();
   c->retransmitter.reset();
   c->ok.reset();
   stop_awaiting_ack(*c);
