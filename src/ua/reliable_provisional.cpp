@@ -22,15 +22,14 @@ bool user_agent::impl::wants_reliable_provisionals(const message& invite) const 
   return config_.reliable_provisionals && session::supports_100rel(invite);
 }
 
-void user_agent::impl::enable_reliable_provisionals(const call_ptr& c, const message& invite) {
-  if (!wants_reliable_provisionals(invite)) return;
-  // §3: the first RSeq anywhere in 1 .. 2^31-1; the lower half leaves room to count up.
-  const auto first = 1 + static_cast<std::uint32_t>(random_.next_u64() % 0x7fffffffu) / 2;
-  c->prack_uas.emplace(invite, first, config_.transactions.timers);
-}
-
 std::error_code user_agent::impl::make_reliable(const call_ptr& c, message& provisional) {
-  if (!c->prack_uas) return {};
+  if (!c->prack_uas) {
+    if (!c->invite || !wants_reliable_provisionals(*c->invite)) return {};
+    // §3: the first RSeq anywhere in 1 .. 2^31-1; the lower half leaves room to count up.
+    const auto first = 1 + static_cast<std::uint32_t>(random_.next_u64() % 0x7fffffffu) / 2;
+    c->prack_uas = std::make_unique<session::reliable_provisional_uas>(*c->invite, first,
+                                                                       config_.transactions.timers);
+  }
   if (c->prack_uas->send(provisional, tx::clock_type::now()))
     return make_error_code(errc::invalid_state);
   arm_provisional_retransmit(c);
@@ -82,7 +81,7 @@ void user_agent::impl::acknowledge_provisional(const call_ptr& c, const message&
   if (!rid) return;
   auto* e = dialogs_.find(*rid);
   if (!e) return;
-  if (!c->prack_uac) c->prack_uac.emplace();
+  if (!c->prack_uac) c->prack_uac = std::make_unique<session::reliable_provisional_uac>();
   auto result = c->prack_uac->on_provisional(provisional, e->dialog);
   if (!result.prack) return;
   auto dest = hop_of(*c, e->dialog);

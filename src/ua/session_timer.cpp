@@ -26,8 +26,10 @@ session::session_timer_config timer_config_of(const ua_config& c) {
 }  // namespace
 
 void user_agent::impl::add_session_timer_offer(const call_ptr& c, message& invite) {
-  c->session_timer_module.emplace(timer_config_of(config_));
-  c->session_timer_module->add_to_invite(invite);
+  session::session_timer st(timer_config_of(config_));
+  st.add_to_invite(invite);  // Supported: timer at least (§7.1)
+  if (st.current_state() != session::session_timer::state::inactive)
+    c->session_timer_module = std::make_unique<session::session_timer>(st);
 }
 
 bool user_agent::impl::retry_session_timer(const call_ptr& c, const message& rsp, message& retry) {
@@ -43,7 +45,7 @@ int user_agent::impl::negotiate_session_timer(const call_ptr& c, const message& 
     return 422;
   }
   if (c && st.current_state() != session::session_timer::state::inactive)
-    c->session_timer_module = std::move(st);
+    c->session_timer_module = std::make_unique<session::session_timer>(st);
   return 0;
 }
 
@@ -52,8 +54,12 @@ void user_agent::impl::add_session_timer_answer(const call_impl& c, message& ok)
 }
 
 void user_agent::impl::on_session_timer_response(const call_ptr& c, const message& ok) {
-  if (!c->session_timer_module) c->session_timer_module.emplace(timer_config_of(config_));
+  // §7.2: a 2xx may name an interval we did not ask for; without one, no session timer.
+  if (!c->session_timer_module)
+    c->session_timer_module = std::make_unique<session::session_timer>(timer_config_of(config_));
   c->session_timer_module->on_2xx(ok, tx::clock_type::now());
+  if (c->session_timer_module->current_state() == session::session_timer::state::inactive)
+    c->session_timer_module.reset();
   arm_session_timer(c);
 }
 

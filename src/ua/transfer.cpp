@@ -50,7 +50,7 @@ void user_agent::impl::refer(const call_ptr& c, std::string target, status_handl
   auto dest = hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
-  c->transferor.emplace();
+  c->transferor = std::make_unique<session::transferor>();
   start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done));
 }
 
@@ -101,7 +101,7 @@ void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const
     return respond(id, std::move(rsp));
   }
   respond(id, response_to(req, 202));
-  c->transferee.emplace(tx::clock_type::now());
+  c->transferee = std::make_unique<session::transferee>(tx::clock_type::now());
   send_refer_notify(c, 100, "Trying");  // §2.4.4: the first NOTIFY right away
   auto handler = refer_handler_;
   call replacement = handler(call(c), *uri);
@@ -120,7 +120,8 @@ void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const
 void user_agent::impl::on_refer_notify(tx::transaction_id id, const message& req,
                                        const call_ptr& c) {
   // The transferee's progress report: "SIP/2.0 180 Ringing" in a message/sipfrag body.
-  if (!c->transferor) c->transferor.emplace();  // a REFER sent before this agent knew
+  if (!c->transferor)  // a NOTIFY without our REFER: take it as that REFER's
+    c->transferor = std::make_unique<session::transferor>();
   const auto result = c->transferor->on_notify(req, tx::clock_type::now());
   respond(id, response_to(req, result.status));
   if (!result.progress) return;

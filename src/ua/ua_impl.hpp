@@ -66,18 +66,19 @@ struct call_impl {
   bool cancelled = false;         // CANCEL sent or received
   bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
   bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
-  // The extension modules (sipkit::session), present only when in use. RFC 4028: the
-  // session timer's negotiation and schedule, and its one real timer.
-  std::optional<sipkit::session::session_timer> session_timer_module;
+  // The extension modules (sipkit::session), allocated only while in use, so that a call
+  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer's
+  // negotiation and schedule, and its one real timer.
+  std::unique_ptr<sipkit::session::session_timer> session_timer_module;
   std::unique_ptr<boost::asio::steady_timer> session_timer;
-  // RFC 3262: UAS side, our reliable 18x awaiting PRACK; UAC side, the RSeqs acknowledged
-  // per early dialog.
-  std::optional<sipkit::session::reliable_provisional_uas> prack_uas;
-  std::optional<sipkit::session::reliable_provisional_uac> prack_uac;
+  // RFC 3262: UAS side, from the first reliable 18x until the ACK; UAC side, the RSeqs
+  // acknowledged per early dialog, until the 2xx.
+  std::unique_ptr<sipkit::session::reliable_provisional_uas> prack_uas;
+  std::unique_ptr<sipkit::session::reliable_provisional_uac> prack_uac;
   std::unique_ptr<boost::asio::steady_timer> provisional_timer;
   // RFC 3515: the implicit subscription of a REFER we accepted / sent, and their timer.
-  std::optional<sipkit::session::transferee> transferee;
-  std::optional<sipkit::session::transferor> transferor;
+  std::unique_ptr<sipkit::session::transferee> transferee;
+  std::unique_ptr<sipkit::session::transferor> transferor;
   std::unique_ptr<boost::asio::steady_timer> transfer_timer;
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
@@ -313,10 +314,9 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- reliable provisional responses (reliable_provisional.cpp)
   bool wants_reliable_provisionals(const parser::message& invite) const;
-  /// UAS: the INVITE asked for 100rel (and we do it): c->prack_uas with a random RSeq.
-  void enable_reliable_provisionals(const call_ptr& c, const parser::message& invite);
-  /// Makes an 18x reliable when the call does 100rel; errc::invalid_state while another
-  /// one awaits its PRACK (RFC 3262 §3).
+  /// Makes an 18x reliable when the INVITE asked for 100rel (and we do it); the first one
+  /// creates c->prack_uas with a random RSeq. errc::invalid_state while another one awaits
+  /// its PRACK (RFC 3262 §3).
   std::error_code make_reliable(const call_ptr& c, parser::message& provisional);
   /// Our final response to the INVITE went out: no more 18x retransmissions.
   void stop_provisional_retransmissions(call_impl& c);

@@ -30,7 +30,6 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   c->sdp_session_id = random_session_id();
   message unused;
   negotiate_session_timer(c, req, unused);
-  enable_reliable_provisionals(c, req);
   calls_.emplace(c.get(), c);
   invite_servers_.emplace(id, c);
   auto handler = incoming_handler_;

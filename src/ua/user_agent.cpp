@@ -611,6 +611,7 @@ void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source,
   if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
   if (c->state == call_state::answered) {
     c->invite.reset();
+    c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
     set_state(*c, call_state::established, 200);
     arm_session_timer(c);
     auto waiters = std::move(c->connected_waiters);
