@@ -114,7 +114,7 @@ std::optional<rack> read_rack(const message& prack) {
 
 reliable_provisional_uas::reliable_provisional_uas(const message& invite, std::uint32_t first_rseq,
                                                    timer_config timers)
-    : config_(timers), next_rseq_(first_rseq == 0 ? 1 : first_rseq) {
+    : t1_(timers.t1), next_rseq_(first_rseq == 0 ? 1 : first_rseq) {
   if (auto cseq = invite.cseq()) invite_cseq_ = cseq->number;
 }
 
@@ -129,10 +129,10 @@ std::error_code reliable_provisional_uas::send(message& provisional, time_point 
   provisional.add("RSeq", std::to_string(rseq));
   next_rseq_ = rseq == 0x7fffffffu ? 1 : rseq + 1;
   last_rseq_ = rseq;
-  pending_ = provisional;
-  interval_ = config_.t1;
+  pending_ = std::make_unique<message>(provisional);
+  interval_ = t1_;
   timers_.arm(timer::retransmit, now + interval_);
-  timers_.arm(timer::give_up, now + config_.timeout());
+  timers_.arm(timer::give_up, now + 64 * t1_);  // §3: 64*T1
   state_ = state::awaiting_prack;
   return {};
 }
@@ -167,7 +167,7 @@ reliable_provisional_uas::action_list reliable_provisional_uas::on_timer(time_po
     if (state_ != state::awaiting_prack) continue;
     switch (*t) {
       case timer::retransmit:
-        out.push_back(retransmit{&*pending_});
+        out.push_back(retransmit{pending_.get()});
         interval_ *= 2;  // §3: doubling, no cap
         timers_.arm(timer::retransmit, now + interval_);
         break;

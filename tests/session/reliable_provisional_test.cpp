@@ -163,6 +163,20 @@ TEST_CASE("a matching PRACK is answered 200 and stops the retransmissions") {
   CHECK(rp.current_state() == reliable_provisional_uas::state::idle);
 }
 
+TEST_CASE("a reliable 1xx sent after the PRACK of the first has its own schedule") {
+  reliable_provisional_uas rp(invite(), 9);
+  auto first = ringing();
+  REQUIRE_FALSE(rp.send(first, t0));
+  REQUIRE(rp.on_prack(prack("9 314159 INVITE"), t0 + 200ms).acknowledged);
+  auto progress = sipkit::parser::make_response(invite(), 183, {}, "bobtag");
+  REQUIRE_FALSE(rp.send(progress, t0 + 10s));
+  CHECK(progress.get("RSeq") == "10");
+  CHECK(ms(*rp.deadline(reliable_provisional_uas::timer::retransmit)) == 10500);
+  CHECK(ms(*rp.deadline(reliable_provisional_uas::timer::give_up)) == 42000);
+  CHECK(rp.on_prack(prack("9 314159 INVITE"), t0 + 11s).status == 481);  // the old one
+  CHECK(rp.on_prack(prack("10 314159 INVITE"), t0 + 11s).status == 200);
+}
+
 TEST_CASE("a PRACK whose RAck names another RSeq, CSeq or method is answered 481") {
   reliable_provisional_uas rp(invite(), 9);
   auto r = ringing();

@@ -46,6 +46,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -142,14 +143,14 @@ class reliable_provisional_uas {
   std::optional<time_point> deadline(timer t) const noexcept { return timers_.deadline(t); }
 
  private:
-  timer_config config_;
+  duration t1_;
   timer_table<timer> timers_;
   state state_ = state::idle;
   std::uint32_t invite_cseq_ = 0;
   std::uint32_t next_rseq_ = 1;
   std::optional<std::uint32_t> last_rseq_;  // of the last reliable 1xx sent
   duration interval_{};
-  std::optional<parser::message> pending_;
+  std::unique_ptr<parser::message> pending_;  // by pointer: a session keeps this module inline
 };
 
 /// UAC side: the reliable provisionals received for one INVITE, per early dialog.
