@@ -52,7 +52,8 @@ std::string_view call::remote_sdp() const noexcept {
   return impl_ ? std::string_view(impl_->remote_sdp) : std::string_view{};
 }
 std::chrono::seconds call::session_interval() const noexcept {
-  return impl_ ? impl_->session_interval : std::chrono::seconds(0);
+  return impl_ && impl_->session_timer_module ? impl_->session_timer_module->interval()
+                                              : std::chrono::seconds(0);
 }
 bool call::remote_on_hold() const noexcept { return impl_ && impl_->remote_hold; }
 

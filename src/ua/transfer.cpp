@@ -1,14 +1,17 @@
 // Call transfer by REFER (RFC 3515) inside a call's dialog, both ends, and the Replaces
 // header (RFC 3891) parser.
 //
+// The protocol (REFER, NOTIFY bodies and Subscription-State, the implicit subscription's
+// state and expiry) is sipkit::session's transferor / transferee; this file binds them.
 // Transferor: call::async_refer sends REFER with Refer-To and Referred-By; the NOTIFYs of
 // the implicit "refer" subscription (message/sipfrag bodies, §2.4.5) come back in the same
 // dialog and reach the call's events as kind::refer_progress with the sipfrag status.
 // Transferee: a REFER is answered 202 and "SIP/2.0 100 Trying" is notified at once (§2.4.4);
 // the application's refer handler places the new call (or declines: 603 is notified);
 // the stack then notifies that call's progress and ends the subscription with its final
-// status (§2.4.5).
-#include <charconv>
+// status (§2.4.5), or with reason=timeout when the subscription's 60 s run out first.
+#include "sipkit/session/transfer.hpp"
+
 #include <stdexcept>
 
 #include "sipkit/parser/uri.hpp"
@@ -44,71 +47,91 @@ void user_agent::impl::refer(const call_ptr& c, std::string target, status_handl
     return done.complete(make_error_code(errc::invalid_state), 0);
   parser::uri_view uri;
   if (parser::parse_uri(target, uri)) return done.complete(make_error_code(errc::bad_target), 0);
-  auto req = d->make_request("REFER");
-  req.add(header_id::refer_to, "<" + target + ">");
-  req.add(header_id::referred_by, d->local_uri().substr(0, d->local_uri().find(";tag=")));
   auto dest = hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
-  start_in_dialog(c, std::move(req), *dest, std::move(done));
+  // One implicit subscription per call at a time: a new REFER replaces the last one's.
+  c->transferor = std::make_unique<session::transferor>();
+  start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done));
 }
 
-void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::string_view reason,
-                                         bool final) {
+void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
   auto* d = dialog_of(*c);
-  if (!d || c->state == call_state::terminated) return;
+  if (!d || c->state == call_state::terminated || !c->transferee) return;
   auto dest = hop_of(*c, *d);
   if (!dest) return;
-  auto req = d->make_request("NOTIFY");
-  req.add(header_id::event, "refer");
-  req.add("Subscription-State", final ? "terminated;reason=noresource" : "active;expires=60");
-  std::string frag = "SIP/2.0 " + std::to_string(status) + " ";
-  frag += reason.empty() ? parser::default_reason(status) : reason;
-  frag += "\r\n";
-  req.set_body(frag, "message/sipfrag;version=2.0");
-  start_in_dialog(c, std::move(req), *dest);
+  auto req = c->transferee->notify(*d, status, reason, tx::clock_type::now());
+  if (!req) return;  // the subscription has ended: nothing more to report
+  start_in_dialog(c, std::move(*req), *dest);
+  arm_transfer_timer(c);
+}
+
+void user_agent::impl::arm_transfer_timer(const call_ptr& c) {
+  std::optional<tx::time_point> when;
+  for (auto t : {c->transferee ? c->transferee->next_deadline() : std::nullopt,
+                 c->transferor ? c->transferor->next_deadline() : std::nullopt})
+    if (t && (!when || *t < *when)) when = t;
+  if (!when) {
+    if (c->transfer_timer) c->transfer_timer->cancel();
+    return;
+  }
+  if (!c->transfer_timer) c->transfer_timer = std::make_unique<boost::asio::steady_timer>(io_);
+  c->transfer_timer->expires_at(*when);
+  std::weak_ptr<call_impl> weak = c;
+  c->transfer_timer->async_wait([this, weak](boost::system::error_code ec) {
+    auto call = weak.lock();
+    if (ec || !call || call->state == call_state::terminated) return;
+    const auto now = tx::clock_type::now();
+    // The subscriber's side just ends; no event: the progress reports stop.
+    if (call->transferor) (void)call->transferor->on_timer(now);
+    auto* d = dialog_of(*call);
+    if (call->transferee && d) {
+      auto dest = hop_of(*call, *d);
+      for (auto& a : call->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
+        if (dest) start_in_dialog(call, std::move(std::get<0>(a).request), *dest);
+    }
+    arm_transfer_timer(call);
+  });
 }
 
 void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const call_ptr& c) {
-  auto refer_to = req.get(header_id::refer_to);  // also the compact form "r"
-  if (!refer_to || req.count(header_id::refer_to) > 1)
-    return respond(id, response_to(req, 400));  // §2.4.1: exactly one Refer-To
-  auto uri = std::string(sipkit::dialog::address_uri(*refer_to));
-  if (uri.empty()) return respond(id, response_to(req, 400));
+  auto uri = session::refer_target(req);
+  if (!uri) return respond(id, response_to(req, 400));  // §2.4.1: exactly one Refer-To
   if (!refer_handler_) {
     auto rsp = response_to(req, 603);  // nobody to place the call: declined (§2.4.2)
     return respond(id, std::move(rsp));
   }
   respond(id, response_to(req, 202));
-  send_refer_notify(c, 100, "Trying", false);  // §2.4.4: the first NOTIFY right away
+  c->transferee = std::make_unique<session::transferee>(tx::clock_type::now());
+  send_refer_notify(c, 100, "Trying");  // §2.4.4: the first NOTIFY right away
   auto handler = refer_handler_;
-  call replacement = handler(call(c), uri);
-  if (!replacement) return send_refer_notify(c, 603, "Declined", true);
+  call replacement = handler(call(c), *uri);
+  if (!replacement) return send_refer_notify(c, 603, "Declined");
   // Follow the new call: its provisional and final statuses become NOTIFYs (§2.4.5).
   std::weak_ptr<call_impl> original = c;
   replacement.detail_impl()->observers.push_back([this, original](call_state s, int status) {
     auto orig = original.lock();
     if (!orig) return;
-    if (s == call_state::established) return send_refer_notify(orig, 200, "OK", true);
-    if (s == call_state::terminated)
-      return send_refer_notify(orig, status ? status : 487, {}, true);
-    if (s == call_state::early && status > 100) send_refer_notify(orig, status, {}, false);
+    if (s == call_state::established) return send_refer_notify(orig, 200, "OK");
+    if (s == call_state::terminated) return send_refer_notify(orig, status ? status : 487, {});
+    if (s == call_state::early && status > 100) send_refer_notify(orig, status, {});
   });
 }
 
 void user_agent::impl::on_refer_notify(tx::transaction_id id, const message& req,
                                        const call_ptr& c) {
   // The transferee's progress report: "SIP/2.0 180 Ringing" in a message/sipfrag body.
-  std::string_view body = req.body();
-  int status = 0;
-  if (body.starts_with("SIP/2.0 ") && body.size() >= 11)
-    std::from_chars(body.data() + 8, body.data() + 11, status);
-  respond(id, response_to(req, 200));
+  if (!c->transferor)  // a NOTIFY without our REFER: take it as that REFER's
+    c->transferor = std::make_unique<session::transferor>();
+  const auto result = c->transferor->on_notify(req, tx::clock_type::now());
+  respond(id, response_to(req, result.status));
+  if (!result.progress) return;
+  arm_transfer_timer(c);
   call_event ev;
   ev.what = call_event::kind::refer_progress;
   ev.state = c->state;
-  ev.status = status;
+  ev.status = *result.progress;
   ev.content_type = req.get(header_id::content_type).value_or("");
-  ev.body = body;
+  ev.body = req.body();
   emit(*c, ev);
 }
 

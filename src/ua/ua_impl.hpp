@@ -16,6 +16,9 @@
 
 #include "sipkit/dialog/dialog_table.hpp"
 #include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/session/reliable_provisional.hpp"
+#include "sipkit/session/session_timer.hpp"
+#include "sipkit/session/transfer.hpp"
 #include "sipkit/transaction/asio_adapter.hpp"
 #include "sipkit/transaction/branch.hpp"
 #include "sipkit/transaction/network_transport.hpp"
@@ -33,17 +36,6 @@ namespace sipkit::ua {
 namespace tx = sipkit::transaction;
 using done_handler = detail::any_handler<void(std::error_code)>;
 using status_handler = detail::any_handler<void(std::error_code, int)>;
-
-/// RFC 4028 §4: who refreshes the session.
-enum class session_refresher : std::uint8_t { uac, uas };
-struct session_timer_offer {
-  std::chrono::seconds interval{};
-  std::optional<session_refresher> refresher;
-};
-/// Session-Expires of a message (§4), nullopt when absent or not a positive number.
-std::optional<session_timer_offer> read_session_expires(const parser::message& m);
-/// Min-SE of a message, 90 s when absent (§4).
-std::chrono::seconds min_se_of(const parser::message& m);
 
 namespace detail {
 
@@ -75,21 +67,20 @@ struct call_impl {
   bool cancelled = false;         // CANCEL sent or received
   bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
   bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
-  // RFC 4028 session timer: 0 = none negotiated.
-  std::chrono::seconds session_interval{};
-  bool we_refresh = false, peer_supports_timer = false;
-  std::string session_refresher_text;  // "uac" / "uas" as negotiated
+  // The extension modules (sipkit::session), allocated only while in use, so that a call
+  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer's
+  // negotiation and schedule, and its one real timer.
+  std::unique_ptr<sipkit::session::session_timer> session_timer_module;
   std::unique_ptr<boost::asio::steady_timer> session_timer;
-  // RFC 3262: UAS side, the reliable 18x awaiting its PRACK; UAC side, the last RSeq
-  // acknowledged per early dialog (remote tag).
-  std::uint32_t rseq = 0;
-  std::uint32_t invite_cseq = 0;  // of the INVITE the reliable 18x answer
-  std::optional<parser::message> unacked_provisional;
-  std::chrono::milliseconds provisional_interval{};
-  std::chrono::steady_clock::time_point provisional_give_up;
+  // RFC 3262: UAS side, from the first reliable 18x until the ACK; UAC side, the RSeqs
+  // acknowledged per early dialog, until the 2xx.
+  std::unique_ptr<sipkit::session::reliable_provisional_uas> prack_uas;
+  std::unique_ptr<sipkit::session::reliable_provisional_uac> prack_uac;
   std::unique_ptr<boost::asio::steady_timer> provisional_timer;
-  std::unordered_map<std::string, std::uint32_t> acked_rseq;
-  bool reliable_provisionals = false;  // the INVITE asked for 100rel
+  // RFC 3515: the implicit subscription of a REFER we accepted / sent, and their timer.
+  std::unique_ptr<sipkit::session::transferee> transferee;
+  std::unique_ptr<sipkit::session::transferor> transferor;
+  std::unique_ptr<boost::asio::steady_timer> transfer_timer;
 
   // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
   std::optional<parser::message> ok;
@@ -324,13 +315,20 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- reliable provisional responses (reliable_provisional.cpp)
   bool wants_reliable_provisionals(const parser::message& invite) const;
-  void make_reliable(const call_ptr& c, parser::message& provisional);
+  /// Makes an 18x reliable when the INVITE asked for 100rel (and we do it); the first one
+  /// creates c->prack_uas with a random RSeq. errc::invalid_state while another one awaits
+  /// its PRACK (RFC 3262 §3).
+  std::error_code make_reliable(const call_ptr& c, parser::message& provisional);
+  /// Our final response to the INVITE went out: no more 18x retransmissions.
+  void stop_provisional_retransmissions(call_impl& c);
   void arm_provisional_retransmit(const call_ptr& c);
   void on_prack(tx::transaction_id id, const parser::message& req, const call_ptr& c);
   void acknowledge_provisional(const call_ptr& c, const parser::message& provisional);
 
   // ---- session timers (session_timer.cpp)
-  void add_session_timer_offer(parser::message& invite, std::chrono::seconds interval) const;
+  void add_session_timer_offer(const call_ptr& c, parser::message& invite);
+  /// UAC: a 422 to our INVITE; true when `retry` asks again with the peer's Min-SE.
+  bool retry_session_timer(const call_ptr& c, const parser::message& rsp, parser::message& retry);
   /// UAS: 422 (with `refusal` filled) for an interval below our Min-SE, else 0 after
   /// recording the negotiated interval and refresher in `c` (when not null).
   int negotiate_session_timer(const call_ptr& c, const parser::message& req,
@@ -338,7 +336,7 @@ struct user_agent::impl final : tx::transaction_user {
   void add_session_timer_answer(const call_impl& c, parser::message& ok) const;
   void on_session_timer_response(const call_ptr& c, const parser::message& ok);
   void arm_session_timer(const call_ptr& c);
-  void send_session_refresh(const call_ptr& c);
+  void send_session_refresh(const call_ptr& c, parser::message update);
   void on_session_refresh_response(client_op& op, const parser::message& rsp);
   void on_session_refreshed(const call_ptr& c, const parser::message& req, parser::message& ok);
 
@@ -346,7 +344,8 @@ struct user_agent::impl final : tx::transaction_user {
   void refer(const call_ptr& c, std::string target, status_handler done);
   void on_refer(tx::transaction_id id, const parser::message& req, const call_ptr& c);
   void on_refer_notify(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void send_refer_notify(const call_ptr& c, int status, std::string_view reason, bool final);
+  void send_refer_notify(const call_ptr& c, int status, std::string_view reason);
+  void arm_transfer_timer(const call_ptr& c);
 
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);

@@ -89,7 +89,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
   inv.add(header_id::contact, contact_for(dest));
-  add_session_timer_offer(inv, config_.session_expires);
+  add_session_timer_offer(c, inv);
   if (config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
@@ -191,7 +191,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     c->final_status = code;
     c->remote_party = e->dialog.remote_uri();
     c->remote_sdp = std::string(rsp.body());
-    c->acked_rseq = {};  // PRACK bookkeeping of the early dialogs, done with
+    c->prack_uac.reset();  // PRACK bookkeeping of the early dialogs, done with
     send_ack(c, e->dialog, c->invite->cseq() ? c->invite->cseq()->number : 1);
     // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
@@ -209,22 +209,21 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   if (c->state == call_state::established) return;
   if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
     // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
-    const auto interval = std::max(min_se_of(rsp), config_.session_expires);
     message retry = *c->invite;
-    const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
-    retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
-    retry.set(header_id::session_expires, std::to_string(interval.count()));
-    retry.set("Min-SE", std::to_string(interval.count()));
-    client_op next;
-    next.kind = op_kind::invite;
-    next.call = c;
-    next.request = retry;
-    next.attempts = op.attempts + 1;
-    c->invite = retry;
-    op.kind = op_kind::cancel;  // the old transaction has no more to say
-    op.call.reset();
-    c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
-    return;
+    if (retry_session_timer(c, rsp, retry)) {
+      const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
+      retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
+      client_op next;
+      next.kind = op_kind::invite;
+      next.call = c;
+      next.request = retry;
+      next.attempts = op.attempts + 1;
+      c->invite = retry;
+      op.kind = op_kind::cancel;  // the old transaction has no more to say
+      op.call.reset();
+      c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
+      return;
+    }
   }
   const bool cancelled = c->cancelled && code == 487;
   end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));

@@ -30,7 +30,6 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   c->sdp_session_id = random_session_id();
   message unused;
   negotiate_session_timer(c, req, unused);
-  c->reliable_provisionals = wants_reliable_provisionals(req);
   calls_.emplace(c.get(), c);
   invite_servers_.emplace(id, c);
   auto handler = incoming_handler_;
@@ -61,10 +60,7 @@ std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
     }
   }
   // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
-  if (c->reliable_provisionals) {
-    if (c->unacked_provisional) return make_error_code(errc::invalid_state);
-    make_reliable(c, rsp);
-  }
+  if (auto ec = make_reliable(c, rsp)) return ec;
   respond(c->invite_tx, std::move(rsp));
   set_state(*c, call_state::ringing, code);
   return {};
@@ -98,8 +94,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
     add_call_dialog(c, std::move(*nd));
   }
   // The final response ends the reliable provisional's retransmissions (RFC 3262 §3).
-  c->unacked_provisional.reset();
-  c->provisional_timer.reset();
+  stop_provisional_retransmissions(*c);
   c->ok = ok;
   c->ok_tx = c->invite_tx;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());

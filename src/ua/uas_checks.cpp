@@ -95,14 +95,15 @@ int user_agent::impl::precheck(const message& req, message& refusal) const {
       mf && *mf == "0" && !config_.domain.empty() && !addressed_to_us(req))
     return refuse(483);
   if (m == parser::method::cancel) return 0;
-  // §8.2.2.3 (bext01): the extensions we support are "timer" (RFC 4028, when session
-  // timers are configured) and "100rel" (RFC 3262, when on); any other Require is a 420
+  // §8.2.2.3 (bext01): the extensions we support are "timer" (RFC 4028: always; a peer
+  // that asks gets a session timer whether or not ua_config::session_expires names an
+  // interval of our own, §9) and "100rel" (RFC 3262, when on); any other Require is a 420
   // listing what we lack.
   std::string unsupported;
   for (const auto& f : req.fields()) {
     if (f.id != header_id::require) continue;
     for (auto tok : sipkit::dialog::split_address_list(req.value_of(f))) {
-      if (config_.session_expires.count() > 0 && parser::iequals(tok, "timer")) continue;
+      if (parser::iequals(tok, "timer")) continue;
       if (config_.reliable_provisionals && parser::iequals(tok, "100rel")) continue;
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += tok;

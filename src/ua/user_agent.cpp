@@ -44,6 +44,7 @@ user_agent::impl::~impl() {
     cancel(c->timer);
     cancel(c->session_timer);
     cancel(c->provisional_timer);
+    cancel(c->transfer_timer);
   }
   for (auto& r : registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
@@ -274,6 +275,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   if (c->timer) c->timer->cancel();
   if (c->session_timer) c->session_timer->cancel();
   if (c->provisional_timer) c->provisional_timer->cancel();
+  if (c->transfer_timer) c->transfer_timer->cancel();
   c->retransmitter.reset();
   c->ok.reset();
   stop_awaiting_ack(*c);
@@ -609,6 +611,7 @@ void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source,
   if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
   if (c->state == call_state::answered) {
     c->invite.reset();
+    c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
     set_state(*c, call_state::established, 200);
     arm_session_timer(c);
     auto waiters = std::move(c->connected_waiters);

@@ -563,6 +563,23 @@ TEST_CASE("extensions: with the default config a Session-Expires of 1 s is refus
   if (f.incoming) CHECK(f.incoming.session_interval() != 1s);
 }
 
+// Issue 10: an INVITE with Require: timer was answered 420 unless session_expires > 0,
+// although the agent runs a session timer for any peer that asks. RFC 4028 §9: a UAS
+// that supports the extension accepts it; ours always does.
+TEST_CASE("extensions: Require: timer with Session-Expires is accepted with session_expires 0",
+          "[extensions]") {
+  uas_fixture f;  // session_expires 0, min_se 90 s
+  REQUIRE(f.agent.config().session_expires.count() == 0);
+  auto inv = f.invite();
+  inv.extra += "Supported: timer\r\nRequire: timer\r\nSession-Expires: 1800;refresher=uac\r\n";
+  auto ok = f.establish(inv);
+  INFO(ok.bytes);
+  CHECK(ok.msg.status_code() == 200);
+  CHECK(ok.header(header_id::session_expires) == "1800;refresher=uac");
+  CHECK(lists_token(ok, header_id::require, "timer"));  // §9: the UAC refreshes
+  CHECK(f.incoming.session_interval() == 1800s);
+}
+
 // ------------------------------------------------------------------ RFC 3311
 
 TEST_CASE("extensions: an UPDATE offer in the early dialog after an unreliable 180 is answered",
