@@ -143,8 +143,8 @@ registration::actions registration::on_response(const message& rsp, time_point n
   actions out;
   const int code = rsp.status_code();
   auto cseq = rsp.cseq();
-  const bool in_flight = state_ == state::registering || state_ == state::refreshing ||
-                         state_ == state::unregistering;
+  const bool in_flight =
+      state_ == state::registering || state_ == state::refreshing || state_ == state::unregistering;
   if (code < 200 || !in_flight || !last_ || !cseq || cseq->number != cseq_) return out;
 
   if ((code == 401 || code == 407) && auth_attempts_ < opts_.max_auth_attempts) {
@@ -202,23 +202,20 @@ registration::actions registration::on_response(const message& rsp, time_point n
 
 registration::actions registration::on_failure(std::error_code ec, time_point now) {
   actions out;
-  if (state_ == state::registering || state_ == state::refreshing ||
-      state_ == state::unregistering)
+  if (state_ == state::registering || state_ == state::refreshing || state_ == state::unregistering)
     fail(0, ec, nullptr, out, now);
   return out;
 }
 
 registration::actions registration::on_auth_failed(time_point now) {
   actions out;
-  if (state_ == state::registering || state_ == state::refreshing ||
-      state_ == state::unregistering)
+  if (state_ == state::registering || state_ == state::refreshing || state_ == state::unregistering)
     fail(challenge_status_, error::rejected, nullptr, out, now);
   return out;
 }
 
 std::error_code registration::unregister(bool all, time_point, actions& out) {
-  if (state_ == state::unregistering || state_ == state::unregistered)
-    return error::invalid_state;
+  if (state_ == state::unregistering || state_ == state::unregistered) return error::invalid_state;
   timers_.cancel_all();
   remove_all_ = all;
   send(state::unregistering, out);

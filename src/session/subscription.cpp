@@ -126,7 +126,8 @@ message subscriber::make_subscribe(bool unsubscribe) {
     req.add(header_id::contact, opts_.contact);
   }
   req.add(header_id::event, opts_.event);
-  req.add(header_id::expires, unsubscribe ? std::string("0") : std::to_string(opts_.expires.count()));
+  req.add(header_id::expires,
+          unsubscribe ? std::string("0") : std::to_string(opts_.expires.count()));
   if (!opts_.accept.empty()) req.add("Accept", opts_.accept);
   if (!opts_.body.empty()) req.set_body(opts_.body, opts_.content_type);
   return req;
@@ -238,8 +239,8 @@ subscriber::actions subscriber::on_auth_failed(time_point) {
   last_.reset();
   if (state_ == state::unsubscribing)
     out.emplace_back(unsubscribe_answered{challenge_status_, error::rejected});
-  end(challenge_status_, state_ == state::subscribing ? "rejected" : "noresource",
-      error::rejected, false, out);
+  end(challenge_status_, state_ == state::subscribing ? "rejected" : "noresource", error::rejected,
+      false, out);
   return out;
 }
 
@@ -305,8 +306,8 @@ subscriber::actions subscriber::on_notify(transaction::transaction_id id, const 
 }
 
 std::error_code subscriber::unsubscribe(time_point now, actions& out) {
-  if (!dialog_ || !(state_ == state::notify_wait || state_ == state::pending ||
-                    state_ == state::active))
+  if (!dialog_ ||
+      !(state_ == state::notify_wait || state_ == state::pending || state_ == state::active))
     return error::invalid_state;
   timers_.cancel_all();
   state_ = state::unsubscribing;
@@ -390,8 +391,7 @@ std::error_code notifier::reject(int code, actions& out) {
   return {};
 }
 
-void notifier::send_notify(bool terminate, std::string_view reason, time_point now,
-                           actions& out) {
+void notifier::send_notify(bool terminate, std::string_view reason, time_point now, actions& out) {
   auto req = dialog_->make_request("NOTIFY");
   req.add(header_id::event, event_);
   std::string value;

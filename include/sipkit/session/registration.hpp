@@ -134,7 +134,8 @@ class registration {
  private:
   parser::message make_register();
   void send(state next, actions& out);
-  void fail(int status, std::error_code ec, const parser::message* rsp, actions& out, time_point now);
+  void fail(int status, std::error_code ec, const parser::message* rsp, actions& out,
+            time_point now);
   void on_timer_fired(timer t, time_point now, actions& out);
 
   options opts_;
@@ -144,8 +145,8 @@ class registration {
   std::chrono::seconds granted_{};
   std::vector<std::string> bindings_;
   std::uint32_t cseq_ = 0;
-  int auth_attempts_ = 0;  // challenged retries of the current REGISTER
-  int challenge_status_ = 401;  // of the last challenge answered
+  int auth_attempts_ = 0;                // challenged retries of the current REGISTER
+  int challenge_status_ = 401;           // of the last challenge answered
   std::optional<parser::message> last_;  // the last REGISTER, for a challenged retry
   timer_table<timer> timers_;
 };

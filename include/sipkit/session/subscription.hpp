@@ -93,9 +93,9 @@ class subscriber {
   enum class timer : std::uint8_t { refresh, notify_wait, expiry, count };
 
   struct options {
-    std::string target;  ///< Request-URI and To of the first SUBSCRIBE
-    std::string event;   ///< event package (Event header)
-    std::string accept;  ///< Accept header; empty: none
+    std::string target;              ///< Request-URI and To of the first SUBSCRIBE
+    std::string event;               ///< event package (Event header)
+    std::string accept;              ///< Accept header; empty: none
     std::string content_type, body;  ///< optional SUBSCRIBE body
     std::string from;                ///< our From URI
     std::string contact;             ///< our Contact as written
@@ -112,7 +112,7 @@ class subscriber {
   /// An accepted NOTIFY (answered 200): its Subscription-State.
   struct notified {
     subscription_state state = subscription_state::active;
-    std::string_view reason;                     ///< terminated;reason=
+    std::string_view reason;                      ///< terminated;reason=
     std::optional<std::chrono::seconds> expires;  ///< ;expires=
     std::optional<std::chrono::seconds> retry_after;
     const parser::message* notify = nullptr;
@@ -145,8 +145,7 @@ class subscriber {
   actions on_auth_failed(time_point now);
   /// A NOTIFY in this subscription's dialog, or with our Call-ID and From tag (as To tag)
   /// before a dialog exists. Always answers it (send_response).
-  actions on_notify(transaction::transaction_id id, const parser::message& notify,
-                    time_point now);
+  actions on_notify(transaction::transaction_id id, const parser::message& notify, time_point now);
   /// SUBSCRIBE Expires: 0 (§4.1.2.3). invalid_state without a dialog or when over.
   std::error_code unsubscribe(time_point now, actions& out);
   actions on_timer(time_point now);
@@ -165,8 +164,7 @@ class subscriber {
   parser::message make_subscribe(bool unsubscribe);
   void send(bool unsubscribe, actions& out);
   void learn_expiry(std::chrono::seconds expires, time_point now);
-  void end(int status, std::string_view reason, std::error_code ec, bool by_notify,
-           actions& out);
+  void end(int status, std::string_view reason, std::error_code ec, bool by_notify, actions& out);
   bool live() const noexcept { return state_ != state::idle && state_ != state::terminated; }
 
   options opts_;
