@@ -247,6 +247,9 @@ class notifier {
   const sipkit::dialog::dialog* usage_dialog() const noexcept {
     return dialog_ ? &*dialog_ : nullptr;
   }
+  /// A CSeq for a request the binding sends again in this dialog (a NOTIFY answered with
+  /// credentials, RFC 3261 §22.2); 0 without a dialog.
+  std::uint32_t next_cseq() noexcept { return dialog_ ? dialog_->next_cseq() : 0; }
   /// The SUBSCRIBE that created it, until it is answered.
   const parser::message* subscribe() const noexcept { return subscribe_ ? &*subscribe_ : nullptr; }
 
