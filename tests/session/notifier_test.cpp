@@ -200,3 +200,55 @@ TEST_CASE("notifier accepting an Expires 0 SUBSCRIBE notifies once and ends (fet
         "terminated;reason=timeout");
   CHECK(f.n.current_state() == st::terminated);
 }
+
+TEST_CASE("subscriber and notifier machines agree from SUBSCRIBE to the final NOTIFY") {
+  using sipkit::session::subscriber;
+  subscriber::options so;
+  so.target = "sip:bob@192.0.2.7";
+  so.event = "presence";
+  so.from = "sip:alice@192.0.2.1";
+  so.contact = "<sip:alice@192.0.2.1:5060>";
+  so.call_id = "e2e-1";
+  so.from_tag = "ftag";
+  so.expires = 120s;
+  subscriber sub(so);
+  auto first = std::get<subscriber::send_request>(sub.start(t0).at(0)).request;
+  first.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKe2e1");
+
+  notifier n(first, tx, sample_options());
+  notifier::actions a;
+  REQUIRE_FALSE(n.accept(false, "text/plain", "open", t0 + 10ms, a));
+  auto ok = std::get<notifier::send_response>(a.at(0)).response;
+  auto notify = std::get<notifier::send_request>(a.at(1)).request;
+  notify.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKe2e2");
+
+  // The NOTIFY overtakes the 200 (§4.1.2.4).
+  auto got = sub.on_notify(tx, notify, t0 + 20ms);
+  CHECK(std::get<subscriber::send_response>(got.at(0)).response.status_code() == 200);
+  CHECK(sub.substate() == sipkit::session::subscription_state::active);
+  sub.on_response(ok, t0 + 30ms);
+  CHECK(sub.usage_dialog()->id().remote_tag == "ntag");
+  CHECK(*sub.deadline(subscriber::timer::refresh) == t0 + 30ms + 90s);  // 120 - min(30, 60)
+
+  // The refresh reaches the notifier in its dialog and extends the expiry.
+  auto refresh = std::get<subscriber::send_request>(sub.on_timer(t0 + 30ms + 90s).at(0)).request;
+  refresh.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKe2e3");
+  auto r = n.on_subscribe(tx, refresh, t0 + 91s);
+  CHECK(std::get<notifier::send_response>(r.at(0)).response.status_code() == 200);
+  CHECK(*n.deadline(notifier::timer::expiry) == t0 + 211s);
+
+  // Unsubscribe: 200 and the final NOTIFY end both sides.
+  subscriber::actions u;
+  REQUIRE_FALSE(sub.unsubscribe(t0 + 100s, u));
+  auto bye = std::get<subscriber::send_request>(u.at(0)).request;
+  bye.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKe2e4");
+  auto fin = n.on_subscribe(tx, bye, t0 + 100s);
+  REQUIRE(fin.size() == 3);
+  auto last = std::get<notifier::send_request>(fin[1]).request;
+  last.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKe2e5");
+  sub.on_response(std::get<notifier::send_response>(fin[0]).response, t0 + 100s);
+  auto end = sub.on_notify(tx, last, t0 + 100s);
+  CHECK(std::get<subscriber::send_response>(end.at(0)).response.status_code() == 200);
+  CHECK(sub.current_state() == subscriber::state::terminated);
+  CHECK(n.current_state() == st::terminated);
+}

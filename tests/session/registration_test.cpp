@@ -288,3 +288,28 @@ TEST_CASE("registration binds every extra contact in the same REGISTER") {
   CHECK(contacts[1] == "<sip:alice@192.0.2.50:5060>");
   CHECK(contacts[2] == "<sip:alice-desk@192.0.2.51>");
 }
+
+TEST_CASE("unregistering ends unregistered with the transaction's error when it times out") {
+  fixture f;
+  f.feed(answer(f.last, 200), t0);
+  registration::actions a;
+  REQUIRE_FALSE(f.reg.unregister(false, t0, a));
+  a = f.reg.on_failure(make_error_code(std::errc::timed_out), t0 + 32s);
+  REQUIRE(reports(a).size() == 1);
+  CHECK(reports(a)[0].current == st::unregistered);
+  CHECK(reports(a)[0].error == std::errc::timed_out);
+  CHECK_FALSE(f.reg.next_deadline());
+}
+
+TEST_CASE("a refresh that fails leaves the binding failed and retries after retry_interval") {
+  fixture f;
+  auto ok = answer(f.last, 200);
+  ok.add(header_id::expires, "100");
+  f.feed(ok, t0);
+  f.tick(t0 + 70s);
+  CHECK(f.reg.current_state() == st::refreshing);
+  auto a = f.feed(answer(f.last, 503), t0 + 71s);
+  CHECK(reports(a)[0].current == st::failed);
+  CHECK_FALSE(f.reg.deadline(registration::timer::refresh));
+  CHECK(*f.reg.deadline(registration::timer::retry) == t0 + 131s);
+}
