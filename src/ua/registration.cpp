@@ -123,9 +123,11 @@ void user_agent::impl::set_registration_state(detail::registration_impl& r, regi
   handler(e);
 }
 
-void user_agent::impl::run_registration(const reg_ptr& r, session::registration::actions actions,
+void user_agent::impl::run_registration(const reg_ptr& r_ref,
+                                        session::registration::actions actions,
                                         std::vector<tx::endpoint> targets,
                                         std::error_code locate_error) {
+  const reg_ptr r = r_ref;  // the reference may live in registrations_, erased below
   const auto now = [] { return std::chrono::steady_clock::now(); };
   for (std::size_t i = 0; i < actions.size(); ++i) {
     if (auto* rep = std::get_if<session::registration::report>(&actions[i])) {
