@@ -291,3 +291,21 @@ TEST_CASE("subscriber ends with 408 when its SUBSCRIBE times out") {
   CHECK(t[0].status == 408);
   CHECK(t[0].reason == "timeout");
 }
+
+TEST_CASE("subscriber answers 481 to a NOTIFY from a second fork and keeps its dialog") {
+  fixture f;
+  f.establish();
+  auto other = notify(1, "active");
+  other.set(header_id::from, "<sip:bob@192.0.2.7>;tag=fork2");
+  auto a = f.sub.on_notify(tx, other, t0 + 1s);
+  CHECK(all<subscriber::send_response>(a)[0].response.status_code() == 481);
+  CHECK(all<subscriber::notified>(a).empty());
+  CHECK(f.sub.usage_dialog()->id().remote_tag == "ntag");
+}
+
+TEST_CASE("subscriber takes the expiry it asked for when the 2xx has no Expires") {
+  fixture f;
+  f.respond(ok_to(f.last, ""), t0);
+  CHECK(*f.sub.deadline(subscriber::timer::refresh) == t0 + 570s);
+  CHECK(*f.sub.deadline(subscriber::timer::expiry) == t0 + 600s);
+}

@@ -104,7 +104,7 @@ class registration {
 
   explicit registration(options o);
 
-  /// The first REGISTER. Precondition: state unregistered (else invalid_state, no action).
+  /// The first REGISTER (and a report: registering). Only once; later calls return nothing.
   actions start(time_point now);
   /// A response to a REGISTER of ours (any; stale ones are ignored).
   actions on_response(const parser::message& response, time_point now);
