@@ -48,6 +48,8 @@ std::string_view to_string(error e) noexcept {
       return "extension not supported";
     case error::invalid_message:
       return "message unusable for the session";
+    case error::no_notify:
+      return "no NOTIFY for the subscription";
   }
   return "unknown session error";
 }

@@ -16,8 +16,10 @@
 
 #include "sipkit/dialog/dialog_table.hpp"
 #include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/session/registration.hpp"
 #include "sipkit/session/reliable_provisional.hpp"
 #include "sipkit/session/session_timer.hpp"
+#include "sipkit/session/subscription.hpp"
 #include "sipkit/session/transfer.hpp"
 #include "sipkit/transaction/asio_adapter.hpp"
 #include "sipkit/transaction/branch.hpp"
@@ -101,16 +103,15 @@ struct call_impl {
   std::vector<std::function<void(call_state, int)>> observers;
 };
 
+// The bindings of the session layer's registration / subscription machines: the machine
+// holds the protocol state; these hold the handle's side (Asio timer armed at the
+// machine's next_deadline(), handlers, where to send).
 struct registration_impl {
   user_agent::impl* ua = nullptr;
   registration_options options;
-  registration_state state = registration_state::registering;
-  std::chrono::seconds asking{};   // the expiry we ask for (raised by a 423)
-  std::chrono::seconds granted{};  // what the registrar granted last
-  std::vector<std::string> bindings;
-  std::string aor, call_id, from_tag, contact;
-  std::uint32_t cseq = 0;
-  bool unregistering = false, unregister_all = false;
+  std::optional<session::registration> machine;  // none when the registrar URI is unusable
+  registration_state state = registration_state::registering;  // as last reported
+  tx::endpoint peer;  // where the last REGISTER went (a challenged retry goes there too)
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::function<void(const registration_event&)> events;
   any_handler<void(std::error_code, int)> unregister_done;
@@ -119,13 +120,12 @@ struct registration_impl {
 struct subscription_impl {
   user_agent::impl* ua = nullptr;
   subscribe_options options;
-  subscription_state state = subscription_state::requested;
+  std::optional<session::subscriber> machine;                // made once the target is located
+  subscription_state state = subscription_state::requested;  // as last reported
   int final_status = 0;
-  std::optional<parser::message> subscribe;  // the initial SUBSCRIBE as sent (no Via)
-  std::optional<sipkit::dialog::dialog_id> dialog_key;
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in subscriber_dialogs_
   std::string call_id, from_tag, first_hop_host;
   tx::endpoint peer;
-  bool unsubscribing = false;
   bool ended = false;
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::function<void(const notify_event&)> on_notify;
@@ -134,18 +134,14 @@ struct subscription_impl {
 
 struct notifier_impl {
   user_agent::impl* ua = nullptr;
-  std::string event, subscriber, request_body, local_tag;
-  subscription_state state = subscription_state::requested;
-  tx::transaction_id subscribe_tx;
-  std::optional<parser::message> subscribe;  // until answered
-  std::optional<sipkit::dialog::dialog_id> dialog_key;
+  std::string subscriber, request_body, local_tag;
+  std::optional<session::notifier> machine;
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in notifier_dialogs_
   tx::endpoint peer;
-  std::chrono::seconds granted{};
-  std::chrono::steady_clock::time_point expires_at;
+  bool answered = false;
+  bool ended = false;
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::function<void(std::string_view)> on_end;
-  std::string content_type, body;  // the last state sent
-  bool answered = false;
 };
 
 }  // namespace detail
@@ -267,49 +263,68 @@ struct user_agent::impl final : tx::transaction_user {
   void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
                          std::string body, status_handler done);
   void reinvite(const call_ptr& c, bool hold, status_handler done);
-  void out_of_dialog_request(std::string_view method, message_request request,
-                             status_handler done);
+  void out_of_dialog_request(std::string_view method, message_request request, status_handler done);
 
-  // ---- registration and authentication (registration.cpp)
+  // ---- registration and authentication (registration.cpp): the binding of
+  // session::registration
+  using reg_ptr = std::shared_ptr<detail::registration_impl>;
   registration start_registration(registration_options options);
-  void send_register(const std::shared_ptr<detail::registration_impl>& r);
+  /// Executes the machine's actions; `targets`: where its REGISTERs go (resolved by the
+  /// caller), empty when they could not be resolved (the REGISTER then fails).
+  void run_registration(const reg_ptr& r, session::registration::actions actions,
+                        std::vector<tx::endpoint> targets, std::error_code locate_error = {});
+  /// Resolves the registrar, learns our Contact towards it, then calls `next`.
+  void locate_registrar(const reg_ptr& r,
+                        std::function<void(std::vector<tx::endpoint>, std::error_code)> next);
   void on_register_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
-  void registration_failed(const std::shared_ptr<detail::registration_impl>& r, int status,
-                           std::error_code ec);
-  void arm_registration(const std::shared_ptr<detail::registration_impl>& r,
-                        std::chrono::seconds after);
+  /// The REGISTER's transaction failed (status 0) or was refused.
+  void registration_failed(const reg_ptr& r, int status, std::error_code ec);
+  void arm_registration(const reg_ptr& r);
   void set_registration_state(detail::registration_impl& r, registration_state s, int status = 0,
                               std::error_code ec = {});
   /// A 401/407 to `op`: send the request again with credentials (§22.2). False when we
   /// cannot (no credentials, unsupported challenge, already tried twice).
   bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
+  /// Adds the credentials for `challenge` to `request` (the `attempt`th challenged retry);
+  /// false when we cannot or should not (refused credentials without stale=true).
+  bool answer_challenge(parser::message& request, const parser::message& challenge, int attempt);
 
   void on_application_request(tx::transaction_id id, const parser::message& req,
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
-  // ---- subscriptions (subscriber.cpp, notifier.cpp)
+  // ---- subscriptions (subscriber.cpp, notifier.cpp): the bindings of session::subscriber
+  // and session::notifier
   using sub_ptr = std::shared_ptr<detail::subscription_impl>;
   using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
   subscription subscribe(subscribe_options options);
-  void send_subscribe(const sub_ptr& s, bool unsubscribe);
+  void run_subscriber(const sub_ptr& s, session::subscriber::actions actions);
+  void arm_subscriber(const sub_ptr& s);
   void on_subscribe_response(client_op& op, const parser::message& rsp);
   void on_subscriber_notify(tx::transaction_id id, const parser::message& req, const sub_ptr& s,
                             sipkit::dialog::dialog& d);
   /// A NOTIFY for a SUBSCRIBE whose 2xx has not come: creates the dialog (RFC 6665 §4.1.2.4).
   bool early_notify(tx::transaction_id id, const parser::message& req);
+  /// The SUBSCRIBE's transaction failed (from on_failure), or the subscription could not
+  /// start: the machine (when there is one) decides, else it ends here.
   void end_subscription(const sub_ptr& s, int status, std::string_view reason,
                         std::error_code ec = {});
-  void arm_subscription_refresh(const sub_ptr& s, std::chrono::seconds expires);
+  /// The subscription is over: tables, timer, waiters, the application told once.
+  void finish_subscription(const sub_ptr& s, int status, std::string_view reason,
+                           std::error_code ec, bool told);
   void on_new_subscribe(tx::transaction_id id, const parser::message& req,
                         const tx::endpoint& source);
   void on_notifier_subscribe(tx::transaction_id id, const parser::message& req,
                              const notifier_ptr& n, sipkit::dialog::dialog& d);
   std::error_code accept_subscription(const notifier_ptr& n, std::string_view ct,
                                       std::string_view body, bool pending);
-  void send_notify(const notifier_ptr& n, bool terminate, std::string reason, status_handler done);
+  void run_notifier(const notifier_ptr& n, session::notifier::actions actions,
+                    status_handler done = {});
+  void arm_notifier(const notifier_ptr& n);
+  /// A NOTIFY of `n` was refused ("noresource") or failed ("timeout").
   void end_notifier(const notifier_ptr& n, std::string_view reason);
-  void arm_notifier_expiry(const notifier_ptr& n);
+  /// The subscription is over: tables, timer, on_end.
+  void finish_notifier(const notifier_ptr& n, std::string_view reason);
   std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
                                      std::string_view what, const sipkit::dialog::dialog& d) const;
 

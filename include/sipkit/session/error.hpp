@@ -43,6 +43,8 @@ enum class error {
   /// The peer's message lacked what the machine needs (Contact on a 2xx, RSeq on a
   /// reliable provisional, a Subscription-State on a NOTIFY ...).
   invalid_message,
+  /// RFC 6665 §4.1.2.4: no NOTIFY arrived within Timer N (64*T1) of our SUBSCRIBE.
+  no_notify,
 };
 
 /// The category of session errors ("sipkit.session").

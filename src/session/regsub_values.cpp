@@ -1,0 +1,56 @@
+#include "regsub_values.hpp"
+
+#include <algorithm>
+
+#include "sipkit/parser/uri.hpp"
+
+namespace sipkit::session::detail {
+
+std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{1} << 31);
+  }
+  return std::chrono::seconds(n);
+}
+
+std::string_view event_package(std::string_view v) {
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+std::optional<subscription_state_value> read_subscription_state(const parser::message& m) {
+  auto value = m.get("Subscription-State");
+  if (!value) return std::nullopt;
+  std::string_view v = *value;
+  const auto semi = v.find(';');
+  std::string_view token = v.substr(0, semi);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+  subscription_state_value out;
+  using ss = subscription_state_value::substate;
+  if (parser::iequals(token, "active"))
+    out.state = ss::active;
+  else if (parser::iequals(token, "pending"))
+    out.state = ss::pending;
+  else if (parser::iequals(token, "terminated"))
+    out.state = ss::terminated;
+  else
+    return std::nullopt;  // §8.2.3 allows extensions; we cannot act on them
+  if (semi != std::string_view::npos) {
+    parser::param_list params(v.substr(semi + 1));
+    if (auto r = params.find("reason")) out.reason = r->value;
+    if (auto e = params.find("expires"))
+      out.expires = delta_seconds(e->value).value_or(std::chrono::seconds(0));
+    if (auto r = params.find("retry-after")) out.retry_after = delta_seconds(r->value);
+  }
+  return out;
+}
+
+}  // namespace sipkit::session::detail
