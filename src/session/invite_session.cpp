@@ -670,10 +670,10 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
 
   using oas = offer_answer_state::state;
   const bool hanging_up = state_ == st::cancelling || state_ == st::cancel_pending;
+  bool answered = false;  // reported after the ACK: sends come first
   if (has_sdp(response)) {
     if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::invite) {
-      if (!oa_.answer_received(carrier::success, response.body()))
-        out.items.push_back(answer_received{carrier::success, &response});
+      answered = !oa_.answer_received(carrier::success, response.body());
     } else if (oa_.current_state() == oas::no_offer && !hanging_up) {
       (void)oa_.offer_received(carrier::success, response.body());
       awaiting_answer_for_ack_ = true;  // answer() sends the ACK with the answer
@@ -694,6 +694,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
   }
   set_state(out, st::confirmed, &response);
+  if (answered) out.items.push_back(answer_received{carrier::success, &response});
   if (awaiting_answer_for_ack_) out.items.push_back(offer_received{carrier::success, &response});
   return out;
 }
@@ -714,9 +715,9 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
     reinvite_ = reinvite_state::idle;
     glare_retry_.reset();
     ack_cseq_ = cseq_number(request);
+    bool answered = false;  // reported after the ACK: sends come first
     if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::reinvite) {
-      if (has_sdp(response) && !oa_.answer_received(carrier::success, response.body()))
-        out.items.push_back(answer_received{carrier::success, &response});
+      answered = has_sdp(response) && !oa_.answer_received(carrier::success, response.body());
     } else if (!oa_.pending() && has_sdp(response)) {
       // Our re-INVITE had no offer: the 2xx offers, the ACK answers (§14.1).
       (void)oa_.offer_received(carrier::success, response.body());
@@ -728,6 +729,7 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
       ack_ = ack;
       out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
     }
+    if (answered) out.items.push_back(answer_received{carrier::success, &response});
     if (state_ == st::confirmed)
       out.items.push_back(request_completed{id, parser::method::invite, &response, {}});
     return out;

@@ -82,10 +82,10 @@ struct invite_session_config {
 
 /// What the application puts into a request or response the session builds.
 struct message_options {
-  std::string body;
+  std::string body{};
   std::string content_type = "application/sdp";
   /// Extra headers, added as given (Supported, Require, Subject, User-Agent ...).
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers{};
   /// UAS 1xx only: the response will be sent reliably (the 100rel module adds RSeq and
   /// Require), so a body in it takes part in offer/answer (RFC 3262 §5).
   bool reliable = false;
