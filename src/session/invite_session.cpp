@@ -228,6 +228,15 @@ void invite_session::send_bye(action_list& out, time_point) {
   glare_retry_.reset();
   reinvite_ = reinvite_state::idle;
   if (!dialog_) return end(out, 0, end_error_, nullptr);
+  if (awaiting_answer_for_ack_) {
+    // The 2xx offered and the application never answered: ACK it all the same (§13.2.2.4
+    // requires the ACK) before the BYE.
+    awaiting_answer_for_ack_ = false;
+    oa_.offer_rejected();
+    auto ack = dialog_->make_ack(ack_cseq_);
+    ack_ = ack;
+    out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
+  }
   send(out, pending_kind::bye, dialog_->make_request("BYE"), &*dialog_);
   set_state(out, st::terminating, nullptr);
 }
@@ -519,6 +528,56 @@ invite_session::action_list invite_session::respond(transaction::transaction_id 
     return out;
   }
   out.items.push_back(send_response{tx, std::move(rsp), false});
+  return out;
+}
+
+invite_session::action_list invite_session::retry(
+    request_id id, std::vector<std::pair<std::string, std::string>> set_headers, time_point) {
+  action_list out;
+  auto* p = find_pending(id);
+  if (!p || p->kind == pending_kind::fork_bye || state_ == st::terminated) {
+    out.error = error::invalid_state;
+    return out;
+  }
+  const pending_kind kind = p->kind;
+  message req = p->request;
+  for (const auto& [name, value] : set_headers) req.set(name, value);
+  dialog::dialog* d = nullptr;
+  std::uint32_t cseq = 0;
+  if (kind == pending_kind::invite) {
+    cseq = cseq_number(req) + 1;
+  } else {
+    auto to = req.to();
+    if (dialog_ && to && dialog_->id().remote_tag == to->tag) d = &*dialog_;
+    for (auto& e : early_)
+      if (to && e.id().remote_tag == to->tag) d = &e;
+    if (!d) {
+      out.error = error::invalid_state;
+      return out;
+    }
+    cseq = d->next_cseq();  // §8.1.3.5: a new request, a new CSeq
+  }
+  req.set(header_id::cseq, std::to_string(cseq) + " " + std::string(req.method_text()));
+  forget_pending(id);
+  if (kind == pending_kind::invite) {
+    invite_ = req;  // ACKs and dialogs of this INVITE take its CSeq from here
+    invite_id_ = send(out, kind, std::move(req), nullptr);
+  } else {
+    send(out, kind, std::move(req), d);
+  }
+  return out;
+}
+
+invite_session::action_list invite_session::give_up_ack(time_point now) {
+  action_list out;
+  if (!ok_ || state_ == st::terminated) {
+    out.error = error::invalid_state;
+    return out;
+  }
+  end_error_ = error::no_ack;
+  if (state_ == st::accepted || state_ == st::accepted_bye_pending)
+    set_state(out, st::confirmed, nullptr);
+  send_bye(out, now);
   return out;
 }
 

@@ -234,3 +234,34 @@ TEST_CASE("UAC: a reliable 183 with SDP answers the INVITE's offer") {
   u.respond(183, answer_sdp);
   REQUIRE(u.d.last_of<invite_session::answer_received>().empty());
 }
+
+TEST_CASE("UAC: retry sends the INVITE again with a new CSeq and the given headers") {
+  uac_call c;
+  auto challenge = bob_response(c.invite, 407);
+  c.d.run(c.d.session().retry(c.invite_id, {{"Proxy-Authorization", "Digest username=\"alice\""}},
+                              c.d.now()));
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].id != c.invite_id);
+  REQUIRE(start_line(sent[0].request) == "INVITE sip:bob@biloxi.example.com SIP/2.0");
+  REQUIRE(sent[0].request.get(header_id::cseq) == "314160 INVITE");
+  REQUIRE(sent[0].request.get(header_id::proxy_authorization) == "Digest username=\"alice\"");
+  REQUIRE(sent[0].request.body() == offer_sdp);
+  REQUIRE(c.d.session().current_state() == st::calling);
+  // The old id is gone; the 200 to the new one is ACKed with the new CSeq.
+  REQUIRE(c.d.session().retry(c.invite_id, {}, c.d.now()).error == error::invalid_state);
+  auto ok = bob_response(sent[0].request, 200, answer_sdp);
+  c.d.run(c.d.session().on_response(sent[0].id, ok, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_ack>()[0].ack.get(header_id::cseq) == "314160 ACK");
+}
+
+TEST_CASE("UAC hang-up before answering an offer in the 2xx still ACKs before the BYE") {
+  uac_call c("");
+  c.respond(200, offer_sdp);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  const auto& items = c.d.last().items;
+  REQUIRE(std::holds_alternative<invite_session::send_ack>(items.at(0)));
+  auto* bye = std::get_if<invite_session::send_request>(&items.at(1));
+  REQUIRE(bye);
+  REQUIRE(bye->request.get(header_id::cseq) == "314160 BYE");
+}

@@ -223,3 +223,38 @@ TEST_CASE("UAS: a BYE before the final response gets 200 and the INVITE 487") {
   REQUIRE(start_line(sent[1].response) == "SIP/2.0 487 Request Terminated");
   REQUIRE(c.d.last_of<invite_session::ended>()[0].error == error::session_ended);
 }
+
+TEST_CASE("UAS: give_up_ack sends the BYE at once and ends with no_ack") {
+  uas_call c;
+  c.d.run(c.d.session().accept({.body = std::string(answer_sdp)}, c.d.now()));
+  c.d.advance_to(2s);
+  c.d.run(c.d.session().give_up_ack(c.d.now()));
+  REQUIRE(c.d.times_of<invite_session::send_request>() == std::vector<long long>{2000});
+  REQUIRE_FALSE(c.d.session().next_deadline());
+  auto bye = c.d.last_of<invite_session::send_request>()[0];
+  c.d.run(c.d.session().on_response(bye.id, bob_response(bye.request, 200), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::ended>()[0].error == error::no_ack);
+}
+
+TEST_CASE("UAS re-INVITE glare: the callee's re-INVITE gets 491 and the caller's too") {
+  uas_call c;
+  c.d.run(c.d.session().accept({.body = std::string(answer_sdp)}, c.d.now()));
+  c.ack();
+  c.d.run(c.d.session().reinvite({{.body = std::string(offer_sdp)}, 1s}, c.d.now()));
+  auto re = c.d.last_of<invite_session::send_request>()[0];
+  REQUIRE(start_line(re.request) == "INVITE sip:alice@pc33.atlanta.example.com SIP/2.0");
+  REQUIRE(re.request.get(header_id::cseq) == "1 INVITE");
+  REQUIRE(re.request.get(header_id::contact) == bob_contact);
+  // Alice's re-INVITE crosses ours: 491 from us ...
+  c.d.run(c.d.session().on_request({12, 1}, request_from_alice("INVITE", 314160, offer_sdp),
+                                   c.d.now()));
+  REQUIRE(start_line(c.d.last_of<invite_session::send_response>()[0].response) ==
+          "SIP/2.0 491 Request Pending");
+  // ... and 491 from her: ours goes again after the caller's 1 s.
+  c.d.run(c.d.session().on_response(re.id, bob_response(re.request, 491), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::request_completed>()[0].error == error::glare);
+  c.d.advance(1s);
+  auto again = c.d.all<invite_session::send_request>().back();
+  REQUIRE(again.first == 1000);
+  REQUIRE(again.second.request.get(header_id::cseq) == "2 INVITE");
+}

@@ -257,6 +257,19 @@ class invite_session {
   action_list respond(transaction::transaction_id tx, int status, message_options options,
                       time_point now);
 
+  /// Sends request `id` again as a new request (new CSeq: the INVITE's + 1 for the initial
+  /// INVITE, the dialog's next one otherwise), with the headers in `set_headers` replacing
+  /// those of the same name: for credentials after a 401/407 (§22.2, §8.1.3.5) or a larger
+  /// Session-Expires after a 422 (RFC 4028 §7.4). The binding (or module) that retries
+  /// does so instead of passing that final response to on_response; the new request has
+  /// the same continuation. invalid_state when `id` is not pending.
+  action_list retry(request_id id, std::vector<std::pair<std::string, std::string>> set_headers,
+                    time_point now);
+  /// UAS: stop waiting for the ACK of our 2xx now, as if 64*T1 had passed (§13.3.1.4):
+  /// BYE, and the session ends with error::no_ack. For a binding that bounds the calls
+  /// awaiting their ACK. invalid_state when no 2xx awaits its ACK.
+  action_list give_up_ack(time_point now);
+
   // ---------------------------------------------------------------- network
   /// A response to request `id`, as the transaction layer passes it up (2xx
   /// retransmissions of an INVITE included).
