@@ -461,10 +461,16 @@ invite_session::action_list invite_session::update(message_options options, time
 }
 
 invite_session::action_list invite_session::request(std::string_view method,
-                                                    message_options options, time_point) {
+                                                    message_options options, time_point,
+                                                    std::string_view remote_tag) {
   action_list out;
   const auto m = parser::lookup_method(method);
   dialog::dialog* d = dialog_ ? &*dialog_ : (early_.empty() ? nullptr : &early_.front());
+  if (!remote_tag.empty()) {
+    d = dialog_ && dialog_->id().remote_tag == remote_tag ? &*dialog_ : nullptr;
+    for (auto& e : early_)
+      if (e.id().remote_tag == remote_tag) d = &e;
+  }
   const bool in_dialog = state_ == st::early || state_ == st::accepted ||
                          state_ == st::accepted_bye_pending || state_ == st::confirmed;
   if (m == parser::method::invite || m == parser::method::update || m == parser::method::bye ||
@@ -947,6 +953,8 @@ void invite_session::on_incoming_reinvite(action_list& out, transaction::transac
   if (has_sdp(request)) {
     (void)oa_.offer_received(carrier::reinvite, request.body());
     out.items.push_back(offer_received{carrier::reinvite, kept});
+  } else {
+    out.items.push_back(offer_needed{});  // our 2xx offers, the ACK answers (§14.2)
   }
   out.items.push_back(request_received{tx, kept});
 }

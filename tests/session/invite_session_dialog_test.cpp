@@ -280,3 +280,56 @@ TEST_CASE("A request from an unknown dialog gets 481") {
   REQUIRE(start_line(c.d.last_of<invite_session::send_response>()[0].response) ==
           "SIP/2.0 481 Call/Transaction Does Not Exist");
 }
+
+TEST_CASE("A re-INVITE without an offer: our 2xx offers and the ACK answers") {
+  confirmed_call c;
+  c.d.run(c.d.session().on_request({5, 1}, request_from_bob("INVITE", 1), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::offer_needed>().size() == 1);
+  c.d.run(c.d.session().respond({5, 1}, 200, {.body = std::string(offer_sdp)}, c.d.now()));
+  REQUIRE(c.d.session().offer_answer().current_state() == oas::offer_sent);
+  REQUIRE(c.d.session().offer_answer().offer_carrier() == carrier::success);
+  const auto ack = request_from_bob("ACK", 1, answer_sdp);
+  c.d.run(c.d.session().on_ack(ack, c.d.now()));
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::ack);
+  REQUIRE(c.d.session().current_reinvite_state() == rs::idle);
+}
+
+TEST_CASE("A 408 to our re-INVITE ends the session (RFC 3261 14.1)") {
+  confirmed_call c;
+  c.d.run(c.d.session().reinvite({{.body = std::string(hold_sdp)}, {}}, c.d.now()));
+  auto re = c.sent();
+  c.d.run(c.d.session().on_response(re.id, bob_response(re.request, 408), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::request_completed>()[0].error == error::rejected);
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 408);
+  REQUIRE(ended[0].error == error::session_ended);
+}
+
+TEST_CASE("A non-2xx to our re-INVITE keeps the session and the previous descriptions") {
+  confirmed_call c;
+  c.d.run(c.d.session().reinvite({{.body = std::string(hold_sdp)}, {}}, c.d.now()));
+  auto re = c.sent();
+  c.d.run(c.d.session().on_response(re.id, bob_response(re.request, 488), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::ended>().empty());
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  REQUIRE(c.d.session().offer_answer().local_sdp() == offer_sdp);
+  REQUIRE(c.d.session().offer_answer().current_state() == oas::answered);
+}
+
+TEST_CASE("A PRACK goes to the early dialog of the fork named") {
+  early_call c;
+  c.d.run(c.d.session().on_response(c.id, bob_response(c.invite, 180, {}, "fork1"), c.d.now()));
+  c.d.run(c.d.session().on_response(c.id, bob_response(c.invite, 180, {}, "fork2"), c.d.now()));
+  c.d.run(c.d.session().request("PRACK", {.headers = {{"RAck", "1 314159 INVITE"}}}, c.d.now(),
+                                "fork2"));
+  auto prack = c.d.last_of<invite_session::send_request>();
+  REQUIRE(prack.size() == 1);
+  REQUIRE(start_line(prack[0].request) == "PRACK sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(prack[0].request.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  REQUIRE(prack[0].request.get(header_id::cseq) == "314160 PRACK");
+  REQUIRE(prack[0].request.get("RAck") == "1 314159 INVITE");
+  REQUIRE(c.d.session().request("PRACK", {}, c.d.now(), "nobody").error == error::invalid_state);
+}

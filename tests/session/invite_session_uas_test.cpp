@@ -258,3 +258,34 @@ TEST_CASE("UAS re-INVITE glare: the callee's re-INVITE gets 491 and the caller's
   REQUIRE(again.first == 1000);
   REQUIRE(again.second.request.get(header_id::cseq) == "2 INVITE");
 }
+
+TEST_CASE("UAS: an UPDATE offer while the INVITE's offer is unanswered gets 500 + Retry-After") {
+  uas_call c;
+  c.d.run(c.d.session().ring(180, {}, c.d.now()));
+  c.d.run(c.d.session().on_request({13, 1}, request_from_alice("UPDATE", 314160, offer_sdp),
+                                   c.d.now()));
+  auto sent = c.d.last_of<invite_session::send_response>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(start_line(sent[0].response) == "SIP/2.0 500 Server Internal Error");
+  REQUIRE(sent[0].response.get("Retry-After") == "1");
+  REQUIRE(c.d.session().current_state() == st::early);
+}
+
+TEST_CASE("UAS: an UPDATE offer in the early dialog of an INVITE without offer is answered") {
+  uas_call c("");
+  c.d.run(c.d.session().ring(180, {}, c.d.now()));
+  c.d.run(c.d.session().on_request({13, 1}, request_from_alice("UPDATE", 314160, offer_sdp),
+                                   c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::offer_received>()[0].carrier == carrier::update);
+  c.d.run(c.d.session().respond({13, 1}, 200, {.body = std::string(answer_sdp)}, c.d.now()));
+  auto ok = c.d.last_of<invite_session::send_response>()[0].response;
+  REQUIRE(start_line(ok) == "SIP/2.0 200 OK");
+  REQUIRE(ok.get(header_id::cseq) == "314160 UPDATE");
+  REQUIRE(ok.get(header_id::contact) == bob_contact);
+  REQUIRE(ok.body() == answer_sdp);
+  REQUIRE(c.d.session().current_state() == st::early);
+  // The INVITE still completes, its 2xx without a new offer.
+  c.d.run(c.d.session().accept({}, c.d.now()));
+  c.ack();
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+}

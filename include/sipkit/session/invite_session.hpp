@@ -166,7 +166,8 @@ class invite_session {
     offer_answer_state::carrier carrier;
     const parser::message* message;
   };
-  /// UAS: the INVITE carried no offer, so our 2xx (or reliable 1xx) must carry one.
+  /// The INVITE (or re-INVITE) carried no offer, so our 2xx (or reliable 1xx) must carry
+  /// one (§13.3.1, §14.2).
   struct offer_needed {};
   /// A 1xx to our INVITE (UAC); hook for 100rel (PRACK) and early media.
   struct provisional_received {
@@ -249,8 +250,11 @@ class invite_session {
   action_list update(message_options options, time_point now);
   /// Any other request in the dialog (INFO, MESSAGE, OPTIONS, REFER, NOTIFY, PRACK ...):
   /// built by the dialog (Route, CSeq, Contact for target refreshes), completed by
-  /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL.
-  action_list request(std::string_view method, message_options options, time_point now);
+  /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
+  /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
+  /// empty: the confirmed dialog, else the first early one.
+  action_list request(std::string_view method, message_options options, time_point now,
+                      std::string_view remote_tag = {});
   /// Answers an in-dialog request reported by request_received. For a re-INVITE or
   /// UPDATE, a 2xx carries our Contact and the body is the answer (or, for a re-INVITE
   /// without offer, our offer); a re-INVITE's 2xx is retransmitted until its ACK.
