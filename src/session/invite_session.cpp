@@ -719,9 +719,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
     return out;
   }
 
-  // The first 2xx: its dialog is the call's (§13.2.2.4). The INVITE's copy in pending_
-  // can go: later 2xx (retransmissions, forks) are recognised by their dialog.
-  forget_pending(invite_id_);
+  // The first 2xx: its dialog is the call's (§13.2.2.4).
   auto early = std::find_if(early_.begin(), early_.end(), [&](const dialog::dialog& d) {
     return d.id().remote_tag == rid->remote_tag;
   });
@@ -733,6 +731,9 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   }
   dialog_->on_response(invite_, response);
   early_.clear();
+  // The INVITE's copy in pending_ can go: later 2xx (retransmissions, forks) are
+  // recognised by their dialog.
+  forget_pending(invite_id_);
   ack_cseq_ = cseq_number(invite_);
 
   using oas = offer_answer_state::state;

@@ -265,3 +265,25 @@ TEST_CASE("UAC hang-up before answering an offer in the 2xx still ACKs before th
   REQUIRE(bye);
   REQUIRE(bye->request.get(header_id::cseq) == "314160 BYE");
 }
+
+TEST_CASE("UAC: a 2xx without Contact cannot make a dialog and is dropped") {
+  uac_call c;
+  auto ok = bob_response(c.invite, 200, answer_sdp);
+  ok.remove(header_id::contact);
+  c.d.run(c.d.session().on_response(c.invite_id, ok, c.d.now()));
+  REQUIRE(c.d.last().empty());
+  REQUIRE(c.d.session().current_state() == st::calling);
+}
+
+TEST_CASE("UAC: a BYE that times out ends the call with 408") {
+  uac_call c;
+  c.respond(200, answer_sdp);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  auto bye = c.d.last_of<invite_session::send_request>()[0];
+  c.d.advance(32s);
+  c.d.run(c.d.session().on_request_failed(bye.id, sipkit::transaction::error::timeout, c.d.now()));
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 408);
+  REQUIRE(ended[0].error == sipkit::transaction::error::timeout);
+}

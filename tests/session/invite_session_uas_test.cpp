@@ -289,3 +289,19 @@ TEST_CASE("UAS: an UPDATE offer in the early dialog of an INVITE without offer i
   c.ack();
   REQUIRE(c.d.session().current_state() == st::confirmed);
 }
+
+TEST_CASE("UAS: a CANCEL after the 2xx gets 200 and changes nothing (RFC 3261 9.2)") {
+  uas_call c;
+  c.d.run(c.d.session().accept({.body = std::string(answer_sdp)}, c.d.now()));
+  auto cancel = message::request("CANCEL", "sip:bob@biloxi.example.com");
+  cancel.add(header_id::via, "SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKnashds8");
+  cancel.add(header_id::from, "Alice <sip:alice@atlanta.example.com>;tag=1928301774");
+  cancel.add(header_id::to, "Bob <sip:bob@biloxi.example.com>");
+  cancel.add(header_id::call_id, call_id);
+  cancel.add(header_id::cseq, "314159 CANCEL");
+  c.d.run(c.d.session().on_cancel({9, 1}, cancel, c.d.now()));
+  auto sent = c.d.last_of<invite_session::send_response>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(start_line(sent[0].response) == "SIP/2.0 200 OK");
+  REQUIRE(c.d.session().current_state() == st::accepted);
+}
