@@ -48,7 +48,8 @@
 //   idle           reinvite                   send_request INVITE; -> sent
 //   sent           2xx                        send_ack (or offer in 2xx: answer() ACKs); idle
 //   sent           491                        -> glare_wait, arm glare_retry (if given), else idle
-//   glare_wait     glare_retry timer          send_request INVITE again; -> sent
+//   glare_wait     glare_retry timer          send_request INVITE again; -> sent (if the
+//                                             peer's re-INVITE is still open: wait again)
 //   sent           re-INVITE from the peer    491 (glare, §14.2)
 //   idle           re-INVITE from the peer    request_received (+ offer_received); -> received
 //   received       respond 2xx                send_response, arm retransmit_2xx; -> awaiting_ack
@@ -1048,12 +1049,15 @@ invite_session::action_list invite_session::on_timer(time_point now) {
         break;
       }
       case timer::glare_retry: {
-        if (reinvite_ != reinvite_state::glare_wait || !glare_retry_) break;
+        // The peer's re-INVITE may have gone through meanwhile (our 491 made it idle on
+        // our side); ours goes now, or, while the peer's is still open, after another delay.
+        if (!glare_retry_ || !glare_retry_->glare_retry) break;
+        if (reinvite_ == reinvite_state::glare_wait) reinvite_ = reinvite_state::idle;
         auto options = *glare_retry_;
-        reinvite_ = reinvite_state::idle;
         auto again = reinvite(std::move(options), now);
-        if (again.error) {
-          reinvite_ = reinvite_state::idle;
+        if (again.error == error::request_pending && state_ == st::confirmed) {
+          timers_.arm(timer::glare_retry, now + *glare_retry_->glare_retry);
+        } else if (again.error) {
           glare_retry_.reset();
         }
         for (auto& a : again.items) out.items.push_back(std::move(a));

@@ -119,7 +119,8 @@ class invite_session {
   enum class reinvite_state : std::uint8_t {
     idle,
     sent,          ///< our re-INVITE awaits its final response
-    glare_wait,    ///< it got 491: the glare_retry timer runs (§14.1)
+    glare_wait,    ///< it got 491: the glare_retry timer runs (§14.1); the peer's
+                   ///< re-INVITE may still come in meanwhile (then: received)
     received,      ///< the peer's re-INVITE awaits our final response
     awaiting_ack,  ///< our 2xx to the peer's re-INVITE awaits its ACK
   };
