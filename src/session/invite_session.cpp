@@ -262,9 +262,10 @@ void invite_session::arm_2xx_timer() {
 dialog::dialog* invite_session::dialog_for(const message& request) {
   auto from = request.from();
   auto to = request.to();
-  if (!from || !to || request.call_id() != invite_.call_id()) return nullptr;
+  if (!from || !to) return nullptr;
   auto fits = [&](const dialog::dialog& d) {
-    return d.id().remote_tag == from->tag && d.id().local_tag == to->tag;
+    return d.id().remote_tag == from->tag && d.id().local_tag == to->tag &&
+           d.id().call_id == request.call_id();
   };
   if (dialog_ && fits(*dialog_)) return &*dialog_;
   for (auto& d : early_)
@@ -682,7 +683,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
 
 void invite_session::ack_and_bye_fork(action_list& out, const message& response) {
   auto rid = dialog::incoming_response_dialog_id(response);
-  if (!rid) return;
+  if (!rid || invite_released_) return;
   for (const auto& [tag, ack] : fork_acks_) {
     if (tag == rid->remote_tag) {  // a retransmission of that fork's 2xx: ACK again
       out.items.push_back(send_ack{ack.ack, ack.next_hop_uri, true});
@@ -1021,6 +1022,14 @@ invite_session::action_list invite_session::on_ack(const message& ack, time_poin
     send_bye(out, now);  // §15: the hang-up waited for the ACK
   }
   return out;
+}
+
+void invite_session::on_invite_transaction_ended() noexcept {
+  if (state_ != st::confirmed && state_ != st::terminating && state_ != st::terminated) return;
+  if (!uac_ && ok_ && cseq_number(*ok_) == cseq_number(invite_)) return;  // ACK still due
+  invite_released_ = true;
+  invite_ = message{};
+  if (uac_) forget_pending(invite_id_);
 }
 
 // ------------------------------------------------------------------------------ timers

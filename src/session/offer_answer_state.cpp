@@ -33,6 +33,8 @@ std::error_code offer_answer_state::answer_sent(carrier c, std::string_view sdp)
   answer_carrier_ = c;
   negotiated_ = true;
   local_sdp_ = sdp;
+  std::string().swap(previous_remote_sdp_);  // only a pending offer can be rolled back
+  std::string().swap(previous_local_sdp_);
   return {};
 }
 
@@ -43,6 +45,8 @@ std::error_code offer_answer_state::answer_received(carrier c, std::string_view 
   answer_carrier_ = c;
   negotiated_ = true;
   remote_sdp_ = sdp;
+  std::string().swap(previous_local_sdp_);  // only a pending offer can be rolled back
+  std::string().swap(previous_remote_sdp_);
   return {};
 }
 

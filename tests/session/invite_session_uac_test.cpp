@@ -287,3 +287,19 @@ TEST_CASE("UAC: a BYE that times out ends the call with 408") {
   REQUIRE(ended[0].status == 408);
   REQUIRE(ended[0].error == sipkit::transaction::error::timeout);
 }
+
+TEST_CASE("UAC: once the INVITE transaction is over the INVITE is released, the ACK kept") {
+  uac_call c;
+  c.d.session().on_invite_transaction_ended();  // too early: still calling
+  REQUIRE(c.d.session().invite().method() == sipkit::parser::method::invite);
+  c.respond(200, answer_sdp);
+  c.d.session().on_invite_transaction_ended();
+  REQUIRE(c.d.session().invite().method_text().empty());
+  // A stray retransmission of the 2xx is still ACKed; requests still use the dialog.
+  auto ok = bob_response(c.invite, 200, answer_sdp);
+  c.d.run(c.d.session().on_stray_response(ok, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_ack>().size() == 1);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_request>()[0].request.get(header_id::cseq) ==
+          "314160 BYE");
+}

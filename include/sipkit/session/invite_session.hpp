@@ -294,6 +294,11 @@ class invite_session {
                         time_point now);
   /// An ACK for a 2xx of ours (§13.3.1.4).
   action_list on_ack(const parser::message& ack, time_point now);
+  /// The INVITE's transaction is over (the binding saw it terminate: Timer M for the
+  /// UAC, the ACK or Timer L for the UAS): once the session is confirmed or ending, the
+  /// INVITE it kept is released, so an established call stays small. After this, a 2xx of
+  /// another fork can no longer be ACKed and BYEd (it cannot arrive: the ICT is gone).
+  void on_invite_transaction_ended() noexcept;
   /// Pops and handles every timer due at `now`.
   action_list on_timer(time_point now);
 
@@ -308,7 +313,8 @@ class invite_session {
   const dialog::dialog* current_dialog() const noexcept;
   /// UAC: the early dialogs, one per remote tag (forks), until a 2xx picks one.
   const std::vector<dialog::dialog>& early_dialogs() const noexcept { return early_; }
-  /// The INVITE that started the session (UAC: as built, without Via).
+  /// The INVITE that started the session (UAC: as built, without Via); empty after
+  /// on_invite_transaction_ended.
   const parser::message& invite() const noexcept { return invite_; }
   transaction::transaction_id invite_transaction() const noexcept { return invite_tx_; }
   /// After `ended`: its status and error.
@@ -357,6 +363,7 @@ class invite_session {
 
   bool uac_ = true;
   bool started_ = false;
+  bool invite_released_ = false;  // on_invite_transaction_ended dropped invite_
   state state_ = state::calling;
   reinvite_state reinvite_ = reinvite_state::idle;
   invite_session_config config_;
