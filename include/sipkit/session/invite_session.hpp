@@ -48,8 +48,18 @@
 // Thread safety: none; one session belongs to one thread at a time.
 // Errors: operations the state does not allow leave the state unchanged and return an
 // action_list whose `error` is set (session::error::invalid_state, request_pending);
-// the peer's protocol errors are answered on the wire (481 is the binding's, 491, 500)
-// and never thrown. std::bad_alloc only.
+// the peer's protocol errors are answered on the wire (481 for a request of no dialog of
+// this session, 491 glare, 500 for a CSeq out of order or a crossing offer) and never
+// thrown. make_uac/make_uas throw std::invalid_argument for a message that is not an
+// INVITE (misuse); otherwise std::bad_alloc only.
+//
+// Why named entry points rather than one handle(event): each input carries different
+// data (a request id, a server transaction id, options), and the application's
+// operations (accept, reinvite ...) return errors of their own; the transition table
+// at the top of invite_session.cpp is still the one place the behaviour is written down.
+// Why UPDATE lives here and not in a module: its only state is the offer/answer state and
+// the dialog, both the session's; a module would have to reach into both (RFC 3311 §5 is
+// written against the INVITE's offer/answer).
 #pragma once
 
 #include <cstdint>
