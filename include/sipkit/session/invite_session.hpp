@@ -1,0 +1,414 @@
+// One INVITE session (a call), both sides, as a sans-I/O machine: RFC 3261 §13 (initial
+// INVITE), §9 (CANCEL), §12 (dialogs: early per remote tag, confirmed), §14 (re-INVITE,
+// glare), §15 (BYE), RFC 6026 (2xx reliability owned by the session), RFC 3264 offer/answer
+// (offer_answer_state.hpp) and RFC 3311 UPDATE.
+//
+//   // UAC: the caller builds the INVITE (From tag, Call-ID, CSeq, Contact, body; no Via)
+//   invite_session s = invite_session::make_uac(std::move(invite), config);
+//   run(s.start(now));                 // send_request{id, INVITE}
+//   run(s.on_response(id, ringing, now));   // state_changed{early}
+//   run(s.on_response(id, ok, now));        // send_ack, state_changed{confirmed}
+//
+//   // UAS: a new INVITE from the transaction layer (server transaction `tx`)
+//   invite_session s = invite_session::make_uas(invite, tx, {local_tag, contact}, config);
+//   run(s.start(now));                 // state_changed{incoming}, offer_received
+//   run(s.accept({.body = answer}, now));   // send_response{tx, 200}, state accepted
+//   ...arm one timer at s.next_deadline(); when it fires: run(s.on_timer(now));
+//
+// Inputs are the entry points below; every one takes `now` and returns an action_list: the
+// things to do, in execution order, as a std::vector of a std::variant of plain structs.
+// Sends come in the order the RFC sends them; events for the application follow the
+// sends they explain. What the binding does with each action:
+//   send_request   start a client transaction for `request` (add the Via; resolve
+//                  `next_hop_uri`, or the binding's own target for the initial INVITE) and
+//                  feed its responses back with on_response(id, ...) and its failure
+//                  with on_request_failed(id, ...): the continuation is `id`.
+//   cancel_invite  transaction::manager::cancel on the INVITE started as `invite`.
+//   send_response  respond on server transaction `tx` (a 2xx retransmission goes through
+//                  the IST in Accepted, RFC 6026 §7.1, or statelessly when it is gone).
+//   send_ack       send outside any transaction (§13.2.2.4): add a Via with a new branch
+//                  (a retransmitted ACK may reuse the first one's) and send to
+//                  `next_hop_uri`.
+//   the rest       events for the application (state changes, offers and answers,
+//                  requests to answer, completions, the end).
+//
+// Hook points for the modules (100rel, session timer, transfer): every response the
+// session sends comes out as a send_response holding the message by value, so a module
+// can add RSeq/Require or Session-Expires before the binding sends it; provisional_received
+// reports each 1xx a UAC gets (PRACK), request_received each in-dialog request the session
+// does not consume itself (PRACK, REFER, NOTIFY, INFO ...), and reinvite_completed /
+// update_completed / state_changed{confirmed} are the "session refreshed" moments.
+//
+// Ownership: the session owns copies of what it keeps (the INVITE, the dialogs, the last
+// 2xx and ACK, pending requests). Pointers in actions (`cause`, `request`, `response`)
+// refer either to the message passed to the entry point or to one the session keeps;
+// they are valid until the next call on this session or until that message dies,
+// whichever comes first. Execute the actions right away.
+//
+// Thread safety: none; one session belongs to one thread at a time.
+// Errors: operations the state does not allow leave the state unchanged and return an
+// action_list whose `error` is set (session::error::invalid_state, request_pending);
+// the peer's protocol errors are answered on the wire (481 for a request of no dialog of
+// this session, 491 glare, 500 for a CSeq out of order or a crossing offer) and never
+// thrown. make_uac/make_uas throw std::invalid_argument for a message that is not an
+// INVITE (misuse); otherwise std::bad_alloc only.
+//
+// Why named entry points rather than one handle(event): each input carries different
+// data (a request id, a server transaction id, options), and the application's
+// operations (accept, reinvite ...) return errors of their own; the transition table
+// at the top of invite_session.cpp is still the one place the behaviour is written down.
+// Why UPDATE lives here and not in a module: its only state is the offer/answer state and
+// the dialog, both the session's; a module would have to reach into both (RFC 3311 §5 is
+// written against the INVITE's offer/answer).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "sipkit/dialog/dialog.hpp"
+#include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/parser/message.hpp"
+#include "sipkit/session/offer_answer_state.hpp"
+#include "sipkit/session/timer_table.hpp"
+#include "sipkit/transaction/transport.hpp"
+
+namespace sipkit::session {
+
+/// Names a request the session asked the binding to send; responses come back with it.
+using request_id = std::uint32_t;
+
+struct invite_session_config {
+  timer_config timers;
+  /// The transport towards the peer is reliable (TCP, TLS, WS): the UAS does not
+  /// retransmit its 2xx, but still waits 64*T1 for the ACK (§13.3.1.4).
+  bool reliable_transport = false;
+};
+
+/// What the application puts into a request or response the session builds.
+struct message_options {
+  std::string body{};
+  std::string content_type = "application/sdp";
+  /// Extra headers, added as given (Supported, Require, Subject, User-Agent ...).
+  std::vector<std::pair<std::string, std::string>> headers{};
+  /// UAS 1xx only: the response will be sent reliably (the 100rel module adds RSeq and
+  /// Require), so a body in it takes part in offer/answer (RFC 3262 §5).
+  bool reliable = false;
+};
+
+/// A re-INVITE's options (§14.1): a 491 answer is retried after `glare_retry` (the
+/// caller draws it: 2.1-4 s when it owns the Call-ID, else 0-2 s); none: no retry.
+struct reinvite_options {
+  message_options message;
+  std::optional<duration> glare_retry;
+};
+
+class invite_session {
+ public:
+  /// Named after RFC 3261's ladder: §13.2 for the UAC, §13.3 for the UAS.
+  enum class state : std::uint8_t {
+    calling,               ///< UAC: INVITE sent, nothing back yet
+    cancel_pending,        ///< UAC: hang-up before any provisional: CANCEL on the first (§9.1)
+    proceeding,            ///< UAC: 100 received (a CANCEL may go now)
+    early,                 ///< a provisional with a To tag: early dialog(s) (§12.1)
+    cancelling,            ///< UAC: CANCEL sent, awaiting the INVITE's final response
+    incoming,              ///< UAS: INVITE received, nothing sent but maybe 100
+    accepted,              ///< UAS: 2xx sent, awaiting the ACK (§13.3.1.4)
+    accepted_bye_pending,  ///< UAS: hung up before the ACK: BYE once it comes (§15)
+    confirmed,             ///< 2xx sent and ACKed, or received and ACKed
+    terminating,           ///< BYE sent, awaiting its final response
+    terminated,
+  };
+
+  /// The in-dialog INVITE transaction of §14 (one at a time in each direction).
+  enum class reinvite_state : std::uint8_t {
+    idle,
+    sent,          ///< our re-INVITE awaits its final response
+    glare_wait,    ///< it got 491: the glare_retry timer runs (§14.1); the peer's
+                   ///< re-INVITE may still come in meanwhile (then: received)
+    received,      ///< the peer's re-INVITE awaits our final response
+    awaiting_ack,  ///< our 2xx to the peer's re-INVITE awaits its ACK
+  };
+
+  enum class timer : std::uint8_t {
+    retransmit_2xx,  ///< our 2xx again (T1 doubling to T2) / BYE at 64*T1 without ACK
+    glare_retry,     ///< re-send the re-INVITE that got 491 (§14.1)
+    count
+  };
+
+  // ---------------------------------------------------------------- actions
+  struct send_request {
+    request_id id = 0;
+    parser::message request;
+    /// dialog::next_hop_uri() of the dialog; empty for the initial INVITE.
+    std::string next_hop_uri;
+  };
+  struct cancel_invite {
+    request_id invite = 0;
+  };
+  struct send_response {
+    transaction::transaction_id tx;
+    parser::message response;
+    bool retransmission = false;  ///< a 2xx sent again (§13.3.1.4)
+  };
+  struct send_ack {
+    parser::message ack;
+    std::string next_hop_uri;
+    bool retransmission = false;  ///< for a retransmitted 2xx (§13.2.2.4)
+  };
+  struct state_changed {
+    state from;
+    state to;
+    const parser::message* cause = nullptr;  ///< null when the application caused it
+  };
+  /// The peer made an offer: answer it (accept/respond with the answer as body, or
+  /// answer() when it came in a 2xx and the ACK must carry the answer).
+  struct offer_received {
+    offer_answer_state::carrier carrier;
+    const parser::message* message;
+  };
+  /// The peer answered our offer.
+  struct answer_received {
+    offer_answer_state::carrier carrier;
+    const parser::message* message;
+  };
+  /// The INVITE (or re-INVITE) carried no offer, so our 2xx (or reliable 1xx) must carry
+  /// one (§13.3.1, §14.2).
+  struct offer_needed {};
+  /// A 1xx to our INVITE (UAC); hook for 100rel (PRACK) and early media.
+  struct provisional_received {
+    const parser::message* response;
+  };
+  /// An in-dialog request for the application (re-INVITE, UPDATE, INFO, MESSAGE, ...):
+  /// answer it with respond(tx, ...).
+  struct request_received {
+    transaction::transaction_id tx;
+    const parser::message* request;
+  };
+  /// Our re-INVITE (or UPDATE, or generic request) got its final response; `error` is
+  /// empty for a 2xx, error::glare for 491, error::rejected otherwise, or the
+  /// transaction's failure (then `response` is null).
+  struct request_completed {
+    request_id id;
+    parser::method method;
+    const parser::message* response;
+    std::error_code error;
+  };
+  /// The session is over. `status`: the final response that ended it (INVITE, BYE), 0
+  /// when none. `error`: empty for a hang-up of ours, else why (rejected, cancelled,
+  /// session_ended for the peer's BYE or a 481/408, no_ack, a transaction error).
+  struct ended {
+    int status = 0;
+    std::error_code error;
+    const parser::message* cause = nullptr;
+  };
+
+  using action = std::variant<send_request, cancel_invite, send_response, send_ack, state_changed,
+                              offer_received, answer_received, offer_needed, provisional_received,
+                              request_received, request_completed, ended>;
+  struct action_list {
+    std::vector<action> items;
+    /// Set when the operation was refused; then `items` is empty and nothing changed.
+    std::error_code error;
+
+    auto begin() const noexcept { return items.begin(); }
+    auto end() const noexcept { return items.end(); }
+    std::size_t size() const noexcept { return items.size(); }
+    bool empty() const noexcept { return items.empty(); }
+    const action& operator[](std::size_t i) const { return items[i]; }
+  };
+
+  // ---------------------------------------------------------------- creation
+  /// UAC: `invite` as the caller built it (Request-URI, From with tag, To, Call-ID, CSeq,
+  /// Contact, Max-Forwards, body; no Via). start() sends it.
+  static invite_session make_uac(parser::message invite, invite_session_config config = {});
+  struct uas_options {
+    std::string local_tag;  ///< our To tag for every response with a tag
+    std::string contact;    ///< our Contact header value (name-addr)
+  };
+  /// UAS: an INVITE received on server transaction `tx` (out of any dialog).
+  static invite_session make_uas(const parser::message& invite, transaction::transaction_id tx,
+                                 uas_options options, invite_session_config config = {});
+
+  /// UAC: send_request for the INVITE. UAS: state_changed{incoming} and offer_received or
+  /// offer_needed. Once only.
+  action_list start(time_point now);
+
+  // ---------------------------------------------------------------- application
+  /// UAS: a provisional (101-199) on the INVITE; the first with a To tag makes the early
+  /// dialog. invalid_state outside incoming/early.
+  action_list ring(int status, message_options options, time_point now);
+  /// UAS: 200 on the INVITE; the body answers the INVITE's offer, or offers (answer in
+  /// the ACK). invalid_state outside incoming/early, or with no answer to an offer.
+  action_list accept(message_options options, time_point now);
+  /// UAS: a 300-699 on the INVITE; the session ends (error::rejected).
+  action_list reject(int status, message_options options, time_point now);
+  /// Ends the call the way the state allows: CANCEL (now or at the first provisional),
+  /// 486 before our answer, BYE (once the ACK came, for the UAS), nothing when ending.
+  action_list hang_up(time_point now);
+  /// UAC: the answer to an offer that came in the 2xx, sent in the ACK (§13.2.2.4).
+  action_list answer(std::string_view sdp, time_point now);
+  /// A re-INVITE in the confirmed dialog (§14.1). request_pending while any INVITE or
+  /// offer of either side is outstanding.
+  action_list reinvite(reinvite_options options, time_point now);
+  /// An UPDATE (RFC 3311) in an early or confirmed dialog; with a body it is an offer,
+  /// allowed only once the initial offer/answer completed and none is pending (§5.1).
+  action_list update(message_options options, time_point now);
+  /// Any other request in the dialog (INFO, MESSAGE, OPTIONS, REFER, NOTIFY, PRACK ...):
+  /// built by the dialog (Route, CSeq, Contact for target refreshes), completed by
+  /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
+  /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
+  /// empty: the confirmed dialog, else the first early one.
+  action_list request(std::string_view method, message_options options, time_point now,
+                      std::string_view remote_tag = {});
+  /// Answers an in-dialog request reported by request_received. For a re-INVITE or
+  /// UPDATE, a 2xx carries our Contact and the body is the answer (or, for a re-INVITE
+  /// without offer, our offer); a re-INVITE's 2xx is retransmitted until its ACK.
+  action_list respond(transaction::transaction_id tx, int status, message_options options,
+                      time_point now);
+
+  /// Sends request `id` again as a new request (new CSeq: the INVITE's + 1 for the initial
+  /// INVITE, the dialog's next one otherwise), with the headers in `set_headers` replacing
+  /// those of the same name: for credentials after a 401/407 (§22.2, §8.1.3.5) or a larger
+  /// Session-Expires after a 422 (RFC 4028 §7.4). The binding (or module) that retries
+  /// does so instead of passing that final response to on_response; the new request has
+  /// the same continuation. invalid_state when `id` is not pending.
+  action_list retry(request_id id, std::vector<std::pair<std::string, std::string>> set_headers,
+                    time_point now);
+  /// UAS: stop waiting for the ACK of our 2xx now, as if 64*T1 had passed (§13.3.1.4):
+  /// BYE, and the session ends with error::no_ack. For a binding that bounds the calls
+  /// awaiting their ACK. invalid_state when no 2xx awaits its ACK.
+  action_list give_up_ack(time_point now);
+
+  // ---------------------------------------------------------------- network
+  /// A response to request `id`, as the transaction layer passes it up (2xx
+  /// retransmissions of an INVITE included).
+  action_list on_response(request_id id, const parser::message& response, time_point now);
+  /// A 2xx for our INVITE that no transaction matched any more (after Timer M): ACKed
+  /// again, or, from another fork, ACKed and BYEd.
+  action_list on_stray_response(const parser::message& response, time_point now);
+  /// Request `id` failed in the transaction layer (timeout: counts as 408; transport
+  /// error: 503, §8.1.3.1).
+  action_list on_request_failed(request_id id, std::error_code error, time_point now);
+  /// A request the binding routed to this session: in one of its dialogs (BYE,
+  /// re-INVITE, UPDATE, INFO ...). CANCEL goes to on_cancel, ACK to on_ack.
+  action_list on_request(transaction::transaction_id tx, const parser::message& request,
+                         time_point now);
+  /// UAS: a CANCEL matching our INVITE's server transaction (§9.2), itself on `tx`.
+  action_list on_cancel(transaction::transaction_id tx, const parser::message& cancel,
+                        time_point now);
+  /// An ACK for a 2xx of ours (§13.3.1.4).
+  action_list on_ack(const parser::message& ack, time_point now);
+  /// The INVITE's transaction is over (the binding saw it terminate: Timer M for the
+  /// UAC, the ACK or Timer L for the UAS): once the session is confirmed or ending, the
+  /// INVITE it kept is released, so an established call stays small. After this, a 2xx of
+  /// another fork can no longer be ACKed and BYEd (it cannot arrive: the ICT is gone).
+  void on_invite_transaction_ended() noexcept;
+  /// Pops and handles every timer due at `now`.
+  action_list on_timer(time_point now);
+
+  // ---------------------------------------------------------------- state
+  std::optional<time_point> next_deadline() const noexcept { return timers_.next_deadline(); }
+  const timer_table<timer>& timers() const noexcept { return timers_; }
+  state current_state() const noexcept { return state_; }
+  reinvite_state current_reinvite_state() const noexcept { return reinvite_; }
+  bool is_uac() const noexcept { return uac_; }
+  const offer_answer_state& offer_answer() const noexcept { return oa_; }
+  /// The confirmed dialog, else (UAC) the first early one, else null.
+  const dialog::dialog* current_dialog() const noexcept;
+  /// UAC: the early dialogs, one per remote tag (forks), until a 2xx picks one.
+  const std::vector<dialog::dialog>& early_dialogs() const noexcept { return early_; }
+  /// The INVITE that started the session (UAC: as built, without Via); empty after
+  /// on_invite_transaction_ended.
+  const parser::message& invite() const noexcept { return invite_; }
+  transaction::transaction_id invite_transaction() const noexcept { return invite_tx_; }
+  /// After `ended`: its status and error.
+  int end_status() const noexcept { return end_status_; }
+  std::error_code end_error() const noexcept { return end_error_; }
+
+ private:
+  enum class pending_kind : std::uint8_t { invite, reinvite, update, bye, fork_bye, other };
+  struct pending_request {
+    request_id id;
+    pending_kind kind;
+    parser::message request;
+  };
+  struct incoming_request {
+    transaction::transaction_id tx;
+    parser::message request;
+  };
+
+  invite_session() = default;
+
+  // Helpers; each appends to `out`.
+  request_id send(action_list& out, pending_kind kind, parser::message request,
+                  const dialog::dialog* d);
+  void set_state(action_list& out, state to, const parser::message* cause);
+  void end(action_list& out, int status, std::error_code error, const parser::message* cause);
+  void send_bye(action_list& out, time_point now);
+  void start_2xx(action_list& out, transaction::transaction_id tx, parser::message ok,
+                 time_point now);
+  void arm_2xx_timer();
+  dialog::dialog* dialog_for(const parser::message& request);
+  parser::message uas_response(const parser::message& request, int status,
+                               const message_options& options, bool with_contact) const;
+  action_list on_invite_response(pending_request& p, const parser::message& response,
+                                 time_point now);
+  action_list on_2xx_to_invite(const parser::message& response, time_point now);
+  void ack_and_bye_fork(action_list& out, const parser::message& response);
+  action_list on_reinvite_response(pending_request& p, const parser::message& response,
+                                   time_point now);
+  action_list on_in_dialog_response(pending_request& p, const parser::message& response);
+  void on_incoming_reinvite(action_list& out, transaction::transaction_id tx,
+                            const parser::message& request);
+  void on_incoming_update(action_list& out, transaction::transaction_id tx,
+                          const parser::message& request);
+  pending_request* find_pending(request_id id);
+  void forget_pending(request_id id);
+
+  bool uac_ = true;
+  bool started_ = false;
+  bool invite_released_ = false;  // on_invite_transaction_ended dropped invite_
+  state state_ = state::calling;
+  reinvite_state reinvite_ = reinvite_state::idle;
+  invite_session_config config_;
+  uas_options uas_;
+  parser::message invite_;
+  transaction::transaction_id invite_tx_;  // UAS: the INVITE's server transaction
+  request_id invite_id_ = 0;               // UAC: the INVITE's client request
+  std::optional<dialog::dialog> dialog_;   // confirmed (UAC), or the UAS's dialog
+  std::vector<dialog::dialog> early_;      // UAC: early dialogs per remote tag
+  offer_answer_state oa_;
+  timer_table<timer> timers_;
+
+  // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
+  std::optional<parser::message> ok_;
+  transaction::transaction_id ok_tx_;
+  std::optional<dialog::invite_2xx_retransmitter> retransmitter_;
+  // UAC side of §13.2.2.4: the ACK of the last 2xx, sent again for its retransmissions.
+  std::optional<parser::message> ack_;
+  std::uint32_t ack_cseq_ = 0;
+  bool awaiting_answer_for_ack_ = false;  // offer in the 2xx: answer() sends the ACK
+  // UAC, §13.2.2.4: the ACK of each other fork's 2xx (by remote tag), sent again for its
+  // retransmissions; that dialog got its BYE once.
+  std::vector<std::pair<std::string, send_ack>> fork_acks_;
+
+  std::vector<pending_request> pending_;
+  std::vector<incoming_request> incoming_;       // requests reported, not yet answered
+  std::optional<reinvite_options> glare_retry_;  // the re-INVITE to send again
+  request_id next_id_ = 1;
+
+  int end_status_ = 0;
+  std::error_code end_error_;  // reported by `ended` (no_ack, cancelled decided early)
+};
+
+std::string_view to_string(invite_session::state s) noexcept;
+std::string_view to_string(invite_session::reinvite_state s) noexcept;
+std::string_view to_string(invite_session::timer t) noexcept;
+
+}  // namespace sipkit::session

@@ -1,0 +1,305 @@
+// invite_session, caller side: RFC 3261 §13.2 (INVITE, ACK for 2xx, forks), §9.1 (CANCEL).
+#include "session/support/messages.hpp"
+#include "sipkit/session/error.hpp"
+#include "sipkit/transaction/error.hpp"
+
+using namespace sipkit::test;
+using sipkit::session::error;
+using st = invite_session::state;
+using carrier = sipkit::session::offer_answer_state::carrier;
+
+namespace {
+
+struct uac_call {
+  uac_call(std::string_view sdp = offer_sdp) : d(invite_session::make_uac(alice_invite(sdp))) {
+    d.run(d.session().start(d.now()));
+    auto sent = d.last_of<invite_session::send_request>();
+    REQUIRE(sent.size() == 1);
+    invite_id = sent[0].id;
+    invite = sent[0].request;
+  }
+  const invite_session::action_list& respond(int code, std::string_view sdp = {},
+                                             std::string_view tag = bob_tag) {
+    auto r = bob_response(invite, code, sdp, tag);
+    return d.run(d.session().on_response(invite_id, r, d.now()));
+  }
+  session_driver d;
+  sipkit::session::request_id invite_id = 0;
+  message invite;
+};
+
+}  // namespace
+
+TEST_CASE("UAC sends the INVITE as the caller built it, without Via") {
+  uac_call c;
+  REQUIRE(start_line(c.invite) == "INVITE sip:bob@biloxi.example.com SIP/2.0");
+  REQUIRE(c.invite.count(header_id::via) == 0);
+  REQUIRE(c.invite.get(header_id::cseq) == "314159 INVITE");
+  REQUIRE(c.invite.body() == offer_sdp);
+  REQUIRE(c.d.last_of<invite_session::send_request>()[0].next_hop_uri.empty());
+  REQUIRE(c.d.session().current_state() == st::calling);
+  REQUIRE(c.d.session().offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::offer_sent);
+}
+
+TEST_CASE("UAC basic call: 180 makes an early dialog, 200 is ACKed with the exact ACK") {
+  uac_call c;
+  c.respond(100);
+  REQUIRE(c.d.session().current_state() == st::proceeding);
+  c.respond(180);
+  REQUIRE(c.d.session().current_state() == st::early);
+  auto changes = c.d.last_of<invite_session::state_changed>();
+  REQUIRE(changes.size() == 1);
+  REQUIRE(changes[0].from == st::proceeding);
+  REQUIRE(changes[0].to == st::early);
+  REQUIRE(c.d.session().early_dialogs().size() == 1);
+
+  c.d.advance(2s);
+  c.respond(200, answer_sdp);
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(acks.size() == 1);
+  const message& ack = acks[0].ack;
+  REQUIRE(start_line(ack) == "ACK sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(ack.get(header_id::cseq) == "314159 ACK");
+  REQUIRE(ack.get(header_id::route) == "<sip:ss1.example.com;lr>");
+  REQUIRE(ack.get(header_id::from) == "Alice <sip:alice@atlanta.example.com>;tag=1928301774");
+  REQUIRE(ack.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=a6c85cf");
+  REQUIRE(ack.call_id() == call_id);
+  REQUIRE(ack.count(header_id::via) == 0);
+  REQUIRE(acks[0].next_hop_uri == "sip:ss1.example.com;lr");
+  REQUIRE_FALSE(acks[0].retransmission);
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::success);
+  REQUIRE(c.d.session().offer_answer().remote_sdp() == answer_sdp);
+  // The ACK goes before the application hears of the confirmed state.
+  REQUIRE(std::holds_alternative<invite_session::send_ack>(c.d.last().items.front()));
+}
+
+TEST_CASE("UAC sends the same ACK again for a retransmission of the 2xx") {
+  uac_call c;
+  c.respond(200, answer_sdp);
+  const message first = c.d.last_of<invite_session::send_ack>()[0].ack;
+  c.d.advance(500ms);
+  c.respond(200, answer_sdp);
+  auto again = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(again.size() == 1);
+  REQUIRE(again[0].retransmission);
+  REQUIRE(again[0].ack.serialize() == first.serialize());
+  REQUIRE(c.d.last_of<invite_session::state_changed>().empty());
+  // After the ICT is gone (Timer M), the binding hands the 2xx over as stray.
+  auto r = bob_response(c.invite, 200, answer_sdp);
+  c.d.run(c.d.session().on_stray_response(r, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_ack>().size() == 1);
+}
+
+TEST_CASE("UAC hang-up after a provisional cancels; the 487 ends the call as cancelled") {
+  uac_call c;
+  c.respond(180);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  auto cancels = c.d.last_of<invite_session::cancel_invite>();
+  REQUIRE(cancels.size() == 1);
+  REQUIRE(cancels[0].invite == c.invite_id);
+  REQUIRE(c.d.session().current_state() == st::cancelling);
+  c.respond(487);
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 487);
+  REQUIRE(ended[0].error == error::cancelled);
+  REQUIRE(c.d.session().current_state() == st::terminated);
+}
+
+TEST_CASE("UAC hang-up before any provisional sends the CANCEL on the first 1xx") {
+  uac_call c;
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::cancel_invite>().empty());
+  REQUIRE(c.d.session().current_state() == st::cancel_pending);
+  c.d.advance(300ms);
+  c.respond(100);
+  REQUIRE(c.d.last_of<invite_session::cancel_invite>().size() == 1);
+  REQUIRE(c.d.times_of<invite_session::cancel_invite>() == std::vector<long long>{300});
+  REQUIRE(c.d.session().current_state() == st::cancelling);
+}
+
+TEST_CASE("UAC ACKs and BYEs a 2xx that crosses its CANCEL") {
+  uac_call c;
+  c.respond(180);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  c.respond(200, answer_sdp);
+  const auto& items = c.d.last().items;
+  REQUIRE(items.size() >= 2);
+  auto* ack = std::get_if<invite_session::send_ack>(&items[0]);
+  auto* bye = std::get_if<invite_session::send_request>(&items[1]);
+  REQUIRE(ack);
+  REQUIRE(bye);
+  REQUIRE(start_line(ack->ack) == "ACK sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(start_line(bye->request) == "BYE sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(bye->request.get(header_id::cseq) == "314160 BYE");
+  REQUIRE(bye->request.get(header_id::route) == "<sip:ss1.example.com;lr>");
+  REQUIRE(c.d.session().current_state() == st::terminating);
+  auto ok = bob_response(bye->request, 200);
+  c.d.run(c.d.session().on_response(bye->id, ok, c.d.now()));
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].error == error::cancelled);
+}
+
+TEST_CASE("UAC ACKs and BYEs the 2xx of a second fork, once") {
+  uac_call c;
+  c.respond(180, {}, "fork1");
+  c.respond(180, {}, "fork2");
+  REQUIRE(c.d.session().early_dialogs().size() == 2);
+  c.respond(200, answer_sdp, "fork1");
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  REQUIRE(c.d.session().early_dialogs().empty());
+  REQUIRE(c.d.session().current_dialog()->id().remote_tag == "fork1");
+
+  c.respond(200, answer_sdp, "fork2");
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  auto byes = c.d.last_of<invite_session::send_request>();
+  REQUIRE(acks.size() == 1);
+  REQUIRE(byes.size() == 1);
+  REQUIRE(acks[0].ack.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  REQUIRE(acks[0].ack.get(header_id::cseq) == "314159 ACK");
+  REQUIRE(start_line(byes[0].request) == "BYE sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(byes[0].request.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  REQUIRE(byes[0].request.get(header_id::cseq) == "314160 BYE");
+  REQUIRE(c.d.last_of<invite_session::state_changed>().empty());
+  REQUIRE(c.d.session().current_dialog()->id().remote_tag == "fork1");
+
+  // Its retransmission is ACKed again, with no second BYE.
+  c.respond(200, answer_sdp, "fork2");
+  REQUIRE(c.d.last_of<invite_session::send_ack>().size() == 1);
+  REQUIRE(c.d.last_of<invite_session::send_ack>()[0].retransmission);
+  REQUIRE(c.d.last_of<invite_session::send_request>().empty());
+  // The call itself is untouched.
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+}
+
+TEST_CASE("UAC: a 486 ends the call as rejected") {
+  uac_call c;
+  c.respond(180);
+  c.respond(486);
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 486);
+  REQUIRE(ended[0].error == error::rejected);
+  REQUIRE(ended[0].cause->status_code() == 486);
+  REQUIRE(c.d.session().early_dialogs().empty());
+}
+
+TEST_CASE("UAC: an INVITE timeout ends the call with 408") {
+  uac_call c;
+  c.d.advance(32s);
+  c.d.run(
+      c.d.session().on_request_failed(c.invite_id, sipkit::transaction::error::timeout, c.d.now()));
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 408);
+  REQUIRE(ended[0].error == sipkit::transaction::error::timeout);
+}
+
+TEST_CASE("UAC: an offer in the 2xx is answered in the ACK") {
+  uac_call c("");
+  c.respond(200, offer_sdp);
+  REQUIRE(c.d.last_of<invite_session::send_ack>().empty());
+  auto offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].carrier == carrier::success);
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  c.d.run(c.d.session().answer(answer_sdp, c.d.now()));
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(acks.size() == 1);
+  REQUIRE(acks[0].ack.body() == answer_sdp);
+  REQUIRE(acks[0].ack.get(header_id::content_type) == "application/sdp");
+  REQUIRE(acks[0].ack.get(header_id::cseq) == "314159 ACK");
+  REQUIRE(c.d.session().offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(c.d.session().offer_answer().answer_carrier() == carrier::ack);
+}
+
+TEST_CASE("UAC: a reliable 183 with SDP answers the INVITE's offer") {
+  uac_call c;
+  auto r = bob_response(c.invite, 183, answer_sdp);
+  r.add(header_id::require, "100rel");
+  r.add("RSeq", "1");
+  c.d.run(c.d.session().on_response(c.invite_id, r, c.d.now()));
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::reliable_provisional);
+  REQUIRE(c.d.last_of<invite_session::provisional_received>().size() == 1);
+  // An unreliable 183 would not have: its SDP is a preview (§13.2.1).
+  uac_call u;
+  u.respond(183, answer_sdp);
+  REQUIRE(u.d.last_of<invite_session::answer_received>().empty());
+}
+
+TEST_CASE("UAC: retry sends the INVITE again with a new CSeq and the given headers") {
+  uac_call c;
+  auto challenge = bob_response(c.invite, 407);
+  c.d.run(c.d.session().retry(c.invite_id, {{"Proxy-Authorization", "Digest username=\"alice\""}},
+                              c.d.now()));
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].id != c.invite_id);
+  REQUIRE(start_line(sent[0].request) == "INVITE sip:bob@biloxi.example.com SIP/2.0");
+  REQUIRE(sent[0].request.get(header_id::cseq) == "314160 INVITE");
+  REQUIRE(sent[0].request.get(header_id::proxy_authorization) == "Digest username=\"alice\"");
+  REQUIRE(sent[0].request.body() == offer_sdp);
+  REQUIRE(c.d.session().current_state() == st::calling);
+  // The old id is gone; the 200 to the new one is ACKed with the new CSeq.
+  REQUIRE(c.d.session().retry(c.invite_id, {}, c.d.now()).error == error::invalid_state);
+  auto ok = bob_response(sent[0].request, 200, answer_sdp);
+  c.d.run(c.d.session().on_response(sent[0].id, ok, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_ack>()[0].ack.get(header_id::cseq) == "314160 ACK");
+}
+
+TEST_CASE("UAC hang-up before answering an offer in the 2xx still ACKs before the BYE") {
+  uac_call c("");
+  c.respond(200, offer_sdp);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  const auto& items = c.d.last().items;
+  REQUIRE(std::holds_alternative<invite_session::send_ack>(items.at(0)));
+  auto* bye = std::get_if<invite_session::send_request>(&items.at(1));
+  REQUIRE(bye);
+  REQUIRE(bye->request.get(header_id::cseq) == "314160 BYE");
+}
+
+TEST_CASE("UAC: a 2xx without Contact cannot make a dialog and is dropped") {
+  uac_call c;
+  auto ok = bob_response(c.invite, 200, answer_sdp);
+  ok.remove(header_id::contact);
+  c.d.run(c.d.session().on_response(c.invite_id, ok, c.d.now()));
+  REQUIRE(c.d.last().empty());
+  REQUIRE(c.d.session().current_state() == st::calling);
+}
+
+TEST_CASE("UAC: a BYE that times out ends the call with 408") {
+  uac_call c;
+  c.respond(200, answer_sdp);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  auto bye = c.d.last_of<invite_session::send_request>()[0];
+  c.d.advance(32s);
+  c.d.run(c.d.session().on_request_failed(bye.id, sipkit::transaction::error::timeout, c.d.now()));
+  auto ended = c.d.last_of<invite_session::ended>();
+  REQUIRE(ended.size() == 1);
+  REQUIRE(ended[0].status == 408);
+  REQUIRE(ended[0].error == sipkit::transaction::error::timeout);
+}
+
+TEST_CASE("UAC: once the INVITE transaction is over the INVITE is released, the ACK kept") {
+  uac_call c;
+  c.d.session().on_invite_transaction_ended();  // too early: still calling
+  REQUIRE(c.d.session().invite().method() == sipkit::parser::method::invite);
+  c.respond(200, answer_sdp);
+  c.d.session().on_invite_transaction_ended();
+  REQUIRE(c.d.session().invite().method_text().empty());
+  // A stray retransmission of the 2xx is still ACKed; requests still use the dialog.
+  auto ok = bob_response(c.invite, 200, answer_sdp);
+  c.d.run(c.d.session().on_stray_response(ok, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_ack>().size() == 1);
+  c.d.run(c.d.session().hang_up(c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_request>()[0].request.get(header_id::cseq) ==
+          "314160 BYE");
+}
