@@ -215,6 +215,9 @@ struct manager::impl {
   detail::timer_lists<timer_nodes> timers_;
   manager_stats stats_;
   std::string via_scratch_;            // make_via's buffer, kept for its capacity
+  // failure_capture: the slot whose failure an entry point returns, and that failure.
+  std::uint32_t reporting_slot_ = npos;
+  std::error_code reported_failure_;
   std::size_t via_branch_offset_ = 0;  // where make_via put the branch
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
@@ -508,7 +511,10 @@ struct manager::impl {
           deliver(i, *a.msg);
           break;
         case action_kind::inform_tu:
-          if (!failover(i, now)) tu_.on_failure(id, a.code);
+          if (!failover(i, now)) {
+            if (i == reporting_slot_) reported_failure_ = a.code;
+            tu_.on_failure(id, a.code);
+          }
           break;
         case action_kind::terminated:
           s.pending_terminate = true;
@@ -616,6 +622,32 @@ struct manager::impl {
   bool limits_udp(const endpoint& e) const noexcept {
     return ledger_.enabled() && e.protocol == transport_protocol::udp && !exempt(e);
   }
+
+  /// While an entry point (start_client, cancel, respond) runs the actions of slot i, the
+  /// failure the TU is told of for that slot is also kept, so that the entry point can
+  /// return it: the caller may not know the id yet (start_client), and a TU should not
+  /// need to match upcalls against the call it is in. Scopes nest (a TU callback may
+  /// start another transaction).
+  class failure_capture {
+   public:
+    failure_capture(impl& m, std::uint32_t slot)
+        : m_(m), saved_slot_(m.reporting_slot_), saved_failure_(m.reported_failure_) {
+      m_.reporting_slot_ = slot;
+      m_.reported_failure_.clear();
+    }
+    ~failure_capture() {
+      m_.reporting_slot_ = saved_slot_;
+      m_.reported_failure_ = saved_failure_;
+    }
+    failure_capture(const failure_capture&) = delete;
+    failure_capture& operator=(const failure_capture&) = delete;
+    std::error_code failure() const noexcept { return m_.reported_failure_; }
+
+   private:
+    impl& m_;
+    std::uint32_t saved_slot_;
+    std::error_code saved_failure_;
+  };
 
   void destroy(std::uint32_t i) {
     slot& s = at(i);
@@ -744,8 +776,9 @@ struct manager::impl {
     s.targets = std::move(more);
     ++stats_.client_created;
     const transaction_id id = id_of(i);
+    failure_capture capture(*this, i);
     start_machine(i, std::move(request), now, true, bytes);
-    return {id, {}};
+    return {id, capture.failure()};
   }
 
   // ------------------------------------------------------------------ input
@@ -936,8 +969,9 @@ start_result manager::cancel(transaction_id invite, time_point now) {
   ++impl_->stats_.client_created;
   const transaction_id id = impl_->id_of(i);
   // The CANCEL keeps the INVITE's Via (§9.1): no new branch, no failover.
+  impl::failure_capture capture(*impl_, i);
   impl_->start_machine(i, std::move(cancel), now, false, bytes);
-  return {id, {}};
+  return {id, capture.failure()};
 }
 
 std::error_code manager::respond(transaction_id id, parser::message response, time_point now) {
@@ -957,8 +991,9 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   // The machine keeps the response (and, once it is final, the request may be shed).
   impl_->hold_other(id.index);
   impl_->maybe_shed(id.index, code);
+  impl::failure_capture capture(*impl_, id.index);
   impl_->execute(id.index, acts, now);
-  return {};
+  return capture.failure();
 }
 
 std::error_code manager::send_stateless(const parser::message& msg, const endpoint& destination,

@@ -439,6 +439,38 @@ TEST_CASE("A transport error on the last target is reported and ends the transac
   REQUIRE(s.mgr.size() == 0);
 }
 
+TEST_CASE("start_client returns the synchronous transport error of the last target") {
+  single s;
+  s.tp.fail_nth_send(1, std::make_error_code(std::errc::connection_refused));
+  auto r = s.mgr.start_client(sample_uac_request("OPTIONS"), {bob_addr}, s.clock.now());
+  REQUIRE_FALSE(r);
+  REQUIRE(r.error == std::errc::connection_refused);
+  REQUIRE_FALSE(s.mgr.contains(r.id));
+}
+
+TEST_CASE("start_client reports no error when a failover target took the request") {
+  single s;
+  auto second = bob_addr;
+  second.port = 5080;
+  s.tp.fail_nth_send(1, std::make_error_code(std::errc::connection_refused));
+  auto r = s.mgr.start_client(sample_uac_request("OPTIONS"), {bob_addr, second}, s.clock.now());
+  REQUIRE(r);
+  REQUIRE_FALSE(r.error);
+}
+
+TEST_CASE("respond returns the transport error of a response that could not be sent") {
+  single s;
+  std::error_code from_respond;
+  s.tu.request_hook = [&](tx::transaction_id id, const message& req) {
+    s.tp.fail_nth_send(1, std::make_error_code(std::errc::message_size));
+    from_respond = s.mgr.respond(id, sample_response(req, 200), s.clock.now());
+  };
+  s.inject(sample_request("OPTIONS", "z9hG4bKbig1", "192.0.2.1:5060", "UDP"));
+  REQUIRE(from_respond == std::errc::message_size);
+  REQUIRE(s.tu.failures.size() == 1);  // the upcall still comes, as before
+  REQUIRE(s.mgr.size() == 0);
+}
+
 TEST_CASE("Failover asks the target callback for each next target") {
   single s;
   int asked = 0;

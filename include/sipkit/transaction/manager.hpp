@@ -288,7 +288,9 @@ class manager {
   /// error::invalid_message (an ACK: the ACK for a 2xx is sent with send_stateless;
   /// missing CSeq/Call-ID), error::too_many_transactions.
   /// When the transport fails synchronously on the last target, on_failure and
-  /// on_terminated for the new id run before this returns; the returned id is then dead.
+  /// on_terminated for the new id run before this returns, and the result carries the
+  /// transport's error as well (with the id, which is then dead): the caller needs no
+  /// upcall to learn that its request never left.
   start_result start_client(parser::message request, std::vector<endpoint> targets, time_point now);
   /// As above with one target and no failover (allocates no target list).
   start_result start_client(parser::message request, endpoint target, time_point now);
@@ -304,7 +306,9 @@ class manager {
   // ---------------------------------------------------------------- server side
 
   /// The TU's response on server transaction `id`. Errors: no_such_transaction,
-  /// invalid_state (client transaction, or the machine refuses it), invalid_message.
+  /// invalid_state (client transaction, or the machine refuses it), invalid_message; and
+  /// the transport's error when the response failed to go out at once and the transaction
+  /// failed for it (RFC 3261 §17.2.4: on_failure reports it too, before this returns).
   std::error_code respond(transaction_id id, parser::message response, time_point now);
 
   /// Send outside any transaction (the ACK for a 2xx, a TU's 2xx retransmission, a
