@@ -214,7 +214,7 @@ struct manager::impl {
   std::size_t live_ = 0;
   detail::timer_lists<timer_nodes> timers_;
   manager_stats stats_;
-  std::string via_scratch_;            // make_via's buffer, kept for its capacity
+  std::string via_scratch_;  // make_via's buffer, kept for its capacity
   // failure_capture: the slot whose failure an entry point returns, and that failure.
   std::uint32_t reporting_slot_ = npos;
   std::error_code reported_failure_;
