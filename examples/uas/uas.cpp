@@ -46,7 +46,7 @@ namespace {
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5062;
-  sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
+  sipkit::transport_protocol transport = sipkit::transport_protocol::udp;
   int hangup_after = 0;
   int ring_ms = 0;
   long max_request_rate = -1;  // per source address and second; -1: the library's default
@@ -83,15 +83,9 @@ options parse(int argc, char** argv) {
     else if (a == "--port")
       o.port = static_cast<std::uint16_t>(std::stoi(value()));
     else if (a == "--transport") {
-      auto t = value();
-      if (t == "udp")
-        o.transport = sipkit::transport::protocol::udp;
-      else if (t == "tcp")
-        o.transport = sipkit::transport::protocol::tcp;
-      else if (t == "tls")
-        o.transport = sipkit::transport::protocol::tls;
-      else
-        usage();
+      auto t = sipkit::transport::protocol_from_string(value());  // udp, tcp or tls
+      if (!t) usage();
+      o.transport = *t;
     } else if (a == "--hangup-after")
       o.hangup_after = std::stoi(value());
     else if (a == "--ring-ms")
@@ -158,8 +152,9 @@ int main(int argc, char** argv) {
        40000,
        "RTP/AVP",
        {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
-  if (opt.transport == sipkit::transport::protocol::tcp)
-    cfg.default_transport = sipkit::transaction::transport_protocol::tcp;
+  // Calls we place (transfers) and REGISTERs to URIs without ;transport= go over the
+  // transport we listen on (a TLS listener's peers are sips: URIs anyway).
+  if (opt.transport == sipkit::transport_protocol::tcp) cfg.default_transport = opt.transport;
 
   sipkit::ua::user_agent agent(io, cfg);
   if (auto ec = agent.start()) {
@@ -246,10 +241,7 @@ int main(int argc, char** argv) {
     io.stop();
   });
   std::printf("listening on %s %s\n",
-              std::string(opt.transport == sipkit::transport::protocol::udp   ? "udp"
-                          : opt.transport == sipkit::transport::protocol::tcp ? "tcp"
-                                                                              : "tls")
-                  .c_str(),
+              std::string(sipkit::transport_param_name(opt.transport)).c_str(),
               agent.local_address(opt.transport).c_str());
   std::fflush(stdout);
   io.run();
