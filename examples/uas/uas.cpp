@@ -152,8 +152,8 @@ int main(int argc, char** argv) {
        40000,
        "RTP/AVP",
        {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
-  // Calls we place (transfers) and REGISTERs to URIs without ;transport= go over the
-  // transport we listen on (a TLS listener's peers are sips: URIs anyway).
+  // Listening on TCP, the calls we place (transfers) and REGISTERs to URIs without
+  // ;transport= use TCP too. (A TLS listener's peers have sips: URIs: always TLS.)
   if (opt.transport == sipkit::transport_protocol::tcp) cfg.default_transport = opt.transport;
 
   sipkit::ua::user_agent agent(io, cfg);
@@ -198,10 +198,10 @@ int main(int argc, char** argv) {
     });
   };
 
-  // Transfer (RFC 3515), the transferee's side: the stack has checked the REFER (one
-  // Refer-To, else 400); the handler places the new call and returns it, and the stack
-  // answers 202, notifies "100 Trying" and then that call's progress (§2.4.4, §2.4.5).
-  // Without a handler (--no-transfer) the stack declines with 603.
+  // Transfer (RFC 3515), the transferee's side: the stack checks the REFER (one Refer-To,
+  // else 400), answers 202 and notifies "100 Trying" (§2.4.4), then calls this handler,
+  // which places the new call and returns it; the stack notifies that call's progress and
+  // its final status (§2.4.5). Without a handler (--no-transfer) the stack answers 603.
   if (opt.transfer) {
     agent.on_refer([&agent, &opt, &hang_up_later](sipkit::ua::call, std::string_view refer_to) {
       if (!opt.quiet)
