@@ -65,12 +65,12 @@ using verdict = sipkit::ua::digest_server::verdict;
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5070;
-  sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
+  sipkit::transport_protocol transport = sipkit::transport_protocol::udp;
   std::string realm = "sipkit";
   std::map<std::string, std::string> users;
   std::vector<std::string> domains;  // lowercase; the realm when none is given
   long min_expires = 60, max_expires = 3600;
-  long max_request_rate = -1;  // per source address and second; -1: the library's default
+  long max_request_rate = -1;         // per source address and second; -1: the library's default
   registrar::location_limits limits;  // --max-contacts, --max-bindings, --replace-oldest
   bool redirect_requires_auth = true;
   sipkit::ua::digest_throttle_config throttle;
@@ -113,13 +113,9 @@ options parse(int argc, char** argv) {
     } else if (a == "--port") {
       o.port = static_cast<std::uint16_t>(number());
     } else if (a == "--transport") {
-      auto t = value();
-      if (t == "udp")
-        o.transport = sipkit::transport::protocol::udp;
-      else if (t == "tcp")
-        o.transport = sipkit::transport::protocol::tcp;
-      else
-        usage();
+      auto t = sipkit::transport::protocol_from_string(value());
+      if (!t || *t == sipkit::transport_protocol::tls) usage();  // udp or tcp
+      o.transport = *t;
     } else if (a == "--realm") {
       o.realm = value();
     } else if (a == "--user") {
@@ -350,7 +346,7 @@ int main(int argc, char** argv) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
   std::printf("listening on %s %s, realm %s\n",
-              opt.transport == sipkit::transport::protocol::udp ? "udp" : "tcp",
+              std::string(sipkit::transport_param_name(opt.transport)).c_str(),
               agent.local_address(opt.transport).c_str(), opt.realm.c_str());
   std::fflush(stdout);
   io.run();

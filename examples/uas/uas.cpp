@@ -3,7 +3,13 @@
 // What it shows: receiving calls with sipkit::ua::user_agent — 180 Ringing, then 200 OK
 // with an SDP answer negotiated from the local codecs (RFC 3264); printing INFO and
 // MESSAGE bodies; OPTIONS answered by the stack; hanging up on a timer or when the
-// caller does. Every SIP message is printed as one ladder line ("SENT to" /
+// caller does; accepting call transfers (RFC 3515): on a REFER in a call it places a new
+// call to the Refer-To target, and the stack answers the REFER 202 and reports that call's
+// progress to the transferor in NOTIFYs (message/sipfrag "SIP/2.0 100 Trying", then
+// "180 Ringing" ..., the last one, "200 OK" or the failure, with Subscription-State:
+// terminated). The transferor ends the original call (its BYE); the new call lives until
+// its far end hangs up (or --hangup-after). --no-transfer declines every REFER with 603.
+// Every SIP message is printed as one ladder line ("SENT to" /
 // "RECEIVED from"), unless --quiet.
 //
 // Run:   uas --bind 127.0.0.1 --port 5062 --transport udp
@@ -18,6 +24,7 @@
 //          after 180)  --max-request-rate N (new requests per second and source address,
 //          burst 2N; 100; 0 = no limit: manager_config::rate_limit, a defence against
 //          floods; a load test from one address, such as sipp, needs it raised)
+//          --no-transfer (decline REFER with 603 instead of placing the call)
 //          --quiet (no ladder)  --full (whole messages)  --cert F --key F
 //          --ca F (trust anchors: client certificates, and the server's when our BYE
 //          opens a TLS connection to the caller)  --require-client-cert (mutual TLS)
@@ -39,10 +46,11 @@ namespace {
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5062;
-  sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
+  sipkit::transport_protocol transport = sipkit::transport_protocol::udp;
   int hangup_after = 0;
   int ring_ms = 0;
   long max_request_rate = -1;  // per source address and second; -1: the library's default
+  bool transfer = true;        // on REFER, place the call to the Refer-To target
   bool quiet = false, full = false;
   std::string cert, key;
   std::string ca;
@@ -54,7 +62,7 @@ struct options {
   std::fprintf(
       stderr,
       "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
-      "           [--ring-ms N] [--max-request-rate N] [--quiet] [--full]\n"
+      "           [--ring-ms N] [--max-request-rate N] [--no-transfer] [--quiet] [--full]\n"
       "           [--cert FILE --key FILE]\n"
       "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
@@ -75,21 +83,17 @@ options parse(int argc, char** argv) {
     else if (a == "--port")
       o.port = static_cast<std::uint16_t>(std::stoi(value()));
     else if (a == "--transport") {
-      auto t = value();
-      if (t == "udp")
-        o.transport = sipkit::transport::protocol::udp;
-      else if (t == "tcp")
-        o.transport = sipkit::transport::protocol::tcp;
-      else if (t == "tls")
-        o.transport = sipkit::transport::protocol::tls;
-      else
-        usage();
+      auto t = sipkit::transport::protocol_from_string(value());  // udp, tcp or tls
+      if (!t) usage();
+      o.transport = *t;
     } else if (a == "--hangup-after")
       o.hangup_after = std::stoi(value());
     else if (a == "--ring-ms")
       o.ring_ms = std::stoi(value());
     else if (a == "--max-request-rate")
       o.max_request_rate = std::stol(value());
+    else if (a == "--no-transfer")
+      o.transfer = false;
     else if (a == "--quiet")
       o.quiet = true;
     else if (a == "--full")
@@ -148,8 +152,9 @@ int main(int argc, char** argv) {
        40000,
        "RTP/AVP",
        {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
-  if (opt.transport == sipkit::transport::protocol::tcp)
-    cfg.default_transport = sipkit::transaction::transport_protocol::tcp;
+  // Listening on TCP, the calls we place (transfers) and REGISTERs to URIs without
+  // ;transport= use TCP too. (A TLS listener's peers have sips: URIs: always TLS.)
+  if (opt.transport == sipkit::transport_protocol::tcp) cfg.default_transport = opt.transport;
 
   sipkit::ua::user_agent agent(io, cfg);
   if (auto ec = agent.start()) {
@@ -180,6 +185,34 @@ int main(int argc, char** argv) {
                   static_cast<int>(m.body.size()), m.body.data());
   });
 
+  // --hangup-after: BYE that many seconds after the call is connected (answered and ACKed,
+  // or for a transferred call, answered by the transfer target).
+  auto hang_up_later = [&io, &opt](sipkit::ua::call c) {
+    if (opt.hangup_after <= 0) return;
+    auto t =
+        std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(opt.hangup_after));
+    c.async_wait_connected([c, t](std::error_code ec) mutable {
+      if (ec) return;
+      t->async_wait(
+          [c, t](boost::system::error_code) mutable { c.async_hangup([](std::error_code) {}); });
+    });
+  };
+
+  // Transfer (RFC 3515), the transferee's side: the stack checks the REFER (one Refer-To,
+  // else 400), answers 202 and notifies "100 Trying" (§2.4.4), then calls this handler,
+  // which places the new call and returns it; the stack notifies that call's progress and
+  // its final status (§2.4.5). Without a handler (--no-transfer) the stack answers 603.
+  if (opt.transfer) {
+    agent.on_refer([&agent, &opt, &hang_up_later](sipkit::ua::call, std::string_view refer_to) {
+      if (!opt.quiet)
+        std::printf("transfer: calling %.*s\n", static_cast<int>(refer_to.size()), refer_to.data());
+      std::fflush(stdout);
+      sipkit::ua::call next = agent.make_call(refer_to);
+      hang_up_later(next);
+      return next;
+    });
+  }
+
   agent.on_incoming_call([&](sipkit::ua::call c) {
     c.on_event([&opt](const sipkit::ua::call_event& e) {
       using kind = sipkit::ua::call_event::kind;
@@ -192,16 +225,9 @@ int main(int argc, char** argv) {
         std::printf("call %s\n", e.what == kind::remote_hold ? "put on hold" : "resumed");
     });
     c.ring();
-    auto answer = [c, &io, &opt]() mutable {
+    auto answer = [c, &hang_up_later]() mutable {
       if (c.answer()) return;
-      if (opt.hangup_after <= 0) return;
-      auto t =
-          std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(opt.hangup_after));
-      c.async_wait_connected([c, t](std::error_code ec) mutable {
-        if (ec) return;
-        t->async_wait(
-            [c, t](boost::system::error_code) mutable { c.async_hangup([](std::error_code) {}); });
-      });
+      hang_up_later(c);
     };
     if (opt.ring_ms <= 0) return answer();
     auto t =
@@ -215,10 +241,7 @@ int main(int argc, char** argv) {
     io.stop();
   });
   std::printf("listening on %s %s\n",
-              std::string(opt.transport == sipkit::transport::protocol::udp   ? "udp"
-                          : opt.transport == sipkit::transport::protocol::tcp ? "tcp"
-                                                                              : "tls")
-                  .c_str(),
+              std::string(sipkit::transport_param_name(opt.transport)).c_str(),
               agent.local_address(opt.transport).c_str());
   std::fflush(stdout);
   io.run();

@@ -143,22 +143,4 @@ std::string_view to_string(server_non_invite::state s) noexcept {
   return "";
 }
 
-std::string_view via_transport_name(transport_protocol p) noexcept {
-  switch (p) {
-    case transport_protocol::udp:
-      return "UDP";
-    case transport_protocol::tcp:
-      return "TCP";
-    case transport_protocol::tls:
-      return "TLS";
-    case transport_protocol::sctp:
-      return "SCTP";
-    case transport_protocol::ws:
-      return "WS";
-    case transport_protocol::wss:
-      return "WSS";
-  }
-  return "UDP";
-}
-
 }  // namespace sipkit::transaction

@@ -10,32 +10,25 @@
 
 #include "sipkit/transport/error.hpp"
 
-
 namespace sipkit::transaction {
 namespace net = sipkit::transport;
 
-std::optional<net::protocol> to_transport_protocol(transport_protocol p) noexcept {
-  switch (p) {
-    case transport_protocol::udp:
-      return net::protocol::udp;
-    case transport_protocol::tcp:
-      return net::protocol::tcp;
-    case transport_protocol::tls:
-      return net::protocol::tls;
-    default:
-      return std::nullopt;
-  }
+endpoint to_endpoint(transport_protocol p, const net::endpoint& peer, std::uint64_t connection) {
+  endpoint hop;
+  hop.host = peer.address.to_string();  // IPv6 without brackets
+  hop.port = peer.port;
+  hop.protocol = p;
+  hop.connection = connection;
+  return hop;
 }
 
-transport_protocol to_transaction_protocol(net::protocol p) noexcept {
-  switch (p) {
-    case net::protocol::tcp:
-      return transport_protocol::tcp;
-    case net::protocol::tls:
-      return transport_protocol::tls;
-    default:
-      return transport_protocol::udp;
-  }
+std::optional<net::target> to_target(const endpoint& hop) {
+  const auto address = net::parse_ip(hop.host);
+  if (!address) return std::nullopt;
+  net::target to;
+  to.transport = hop.protocol;
+  to.remote = {*address, hop.port};
+  return to;
 }
 
 namespace {
@@ -97,12 +90,8 @@ network_transport::network_transport(net::manager& network)
   });
   net_.on_message([state = state_.get()](const net::incoming_message& in) {
     if (state->receiver == nullptr) return;
-    endpoint source;
-    source.host = in.source.address.to_string();  // IPv6 without brackets
-    source.port = in.source.port;
-    source.protocol = to_transaction_protocol(in.transport);
-    source.connection = in.connection;
-    state->receiver->on_receive(in.to_message(), source);
+    state->receiver->on_receive(in.to_message(),
+                                to_endpoint(in.transport, in.source, in.connection));
   });
 }
 
@@ -140,19 +129,14 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
     // (its received/rport were filled in when the request arrived).
     return net_.send_response(msg, destination.connection, std::move(done));
   }
-  const auto protocol = to_transport_protocol(destination.protocol);
-  if (!protocol) return make_error_code(net::error::unsupported_transport);
-  const auto address = net::parse_ip(destination.host);
-  if (!address) return std::make_error_code(std::errc::invalid_argument);
-  net::target to;
-  to.transport = *protocol;
-  to.remote = {*address, destination.port};
-  return net_.send_request(msg, to, std::move(done));
+  if (!net::runs(destination.protocol)) return make_error_code(net::error::unsupported_transport);
+  const auto to = to_target(destination);
+  if (!to) return std::make_error_code(std::errc::invalid_argument);
+  return net_.send_request(msg, *to, std::move(done));
 }
 
 std::string network_transport::via_sent_by(const endpoint& destination) const {
-  const auto protocol = to_transport_protocol(destination.protocol);
-  if (!protocol) return {};
+  if (!net::runs(destination.protocol)) return {};
   const auto remote = net::parse_ip(destination.host);
   const bool v6 = remote && remote->is_v6();
   const boost::asio::ip::address any =
@@ -160,7 +144,7 @@ std::string network_transport::via_sent_by(const endpoint& destination) const {
          : boost::asio::ip::address(boost::asio::ip::address_v4::any());
   // Passing the wildcard address tells a wildcard listener from a bound one: only the
   // former reports it back as its host.
-  std::string sent_by = net_.via_sent_by(*protocol, {any, 0});
+  std::string sent_by = net_.via_sent_by(destination.protocol, {any, 0});
   const std::string any_host = net::endpoint{any, 0}.host_string();
   if (!remote || sent_by.size() <= any_host.size() || !sent_by.starts_with(any_host) ||
       sent_by[any_host.size()] != ':')

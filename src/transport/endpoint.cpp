@@ -6,22 +6,6 @@
 
 namespace sipkit::transport {
 
-std::string_view to_string(protocol p) noexcept {
-  switch (p) {
-    case protocol::udp: return "UDP";
-    case protocol::tcp: return "TCP";
-    case protocol::tls: return "TLS";
-  }
-  return "?";
-}
-
-std::optional<protocol> protocol_from_string(std::string_view name) noexcept {
-  if (parser::iequals(name, "udp")) return protocol::udp;
-  if (parser::iequals(name, "tcp")) return protocol::tcp;
-  if (parser::iequals(name, "tls")) return protocol::tls;
-  return std::nullopt;
-}
-
 std::string endpoint::host_string() const {
   if (address.is_v6()) return "[" + address.to_string() + "]";
   return address.to_string();

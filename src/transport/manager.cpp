@@ -46,7 +46,7 @@ void manager::impl::arm_throttle_timer() {
 
 std::error_code manager::impl::refuse_send(std::error_code ec, protocol p, std::string_view to,
                                            std::size_t size) {
-  ++st(p).sends_refused;
+  if (runs(p)) ++st(p).sends_refused;  // SCTP/WS/WSS have no statistics row here
   log_limited(detail::log_reason::send_refused, log_level::warning, [&] {
     std::string text =
         "refuse to send " + std::to_string(size) + " bytes over " + std::string(to_string(p));
@@ -252,6 +252,7 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
     return refuse_send(ec, p, remote.to_string(), bytes.size());
   };
   if (!started || stopped) return refuse(error::not_started);
+  if (!runs(p)) return refuse(error::unsupported_transport);  // SCTP, WS, WSS
   auto& s = st(p);
   send_info info{p, remote, 0};
   if (p == protocol::udp) {
@@ -356,7 +357,9 @@ std::error_code manager::start() {
   // the first connection.
   if (auto ec = impl_->make_tls_contexts()) return ec;
   for (const auto& lp : impl_->cfg.listen) {
-    auto ec = lp.transport == protocol::udp ? impl_->open_udp(lp) : impl_->open_acceptor(lp);
+    std::error_code ec = make_error_code(error::unsupported_transport);  // SCTP, WS, WSS
+    if (runs(lp.transport))
+      ec = lp.transport == protocol::udp ? impl_->open_udp(lp) : impl_->open_acceptor(lp);
     if (ec) {
       impl_->log(log_level::error, "cannot listen on " + std::string(to_string(lp.transport)) +
                                        " " + lp.address + ":" + std::to_string(lp.port) + ": " +
@@ -516,6 +519,7 @@ bool manager::is_open(connection_id connection) const noexcept {
 }
 
 statistics manager::stats(protocol transport) const noexcept {
+  if (!runs(transport)) return {};
   return impl_->stat[static_cast<std::size_t>(transport)];
 }
 

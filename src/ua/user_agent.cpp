@@ -102,13 +102,7 @@ void user_agent::impl::locate(std::string_view uri, targets_handler done) {
   resolver_->locate(
       uri, [done = std::move(done)](std::error_code ec, sipkit::transport::target_list list) {
         std::vector<tx::endpoint> targets;
-        for (const auto& t : list.all()) {
-          tx::endpoint ep;
-          ep.host = t.remote.address.to_string();
-          ep.port = t.remote.port;
-          ep.protocol = tx::to_transaction_protocol(t.transport);
-          targets.push_back(std::move(ep));
-        }
+        for (const auto& t : list.all()) targets.push_back(tx::to_endpoint(t));
         done(ec, std::move(targets));
       });
 }

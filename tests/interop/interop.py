@@ -19,6 +19,16 @@ cases:
             the uac calls sip:bob@example.com through kamailio answering its 407; passes
             when every challenge used --algorithm, the call was set up and hung up (uac
             exit 0) and the uas got the INVITE and the BYE from kamailio's port.
+  transfer  an unattended transfer (RFC 3515, RFC 5589 6) with examples/uas as the
+            transferee: sipp (transfer_transferor.xml) calls --uas, REFERs it to a second
+            sipp (transfer_target.xml), expects 202 and the NOTIFYs "100 Trying",
+            "180 Ringing" (active) and "200 OK" (terminated), answers them and hangs up;
+            the target takes the INVITE, answers and hangs up the new call after 1 s.
+            Passes when both sipps count their call successful and the uas ladder shows
+            the new call (INVITE, 180, 200, ACK, BYE from the target) and three NOTIFYs.
+  transfer-declined  the same call to examples/uas started with --no-transfer
+            (transfer_declined.xml): the REFER must get 603 and the uas must send no
+            NOTIFY and place no call.
   baresip   baresip (tests/interop/baresip/*.in) registers sip:alice@example.com at
             --registrar (MD5 only: see case_baresip), calls --uas directly, hangs up and
             quits; passes when the registrar bound and then unbound alice, the uas saw
@@ -367,6 +377,76 @@ def case_kamailio_auth(procs, a):
     stop_kamailio(procs, kam)
 
 
+# --------------------------------------------------------------------------------- transfer
+
+def sent_in_order(log, want):
+    """True when the ladder of `log` has the (direction, port, first token) items of `want`
+    in this order (other lines may come between)."""
+    i = 0
+    for d, _proto, _h, port, tok in ladder(log):
+        if i < len(want) and (d, int(port), tok) == want[i]:
+            i += 1
+    return i == len(want)
+
+
+def case_transfer(procs, a, declined=False):
+    """examples/uas as the transferee of an unattended transfer: a sipp transferor calls it
+    and REFERs it to a sipp transfer target (see the module doc)."""
+    if a.uas == "sipp":
+        raise Failure("transfer: --uas must be examples/uas (sipp cannot be a transferee)")
+    if a.transport != "udp":
+        raise Failure("transfer: only --transport udp is supported")
+    uport, tport = free_port(), free_port()
+    target_uri = f"sip:target@127.0.0.1:{tport}"
+    target = None
+    if not declined:
+        argv = sipp_argv(need("sipp"), a.work, "target", a.transport, tport,
+                         ["-sf", os.path.join(HERE, "transfer_target.xml")],
+                         ["-m", "1", "-trace_msg", "-message_file",
+                          os.path.join(a.work, "target_messages.log")])
+        target = procs.start("sipp transfer target", argv, os.path.join(a.work, "target.log"),
+                             cwd=a.work)
+        wait_listening(target, tport, a.transport)
+    uas = start_uas(procs, a, uport, extra=["--no-transfer"] if declined else [])
+    scenario = "transfer_declined.xml" if declined else "transfer_transferor.xml"
+    argv = sipp_argv(need("sipp"), a.work, "transferor", a.transport, free_port(),
+                     ["-sf", os.path.join(HERE, scenario), f"127.0.0.1:{uport}",
+                      "-key", "target_uri", target_uri],
+                     ["-m", "1", "-timeout", "40s", "-timeout_error", "-trace_msg",
+                      "-message_file", os.path.join(a.work, "transferor_messages.log")])
+    transferor = procs.start("sipp transferor", argv, os.path.join(a.work, "transferor.log"),
+                             cwd=a.work)
+    rc = transferor.wait(45, watch=[uas])
+    check_sipp(rc, a, "transferor", 1, transferor)
+    if target:
+        # The target hangs up 1 s after its ACK, then exits (timewait 0.5 s).
+        check_sipp(target.wait(20, watch=[uas]), a, "target", 1, target)
+    stop_sipkit(procs, uas)
+
+    tport_sent = [tok for d, _p, _h, port, tok in ladder(uas.log)
+                  if d == "SENT to" and int(port) == tport]
+    notifies = [tok for d, _p, _h, _port, tok in ladder(uas.log)
+                if d == "SENT to" and tok == "NOTIFY"]
+    print(f"uas sent to the target: {tport_sent}; NOTIFYs sent: {len(notifies)}")
+    if declined:
+        if tport_sent or notifies:
+            raise Failure("with --no-transfer the uas must place no call and send no NOTIFY "
+                          f"(sent to the target {tport_sent}, {len(notifies)} NOTIFYs):\n"
+                          f"{uas.tail()}")
+        return
+    wait_output(uas, rf"^transfer: calling {re.escape(target_uri)}$", 1,
+                what="the uas's transfer line")
+    new_call = [("SENT to", tport, "INVITE"), ("RECEIVED from", tport, "SIP/2.0"),
+                ("RECEIVED from", tport, "SIP/2.0"), ("SENT to", tport, "ACK"),
+                ("RECEIVED from", tport, "BYE"), ("SENT to", tport, "SIP/2.0")]
+    if not sent_in_order(uas.log, new_call):
+        raise Failure("the uas ladder does not show the new call to the transfer target "
+                      f"(INVITE, 180, 200, ACK, BYE from it, 200):\n{uas.tail()}")
+    if len(notifies) != 3:
+        raise Failure(f"the uas sent {len(notifies)} NOTIFYs, expected 3 (100, 180, 200):\n"
+                      f"{uas.tail()}")
+
+
 # ---------------------------------------------------------------------------------- baresip
 
 def fill_template(name, dest, fields):
@@ -474,7 +554,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("case", choices=["sipp-uac", "sipp-uas", "kamailio", "kamailio-auth",
-                                    "baresip"])
+                                    "transfer", "transfer-declined", "baresip"])
     p.add_argument("--work", required=True, help="scratch directory, emptied first")
     p.add_argument("--uas", default="sipp")
     p.add_argument("--uac", default="sipp")
@@ -500,6 +580,8 @@ def main():
         with Processes() as procs:
             {"sipp-uac": case_sipp_uac, "sipp-uas": case_sipp_uas,
              "kamailio": case_kamailio, "kamailio-auth": case_kamailio_auth,
+             "transfer": case_transfer,
+             "transfer-declined": lambda procs, a: case_transfer(procs, a, declined=True),
              "baresip": case_baresip}[a.case](procs, a)
     except Failure as e:
         print(f"FAIL: {a.case}: {e}\n(all output is in {a.work})", flush=True)

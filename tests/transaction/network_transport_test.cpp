@@ -101,6 +101,40 @@ TEST_CASE("network_transport maps the transport library's protocols both ways") 
   REQUIRE(tx::to_transaction_protocol(net::protocol::tls) == tx::transport_protocol::tls);
 }
 
+TEST_CASE("to_endpoint and to_target convert between a transport address and a hop") {
+  const net::endpoint v6{asio::ip::make_address("2001:db8::7"), 5070};
+  const tx::endpoint hop = tx::to_endpoint(tx::transport_protocol::tcp, v6, 42);
+  CHECK(hop.host == "2001:db8::7");  // no brackets: the transaction layer's form
+  CHECK(hop.port == 5070);
+  CHECK(hop.protocol == tx::transport_protocol::tcp);
+  CHECK(hop.connection == 42);
+
+  net::target t;
+  t.transport = net::protocol::tls;
+  t.remote = {asio::ip::make_address("192.0.2.9"), 5061};
+  CHECK(tx::to_endpoint(t) == tx::endpoint{"192.0.2.9", 5061, tx::transport_protocol::tls, 0});
+
+  const auto back = tx::to_target(hop);
+  REQUIRE(back);
+  CHECK(back->transport == net::protocol::tcp);
+  CHECK(back->remote == v6);
+  CHECK_FALSE(tx::to_target({"example.com", 5060, tx::transport_protocol::udp, 0}));
+}
+
+TEST_CASE("network_transport refuses a request over WS, which the transport does not run") {
+  asio::io_context io;
+  net::transport_config cfg;
+  cfg.listen = {{net::protocol::udp, "127.0.0.1", 0}};
+  cfg.log = sipkit::logger(sipkit::log_level::off);
+  net::manager network(io, cfg);
+  tx::network_transport tp(network);
+  REQUIRE(!network.start());
+  const auto request = sample_uac_request("OPTIONS");
+  CHECK(tp.send(request, {"127.0.0.1", 5060, tx::transport_protocol::ws, 0}, {}) ==
+        make_error_code(net::error::unsupported_transport));
+  CHECK(tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::ws, 0}).empty());
+}
+
 TEST_CASE("A NICT over UDP on loopback gets the 200 of a NIST in another stack") {
   asio::io_context io;
   loopback_stack uac(io, net::protocol::udp);

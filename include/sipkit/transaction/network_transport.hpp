@@ -47,6 +47,7 @@
 // the receiver (asio_adapter).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,10 +60,30 @@
 
 namespace sipkit::transaction {
 
-/// transaction_protocol <-> transport::protocol. nullopt: SCTP, WS and WSS, which the
-/// transport library does not run.
-std::optional<sipkit::transport::protocol> to_transport_protocol(transport_protocol p) noexcept;
-transport_protocol to_transaction_protocol(sipkit::transport::protocol p) noexcept;
+/// The transaction layer's hop (host string, port, protocol, connection) for a peer the
+/// transport layer names by IP address: the address as a literal (IPv6 without brackets),
+/// the port, the protocol and the connection that carried it (0: none). The one place
+/// that turns a transport::endpoint into a transaction::endpoint (received messages, and
+/// the targets of an RFC 3263 lookup).
+endpoint to_endpoint(transport_protocol p, const sipkit::transport::endpoint& peer,
+                     std::uint64_t connection = 0);
+/// One entry of an RFC 3263 target list (transport::resolver) as a hop.
+inline endpoint to_endpoint(const sipkit::transport::target& t) {
+  return to_endpoint(t.transport, t.remote);
+}
+/// The reverse, for sending a request: the transport target of a hop; nullopt when its
+/// host is not an IP literal (names are resolved first, RFC 3263). The protocol is copied
+/// as it is (check sipkit::transport::runs before sending).
+std::optional<sipkit::transport::target> to_target(const endpoint& hop);
+
+/// Older functions from when the two layers had two protocol enums; they are one type
+/// now, so these only keep code written against them compiling. to_transport_protocol:
+/// nullopt for SCTP, WS and WSS, which the transport library does not run.
+inline std::optional<transport_protocol> to_transport_protocol(transport_protocol p) noexcept {
+  if (!sipkit::transport::runs(p)) return std::nullopt;
+  return p;
+}
+inline transport_protocol to_transaction_protocol(transport_protocol p) noexcept { return p; }
 
 class network_transport final : public transport {
  public:

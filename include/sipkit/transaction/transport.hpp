@@ -19,17 +19,20 @@
 #include <system_error>
 
 #include "sipkit/parser/message.hpp"
+#include "sipkit/transport_protocol.hpp"
 
 namespace sipkit::transaction {
 
-enum class transport_protocol : std::uint8_t { udp, tcp, tls, sctp, ws, wss };
+/// The one transport_protocol of every layer (sipkit/transport_protocol.hpp: udp, tcp,
+/// tls, sctp, ws, wss), under this layer's older name.
+using transport_protocol = sipkit::transport_protocol;
 
-/// RFC 3261 §18: UDP is the only unreliable transport SIP runs on; everything else is
-/// reliable, which zeroes Timers D, I, J, K and disables A, E, G.
-constexpr bool is_reliable(transport_protocol p) noexcept { return p != transport_protocol::udp; }
-
-/// "UDP", "TCP", "TLS", "SCTP", "WS", "WSS" as written in a Via (§20.42, RFC 7118).
-std::string_view via_transport_name(transport_protocol p) noexcept;
+// RFC 3261 §18: UDP is the only unreliable transport SIP runs on; everything else is
+// reliable, which zeroes Timers D, I, J, K and disables A, E, G (is_reliable). "UDP",
+// "TCP", "TLS", "SCTP", "WS", "WSS" as written in a Via (§20.42, RFC 7118:
+// via_transport_name). Shared functions, also reachable by their older names here.
+using sipkit::is_reliable;
+using sipkit::via_transport_name;
 
 /// Where a message goes (client side: a target chosen by RFC 3263 resolution) or where it
 /// came from (server side: the source of the request, used for the responses, §18.2.2).

@@ -10,20 +10,33 @@
 #include <string>
 #include <string_view>
 
+#include "sipkit/transport_protocol.hpp"
+
 namespace sipkit::transport {
 
-/// The transports this library runs (RFC 3261 §18; TLS per §26.2).
-enum class protocol : std::uint8_t { udp = 0, tcp = 1, tls = 2 };
+/// The one transport_protocol of every layer (sipkit/transport_protocol.hpp), under this
+/// layer's older name. This library runs udp, tcp and tls (RFC 3261 §18; TLS per §26.2);
+/// sctp, ws and wss are refused (error::unsupported_transport).
+using protocol = sipkit::transport_protocol;
+/// The protocols this library runs are the first protocol_count values (udp, tcp, tls):
+/// per-protocol tables (statistics) have this many entries.
 inline constexpr std::size_t protocol_count = 3;
+/// True for udp, tcp and tls: the protocols this library can listen and send on.
+constexpr bool runs(protocol p) noexcept { return static_cast<std::size_t>(p) < protocol_count; }
 
-/// "UDP", "TCP", "TLS" as written in a Via (§20.42) and in ;transport= (lower case there).
-std::string_view to_string(protocol p) noexcept;
-/// Case-insensitive "UDP"/"TCP"/"TLS"; nullopt for anything else (SCTP, WS ...).
-std::optional<protocol> protocol_from_string(std::string_view name) noexcept;
-/// 5060, or 5061 for TLS (RFC 3261 §19.1.2).
-constexpr std::uint16_t default_port(protocol p) noexcept { return p == protocol::tls ? 5061 : 5060; }
-/// Everything but UDP is reliable: no retransmissions above (RFC 3261 §17).
-constexpr bool is_reliable(protocol p) noexcept { return p != protocol::udp; }
+// "UDP" ... (to_string), 5060/5061 (default_port), reliability (is_reliable): the shared
+// functions of sipkit/transport_protocol.hpp, also reachable by their older names here.
+using sipkit::default_port;
+using sipkit::is_reliable;
+using sipkit::to_string;
+
+/// Case-insensitive "UDP"/"TCP"/"TLS": the names this library runs; nullopt for anything
+/// else, also for SCTP, WS and WSS (sipkit::parse_transport_protocol knows those).
+constexpr std::optional<protocol> protocol_from_string(std::string_view name) noexcept {
+  auto p = parse_transport_protocol(name);
+  if (p && !runs(*p)) return std::nullopt;
+  return p;
+}
 
 /// An IP address and a port.
 struct endpoint {

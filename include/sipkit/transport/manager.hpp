@@ -96,12 +96,12 @@ struct incoming_message {
 /// count every event exactly, also when its log line was rate-limited
 /// (transport_config::log_rate).
 struct statistics {
-  std::uint64_t messages_in = 0;    ///< parsed and delivered
-  std::uint64_t messages_out = 0;   ///< handed to the socket (UDP) / fully written (streams)
-  std::uint64_t bytes_in = 0;       ///< every byte read, keep-alives and garbage included
+  std::uint64_t messages_in = 0;   ///< parsed and delivered
+  std::uint64_t messages_out = 0;  ///< handed to the socket (UDP) / fully written (streams)
+  std::uint64_t bytes_in = 0;      ///< every byte read, keep-alives and garbage included
   std::uint64_t bytes_out = 0;
-  std::uint64_t parse_errors = 0;   ///< datagrams / framed messages / streams that failed
-  std::uint64_t drops = 0;          ///< inputs not delivered (parse errors included)
+  std::uint64_t parse_errors = 0;           ///< datagrams / framed messages / streams that failed
+  std::uint64_t drops = 0;                  ///< inputs not delivered (parse errors included)
   std::uint64_t bad_requests_answered = 0;  ///< 400s sent for malformed requests
   /// Sends that failed at the socket: a datagram the kernel refused (e.g. a full socket
   /// buffer), a queued stream message that could not be written because the connect, TLS
@@ -113,7 +113,7 @@ struct statistics {
   /// Each is also logged (rate-limited).
   std::uint64_t sends_refused = 0;
   std::uint64_t connections_accepted = 0;
-  std::uint64_t connections_opened = 0;     ///< outgoing, connect + handshake succeeded
+  std::uint64_t connections_opened = 0;  ///< outgoing, connect + handshake succeeded
   /// Accepts closed at once because of max_connections or max_connections_per_source.
   std::uint64_t connections_refused = 0;
   /// Of connections_refused, those refused by max_connections_per_source.
@@ -125,7 +125,7 @@ struct statistics {
   /// the listener (see manager), so this grows by a few per second at most.
   std::uint64_t accept_errors = 0;
   std::uint64_t connections_closed = 0;
-  std::uint64_t connections_open = 0;       ///< current
+  std::uint64_t connections_open = 0;  ///< current
   std::uint64_t keepalive_pings_received = 0;
   std::uint64_t keepalive_pongs_sent = 0;
   std::uint64_t keepalive_pings_sent = 0;
@@ -134,8 +134,8 @@ struct statistics {
 /// A bound local socket, as reported by manager::listeners().
 struct listener_info {
   protocol transport = protocol::udp;
-  endpoint local;             ///< with the real port when the config said 0
-  connection_id id = 0;       ///< UDP: the id carried by messages received on it
+  endpoint local;        ///< with the real port when the config said 0
+  connection_id id = 0;  ///< UDP: the id carried by messages received on it
 };
 
 /// How a send went, for send_handler.
@@ -170,7 +170,8 @@ class manager {
   void on_connection_closed(close_handler handler);
 
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
-  /// (sockets already opened stay open; call stop() to give up).
+  /// (sockets already opened stay open; call stop() to give up); a listen point of a
+  /// protocol this library does not run (SCTP, WS, WSS) is error::unsupported_transport.
   std::error_code start();
   /// Close every socket and connection. Pending send handlers get operation_aborted.
   void stop();
@@ -187,7 +188,8 @@ class manager {
   /// Returns an error known at once (then `done` is never called); such a refusal is
   /// counted (statistics::sends_refused) and logged. A datagram larger than UDP can carry
   /// (65,507 bytes over IPv4, 65,527 over IPv6; only with udp_to_tcp_threshold = 0) fails
-  /// with error::message_too_large.
+  /// with error::message_too_large; a target over SCTP, WS or WSS with
+  /// error::unsupported_transport.
   std::error_code send_request(const parser::message& request, const target& to,
                                send_handler done = {});
   /// Send a response where RFC 3261 §18.2.2 / RFC 3581 §4 say: on `connection` when it
@@ -212,6 +214,7 @@ class manager {
   /// True when `connection` is an open stream connection.
   bool is_open(connection_id connection) const noexcept;
 
+  /// Counters of one transport; all zero for those this library does not run (!runs()).
   statistics stats(protocol transport) const noexcept;
   const transport_config& config() const noexcept;
 
@@ -239,8 +242,7 @@ void replace_top_via(parser::message& m, std::string_view value);
 /// §18): Via (top one fixed up for `source`), From, To (with a tag), Call-ID and CSeq
 /// copied when readable, the reason phrase naming the error. nullopt when no response
 /// may be sent (not a request, an ACK, no readable Via).
-std::optional<std::string> make_bad_request_response(std::string_view bytes,
-                                                     std::string_view why,
+std::optional<std::string> make_bad_request_response(std::string_view bytes, std::string_view why,
                                                      const endpoint& source);
 
 }  // namespace sipkit::transport

@@ -56,6 +56,7 @@
 #include "sipkit/transaction/manager.hpp"
 #include "sipkit/transport/config.hpp"
 #include "sipkit/transport/resolver.hpp"
+#include "sipkit/transport_protocol.hpp"
 #include "sipkit/ua/call.hpp"
 #include "sipkit/ua/digest.hpp"
 #include "sipkit/ua/incoming_request.hpp"
@@ -95,9 +96,9 @@ struct ua_config {
   std::size_t max_calls_awaiting_ack = 1000;
   /// "sip:192.0.2.1:5060": route every out-of-dialog request through this proxy.
   std::string outbound_proxy;
-  /// Transport for targets whose URI names none (sips: always TLS).
-  sipkit::transaction::transport_protocol default_transport =
-      sipkit::transaction::transport_protocol::udp;
+  /// Transport for targets whose URI names none (sips: always TLS). The same type as
+  /// transport.listen's protocols (sipkit/transport_protocol.hpp).
+  sipkit::transport_protocol default_transport = sipkit::transport_protocol::udp;
   /// Credentials for 401/407 challenges (RFC 3261 §22, RFC 7616/8760 digest), by realm.
   std::vector<ua::credentials> credentials;
   /// RFC 3262: INVITEs say Supported: 100rel, reliable 18x are PRACKed, and our 18x are
