@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sipkit/parser/message_view.hpp"
+#include "support/sip_text.hpp"
 
 using sipkit::dialog::dialog;
 using sipkit::dialog::dialog_id;
@@ -18,19 +19,7 @@ using sipkit::parser::message;
 
 namespace {
 
-// Test texts use "\n"; the wire wants CRLF.
-message parse(std::string_view text) {
-  std::string wire;
-  for (char c : text) {
-    if (c == '\n') wire += '\r';
-    wire += c;
-  }
-  auto view = std::make_unique<sipkit::parser::message_view>();
-  auto err = sipkit::parser::parse_message(wire, *view);
-  INFO(err.message());
-  REQUIRE_FALSE(err);
-  return message::from_view(*view);
-}
+using sipkit::test::parse;  // tests/support/sip_text.hpp
 
 // The INVITE Alice sends (RFC 3261 §24.2, F1).
 constexpr std::string_view alice_invite =

@@ -8,6 +8,7 @@
 
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/message_view.hpp"
+#include "support/sip_text.hpp"
 
 using sipkit::dialog::dialog;
 using sipkit::dialog::first_hop_uri;
@@ -17,18 +18,7 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-message parse(std::string_view text) {
-  std::string wire;
-  for (char c : text) {
-    if (c == '\n') wire += '\r';
-    wire += c;
-  }
-  auto view = std::make_unique<sipkit::parser::message_view>();
-  auto err = sipkit::parser::parse_message(wire, *view);
-  INFO(err.message());
-  REQUIRE_FALSE(err);
-  return message::from_view(*view);
-}
+using sipkit::test::parse;  // tests/support/sip_text.hpp
 
 constexpr std::string_view alice_invite =
     "INVITE sip:bob@biloxi.com SIP/2.0\n"

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "sipkit/parser/message_view.hpp"
+#include "support/sip_text.hpp"
 
 using namespace std::chrono_literals;
 using sipkit::parser::header_id;
@@ -22,18 +23,7 @@ namespace {
 
 const time_point t0{};
 
-message parse(std::string_view text) {
-  std::string wire;
-  for (char c : text) {
-    if (c == '\n') wire += '\r';
-    wire += c;
-  }
-  auto view = std::make_unique<sipkit::parser::message_view>();
-  auto err = sipkit::parser::parse_message(wire, *view);
-  INFO(err.message());
-  REQUIRE_FALSE(err);
-  return message::from_view(*view);
-}
+using sipkit::test::parse;  // tests/support/sip_text.hpp
 
 constexpr std::string_view invite_text =
     "INVITE sip:bob@192.0.2.4 SIP/2.0\n"
