@@ -28,7 +28,7 @@
 
 #include <algorithm>
 
-#include "regsub_values.hpp"
+#include "header_values.hpp"
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"

@@ -28,6 +28,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"
 
@@ -38,23 +39,9 @@ using parser::message;
 
 namespace {
 
-bool lists_tag(const message& m, header_id id, std::string_view tag) {
-  for (const auto& f : m.fields())
-    if (f.id == id)
-      for (auto tok : sipkit::dialog::split_address_list(m.value_of(f)))
-        if (parser::iequals(tok, tag)) return true;
-  return false;
-}
-
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 // 1*DIGIT in 1 .. 2^31-1 (§7.1: response-num), the whole of `v`.
 std::optional<std::uint32_t> number(std::string_view v) {
-  v = trim(v);
+  v = detail::trim_lws(v);
   std::uint32_t n = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc{} || end != v.data() + v.size() || n == 0 || n > 0x7fffffffu)
@@ -65,10 +52,12 @@ std::optional<std::uint32_t> number(std::string_view v) {
 }  // namespace
 
 bool supports_100rel(const message& m) {
-  return lists_tag(m, header_id::supported, "100rel") || requires_100rel(m);
+  return detail::lists_token(m, header_id::supported, "100rel") || requires_100rel(m);
 }
 
-bool requires_100rel(const message& m) { return lists_tag(m, header_id::require, "100rel"); }
+bool requires_100rel(const message& m) {
+  return detail::lists_token(m, header_id::require, "100rel");
+}
 
 std::optional<message> refuse_100rel(const message& invite, bool supported,
                                      std::string_view to_tag) {
@@ -90,19 +79,19 @@ std::string rack::to_string() const {
 std::optional<rack> read_rack(const message& prack) {
   auto v = prack.get("RAck");
   if (!v) return std::nullopt;
-  std::string_view text = trim(*v);
+  std::string_view text = detail::trim_lws(*v);
   rack out;
   const auto sp1 = text.find_first_of(" \t");
   if (sp1 == std::string_view::npos) return std::nullopt;
   auto rseq = number(text.substr(0, sp1));
-  text = trim(text.substr(sp1));
+  text = detail::trim_lws(text.substr(sp1));
   const auto sp2 = text.find_first_of(" \t");
   if (!rseq || sp2 == std::string_view::npos) return std::nullopt;
   std::uint32_t cseq = 0;
   auto cseq_text = text.substr(0, sp2);
   auto [end, ec] = std::from_chars(cseq_text.data(), cseq_text.data() + cseq_text.size(), cseq);
   if (ec != std::errc{} || end != cseq_text.data() + cseq_text.size()) return std::nullopt;
-  auto method = trim(text.substr(sp2));
+  auto method = detail::trim_lws(text.substr(sp2));
   if (!parser::is_token(method)) return std::nullopt;
   out.rseq = *rseq;
   out.cseq = cseq;

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"
 
@@ -33,27 +34,6 @@ using parser::message;
 using std::chrono::seconds;
 
 namespace {
-
-bool lists_tag(const message& m, header_id id, std::string_view tag) {
-  for (const auto& f : m.fields())
-    if (f.id == id)
-      for (auto tok : sipkit::dialog::split_address_list(m.value_of(f)))
-        if (parser::iequals(tok, tag)) return true;
-  return false;
-}
-
-// delta-seconds, capped at 2^31 so that arithmetic on it cannot overflow.
-std::optional<seconds> delta_seconds(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  if (v.empty()) return std::nullopt;
-  std::int64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{1} << 31);
-  }
-  return seconds(n);
-}
 
 bool running(session_timer::state s) {
   return s == session_timer::state::refreshing || s == session_timer::state::refresh_sent ||
@@ -68,7 +48,7 @@ std::optional<session_expires_value> read_session_expires(const message& m) {
   auto v = m.get(header_id::session_expires);
   if (!v) return std::nullopt;
   const auto semi = v->find(';');
-  auto n = delta_seconds(v->substr(0, semi));
+  auto n = detail::delta_seconds(v->substr(0, semi));
   if (!n || n->count() <= 0) return std::nullopt;
   session_expires_value out;
   out.interval = *n;
@@ -84,11 +64,13 @@ std::optional<session_expires_value> read_session_expires(const message& m) {
 
 seconds read_min_se(const message& m) {
   auto v = m.get("Min-SE");
-  return (v ? delta_seconds(v->substr(0, v->find(';'))) : std::nullopt).value_or(seconds(90));
+  return (v ? detail::delta_seconds(v->substr(0, v->find(';'))) : std::nullopt)
+      .value_or(seconds(90));
 }
 
 bool supports_timer(const message& m) {
-  return lists_tag(m, header_id::supported, "timer") || lists_tag(m, header_id::require, "timer");
+  return detail::lists_token(m, header_id::supported, "timer") ||
+         detail::lists_token(m, header_id::require, "timer");
 }
 
 // ------------------------------------------------------------------------------ UAC

@@ -50,7 +50,7 @@
 
 #include <algorithm>
 
-#include "regsub_values.hpp"
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"
 

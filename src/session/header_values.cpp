@@ -1,14 +1,28 @@
-#include "regsub_values.hpp"
+#include "header_values.hpp"
 
 #include <algorithm>
 
+#include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
 
 namespace sipkit::session::detail {
 
-std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
+std::string_view trim_lws(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+bool lists_token(const parser::message& m, parser::header_id id, std::string_view token) {
+  for (const auto& f : m.fields())
+    if (f.id == id)
+      for (auto tok : dialog::split_address_list(m.value_of(f)))
+        if (parser::iequals(tok, token)) return true;
+  return false;
+}
+
+std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
+  v = trim_lws(v);
   if (v.empty()) return std::nullopt;
   std::int64_t n = 0;
   for (char c : v) {
@@ -18,12 +32,7 @@ std::optional<std::chrono::seconds> delta_seconds(std::string_view v) {
   return std::chrono::seconds(n);
 }
 
-std::string_view event_package(std::string_view v) {
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
+std::string_view event_package(std::string_view v) { return trim_lws(v.substr(0, v.find(';'))); }
 
 std::optional<subscription_state_value> read_subscription_state(const parser::message& m) {
   auto value = m.get("Subscription-State");

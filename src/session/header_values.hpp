@@ -1,5 +1,5 @@
-// Private to sipkit::session: the small header values registration and subscription read
-// (RFC 3261 §25.1 delta-seconds, RFC 6665 §8.2.3 Subscription-State, Event).
+// Private to sipkit::session: the small header values the machines read (RFC 3261 §25.1
+// delta-seconds, option-tag lists; RFC 6665 §8.2.3 Subscription-State, Event).
 #pragma once
 
 #include <chrono>
@@ -14,6 +14,12 @@ namespace sipkit::session::detail {
 /// delta-seconds (1*DIGIT, surrounding LWS allowed), capped at 2^31 so that arithmetic on
 /// it cannot overflow; nullopt when the text is empty or not all digits.
 std::optional<std::chrono::seconds> delta_seconds(std::string_view v);
+
+/// Trims SP and HTAB at both ends.
+std::string_view trim_lws(std::string_view v);
+
+/// True when a comma-list header (Supported, Require ...) names `token` on any of its lines.
+bool lists_token(const parser::message& m, parser::header_id id, std::string_view token);
 
 /// The event package of an Event header value ("presence;id=7" -> "presence"), trimmed.
 std::string_view event_package(std::string_view event_header);
