@@ -328,12 +328,13 @@ struct core::impl {
         if (const local_address* l = local_for(c->source.protocol))
           opts.path = record_route_uri(*l);
       }
+      const bool strict = strict_next_hop(c->request);
       b.request = make_forward(c->request, b.target, opts);  // §16.6 steps 1-6
       b.state = branch_state::resolving;
       const std::uint64_t rid = next_id_++;
       resolutions_[rid].ref = {cid, i};
-      const std::string hop = next_hop_uri(b.request);  // step 7
-      svc_.resolve(rid, hop);                           // may answer at once
+      const std::string hop = next_hop_uri(b.request, strict);  // step 7
+      svc_.resolve(rid, hop);                                   // may answer at once
     }
     if (context* cc = find_context(cid)) cc->starting = false;
     settle(cid);
@@ -686,12 +687,13 @@ struct core::impl {
     if (wants_path(*l.request)) {
       if (const local_address* a = local_for(l.source.protocol)) opts.path = record_route_uri(*a);
     }
+    const bool strict = strict_next_hop(*l.request);
     r.message = make_forward(*l.request, targets.front().uri, opts);
     r.branch_param = std::move(l.branch_param);
     r.incoming = l.source.protocol;
     r.record_route = wants_record_route(*l.request);
     const std::uint64_t rid = next_id_++;
-    const std::string hop = next_hop_uri(r.message);
+    const std::string hop = next_hop_uri(r.message, strict);
     resolutions_[rid] = std::move(r);
     svc_.resolve(rid, hop);
   }

@@ -297,16 +297,13 @@ parser::message make_forward(const parser::message& request, std::string_view ta
   add_path(fwd, options.path);                  // step 5 (RFC 3327 §5.2)
   // Step 6: a strict next hop gets the Request-URI at the end of Route and its own URI in
   // the Request-URI (§16.6 step 6, §12.2.1.1).
-  auto routes = header_list(fwd, header_id::route);
-  if (!routes.empty()) {
-    parser::uri_view first;
+  if (strict_next_hop(fwd)) {
+    auto routes = header_list(fwd, header_id::route);
     const std::string first_uri(entry_uri(routes.front()));
-    if (!parser::parse_uri(first_uri, first) && !first.lr) {
-      routes.push_back("<" + std::string(fwd.request_uri()) + ">");
-      routes.erase(routes.begin());
-      fwd.set_request_uri(first_uri);
-      set_header_list(fwd, header_id::route, routes);
-    }
+    routes.push_back("<" + std::string(fwd.request_uri()) + ">");
+    routes.erase(routes.begin());
+    fwd.set_request_uri(first_uri);
+    set_header_list(fwd, header_id::route, routes);
   }
   return fwd;
 }
@@ -351,15 +348,19 @@ void stamp_received(parser::message& request, const transaction::endpoint& sourc
   request.push_front(header_id::via, join(parms));
 }
 
-std::string next_hop_uri(const parser::message& forwarded) {
-  if (forwarded.get(header_id::route)) {
+bool strict_next_hop(const parser::message& request) {
+  if (!request.get(header_id::route)) return false;
+  auto routes = header_list(request, header_id::route);
+  if (routes.empty()) return false;
+  parser::uri_view first;
+  const std::string uri(entry_uri(routes.front()));
+  return !parser::parse_uri(uri, first) && !first.lr;
+}
+
+std::string next_hop_uri(const parser::message& forwarded, bool strict) {
+  if (!strict && forwarded.get(header_id::route)) {
     auto routes = header_list(forwarded, header_id::route);
-    if (!routes.empty()) {
-      parser::uri_view first;
-      const std::string uri(entry_uri(routes.front()));
-      // A strict first hop was moved into the Request-URI by make_forward.
-      if (!parser::parse_uri(uri, first) && first.lr) return uri;
-    }
+    if (!routes.empty()) return std::string(entry_uri(routes.front()));
   }
   return std::string(forwarded.request_uri());
 }

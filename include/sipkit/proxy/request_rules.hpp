@@ -123,9 +123,14 @@ void add_path(parser::message& request, std::string_view uri);
 /// that responses forwarded by Via reach the sender.
 void stamp_received(parser::message& request, const transaction::endpoint& source);
 
+/// Whether the first Route entry of `request` is a strict router (no ;lr): then
+/// make_forward applies §16.6 step 6, and the next hop is the new Request-URI.
+bool strict_next_hop(const parser::message& request);
+
 /// The URI the next hop is resolved from (§16.6 step 7): the first Route entry, else the
-/// Request-URI.
-std::string next_hop_uri(const parser::message& forwarded);
+/// Request-URI; the Request-URI when make_forward moved a strict router into it
+/// (`strict`: strict_next_hop of the request before make_forward).
+std::string next_hop_uri(const parser::message& forwarded, bool strict);
 
 /// The Record-Route (or Path) URI of a local address: "sip:host:port;transport=tcp;lr"
 /// (no transport parameter for UDP).
