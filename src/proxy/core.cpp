@@ -200,6 +200,14 @@ struct core::impl {
     return false;
   }
 
+  /// An OPTIONS for the proxy itself: our URI without a user part, no Route left.
+  bool addressed_to_us(const parser::message& routed) const {
+    if (routed.method() != parser::method::options || routed.get(header_id::route)) return false;
+    parser::uri_view u;
+    return !parser::parse_uri(routed.request_uri(), u) && u.user.empty() &&
+           is_local_uri(routed.request_uri(), cfg_.locals);
+  }
+
   /// §16.5: does this request go through location?
   bool needs_location(const parser::message& request) const {
     if (has_to_tag(request) || request.get(header_id::route)) return false;
@@ -246,15 +254,24 @@ struct core::impl {
       mgr_.respond(id, parser::make_response(request, 482, {}, loop.substr(0, 10)), now_);
       return;
     }
+    parser::message routed = request;
+    preprocess_route(routed, cfg_.locals);  // §16.4
+    if (addressed_to_us(routed)) {
+      // §16.1: an element may answer a request itself; an OPTIONS to the proxy's own URI
+      // (a keep-alive ping) is answered like a UAS would (§11.2).
+      auto ok = parser::make_response(request, 200, {}, loop.substr(0, 10));
+      ok.add(header_id::allow, "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER");
+      mgr_.respond(id, std::move(ok), now_);
+      return;
+    }
     const std::uint64_t cid = next_id_++;
     context& c = contexts_[cid];
     c.server = id;
-    c.request = request;
+    c.request = std::move(routed);
     c.loop = std::move(loop);
     c.source = source;
     c.invite = request.method() == parser::method::invite;
     by_server_[id] = cid;
-    preprocess_route(c.request, cfg_.locals);  // §16.4
     if (c.invite && cfg_.send_trying) mgr_.respond(id, parser::make_response(request, 100), now_);
     if (needs_location(c.request)) {
       const std::uint64_t lid = next_id_++;
@@ -639,6 +656,9 @@ struct core::impl {
   /// Forward a request without a transaction: an ACK for a 2xx in stateful mode, any
   /// request in stateless mode. `target` empty = locate (stateless mode only).
   void forward_stateless(parser::message request, const endpoint& source, bool use_location) {
+    if (request.method() == parser::method::ack &&
+        validate_request(request, cfg_.validation, cfg_.locals))
+      return;  // an ACK is never answered: one we may not forward is dropped
     std::string branch_param = stateless_branch(request, cfg_.secret);
     const std::string loop(branch_loop_part(branch_param));
     if (is_loop(request, loop)) {

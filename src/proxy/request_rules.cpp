@@ -223,7 +223,8 @@ std::string loop_hash(const parser::message& request, std::uint64_t secret) {
   h.add(request.request_uri());
   h.add(cseq ? std::to_string(cseq->number) : std::string{});
   for (const auto& f : request.fields())
-    if (f.id == header_id::proxy_require || f.id == header_id::proxy_authorization)
+    if (f.id == header_id::route || f.id == header_id::proxy_require ||
+        f.id == header_id::proxy_authorization)
       h.add(request.value_of(f));
   return h.hex();
 }

@@ -533,3 +533,52 @@ TEST_CASE("Stateless: a request that loops back to us is answered 482") {
   REQUIRE(f.tp.sent().size() == 2);
   CHECK(f.tp.sent()[1].msg.status_code() == 482);
 }
+
+TEST_CASE("An OPTIONS for the proxy's own URI is answered 200 with Allow, not forwarded") {
+  proxy_fixture f;
+  f.receive(caller_request("OPTIONS", "sip:192.0.2.10:5060"), caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].msg.status_code() == 200);
+  CHECK(f.tp.sent()[0].msg.get(header_id::allow) == "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER");
+  CHECK(f.proxy->contexts() == 0);
+}
+
+TEST_CASE("An ACK with Max-Forwards 0 is dropped, never answered") {
+  proxy_fixture f;
+  auto ack = caller_request("ACK", "sip:bob@192.0.2.20:5062", "z9hG4bKack1");
+  ack.set(header_id::to, "Bob <sip:bob@example.com>;tag=b1");
+  ack.set(header_id::max_forwards, "0");
+  f.receive(ack, caller);
+  CHECK(f.tp.sent().empty());
+}
+
+TEST_CASE("A request that hairpins through us with another Route is a spiral, not a loop") {
+  proxy_fixture f;
+  auto bye = caller_request("BYE", "sip:bob@192.0.2.20:5062");
+  bye.set(header_id::to, "Bob <sip:bob@example.com>;tag=b1");
+  bye.add(header_id::route, "<sip:192.0.2.10;lr>, <sip:192.0.2.30:5070;lr>, <sip:192.0.2.10;lr>");
+  f.receive(bye, caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  // The element at 192.0.2.30 pops its Route and sends the request back to us.
+  parser::message back = f.tp.sent()[0].msg;
+  back.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.30:5070;branch=z9hG4bKsbc1");
+  back.set(header_id::route, "<sip:192.0.2.10;lr>");
+  f.receive(back, {"192.0.2.30", 5070, tx::transport_protocol::udp, 0});
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[1].msg.method_text() == "BYE");
+  CHECK(f.tp.sent()[1].destination == bob_phone);
+  CHECK(f.proxy->statistics().loops == 0);
+}
+
+TEST_CASE("A request arriving over TCP is answered on its connection") {
+  proxy_fixture f;
+  const tx::endpoint tcp_caller{"192.0.2.1", 40000, tx::transport_protocol::tcp, 17};
+  auto m = caller_request();
+  m.set(header_id::via, "SIP/2.0/TCP 192.0.2.1:5060;branch=z9hG4bKtcp1");
+  f.receive(m, tcp_caller);
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[0].destination == tcp_caller);
+  f.receive(f.answer(1, 180), bob_phone);
+  REQUIRE(f.tp.sent().size() == 3);
+  CHECK(f.tp.sent()[2].destination == tcp_caller);
+}

@@ -67,9 +67,10 @@ std::optional<parser::message> validate_request(const parser::message& request,
 
 /// The loop-detection part of a branch (§16.6 step 8): a hash of the fields a spiral would
 /// change and a loop would not: To tag, From tag, Call-ID, Request-URI, CSeq number,
-/// Proxy-Require and Proxy-Authorization, as received. 16 hex digits. Unlike the RFC's
-/// list it leaves out the top Via: when a request comes back to us, the top Via is the
-/// one of the element that sent it back, so hashing it would make every loop a spiral.
+/// Route, Proxy-Require and Proxy-Authorization, as received (the method is left out, so
+/// that a CANCEL or non-2xx ACK hashes like its INVITE). 16 hex digits. Unlike the RFC's
+/// "common way" it leaves out the top Via: when a request comes back to us, the top Via is
+/// the one of the element that sent it back, so hashing it would make every loop a spiral.
 std::string loop_hash(const parser::message& request, std::uint64_t secret = 0);
 
 /// §16.11: the branch of a stateless proxy, computed so that a retransmission (and the
