@@ -7,13 +7,14 @@
 //   waiting       | CANCEL / 2xx / 6xx elsewhere   | -                             | completed
 //   resolving     | next hops set                  | RR, start_client, Timer C     | trying
 //   resolving     | no next hop / start fails      | record 503                    | completed
-//   trying        | 100                            | re-arm Timer C                | trying
-//   trying        | 101-199                        | forward, re-arm Timer C;      | proceeding
+//   trying        | 100                            | CANCEL if cancel_pending      | proceeding
+//   trying/proc.  | 101-199                        | forward, re-arm Timer C;      | proceeding
 //                 |                                | CANCEL if cancel_pending      |
+//   completed     | 1xx (Timer C gave up on it)    | CANCEL if cancel_pending      | completed
 //   trying/proc.  | 2xx                            | forward; CANCEL the others    | completed
 //   trying/proc.  | 3xx-6xx                        | record (6xx: CANCEL others)   | completed
 //   trying/proc.  | timeout / transport error      | record 408 / 503              | completed
-//   trying        | Timer C                        | record 408                    | completed
+//   trying        | Timer C                        | record 408, cancel_pending    | completed
 //   proceeding    | Timer C                        | CANCEL, record 408            | completed
 //   proceeding    | CANCEL from upstream           | CANCEL                        | proceeding
 //   trying        | CANCEL from upstream           | cancel_pending                | trying
@@ -413,7 +414,10 @@ struct core::impl {
     ++stats_.timer_c_fired;
     // §16.8: a branch with a provisional is CANCELled; one without is treated as if it
     // had received a 408. Either way the branch now counts as answered 408.
-    if (b->state == branch_state::proceeding) send_cancel(*b);
+    if (b->state == branch_state::proceeding)
+      send_cancel(*b);
+    else
+      b->cancel_pending = true;  // §9.1: not before a provisional; then it goes out
     complete_with(k.ref, 408);
     settle(k.ref.context);
   }
@@ -481,11 +485,11 @@ struct core::impl {
     parser::message response = received;
     pop_via(response);  // §16.7 step 3
     if (code < 200) {
-      if (b->state == branch_state::trying || b->state == branch_state::proceeding) {
-        if (c.invite) arm_timer_c(ref, *b);  // §16.7 step 2
-        if (code > 100) b->state = branch_state::proceeding;
-        if (b->cancel_pending && code > 100) send_cancel(*b);
-      }
+      if (b->state == branch_state::trying) b->state = branch_state::proceeding;
+      // §16.7 step 2: 101-199 re-arm Timer C; a 100 only says the next hop got it.
+      if (b->state == branch_state::proceeding && c.invite && code > 100) arm_timer_c(ref, *b);
+      // §9.1: a CANCEL waits for a provisional (even for a branch Timer C gave up on).
+      if (b->cancel_pending) send_cancel(*b);
       // §16.7 step 5: 100 is absorbed; other provisionals go up while no final did.
       if (code > 100 && !c.final_sent && b->state != branch_state::completed)
         send_upstream(c, std::move(response));

@@ -303,6 +303,27 @@ TEST_CASE("Timer C is configurable and a branch without provisional counts as 40
   auto* timeout = f.sent_to(caller, "408");
   REQUIRE(timeout);
   CHECK(timeout->at == time_point{} + 20s);
+  // A provisional that comes after all gets the CANCEL, and goes no further.
+  f.clock.advance(1s);
+  f.receive(f.answer(1, 180), bob_phone);
+  auto* cancel = f.sent_to(bob_phone, "CANCEL");
+  REQUIRE(cancel);
+  CHECK(cancel->at == time_point{} + 21s);
+  CHECK_FALSE(f.sent_to(caller, "180"));
+}
+
+TEST_CASE("Timer C is not re-armed by 100 Trying, only by 101-199") {
+  auto cfg = default_config();
+  cfg.timer_c = 20s;
+  proxy_fixture f(cfg);
+  f.receive(caller_request(), caller);
+  f.clock.advance(5s);
+  f.receive(f.answer(1, 100), bob_phone);
+  f.clock.advance(15s);
+  auto* cancel = f.sent_to(bob_phone, "CANCEL");  // a 100 is a provisional: CANCEL allowed
+  REQUIRE(cancel);
+  CHECK(cancel->at == time_point{} + 20s);
+  REQUIRE(f.sent_to(caller, "408"));
 }
 
 TEST_CASE("Sequential forking: a 486 from the q=1.0 contact moves on to the q=0.5 contact") {
