@@ -299,7 +299,7 @@ struct core::impl {
     start_targets(l.context, std::move(targets), mode.value_or(cfg_.forking));
   }
 
-  void reject(std::uint64_t lid, parser::message response) {
+  void respond(std::uint64_t lid, parser::message response) {
     auto it = lookups_.find(lid);
     if (it == lookups_.end()) return;
     lookup l = std::move(it->second);
@@ -794,9 +794,9 @@ void core::set_targets(std::uint64_t lookup, std::vector<target> targets, time_p
   impl_->set_targets(lookup, std::move(targets), mode);
 }
 
-void core::reject(std::uint64_t lookup, parser::message response, time_point now) {
+void core::respond(std::uint64_t lookup, parser::message response, time_point now) {
   impl::entry_guard guard(*impl_, now);
-  impl_->reject(lookup, std::move(response));
+  impl_->respond(lookup, std::move(response));
 }
 
 void core::set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops, time_point now) {

@@ -469,7 +469,7 @@ TEST_CASE("Location may refuse with its own response, such as a 407 challenge") 
   f.receive(caller_request(), caller);
   auto challenge = parser::make_response(caller_request(), 407, {}, "px1");
   challenge.add(header_id::proxy_authenticate, "Digest realm=\"example.com\", nonce=\"abc\"");
-  f.proxy->reject(f.svc.lookups[0].first, challenge, f.clock.now());
+  f.proxy->respond(f.svc.lookups[0].first, challenge, f.clock.now());
   REQUIRE(f.tp.sent().size() == 2);
   CHECK(f.tp.sent()[1].msg.status_code() == 407);
   CHECK(f.tp.sent()[1].destination == caller);
@@ -602,4 +602,22 @@ TEST_CASE("A request arriving over TCP is answered on its connection") {
   f.receive(f.answer(1, 180), bob_phone);
   REQUIRE(f.tp.sent().size() == 3);
   CHECK(f.tp.sent()[2].destination == tcp_caller);
+}
+
+TEST_CASE("A registrar in the same program answers a REGISTER through respond") {
+  proxy_fixture f;
+  f.svc.async = true;
+  auto reg = caller_request("REGISTER", "sip:example.com");
+  reg.set(header_id::to, "Bob <sip:bob@example.com>");
+  f.receive(reg, caller);
+  REQUIRE(f.svc.lookups.size() == 1);
+  CHECK(f.svc.lookups[0].second == "sip:example.com");
+  auto ok = parser::make_response(reg, 200, {}, "reg1");
+  ok.add(header_id::contact, "<sip:bob@192.0.2.20:5062>;expires=3600");
+  f.proxy->respond(f.svc.lookups[0].first, ok, f.clock.now());
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].msg.status_code() == 200);
+  CHECK(f.tp.sent()[0].msg.get(header_id::contact) == "<sip:bob@192.0.2.20:5062>;expires=3600");
+  f.clock.advance(1s);
+  CHECK(f.proxy->contexts() == 0);
 }

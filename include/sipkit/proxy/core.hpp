@@ -50,7 +50,7 @@
 // branch's loop hash equals the request's own is a loop (482); a different one a spiral.
 //
 // Asynchronous services: locate and resolve get an id and may answer from inside the
-// call or any time later through set_targets/reject and set_next_hops (with the `now`
+// call or any time later through set_targets/respond and set_next_hops (with the `now`
 // of that later call). An answer for an id the core forgot (the request was CANCELled,
 // the context is gone) is ignored.
 //
@@ -101,7 +101,9 @@ class services {
  public:
   virtual ~services() = default;
   /// §16.5: the target set of `request` (a request for one of config.domains outside any
-  /// dialog). Answer with core::set_targets(lookup, ...) or core::reject(lookup, response).
+  /// dialog). Answer with core::set_targets(lookup, ...), or answer the request yourself
+  /// with core::respond(lookup, response): a challenge, a 404, or, for a registrar in the
+  /// same program, the 200 to a REGISTER.
   virtual void locate(std::uint64_t lookup, const parser::message& request) = 0;
   /// RFC 3263: the endpoints of the next hop `uri` (a Route entry or Request-URI), in the
   /// order to try them. Answer with core::set_next_hops(resolution, ...); none = 503.
@@ -137,7 +139,7 @@ struct config {
 /// Counters; monotonically increasing.
 struct stats {
   std::uint64_t forwarded = 0;  ///< requests sent on a branch or statelessly
-  std::uint64_t rejected = 0;   ///< requests answered by the core itself
+  std::uint64_t rejected = 0;   ///< requests answered by the core or through respond()
   std::uint64_t loops = 0;      ///< 482s
   std::uint64_t responses_forwarded = 0;
   std::uint64_t cancels_sent = 0;
@@ -162,9 +164,10 @@ class core final : public transaction::transaction_user {
   /// The target set for `lookup`; empty = 404 (Not Found). `mode` overrides config.forking.
   void set_targets(std::uint64_t lookup, std::vector<target> targets, time_point now,
                    std::optional<fork_mode> mode = std::nullopt);
-  /// Answer the request of `lookup` with `response` (a 401/407 challenge, 404, 302 ...),
-  /// made with parser::make_response from the request locate was given.
-  void reject(std::uint64_t lookup, parser::message response, time_point now);
+  /// Answer the request of `lookup` with `response` (a 401/407 challenge, 404, 302, a
+  /// registrar's 200 ...), made with parser::make_response from the request locate was
+  /// given. Nothing is forwarded.
+  void respond(std::uint64_t lookup, parser::message response, time_point now);
   /// The endpoints of the next hop for `resolution` (empty: the branch fails with 503).
   void set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops, time_point now);
 
