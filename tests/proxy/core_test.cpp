@@ -621,3 +621,73 @@ TEST_CASE("A registrar in the same program answers a REGISTER through respond") 
   f.clock.advance(1s);
   CHECK(f.proxy->contexts() == 0);
 }
+
+TEST_CASE("RFC 3263 §4.3: a silent first endpoint is left at Timer B for the next one") {
+  proxy_fixture f;
+  f.svc.async = true;
+  f.receive(caller_request(), caller);
+  f.proxy->set_targets(f.svc.lookups[0].first, {{"sip:bob@bob.example.net", 1.0}}, f.clock.now());
+  REQUIRE(f.svc.resolutions.size() == 1);
+  CHECK(f.svc.resolutions[0].second == "sip:bob@bob.example.net");
+  f.proxy->set_next_hops(f.svc.resolutions[0].first, {bob_phone, bob_laptop}, f.clock.now());
+  REQUIRE(f.sent_to(bob_phone, "INVITE"));
+  f.clock.advance(32s);
+  auto* second = f.sent_to(bob_laptop, "INVITE");
+  REQUIRE(second);
+  CHECK(second->at == time_point{} + 32s);
+  CHECK(second->msg.request_uri() == "sip:bob@bob.example.net");
+  CHECK_FALSE(f.sent_to(caller, "408"));
+}
+
+TEST_CASE("A transport error on the only branch reaches the caller as 500 (a 503 is ours)") {
+  proxy_fixture f;
+  f.tp.fail_nth_send(2, std::make_error_code(std::errc::connection_refused));  // the INVITE
+  f.receive(caller_request(), caller);
+  auto* up = f.sent_to(caller, "500");
+  REQUIRE(up);
+  CHECK(up->at == time_point{});
+}
+
+TEST_CASE("A next hop that resolves to nothing fails its branch") {
+  proxy_fixture f;
+  f.svc.async = true;
+  f.receive(caller_request(), caller);
+  f.proxy->set_targets(f.svc.lookups[0].first, {{"sip:bob@nowhere.invalid", 1.0}}, f.clock.now());
+  f.proxy->set_next_hops(f.svc.resolutions[0].first, {}, f.clock.now());
+  REQUIRE(f.sent_to(caller, "500"));
+}
+
+TEST_CASE("Stateless: Record-Route and the 2xx ACK by Route, no transaction either way") {
+  auto cfg = default_config();
+  cfg.stateless = true;
+  cfg.record_route = true;
+  proxy_fixture f(cfg);
+  f.receive(caller_request(), caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].msg.get(header_id::record_route) == "<sip:192.0.2.10:5060;lr>");
+  auto ack = caller_request("ACK", "sip:bob@192.0.2.20:5062", "z9hG4bKack1");
+  ack.set(header_id::to, "Bob <sip:bob@example.com>;tag=b1");
+  ack.add(header_id::route, "<sip:192.0.2.10:5060;lr>");
+  f.receive(ack, caller);
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[1].destination == bob_phone);
+  CHECK_FALSE(f.tp.sent()[1].msg.get(header_id::record_route));
+  CHECK_FALSE(f.tp.sent()[1].msg.get(header_id::route));
+  CHECK(f.proxy->manager().size() == 0);
+}
+
+TEST_CASE("Stateless: the Via of a NATed sender gets received and rport for the way back") {
+  auto cfg = default_config();
+  cfg.stateless = true;
+  proxy_fixture f(cfg);
+  auto m = caller_request();
+  m.set(header_id::via, "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport");
+  const tx::endpoint nat{"198.51.100.7", 40000, tx::transport_protocol::udp, 0};
+  f.receive(m, nat);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(proxy::header_list(f.tp.sent()[0].msg, header_id::via)[1] ==
+        "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport=40000;received=198.51.100.7");
+  f.receive(f.answer(0, 200), bob_phone);
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[1].destination == nat);
+}
