@@ -18,7 +18,8 @@
 //
 // Request path, stateful (§16.3-§16.6), in this order:
 //   validate_request (400, 416, 483 / 200 OPTIONS, 420) -> loop detection (482) ->
-//   preprocess_route (strict-router fix-up, our Route entries popped) -> target set:
+//   preprocess_route (strict-router fix-up, our Route entries popped) -> an OPTIONS for
+//   our own URI is answered 200 -> target set:
 //   the Request-URI alone for in-dialog requests (To tag), requests still carrying Route
 //   and requests for domains not in config.domains; otherwise services::locate, whose
 //   targets are ordered by q (highest first) -> per target: make_forward (Request-URI,
@@ -32,8 +33,9 @@
 //   (request_rules.hpp: 6xx wins and CANCELs the others, 401/407 challenges merged) is
 //   sent. A timeout counts as 408, a transport error as 503 (sent as 500).
 // Timer C (§16.8, config.timer_c, default 181 s > 3 min): armed per INVITE branch, re-armed
-//   by each provisional; when it fires, a branch that had a provisional is CANCELled,
-//   and either way the branch counts as answered 408 (the next sequential group starts).
+//   by each 101-199 (§16.7 step 2); when it fires, a branch that had a provisional is
+//   CANCELled (one that had none is, if one comes later), and either way the branch
+//   counts as answered 408 (the next sequential group starts).
 // CANCEL (§16.10): answered 200, and CANCELs fanned out to every branch with a
 //   provisional (others are CANCELled when their first provisional arrives; groups not yet
 //   started never are). A CANCEL that matches no context is answered 481.
