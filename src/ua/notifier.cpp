@@ -79,6 +79,23 @@ std::error_code user_agent::impl::accept_subscription(const notifier_ptr& n, std
   return ec ? make_error_code(errc::invalid_state) : std::error_code{};
 }
 
+const user_agent::impl::continuation user_agent::impl::notify_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
+          const int code = rsp.status_code();
+          if (code < 200) return;
+          // RFC 6665 §4.2.2: a 481 (or any other rejection) ends the subscription.
+          if (code >= 300 && op.notifier) ua.end_notifier(op.notifier, "noresource");
+          op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
+        },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.notifier) ua.end_notifier(op.notifier, "timeout");
+          op.done.complete(ec, 0);
+        },
+    .answers_challenges = true,
+};
+
 void user_agent::impl::run_notifier(const notifier_ptr& n_ref, session::notifier::actions actions,
                                     status_handler done) {
   const notifier_ptr n = n_ref;  // the reference may live in a table erased below
@@ -97,7 +114,7 @@ void user_agent::impl::run_notifier(const notifier_ptr& n_ref, session::notifier
         continue;
       }
       client_op op;
-      op.kind = op_kind::notify;
+      op.then = &notify_then;
       op.notifier = n;
       op.request = send->request;
       op.done = std::move(done);

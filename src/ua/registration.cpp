@@ -157,7 +157,7 @@ void user_agent::impl::run_registration(const reg_ptr& r_ref,
         digest_.reauthorize(send.request);
       r->peer = targets.front();
       client_op op;
-      op.kind = op_kind::register_;
+      op.then = &register_then;
       op.registration = r;
       op.request = send.request;
       if (!start(std::move(send.request), targets, std::move(op)))
@@ -199,6 +199,15 @@ void user_agent::impl::on_register_response(client_op& op, tx::transaction_id id
                    std::move(targets));
 }
 
+const user_agent::impl::continuation user_agent::impl::register_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
+                      const message& rsp) { ua.on_register_response(op, id, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.registration) ua.registration_failed(op.registration, 0, ec);
+        },
+};
+
 void user_agent::impl::registration_failed(const reg_ptr& r, int, std::error_code ec) {
   if (!r->machine) return;
   run_registration(r, r->machine->on_failure(ec, std::chrono::steady_clock::now()), {r->peer});
@@ -223,38 +232,28 @@ bool user_agent::impl::answer_challenge(message& request, const message& challen
 
 bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id id,
                                               const message& rsp) {
-  if (op.subscription) {
-    // The subscriber machine answers its own challenges (CSeq + 1 in or out of its dialog).
-    auto s = op.subscription;
-    op = client_op{};
-    op.kind = op_kind::cancel;  // the old transaction ends on its own
-    if (s->machine)
-      run_subscriber(s, s->machine->on_response(rsp, std::chrono::steady_clock::now()));
-    return true;
-  }
   // RFC 3261 §22.2: a new request with the credentials, CSeq + 1, same Call-ID and tags.
-  if (!op.request || op.attempts >= 2 || op.kind == op_kind::cancel) return false;
+  if (!op.request || op.attempts >= 2) return false;
   message retry = *op.request;
   // The new CSeq first: digest_client tells our rejected answers by Call-ID and CSeq.
   std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 1;
   if (op.call)
-    if (auto* d = dialog_of(*op.call); d && op.kind != op_kind::invite) cseq = d->next_cseq();
+    if (auto* d = dialog_of(*op.call); d && !op.then->initial_invite) cseq = d->next_cseq();
   if (op.notifier && op.notifier->machine) cseq = op.notifier->machine->next_cseq();
   retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
   if (!answer_challenge(retry, rsp, op.attempts + 1)) return false;
   client_op next = std::move(op);
   next.attempts++;
   next.request = retry;
-  if (next.kind == op_kind::invite && next.call) next.call->invite = retry;
+  const bool invite = next.then->initial_invite && next.call;
+  if (invite) next.call->invite = retry;
   const auto* peer = stack_.get().peer(id);
   std::vector<tx::endpoint> targets{peer ? *peer : (next.call ? next.call->peer : tx::endpoint{})};
   auto call = next.call;
-  const bool invite = next.kind == op_kind::invite;
   auto new_id = start(std::move(retry), std::move(targets), std::move(next));
-  if (invite && call && new_id) call->invite_tx = new_id;
+  if (invite && new_id) call->invite_tx = new_id;
   // The old transaction ends on its own; it has no handler left.
   op = client_op{};
-  op.kind = op_kind::cancel;
   return true;
 }
 

@@ -94,13 +94,24 @@ void user_agent::impl::arm_session_timer(const call_ptr& c) {
   });
 }
 
+const user_agent::impl::continuation user_agent::impl::refresh_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
+                      const message& rsp) { ua.on_session_refresh_response(op, rsp); },
+    // RFC 4028 §10: the refresh failed, the session is gone.
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.call) ua.end_call(op.call, detail::failure_status(ec), ec);
+        },
+    .answers_challenges = true,
+};
+
 void user_agent::impl::send_session_refresh(const call_ptr& c, message update) {
   auto* d = dialog_of(*c);
   if (!d) return;
   auto dest = hop_of(*c, *d);
   if (!dest) return;
   client_op op;
-  op.kind = op_kind::session_refresh;
+  op.then = &refresh_then;
   op.call = c;
   op.request = update;
   start(std::move(update), {*dest}, std::move(op));

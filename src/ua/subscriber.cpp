@@ -121,7 +121,7 @@ void user_agent::impl::run_subscriber(const sub_ptr& s_ref, session::subscriber:
         more = s->machine->on_auth_failed(now());
       } else {
         client_op op;
-        op.kind = op_kind::subscribe;
+        op.then = &subscribe_then;
         op.subscription = s;
         op.request = send->request;
         if (!start(std::move(send->request), {*dest}, std::move(op)))
@@ -167,6 +167,16 @@ void user_agent::impl::arm_subscriber(const sub_ptr& s) {
     run_subscriber(sub, sub->machine->on_timer(std::chrono::steady_clock::now()));
   });
 }
+
+// The subscriber machine answers its own challenges (CSeq + 1 in or out of its dialog).
+const user_agent::impl::continuation user_agent::impl::subscribe_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
+                      const message& rsp) { ua.on_subscribe_response(op, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.subscription) ua.end_subscription(op.subscription, 408, "timeout", ec);
+        },
+};
 
 void user_agent::impl::on_subscribe_response(client_op& op, const message& rsp) {
   auto s = op.subscription;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "completion.hpp"
 #include "sipkit/dialog/dialog_table.hpp"
 #include "sipkit/dialog/invite_2xx_retransmitter.hpp"
 #include "sipkit/session/registration.hpp"
@@ -31,7 +32,6 @@
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
-#include "completion.hpp"
 
 namespace sipkit::ua {
 
@@ -144,27 +144,39 @@ struct notifier_impl {
   std::function<void(std::string_view)> on_end;
 };
 
+/// RFC 3261 §8.1.3.1: a transaction timeout counts as 408, a transport failure as 503.
+inline int failure_status(std::error_code ec) { return ec == tx::error::timeout ? 408 : 503; }
+
 }  // namespace detail
 
 using detail::call_impl;
 using call_ptr = std::shared_ptr<call_impl>;
 
 struct user_agent::impl final : tx::transaction_user {
-  enum class op_kind : std::uint8_t {
-    invite,
-    reinvite,
-    bye,
-    cancel,
-    request,
-    orphan_bye,
-    register_,
-    subscribe,
-    notify,
-    session_refresh
+  struct client_op;
+  /// What to do with the outcome of one client transaction: the continuation that travels
+  /// with the request (like libre's sip_request(..., resp_handler, arg)). Plain function
+  /// pointers in a static table per kind of request, so that starting a request allocates
+  /// no std::function; the data they work on is in client_op.
+  struct continuation {
+    /// Every response (provisional ones included); nullptr: responses are ignored.
+    void (*on_response)(impl&, client_op&, tx::transaction_id, const parser::message&) = nullptr;
+    /// The transaction failed (timeout, transport error) after it started.
+    void (*on_failure)(impl&, client_op&, tx::transaction_id, std::error_code) = nullptr;
+    /// The transaction is over (after its last response or failure).
+    void (*on_terminated)(impl&, client_op&, tx::transaction_id) = nullptr;
+    /// A 401/407 is answered by the core with a new request carrying credentials (§22.2);
+    /// false: the continuation sees the challenge (its machine answers it, or nobody).
+    bool answers_challenges = false;
+    /// The request could not be sent at all: the call it belongs to ends.
+    bool ends_call_if_unsent = false;
+    /// The call's initial INVITE: a challenged retry bumps its own CSeq (no dialog yet) and
+    /// becomes the call's INVITE.
+    bool initial_invite = false;
   };
-  /// What a client transaction was started for.
+  /// One client transaction's continuation and the data it needs.
   struct client_op {
-    op_kind kind = op_kind::request;
+    const continuation* then = &ignore_then;
     call_ptr call;  // null for out-of-dialog requests and orphan BYEs
     status_handler done;
     std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
@@ -174,6 +186,16 @@ struct user_agent::impl final : tx::transaction_user {
     std::shared_ptr<detail::notifier_impl> notifier;          // NOTIFY
     int attempts = 0;  // authentication retries so far (§22.2)
   };
+  // The continuations (defined next to the code they continue).
+  static const continuation ignore_then;     // CANCEL, BYE of an orphan fork, a dead op
+  static const continuation invite_then;     // uac.cpp
+  static const continuation reinvite_then;   // uac.cpp
+  static const continuation bye_then;        // uac.cpp
+  static const continuation request_then;    // uac.cpp: in/out-of-dialog, final status only
+  static const continuation register_then;   // registration.cpp
+  static const continuation subscribe_then;  // subscriber.cpp
+  static const continuation notify_then;     // notifier.cpp
+  static const continuation refresh_then;    // session_timer.cpp
 
   impl(boost::asio::io_context& io, ua_config cfg);
   ~impl() override;

@@ -19,6 +19,82 @@ std::string bracket(std::string_view uri) {
 }
 }  // namespace
 
+const user_agent::impl::continuation user_agent::impl::invite_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
+                      const message& rsp) { ua.on_invite_response(op, id, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.call && op.call->state != call_state::established)
+            ua.end_call(op.call, detail::failure_status(ec), ec);
+        },
+    // The INVITE transaction is over (no more forked 2xx): the request can go.
+    .on_terminated =
+        [](impl&, client_op& op, tx::transaction_id id) {
+          if (op.call && op.call->invite_tx == id && op.call->state == call_state::established)
+            op.call->invite.reset();
+        },
+    .answers_challenges = true,
+    .ends_call_if_unsent = true,
+    .initial_invite = true,
+};
+
+const user_agent::impl::continuation user_agent::impl::reinvite_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
+                      const message& rsp) { ua.on_reinvite_response(op, rsp); },
+    .on_failure =
+        [](impl&, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.call) op.call->reinvite_pending = false;
+          op.done.complete(ec, 0);
+        },
+    .answers_challenges = true,
+};
+
+const user_agent::impl::continuation user_agent::impl::bye_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
+          if (rsp.status_code() >= 200 && op.call) ua.end_call(op.call, rsp.status_code(), {});
+        },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.call) ua.end_call(op.call, detail::failure_status(ec), ec);
+        },
+    .answers_challenges = true,
+    .ends_call_if_unsent = true,
+};
+
+// A request whose only outcome is its final status (INFO, MESSAGE, UPDATE, REFER, NOTIFY,
+// PRACK in a call; any method out of dialog).
+const user_agent::impl::continuation user_agent::impl::request_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
+          const int code = rsp.status_code();
+          if (code < 200) return;
+          if (op.call && op.request && op.request->method() == parser::method::update) {
+            op.call->update_pending = false;
+            if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
+          }
+          // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
+          if (op.call && op.request && op.request->method() != parser::method::prack) {
+            if (auto* d = ua.dialog_of(*op.call)) {
+              d->on_response(*op.request, rsp);
+              if (d->state() == sipkit::dialog::dialog_state::terminated)
+                ua.end_call(op.call, code, make_error_code(errc::call_ended));
+            }
+          }
+          op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
+        },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
+          if (op.call) {
+            ua.end_call(op.call, detail::failure_status(ec), ec);
+            op.call->reinvite_pending = false;
+          }
+          op.done.complete(ec, 0);
+        },
+    .answers_challenges = true,
+};
+
 call user_agent::impl::make_call(std::string_view target) {
   auto c = std::make_shared<call_impl>();
   c->ua = this;
@@ -99,7 +175,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   }
   c->invite = inv;
   client_op op;
-  op.kind = op_kind::invite;
+  op.then = &invite_then;
   op.call = c;
   op.request = inv;
   c->invite_tx = start(std::move(inv), std::move(targets), std::move(op));
@@ -111,7 +187,8 @@ void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq
   if (!body.empty()) ack.set_body(body, "application/sdp");
   auto dest = hop_of(*c, d);
   if (!dest) {
-    peer_log("cannot route an ACK", log_level::warning, "cannot route the ACK of call " + c->call_id);
+    peer_log("cannot route an ACK", log_level::warning,
+             "cannot route the ACK of call " + c->call_id);
     return;
   }
   send_stateless_request(ack, *dest);
@@ -166,7 +243,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
         send_stateless_request(ack, *dest);
         auto bye = d->make_request("BYE");
         client_op bye_op;
-        bye_op.kind = op_kind::orphan_bye;
+        bye_op.then = &ignore_then;
         start(std::move(bye), {*dest}, std::move(bye_op));
       }
       return;
@@ -214,13 +291,12 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
       retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
       client_op next;
-      next.kind = op_kind::invite;
+      next.then = &invite_then;
       next.call = c;
       next.request = retry;
       next.attempts = op.attempts + 1;
       c->invite = retry;
-      op.kind = op_kind::cancel;  // the old transaction has no more to say
-      op.call.reset();
+      op = client_op{};  // the old transaction has no more to say
       c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
       return;
     }
@@ -239,7 +315,7 @@ void user_agent::impl::send_cancel(const call_ptr& c) {
     return;
   }
   client_op op;
-  op.kind = op_kind::cancel;
+  op.then = &ignore_then;
   client_ops_.emplace(r.id, std::move(op));
 }
 
@@ -253,13 +329,14 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
   auto bye = d->make_request("BYE");
   auto dest = hop_of(*c, *d);
   if (!dest) {
-    peer_log("cannot route a BYE", log_level::warning, "cannot route the BYE of call " + c->call_id);
+    peer_log("cannot route a BYE", log_level::warning,
+             "cannot route the BYE of call " + c->call_id);
     end_call(c, 0, {});
     return;
   }
   set_state(*c, call_state::terminating);
   client_op op;
-  op.kind = op_kind::bye;
+  op.then = &bye_then;
   op.call = c;
   op.request = bye;
   start(std::move(bye), {*dest}, std::move(op));
@@ -315,7 +392,7 @@ void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& m
 void user_agent::impl::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
                                        status_handler done) {
   client_op op;
-  op.kind = op_kind::request;
+  op.then = &request_then;
   op.call = c;
   op.request = req;
   op.done = std::move(done);
@@ -333,7 +410,7 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   auto offer = hold ? ua::hold(current) : with_direction(current, sdp::direction::sendrecv);
   auto req = d->make_request("INVITE");
   client_op op;
-  op.kind = op_kind::reinvite;
+  op.then = &reinvite_then;
   op.call = c;
   op.offer = offer.serialize();
   req.set_body(op.offer, "application/sdp");
@@ -431,8 +508,8 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, message_re
                                          ? std::string_view(r.target_uri)
                                          : std::string_view(config_.outbound_proxy);
   auto shared_done = std::make_shared<status_handler>(std::move(done));
-  locate(first_hop, [this, m = std::string(method), r = std::move(r),
-                     shared_done](std::error_code ec, std::vector<tx::endpoint> targets) mutable {
+  locate(first_hop, [this, m = std::string(method), r = std::move(r), shared_done](
+                        std::error_code ec, std::vector<tx::endpoint> targets) mutable {
     if (ec || targets.empty())
       return shared_done->complete(ec ? ec : make_error_code(errc::bad_target), 0);
     const std::string local = sent_by(targets.front());
@@ -456,7 +533,7 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, message_re
     for (const auto& [name, value] : r.headers) req.add(name, value);
     if (!r.body.empty() || !r.content_type.empty()) req.set_body(r.body, r.content_type);
     client_op op;
-    op.kind = op_kind::request;
+    op.then = &request_then;
     op.done = std::move(*shared_done);
     op.request = req;
     start(std::move(req), std::move(targets), std::move(op));

@@ -172,8 +172,7 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
   sync_failure_.reset();
   if (ec) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
-    if (op.kind == op_kind::invite && op.call) end_call(op.call, 0, ec);
-    if ((op.kind == op_kind::bye) && op.call) end_call(op.call, 0, ec);
+    if (op.then->ends_call_if_unsent && op.call) end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
     return {};
   }
@@ -193,8 +192,7 @@ void user_agent::impl::send_stateless_request(message& request, const tx::endpoi
   request.push_front(header_id::via, via);
   add_common_headers(request);
   if (auto ec = stack_.get().send_stateless(request, dest))
-    peer_log("stateless send failed", log_level::warning,
-             "stateless send failed: " + ec.message());
+    peer_log("stateless send failed", log_level::warning, "stateless send failed: " + ec.message());
 }
 
 void user_agent::impl::respond(tx::transaction_id id, message response) {
@@ -214,7 +212,7 @@ std::error_code user_agent::impl::send_response(tx::transaction_id id, message r
   if (ec)
     peer_log("response not sent", log_level::warning,
              "response " + std::to_string(code) + " not sent: " + ec.message() +
-                        "; its server transaction is over");
+                 "; its server transaction is over");
   return ec;
 }
 
@@ -475,54 +473,17 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   }
 }
 
+const user_agent::impl::continuation user_agent::impl::ignore_then{};
+
 void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
   auto it = client_ops_.find(id);
   if (it == client_ops_.end()) return;
   auto& op = it->second;
   const int code = rsp.status_code();
-  if ((code == 401 || code == 407) && op.kind != op_kind::register_ &&
+  if ((code == 401 || code == 407) && op.then->answers_challenges &&
       retry_with_credentials(op, id, rsp))
     return;
-  switch (op.kind) {
-    case op_kind::register_:
-      return on_register_response(op, id, rsp);
-    case op_kind::subscribe:
-      return on_subscribe_response(op, rsp);
-    case op_kind::session_refresh:
-      return on_session_refresh_response(op, rsp);
-    case op_kind::notify:
-      if (code < 200) return;
-      // §4.2.2 (RFC 6665): a 481 (or any other rejection) ends the subscription.
-      if (code >= 300 && op.notifier) end_notifier(op.notifier, "noresource");
-      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
-      return;
-    case op_kind::invite:
-      return on_invite_response(op, id, rsp);
-    case op_kind::reinvite:
-      return on_reinvite_response(op, rsp);
-    case op_kind::cancel:
-    case op_kind::orphan_bye:
-      return;
-    case op_kind::bye:
-      if (code >= 200 && op.call) end_call(op.call, code, {});
-      return;
-    case op_kind::request:
-      if (code < 200) return;
-      if (op.call && op.request && op.request->method() == parser::method::update) {
-        op.call->update_pending = false;
-        if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
-      }
-      // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
-      if (op.call && op.request && op.request->method() != parser::method::prack) {
-        if (auto* d = dialog_of(*op.call)) {
-          d->on_response(*op.request, rsp);
-          if (d->state() == sipkit::dialog::dialog_state::terminated)
-            end_call(op.call, code, make_error_code(errc::call_ended));
-        }
-      }
-      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
-      return;
-  }
+  if (op.then->on_response) op.then->on_response(*this, op, id, rsp);
 }
 
 void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&) {
@@ -542,49 +503,14 @@ void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
   }
   auto& op = it->second;
   peer_log("transaction failed", log_level::info, "transaction failed: " + ec.message());
-  // RFC 3261 §8.1.3.1: a timeout counts as 408, a transport failure as 503.
-  const int status = ec == tx::error::timeout ? 408 : 503;
-  switch (op.kind) {
-    case op_kind::invite:
-      if (op.call && op.call->state != call_state::established) end_call(op.call, status, ec);
-      break;
-    case op_kind::bye:
-      if (op.call) end_call(op.call, status, ec);
-      break;
-    case op_kind::request:
-      // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
-      if (op.call) end_call(op.call, status, ec);
-      [[fallthrough]];
-    case op_kind::reinvite:
-      if (op.call) op.call->reinvite_pending = false;
-      op.done.complete(ec, 0);
-      break;
-    case op_kind::cancel:
-    case op_kind::orphan_bye:
-      break;
-    case op_kind::register_:
-      if (op.registration) registration_failed(op.registration, 0, ec);
-      break;
-    case op_kind::subscribe:
-      if (op.subscription) end_subscription(op.subscription, 408, "timeout", ec);
-      break;
-    case op_kind::notify:
-      if (op.notifier) end_notifier(op.notifier, "timeout");
-      op.done.complete(ec, 0);
-      break;
-    case op_kind::session_refresh:
-      if (op.call) end_call(op.call, status, ec);  // RFC 4028 §10: the session is gone
-      break;
-  }
+  if (op.then->on_failure) op.then->on_failure(*this, op, id, ec);
 }
 
 void user_agent::impl::on_terminated(tx::transaction_id id) {
   if (auto it = client_ops_.find(id); it != client_ops_.end()) {
     // The INVITE transaction is over (no more forked 2xx): the request can go.
     auto& op = it->second;
-    if (op.kind == op_kind::invite && op.call && op.call->invite_tx == id &&
-        op.call->state == call_state::established)
-      op.call->invite.reset();
+    if (op.then->on_terminated) op.then->on_terminated(*this, op, id);
     client_ops_.erase(it);
   }
   invite_servers_.erase(id);
@@ -594,10 +520,9 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
   }
 }
 
-void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source,
-                              tx::transaction_id) {
+void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source, tx::transaction_id) {
   auto* e = dialogs_.find_for_request(ack);
-  if (!e) return;  // an ACK for nothing we know: absorbed (§17.2.3)
+  if (!e) return;                    // an ACK for nothing we know: absorbed (§17.2.3)
   stack_.get().mark_proven(source);  // it names our tag: the source receives our 2xx
   auto c = e->value;
   auto cseq = ack.cseq();
