@@ -104,7 +104,7 @@ void user_agent::impl::run_notifier(const notifier_ptr& n_ref, session::notifier
     if (!n->dialog_key && !n->ended)
       if (const auto* d = n->machine->usage_dialog()) {
         n->dialog_key = d->id();
-        notifier_dialogs_.insert(*d, n);
+        usages_.emplace(d->id(), n);
       }
     if (auto* send = std::get_if<machine::send_request>(&action)) {
       const auto* d = n->machine->usage_dialog();
@@ -146,10 +146,12 @@ void user_agent::impl::arm_notifier(const notifier_ptr& n) {
   });
 }
 
-void user_agent::impl::on_notifier_subscribe(tx::transaction_id id, const message& req,
-                                             const notifier_ptr& n_ref, dialog&) {
-  const notifier_ptr n = n_ref;
-  run_notifier(n, n->machine->on_subscribe(id, req, std::chrono::steady_clock::now()));
+bool detail::notifier_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                                       const message& req, const sipkit::dialog::dialog_id&) {
+  if (req.method() != parser::method::subscribe || !machine) return false;
+  ua->run_notifier(std::static_pointer_cast<notifier_impl>(self),
+                   machine->on_subscribe(tid, req, std::chrono::steady_clock::now()));
+  return true;
 }
 
 void user_agent::impl::end_notifier(const notifier_ptr& n_ref, std::string_view reason) {
@@ -170,7 +172,7 @@ void user_agent::impl::finish_notifier(const notifier_ptr& n_ref, std::string_vi
   if (n->ended) return;
   n->ended = true;
   if (n->timer) n->timer->cancel();
-  if (n->dialog_key) notifier_dialogs_.erase(*n->dialog_key);
+  if (n->dialog_key) usages_.erase(*n->dialog_key);
   notifiers_.erase(n);
   if (n->on_end) {
     auto handler = std::move(n->on_end);

@@ -79,12 +79,12 @@ void user_agent::impl::acknowledge_provisional(const call_ptr& c, const message&
   if (!session::requires_100rel(provisional)) return;
   auto rid = sipkit::dialog::incoming_response_dialog_id(provisional);
   if (!rid) return;
-  auto* e = dialogs_.find(*rid);
-  if (!e) return;
+  auto* d = c->find_dialog(*rid);
+  if (!d) return;
   if (!c->prack_uac) c->prack_uac = std::make_unique<session::reliable_provisional_uac>();
-  auto result = c->prack_uac->on_provisional(provisional, e->dialog);
+  auto result = c->prack_uac->on_provisional(provisional, *d);
   if (!result.prack) return;
-  auto dest = hop_of(*c, e->dialog);
+  auto dest = hop_of(*c, *d);
   if (!dest) return;
   start_in_dialog(c, std::move(*result.prack), *dest);
 }

@@ -107,7 +107,7 @@ void user_agent::impl::run_subscriber(const sub_ptr& s_ref, session::subscriber:
     if (!s->dialog_key && !s->ended)
       if (const auto* d = s->machine->usage_dialog()) {
         s->dialog_key = d->id();
-        subscriber_dialogs_.insert(*d, s);
+        usages_.emplace(d->id(), s);
       }
     machine::actions more;
     if (auto* send = std::get_if<machine::send_request>(&actions[i])) {
@@ -184,6 +184,19 @@ void user_agent::impl::on_subscribe_response(client_op& op, const message& rsp) 
   run_subscriber(s, s->machine->on_response(rsp, std::chrono::steady_clock::now()));
 }
 
+bool detail::subscription_impl::on_request(const std::shared_ptr<usage>& self,
+                                           tx::transaction_id tid, const message& req,
+                                           const sipkit::dialog::dialog_id&) {
+  if (req.method() != parser::method::notify) return false;
+  const auto s = std::static_pointer_cast<subscription_impl>(self);
+  if (!machine) {
+    ua->respond(tid, ua->response_to(req, 481));
+    return true;
+  }
+  ua->run_subscriber(s, machine->on_notify(tid, req, std::chrono::steady_clock::now()));
+  return true;
+}
+
 bool user_agent::impl::early_notify(tx::transaction_id id, const message& req) {
   if (req.method() != parser::method::notify) return false;
   auto it = subscriptions_.find(std::string(req.call_id()));
@@ -194,13 +207,6 @@ bool user_agent::impl::early_notify(tx::transaction_id id, const message& req) {
   auto s = it->second;
   run_subscriber(s, s->machine->on_notify(id, req, std::chrono::steady_clock::now()));
   return true;
-}
-
-void user_agent::impl::on_subscriber_notify(tx::transaction_id id, const message& req,
-                                            const sub_ptr& s_ref, dialog&) {
-  const sub_ptr s = s_ref;
-  if (!s->machine) return respond(id, response_to(req, 481));
-  run_subscriber(s, s->machine->on_notify(id, req, std::chrono::steady_clock::now()));
 }
 
 void user_agent::impl::end_subscription(const sub_ptr& s_ref, int status, std::string_view reason,
@@ -221,7 +227,7 @@ void user_agent::impl::finish_subscription(const sub_ptr& s_ref, int status,
   s->state = subscription_state::terminated;
   if (status) s->final_status = status;
   if (s->timer) s->timer->cancel();
-  if (s->dialog_key) subscriber_dialogs_.erase(*s->dialog_key);
+  if (s->dialog_key) usages_.erase(*s->dialog_key);
   subscriptions_.erase(s->call_id);
   s->unsubscribe_done.complete(ec, status);
   if (!told && s->on_notify) {  // tell the application once, also without a NOTIFY

@@ -1,8 +1,10 @@
 // Private: the user_agent's state and the call objects it owns.
 //
 // The impl is the transaction user of one asio_adapter (transaction manager) over one
-// network_transport; it keeps the dialogs (dialog_table), the calls, and what each client
-// transaction it started was for (client_op), so responses find their way back.
+// network_transport. It keeps one table of dialog usages (usages_: dialog id -> the call,
+// subscription or notifier that owns that dialog; the dialogs live in those), the calls, and
+// for each client transaction it started the continuation that takes its outcome
+// (client_op), so responses find their way back without a switch on what it was for.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -15,7 +17,7 @@
 #include <vector>
 
 #include "completion.hpp"
-#include "sipkit/dialog/dialog_table.hpp"
+#include "sipkit/dialog/dialog.hpp"
 #include "sipkit/dialog/invite_2xx_retransmitter.hpp"
 #include "sipkit/session/registration.hpp"
 #include "sipkit/session/reliable_provisional.hpp"
@@ -41,7 +43,33 @@ using status_handler = detail::any_handler<void(std::error_code, int)>;
 
 namespace detail {
 
-struct call_impl {
+/// A usage of a dialog (RFC 5057 §3): a call (the INVITE usage, one dialog per fork), a
+/// subscription, a notifier. user_agent::impl::usages_ maps each dialog id to the usage
+/// that owns the dialog; the dialog itself lives only in the usage (or its machine).
+struct usage {
+  virtual ~usage() = default;
+  /// A request the peer sent inside dialog `id` of this usage. False: not one this usage
+  /// takes (the core answers it as if there were no dialog: 481).
+  virtual bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                          const parser::message& req, const sipkit::dialog::dialog_id& id) = 0;
+  /// An ACK inside dialog `id` (only the INVITE usage has one to take).
+  virtual void on_ack(const std::shared_ptr<usage>&, const parser::message&) {}
+  /// A 2xx to an INVITE of ours that no transaction claims any more (§13.2.2.4).
+  virtual void on_stray_2xx(const parser::message&) {}
+};
+
+struct call_impl final : usage {
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+  void on_ack(const std::shared_ptr<usage>& self, const parser::message& request) override;
+  void on_stray_2xx(const parser::message& rsp) override;
+  /// The dialog of this call with this id (a fork, or the confirmed one); nullptr if none.
+  sipkit::dialog::dialog* find_dialog(const sipkit::dialog::dialog_id& id) noexcept {
+    for (auto& d : dialogs)
+      if (d.id() == id) return &d;
+    return nullptr;
+  }
+
   user_agent::impl* ua = nullptr;
   bool outgoing = false;
   call_state state = call_state::calling;
@@ -53,9 +81,9 @@ struct call_impl {
   bool remote_hold = false;
 
   std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
-  // Remote tags of this call's entries in dialogs_ (forks included); with call_id and
-  // local_tag they are the ids, so ending the call needs no scan of the table.
-  std::vector<std::string> dialog_tags;
+  // The call's dialogs: the early ones of each fork, then the confirmed one alone. A list:
+  // a dialog stays where it is while forks come and go. Each has its entry in usages_.
+  std::list<sipkit::dialog::dialog> dialogs;
   tx::transaction_id invite_tx;
   /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
   /// call is established, to keep an established call small.
@@ -117,13 +145,16 @@ struct registration_impl {
   any_handler<void(std::error_code, int)> unregister_done;
 };
 
-struct subscription_impl {
+struct subscription_impl final : usage {
+  /// NOTIFY only (RFC 6665 §4.1.3): anything else in its dialog is answered 481.
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
   user_agent::impl* ua = nullptr;
   subscribe_options options;
   std::optional<session::subscriber> machine;                // made once the target is located
   subscription_state state = subscription_state::requested;  // as last reported
   int final_status = 0;
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in subscriber_dialogs_
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in usages_
   std::string call_id, from_tag, first_hop_host;
   tx::endpoint peer;
   bool ended = false;
@@ -132,11 +163,14 @@ struct subscription_impl {
   any_handler<void(std::error_code, int)> unsubscribe_done;
 };
 
-struct notifier_impl {
+struct notifier_impl final : usage {
+  /// SUBSCRIBE only (a refresh or an unsubscribe): anything else is answered 481.
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
   user_agent::impl* ua = nullptr;
   std::string subscriber, request_body, local_tag;
   std::optional<session::notifier> machine;
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in notifier_dialogs_
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in usages_
   tx::endpoint peer;
   bool answered = false;
   bool ended = false;
@@ -268,9 +302,14 @@ struct user_agent::impl final : tx::transaction_user {
   void stop_awaiting_ack(call_impl& c);
   local_media media_for(const tx::endpoint& dest) const;
   sipkit::dialog::dialog* dialog_of(call_impl& c);
-  /// Inserts a dialog of call `c` and remembers it in c->dialog_tags.
-  sipkit::dialog::dialog_table<call_ptr>::entry* add_call_dialog(const call_ptr& c,
-                                                                 sipkit::dialog::dialog d);
+  /// Adds a dialog of call `c` (a fork, or the first one) and its entry in usages_; the
+  /// existing one when `c` has it; nullptr when the id is another usage's or the calls'
+  /// dialogs are at their bound.
+  sipkit::dialog::dialog* add_call_dialog(const call_ptr& c, sipkit::dialog::dialog d);
+  /// Drops the dialogs of `c` other than `keep` (none: all of them) and their entries.
+  void drop_call_dialogs(call_impl& c, const sipkit::dialog::dialog_id* keep = nullptr);
+  /// The usage that owns the dialog of this request / response (§12.2.2); nullptr if none.
+  detail::usage* usage_for(const std::optional<sipkit::dialog::dialog_id>& id);
 
   // ---- UAC (uac.cpp)
   call make_call(std::string_view target);
@@ -323,8 +362,6 @@ struct user_agent::impl final : tx::transaction_user {
   void run_subscriber(const sub_ptr& s, session::subscriber::actions actions);
   void arm_subscriber(const sub_ptr& s);
   void on_subscribe_response(client_op& op, const parser::message& rsp);
-  void on_subscriber_notify(tx::transaction_id id, const parser::message& req, const sub_ptr& s,
-                            sipkit::dialog::dialog& d);
   /// A NOTIFY for a SUBSCRIBE whose 2xx has not come: creates the dialog (RFC 6665 §4.1.2.4).
   bool early_notify(tx::transaction_id id, const parser::message& req);
   /// The SUBSCRIBE's transaction failed (from on_failure), or the subscription could not
@@ -336,8 +373,6 @@ struct user_agent::impl final : tx::transaction_user {
                            std::error_code ec, bool told);
   void on_new_subscribe(tx::transaction_id id, const parser::message& req,
                         const tx::endpoint& source);
-  void on_notifier_subscribe(tx::transaction_id id, const parser::message& req,
-                             const notifier_ptr& n, sipkit::dialog::dialog& d);
   std::error_code accept_subscription(const notifier_ptr& n, std::string_view ct,
                                       std::string_view body, bool pending);
   void run_notifier(const notifier_ptr& n, session::notifier::actions actions,
@@ -386,8 +421,8 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
-  void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
-                            sipkit::dialog::dialog_table<call_ptr>::entry& e);
+  void on_in_dialog_request(tx::transaction_id id, const parser::message& req, const call_ptr& c,
+                            sipkit::dialog::dialog& d);
   void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
   void on_reinvite(tx::transaction_id id, const parser::message& req, const call_ptr& c,
                    sipkit::dialog::dialog& d);
@@ -419,13 +454,18 @@ struct user_agent::impl final : tx::transaction_user {
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
   std::set<std::shared_ptr<detail::registration_impl>> registrations_;
-  sipkit::dialog::dialog_table<sub_ptr> subscriber_dialogs_;
-  sipkit::dialog::dialog_table<notifier_ptr> notifier_dialogs_;
   std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
   std::set<notifier_ptr> notifiers_;
   std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
   std::function<call(call, std::string_view)> refer_handler_;
-  sipkit::dialog::dialog_table<call_ptr> dialogs_;
+  // The one table of dialog usages: each dialog id (every fork of a call, a subscription,
+  // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
+  // are dispatched through it.
+  std::unordered_map<sipkit::dialog::dialog_id, std::shared_ptr<detail::usage>,
+                     sipkit::dialog::dialog_id_hash>
+      usages_;
+  std::size_t call_dialogs_ = 0;        // the calls' entries in usages_
+  const std::size_t max_call_dialogs_;  // (max_calls + max_calls_awaiting_ack) * 2
   std::unordered_map<call_impl*, call_ptr> calls_;
   // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
   // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.

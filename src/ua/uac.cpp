@@ -214,7 +214,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (c->cancel_requested) send_cancel(c);
       return;
     }
-    if (rid && c->invite && !dialogs_.find(*rid)) {
+    if (rid && c->invite && !c->find_dialog(*rid)) {
       if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
       if (!c->dialog_key) c->dialog_key = rid;
     }
@@ -226,10 +226,10 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
 
   if (code < 300) {
     if (!rid) return;
-    auto* e = dialogs_.find(*rid);
+    auto* e = c->find_dialog(*rid);
     if (c->state == call_state::established || c->state == call_state::terminating ||
         c->state == call_state::terminated) {
-      if (e && e->value == c && c->dialog_key == rid) {
+      if (e && c->dialog_key == rid) {
         // A retransmission of the 2xx we acknowledged: the same ACK again (§13.2.2.4).
         resend_ack(*c);
         return;
@@ -259,17 +259,15 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       e = add_call_dialog(c, std::move(*d));
       if (!e) return;
     }
-    e->dialog.on_response(*c->invite, rsp);
+    e->on_response(*c->invite, rsp);
     // The other early dialogs of this INVITE will not be confirmed by this 2xx.
-    for (const auto& tag : c->dialog_tags)
-      if (tag != rid->remote_tag) dialogs_.erase({c->call_id, c->local_tag, tag});
-    c->dialog_tags = {rid->remote_tag};
+    drop_call_dialogs(*c, &*rid);
     c->dialog_key = rid;
     c->final_status = code;
-    c->remote_party = e->dialog.remote_uri();
+    c->remote_party = e->remote_uri();
     c->remote_sdp = std::string(rsp.body());
     c->prack_uac.reset();  // PRACK bookkeeping of the early dialogs, done with
-    send_ack(c, e->dialog, c->invite->cseq() ? c->invite->cseq()->number : 1);
+    send_ack(c, *e, c->invite->cseq() ? c->invite->cseq()->number : 1);
     // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;

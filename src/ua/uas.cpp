@@ -133,10 +133,9 @@ void user_agent::impl::on_cancel(tx::transaction_id id, const message& req,
 }
 
 void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message& req,
-                                            sipkit::dialog::dialog_table<call_ptr>::entry& e) {
-  const call_ptr c = e.value;
-  if (int code = e.dialog.on_request(req)) return respond(id, response_to(req, code));
-  auto& d = e.dialog;
+                                            const call_ptr& c_ref, dialog& d) {
+  const call_ptr c = c_ref;
+  if (int code = d.on_request(req)) return respond(id, response_to(req, code));
   switch (req.method()) {
     case parser::method::bye:
       respond(id, response_to(req, 200));

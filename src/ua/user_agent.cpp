@@ -27,7 +27,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
                   ? std::optional<std::uint64_t>(*config_.transactions.seed + 1)
                   : std::nullopt),
       digest_(config_.credentials),
-      dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
+      max_call_dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
   transport_.set_receiver(stack_);
 }
 
@@ -247,18 +247,35 @@ void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
   for (auto& o : observers) o(s, status);
 }
 
-sipkit::dialog::dialog_table<call_ptr>::entry* user_agent::impl::add_call_dialog(
-    const call_ptr& c, sipkit::dialog::dialog d) {
-  std::string tag = d.id().remote_tag;
-  auto [e, inserted] = dialogs_.insert(std::move(d), c);
-  if (inserted) c->dialog_tags.push_back(std::move(tag));
-  return e;
+sipkit::dialog::dialog* user_agent::impl::add_call_dialog(const call_ptr& c,
+                                                          sipkit::dialog::dialog d) {
+  if (auto* mine = c->find_dialog(d.id())) return mine;
+  if (usages_.count(d.id()) || call_dialogs_ >= max_call_dialogs_) return nullptr;
+  usages_.emplace(d.id(), c);
+  ++call_dialogs_;
+  return &c->dialogs.emplace_back(std::move(d));
+}
+
+void user_agent::impl::drop_call_dialogs(call_impl& c, const sipkit::dialog::dialog_id* keep) {
+  for (auto it = c.dialogs.begin(); it != c.dialogs.end();) {
+    if (keep && it->id() == *keep) {
+      ++it;
+      continue;
+    }
+    usages_.erase(it->id());
+    --call_dialogs_;
+    it = c.dialogs.erase(it);
+  }
 }
 
 sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
-  if (!c.dialog_key) return nullptr;
-  auto* e = dialogs_.find(*c.dialog_key);
-  return e ? &e->dialog : nullptr;
+  return c.dialog_key ? c.find_dialog(*c.dialog_key) : nullptr;
+}
+
+detail::usage* user_agent::impl::usage_for(const std::optional<sipkit::dialog::dialog_id>& id) {
+  if (!id) return nullptr;
+  auto it = usages_.find(*id);
+  return it == usages_.end() ? nullptr : it->second.get();
 }
 
 void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
@@ -268,8 +285,7 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   if (status) c->final_status = status;
   c->end_error = ec;
   // Every dialog of the call (early forks included) goes with it.
-  for (const auto& tag : c->dialog_tags) dialogs_.erase({c->call_id, c->local_tag, tag});
-  c->dialog_tags.clear();
+  drop_call_dialogs(*c);
   if (c->timer) c->timer->cancel();
   if (c->session_timer) c->session_timer->cancel();
   if (c->provisional_timer) c->provisional_timer->cancel();
@@ -401,26 +417,15 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
-    // A request that names one of our dialogs carries a tag only our messages told: its
-    // source receives what we send (the transaction layer's amplification budget).
-    if (auto* e = dialogs_.find_for_request(req)) {
+    const auto did = sipkit::dialog::incoming_request_dialog_id(req);
+    if (auto it = did ? usages_.find(*did) : usages_.end(); it != usages_.end()) {
+      // A request that names one of our dialogs carries a tag only our messages told: its
+      // source receives what we send (the transaction layer's amplification budget).
       stack_.get().mark_proven(source);
-      return on_in_dialog_request(id, req, *e);
+      auto owner = it->second;  // the usage may end (and leave the table) while it works
+      if (owner->on_request(owner, id, req, *did)) return;
     }
-    if (req.method() == parser::method::notify) {
-      if (auto* e = subscriber_dialogs_.find_for_request(req)) {
-        stack_.get().mark_proven(source);
-        auto sub = e->value;
-        return on_subscriber_notify(id, req, sub, e->dialog);
-      }
-      if (early_notify(id, req)) return;
-    }
-    if (req.method() == parser::method::subscribe)
-      if (auto* e = notifier_dialogs_.find_for_request(req)) {
-        stack_.get().mark_proven(source);
-        auto n = e->value;
-        return on_notifier_subscribe(id, req, n, e->dialog);
-      }
+    if (early_notify(id, req)) return;
     // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
     if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
   }
@@ -487,12 +492,9 @@ void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
 }
 
 void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&) {
-  // A 2xx retransmission after the ICT ended (Timer M): ACK it again (§13.2.2.4).
   auto cseq = rsp.cseq();
   if (!cseq || cseq->method != parser::method::invite || rsp.status_code() / 100 != 2) return;
-  auto* e = dialogs_.find_for_response(rsp);
-  if (!e || !e->value->ack || e->value->ack_cseq != cseq->number) return;
-  resend_ack(*e->value);
+  if (auto* u = usage_for(sipkit::dialog::incoming_response_dialog_id(rsp))) u->on_stray_2xx(rsp);
 }
 
 void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
@@ -521,33 +523,58 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
 }
 
 void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source, tx::transaction_id) {
-  auto* e = dialogs_.find_for_request(ack);
-  if (!e) return;                    // an ACK for nothing we know: absorbed (§17.2.3)
+  auto it = usages_.find(
+      sipkit::dialog::incoming_request_dialog_id(ack).value_or(sipkit::dialog::dialog_id{}));
+  if (it == usages_.end()) return;   // an ACK for nothing we know: absorbed (§17.2.3)
   stack_.get().mark_proven(source);  // it names our tag: the source receives our 2xx
-  auto c = e->value;
-  auto cseq = ack.cseq();
+  auto owner = it->second;
+  owner->on_ack(owner, ack);
+}
+
+// ------------------------------------------------------------------ the call as a usage
+
+namespace detail {
+
+bool call_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                           const parser::message& req, const sipkit::dialog::dialog_id& id) {
+  auto* d = find_dialog(id);
+  if (!d) return false;
+  ua->on_in_dialog_request(tid, req, std::static_pointer_cast<call_impl>(self), *d);
+  return true;
+}
+
+void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message& request) {
+  const call_ptr c = std::static_pointer_cast<call_impl>(self);
+  auto cseq = request.cseq();
   if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;
   // Done with the 2xx: its timer goes too (a long call should not keep it); a wait
   // still queued completes with operation_aborted and finds no call state to touch.
   c->timer.reset();
   c->retransmitter.reset();
   c->ok.reset();
-  stop_awaiting_ack(*c);
-  if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
+  ua->stop_awaiting_ack(*c);
+  if (!request.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(request.body());
   if (c->state == call_state::answered) {
     c->invite.reset();
     c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
-    set_state(*c, call_state::established, 200);
-    arm_session_timer(c);
+    ua->set_state(*c, call_state::established, 200);
+    ua->arm_session_timer(c);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
   }
   if (c->hangup_pending) {
     c->hangup_pending = false;
-    send_bye(c);
+    ua->send_bye(c);
   }
 }
+
+void call_impl::on_stray_2xx(const parser::message& rsp) {
+  // A 2xx retransmission after the ICT ended (Timer M): ACK it again (§13.2.2.4).
+  if (ack && ack_cseq == rsp.cseq()->number) ua->resend_ack(*this);
+}
+
+}  // namespace detail
 
 // ------------------------------------------------------------------ public surface
 
