@@ -181,6 +181,15 @@ struct notifier_impl final : usage {
 /// RFC 3261 §8.1.3.1: a transaction timeout counts as 408, a transport failure as 503.
 inline int failure_status(std::error_code ec) { return ec == tx::error::timeout ? 408 : 503; }
 
+/// Who serves a new out-of-dialog request, by method (after the application's handlers).
+using method_handler = void (*)(user_agent::impl&, tx::transaction_id, const parser::message&,
+                                const tx::endpoint&);
+using method_table = std::unordered_map<std::string_view, method_handler>;
+/// The core's registrations (dispatch.cpp): INVITE -> the calls, SUBSCRIBE -> the notifiers
+/// by event package, MESSAGE / OPTIONS -> the core's defaults, NOTIFY / BYE / INFO -> 481
+/// (they need a dialog). Any other method gets §8.2.1's 405 / 501.
+method_table core_methods();
+
 }  // namespace detail
 
 using detail::call_impl;
@@ -479,6 +488,8 @@ struct user_agent::impl final : tx::transaction_user {
   std::function<void(call)> incoming_handler_;
   std::function<void(const message_event&)> message_handler_;
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
+  // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
+  detail::method_table method_handlers_ = detail::core_methods();
   // start_client may report a synchronous failure before it returns the id, and so may
   // respond() for a server transaction (send_response).
   std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;

@@ -277,4 +277,49 @@ void user_agent::impl::on_update(tx::transaction_id id, const message& req, cons
   respond(id, std::move(ok));
 }
 
+// ------------------------------------------------------------------ the call as a dialog usage
+
+namespace detail {
+
+bool call_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                           const parser::message& req, const sipkit::dialog::dialog_id& id) {
+  auto* d = find_dialog(id);
+  if (!d) return false;
+  ua->on_in_dialog_request(tid, req, std::static_pointer_cast<call_impl>(self), *d);
+  return true;
+}
+
+void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message& request) {
+  const call_ptr c = std::static_pointer_cast<call_impl>(self);
+  auto cseq = request.cseq();
+  if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;
+  // Done with the 2xx: its timer goes too (a long call should not keep it); a wait
+  // still queued completes with operation_aborted and finds no call state to touch.
+  c->timer.reset();
+  c->retransmitter.reset();
+  c->ok.reset();
+  ua->stop_awaiting_ack(*c);
+  if (!request.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(request.body());
+  if (c->state == call_state::answered) {
+    c->invite.reset();
+    c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
+    ua->set_state(*c, call_state::established, 200);
+    ua->arm_session_timer(c);
+    auto waiters = std::move(c->connected_waiters);
+    c->connected_waiters.clear();
+    for (auto& w : waiters) w.complete(std::error_code{});
+  }
+  if (c->hangup_pending) {
+    c->hangup_pending = false;
+    ua->send_bye(c);
+  }
+}
+
+void call_impl::on_stray_2xx(const parser::message& rsp) {
+  // A 2xx retransmission after the ICT ended (Timer M): ACK it again (§13.2.2.4).
+  if (ack && ack_cseq == rsp.cseq()->number) ua->resend_ack(*this);
+}
+
+}  // namespace detail
+
 }  // namespace sipkit::ua
