@@ -41,6 +41,38 @@ std::optional<replaces_value> parse_replaces(std::string_view value) {
   return out;
 }
 
+// The REFER's final response tells the transferor whether the implicit subscription exists
+// (a rejected REFER never had one); then what any in-dialog request's outcome does.
+const user_agent::impl::continuation user_agent::impl::refer_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
+          if (rsp.status_code() >= 200 && op.call && op.call->transferor) {
+            (void)op.call->transferor->on_refer_response(rsp, tx::clock_type::now());
+            ua.arm_transfer_timer(op.call);
+          }
+          request_then.on_response(ua, op, id, rsp);
+        },
+    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
+                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
+    .answers_challenges = true,
+};
+
+// A failure answer to one of our NOTIFYs (481 ...) ends the transferee's subscription
+// (RFC 6665 §4.2.2): no more NOTIFYs for it.
+const user_agent::impl::continuation user_agent::impl::refer_notify_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
+          if (rsp.status_code() >= 200 && op.call && op.call->transferee) {
+            op.call->transferee->on_notify_response(rsp);
+            ua.arm_transfer_timer(op.call);
+          }
+          request_then.on_response(ua, op, id, rsp);
+        },
+    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
+                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
+    .answers_challenges = true,
+};
+
 void user_agent::impl::refer(const call_ptr& c, std::string target, status_handler done) {
   auto* d = dialog_of(*c);
   if (!d || c->state != call_state::established)
@@ -51,7 +83,7 @@ void user_agent::impl::refer(const call_ptr& c, std::string target, status_handl
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
-  start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done));
+  start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done), refer_then);
 }
 
 void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
@@ -61,7 +93,7 @@ void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::str
   if (!dest) return;
   auto req = c->transferee->notify(*d, status, reason, tx::clock_type::now());
   if (!req) return;  // the subscription has ended: nothing more to report
-  start_in_dialog(c, std::move(*req), *dest);
+  start_in_dialog(c, std::move(*req), *dest, {}, refer_notify_then);
   arm_transfer_timer(c);
 }
 
@@ -87,7 +119,8 @@ void user_agent::impl::arm_transfer_timer(const call_ptr& c) {
     if (call->transferee && d) {
       auto dest = hop_of(*call, *d);
       for (auto& a : call->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
-        if (dest) start_in_dialog(call, std::move(std::get<0>(a).request), *dest);
+        if (dest)
+          start_in_dialog(call, std::move(std::get<0>(a).request), *dest, {}, refer_notify_then);
     }
     arm_transfer_timer(call);
   });

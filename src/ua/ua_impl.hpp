@@ -230,15 +230,17 @@ struct user_agent::impl final : tx::transaction_user {
     int attempts = 0;  // authentication retries so far (§22.2)
   };
   // The continuations (defined next to the code they continue).
-  static const continuation ignore_then;     // CANCEL, BYE of an orphan fork, a dead op
-  static const continuation invite_then;     // uac.cpp
-  static const continuation reinvite_then;   // uac.cpp
-  static const continuation bye_then;        // uac.cpp
-  static const continuation request_then;    // uac.cpp: in/out-of-dialog, final status only
-  static const continuation register_then;   // registration.cpp
-  static const continuation subscribe_then;  // subscriber.cpp
-  static const continuation notify_then;     // notifier.cpp
-  static const continuation refresh_then;    // session_timer.cpp
+  static const continuation ignore_then;        // CANCEL, BYE of an orphan fork, a dead op
+  static const continuation invite_then;        // uac.cpp
+  static const continuation reinvite_then;      // uac.cpp
+  static const continuation bye_then;           // uac.cpp
+  static const continuation request_then;       // uac.cpp: in/out-of-dialog, final status only
+  static const continuation register_then;      // registration.cpp
+  static const continuation subscribe_then;     // subscriber.cpp
+  static const continuation notify_then;        // notifier.cpp
+  static const continuation refresh_then;       // session_timer.cpp
+  static const continuation refer_then;         // transfer.cpp: our REFER, to the transferor
+  static const continuation refer_notify_then;  // transfer.cpp: our NOTIFY, to the transferee
 
   impl(boost::asio::io_context& io, ua_config cfg);
   ~impl() override;
@@ -266,10 +268,10 @@ struct user_agent::impl final : tx::transaction_user {
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);
-  /// An in-dialog request of `c` whose only outcome is its final status (INFO, MESSAGE,
-  /// UPDATE, REFER, NOTIFY, PRACK), sent to the dialog's next hop.
+  /// An in-dialog request of `c` whose outcome is its final status (INFO, MESSAGE, UPDATE,
+  /// PRACK; REFER and NOTIFY with their module's continuation), sent to the dialog's next hop.
   void start_in_dialog(const call_ptr& c, parser::message request, const tx::endpoint& dest,
-                       status_handler done = {});
+                       status_handler done = {}, const continuation& then = request_then);
   /// RFC 3263: the targets for a URI — at once for an IP-literal host, else through the
   /// resolver (NAPTR/SRV/A/AAAA). `done` gets an error or a non-empty list.
   using targets_handler = std::function<void(std::error_code, std::vector<tx::endpoint>)>;

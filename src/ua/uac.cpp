@@ -388,9 +388,9 @@ void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& m
 }
 
 void user_agent::impl::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
-                                       status_handler done) {
+                                       status_handler done, const continuation& then) {
   client_op op;
-  op.then = &request_then;
+  op.then = &then;
   op.call = c;
   op.request = req;
   op.done = std::move(done);
