@@ -163,7 +163,7 @@ void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&
 void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
   auto it = client_ops_.find(id);
   if (it == client_ops_.end()) {
-    if (!invite_servers_.count(id)) sync_failure_ = {id, ec};
+    if (!invite_servers_.count(id)) sync_failure_.record(id, ec);
     return;
   }
   auto& op = it->second;

@@ -25,6 +25,7 @@
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
+#include "sync_failure.hpp"
 #include "usages.hpp"
 
 namespace sipkit::ua {
@@ -331,7 +332,7 @@ struct user_agent::impl final : tx::transaction_user {
   detail::method_table method_handlers_ = detail::core_methods();
   // start_client may report a synchronous failure before it returns the id, and so may
   // respond() for a server transaction (send_response).
-  std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
+  detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
   sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.

@@ -165,11 +165,10 @@ local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
 tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,
                                            client_op op) {
   add_common_headers(request);
-  sync_failure_.reset();
+  sync_failure_.watch();
   auto r = stack_.start_client(std::move(request), std::move(targets));
-  std::error_code ec = r.error;
-  if (!ec && sync_failure_ && sync_failure_->first == r.id) ec = sync_failure_->second;
-  sync_failure_.reset();
+  const std::error_code sync = sync_failure_.take(r.id);
+  const std::error_code ec = r.error ? r.error : sync;
   if (ec) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
     if (op.then->ends_call_if_unsent && op.call) end_call(op.call, 0, ec);
@@ -201,14 +200,12 @@ void user_agent::impl::respond(tx::transaction_id id, message response) {
 
 std::error_code user_agent::impl::send_response(tx::transaction_id id, message response) {
   const int code = response.status_code();
-  sync_failure_.reset();
+  sync_failure_.watch();
   if (auto ec = stack_.respond(id, std::move(response))) {
     config_.log.log(log_level::debug, "ua", "response not sent: " + ec.message());
     return ec;
   }
-  std::error_code ec;
-  if (sync_failure_ && sync_failure_->first == id) ec = sync_failure_->second;
-  sync_failure_.reset();
+  const std::error_code ec = sync_failure_.take(id);
   if (ec)
     peer_log("response not sent", log_level::warning,
              "response " + std::to_string(code) + " not sent: " + ec.message() +
