@@ -141,7 +141,7 @@ detail::method_table detail::core_methods() {
   };
 }
 
-const user_agent::impl::continuation user_agent::impl::ignore_then{};
+const continuation ignore_then{};
 
 void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
   auto it = client_ops_.find(id);

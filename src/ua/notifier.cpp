@@ -79,7 +79,7 @@ std::error_code user_agent::impl::accept_subscription(const notifier_ptr& n, std
   return ec ? make_error_code(errc::invalid_state) : std::error_code{};
 }
 
-const user_agent::impl::continuation user_agent::impl::notify_then{
+const continuation notify_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
           const int code = rsp.status_code();

@@ -199,7 +199,7 @@ void user_agent::impl::on_register_response(client_op& op, tx::transaction_id id
                    std::move(targets));
 }
 
-const user_agent::impl::continuation user_agent::impl::register_then{
+const continuation register_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
                       const message& rsp) { ua.on_register_response(op, id, rsp); },
     .on_failure =

@@ -12,7 +12,7 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-const user_agent::impl::continuation user_agent::impl::reinvite_then{
+const continuation reinvite_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id,
                       const message& rsp) { ua.on_reinvite_response(op, rsp); },
     .on_failure =
@@ -23,7 +23,7 @@ const user_agent::impl::continuation user_agent::impl::reinvite_then{
     .answers_challenges = true,
 };
 
-const user_agent::impl::continuation user_agent::impl::bye_then{
+const continuation bye_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
           if (rsp.status_code() >= 200 && op.call) ua.end_call(op.call, rsp.status_code(), {});
@@ -38,7 +38,7 @@ const user_agent::impl::continuation user_agent::impl::bye_then{
 
 // A request whose only outcome is its final status (INFO, MESSAGE, UPDATE, REFER, NOTIFY,
 // PRACK in a call; any method out of dialog).
-const user_agent::impl::continuation user_agent::impl::request_then{
+const continuation request_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
           const int code = rsp.status_code();

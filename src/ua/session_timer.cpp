@@ -94,7 +94,7 @@ void user_agent::impl::arm_session_timer(const call_ptr& c) {
   });
 }
 
-const user_agent::impl::continuation user_agent::impl::refresh_then{
+const continuation refresh_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id,
                       const message& rsp) { ua.on_session_refresh_response(op, rsp); },
     // RFC 4028 §10: the refresh failed, the session is gone.

@@ -169,7 +169,7 @@ void user_agent::impl::arm_subscriber(const sub_ptr& s) {
 }
 
 // The subscriber machine answers its own challenges (CSeq + 1 in or out of its dialog).
-const user_agent::impl::continuation user_agent::impl::subscribe_then{
+const continuation subscribe_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id,
                       const message& rsp) { ua.on_subscribe_response(op, rsp); },
     .on_failure =

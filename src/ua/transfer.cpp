@@ -43,7 +43,7 @@ std::optional<replaces_value> parse_replaces(std::string_view value) {
 
 // The REFER's final response tells the transferor whether the implicit subscription exists
 // (a rejected REFER never had one); then what any in-dialog request's outcome does.
-const user_agent::impl::continuation user_agent::impl::refer_then{
+const continuation refer_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
           if (rsp.status_code() >= 200 && op.call && op.call->transferor) {
@@ -59,7 +59,7 @@ const user_agent::impl::continuation user_agent::impl::refer_then{
 
 // A failure answer to one of our NOTIFYs (481 ...) ends the transferee's subscription
 // (RFC 6665 §4.2.2): no more NOTIFYs for it.
-const user_agent::impl::continuation user_agent::impl::refer_notify_then{
+const continuation refer_notify_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
           if (rsp.status_code() >= 200 && op.call && op.call->transferee) {

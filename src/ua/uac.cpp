@@ -13,7 +13,7 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-const user_agent::impl::continuation user_agent::impl::invite_then{
+const continuation invite_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
                       const message& rsp) { ua.on_invite_response(op, id, rsp); },
     .on_failure =
