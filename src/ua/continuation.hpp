@@ -14,6 +14,9 @@ namespace sipkit::ua {
 
 using impl = user_agent::impl;
 using call_ptr = std::shared_ptr<detail::call_impl>;
+using reg_ptr = std::shared_ptr<detail::registration_impl>;
+using sub_ptr = std::shared_ptr<detail::subscription_impl>;
+using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
 
 struct client_op;
 struct continuation;

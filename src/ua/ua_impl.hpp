@@ -131,7 +131,6 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- registration and authentication (registration.cpp): the binding of
   // session::registration
-  using reg_ptr = std::shared_ptr<detail::registration_impl>;
   registration start_registration(registration_options options);
   /// Executes the machine's actions; `targets`: where its REGISTERs go (resolved by the
   /// caller), empty when they could not be resolved (the REGISTER then fails).
@@ -159,8 +158,6 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- subscriptions (subscriber.cpp, notifier.cpp): the bindings of session::subscriber
   // and session::notifier
-  using sub_ptr = std::shared_ptr<detail::subscription_impl>;
-  using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
   subscription subscribe(subscribe_options options);
   void run_subscriber(const sub_ptr& s, session::subscriber::actions actions);
   void arm_subscriber(const sub_ptr& s);
