@@ -16,6 +16,7 @@
 
 #include "completion.hpp"
 #include "continuation.hpp"
+#include "registration_binding.hpp"
 #include "sipkit/transaction/asio_adapter.hpp"
 #include "sipkit/transaction/branch.hpp"
 #include "sipkit/transaction/network_transport.hpp"
@@ -129,22 +130,6 @@ struct user_agent::impl final : tx::transaction_user {
   void reinvite(const call_ptr& c, bool hold, status_handler done);
   void out_of_dialog_request(std::string_view method, message_request request, status_handler done);
 
-  // ---- registration and authentication (registration.cpp): the binding of
-  // session::registration
-  registration start_registration(registration_options options);
-  /// Executes the machine's actions; `targets`: where its REGISTERs go (resolved by the
-  /// caller), empty when they could not be resolved (the REGISTER then fails).
-  void run_registration(const reg_ptr& r, session::registration::actions actions,
-                        std::vector<tx::endpoint> targets, std::error_code locate_error = {});
-  /// Resolves the registrar, learns our Contact towards it, then calls `next`.
-  void locate_registrar(const reg_ptr& r,
-                        std::function<void(std::vector<tx::endpoint>, std::error_code)> next);
-  void on_register_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
-  /// The REGISTER's transaction failed (status 0) or was refused.
-  void registration_failed(const reg_ptr& r, int status, std::error_code ec);
-  void arm_registration(const reg_ptr& r);
-  void set_registration_state(detail::registration_impl& r, registration_state s, int status = 0,
-                              std::error_code ec = {});
   /// A 401/407 to `op`: send the request again with credentials (§22.2). False when we
   /// cannot (no credentials, unsupported challenge, already tried twice).
   bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
@@ -253,7 +238,6 @@ struct user_agent::impl final : tx::transaction_user {
   tx::branch_generator random_;
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
-  std::set<std::shared_ptr<detail::registration_impl>> registrations_;
   std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
   std::set<notifier_ptr> notifiers_;
   std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
@@ -285,6 +269,7 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  registration_binding registration_{*this};
   sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

@@ -46,7 +46,7 @@ user_agent::impl::~impl() {
     cancel(c->provisional_timer);
     cancel(c->transfer_timer);
   }
-  for (auto& r : registrations_) cancel(r->timer);
+  for (auto& r : registration_.registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
   for (auto& n : notifiers_) cancel(n->timer);
 }
@@ -255,7 +255,7 @@ std::error_code user_agent::start() { return impl_->net_.start(); }
 
 void user_agent::stop() {
   impl_->stopping_ = true;
-  for (auto& r : impl_->registrations_)
+  for (auto& r : impl_->registration_.registrations_)
     if (r->timer) r->timer->cancel();
   std::vector<call_ptr> live;
   for (auto& [p, c] : impl_->calls_) live.push_back(c);
@@ -281,7 +281,7 @@ void user_agent::on_message(std::function<void(const message_event&)> handler) {
 call user_agent::make_call(std::string_view target_uri) { return impl_->make_call(target_uri); }
 
 registration user_agent::start_registration(registration_options options) {
-  return impl_->start_registration(std::move(options));
+  return impl_->registration_.start_registration(std::move(options));
 }
 
 subscription user_agent::subscribe(subscribe_options options) {
