@@ -69,7 +69,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
       auto owner = it->second;  // the usage may end (and leave the table) while it works
       if (owner->on_request(owner, id, req, *did)) return;
     }
-    if (early_notify(id, req)) return;
+    if (subscription_.early_notify(id, req)) return;
     // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
     if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
   }
@@ -111,8 +111,8 @@ detail::method_table detail::core_methods() {
       {"SUBSCRIBE",
        [](user_agent::impl& ua, tx::transaction_id id, const message& req,
           const tx::endpoint& source) {
-         if (ua.subscribe_handlers_.empty()) return refuse_405(ua, id, req);
-         ua.on_new_subscribe(id, req, source);
+         if (ua.subscription_.subscribe_handlers_.empty()) return refuse_405(ua, id, req);
+         ua.subscription_.on_new_subscribe(id, req, source);
        }},
       {"OPTIONS",
        [](user_agent::impl& ua, tx::transaction_id id, const message& req, const tx::endpoint&) {

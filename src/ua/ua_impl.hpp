@@ -27,6 +27,7 @@
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
+#include "subscription_binding.hpp"
 #include "sync_failure.hpp"
 #include "usages.hpp"
 
@@ -72,6 +73,10 @@ struct user_agent::impl final : tx::transaction_user {
   /// Where a request in dialog `d` of call `c` goes first (the first route, else the
   /// remote target: dialog::next_hop_uri).
   std::optional<tx::endpoint> hop_of(const call_impl& c, const sipkit::dialog::dialog& d) const;
+  /// Where a request in dialog `d` goes first, from `peer` (the address `first_hop_host` was
+  /// resolved to); `what` names the usage in the log.
+  std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
+                                     std::string_view what, const sipkit::dialog::dialog& d) const;
   void resend_ack(call_impl& c);
   /// Send an ACK (or any request outside a transaction) with a fresh Via.
   void send_stateless_request(parser::message& request, const tx::endpoint& dest);
@@ -141,35 +146,6 @@ struct user_agent::impl final : tx::transaction_user {
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
-  // ---- subscriptions (subscriber.cpp, notifier.cpp): the bindings of session::subscriber
-  // and session::notifier
-  subscription subscribe(subscribe_options options);
-  void run_subscriber(const sub_ptr& s, session::subscriber::actions actions);
-  void arm_subscriber(const sub_ptr& s);
-  void on_subscribe_response(client_op& op, const parser::message& rsp);
-  /// A NOTIFY for a SUBSCRIBE whose 2xx has not come: creates the dialog (RFC 6665 §4.1.2.4).
-  bool early_notify(tx::transaction_id id, const parser::message& req);
-  /// The SUBSCRIBE's transaction failed (from on_failure), or the subscription could not
-  /// start: the machine (when there is one) decides, else it ends here.
-  void end_subscription(const sub_ptr& s, int status, std::string_view reason,
-                        std::error_code ec = {});
-  /// The subscription is over: tables, timer, waiters, the application told once.
-  void finish_subscription(const sub_ptr& s, int status, std::string_view reason,
-                           std::error_code ec, bool told);
-  void on_new_subscribe(tx::transaction_id id, const parser::message& req,
-                        const tx::endpoint& source);
-  std::error_code accept_subscription(const notifier_ptr& n, std::string_view ct,
-                                      std::string_view body, bool pending);
-  void run_notifier(const notifier_ptr& n, session::notifier::actions actions,
-                    status_handler done = {});
-  void arm_notifier(const notifier_ptr& n);
-  /// A NOTIFY of `n` was refused ("noresource") or failed ("timeout").
-  void end_notifier(const notifier_ptr& n, std::string_view reason);
-  /// The subscription is over: tables, timer, on_end.
-  void finish_notifier(const notifier_ptr& n, std::string_view reason);
-  std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
-                                     std::string_view what, const sipkit::dialog::dialog& d) const;
-
   // ---- reliable provisional responses (reliable_provisional.cpp)
   bool wants_reliable_provisionals(const parser::message& invite) const;
   /// Makes an 18x reliable when the INVITE asked for 100rel (and we do it); the first one
@@ -238,9 +214,6 @@ struct user_agent::impl final : tx::transaction_user {
   tx::branch_generator random_;
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
-  std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
-  std::set<notifier_ptr> notifiers_;
-  std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
   std::function<call(call, std::string_view)> refer_handler_;
   // The one table of dialog usages: each dialog id (every fork of a call, a subscription,
   // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
@@ -269,6 +242,7 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  subscription_binding subscription_{*this};
   registration_binding registration_{*this};
   sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.

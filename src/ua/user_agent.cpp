@@ -47,8 +47,8 @@ user_agent::impl::~impl() {
     cancel(c->transfer_timer);
   }
   for (auto& r : registration_.registrations_) cancel(r->timer);
-  for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
-  for (auto& n : notifiers_) cancel(n->timer);
+  for (auto& [id, sub] : subscription_.subscriptions_) cancel(sub->timer);
+  for (auto& n : subscription_.notifiers_) cancel(n->timer);
 }
 
 std::string user_agent::impl::random_token(std::size_t hex_digits) {
@@ -133,7 +133,7 @@ std::string user_agent::impl::allow_header() const {
   // notified); SUBSCRIBE only with an event package to serve.
   std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE";
   if (config_.reliable_provisionals) allow += ", PRACK";
-  if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
+  if (!subscription_.subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
   return allow;
 }
 
@@ -285,14 +285,14 @@ registration user_agent::start_registration(registration_options options) {
 }
 
 subscription user_agent::subscribe(subscribe_options options) {
-  return impl_->subscribe(std::move(options));
+  return impl_->subscription_.subscribe(std::move(options));
 }
 
 void user_agent::on_subscribe(std::string_view event, std::function<void(notifier)> handler) {
   if (handler)
-    impl_->subscribe_handlers_[std::string(event)] = std::move(handler);
+    impl_->subscription_.subscribe_handlers_[std::string(event)] = std::move(handler);
   else
-    impl_->subscribe_handlers_.erase(std::string(event));
+    impl_->subscription_.subscribe_handlers_.erase(std::string(event));
 }
 
 std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
