@@ -13,6 +13,7 @@
 namespace sipkit::ua {
 
 using impl = user_agent::impl;
+using detail::call_impl;
 using call_ptr = std::shared_ptr<detail::call_impl>;
 using reg_ptr = std::shared_ptr<detail::registration_impl>;
 using sub_ptr = std::shared_ptr<detail::subscription_impl>;

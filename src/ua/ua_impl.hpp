@@ -16,7 +16,9 @@
 
 #include "completion.hpp"
 #include "continuation.hpp"
+#include "prack_binding.hpp"
 #include "registration_binding.hpp"
+#include "session_timer_binding.hpp"
 #include "sipkit/transaction/asio_adapter.hpp"
 #include "sipkit/transaction/branch.hpp"
 #include "sipkit/transaction/network_transport.hpp"
@@ -29,11 +31,10 @@
 #include "sipkit/ua/user_agent.hpp"
 #include "subscription_binding.hpp"
 #include "sync_failure.hpp"
+#include "transfer_binding.hpp"
 #include "usages.hpp"
 
 namespace sipkit::ua {
-
-using detail::call_impl;
 
 struct user_agent::impl final : tx::transaction_user {
   impl(boost::asio::io_context& io, ua_config cfg);
@@ -146,40 +147,6 @@ struct user_agent::impl final : tx::transaction_user {
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
-  // ---- reliable provisional responses (reliable_provisional.cpp)
-  bool wants_reliable_provisionals(const parser::message& invite) const;
-  /// Makes an 18x reliable when the INVITE asked for 100rel (and we do it); the first one
-  /// creates c->prack_uas with a random RSeq. errc::invalid_state while another one awaits
-  /// its PRACK (RFC 3262 §3).
-  std::error_code make_reliable(const call_ptr& c, parser::message& provisional);
-  /// Our final response to the INVITE went out: no more 18x retransmissions.
-  void stop_provisional_retransmissions(call_impl& c);
-  void arm_provisional_retransmit(const call_ptr& c);
-  void on_prack(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void acknowledge_provisional(const call_ptr& c, const parser::message& provisional);
-
-  // ---- session timers (session_timer.cpp)
-  void add_session_timer_offer(const call_ptr& c, parser::message& invite);
-  /// UAC: a 422 to our INVITE; true when `retry` asks again with the peer's Min-SE.
-  bool retry_session_timer(const call_ptr& c, const parser::message& rsp, parser::message& retry);
-  /// UAS: 422 (with `refusal` filled) for an interval below our Min-SE, else 0 after
-  /// recording the negotiated interval and refresher in `c` (when not null).
-  int negotiate_session_timer(const call_ptr& c, const parser::message& req,
-                              parser::message& refusal);
-  void add_session_timer_answer(const call_impl& c, parser::message& ok) const;
-  void on_session_timer_response(const call_ptr& c, const parser::message& ok);
-  void arm_session_timer(const call_ptr& c);
-  void send_session_refresh(const call_ptr& c, parser::message update);
-  void on_session_refresh_response(client_op& op, const parser::message& rsp);
-  void on_session_refreshed(const call_ptr& c, const parser::message& req, parser::message& ok);
-
-  // ---- transfer (transfer.cpp)
-  void refer(const call_ptr& c, std::string target, status_handler done);
-  void on_refer(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void on_refer_notify(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void send_refer_notify(const call_ptr& c, int status, std::string_view reason);
-  void arm_transfer_timer(const call_ptr& c);
-
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
   void on_in_dialog_request(tx::transaction_id id, const parser::message& req, const call_ptr& c,
@@ -214,7 +181,6 @@ struct user_agent::impl final : tx::transaction_user {
   tx::branch_generator random_;
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
-  std::function<call(call, std::string_view)> refer_handler_;
   // The one table of dialog usages: each dialog id (every fork of a call, a subscription,
   // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
   // are dispatched through it.
@@ -242,6 +208,9 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  transfer_binding transfer_{*this};
+  session_timer_binding session_timer_{*this};
+  prack_binding prack_{*this};
   subscription_binding subscription_{*this};
   registration_binding registration_{*this};
   sipkit::log_throttle peer_log_{config_.log, "ua"};

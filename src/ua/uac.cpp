@@ -102,7 +102,7 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
   inv.add(header_id::contact, contact_for(dest));
-  add_session_timer_offer(c, inv);
+  session_timer_.add_session_timer_offer(c, inv);
   if (config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
@@ -155,7 +155,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
       if (!c->dialog_key) c->dialog_key = rid;
     }
-    if (config_.reliable_provisionals) acknowledge_provisional(c, rsp);
+    if (config_.reliable_provisionals) prack_.acknowledge_provisional(c, rsp);
     if (c->cancel_requested) return send_cancel(c);
     if (c->state == call_state::calling) set_state(*c, call_state::early, code);
     return;
@@ -209,7 +209,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;
     set_state(*c, call_state::established, code);
-    on_session_timer_response(c, rsp);
+    session_timer_.on_session_timer_response(c, rsp);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
@@ -222,7 +222,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
     // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
     message retry = *c->invite;
-    if (retry_session_timer(c, rsp, retry)) {
+    if (session_timer_.retry_session_timer(c, rsp, retry)) {
       const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
       retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
       client_op next;

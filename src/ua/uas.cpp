@@ -14,7 +14,7 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   if (stopping_ || calls_.size() - awaiting_ack_.size() >= config_.max_calls)
     return respond(id, response_to(req, 486, random_token(10)));
   if (!incoming_handler_) return respond(id, response_to(req, 480, random_token(10)));
-  if (message refusal; negotiate_session_timer(nullptr, req, refusal))
+  if (message refusal; session_timer_.negotiate_session_timer(nullptr, req, refusal))
     return respond(id, std::move(refusal));  // 422 (RFC 4028 §8.1)
   auto c = std::make_shared<call_impl>();
   c->ua = this;
@@ -29,7 +29,7 @@ void user_agent::impl::on_new_invite(tx::transaction_id id, const message& req,
   c->remote_sdp = std::string(req.body());
   c->sdp_session_id = random_session_id();
   message unused;
-  negotiate_session_timer(c, req, unused);
+  session_timer_.negotiate_session_timer(c, req, unused);
   calls_.emplace(c.get(), c);
   invite_servers_.emplace(id, c);
   auto handler = incoming_handler_;
@@ -60,7 +60,7 @@ std::error_code user_agent::impl::ring(const call_ptr& c, int code) {
     }
   }
   // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
-  if (auto ec = make_reliable(c, rsp)) return ec;
+  if (auto ec = prack_.make_reliable(c, rsp)) return ec;
   respond(c->invite_tx, std::move(rsp));
   set_state(*c, call_state::ringing, code);
   return {};
@@ -86,7 +86,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
   auto ok =
       dialog_response(*c->invite, response_to(*c->invite, 200, c->local_tag), contact_for(c->peer));
   if (!c->local_sdp.empty()) ok.set_body(c->local_sdp, "application/sdp");
-  add_session_timer_answer(*c, ok);
+  session_timer_.add_session_timer_answer(*c, ok);
   if (auto* d = dialog_of(*c)) {
     d->on_local_final_response(200);
   } else if (auto nd = dialog::create_uas(*c->invite, ok)) {
@@ -94,7 +94,7 @@ std::error_code user_agent::impl::answer(const call_ptr& c) {
     add_call_dialog(c, std::move(*nd));
   }
   // The final response ends the reliable provisional's retransmissions (RFC 3262 §3).
-  stop_provisional_retransmissions(*c);
+  prack_.stop_provisional_retransmissions(*c);
   c->ok = ok;
   c->ok_tx = c->invite_tx;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
@@ -164,18 +164,18 @@ void user_agent::impl::on_in_dialog_request(tx::transaction_id id, const message
     case parser::method::invite:
       return on_reinvite(id, req, c, d);
     case parser::method::refer:
-      return on_refer(id, req, c);
+      return transfer_.on_refer(id, req, c);
     case parser::method::update:
       return on_update(id, req, c, d);
     case parser::method::prack:
-      return on_prack(id, req, c);
+      return prack_.on_prack(id, req, c);
     case parser::method::notify: {
       // The implicit subscription of our REFER (RFC 3515 §2.4.4); no other package
       // lives in a call's dialog here.
       auto event = req.get(header_id::event).value_or("");
       if (!parser::iequals(event.substr(0, event.find(';')), "refer"))
         return respond(id, response_to(req, 489));
-      return on_refer_notify(id, req, c);
+      return transfer_.on_refer_notify(id, req, c);
     }
     default: {
       auto rsp = response_to(req, req.method() == parser::method::unknown ? 501 : 405);
@@ -202,7 +202,7 @@ void user_agent::impl::on_reinvite(tx::transaction_id id, const message& req, co
   c->local_sdp = answer_sdp;
   auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
-  on_session_refreshed(c, req, ok);
+  session_timer_.on_session_refreshed(c, req, ok);
   c->ok = ok;
   c->ok_tx = id;
   c->retransmitter.emplace(config_.transactions.timers, tx::clock_type::now(), c->peer.reliable());
@@ -273,7 +273,7 @@ void user_agent::impl::on_update(tx::transaction_id id, const message& req, cons
   // UPDATE refreshes the target (§5.2), so the 2xx carries our Contact.
   auto ok = dialog_response(req, response_to(req, 200), d.local_contact());
   if (!req.body().empty() && !answer_sdp.empty()) ok.set_body(answer_sdp, "application/sdp");
-  on_session_refreshed(c, req, ok);
+  session_timer_.on_session_refreshed(c, req, ok);
   respond(id, std::move(ok));
 }
 
@@ -304,7 +304,7 @@ void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message
     c->invite.reset();
     c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
     ua->set_state(*c, call_state::established, 200);
-    ua->arm_session_timer(c);
+    ua->session_timer_.arm_session_timer(c);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
