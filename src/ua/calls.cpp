@@ -8,28 +8,27 @@ namespace sipkit::ua {
 using parser::header_id;
 using parser::message;
 
-sipkit::dialog::dialog* user_agent::impl::add_call_dialog(const call_ptr& c,
-                                                          sipkit::dialog::dialog d) {
+sipkit::dialog::dialog* call_binding::add_call_dialog(const call_ptr& c, sipkit::dialog::dialog d) {
   if (auto* mine = c->find_dialog(d.id())) return mine;
-  if (usages_.count(d.id()) || call_dialogs_ >= max_call_dialogs_) return nullptr;
-  usages_.emplace(d.id(), c);
-  ++call_dialogs_;
+  if (ua_.usages_.count(d.id()) || ua_.call_dialogs_ >= ua_.max_call_dialogs_) return nullptr;
+  ua_.usages_.emplace(d.id(), c);
+  ++ua_.call_dialogs_;
   return &c->dialogs.emplace_back(std::move(d));
 }
 
-void user_agent::impl::drop_call_dialogs(call_impl& c, const sipkit::dialog::dialog_id* keep) {
+void call_binding::drop_call_dialogs(call_impl& c, const sipkit::dialog::dialog_id* keep) {
   for (auto it = c.dialogs.begin(); it != c.dialogs.end();) {
     if (keep && it->id() == *keep) {
       ++it;
       continue;
     }
-    usages_.erase(it->id());
-    --call_dialogs_;
+    ua_.usages_.erase(it->id());
+    --ua_.call_dialogs_;
     it = c.dialogs.erase(it);
   }
 }
 
-sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
+sipkit::dialog::dialog* call_binding::dialog_of(call_impl& c) {
   return c.dialog_key ? c.find_dialog(*c.dialog_key) : nullptr;
 }
 
@@ -39,7 +38,7 @@ detail::usage* user_agent::impl::usage_for(const std::optional<sipkit::dialog::d
   return it == usages_.end() ? nullptr : it->second.get();
 }
 
-void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
+void call_binding::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
   // A copy: `call_ref` may live in a dialog entry or the call table erased below.
   const call_ptr c = call_ref;
   if (c->state == call_state::terminated) return;
@@ -66,11 +65,11 @@ void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error
   calls_.erase(c.get());
 }
 
-void user_agent::impl::arm_retransmit(const call_ptr& c) {
+void call_binding::arm_retransmit(const call_ptr& c) {
   if (!c->retransmitter) return;
   auto deadline = c->retransmitter->next_deadline();
   if (!deadline) return;
-  if (!c->timer) c->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (!c->timer) c->timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   c->timer->expires_at(*deadline);
   std::weak_ptr<call_impl> weak = c;
   c->timer->async_wait([this, weak](boost::system::error_code ec) {
@@ -81,8 +80,8 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
         break;
       case sipkit::dialog::retransmit_step::retransmit:
         // The IST is in Accepted (RFC 6026 §7.1) and passes a TU 2xx retransmission on.
-        if (stack_.respond(call->ok_tx, *call->ok))
-          (void)stack_.send_stateless(*call->ok, call->peer);
+        if (ua_.stack_.respond(call->ok_tx, *call->ok))
+          (void)ua_.stack_.send_stateless(*call->ok, call->peer);
         break;
       case sipkit::dialog::retransmit_step::give_up:
         give_up_on_ack(call, "no ACK for the 2xx");
@@ -92,8 +91,9 @@ void user_agent::impl::arm_retransmit(const call_ptr& c) {
   });
 }
 
-void user_agent::impl::give_up_on_ack(const call_ptr& c, std::string_view why) {
-  peer_log(why, log_level::warning, std::string(why) + " of call " + c->call_id + ": sending BYE");
+void call_binding::give_up_on_ack(const call_ptr& c, std::string_view why) {
+  ua_.peer_log(why, log_level::warning,
+               std::string(why) + " of call " + c->call_id + ": sending BYE");
   stop_awaiting_ack(*c);
   if (c->timer) c->timer->cancel();
   c->retransmitter.reset();
@@ -104,9 +104,9 @@ void user_agent::impl::give_up_on_ack(const call_ptr& c, std::string_view why) {
   send_bye(c);
 }
 
-void user_agent::impl::start_awaiting_ack(const call_ptr& c) {
+void call_binding::start_awaiting_ack(const call_ptr& c) {
   if (c->awaiting_ack) return;
-  const std::size_t limit = config_.max_calls_awaiting_ack;
+  const std::size_t limit = ua_.config_.max_calls_awaiting_ack;
   while (limit != 0 && awaiting_ack_.size() >= limit) {
     auto it = calls_.find(awaiting_ack_.front());
     if (it == calls_.end()) {  // cannot happen: end_call unlinks; keep the list honest
@@ -119,7 +119,7 @@ void user_agent::impl::start_awaiting_ack(const call_ptr& c) {
   c->awaiting_ack = awaiting_ack_.insert(awaiting_ack_.end(), c.get());
 }
 
-void user_agent::impl::stop_awaiting_ack(call_impl& c) {
+void call_binding::stop_awaiting_ack(call_impl& c) {
   if (!c.awaiting_ack) return;
   awaiting_ack_.erase(*c.awaiting_ack);
   c.awaiting_ack.reset();

@@ -55,7 +55,7 @@ void user_agent::impl::on_application_request(tx::transaction_id id, const messa
 
 void user_agent::impl::on_request(tx::transaction_id id, const message& req,
                                   const tx::endpoint& source, tx::transaction_id cancels) {
-  if (req.method() == parser::method::cancel) return on_cancel(id, req, cancels);
+  if (req.method() == parser::method::cancel) return call_binding_.on_cancel(id, req, cancels);
   message refusal;
   if (precheck(req, refusal)) return respond(id, std::move(refusal));
   if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
@@ -104,8 +104,9 @@ void no_dialog(user_agent::impl& ua, tx::transaction_id id, const message& req,
 
 detail::method_table detail::core_methods() {
   return {
-      {"INVITE", [](user_agent::impl& ua, tx::transaction_id id, const message& req,
-                    const tx::endpoint& source) { ua.on_new_invite(id, req, source); }},
+      {"INVITE",
+       [](user_agent::impl& ua, tx::transaction_id id, const message& req,
+          const tx::endpoint& source) { ua.call_binding_.on_new_invite(id, req, source); }},
       // The notifiers, by event package; with no package at all the method is not
       // supported here (§8.2.1).
       {"SUBSCRIBE",
@@ -163,7 +164,7 @@ void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&
 void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
   auto it = client_ops_.find(id);
   if (it == client_ops_.end()) {
-    if (!invite_servers_.count(id)) sync_failure_.record(id, ec);
+    if (!call_binding_.invite_servers_.count(id)) sync_failure_.record(id, ec);
     return;
   }
   auto& op = it->second;
@@ -178,7 +179,7 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     if (op.then->on_terminated) op.then->on_terminated(*this, op, id);
     client_ops_.erase(it);
   }
-  invite_servers_.erase(id);
+  call_binding_.invite_servers_.erase(id);
   if (auto it = pending_keys_.find(id); it != pending_keys_.end()) {
     pending_requests_.erase(it->second);
     pending_keys_.erase(it);

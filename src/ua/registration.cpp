@@ -240,7 +240,8 @@ bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id 
   // The new CSeq first: digest_client tells our rejected answers by Call-ID and CSeq.
   std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 1;
   if (op.call)
-    if (auto* d = dialog_of(*op.call); d && !op.then->initial_invite) cseq = d->next_cseq();
+    if (auto* d = call_binding_.dialog_of(*op.call); d && !op.then->initial_invite)
+      cseq = d->next_cseq();
   if (op.notifier && op.notifier->machine) cseq = op.notifier->machine->next_cseq();
   retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
   if (!answer_challenge(retry, rsp, op.attempts + 1)) return false;

@@ -61,7 +61,7 @@ void prack_binding::arm_provisional_retransmit(const call_ptr& c) {
         continue;
       }
       ua_.peer_log("no PRACK", log_level::warning, "no PRACK in call " + call->call_id + ": 504");
-      (void)ua_.reject(call, 504, "No PRACK for the reliable provisional response");
+      (void)ua_.call_binding_.reject(call, 504, "No PRACK for the reliable provisional response");
       return;
     }
     arm_provisional_retransmit(call);
@@ -86,7 +86,7 @@ void prack_binding::acknowledge_provisional(const call_ptr& c, const message& pr
   if (!result.prack) return;
   auto dest = ua_.hop_of(*c, *d);
   if (!dest) return;
-  ua_.start_in_dialog(c, std::move(*result.prack), *dest);
+  ua_.call_binding_.start_in_dialog(c, std::move(*result.prack), *dest);
 }
 
 }  // namespace sipkit::ua

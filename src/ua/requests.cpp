@@ -14,7 +14,7 @@ using sipkit::dialog::dialog;
 
 const continuation reinvite_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id,
-                      const message& rsp) { ua.on_reinvite_response(op, rsp); },
+                      const message& rsp) { ua.call_binding_.on_reinvite_response(op, rsp); },
     .on_failure =
         [](impl&, client_op& op, tx::transaction_id, std::error_code ec) {
           if (op.call) op.call->reinvite_pending = false;
@@ -26,11 +26,12 @@ const continuation reinvite_then{
 const continuation bye_then{
     .on_response =
         [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
-          if (rsp.status_code() >= 200 && op.call) ua.end_call(op.call, rsp.status_code(), {});
+          if (rsp.status_code() >= 200 && op.call)
+            ua.call_binding_.end_call(op.call, rsp.status_code(), {});
         },
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call) ua.end_call(op.call, detail::failure_status(ec), ec);
+          if (op.call) ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
         },
     .answers_challenges = true,
     .ends_call_if_unsent = true,
@@ -49,10 +50,10 @@ const continuation request_then{
           }
           // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
           if (op.call && op.request && op.request->method() != parser::method::prack) {
-            if (auto* d = ua.dialog_of(*op.call)) {
+            if (auto* d = ua.call_binding_.dialog_of(*op.call)) {
               d->on_response(*op.request, rsp);
               if (d->state() == sipkit::dialog::dialog_state::terminated)
-                ua.end_call(op.call, code, make_error_code(errc::call_ended));
+                ua.call_binding_.end_call(op.call, code, make_error_code(errc::call_ended));
             }
           }
           op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
@@ -61,7 +62,7 @@ const continuation request_then{
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
           // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
           if (op.call) {
-            ua.end_call(op.call, detail::failure_status(ec), ec);
+            ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
             op.call->reinvite_pending = false;
           }
           op.done.complete(ec, 0);
@@ -69,29 +70,29 @@ const continuation request_then{
     .answers_challenges = true,
 };
 
-void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& method,
-                                         std::string ct, std::string body, status_handler done) {
+void call_binding::in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
+                                     std::string body, status_handler done) {
   auto* d = dialog_of(*c);
   if (!d || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   auto req = d->make_request(method);
   if (!body.empty() || !ct.empty()) req.set_body(body, ct);
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   start_in_dialog(c, std::move(req), *dest, std::move(done));
 }
 
-void user_agent::impl::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
-                                       status_handler done, const continuation& then) {
+void call_binding::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
+                                   status_handler done, const continuation& then) {
   client_op op;
   op.then = &then;
   op.call = c;
   op.request = req;
   op.done = std::move(done);
-  start(std::move(req), {dest}, std::move(op));
+  ua_.start(std::move(req), {dest}, std::move(op));
 }
 
-void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler done) {
+void call_binding::reinvite(const call_ptr& c, bool hold, status_handler done) {
   auto* d = dialog_of(*c);
   if (!d || c->state != call_state::established || c->local_sdp.empty())
     return done.complete(make_error_code(errc::invalid_state), 0);
@@ -108,13 +109,13 @@ void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler don
   req.set_body(op.offer, "application/sdp");
   op.request = req;
   op.done = std::move(done);
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
   c->reinvite_pending = true;
-  start(std::move(req), {*dest}, std::move(op));
+  ua_.start(std::move(req), {*dest}, std::move(op));
 }
 
-void user_agent::impl::update(const call_ptr& c, status_handler done) {
+void call_binding::update(const call_ptr& c, status_handler done) {
   // RFC 3311: an UPDATE re-offering our current description (unchanged, so the same
   // version, RFC 3264 §8): a session refresh the peer must answer.
   auto* d = dialog_of(*c);
@@ -129,7 +130,7 @@ void user_agent::impl::update(const call_ptr& c, status_handler done) {
     req.set_body(c->local_sdp, "application/sdp");
     c->update_pending = true;
   }
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) {
     c->update_pending = false;
     return done.complete(make_error_code(errc::bad_target), 0);
@@ -137,7 +138,7 @@ void user_agent::impl::update(const call_ptr& c, status_handler done) {
   start_in_dialog(c, std::move(req), *dest, std::move(done));
 }
 
-void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
+void call_binding::on_reinvite_response(client_op& op, const message& rsp) {
   const int code = rsp.status_code();
   if (code < 200 || !op.call || !op.request) return;
   op.call->reinvite_pending = false;

@@ -81,7 +81,7 @@ void session_timer_binding::arm_session_timer(const call_ptr& c) {
     auto call = weak.lock();
     if (ec || !call || call->state != call_state::established || !call->session_timer_module)
       return;
-    auto* d = ua_.dialog_of(*call);
+    auto* d = ua_.call_binding_.dialog_of(*call);
     if (!d) return;
     for (auto& a : call->session_timer_module->on_timer(tx::clock_type::now(), *d)) {
       if (auto* send = std::get_if<session::session_timer::send_request>(&a)) {
@@ -89,7 +89,7 @@ void session_timer_binding::arm_session_timer(const call_ptr& c) {
       } else if (std::holds_alternative<session::session_timer::expired_event>(a)) {
         ua_.peer_log("no session refresh", log_level::warning,
                      "no session refresh in call " + call->call_id + ": sending BYE");
-        return ua_.send_bye(call);
+        return ua_.call_binding_.send_bye(call);
       }
     }
     arm_session_timer(call);
@@ -104,13 +104,13 @@ const continuation refresh_then{
     // RFC 4028 §10: the refresh failed, the session is gone.
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call) ua.end_call(op.call, detail::failure_status(ec), ec);
+          if (op.call) ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
         },
     .answers_challenges = true,
 };
 
 void session_timer_binding::send_session_refresh(const call_ptr& c, message update) {
-  auto* d = ua_.dialog_of(*c);
+  auto* d = ua_.call_binding_.dialog_of(*c);
   if (!d) return;
   auto dest = ua_.hop_of(*c, *d);
   if (!dest) return;
@@ -126,7 +126,7 @@ void session_timer_binding::on_session_refresh_response(client_op& op, const mes
   for (const auto& a :
        op.call->session_timer_module->on_refresh_response(rsp, tx::clock_type::now()))
     if (const auto* failed = std::get_if<session::session_timer::refresh_failed>(&a))
-      return ua_.end_call(op.call, failed->status, make_error_code(errc::call_ended));
+      return ua_.call_binding_.end_call(op.call, failed->status, make_error_code(errc::call_ended));
   arm_session_timer(op.call);
 }
 

@@ -74,7 +74,7 @@ const continuation refer_notify_then{
 };
 
 void transfer_binding::refer(const call_ptr& c, std::string target, status_handler done) {
-  auto* d = ua_.dialog_of(*c);
+  auto* d = ua_.call_binding_.dialog_of(*c);
   if (!d || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   parser::uri_view uri;
@@ -83,17 +83,18 @@ void transfer_binding::refer(const call_ptr& c, std::string target, status_handl
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
-  ua_.start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done), refer_then);
+  ua_.call_binding_.start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done),
+                                    refer_then);
 }
 
 void transfer_binding::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
-  auto* d = ua_.dialog_of(*c);
+  auto* d = ua_.call_binding_.dialog_of(*c);
   if (!d || c->state == call_state::terminated || !c->transferee) return;
   auto dest = ua_.hop_of(*c, *d);
   if (!dest) return;
   auto req = c->transferee->notify(*d, status, reason, tx::clock_type::now());
   if (!req) return;  // the subscription has ended: nothing more to report
-  ua_.start_in_dialog(c, std::move(*req), *dest, {}, refer_notify_then);
+  ua_.call_binding_.start_in_dialog(c, std::move(*req), *dest, {}, refer_notify_then);
   arm_transfer_timer(c);
 }
 
@@ -115,13 +116,13 @@ void transfer_binding::arm_transfer_timer(const call_ptr& c) {
     const auto now = tx::clock_type::now();
     // The subscriber's side just ends; no event: the progress reports stop.
     if (call->transferor) (void)call->transferor->on_timer(now);
-    auto* d = ua_.dialog_of(*call);
+    auto* d = ua_.call_binding_.dialog_of(*call);
     if (call->transferee && d) {
       auto dest = ua_.hop_of(*call, *d);
       for (auto& a : call->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
         if (dest)
-          ua_.start_in_dialog(call, std::move(std::get<0>(a).request), *dest, {},
-                              refer_notify_then);
+          ua_.call_binding_.start_in_dialog(call, std::move(std::get<0>(a).request), *dest, {},
+                                            refer_notify_then);
     }
     arm_transfer_timer(call);
   });
@@ -166,7 +167,7 @@ void transfer_binding::on_refer_notify(tx::transaction_id id, const message& req
   ev.status = *result.progress;
   ev.content_type = req.get(header_id::content_type).value_or("");
   ev.body = req.body();
-  ua_.emit(*c, ev);
+  ua_.call_binding_.emit(*c, ev);
 }
 
 void user_agent::on_refer(std::function<call(call original, std::string_view refer_to)> handler) {

@@ -15,11 +15,11 @@ using sipkit::dialog::dialog;
 
 const continuation invite_then{
     .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
-                      const message& rsp) { ua.on_invite_response(op, id, rsp); },
+                      const message& rsp) { ua.call_binding_.on_invite_response(op, id, rsp); },
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
           if (op.call && op.call->state != call_state::established)
-            ua.end_call(op.call, detail::failure_status(ec), ec);
+            ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
         },
     // The INVITE transaction is over (no more forked 2xx): the request can go.
     .on_terminated =
@@ -32,9 +32,9 @@ const continuation invite_then{
     .initial_invite = true,
 };
 
-call user_agent::impl::make_call(std::string_view target) {
+call call_binding::make_call(std::string_view target) {
   auto c = std::make_shared<call_impl>();
-  c->ua = this;
+  c->ua = &ua_;
   c->outgoing = true;
   c->state = call_state::calling;
   c->remote_party = bracket(target);
@@ -42,71 +42,71 @@ call user_agent::impl::make_call(std::string_view target) {
   calls_.emplace(c.get(), c);
 
   auto fail = [&](errc why, std::string_view text) {
-    config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
+    ua_.config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
     // Posted, so the caller can attach handlers to the handle first.
-    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), c, why] {
+    boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), c, why] {
       if (!alive.expired()) end_call(c, 0, make_error_code(why));
     });
     return handle;
   };
-  if (stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
-  if (calls_.size() > config_.max_calls) return fail(errc::too_many_calls, "too many calls");
+  if (ua_.stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
+  if (calls_.size() > ua_.config_.max_calls) return fail(errc::too_many_calls, "too many calls");
   parser::uri_view uri;
   if (parser::parse_uri(target, uri) || !uri.is_sip()) return fail(errc::bad_target, "cannot call");
   const std::string_view first_hop =
-      config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
-  locate(first_hop,
-         [this, c, t = std::string(target)](std::error_code ec, std::vector<tx::endpoint> targets) {
-           if (c->state == call_state::terminated) return;
-           if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
-           if (ec || targets.empty()) {
-             config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
-             return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
-           }
-           send_invite(c, t, std::move(targets));
-         });
+      ua_.config_.outbound_proxy.empty() ? target : std::string_view(ua_.config_.outbound_proxy);
+  ua_.locate(first_hop, [this, c, t = std::string(target)](std::error_code ec,
+                                                           std::vector<tx::endpoint> targets) {
+    if (c->state == call_state::terminated) return;
+    if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
+    if (ec || targets.empty()) {
+      ua_.config_.log.log(log_level::warning, "ua", "cannot ua_.locate " + t + ": " + ec.message());
+      return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
+    }
+    send_invite(c, t, std::move(targets));
+  });
   return handle;
 }
 
-void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
-                                   std::vector<tx::endpoint> targets) {
+void call_binding::send_invite(const call_ptr& c, const std::string& target,
+                               std::vector<tx::endpoint> targets) {
   const tx::endpoint& dest = targets.front();
-  const std::string local = sent_by(dest);
+  const std::string local = ua_.sent_by(dest);
   if (local.empty()) {
-    config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
+    ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
     return end_call(c, 0, make_error_code(errc::bad_target));
   }
   c->peer = dest;
-  if (parser::uri_view hop;
-      !parser::parse_uri(config_.outbound_proxy.empty() ? std::string_view(target)
-                                                        : std::string_view(config_.outbound_proxy),
-                         hop))
+  if (parser::uri_view hop; !parser::parse_uri(ua_.config_.outbound_proxy.empty()
+                                                   ? std::string_view(target)
+                                                   : std::string_view(ua_.config_.outbound_proxy),
+                                               hop))
     c->first_hop_host = std::string(hop.host);
-  c->local_tag = random_token(10);
-  c->call_id = random_token(20) + "@" + local;
+  c->local_tag = ua_.random_token(10);
+  c->call_id = ua_.random_token(20) + "@" + local;
 
   auto inv = message::request("INVITE", target);
-  if (!config_.outbound_proxy.empty()) {
-    std::string route = bracket(config_.outbound_proxy);
+  if (!ua_.config_.outbound_proxy.empty()) {
+    std::string route = bracket(ua_.config_.outbound_proxy);
     route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
     inv.add(header_id::route, route);
   }
   inv.add(header_id::max_forwards, "70");
   std::string from;
-  if (!config_.display_name.empty()) from += "\"" + config_.display_name + "\" ";
-  from += "<sip:" + config_.user + "@";
-  from += config_.domain.empty() ? local : config_.domain;
+  if (!ua_.config_.display_name.empty()) from += "\"" + ua_.config_.display_name + "\" ";
+  from += "<sip:" + ua_.config_.user + "@";
+  from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
   from += ">;tag=" + c->local_tag;
   inv.add(header_id::from, from);
   inv.add(header_id::to, c->remote_party);
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, contact_for(dest));
-  session_timer_.add_session_timer_offer(c, inv);
-  if (config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
+  inv.add(header_id::contact, ua_.contact_for(dest));
+  ua_.session_timer_.add_session_timer_offer(c, inv);
+  if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
-  if (!config_.media.streams.empty()) {
+  if (!ua_.config_.media.streams.empty()) {
     c->local_sdp = make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize();
     inv.set_body(c->local_sdp, "application/sdp");
   }
@@ -115,31 +115,30 @@ void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
   op.then = &invite_then;
   op.call = c;
   op.request = inv;
-  c->invite_tx = start(std::move(inv), std::move(targets), std::move(op));
+  c->invite_tx = ua_.start(std::move(inv), std::move(targets), std::move(op));
 }
 
-void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
-                                std::string_view body) {
+void call_binding::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
+                            std::string_view body) {
   auto ack = d.make_ack(cseq);
   if (!body.empty()) ack.set_body(body, "application/sdp");
-  auto dest = hop_of(*c, d);
+  auto dest = ua_.hop_of(*c, d);
   if (!dest) {
-    peer_log("cannot route an ACK", log_level::warning,
-             "cannot route the ACK of call " + c->call_id);
+    ua_.peer_log("cannot route an ACK", log_level::warning,
+                 "cannot route the ACK of call " + c->call_id);
     return;
   }
-  send_stateless_request(ack, *dest);
+  ua_.send_stateless_request(ack, *dest);
   c->ack = std::move(ack);
   c->ack_cseq = cseq;
   c->ack_destination = *dest;
 }
 
-void user_agent::impl::resend_ack(call_impl& c) {
-  if (c.ack) (void)stack_.get().send_stateless(*c.ack, c.ack_destination);
+void call_binding::resend_ack(call_impl& c) {
+  if (c.ack) (void)ua_.stack_.get().send_stateless(*c.ack, c.ack_destination);
 }
 
-void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
-                                          const message& rsp) {
+void call_binding::on_invite_response(client_op& op, tx::transaction_id id, const message& rsp) {
   const call_ptr c = op.call;
   const int code = rsp.status_code();
   auto rid = sipkit::dialog::incoming_response_dialog_id(rsp);
@@ -155,7 +154,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
       if (!c->dialog_key) c->dialog_key = rid;
     }
-    if (config_.reliable_provisionals) prack_.acknowledge_provisional(c, rsp);
+    if (ua_.config_.reliable_provisionals) ua_.prack_.acknowledge_provisional(c, rsp);
     if (c->cancel_requested) return send_cancel(c);
     if (c->state == call_state::calling) set_state(*c, call_state::early, code);
     return;
@@ -176,12 +175,12 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) return;
       auto ack = d->make_ack(rsp.cseq() ? rsp.cseq()->number : 1);
-      if (auto dest = hop_of(*c, *d)) {
-        send_stateless_request(ack, *dest);
+      if (auto dest = ua_.hop_of(*c, *d)) {
+        ua_.send_stateless_request(ack, *dest);
         auto bye = d->make_request("BYE");
         client_op bye_op;
         bye_op.then = &ignore_then;
-        start(std::move(bye), {*dest}, std::move(bye_op));
+        ua_.start(std::move(bye), {*dest}, std::move(bye_op));
       }
       return;
     }
@@ -189,8 +188,8 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (!c->invite) return;
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) {
-        peer_log("2xx without Contact/To tag", log_level::warning,
-                 "2xx without a usable Contact/To tag dropped");
+        ua_.peer_log("2xx without Contact/To tag", log_level::warning,
+                     "2xx without a usable Contact/To tag dropped");
         return;
       }
       e = add_call_dialog(c, std::move(*d));
@@ -209,7 +208,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;
     set_state(*c, call_state::established, code);
-    session_timer_.on_session_timer_response(c, rsp);
+    ua_.session_timer_.on_session_timer_response(c, rsp);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
@@ -222,7 +221,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
     // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
     message retry = *c->invite;
-    if (session_timer_.retry_session_timer(c, rsp, retry)) {
+    if (ua_.session_timer_.retry_session_timer(c, rsp, retry)) {
       const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
       retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
       client_op next;
@@ -232,7 +231,7 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       next.attempts = op.attempts + 1;
       c->invite = retry;
       op = client_op{};  // the old transaction has no more to say
-      c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
+      c->invite_tx = ua_.start(std::move(retry), {c->peer}, std::move(next));
       return;
     }
   }
@@ -240,21 +239,21 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));
 }
 
-void user_agent::impl::send_cancel(const call_ptr& c) {
+void call_binding::send_cancel(const call_ptr& c) {
   c->cancel_requested = false;
   c->cancelled = true;
   set_state(*c, call_state::terminating);
-  auto r = stack_.cancel(c->invite_tx);
+  auto r = ua_.stack_.cancel(c->invite_tx);
   if (!r) {
-    config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
+    ua_.config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
     return;
   }
   client_op op;
   op.then = &ignore_then;
-  client_ops_.emplace(r.id, std::move(op));
+  ua_.client_ops_.emplace(r.id, std::move(op));
 }
 
-void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
+void call_binding::send_bye(const call_ptr& c, done_handler done) {
   if (done) c->hangup_done = std::move(done);
   auto* d = dialog_of(*c);
   if (!d) {
@@ -262,10 +261,10 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
     return;
   }
   auto bye = d->make_request("BYE");
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) {
-    peer_log("cannot route a BYE", log_level::warning,
-             "cannot route the BYE of call " + c->call_id);
+    ua_.peer_log("cannot route a BYE", log_level::warning,
+                 "cannot route the BYE of call " + c->call_id);
     end_call(c, 0, {});
     return;
   }
@@ -274,10 +273,10 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
   op.then = &bye_then;
   op.call = c;
   op.request = bye;
-  start(std::move(bye), {*dest}, std::move(op));
+  ua_.start(std::move(bye), {*dest}, std::move(op));
 }
 
-void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
+void call_binding::hangup(const call_ptr& c, done_handler done) {
   switch (c->state) {
     case call_state::calling:
       c->hangup_done = std::move(done);

@@ -152,4 +152,8 @@ bool user_agent::impl::merged_request(tx::transaction_id id, const message& req)
   return !(it->second == id);
 }
 
+std::string user_agent::impl::tag_for_refusal() const {
+  return const_cast<impl*>(this)->random_token(10);
+}
+
 }  // namespace sipkit::ua

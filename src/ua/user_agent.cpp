@@ -40,7 +40,7 @@ user_agent::impl::~impl() {
   auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
     if (t) t->cancel();
   };
-  for (auto& [p, c] : calls_) {
+  for (auto& [p, c] : call_binding_.calls_) {
     cancel(c->timer);
     cancel(c->session_timer);
     cancel(c->provisional_timer);
@@ -148,10 +148,10 @@ void user_agent::impl::add_common_headers(message& m) const {
   if (invite_or_options) m.add(header_id::allow, allow_header());
 }
 
-local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
-  local_media m = config_.media;
+local_media call_binding::media_for(const tx::endpoint& dest) const {
+  local_media m = ua_.config_.media;
   if (m.address.empty()) {
-    auto host = sent_by(dest);
+    auto host = ua_.sent_by(dest);
     // sent-by is "host:port" or "[v6]:port"
     if (!host.empty() && host.front() == '[')
       host = host.substr(1, host.find(']') - 1);
@@ -171,7 +171,7 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
   const std::error_code ec = r.error ? r.error : sync;
   if (ec) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
-    if (op.then->ends_call_if_unsent && op.call) end_call(op.call, 0, ec);
+    if (op.then->ends_call_if_unsent && op.call) call_binding_.end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
     return {};
   }
@@ -220,19 +220,19 @@ message user_agent::impl::response_to(const message& request, int code,
   return rsp;
 }
 
-message user_agent::impl::retry_later(const message& request) const {
-  auto rsp = response_to(request, 500);
+message call_binding::retry_later(const message& request) const {
+  auto rsp = ua_.response_to(request, 500);
   rsp.add("Retry-After", "1");
   return rsp;
 }
 
-void user_agent::impl::emit(call_impl& c, call_event e) {
+void call_binding::emit(call_impl& c, call_event e) {
   if (!c.events) return;
   auto handler = c.events;  // the handler may replace itself
   handler(e);
 }
 
-void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
+void call_binding::set_state(call_impl& c, call_state s, int status) {
   if (c.state == s) return;
   c.state = s;
   call_event e;
@@ -258,12 +258,12 @@ void user_agent::stop() {
   for (auto& r : impl_->registration_.registrations_)
     if (r->timer) r->timer->cancel();
   std::vector<call_ptr> live;
-  for (auto& [p, c] : impl_->calls_) live.push_back(c);
-  for (auto& c : live) impl_->hangup(c, {});
+  for (auto& [p, c] : impl_->call_binding_.calls_) live.push_back(c);
+  for (auto& c : live) impl_->call_binding_.hangup(c, {});
 }
 
 void user_agent::on_incoming_call(std::function<void(call)> handler) {
-  impl_->incoming_handler_ = std::move(handler);
+  impl_->call_binding_.incoming_handler_ = std::move(handler);
 }
 
 void user_agent::on_request(std::string_view method,
@@ -278,7 +278,9 @@ void user_agent::on_message(std::function<void(const message_event&)> handler) {
   impl_->message_handler_ = std::move(handler);
 }
 
-call user_agent::make_call(std::string_view target_uri) { return impl_->make_call(target_uri); }
+call user_agent::make_call(std::string_view target_uri) {
+  return impl_->call_binding_.make_call(target_uri);
+}
 
 registration user_agent::start_registration(registration_options options) {
   return impl_->registration_.start_registration(std::move(options));
@@ -295,12 +297,14 @@ void user_agent::on_subscribe(std::string_view event, std::function<void(notifie
     impl_->subscription_.subscribe_handlers_.erase(std::string(event));
 }
 
-std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
+std::size_t user_agent::call_count() const noexcept { return impl_->call_binding_.calls_.size(); }
 
-std::size_t user_agent::calls_awaiting_ack() const noexcept { return impl_->awaiting_ack_.size(); }
+std::size_t user_agent::calls_awaiting_ack() const noexcept {
+  return impl_->call_binding_.awaiting_ack_.size();
+}
 
 std::uint64_t user_agent::calls_evicted_awaiting_ack() const noexcept {
-  return impl_->calls_evicted_awaiting_ack_;
+  return impl_->call_binding_.calls_evicted_awaiting_ack_;
 }
 
 std::string user_agent::local_address(sipkit::transport::protocol p) const {
