@@ -57,8 +57,8 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
                                   const tx::endpoint& source, tx::transaction_id cancels) {
   if (req.method() == parser::method::cancel) return call_binding_.on_cancel(id, req, cancels);
   message refusal;
-  if (precheck(req, refusal)) return respond(id, std::move(refusal));
-  if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
+  if (checks_.precheck(req, refusal)) return respond(id, std::move(refusal));
+  if (checks_.merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
     const auto did = sipkit::dialog::incoming_request_dialog_id(req);
@@ -180,9 +180,9 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     client_ops_.erase(it);
   }
   call_binding_.invite_servers_.erase(id);
-  if (auto it = pending_keys_.find(id); it != pending_keys_.end()) {
-    pending_requests_.erase(it->second);
-    pending_keys_.erase(it);
+  if (auto it = checks_.pending_keys_.find(id); it != checks_.pending_keys_.end()) {
+    checks_.pending_requests_.erase(it->second);
+    checks_.pending_keys_.erase(it);
   }
 }
 

@@ -33,6 +33,7 @@
 #include "subscription_binding.hpp"
 #include "sync_failure.hpp"
 #include "transfer_binding.hpp"
+#include "uas_checks.hpp"
 #include "usages.hpp"
 
 namespace sipkit::ua {
@@ -109,17 +110,6 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- end of calls
 
-  // ---- UAS checks (uas_checks.cpp)
-  /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0
-  /// (uas_checks.cpp).
-  int precheck(const parser::message& req, parser::message& refusal) const;
-  /// A To tag for a stateless-style refusal (precheck is const, the generator is not).
-  std::string tag_for_refusal() const;
-  /// The Request-URI names one of our listeners' addresses or our domain.
-  bool addressed_to_us(const parser::message& req) const;
-  /// §8.2.2.2: the same request (From tag, Call-ID, CSeq) already being served on another
-  /// transaction: a merged request, answered 482. Remembers `req` otherwise.
-  bool merged_request(tx::transaction_id id, const parser::message& req);
   // ---- end of checks
 
   boost::asio::io_context& io_;
@@ -142,8 +132,6 @@ struct user_agent::impl final : tx::transaction_user {
   // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
   // Requests without To tag being served, for merged-request detection (§8.2.2.2).
-  std::unordered_map<std::string, tx::transaction_id> pending_requests_;
-  std::unordered_map<tx::transaction_id, std::string> pending_keys_;
   std::function<void(const message_event&)> message_handler_;
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
   // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
@@ -152,6 +140,7 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  uas_checks checks_{*this};
   call_binding call_binding_{*this};
   transfer_binding transfer_{*this};
   session_timer_binding session_timer_{*this};
