@@ -71,6 +71,8 @@ class call_binding {
   std::error_code reject(const call_ptr& c, int code, std::string_view reason);
 
   std::unordered_map<call_impl*, call_ptr> calls_;
+  // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
+  // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
   std::list<call_impl*> awaiting_ack_;
   std::uint64_t calls_evicted_awaiting_ack_ = 0;
   std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call

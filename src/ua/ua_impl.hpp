@@ -1,10 +1,19 @@
-// Private: the user_agent's state and the call objects it owns.
+// Private: the user_agent's core.
 //
 // The impl is the transaction user of one asio_adapter (transaction manager) over one
-// network_transport. It keeps one table of dialog usages (usages_: dialog id -> the call,
-// subscription or notifier that owns that dialog; the dialogs live in those), the calls, and
-// for each client transaction it started the continuation that takes its outcome
-// (client_op), so responses find their way back without a switch on what it was for.
+// network_transport: it sends (start, respond, stateless requests), routes (locate, hop_of),
+// answers challenges, and dispatches what arrives (dispatch.cpp). It keeps one table of
+// dialog usages (usages_: dialog id -> the call, subscription or notifier that owns that
+// dialog; the dialogs live in those), and for each client transaction it started the
+// continuation that takes its outcome (client_op, continuation.hpp), so responses find their
+// way back without a switch on what a transaction was for. Out-of-dialog requests go to the
+// application's handlers, then to the core's method table (detail::core_methods).
+//
+// Everything else lives in bindings, one class and file set each, members of the core:
+// call_binding (calls: UAC, UAS, their bookkeeping), prack_binding / session_timer_binding /
+// transfer_binding (the call's modules, RFC 3262 / 4028 / 3515), registration_binding,
+// subscription_binding (subscriber and notifier), uas_checks (§8.2 prechecks).
+// Thread safety: none; the agent's io_context thread only.
 #pragma once
 
 #include <memory>
@@ -108,10 +117,6 @@ struct user_agent::impl final : tx::transaction_user {
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
-  // ---- end of calls
-
-  // ---- end of checks
-
   boost::asio::io_context& io_;
   ua_config config_;
   sipkit::transport::manager net_;
@@ -128,10 +133,8 @@ struct user_agent::impl final : tx::transaction_user {
       usages_;
   std::size_t call_dialogs_ = 0;        // the calls' entries in usages_
   const std::size_t max_call_dialogs_;  // (max_calls + max_calls_awaiting_ack) * 2
-  // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
-  // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
+  // Each client transaction's continuation, until it terminates.
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
-  // Requests without To tag being served, for merged-request detection (§8.2.2.2).
   std::function<void(const message_event&)> message_handler_;
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
   // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
@@ -140,6 +143,8 @@ struct user_agent::impl final : tx::transaction_user {
   // respond() for a server transaction (send_response).
   detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  // The bindings: small classes that use this core (a reference) for sending, the tables
+  // and the helpers above; members, so they live exactly as long as the agent.
   uas_checks checks_{*this};
   call_binding call_binding_{*this};
   transfer_binding transfer_{*this};

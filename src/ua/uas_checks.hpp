@@ -26,6 +26,7 @@ class uas_checks {
   /// transaction: a merged request, answered 482. Remembers `req` otherwise.
   bool merged_request(tx::transaction_id id, const parser::message& req);
 
+  // Requests without To tag being served, for merged-request detection (§8.2.2.2).
   std::unordered_map<std::string, tx::transaction_id> pending_requests_;
   std::unordered_map<tx::transaction_id, std::string> pending_keys_;
 
