@@ -1,4 +1,8 @@
-// Private: call_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: call_binding, the calls: UAC (RFC 3261 §13.2, §9 CANCEL, §15 BYE, forks §13.2.2.4), UAS
+// (§13.3, 2xx retransmission until the ACK, calls awaiting their ACK), in-dialog requests (INFO,
+// MESSAGE, UPDATE RFC 3311, re-INVITE §14), each call's dialogs in the usage table.
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

@@ -1,4 +1,8 @@
-// Private: prack_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: prack_binding, reliable provisional responses (RFC 3262) over
+// session::reliable_provisional_uas and _uac: RSeq/Require on our 18x, their retransmissions, PRACK
+// in both directions.
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

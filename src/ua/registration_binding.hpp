@@ -1,4 +1,7 @@
-// Private: registration_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: registration_binding, registrations (RFC 3261 §10) over session::registration: the
+// machine's actions executed, the registrar located (RFC 3263), the timer, the handle's events.
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

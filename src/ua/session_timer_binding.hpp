@@ -1,4 +1,7 @@
-// Private: session_timer_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: session_timer_binding, session timers (RFC 4028) over session::session_timer: the offer
+// in the INVITE, 422 retries, the negotiated refresher, refreshes by UPDATE, the BYE at expiry.
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

@@ -1,4 +1,8 @@
-// Private: subscription_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: subscription_binding, subscriptions (RFC 6665) over session::subscriber and
+// session::notifier: SUBSCRIBE out and in (by event package), NOTIFY in and out, their timers and
+// handles.
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

@@ -1,4 +1,7 @@
-// Private: transfer_binding, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: transfer_binding, call transfer (RFC 3515) over session::transferor / transferee: REFER
+// out and in, the implicit subscription's NOTIFYs, their continuations (refer_then ...).
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once

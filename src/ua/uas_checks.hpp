@@ -1,4 +1,7 @@
-// Private: uas_checks, one of user_agent::impl's bindings (see ua_impl.hpp). It keeps
+// Private: uas_checks, the UAS core's checks before any dialog logic (RFC 3261 §8.2.1-§8.2.3)
+// and merged-request detection (§8.2.2.2).
+//
+// One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once
