@@ -65,15 +65,15 @@ void call::on_event(std::function<void(const call_event&)> handler) {
 
 std::error_code call::ring(int code) {
   live(impl_);
-  return impl_->ua->ring(impl_, code);
+  return impl_->ua->call_binding_.ring(impl_, code);
 }
 std::error_code call::answer() {
   live(impl_);
-  return impl_->ua->answer(impl_);
+  return impl_->ua->call_binding_.answer(impl_);
 }
 std::error_code call::reject(int code, std::string_view reason) {
   live(impl_);
-  return impl_->ua->reject(impl_, code, reason);
+  return impl_->ua->call_binding_.reject(impl_, code, reason);
 }
 
 boost::asio::any_io_executor call::executor() const { return live(impl_).ua->io_.get_executor(); }
@@ -89,25 +89,25 @@ void call::wait_connected_impl(boost::asio::any_completion_handler<void(std::err
 
 void call::hangup_impl(boost::asio::any_completion_handler<void(std::error_code)> h) {
   live(impl_);
-  impl_->ua->hangup(impl_, {std::move(h), executor()});
+  impl_->ua->call_binding_.hangup(impl_, {std::move(h), executor()});
 }
 
 void call::request_impl(const std::string& method, std::string content_type, std::string body,
                         boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->in_dialog_request(impl_, method, std::move(content_type), std::move(body),
-                               {std::move(h), executor()});
+  impl_->ua->call_binding_.in_dialog_request(impl_, method, std::move(content_type),
+                                             std::move(body), {std::move(h), executor()});
 }
 
 void call::update_impl(boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->update(impl_, {std::move(h), executor()});
+  impl_->ua->call_binding_.update(impl_, {std::move(h), executor()});
 }
 
 void call::reinvite_impl(bool hold,
                          boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->reinvite(impl_, hold, {std::move(h), executor()});
+  impl_->ua->call_binding_.reinvite(impl_, hold, {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

@@ -84,8 +84,7 @@ class auth_reader {
   const parser::auth_view* read(parser::header_id id, std::string_view value) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-      value.remove_suffix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     if (parser::parse_auth(value, view_)) return nullptr;
     view_.header = id;
     return &view_;

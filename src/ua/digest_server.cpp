@@ -13,94 +13,13 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "digest_crypto.hpp"
 #include "sipkit/ua/digest.hpp"
 
 namespace sipkit::ua {
 namespace {
 
-// nonce = base64url(stamp[8] || salt[8] || HMAC-SHA256(key, tag || stamp || salt || realm)).
-constexpr std::size_t stamp_len = 8;
-constexpr std::size_t salt_len = 8;
-constexpr std::size_t mac_len = 32;
-constexpr std::size_t nonce_raw_len = stamp_len + salt_len + mac_len;
-constexpr std::string_view nonce_tag = "sipkit digest nonce v1";
-constexpr std::string_view opaque_tag = "sipkit digest opaque v1";
-
-using mac_t = std::array<unsigned char, mac_len>;
-
-void random_bytes(unsigned char* out, std::size_t n) {
-  if (RAND_bytes(out, static_cast<int>(n)) != 1)
-    throw std::runtime_error("sipkit digest: OpenSSL RAND_bytes failed");
-}
-
-mac_t hmac(std::string_view key, std::string_view data) {
-  mac_t out{};
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
-           &len) == nullptr ||
-      len != mac_len)
-    throw std::runtime_error("sipkit digest: OpenSSL HMAC failed");
-  return out;
-}
-
-constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-// RFC 4648 §5 without padding. Also a valid token and quoted-string content.
-std::string base64url(const unsigned char* p, std::size_t n) {
-  std::string out;
-  out.reserve((n * 4 + 2) / 3);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | p[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(b64_alphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(b64_alphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-bool unbase64url(std::string_view in, std::string& out) {
-  out.clear();
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-')
-      v = 62;
-    else if (c == '_')
-      v = 63;
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
-}
-
-std::int64_t millis(time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-std::string nonce_mac_input(std::string_view stamp_and_salt, std::string_view realm) {
-  std::string s(nonce_tag);
-  s.append(stamp_and_salt);
-  s.append(realm);
-  return s;
-}
+using namespace detail::digest_crypto;
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -273,70 +192,6 @@ parser::message digest_server::challenge(const parser::message& request, bool pr
       parser::make_response(request, proxy ? 407 : 401, {}, base64url(tag.data(), tag.size()));
   add_challenges(response, proxy, stale, now);
   return response;
-}
-
-// ------------------------------------------------------------------ throttle tables
-
-bool digest_server::locked(const failure_table& t, const std::string& key, time_point now) const {
-  auto it = t.index.find(key);
-  return it != t.index.end() && now < it->second->locked_until;
-}
-
-bool digest_server::count_failure(failure_table& t, const std::string& key, std::uint32_t limit,
-                                  std::size_t max_entries, time_point now) {
-  const auto window = cfg_.throttle.window;
-  auto it = t.index.find(key);
-  if (it == t.index.end()) {
-    // Entries whose window and lock are over go first (they count nothing any more), then,
-    // while the table is full, the one whose window started first.
-    while (!t.order.empty()) {
-      const failure_entry& front = t.order.front();
-      const bool over = now >= front.window_start + window && now >= front.locked_until;
-      if (!over && t.index.size() < std::max<std::size_t>(1, max_entries)) break;
-      if (!over) ++stats_.evicted;
-      t.index.erase(front.key);
-      t.order.pop_front();
-    }
-    t.order.push_back({key, now, {}, 0});
-    const auto pos = std::prev(t.order.end());
-    it = t.index.emplace(pos->key, pos).first;
-  }
-  failure_entry& e = *it->second;
-  if (now < e.locked_until) {  // counted (a good-pair source failing), never extended
-    if (e.failures < std::numeric_limits<std::uint32_t>::max()) ++e.failures;
-    return false;
-  }
-  if (now >= e.window_start + window) {  // a new window starts with this failure
-    e.window_start = now;
-    e.failures = 0;
-    t.order.splice(t.order.end(), t.order, it->second);
-  }
-  if (++e.failures < limit) return false;
-  e.locked_until = now + window;
-  return true;
-}
-
-bool digest_server::is_good_pair(const std::string& key, time_point now) const {
-  auto it = good_.index.find(key);
-  return it != good_.index.end() && now - it->second->last <= cfg_.throttle.good_pair_lifetime;
-}
-
-void digest_server::remember_good_pair(std::string key, time_point now) {
-  if (auto it = good_.index.find(key); it != good_.index.end()) {
-    it->second->last = now;
-    good_.order.splice(good_.order.end(), good_.order, it->second);
-    return;
-  }
-  const std::size_t bound = std::max<std::size_t>(1, cfg_.throttle.max_good_pairs);
-  while (!good_.order.empty() &&
-         (good_.index.size() >= bound ||
-          now - good_.order.front().last > cfg_.throttle.good_pair_lifetime)) {
-    good_.index.erase(good_.order.front().key);
-    good_.order.pop_front();
-  }
-  good_.order.push_back({std::move(key), now});
-  const auto pos = std::prev(good_.order.end());
-  good_.index.emplace(pos->key, pos);
 }
 
 // ------------------------------------------------------------------ verification

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "sipkit/dialog/dialog.hpp"
@@ -33,6 +34,12 @@ inline bool lists_token(const parser::message& m, parser::header_id id, std::str
       for (auto tok : sipkit::dialog::split_address_list(m.value_of(f)))
         if (parser::iequals(tok, token)) return true;
   return false;
+}
+
+/// A URI as a name-addr ("<uri>"), unless it already is one.
+inline std::string bracket(std::string_view uri) {
+  if (!uri.empty() && uri.front() == '<') return std::string(uri);
+  return "<" + std::string(uri) + ">";
 }
 
 }  // namespace sipkit::ua

@@ -34,26 +34,26 @@ std::string event_package(const message& m) {
 
 }  // namespace
 
-void user_agent::impl::on_new_subscribe(tx::transaction_id id, const message& req,
-                                        const tx::endpoint& source) {
+void subscription_binding::on_new_subscribe(tx::transaction_id id, const message& req,
+                                            const tx::endpoint& source) {
   const std::string event = event_package(req);
   auto h = subscribe_handlers_.find(event);
   if (event.empty() || h == subscribe_handlers_.end()) {
     // §8.2.4 / §4.2.1.1: 489 Bad Event, listing what we do support.
-    auto rsp = response_to(req, 489, random_token(10));
+    auto rsp = ua_.response_to(req, 489, ua_.random_token(10));
     std::string allow;
     for (const auto& [name, fn] : subscribe_handlers_) allow += (allow.empty() ? "" : ", ") + name;
     if (!allow.empty()) rsp.add(header_id::allow_events, allow);
-    return respond(id, std::move(rsp));
+    return ua_.respond(id, std::move(rsp));
   }
   auto n = std::make_shared<detail::notifier_impl>();
-  n->ua = this;
+  n->ua = &ua_;
   n->subscriber = std::string(req.get(header_id::from).value_or(""));
   n->request_body = std::string(req.body());
   n->peer = source;
-  n->local_tag = random_token(10);
+  n->local_tag = ua_.random_token(10);
   session::notifier::options o;
-  o.contact = contact_for(source);
+  o.contact = ua_.contact_for(source);
   o.local_tag = n->local_tag;
   o.default_expires = k_default_expires;
   n->machine.emplace(req, id, std::move(o));
@@ -61,15 +61,17 @@ void user_agent::impl::on_new_subscribe(tx::transaction_id id, const message& re
   auto handler = h->second;
   handler(notifier(n));
   if (!n->answered) {
-    config_.log.log(log_level::warning, "ua", "the " + event + " handler did not answer: 500");
-    respond(id, response_to(req, 500, n->local_tag));
+    ua_.config_.log.log(log_level::warning, "ua",
+                        "the " + event + " handler did not ua_.answer: 500");
+    ua_.respond(id, ua_.response_to(req, 500, n->local_tag));
     n->ended = true;
     notifiers_.erase(n);
   }
 }
 
-std::error_code user_agent::impl::accept_subscription(const notifier_ptr& n, std::string_view ct,
-                                                      std::string_view body, bool pending) {
+std::error_code subscription_binding::accept_subscription(const notifier_ptr& n,
+                                                          std::string_view ct,
+                                                          std::string_view body, bool pending) {
   if (n->answered || n->ended) return make_error_code(errc::invalid_state);
   session::notifier::actions actions;
   auto ec = n->machine->accept(pending, ct, body, std::chrono::steady_clock::now(), actions);
@@ -79,32 +81,49 @@ std::error_code user_agent::impl::accept_subscription(const notifier_ptr& n, std
   return ec ? make_error_code(errc::invalid_state) : std::error_code{};
 }
 
-void user_agent::impl::run_notifier(const notifier_ptr& n_ref, session::notifier::actions actions,
-                                    status_handler done) {
+const continuation notify_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
+          const int code = rsp.status_code();
+          if (code < 200) return;
+          // RFC 6665 §4.2.2: a 481 (or any other rejection) ends the subscription.
+          if (code >= 300 && op.notifier) ua.subscription_.end_notifier(op.notifier, "noresource");
+          op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
+        },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.notifier) ua.subscription_.end_notifier(op.notifier, "timeout");
+          op.done.complete(ec, 0);
+        },
+    .answers_challenges = true,
+};
+
+void subscription_binding::run_notifier(const notifier_ptr& n_ref,
+                                        session::notifier::actions actions, status_handler done) {
   const notifier_ptr n = n_ref;  // the reference may live in a table erased below
   using machine = session::notifier;
   for (auto& action : actions) {
     if (!n->dialog_key && !n->ended)
       if (const auto* d = n->machine->usage_dialog()) {
         n->dialog_key = d->id();
-        notifier_dialogs_.insert(*d, n);
+        ua_.usages_.emplace(d->id(), n);
       }
     if (auto* send = std::get_if<machine::send_request>(&action)) {
       const auto* d = n->machine->usage_dialog();
-      auto dest = d ? hop_of(n->peer, {}, "subscription " + d->id().call_id, *d) : std::nullopt;
+      auto dest = d ? ua_.hop_of(n->peer, {}, "subscription " + d->id().call_id, *d) : std::nullopt;
       if (!dest) {
         done.complete(make_error_code(errc::bad_target), 0);
         continue;
       }
       client_op op;
-      op.kind = op_kind::notify;
+      op.then = &notify_then;
       op.notifier = n;
       op.request = send->request;
       op.done = std::move(done);
-      start(std::move(send->request), {*dest}, std::move(op));
+      ua_.start(std::move(send->request), {*dest}, std::move(op));
     } else if (auto* rsp = std::get_if<machine::send_response>(&action)) {
-      add_common_headers(rsp->response);
-      respond(rsp->id, std::move(rsp->response));
+      ua_.add_common_headers(rsp->response);
+      ua_.respond(rsp->id, std::move(rsp->response));
     } else if (auto* e = std::get_if<machine::ended>(&action)) {
       finish_notifier(n, e->reason);
     }
@@ -113,13 +132,13 @@ void user_agent::impl::run_notifier(const notifier_ptr& n_ref, session::notifier
   arm_notifier(n);
 }
 
-void user_agent::impl::arm_notifier(const notifier_ptr& n) {
+void subscription_binding::arm_notifier(const notifier_ptr& n) {
   auto deadline = n->machine && !n->ended ? n->machine->next_deadline() : std::nullopt;
   if (!deadline) {
     if (n->timer) n->timer->cancel();
     return;
   }
-  if (!n->timer) n->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (!n->timer) n->timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   n->timer->expires_at(*deadline);
   std::weak_ptr<detail::notifier_impl> weak = n;
   n->timer->async_wait([this, weak](boost::system::error_code ec) {
@@ -129,13 +148,15 @@ void user_agent::impl::arm_notifier(const notifier_ptr& n) {
   });
 }
 
-void user_agent::impl::on_notifier_subscribe(tx::transaction_id id, const message& req,
-                                             const notifier_ptr& n_ref, dialog&) {
-  const notifier_ptr n = n_ref;
-  run_notifier(n, n->machine->on_subscribe(id, req, std::chrono::steady_clock::now()));
+bool detail::notifier_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                                       const message& req, const sipkit::dialog::dialog_id&) {
+  if (req.method() != parser::method::subscribe || !machine) return false;
+  ua->subscription_.run_notifier(std::static_pointer_cast<notifier_impl>(self),
+                                 machine->on_subscribe(tid, req, std::chrono::steady_clock::now()));
+  return true;
 }
 
-void user_agent::impl::end_notifier(const notifier_ptr& n_ref, std::string_view reason) {
+void subscription_binding::end_notifier(const notifier_ptr& n_ref, std::string_view reason) {
   const notifier_ptr n = n_ref;
   if (n->ended) return;
   // user_agent.cpp's dispatch hands over only what happened to the NOTIFY: a refusal
@@ -148,12 +169,12 @@ void user_agent::impl::end_notifier(const notifier_ptr& n_ref, std::string_view 
   finish_notifier(n, reason);  // in case the machine had ended already
 }
 
-void user_agent::impl::finish_notifier(const notifier_ptr& n_ref, std::string_view reason) {
+void subscription_binding::finish_notifier(const notifier_ptr& n_ref, std::string_view reason) {
   const notifier_ptr n = n_ref;
   if (n->ended) return;
   n->ended = true;
   if (n->timer) n->timer->cancel();
-  if (n->dialog_key) notifier_dialogs_.erase(*n->dialog_key);
+  if (n->dialog_key) ua_.usages_.erase(*n->dialog_key);
   notifiers_.erase(n);
   if (n->on_end) {
     auto handler = std::move(n->on_end);
@@ -196,7 +217,7 @@ subscription_state notifier::state() const noexcept {
 }
 std::error_code notifier::accept(std::string_view content_type, std::string_view body,
                                  bool pending) {
-  return live(impl_).ua->accept_subscription(impl_, content_type, body, pending);
+  return live(impl_).ua->subscription_.accept_subscription(impl_, content_type, body, pending);
 }
 std::error_code notifier::reject(int code) {
   auto& n = live(impl_);
@@ -204,7 +225,7 @@ std::error_code notifier::reject(int code) {
   session::notifier::actions actions;
   if (n.machine->reject(code, actions)) return make_error_code(errc::invalid_state);
   n.answered = true;
-  n.ua->run_notifier(impl_, std::move(actions));
+  n.ua->subscription_.run_notifier(impl_, std::move(actions));
   return {};
 }
 void notifier::on_end(std::function<void(std::string_view)> handler) {
@@ -224,7 +245,7 @@ void notifier::notify_impl(
       (terminate ? n.machine->terminate(reason, now, actions)
                  : n.machine->notify(content_type, body, now, actions)))
     return done.complete(make_error_code(errc::invalid_state), 0);
-  n.ua->run_notifier(impl_, std::move(actions), std::move(done));
+  n.ua->subscription_.run_notifier(impl_, std::move(actions), std::move(done));
 }
 
 }  // namespace sipkit::ua

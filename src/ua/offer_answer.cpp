@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -12,125 +11,18 @@
 #include <string_view>
 #include <utility>
 
+#include "sdp_formats.hpp"
 #include "sipkit/parser/uri.hpp"
 
 namespace sipkit::ua {
 namespace {
 
 using parser::iequals;
+using namespace detail::sdp_formats;
 
 // RFC 3264 §5: session id and version "MUST be representable with a 64 bit signed integer".
 constexpr std::uint64_t max_origin_number =
     static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-
-// RFC 3551 §6, tables 4 and 5: the payload types whose meaning is fixed, so an offer may
-// list them without an rtpmap. (MPA's channel count is not fixed by the table; 1 here.)
-struct static_format {
-  std::uint8_t payload_type;
-  std::string_view name;
-  std::uint32_t clock_rate;
-  std::uint32_t channels;
-};
-constexpr std::array<static_format, 24> static_formats{{
-    {0, "PCMU", 8000, 1},   {3, "GSM", 8000, 1},    {4, "G723", 8000, 1},   {5, "DVI4", 8000, 1},
-    {6, "DVI4", 16000, 1},  {7, "LPC", 8000, 1},    {8, "PCMA", 8000, 1},   {9, "G722", 8000, 1},
-    {10, "L16", 44100, 2},  {11, "L16", 44100, 1},  {12, "QCELP", 8000, 1}, {13, "CN", 8000, 1},
-    {14, "MPA", 90000, 1},  {15, "G728", 8000, 1},  {16, "DVI4", 11025, 1}, {17, "DVI4", 22050, 1},
-    {18, "G729", 8000, 1},  {25, "CelB", 90000, 1}, {26, "JPEG", 90000, 1}, {28, "nv", 90000, 1},
-    {31, "H261", 90000, 1}, {32, "MPV", 90000, 1},  {33, "MP2T", 90000, 1}, {34, "H263", 90000, 1},
-}};
-
-// RFC 3551 §3: 96-127 are the dynamic range.
-constexpr std::uint8_t first_dynamic = 96;
-constexpr std::uint8_t last_payload_type = 127;
-
-// What a format stands for, whichever way the description said it.
-struct format_identity {
-  std::string_view name;
-  std::uint32_t clock_rate = 0;
-  std::uint32_t channels = 1;
-};
-
-bool same_codec(const format_identity& f, const codec& c) noexcept {
-  return iequals(f.name, c.name) && f.clock_rate == c.clock_rate && f.channels == c.channels;
-}
-
-bool same_codec(const format_identity& a, const format_identity& b) noexcept {
-  return iequals(a.name, b.name) && a.clock_rate == b.clock_rate && a.channels == b.channels;
-}
-
-// Formats that ride along with a media codec but cannot carry the media themselves
-// (RFC 4733 events, RFC 3389 comfort noise, RFC 2198 redundancy, FEC, RFC 4588 rtx): a
-// stream whose only common formats are these has no common codec.
-bool is_auxiliary(std::string_view name) noexcept {
-  constexpr std::array<std::string_view, 6> names{"telephone-event", "CN",      "red",
-                                                  "ulpfec",          "flexfec", "rtx"};
-  return std::any_of(names.begin(), names.end(),
-                     [&](std::string_view n) { return iequals(n, name); });
-}
-
-// Every RTP profile spells its proto ".../RTP/AVP..." or "RTP/..." (RFC 3551, 3711, 4585,
-// 5764); other protos (udptl, TCP/MSRP ...) have fmts that are not payload types.
-bool is_rtp(std::string_view proto) noexcept {
-  return proto.find("RTP/") != std::string_view::npos;
-}
-
-std::optional<std::uint8_t> payload_type_of(std::string_view fmt) noexcept {
-  unsigned v = 0;
-  const auto r = std::from_chars(fmt.data(), fmt.data() + fmt.size(), v);
-  if (r.ec != std::errc{} || r.ptr != fmt.data() + fmt.size() || v > last_payload_type) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint8_t>(v);
-}
-
-const static_format* find_static(std::uint8_t pt) noexcept {
-  for (const auto& s : static_formats) {
-    if (s.payload_type == pt) return &s;
-  }
-  return nullptr;
-}
-
-const static_format* find_static(const codec& c) noexcept {
-  for (const auto& s : static_formats) {
-    if (same_codec(format_identity{s.name, s.clock_rate, s.channels}, c)) return &s;
-  }
-  return nullptr;
-}
-
-// "<fmt> ...": the value of an rtpmap/fmtp for this format.
-bool value_is_for(const std::optional<std::string>& value, std::string_view fmt) noexcept {
-  if (!value) return false;
-  const std::string_view v = *value;
-  return v.size() > fmt.size() && v.substr(0, fmt.size()) == fmt && v[fmt.size()] == ' ';
-}
-
-// An rtpmap names the format (RFC 8866 §6.6); without one, a static payload type means what
-// RFC 3551 says. A present but malformed rtpmap ("31 LPC" of RFC 4475) is not overridden by
-// the table: the offerer meant something, and we cannot tell what.
-std::optional<format_identity> identify(const sdp::media_description& m, std::string_view fmt) {
-  if (!is_rtp(m.proto)) return format_identity{fmt, 0, 1};
-  for (const auto& a : m.attributes) {
-    if (a.name == "rtpmap" && value_is_for(a.value, fmt)) {
-      const auto map = sdp::parse_rtpmap(*a.value);
-      if (!map) return std::nullopt;
-      return format_identity{map->encoding_name, map->clock_rate, map->channels};
-    }
-  }
-  const auto pt = payload_type_of(fmt);
-  if (!pt) return std::nullopt;
-  if (const static_format* s = find_static(*pt)) {
-    return format_identity{s->name, s->clock_rate, s->channels};
-  }
-  return std::nullopt;
-}
-
-std::string fmtp_of(const sdp::media_description& m, std::string_view fmt) {
-  for (const auto& a : m.attributes) {
-    if (a.name == "fmtp" && value_is_for(a.value, fmt)) return a.value->substr(fmt.size() + 1);
-  }
-  return {};
-}
 
 // Validates the local address and gives the SDP address type and the address without
 // brackets. The SIP URI grammar already knows IPv4, IPv6 and hostnames.

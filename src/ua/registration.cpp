@@ -66,15 +66,15 @@ std::error_code public_error(std::error_code ec) {
 // digest_client, arms one Asio timer at the machine's next deadline and tells the
 // application.
 
-registration user_agent::impl::start_registration(registration_options options) {
+registration registration_binding::start_registration(registration_options options) {
   auto r = std::make_shared<detail::registration_impl>();
-  r->ua = this;
+  r->ua = &ua_;
   r->options = std::move(options);
   registrations_.insert(r);
   registration handle(r);
   parser::uri_view reg_uri;
   if (parser::parse_uri(r->options.registrar, reg_uri) || !reg_uri.is_sip()) {
-    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), r] {
+    boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), r] {
       if (alive.expired()) return;  // the agent is gone
       set_registration_state(*r, registration_state::failed, 0, make_error_code(errc::bad_target));
     });
@@ -82,11 +82,11 @@ registration user_agent::impl::start_registration(registration_options options) 
   }
   session::registration::options o;
   o.registrar = r->options.registrar;
-  o.aor = r->options.aor.empty() ? "sip:" + config_.user + "@" + std::string(reg_uri.host)
+  o.aor = r->options.aor.empty() ? "sip:" + ua_.config_.user + "@" + std::string(reg_uri.host)
                                  : r->options.aor;
   o.extra_contacts = r->options.extra_contacts;
-  o.call_id = random_token(20);
-  o.from_tag = random_token(10);
+  o.call_id = ua_.random_token(20);
+  o.from_tag = ua_.random_token(10);
   o.expires = r->options.expires;
   o.refresh_margin = r->options.refresh_margin;
   o.retry_interval = r->options.retry_interval;
@@ -98,20 +98,21 @@ registration user_agent::impl::start_registration(registration_options options) 
   return handle;
 }
 
-void user_agent::impl::locate_registrar(
+void registration_binding::locate_registrar(
     const reg_ptr& r, std::function<void(std::vector<tx::endpoint>, std::error_code)> next) {
-  locate(r->options.registrar,
-         [this, r, next = std::move(next)](std::error_code ec, std::vector<tx::endpoint> targets) {
-           if (!ec && (targets.empty() || sent_by(targets.front()).empty()))
-             ec = make_error_code(errc::bad_target);
-           if (ec) return next({}, ec);
-           r->machine->set_contact(contact_for(targets.front()));
-           next(std::move(targets), {});
-         });
+  ua_.locate(r->options.registrar, [this, r, next = std::move(next)](
+                                       std::error_code ec, std::vector<tx::endpoint> targets) {
+    if (!ec && (targets.empty() || ua_.sent_by(targets.front()).empty()))
+      ec = make_error_code(errc::bad_target);
+    if (ec) return next({}, ec);
+    r->machine->set_contact(ua_.contact_for(targets.front()));
+    next(std::move(targets), {});
+  });
 }
 
-void user_agent::impl::set_registration_state(detail::registration_impl& r, registration_state s,
-                                              int status, std::error_code ec) {
+void registration_binding::set_registration_state(detail::registration_impl& r,
+                                                  registration_state s, int status,
+                                                  std::error_code ec) {
   r.state = s;
   if (!r.events) return;
   registration_event e;
@@ -123,19 +124,19 @@ void user_agent::impl::set_registration_state(detail::registration_impl& r, regi
   handler(e);
 }
 
-void user_agent::impl::run_registration(const reg_ptr& r_ref,
-                                        session::registration::actions actions,
-                                        std::vector<tx::endpoint> targets,
-                                        std::error_code locate_error) {
+void registration_binding::run_registration(const reg_ptr& r_ref,
+                                            session::registration::actions actions,
+                                            std::vector<tx::endpoint> targets,
+                                            std::error_code locate_error) {
   const reg_ptr r = r_ref;  // the reference may live in registrations_, erased below
   const auto now = [] { return std::chrono::steady_clock::now(); };
   for (std::size_t i = 0; i < actions.size(); ++i) {
     if (auto* rep = std::get_if<session::registration::report>(&actions[i])) {
       const auto ec = public_error(rep->error);
       if (rep->current == session::registration::state::failed)
-        config_.log.log(log_level::warning, "ua",
-                        "registration of " + r->machine->config().aor + " failed: " +
-                            (rep->status ? std::to_string(rep->status) : ec.message()));
+        ua_.config_.log.log(log_level::warning, "ua",
+                            "registration of " + r->machine->config().aor + " failed: " +
+                                (rep->status ? std::to_string(rep->status) : ec.message()));
       set_registration_state(*r, public_state(rep->current), rep->status, ec);
       if (rep->current == session::registration::state::unregistered) {
         r->unregister_done.complete(ec, rep->status);
@@ -148,19 +149,20 @@ void user_agent::impl::run_registration(const reg_ptr& r_ref,
     if (targets.empty()) {
       more = r->machine->on_failure(locate_error ? locate_error : make_error_code(errc::bad_target),
                                     now());
-    } else if (send.challenge && !answer_challenge(send.request, *send.challenge, send.attempt)) {
+    } else if (send.challenge &&
+               !ua_.answer_challenge(send.request, *send.challenge, send.attempt)) {
       more = r->machine->on_auth_failed(now());
     } else {
       // A REGISTER without a challenge to answer carries the credentials of the last one
       // (nc + 1), saving a round trip; a registrar that wants a new nonce challenges again.
       if (!send.challenge && send.request.cseq() && send.request.cseq()->number > 1)
-        digest_.reauthorize(send.request);
+        ua_.digest_.reauthorize(send.request);
       r->peer = targets.front();
       client_op op;
-      op.kind = op_kind::register_;
+      op.then = &register_then;
       op.registration = r;
       op.request = send.request;
-      if (!start(std::move(send.request), targets, std::move(op)))
+      if (!ua_.start(std::move(send.request), targets, std::move(op)))
         more = r->machine->on_failure(make_error_code(errc::bad_target), now());
     }
     for (auto& a : more) actions.push_back(std::move(a));
@@ -168,18 +170,18 @@ void user_agent::impl::run_registration(const reg_ptr& r_ref,
   arm_registration(r);
 }
 
-void user_agent::impl::arm_registration(const reg_ptr& r) {
+void registration_binding::arm_registration(const reg_ptr& r) {
   auto deadline = r->machine ? r->machine->next_deadline() : std::nullopt;
-  if (!deadline || stopping_) {
+  if (!deadline || ua_.stopping_) {
     if (r->timer) r->timer->cancel();
     return;
   }
-  if (!r->timer) r->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (!r->timer) r->timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   r->timer->expires_at(*deadline);
   std::weak_ptr<detail::registration_impl> weak = r;
   r->timer->async_wait([this, weak](boost::system::error_code ec) {
     auto reg = weak.lock();
-    if (ec || !reg || stopping_) return;
+    if (ec || !reg || ua_.stopping_) return;
     // The next REGISTER goes to the registrar resolved again (RFC 3263), from the
     // Contact we have towards it now.
     locate_registrar(reg, [this, reg](std::vector<tx::endpoint> targets, std::error_code lec) {
@@ -189,17 +191,26 @@ void user_agent::impl::arm_registration(const reg_ptr& r) {
   });
 }
 
-void user_agent::impl::on_register_response(client_op& op, tx::transaction_id id,
-                                            const message& rsp) {
+void registration_binding::on_register_response(client_op& op, tx::transaction_id id,
+                                                const message& rsp) {
   auto r = op.registration;
   if (!r || !r->machine || rsp.status_code() < 200) return;
   std::vector<tx::endpoint> targets{r->peer};
-  if (const auto* peer = stack_.get().peer(id)) targets = {*peer};
+  if (const auto* peer = ua_.stack_.get().peer(id)) targets = {*peer};
   run_registration(r, r->machine->on_response(rsp, std::chrono::steady_clock::now()),
                    std::move(targets));
 }
 
-void user_agent::impl::registration_failed(const reg_ptr& r, int, std::error_code ec) {
+const continuation register_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
+                      const message& rsp) { ua.registration_.on_register_response(op, id, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.registration) ua.registration_.registration_failed(op.registration, 0, ec);
+        },
+};
+
+void registration_binding::registration_failed(const reg_ptr& r, int, std::error_code ec) {
   if (!r->machine) return;
   run_registration(r, r->machine->on_failure(ec, std::chrono::steady_clock::now()), {r->peer});
 }
@@ -223,38 +234,29 @@ bool user_agent::impl::answer_challenge(message& request, const message& challen
 
 bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id id,
                                               const message& rsp) {
-  if (op.subscription) {
-    // The subscriber machine answers its own challenges (CSeq + 1 in or out of its dialog).
-    auto s = op.subscription;
-    op = client_op{};
-    op.kind = op_kind::cancel;  // the old transaction ends on its own
-    if (s->machine)
-      run_subscriber(s, s->machine->on_response(rsp, std::chrono::steady_clock::now()));
-    return true;
-  }
   // RFC 3261 §22.2: a new request with the credentials, CSeq + 1, same Call-ID and tags.
-  if (!op.request || op.attempts >= 2 || op.kind == op_kind::cancel) return false;
+  if (!op.request || op.attempts >= 2) return false;
   message retry = *op.request;
   // The new CSeq first: digest_client tells our rejected answers by Call-ID and CSeq.
   std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 1;
   if (op.call)
-    if (auto* d = dialog_of(*op.call); d && op.kind != op_kind::invite) cseq = d->next_cseq();
+    if (auto* d = call_binding_.dialog_of(*op.call); d && !op.then->initial_invite)
+      cseq = d->next_cseq();
   if (op.notifier && op.notifier->machine) cseq = op.notifier->machine->next_cseq();
   retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
   if (!answer_challenge(retry, rsp, op.attempts + 1)) return false;
   client_op next = std::move(op);
   next.attempts++;
   next.request = retry;
-  if (next.kind == op_kind::invite && next.call) next.call->invite = retry;
+  const bool invite = next.then->initial_invite && next.call;
+  if (invite) next.call->invite = retry;
   const auto* peer = stack_.get().peer(id);
   std::vector<tx::endpoint> targets{peer ? *peer : (next.call ? next.call->peer : tx::endpoint{})};
   auto call = next.call;
-  const bool invite = next.kind == op_kind::invite;
   auto new_id = start(std::move(retry), std::move(targets), std::move(next));
-  if (invite && call && new_id) call->invite_tx = new_id;
+  if (invite && new_id) call->invite_tx = new_id;
   // The old transaction ends on its own; it has no handler left.
   op = client_op{};
-  op.kind = op_kind::cancel;
   return true;
 }
 
@@ -287,10 +289,11 @@ void registration::unregister_impl(
     return done.complete(make_error_code(errc::invalid_state), 0);
   r.unregister_done = std::move(done);
   auto* ua = r.ua;
-  ua->locate_registrar(impl_, [ua, self = impl_, actions = std::move(actions)](
-                                  std::vector<tx::endpoint> targets, std::error_code ec) mutable {
-    ua->run_registration(self, std::move(actions), std::move(targets), ec);
-  });
+  ua->registration_.locate_registrar(
+      impl_, [ua, self = impl_, actions = std::move(actions)](std::vector<tx::endpoint> targets,
+                                                              std::error_code ec) mutable {
+        ua->registration_.run_registration(self, std::move(actions), std::move(targets), ec);
+      });
 }
 
 }  // namespace sipkit::ua

@@ -18,17 +18,17 @@ namespace sipkit::ua {
 using parser::header_id;
 using parser::message;
 
-bool user_agent::impl::wants_reliable_provisionals(const message& invite) const {
-  return config_.reliable_provisionals && session::supports_100rel(invite);
+bool prack_binding::wants_reliable_provisionals(const message& invite) const {
+  return ua_.config_.reliable_provisionals && session::supports_100rel(invite);
 }
 
-std::error_code user_agent::impl::make_reliable(const call_ptr& c, message& provisional) {
+std::error_code prack_binding::make_reliable(const call_ptr& c, message& provisional) {
   if (!c->prack_uas) {
     if (!c->invite || !wants_reliable_provisionals(*c->invite)) return {};
     // §3: the first RSeq anywhere in 1 .. 2^31-1; the lower half leaves room to count up.
-    const auto first = 1 + static_cast<std::uint32_t>(random_.next_u64() % 0x7fffffffu) / 2;
-    c->prack_uas = std::make_unique<session::reliable_provisional_uas>(*c->invite, first,
-                                                                       config_.transactions.timers);
+    const auto first = 1 + static_cast<std::uint32_t>(ua_.random_.next_u64() % 0x7fffffffu) / 2;
+    c->prack_uas = std::make_unique<session::reliable_provisional_uas>(
+        *c->invite, first, ua_.config_.transactions.timers);
   }
   if (c->prack_uas->send(provisional, tx::clock_type::now()))
     return make_error_code(errc::invalid_state);
@@ -36,19 +36,19 @@ std::error_code user_agent::impl::make_reliable(const call_ptr& c, message& prov
   return {};
 }
 
-void user_agent::impl::stop_provisional_retransmissions(call_impl& c) {
+void prack_binding::stop_provisional_retransmissions(call_impl& c) {
   if (c.prack_uas) c.prack_uas->on_final_response();
   c.provisional_timer.reset();
 }
 
-void user_agent::impl::arm_provisional_retransmit(const call_ptr& c) {
+void prack_binding::arm_provisional_retransmit(const call_ptr& c) {
   auto when = c->prack_uas ? c->prack_uas->next_deadline() : std::nullopt;
   if (!when) {
     if (c->provisional_timer) c->provisional_timer->cancel();
     return;
   }
   if (!c->provisional_timer)
-    c->provisional_timer = std::make_unique<boost::asio::steady_timer>(io_);
+    c->provisional_timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   c->provisional_timer->expires_at(*when);
   std::weak_ptr<call_impl> weak = c;
   c->provisional_timer->async_wait([this, weak](boost::system::error_code ec) {
@@ -57,36 +57,36 @@ void user_agent::impl::arm_provisional_retransmit(const call_ptr& c) {
     if (call->state != call_state::incoming && call->state != call_state::ringing) return;
     for (const auto& a : call->prack_uas->on_timer(tx::clock_type::now())) {
       if (const auto* r = std::get_if<session::reliable_provisional_uas::retransmit>(&a)) {
-        respond(call->invite_tx, *r->response);
+        ua_.respond(call->invite_tx, *r->response);
         continue;
       }
-      peer_log("no PRACK", log_level::warning, "no PRACK in call " + call->call_id + ": 504");
-      (void)reject(call, 504, "No PRACK for the reliable provisional response");
+      ua_.peer_log("no PRACK", log_level::warning, "no PRACK in call " + call->call_id + ": 504");
+      (void)ua_.call_binding_.reject(call, 504, "No PRACK for the reliable provisional response");
       return;
     }
     arm_provisional_retransmit(call);
   });
 }
 
-void user_agent::impl::on_prack(tx::transaction_id id, const message& req, const call_ptr& c) {
-  if (!c->prack_uas) return respond(id, response_to(req, 481));
+void prack_binding::on_prack(tx::transaction_id id, const message& req, const call_ptr& c) {
+  if (!c->prack_uas) return ua_.respond(id, ua_.response_to(req, 481));
   const auto result = c->prack_uas->on_prack(req, tx::clock_type::now());
   if (result.acknowledged) arm_provisional_retransmit(c);  // nothing left to retransmit
-  respond(id, response_to(req, result.status));
+  ua_.respond(id, ua_.response_to(req, result.status));
 }
 
-void user_agent::impl::acknowledge_provisional(const call_ptr& c, const message& provisional) {
+void prack_binding::acknowledge_provisional(const call_ptr& c, const message& provisional) {
   if (!session::requires_100rel(provisional)) return;
   auto rid = sipkit::dialog::incoming_response_dialog_id(provisional);
   if (!rid) return;
-  auto* e = dialogs_.find(*rid);
-  if (!e) return;
+  auto* d = c->find_dialog(*rid);
+  if (!d) return;
   if (!c->prack_uac) c->prack_uac = std::make_unique<session::reliable_provisional_uac>();
-  auto result = c->prack_uac->on_provisional(provisional, e->dialog);
+  auto result = c->prack_uac->on_provisional(provisional, *d);
   if (!result.prack) return;
-  auto dest = hop_of(*c, e->dialog);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) return;
-  start_in_dialog(c, std::move(*result.prack), *dest);
+  ua_.call_binding_.start_in_dialog(c, std::move(*result.prack), *dest);
 }
 
 }  // namespace sipkit::ua

@@ -56,26 +56,26 @@ subscription_state public_state(session::subscription_state s) noexcept {
 
 }  // namespace
 
-subscription user_agent::impl::subscribe(subscribe_options options) {
+subscription subscription_binding::subscribe(subscribe_options options) {
   auto s = std::make_shared<detail::subscription_impl>();
-  s->ua = this;
+  s->ua = &ua_;
   s->options = std::move(options);
-  s->call_id = random_token(20);
-  s->from_tag = random_token(10);
+  s->call_id = ua_.random_token(20);
+  s->from_tag = ua_.random_token(10);
   subscriptions_.emplace(s->call_id, s);
   subscription handle(s);
   parser::uri_view uri;
   if (s->options.event.empty() || parser::parse_uri(s->options.target, uri) || !uri.is_sip()) {
-    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), s] {
+    boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), s] {
       if (!alive.expired()) end_subscription(s, 0, "rejected", make_error_code(errc::bad_target));
     });
     return handle;
   }
   s->first_hop_host = std::string(uri.host);
-  locate(s->options.target, [this, s](std::error_code ec, std::vector<tx::endpoint> targets) {
+  ua_.locate(s->options.target, [this, s](std::error_code ec, std::vector<tx::endpoint> targets) {
     if (ec || targets.empty())
       return end_subscription(s, 0, "rejected", ec ? ec : make_error_code(errc::bad_target));
-    const std::string local = sent_by(targets.front());
+    const std::string local = ua_.sent_by(targets.front());
     if (local.empty()) return end_subscription(s, 0, "rejected", make_error_code(errc::bad_target));
     if (s->ended) return;
     s->peer = targets.front();
@@ -85,20 +85,22 @@ subscription user_agent::impl::subscribe(subscribe_options options) {
     o.accept = s->options.accept;
     o.content_type = s->options.content_type;
     o.body = s->options.body;
-    o.from = "sip:" + config_.user + "@" + (config_.domain.empty() ? local : config_.domain);
-    o.contact = contact_for(targets.front());
+    o.from =
+        "sip:" + ua_.config_.user + "@" + (ua_.config_.domain.empty() ? local : ua_.config_.domain);
+    o.contact = ua_.contact_for(targets.front());
     o.call_id = s->call_id;
     o.from_tag = s->from_tag;
     o.expires = s->options.expires;
     o.refresh_margin = s->options.refresh_margin;
-    o.timers = config_.transactions.timers;
+    o.timers = ua_.config_.transactions.timers;
     s->machine.emplace(std::move(o));
     run_subscriber(s, s->machine->start(std::chrono::steady_clock::now()));
   });
   return handle;
 }
 
-void user_agent::impl::run_subscriber(const sub_ptr& s_ref, session::subscriber::actions actions) {
+void subscription_binding::run_subscriber(const sub_ptr& s_ref,
+                                          session::subscriber::actions actions) {
   const sub_ptr s = s_ref;  // the reference may live in a table erased below
   const auto now = [] { return std::chrono::steady_clock::now(); };
   using machine = session::subscriber;
@@ -107,29 +109,29 @@ void user_agent::impl::run_subscriber(const sub_ptr& s_ref, session::subscriber:
     if (!s->dialog_key && !s->ended)
       if (const auto* d = s->machine->usage_dialog()) {
         s->dialog_key = d->id();
-        subscriber_dialogs_.insert(*d, s);
+        ua_.usages_.emplace(d->id(), s);
       }
     machine::actions more;
     if (auto* send = std::get_if<machine::send_request>(&actions[i])) {
       std::optional<tx::endpoint> dest = s->peer;
       if (const auto* d = s->machine->usage_dialog())
-        dest = hop_of(s->peer, s->first_hop_host, "subscription " + s->call_id, *d);
+        dest = ua_.hop_of(s->peer, s->first_hop_host, "subscription " + s->call_id, *d);
       if (!dest) {
         more = s->machine->on_failure(make_error_code(errc::bad_target), now());
       } else if (send->challenge &&
-                 !answer_challenge(send->request, *send->challenge, send->attempt)) {
+                 !ua_.answer_challenge(send->request, *send->challenge, send->attempt)) {
         more = s->machine->on_auth_failed(now());
       } else {
         client_op op;
-        op.kind = op_kind::subscribe;
+        op.then = &subscribe_then;
         op.subscription = s;
         op.request = send->request;
-        if (!start(std::move(send->request), {*dest}, std::move(op)))
+        if (!ua_.start(std::move(send->request), {*dest}, std::move(op)))
           more = s->machine->on_failure(make_error_code(errc::bad_target), now());
       }
     } else if (auto* rsp = std::get_if<machine::send_response>(&actions[i])) {
-      add_common_headers(rsp->response);
-      respond(rsp->id, std::move(rsp->response));
+      ua_.add_common_headers(rsp->response);
+      ua_.respond(rsp->id, std::move(rsp->response));
     } else if (auto* n = std::get_if<machine::notified>(&actions[i])) {
       s->state = public_state(n->state);
       notify_event ev;
@@ -152,13 +154,13 @@ void user_agent::impl::run_subscriber(const sub_ptr& s_ref, session::subscriber:
   arm_subscriber(s);
 }
 
-void user_agent::impl::arm_subscriber(const sub_ptr& s) {
+void subscription_binding::arm_subscriber(const sub_ptr& s) {
   auto deadline = s->machine && !s->ended ? s->machine->next_deadline() : std::nullopt;
   if (!deadline) {
     if (s->timer) s->timer->cancel();
     return;
   }
-  if (!s->timer) s->timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (!s->timer) s->timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   s->timer->expires_at(*deadline);
   std::weak_ptr<detail::subscription_impl> weak = s;
   s->timer->async_wait([this, weak](boost::system::error_code ec) {
@@ -168,13 +170,38 @@ void user_agent::impl::arm_subscriber(const sub_ptr& s) {
   });
 }
 
-void user_agent::impl::on_subscribe_response(client_op& op, const message& rsp) {
+// The subscriber machine answers its own challenges (CSeq + 1 in or out of its dialog).
+const continuation subscribe_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
+                      const message& rsp) { ua.subscription_.on_subscribe_response(op, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.subscription)
+            ua.subscription_.end_subscription(op.subscription, 408, "timeout", ec);
+        },
+};
+
+void subscription_binding::on_subscribe_response(client_op& op, const message& rsp) {
   auto s = op.subscription;
   if (!s || !s->machine || s->ended) return;
   run_subscriber(s, s->machine->on_response(rsp, std::chrono::steady_clock::now()));
 }
 
-bool user_agent::impl::early_notify(tx::transaction_id id, const message& req) {
+bool detail::subscription_impl::on_request(const std::shared_ptr<usage>& self,
+                                           tx::transaction_id tid, const message& req,
+                                           const sipkit::dialog::dialog_id&) {
+  if (req.method() != parser::method::notify) return false;
+  const auto s = std::static_pointer_cast<subscription_impl>(self);
+  if (!machine) {
+    ua->respond(tid, ua->response_to(req, 481));
+    return true;
+  }
+  ua->subscription_.run_subscriber(s,
+                                   machine->on_notify(tid, req, std::chrono::steady_clock::now()));
+  return true;
+}
+
+bool subscription_binding::early_notify(tx::transaction_id id, const message& req) {
   if (req.method() != parser::method::notify) return false;
   auto it = subscriptions_.find(std::string(req.call_id()));
   auto to = req.to();
@@ -186,15 +213,8 @@ bool user_agent::impl::early_notify(tx::transaction_id id, const message& req) {
   return true;
 }
 
-void user_agent::impl::on_subscriber_notify(tx::transaction_id id, const message& req,
-                                            const sub_ptr& s_ref, dialog&) {
-  const sub_ptr s = s_ref;
-  if (!s->machine) return respond(id, response_to(req, 481));
-  run_subscriber(s, s->machine->on_notify(id, req, std::chrono::steady_clock::now()));
-}
-
-void user_agent::impl::end_subscription(const sub_ptr& s_ref, int status, std::string_view reason,
-                                        std::error_code ec) {
+void subscription_binding::end_subscription(const sub_ptr& s_ref, int status,
+                                            std::string_view reason, std::error_code ec) {
   const sub_ptr s = s_ref;
   if (s->ended) return;
   if (s->machine && s->machine->current_state() != session::subscriber::state::terminated &&
@@ -203,15 +223,16 @@ void user_agent::impl::end_subscription(const sub_ptr& s_ref, int status, std::s
   finish_subscription(s, status, reason, ec, false);
 }
 
-void user_agent::impl::finish_subscription(const sub_ptr& s_ref, int status,
-                                           std::string_view reason, std::error_code ec, bool told) {
+void subscription_binding::finish_subscription(const sub_ptr& s_ref, int status,
+                                               std::string_view reason, std::error_code ec,
+                                               bool told) {
   const sub_ptr s = s_ref;  // the reference may live in a table erased below
   if (s->ended) return;
   s->ended = true;
   s->state = subscription_state::terminated;
   if (status) s->final_status = status;
   if (s->timer) s->timer->cancel();
-  if (s->dialog_key) subscriber_dialogs_.erase(*s->dialog_key);
+  if (s->dialog_key) ua_.usages_.erase(*s->dialog_key);
   subscriptions_.erase(s->call_id);
   s->unsubscribe_done.complete(ec, status);
   if (!told && s->on_notify) {  // tell the application once, also without a NOTIFY
@@ -257,7 +278,7 @@ void subscription::unsubscribe_impl(
   if (s.ended || !s.machine || s.machine->unsubscribe(std::chrono::steady_clock::now(), actions))
     return done.complete(make_error_code(errc::invalid_state), 0);
   s.unsubscribe_done = std::move(done);
-  s.ua->run_subscriber(impl_, std::move(actions));
+  s.ua->subscription_.run_subscriber(impl_, std::move(actions));
 }
 
 }  // namespace sipkit::ua

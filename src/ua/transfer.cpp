@@ -41,31 +41,64 @@ std::optional<replaces_value> parse_replaces(std::string_view value) {
   return out;
 }
 
-void user_agent::impl::refer(const call_ptr& c, std::string target, status_handler done) {
-  auto* d = dialog_of(*c);
+// The REFER's final response tells the transferor whether the implicit subscription exists
+// (a rejected REFER never had one); then what any in-dialog request's outcome does.
+const continuation refer_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
+          if (rsp.status_code() >= 200 && op.call && op.call->transferor) {
+            (void)op.call->transferor->on_refer_response(rsp, tx::clock_type::now());
+            ua.transfer_.arm_transfer_timer(op.call);
+          }
+          request_then.on_response(ua, op, id, rsp);
+        },
+    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
+                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
+    .answers_challenges = true,
+};
+
+// A failure answer to one of our NOTIFYs (481 ...) ends the transferee's subscription
+// (RFC 6665 §4.2.2): no more NOTIFYs for it.
+const continuation refer_notify_then{
+    .on_response =
+        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
+          if (rsp.status_code() >= 200 && op.call && op.call->transferee) {
+            op.call->transferee->on_notify_response(rsp);
+            ua.transfer_.arm_transfer_timer(op.call);
+          }
+          request_then.on_response(ua, op, id, rsp);
+        },
+    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
+                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
+    .answers_challenges = true,
+};
+
+void transfer_binding::refer(const call_ptr& c, std::string target, status_handler done) {
+  auto* d = ua_.call_binding_.dialog_of(*c);
   if (!d || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   parser::uri_view uri;
   if (parser::parse_uri(target, uri)) return done.complete(make_error_code(errc::bad_target), 0);
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
-  start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done));
+  ua_.call_binding_.start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done),
+                                    refer_then);
 }
 
-void user_agent::impl::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
-  auto* d = dialog_of(*c);
+void transfer_binding::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
+  auto* d = ua_.call_binding_.dialog_of(*c);
   if (!d || c->state == call_state::terminated || !c->transferee) return;
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) return;
   auto req = c->transferee->notify(*d, status, reason, tx::clock_type::now());
   if (!req) return;  // the subscription has ended: nothing more to report
-  start_in_dialog(c, std::move(*req), *dest);
+  ua_.call_binding_.start_in_dialog(c, std::move(*req), *dest, {}, refer_notify_then);
   arm_transfer_timer(c);
 }
 
-void user_agent::impl::arm_transfer_timer(const call_ptr& c) {
+void transfer_binding::arm_transfer_timer(const call_ptr& c) {
   std::optional<tx::time_point> when;
   for (auto t : {c->transferee ? c->transferee->next_deadline() : std::nullopt,
                  c->transferor ? c->transferor->next_deadline() : std::nullopt})
@@ -74,7 +107,7 @@ void user_agent::impl::arm_transfer_timer(const call_ptr& c) {
     if (c->transfer_timer) c->transfer_timer->cancel();
     return;
   }
-  if (!c->transfer_timer) c->transfer_timer = std::make_unique<boost::asio::steady_timer>(io_);
+  if (!c->transfer_timer) c->transfer_timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
   c->transfer_timer->expires_at(*when);
   std::weak_ptr<call_impl> weak = c;
   c->transfer_timer->async_wait([this, weak](boost::system::error_code ec) {
@@ -83,24 +116,26 @@ void user_agent::impl::arm_transfer_timer(const call_ptr& c) {
     const auto now = tx::clock_type::now();
     // The subscriber's side just ends; no event: the progress reports stop.
     if (call->transferor) (void)call->transferor->on_timer(now);
-    auto* d = dialog_of(*call);
+    auto* d = ua_.call_binding_.dialog_of(*call);
     if (call->transferee && d) {
-      auto dest = hop_of(*call, *d);
+      auto dest = ua_.hop_of(*call, *d);
       for (auto& a : call->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
-        if (dest) start_in_dialog(call, std::move(std::get<0>(a).request), *dest);
+        if (dest)
+          ua_.call_binding_.start_in_dialog(call, std::move(std::get<0>(a).request), *dest, {},
+                                            refer_notify_then);
     }
     arm_transfer_timer(call);
   });
 }
 
-void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const call_ptr& c) {
+void transfer_binding::on_refer(tx::transaction_id id, const message& req, const call_ptr& c) {
   auto uri = session::refer_target(req);
-  if (!uri) return respond(id, response_to(req, 400));  // §2.4.1: exactly one Refer-To
+  if (!uri) return ua_.respond(id, ua_.response_to(req, 400));  // §2.4.1: exactly one Refer-To
   if (!refer_handler_) {
-    auto rsp = response_to(req, 603);  // nobody to place the call: declined (§2.4.2)
-    return respond(id, std::move(rsp));
+    auto rsp = ua_.response_to(req, 603);  // nobody to place the call: declined (§2.4.2)
+    return ua_.respond(id, std::move(rsp));
   }
-  respond(id, response_to(req, 202));
+  ua_.respond(id, ua_.response_to(req, 202));
   c->transferee = std::make_unique<session::transferee>(tx::clock_type::now());
   send_refer_notify(c, 100, "Trying");  // §2.4.4: the first NOTIFY right away
   auto handler = refer_handler_;
@@ -117,13 +152,13 @@ void user_agent::impl::on_refer(tx::transaction_id id, const message& req, const
   });
 }
 
-void user_agent::impl::on_refer_notify(tx::transaction_id id, const message& req,
+void transfer_binding::on_refer_notify(tx::transaction_id id, const message& req,
                                        const call_ptr& c) {
   // The transferee's progress report: "SIP/2.0 180 Ringing" in a message/sipfrag body.
   if (!c->transferor)  // a NOTIFY without our REFER: take it as that REFER's
     c->transferor = std::make_unique<session::transferor>();
   const auto result = c->transferor->on_notify(req, tx::clock_type::now());
-  respond(id, response_to(req, result.status));
+  ua_.respond(id, ua_.response_to(req, result.status));
   if (!result.progress) return;
   arm_transfer_timer(c);
   call_event ev;
@@ -132,17 +167,17 @@ void user_agent::impl::on_refer_notify(tx::transaction_id id, const message& req
   ev.status = *result.progress;
   ev.content_type = req.get(header_id::content_type).value_or("");
   ev.body = req.body();
-  emit(*c, ev);
+  ua_.call_binding_.emit(*c, ev);
 }
 
 void user_agent::on_refer(std::function<call(call original, std::string_view refer_to)> handler) {
-  impl_->refer_handler_ = std::move(handler);
+  impl_->transfer_.refer_handler_ = std::move(handler);
 }
 
 void call::refer_impl(std::string target,
                       boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   if (!impl_) throw std::logic_error("sipkit::ua::call: empty call handle");
-  impl_->ua->refer(impl_, std::move(target), {std::move(h), executor()});
+  impl_->ua->transfer_.refer(impl_, std::move(target), {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

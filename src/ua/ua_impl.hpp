@@ -1,12 +1,21 @@
-// Private: the user_agent's state and the call objects it owns.
+// Private: the user_agent's core.
 //
 // The impl is the transaction user of one asio_adapter (transaction manager) over one
-// network_transport; it keeps the dialogs (dialog_table), the calls, and what each client
-// transaction it started was for (client_op), so responses find their way back.
+// network_transport: it sends (start, respond, stateless requests), routes (locate, hop_of),
+// answers challenges, and dispatches what arrives (dispatch.cpp). It keeps one table of
+// dialog usages (usages_: dialog id -> the call, subscription or notifier that owns that
+// dialog; the dialogs live in those), and for each client transaction it started the
+// continuation that takes its outcome (client_op, continuation.hpp), so responses find their
+// way back without a switch on what a transaction was for. Out-of-dialog requests go to the
+// application's handlers, then to the core's method table (detail::core_methods).
+//
+// Everything else lives in bindings, one class and file set each, members of the core:
+// call_binding (calls: UAC, UAS, their bookkeeping), prack_binding / session_timer_binding /
+// transfer_binding (the call's modules, RFC 3262 / 4028 / 3515), registration_binding,
+// subscription_binding (subscriber and notifier), uas_checks (§8.2 prechecks).
+// Thread safety: none; the agent's io_context thread only.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
-#include <list>
 #include <memory>
 #include <optional>
 #include <set>
@@ -14,13 +23,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sipkit/dialog/dialog_table.hpp"
-#include "sipkit/dialog/invite_2xx_retransmitter.hpp"
-#include "sipkit/session/registration.hpp"
-#include "sipkit/session/reliable_provisional.hpp"
-#include "sipkit/session/session_timer.hpp"
-#include "sipkit/session/subscription.hpp"
-#include "sipkit/session/transfer.hpp"
+#include "call_binding.hpp"
+#include "completion.hpp"
+#include "continuation.hpp"
+#include "prack_binding.hpp"
+#include "registration_binding.hpp"
+#include "session_timer_binding.hpp"
 #include "sipkit/transaction/asio_adapter.hpp"
 #include "sipkit/transaction/branch.hpp"
 #include "sipkit/transaction/network_transport.hpp"
@@ -31,150 +39,15 @@
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
-#include "completion.hpp"
+#include "subscription_binding.hpp"
+#include "sync_failure.hpp"
+#include "transfer_binding.hpp"
+#include "uas_checks.hpp"
+#include "usages.hpp"
 
 namespace sipkit::ua {
 
-namespace tx = sipkit::transaction;
-using done_handler = detail::any_handler<void(std::error_code)>;
-using status_handler = detail::any_handler<void(std::error_code, int)>;
-
-namespace detail {
-
-struct call_impl {
-  user_agent::impl* ua = nullptr;
-  bool outgoing = false;
-  call_state state = call_state::calling;
-  int final_status = 0;
-  std::error_code end_error;  // why it ended, for waiters that come late
-  std::string call_id, remote_party;
-  std::string local_sdp, remote_sdp;  // serialized, as last exchanged
-  std::uint64_t sdp_session_id = 0, sdp_version = 0;
-  bool remote_hold = false;
-
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
-  // Remote tags of this call's entries in dialogs_ (forks included); with call_id and
-  // local_tag they are the ids, so ending the call needs no scan of the table.
-  std::vector<std::string> dialog_tags;
-  tx::transaction_id invite_tx;
-  /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
-  /// call is established, to keep an established call small.
-  std::optional<parser::message> invite;
-  tx::endpoint peer;           // UAC: first hop; UAS: source of the INVITE
-  std::string first_hop_host;  // UAC: the host that was resolved to `peer`
-  std::string local_tag;
-  bool provisional_seen = false;
-  bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
-  bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
-  bool cancelled = false;         // CANCEL sent or received
-  bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
-  bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
-  // The extension modules (sipkit::session), allocated only while in use, so that a call
-  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer's
-  // negotiation and schedule, and its one real timer.
-  std::unique_ptr<sipkit::session::session_timer> session_timer_module;
-  std::unique_ptr<boost::asio::steady_timer> session_timer;
-  // RFC 3262: UAS side, from the first reliable 18x until the ACK; UAC side, the RSeqs
-  // acknowledged per early dialog, until the 2xx.
-  std::unique_ptr<sipkit::session::reliable_provisional_uas> prack_uas;
-  std::unique_ptr<sipkit::session::reliable_provisional_uac> prack_uac;
-  std::unique_ptr<boost::asio::steady_timer> provisional_timer;
-  // RFC 3515: the implicit subscription of a REFER we accepted / sent, and their timer.
-  std::unique_ptr<sipkit::session::transferee> transferee;
-  std::unique_ptr<sipkit::session::transferor> transferor;
-  std::unique_ptr<boost::asio::steady_timer> transfer_timer;
-
-  // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
-  std::optional<parser::message> ok;
-  tx::transaction_id ok_tx;
-  std::optional<sipkit::dialog::invite_2xx_retransmitter> retransmitter;
-  std::unique_ptr<boost::asio::steady_timer> timer;
-  // UAS: the initial 2xx awaits its ACK; the call's place in user_agent::impl::awaiting_ack_.
-  std::optional<std::list<call_impl*>::iterator> awaiting_ack;
-  // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
-  std::optional<parser::message> ack;
-  std::uint32_t ack_cseq = 0;
-  tx::endpoint ack_destination;
-
-  std::vector<done_handler> connected_waiters;
-  done_handler hangup_done;
-  std::function<void(const call_event&)> events;
-  // The stack's own watchers of state changes (a transfer follows the new call).
-  std::vector<std::function<void(call_state, int)>> observers;
-};
-
-// The bindings of the session layer's registration / subscription machines: the machine
-// holds the protocol state; these hold the handle's side (Asio timer armed at the
-// machine's next_deadline(), handlers, where to send).
-struct registration_impl {
-  user_agent::impl* ua = nullptr;
-  registration_options options;
-  std::optional<session::registration> machine;  // none when the registrar URI is unusable
-  registration_state state = registration_state::registering;  // as last reported
-  tx::endpoint peer;  // where the last REGISTER went (a challenged retry goes there too)
-  std::unique_ptr<boost::asio::steady_timer> timer;
-  std::function<void(const registration_event&)> events;
-  any_handler<void(std::error_code, int)> unregister_done;
-};
-
-struct subscription_impl {
-  user_agent::impl* ua = nullptr;
-  subscribe_options options;
-  std::optional<session::subscriber> machine;                // made once the target is located
-  subscription_state state = subscription_state::requested;  // as last reported
-  int final_status = 0;
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in subscriber_dialogs_
-  std::string call_id, from_tag, first_hop_host;
-  tx::endpoint peer;
-  bool ended = false;
-  std::unique_ptr<boost::asio::steady_timer> timer;
-  std::function<void(const notify_event&)> on_notify;
-  any_handler<void(std::error_code, int)> unsubscribe_done;
-};
-
-struct notifier_impl {
-  user_agent::impl* ua = nullptr;
-  std::string subscriber, request_body, local_tag;
-  std::optional<session::notifier> machine;
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in notifier_dialogs_
-  tx::endpoint peer;
-  bool answered = false;
-  bool ended = false;
-  std::unique_ptr<boost::asio::steady_timer> timer;
-  std::function<void(std::string_view)> on_end;
-};
-
-}  // namespace detail
-
-using detail::call_impl;
-using call_ptr = std::shared_ptr<call_impl>;
-
 struct user_agent::impl final : tx::transaction_user {
-  enum class op_kind : std::uint8_t {
-    invite,
-    reinvite,
-    bye,
-    cancel,
-    request,
-    orphan_bye,
-    register_,
-    subscribe,
-    notify,
-    session_refresh
-  };
-  /// What a client transaction was started for.
-  struct client_op {
-    op_kind kind = op_kind::request;
-    call_ptr call;  // null for out-of-dialog requests and orphan BYEs
-    status_handler done;
-    std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
-    std::string offer;                       // re-INVITE: the SDP we offered
-    std::shared_ptr<detail::registration_impl> registration;  // REGISTER
-    std::shared_ptr<detail::subscription_impl> subscription;  // SUBSCRIBE
-    std::shared_ptr<detail::notifier_impl> notifier;          // NOTIFY
-    int attempts = 0;  // authentication retries so far (§22.2)
-  };
-
   impl(boost::asio::io_context& io, ua_config cfg);
   ~impl() override;
 
@@ -201,10 +74,6 @@ struct user_agent::impl final : tx::transaction_user {
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);
-  /// An in-dialog request of `c` whose only outcome is its final status (INFO, MESSAGE,
-  /// UPDATE, REFER, NOTIFY, PRACK), sent to the dialog's next hop.
-  void start_in_dialog(const call_ptr& c, parser::message request, const tx::endpoint& dest,
-                       status_handler done = {});
   /// RFC 3263: the targets for a URI — at once for an IP-literal host, else through the
   /// resolver (NAPTR/SRV/A/AAAA). `done` gets an error or a non-empty list.
   using targets_handler = std::function<void(std::error_code, std::vector<tx::endpoint>)>;
@@ -212,7 +81,10 @@ struct user_agent::impl final : tx::transaction_user {
   /// Where a request in dialog `d` of call `c` goes first (the first route, else the
   /// remote target: dialog::next_hop_uri).
   std::optional<tx::endpoint> hop_of(const call_impl& c, const sipkit::dialog::dialog& d) const;
-  void resend_ack(call_impl& c);
+  /// Where a request in dialog `d` goes first, from `peer` (the address `first_hop_host` was
+  /// resolved to); `what` names the usage in the log.
+  std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
+                                     std::string_view what, const sipkit::dialog::dialog& d) const;
   /// Send an ACK (or any request outside a transaction) with a fresh Via.
   void send_stateless_request(parser::message& request, const tx::endpoint& dest);
   void respond(tx::transaction_id id, parser::message response);
@@ -223,65 +95,17 @@ struct user_agent::impl final : tx::transaction_user {
   std::error_code send_response(tx::transaction_id id, parser::message response);
   parser::message response_to(const parser::message& request, int code,
                               std::string_view to_tag = {}) const;
-  /// 500 with Retry-After: 1 (RFC 3261 §14.2, RFC 3311 §5.2): the request crossed an
-  /// offer/answer of ours that is about to complete.
-  parser::message retry_later(const parser::message& request) const;
-  void emit(call_impl& c, call_event e);
-  void set_state(call_impl& c, call_state s, int status = 0);
-  /// The call is over: dialogs dropped, waiters completed, event sent, call released.
-  void end_call(const call_ptr& c, int status, std::error_code ec);
-  void arm_retransmit(const call_ptr& c);
   /// A log line that a peer can trigger once per call or request (a missing ACK, a failed
   /// transaction ...): rate-limited per reason (log_throttle), so that a flood of calls
   /// cannot turn into a flood of log lines. `reason` is a fixed string.
   void peer_log(std::string_view reason, log_level level, std::string_view text) {
     peer_log_.log(reason, level, text);
   }
-  /// The initial 2xx of `c` got no ACK (64*T1 passed, or the call was evicted from the
-  /// calls awaiting their ACK): its waiters fail with errc::no_ack and a BYE goes out.
-  void give_up_on_ack(const call_ptr& c, std::string_view why);
-  /// Bookkeeping of calls whose initial 2xx awaits its ACK (ua_config::
-  /// max_calls_awaiting_ack): a new one evicts the oldest when the pool is full.
-  void start_awaiting_ack(const call_ptr& c);
-  void stop_awaiting_ack(call_impl& c);
-  local_media media_for(const tx::endpoint& dest) const;
-  sipkit::dialog::dialog* dialog_of(call_impl& c);
-  /// Inserts a dialog of call `c` and remembers it in c->dialog_tags.
-  sipkit::dialog::dialog_table<call_ptr>::entry* add_call_dialog(const call_ptr& c,
-                                                                 sipkit::dialog::dialog d);
+  /// The usage that owns the dialog of this request / response (§12.2.2); nullptr if none.
+  detail::usage* usage_for(const std::optional<sipkit::dialog::dialog_id>& id);
 
-  // ---- UAC (uac.cpp)
-  call make_call(std::string_view target);
-  void send_invite(const call_ptr& c, const std::string& target, std::vector<tx::endpoint> targets);
-  void on_invite_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
-  void on_reinvite_response(client_op& op, const parser::message& rsp);
-  void send_ack(const call_ptr& c, sipkit::dialog::dialog& d, std::uint32_t cseq,
-                std::string_view body = {});
-  void send_bye(const call_ptr& c, done_handler done = {});
-  void send_cancel(const call_ptr& c);
-  void hangup(const call_ptr& c, done_handler done);
-  void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
-                         std::string body, status_handler done);
-  void reinvite(const call_ptr& c, bool hold, status_handler done);
   void out_of_dialog_request(std::string_view method, message_request request, status_handler done);
 
-  // ---- registration and authentication (registration.cpp): the binding of
-  // session::registration
-  using reg_ptr = std::shared_ptr<detail::registration_impl>;
-  registration start_registration(registration_options options);
-  /// Executes the machine's actions; `targets`: where its REGISTERs go (resolved by the
-  /// caller), empty when they could not be resolved (the REGISTER then fails).
-  void run_registration(const reg_ptr& r, session::registration::actions actions,
-                        std::vector<tx::endpoint> targets, std::error_code locate_error = {});
-  /// Resolves the registrar, learns our Contact towards it, then calls `next`.
-  void locate_registrar(const reg_ptr& r,
-                        std::function<void(std::vector<tx::endpoint>, std::error_code)> next);
-  void on_register_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
-  /// The REGISTER's transaction failed (status 0) or was refused.
-  void registration_failed(const reg_ptr& r, int status, std::error_code ec);
-  void arm_registration(const reg_ptr& r);
-  void set_registration_state(detail::registration_impl& r, registration_state s, int status = 0,
-                              std::error_code ec = {});
   /// A 401/407 to `op`: send the request again with credentials (§22.2). False when we
   /// cannot (no credentials, unsupported challenge, already tried twice).
   bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
@@ -293,101 +117,6 @@ struct user_agent::impl final : tx::transaction_user {
                               const tx::endpoint& source,
                               const std::function<void(incoming_request&)>& handler);
 
-  // ---- subscriptions (subscriber.cpp, notifier.cpp): the bindings of session::subscriber
-  // and session::notifier
-  using sub_ptr = std::shared_ptr<detail::subscription_impl>;
-  using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
-  subscription subscribe(subscribe_options options);
-  void run_subscriber(const sub_ptr& s, session::subscriber::actions actions);
-  void arm_subscriber(const sub_ptr& s);
-  void on_subscribe_response(client_op& op, const parser::message& rsp);
-  void on_subscriber_notify(tx::transaction_id id, const parser::message& req, const sub_ptr& s,
-                            sipkit::dialog::dialog& d);
-  /// A NOTIFY for a SUBSCRIBE whose 2xx has not come: creates the dialog (RFC 6665 §4.1.2.4).
-  bool early_notify(tx::transaction_id id, const parser::message& req);
-  /// The SUBSCRIBE's transaction failed (from on_failure), or the subscription could not
-  /// start: the machine (when there is one) decides, else it ends here.
-  void end_subscription(const sub_ptr& s, int status, std::string_view reason,
-                        std::error_code ec = {});
-  /// The subscription is over: tables, timer, waiters, the application told once.
-  void finish_subscription(const sub_ptr& s, int status, std::string_view reason,
-                           std::error_code ec, bool told);
-  void on_new_subscribe(tx::transaction_id id, const parser::message& req,
-                        const tx::endpoint& source);
-  void on_notifier_subscribe(tx::transaction_id id, const parser::message& req,
-                             const notifier_ptr& n, sipkit::dialog::dialog& d);
-  std::error_code accept_subscription(const notifier_ptr& n, std::string_view ct,
-                                      std::string_view body, bool pending);
-  void run_notifier(const notifier_ptr& n, session::notifier::actions actions,
-                    status_handler done = {});
-  void arm_notifier(const notifier_ptr& n);
-  /// A NOTIFY of `n` was refused ("noresource") or failed ("timeout").
-  void end_notifier(const notifier_ptr& n, std::string_view reason);
-  /// The subscription is over: tables, timer, on_end.
-  void finish_notifier(const notifier_ptr& n, std::string_view reason);
-  std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
-                                     std::string_view what, const sipkit::dialog::dialog& d) const;
-
-  // ---- reliable provisional responses (reliable_provisional.cpp)
-  bool wants_reliable_provisionals(const parser::message& invite) const;
-  /// Makes an 18x reliable when the INVITE asked for 100rel (and we do it); the first one
-  /// creates c->prack_uas with a random RSeq. errc::invalid_state while another one awaits
-  /// its PRACK (RFC 3262 §3).
-  std::error_code make_reliable(const call_ptr& c, parser::message& provisional);
-  /// Our final response to the INVITE went out: no more 18x retransmissions.
-  void stop_provisional_retransmissions(call_impl& c);
-  void arm_provisional_retransmit(const call_ptr& c);
-  void on_prack(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void acknowledge_provisional(const call_ptr& c, const parser::message& provisional);
-
-  // ---- session timers (session_timer.cpp)
-  void add_session_timer_offer(const call_ptr& c, parser::message& invite);
-  /// UAC: a 422 to our INVITE; true when `retry` asks again with the peer's Min-SE.
-  bool retry_session_timer(const call_ptr& c, const parser::message& rsp, parser::message& retry);
-  /// UAS: 422 (with `refusal` filled) for an interval below our Min-SE, else 0 after
-  /// recording the negotiated interval and refresher in `c` (when not null).
-  int negotiate_session_timer(const call_ptr& c, const parser::message& req,
-                              parser::message& refusal);
-  void add_session_timer_answer(const call_impl& c, parser::message& ok) const;
-  void on_session_timer_response(const call_ptr& c, const parser::message& ok);
-  void arm_session_timer(const call_ptr& c);
-  void send_session_refresh(const call_ptr& c, parser::message update);
-  void on_session_refresh_response(client_op& op, const parser::message& rsp);
-  void on_session_refreshed(const call_ptr& c, const parser::message& req, parser::message& ok);
-
-  // ---- transfer (transfer.cpp)
-  void refer(const call_ptr& c, std::string target, status_handler done);
-  void on_refer(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void on_refer_notify(tx::transaction_id id, const parser::message& req, const call_ptr& c);
-  void send_refer_notify(const call_ptr& c, int status, std::string_view reason);
-  void arm_transfer_timer(const call_ptr& c);
-
-  // ---- UAS (uas.cpp)
-  void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
-  void on_in_dialog_request(tx::transaction_id id, const parser::message& req,
-                            sipkit::dialog::dialog_table<call_ptr>::entry& e);
-  void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
-  void on_reinvite(tx::transaction_id id, const parser::message& req, const call_ptr& c,
-                   sipkit::dialog::dialog& d);
-  /// Answers an SDP offer of the peer from our media (RFC 3264): 0, or 488.
-  int answer_offer(const call_ptr& c, std::string_view body, std::string& answer_sdp);
-  void on_update(tx::transaction_id id, const parser::message& req, const call_ptr& c,
-                 sipkit::dialog::dialog& d);
-  void update(const call_ptr& c, status_handler done);
-  std::error_code ring(const call_ptr& c, int code);
-  std::error_code answer(const call_ptr& c);
-  std::error_code reject(const call_ptr& c, int code, std::string_view reason);
-  /// A request the UAS core refuses before any dialog logic (§8.2.1-§8.2.3), or 0
-  /// (uas_checks.cpp).
-  int precheck(const parser::message& req, parser::message& refusal) const;
-  /// A To tag for a stateless-style refusal (precheck is const, the generator is not).
-  std::string tag_for_refusal() const { return const_cast<impl*>(this)->random_token(10); }
-  /// The Request-URI names one of our listeners' addresses or our domain.
-  bool addressed_to_us(const parser::message& req) const;
-  /// §8.2.2.2: the same request (From tag, Call-ID, CSeq) already being served on another
-  /// transaction: a merged request, answered 482. Remembers `req` otherwise.
-  bool merged_request(tx::transaction_id id, const parser::message& req);
-
   boost::asio::io_context& io_;
   ua_config config_;
   sipkit::transport::manager net_;
@@ -396,31 +125,33 @@ struct user_agent::impl final : tx::transaction_user {
   tx::branch_generator random_;
   std::unique_ptr<sipkit::transport::resolver> resolver_;  // made on the first host name
   digest_client digest_;
-  std::set<std::shared_ptr<detail::registration_impl>> registrations_;
-  sipkit::dialog::dialog_table<sub_ptr> subscriber_dialogs_;
-  sipkit::dialog::dialog_table<notifier_ptr> notifier_dialogs_;
-  std::unordered_map<std::string, sub_ptr> subscriptions_;  // by Call-ID, until they end
-  std::set<notifier_ptr> notifiers_;
-  std::unordered_map<std::string, std::function<void(notifier)>> subscribe_handlers_;
-  std::function<call(call, std::string_view)> refer_handler_;
-  sipkit::dialog::dialog_table<call_ptr> dialogs_;
-  std::unordered_map<call_impl*, call_ptr> calls_;
-  // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
-  // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
-  std::list<call_impl*> awaiting_ack_;
-  std::uint64_t calls_evicted_awaiting_ack_ = 0;
+  // The one table of dialog usages: each dialog id (every fork of a call, a subscription,
+  // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
+  // are dispatched through it.
+  std::unordered_map<sipkit::dialog::dialog_id, std::shared_ptr<detail::usage>,
+                     sipkit::dialog::dialog_id_hash>
+      usages_;
+  std::size_t call_dialogs_ = 0;        // the calls' entries in usages_
+  const std::size_t max_call_dialogs_;  // (max_calls + max_calls_awaiting_ack) * 2
+  // Each client transaction's continuation, until it terminates.
   std::unordered_map<tx::transaction_id, client_op> client_ops_;
-  std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
-  // Requests without To tag being served, for merged-request detection (§8.2.2.2).
-  std::unordered_map<std::string, tx::transaction_id> pending_requests_;
-  std::unordered_map<tx::transaction_id, std::string> pending_keys_;
-  std::function<void(call)> incoming_handler_;
   std::function<void(const message_event&)> message_handler_;
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
+  // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
+  detail::method_table method_handlers_ = detail::core_methods();
   // start_client may report a synchronous failure before it returns the id, and so may
   // respond() for a server transaction (send_response).
-  std::optional<std::pair<tx::transaction_id, std::error_code>> sync_failure_;
+  detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
+  // The bindings: small classes that use this core (a reference) for sending, the tables
+  // and the helpers above; members, so they live exactly as long as the agent.
+  uas_checks checks_{*this};
+  call_binding call_binding_{*this};
+  transfer_binding transfer_{*this};
+  session_timer_binding session_timer_{*this};
+  prack_binding prack_{*this};
+  subscription_binding subscription_{*this};
+  registration_binding registration_{*this};
   sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

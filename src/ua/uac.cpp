@@ -2,6 +2,7 @@
 // of dialogs (RFC 3261 §8.1, §9.1, §13.2, §15).
 #include <boost/asio/post.hpp>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
@@ -12,16 +13,28 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-namespace {
-std::string bracket(std::string_view uri) {
-  if (!uri.empty() && uri.front() == '<') return std::string(uri);
-  return "<" + std::string(uri) + ">";
-}
-}  // namespace
+const continuation invite_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
+                      const message& rsp) { ua.call_binding_.on_invite_response(op, id, rsp); },
+    .on_failure =
+        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
+          if (op.call && op.call->state != call_state::established)
+            ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
+        },
+    // The INVITE transaction is over (no more forked 2xx): the request can go.
+    .on_terminated =
+        [](impl&, client_op& op, tx::transaction_id id) {
+          if (op.call && op.call->invite_tx == id && op.call->state == call_state::established)
+            op.call->invite.reset();
+        },
+    .answers_challenges = true,
+    .ends_call_if_unsent = true,
+    .initial_invite = true,
+};
 
-call user_agent::impl::make_call(std::string_view target) {
+call call_binding::make_call(std::string_view target) {
   auto c = std::make_shared<call_impl>();
-  c->ua = this;
+  c->ua = &ua_;
   c->outgoing = true;
   c->state = call_state::calling;
   c->remote_party = bracket(target);
@@ -29,103 +42,103 @@ call user_agent::impl::make_call(std::string_view target) {
   calls_.emplace(c.get(), c);
 
   auto fail = [&](errc why, std::string_view text) {
-    config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
+    ua_.config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
     // Posted, so the caller can attach handlers to the handle first.
-    boost::asio::post(io_, [this, alive = std::weak_ptr<int>(lifetime_), c, why] {
+    boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), c, why] {
       if (!alive.expired()) end_call(c, 0, make_error_code(why));
     });
     return handle;
   };
-  if (stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
-  if (calls_.size() > config_.max_calls) return fail(errc::too_many_calls, "too many calls");
+  if (ua_.stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
+  if (calls_.size() > ua_.config_.max_calls) return fail(errc::too_many_calls, "too many calls");
   parser::uri_view uri;
   if (parser::parse_uri(target, uri) || !uri.is_sip()) return fail(errc::bad_target, "cannot call");
   const std::string_view first_hop =
-      config_.outbound_proxy.empty() ? target : std::string_view(config_.outbound_proxy);
-  locate(first_hop,
-         [this, c, t = std::string(target)](std::error_code ec, std::vector<tx::endpoint> targets) {
-           if (c->state == call_state::terminated) return;
-           if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
-           if (ec || targets.empty()) {
-             config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
-             return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
-           }
-           send_invite(c, t, std::move(targets));
-         });
+      ua_.config_.outbound_proxy.empty() ? target : std::string_view(ua_.config_.outbound_proxy);
+  ua_.locate(first_hop, [this, c, t = std::string(target)](std::error_code ec,
+                                                           std::vector<tx::endpoint> targets) {
+    if (c->state == call_state::terminated) return;
+    if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
+    if (ec || targets.empty()) {
+      ua_.config_.log.log(log_level::warning, "ua", "cannot ua_.locate " + t + ": " + ec.message());
+      return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
+    }
+    send_invite(c, t, std::move(targets));
+  });
   return handle;
 }
 
-void user_agent::impl::send_invite(const call_ptr& c, const std::string& target,
-                                   std::vector<tx::endpoint> targets) {
+void call_binding::send_invite(const call_ptr& c, const std::string& target,
+                               std::vector<tx::endpoint> targets) {
   const tx::endpoint& dest = targets.front();
-  const std::string local = sent_by(dest);
+  const std::string local = ua_.sent_by(dest);
   if (local.empty()) {
-    config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
+    ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
     return end_call(c, 0, make_error_code(errc::bad_target));
   }
   c->peer = dest;
-  if (parser::uri_view hop;
-      !parser::parse_uri(config_.outbound_proxy.empty() ? std::string_view(target)
-                                                        : std::string_view(config_.outbound_proxy),
-                         hop))
+  if (parser::uri_view hop; !parser::parse_uri(ua_.config_.outbound_proxy.empty()
+                                                   ? std::string_view(target)
+                                                   : std::string_view(ua_.config_.outbound_proxy),
+                                               hop))
     c->first_hop_host = std::string(hop.host);
-  c->local_tag = random_token(10);
-  c->call_id = random_token(20) + "@" + local;
+  c->local_tag = ua_.random_token(10);
+  c->call_id = ua_.random_token(20) + "@" + local;
 
   auto inv = message::request("INVITE", target);
-  if (!config_.outbound_proxy.empty()) {
-    std::string route = bracket(config_.outbound_proxy);
+  if (!ua_.config_.outbound_proxy.empty()) {
+    std::string route = bracket(ua_.config_.outbound_proxy);
     route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
     inv.add(header_id::route, route);
   }
   inv.add(header_id::max_forwards, "70");
   std::string from;
-  if (!config_.display_name.empty()) from += "\"" + config_.display_name + "\" ";
-  from += "<sip:" + config_.user + "@";
-  from += config_.domain.empty() ? local : config_.domain;
+  if (!ua_.config_.display_name.empty()) from += "\"" + ua_.config_.display_name + "\" ";
+  from += "<sip:" + ua_.config_.user + "@";
+  from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
   from += ">;tag=" + c->local_tag;
   inv.add(header_id::from, from);
   inv.add(header_id::to, c->remote_party);
   inv.add(header_id::call_id, c->call_id);
   inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, contact_for(dest));
-  add_session_timer_offer(c, inv);
-  if (config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
+  inv.add(header_id::contact, ua_.contact_for(dest));
+  ua_.session_timer_.add_session_timer_offer(c, inv);
+  if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   c->sdp_session_id = random_session_id();
   c->sdp_version = 1;
-  if (!config_.media.streams.empty()) {
+  if (!ua_.config_.media.streams.empty()) {
     c->local_sdp = make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize();
     inv.set_body(c->local_sdp, "application/sdp");
   }
   c->invite = inv;
   client_op op;
-  op.kind = op_kind::invite;
+  op.then = &invite_then;
   op.call = c;
   op.request = inv;
-  c->invite_tx = start(std::move(inv), std::move(targets), std::move(op));
+  c->invite_tx = ua_.start(std::move(inv), std::move(targets), std::move(op));
 }
 
-void user_agent::impl::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
-                                std::string_view body) {
+void call_binding::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
+                            std::string_view body) {
   auto ack = d.make_ack(cseq);
   if (!body.empty()) ack.set_body(body, "application/sdp");
-  auto dest = hop_of(*c, d);
+  auto dest = ua_.hop_of(*c, d);
   if (!dest) {
-    peer_log("cannot route an ACK", log_level::warning, "cannot route the ACK of call " + c->call_id);
+    ua_.peer_log("cannot route an ACK", log_level::warning,
+                 "cannot route the ACK of call " + c->call_id);
     return;
   }
-  send_stateless_request(ack, *dest);
+  ua_.send_stateless_request(ack, *dest);
   c->ack = std::move(ack);
   c->ack_cseq = cseq;
   c->ack_destination = *dest;
 }
 
-void user_agent::impl::resend_ack(call_impl& c) {
-  if (c.ack) (void)stack_.get().send_stateless(*c.ack, c.ack_destination);
+void call_binding::resend_ack(call_impl& c) {
+  if (c.ack) (void)ua_.stack_.get().send_stateless(*c.ack, c.ack_destination);
 }
 
-void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
-                                          const message& rsp) {
+void call_binding::on_invite_response(client_op& op, tx::transaction_id id, const message& rsp) {
   const call_ptr c = op.call;
   const int code = rsp.status_code();
   auto rid = sipkit::dialog::incoming_response_dialog_id(rsp);
@@ -137,11 +150,11 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (c->cancel_requested) send_cancel(c);
       return;
     }
-    if (rid && c->invite && !dialogs_.find(*rid)) {
+    if (rid && c->invite && !c->find_dialog(*rid)) {
       if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
       if (!c->dialog_key) c->dialog_key = rid;
     }
-    if (config_.reliable_provisionals) acknowledge_provisional(c, rsp);
+    if (ua_.config_.reliable_provisionals) ua_.prack_.acknowledge_provisional(c, rsp);
     if (c->cancel_requested) return send_cancel(c);
     if (c->state == call_state::calling) set_state(*c, call_state::early, code);
     return;
@@ -149,10 +162,10 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
 
   if (code < 300) {
     if (!rid) return;
-    auto* e = dialogs_.find(*rid);
+    auto* e = c->find_dialog(*rid);
     if (c->state == call_state::established || c->state == call_state::terminating ||
         c->state == call_state::terminated) {
-      if (e && e->value == c && c->dialog_key == rid) {
+      if (e && c->dialog_key == rid) {
         // A retransmission of the 2xx we acknowledged: the same ACK again (§13.2.2.4).
         resend_ack(*c);
         return;
@@ -162,12 +175,12 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) return;
       auto ack = d->make_ack(rsp.cseq() ? rsp.cseq()->number : 1);
-      if (auto dest = hop_of(*c, *d)) {
-        send_stateless_request(ack, *dest);
+      if (auto dest = ua_.hop_of(*c, *d)) {
+        ua_.send_stateless_request(ack, *dest);
         auto bye = d->make_request("BYE");
         client_op bye_op;
-        bye_op.kind = op_kind::orphan_bye;
-        start(std::move(bye), {*dest}, std::move(bye_op));
+        bye_op.then = &ignore_then;
+        ua_.start(std::move(bye), {*dest}, std::move(bye_op));
       }
       return;
     }
@@ -175,29 +188,27 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
       if (!c->invite) return;
       auto d = dialog::create_uac(*c->invite, rsp);
       if (!d) {
-        peer_log("2xx without Contact/To tag", log_level::warning,
-                 "2xx without a usable Contact/To tag dropped");
+        ua_.peer_log("2xx without Contact/To tag", log_level::warning,
+                     "2xx without a usable Contact/To tag dropped");
         return;
       }
       e = add_call_dialog(c, std::move(*d));
       if (!e) return;
     }
-    e->dialog.on_response(*c->invite, rsp);
+    e->on_response(*c->invite, rsp);
     // The other early dialogs of this INVITE will not be confirmed by this 2xx.
-    for (const auto& tag : c->dialog_tags)
-      if (tag != rid->remote_tag) dialogs_.erase({c->call_id, c->local_tag, tag});
-    c->dialog_tags = {rid->remote_tag};
+    drop_call_dialogs(*c, &*rid);
     c->dialog_key = rid;
     c->final_status = code;
-    c->remote_party = e->dialog.remote_uri();
+    c->remote_party = e->remote_uri();
     c->remote_sdp = std::string(rsp.body());
     c->prack_uac.reset();  // PRACK bookkeeping of the early dialogs, done with
-    send_ack(c, e->dialog, c->invite->cseq() ? c->invite->cseq()->number : 1);
+    send_ack(c, *e, c->invite->cseq() ? c->invite->cseq()->number : 1);
     // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
     // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
     (void)id;
     set_state(*c, call_state::established, code);
-    on_session_timer_response(c, rsp);
+    ua_.session_timer_.on_session_timer_response(c, rsp);
     auto waiters = std::move(c->connected_waiters);
     c->connected_waiters.clear();
     for (auto& w : waiters) w.complete(std::error_code{});
@@ -210,18 +221,17 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
     // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
     message retry = *c->invite;
-    if (retry_session_timer(c, rsp, retry)) {
+    if (ua_.session_timer_.retry_session_timer(c, rsp, retry)) {
       const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
       retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
       client_op next;
-      next.kind = op_kind::invite;
+      next.then = &invite_then;
       next.call = c;
       next.request = retry;
       next.attempts = op.attempts + 1;
       c->invite = retry;
-      op.kind = op_kind::cancel;  // the old transaction has no more to say
-      op.call.reset();
-      c->invite_tx = start(std::move(retry), {c->peer}, std::move(next));
+      op = client_op{};  // the old transaction has no more to say
+      c->invite_tx = ua_.start(std::move(retry), {c->peer}, std::move(next));
       return;
     }
   }
@@ -229,21 +239,21 @@ void user_agent::impl::on_invite_response(client_op& op, tx::transaction_id id,
   end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));
 }
 
-void user_agent::impl::send_cancel(const call_ptr& c) {
+void call_binding::send_cancel(const call_ptr& c) {
   c->cancel_requested = false;
   c->cancelled = true;
   set_state(*c, call_state::terminating);
-  auto r = stack_.cancel(c->invite_tx);
+  auto r = ua_.stack_.cancel(c->invite_tx);
   if (!r) {
-    config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
+    ua_.config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
     return;
   }
   client_op op;
-  op.kind = op_kind::cancel;
-  client_ops_.emplace(r.id, std::move(op));
+  op.then = &ignore_then;
+  ua_.client_ops_.emplace(r.id, std::move(op));
 }
 
-void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
+void call_binding::send_bye(const call_ptr& c, done_handler done) {
   if (done) c->hangup_done = std::move(done);
   auto* d = dialog_of(*c);
   if (!d) {
@@ -251,21 +261,22 @@ void user_agent::impl::send_bye(const call_ptr& c, done_handler done) {
     return;
   }
   auto bye = d->make_request("BYE");
-  auto dest = hop_of(*c, *d);
+  auto dest = ua_.hop_of(*c, *d);
   if (!dest) {
-    peer_log("cannot route a BYE", log_level::warning, "cannot route the BYE of call " + c->call_id);
+    ua_.peer_log("cannot route a BYE", log_level::warning,
+                 "cannot route the BYE of call " + c->call_id);
     end_call(c, 0, {});
     return;
   }
   set_state(*c, call_state::terminating);
   client_op op;
-  op.kind = op_kind::bye;
+  op.then = &bye_then;
   op.call = c;
   op.request = bye;
-  start(std::move(bye), {*dest}, std::move(op));
+  ua_.start(std::move(bye), {*dest}, std::move(op));
 }
 
-void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
+void call_binding::hangup(const call_ptr& c, done_handler done) {
   switch (c->state) {
     case call_state::calling:
       c->hangup_done = std::move(done);
@@ -298,169 +309,6 @@ void user_agent::impl::hangup(const call_ptr& c, done_handler done) {
       done.complete(std::error_code{});
       return;
   }
-}
-
-void user_agent::impl::in_dialog_request(const call_ptr& c, const std::string& method,
-                                         std::string ct, std::string body, status_handler done) {
-  auto* d = dialog_of(*c);
-  if (!d || c->state != call_state::established)
-    return done.complete(make_error_code(errc::invalid_state), 0);
-  auto req = d->make_request(method);
-  if (!body.empty() || !ct.empty()) req.set_body(body, ct);
-  auto dest = hop_of(*c, *d);
-  if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
-  start_in_dialog(c, std::move(req), *dest, std::move(done));
-}
-
-void user_agent::impl::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
-                                       status_handler done) {
-  client_op op;
-  op.kind = op_kind::request;
-  op.call = c;
-  op.request = req;
-  op.done = std::move(done);
-  start(std::move(req), {dest}, std::move(op));
-}
-
-void user_agent::impl::reinvite(const call_ptr& c, bool hold, status_handler done) {
-  auto* d = dialog_of(*c);
-  if (!d || c->state != call_state::established || c->local_sdp.empty())
-    return done.complete(make_error_code(errc::invalid_state), 0);
-  sdp::session current;
-  if (sdp::parse(c->local_sdp, current))
-    return done.complete(make_error_code(errc::invalid_state), 0);
-  // RFC 3264 §8.4: hold makes sendrecv streams sendonly and recvonly ones inactive.
-  auto offer = hold ? ua::hold(current) : with_direction(current, sdp::direction::sendrecv);
-  auto req = d->make_request("INVITE");
-  client_op op;
-  op.kind = op_kind::reinvite;
-  op.call = c;
-  op.offer = offer.serialize();
-  req.set_body(op.offer, "application/sdp");
-  op.request = req;
-  op.done = std::move(done);
-  auto dest = hop_of(*c, *d);
-  if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
-  c->reinvite_pending = true;
-  start(std::move(req), {*dest}, std::move(op));
-}
-
-void user_agent::impl::update(const call_ptr& c, status_handler done) {
-  // RFC 3311: an UPDATE re-offering our current description (unchanged, so the same
-  // version, RFC 3264 §8): a session refresh the peer must answer.
-  auto* d = dialog_of(*c);
-  // RFC 3311 §5.1: also in an early dialog (after a provisional with a To tag).
-  const bool in_dialog = c->state == call_state::established || c->state == call_state::early ||
-                         c->state == call_state::ringing;
-  if (!d || !in_dialog || c->reinvite_pending || c->update_pending)
-    return done.complete(make_error_code(errc::invalid_state), 0);
-  auto req = d->make_request("UPDATE");
-  // §5.1: an offer only once the INVITE's own offer/answer is complete.
-  if (!c->local_sdp.empty() && !c->remote_sdp.empty()) {
-    req.set_body(c->local_sdp, "application/sdp");
-    c->update_pending = true;
-  }
-  auto dest = hop_of(*c, *d);
-  if (!dest) {
-    c->update_pending = false;
-    return done.complete(make_error_code(errc::bad_target), 0);
-  }
-  start_in_dialog(c, std::move(req), *dest, std::move(done));
-}
-
-void user_agent::impl::on_reinvite_response(client_op& op, const message& rsp) {
-  const int code = rsp.status_code();
-  if (code < 200 || !op.call || !op.request) return;
-  op.call->reinvite_pending = false;
-  auto* d = dialog_of(*op.call);
-  if (!d) return;
-  auto cseq = op.request->cseq();
-  if (code < 300) {
-    if (op.call->ack && op.call->ack_cseq == cseq->number) return resend_ack(*op.call);
-    d->on_response(*op.request, rsp);
-    send_ack(op.call, *d, cseq->number);
-    op.call->local_sdp = op.offer;
-    if (!rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
-    op.done.complete(std::error_code{}, code);
-    return;
-  }
-  d->on_response(*op.request, rsp);
-  if (d->state() == sipkit::dialog::dialog_state::terminated)
-    end_call(op.call, code, make_error_code(errc::call_ended));
-  op.done.complete(make_error_code(errc::rejected), code);
-}
-
-namespace {
-
-// The headers out_of_dialog_request writes itself: a caller's copy would contradict them.
-bool written_by_agent(std::string_view name) {
-  switch (parser::lookup_header(name)) {
-    case header_id::via:
-    case header_id::from:
-    case header_id::to:
-    case header_id::call_id:
-    case header_id::cseq:
-    case header_id::max_forwards:
-    case header_id::route:
-    case header_id::content_type:
-    case header_id::content_length:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
-void user_agent::impl::out_of_dialog_request(std::string_view method, message_request r,
-                                             status_handler done) {
-  parser::uri_view uri;
-  if (parser::parse_uri(r.target_uri, uri) || !uri.is_sip())
-    return done.complete(make_error_code(errc::bad_target), 0);
-  if (!r.from_uri.empty()) {
-    parser::uri_view from;
-    if (parser::parse_uri(r.from_uri, from))
-      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
-  }
-  for (const auto& [name, value] : r.headers) {
-    if (written_by_agent(name) || !parser::is_token(name) ||
-        value.find_first_of("\r\n") != std::string::npos)
-      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
-  }
-  const std::string_view first_hop = config_.outbound_proxy.empty()
-                                         ? std::string_view(r.target_uri)
-                                         : std::string_view(config_.outbound_proxy);
-  auto shared_done = std::make_shared<status_handler>(std::move(done));
-  locate(first_hop, [this, m = std::string(method), r = std::move(r),
-                     shared_done](std::error_code ec, std::vector<tx::endpoint> targets) mutable {
-    if (ec || targets.empty())
-      return shared_done->complete(ec ? ec : make_error_code(errc::bad_target), 0);
-    const std::string local = sent_by(targets.front());
-    if (local.empty()) return shared_done->complete(make_error_code(errc::bad_target), 0);
-    const std::string& t = r.target_uri;
-    auto req = message::request(m, t);
-    if (!config_.outbound_proxy.empty()) {
-      std::string route = bracket(config_.outbound_proxy);
-      route.insert(route.size() - 1, ";lr");
-      req.add(header_id::route, route);
-    }
-    req.add(header_id::max_forwards, "70");
-    const std::string from =
-        r.from_uri.empty()
-            ? "sip:" + config_.user + "@" + (config_.domain.empty() ? local : config_.domain)
-            : r.from_uri;
-    req.add(header_id::from, bracket(from) + ";tag=" + random_token(10));
-    req.add(header_id::to, bracket(t));
-    req.add(header_id::call_id, random_token(20) + "@" + local);
-    req.add(header_id::cseq, "1 " + m);
-    for (const auto& [name, value] : r.headers) req.add(name, value);
-    if (!r.body.empty() || !r.content_type.empty()) req.set_body(r.body, r.content_type);
-    client_op op;
-    op.kind = op_kind::request;
-    op.done = std::move(*shared_done);
-    op.request = req;
-    start(std::move(req), std::move(targets), std::move(op));
-  });
 }
 
 }  // namespace sipkit::ua

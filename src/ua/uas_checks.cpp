@@ -46,28 +46,28 @@ bool accepts(const message& req, std::string_view type) {
 
 }  // namespace
 
-bool user_agent::impl::addressed_to_us(const message& req) const {
+bool uas_checks::addressed_to_us(const message& req) const {
   parser::uri_view uri;
   if (parser::parse_uri(req.request_uri(), uri)) return false;
   std::string host(uri.host);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (!config_.domain.empty() && parser::iequals(host, config_.domain)) return true;
+  if (!ua_.config_.domain.empty() && parser::iequals(host, ua_.config_.domain)) return true;
   boost::system::error_code ec;
   const auto addr = boost::asio::ip::make_address(host, ec);
   if (ec) return false;
-  for (const auto& l : net_.listeners())
+  for (const auto& l : ua_.net_.listeners())
     if (l.local.address == addr || l.local.address.is_unspecified()) return true;
   return false;
 }
 
-int user_agent::impl::precheck(const message& req, message& refusal) const {
+int uas_checks::precheck(const message& req, message& refusal) const {
   const auto m = req.method();
   if (m == parser::method::ack) return 0;  // never answered (§17.1.1.3)
   const std::string to_tag = tag_for_refusal();
   auto refuse = [&](int code, std::string_view reason = {}) {
     // §8.2.6.2: a final response to a request without To tag gets one.
     refusal = parser::make_response(req, code, reason, to_tag);
-    add_common_headers(refusal);
+    ua_.add_common_headers(refusal);
     return code;
   };
   // §8.2.2... §21.5.7 (RFC 4475 badvers): only SIP/2.0.
@@ -92,7 +92,7 @@ int user_agent::impl::precheck(const message& req, message& refusal) const {
   // only a request for somebody else, which would have to be forwarded, gets 483 (§16.3
   // item 3). "Somebody else" is known only when the agent has a domain configured.
   if (auto mf = req.get(header_id::max_forwards);
-      mf && *mf == "0" && !config_.domain.empty() && !addressed_to_us(req))
+      mf && *mf == "0" && !ua_.config_.domain.empty() && !addressed_to_us(req))
     return refuse(483);
   if (m == parser::method::cancel) return 0;
   // §8.2.2.3 (bext01): the extensions we support are "timer" (RFC 4028: always; a peer
@@ -104,7 +104,7 @@ int user_agent::impl::precheck(const message& req, message& refusal) const {
     if (f.id != header_id::require) continue;
     for (auto tok : sipkit::dialog::split_address_list(req.value_of(f))) {
       if (parser::iequals(tok, "timer")) continue;
-      if (config_.reliable_provisionals && parser::iequals(tok, "100rel")) continue;
+      if (ua_.config_.reliable_provisionals && parser::iequals(tok, "100rel")) continue;
       if (!unsupported.empty()) unsupported += ", ";
       unsupported += tok;
     }
@@ -128,7 +128,7 @@ int user_agent::impl::precheck(const message& req, message& refusal) const {
   return 0;
 }
 
-bool user_agent::impl::merged_request(tx::transaction_id id, const message& req) {
+bool uas_checks::merged_request(tx::transaction_id id, const message& req) {
   // §8.2.2.2: a request without To tag whose From tag, Call-ID and CSeq match one we are
   // already serving on another transaction arrived twice through a forking proxy: 482.
   auto to = req.to();
@@ -150,6 +150,10 @@ bool user_agent::impl::merged_request(tx::transaction_id id, const message& req)
     return false;
   }
   return !(it->second == id);
+}
+
+std::string uas_checks::tag_for_refusal() const {
+  return ua_.random_token(10);  // ua_ is a reference: not const here
 }
 
 }  // namespace sipkit::ua

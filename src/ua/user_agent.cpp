@@ -27,7 +27,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
                   ? std::optional<std::uint64_t>(*config_.transactions.seed + 1)
                   : std::nullopt),
       digest_(config_.credentials),
-      dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
+      max_call_dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
   transport_.set_receiver(stack_);
 }
 
@@ -40,15 +40,15 @@ user_agent::impl::~impl() {
   auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
     if (t) t->cancel();
   };
-  for (auto& [p, c] : calls_) {
+  for (auto& [p, c] : call_binding_.calls_) {
     cancel(c->timer);
     cancel(c->session_timer);
     cancel(c->provisional_timer);
     cancel(c->transfer_timer);
   }
-  for (auto& r : registrations_) cancel(r->timer);
-  for (auto& [id, sub] : subscriptions_) cancel(sub->timer);
-  for (auto& n : notifiers_) cancel(n->timer);
+  for (auto& r : registration_.registrations_) cancel(r->timer);
+  for (auto& [id, sub] : subscription_.subscriptions_) cancel(sub->timer);
+  for (auto& n : subscription_.notifiers_) cancel(n->timer);
 }
 
 std::string user_agent::impl::random_token(std::size_t hex_digits) {
@@ -127,7 +127,7 @@ std::string user_agent::impl::allow_header() const {
   // notified); SUBSCRIBE only with an event package to serve.
   std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE";
   if (config_.reliable_provisionals) allow += ", PRACK";
-  if (!subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
+  if (!subscription_.subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
   return allow;
 }
 
@@ -142,10 +142,10 @@ void user_agent::impl::add_common_headers(message& m) const {
   if (invite_or_options) m.add(header_id::allow, allow_header());
 }
 
-local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
-  local_media m = config_.media;
+local_media call_binding::media_for(const tx::endpoint& dest) const {
+  local_media m = ua_.config_.media;
   if (m.address.empty()) {
-    auto host = sent_by(dest);
+    auto host = ua_.sent_by(dest);
     // sent-by is "host:port" or "[v6]:port"
     if (!host.empty() && host.front() == '[')
       host = host.substr(1, host.find(']') - 1);
@@ -159,15 +159,13 @@ local_media user_agent::impl::media_for(const tx::endpoint& dest) const {
 tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,
                                            client_op op) {
   add_common_headers(request);
-  sync_failure_.reset();
+  sync_failure_.watch();
   auto r = stack_.start_client(std::move(request), std::move(targets));
-  std::error_code ec = r.error;
-  if (!ec && sync_failure_ && sync_failure_->first == r.id) ec = sync_failure_->second;
-  sync_failure_.reset();
+  const std::error_code sync = sync_failure_.take(r.id);
+  const std::error_code ec = r.error ? r.error : sync;
   if (ec) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
-    if (op.kind == op_kind::invite && op.call) end_call(op.call, 0, ec);
-    if ((op.kind == op_kind::bye) && op.call) end_call(op.call, 0, ec);
+    if (op.then->ends_call_if_unsent && op.call) call_binding_.end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
     return {};
   }
@@ -187,8 +185,7 @@ void user_agent::impl::send_stateless_request(message& request, const tx::endpoi
   request.push_front(header_id::via, via);
   add_common_headers(request);
   if (auto ec = stack_.get().send_stateless(request, dest))
-    peer_log("stateless send failed", log_level::warning,
-             "stateless send failed: " + ec.message());
+    peer_log("stateless send failed", log_level::warning, "stateless send failed: " + ec.message());
 }
 
 void user_agent::impl::respond(tx::transaction_id id, message response) {
@@ -197,18 +194,16 @@ void user_agent::impl::respond(tx::transaction_id id, message response) {
 
 std::error_code user_agent::impl::send_response(tx::transaction_id id, message response) {
   const int code = response.status_code();
-  sync_failure_.reset();
+  sync_failure_.watch();
   if (auto ec = stack_.respond(id, std::move(response))) {
     config_.log.log(log_level::debug, "ua", "response not sent: " + ec.message());
     return ec;
   }
-  std::error_code ec;
-  if (sync_failure_ && sync_failure_->first == id) ec = sync_failure_->second;
-  sync_failure_.reset();
+  const std::error_code ec = sync_failure_.take(id);
   if (ec)
     peer_log("response not sent", log_level::warning,
              "response " + std::to_string(code) + " not sent: " + ec.message() +
-                        "; its server transaction is over");
+                 "; its server transaction is over");
   return ec;
 }
 
@@ -219,19 +214,19 @@ message user_agent::impl::response_to(const message& request, int code,
   return rsp;
 }
 
-message user_agent::impl::retry_later(const message& request) const {
-  auto rsp = response_to(request, 500);
+message call_binding::retry_later(const message& request) const {
+  auto rsp = ua_.response_to(request, 500);
   rsp.add("Retry-After", "1");
   return rsp;
 }
 
-void user_agent::impl::emit(call_impl& c, call_event e) {
+void call_binding::emit(call_impl& c, call_event e) {
   if (!c.events) return;
   auto handler = c.events;  // the handler may replace itself
   handler(e);
 }
 
-void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
+void call_binding::set_state(call_impl& c, call_state s, int status) {
   if (c.state == s) return;
   c.state = s;
   call_event e;
@@ -241,381 +236,6 @@ void user_agent::impl::set_state(call_impl& c, call_state s, int status) {
   emit(c, e);
   auto observers = c.observers;  // an observer may add another
   for (auto& o : observers) o(s, status);
-}
-
-sipkit::dialog::dialog_table<call_ptr>::entry* user_agent::impl::add_call_dialog(
-    const call_ptr& c, sipkit::dialog::dialog d) {
-  std::string tag = d.id().remote_tag;
-  auto [e, inserted] = dialogs_.insert(std::move(d), c);
-  if (inserted) c->dialog_tags.push_back(std::move(tag));
-  return e;
-}
-
-sipkit::dialog::dialog* user_agent::impl::dialog_of(call_impl& c) {
-  if (!c.dialog_key) return nullptr;
-  auto* e = dialogs_.find(*c.dialog_key);
-  return e ? &e->dialog : nullptr;
-}
-
-void user_agent::impl::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
-  // A copy: `call_ref` may live in a dialog entry or the call table erased below.
-  const call_ptr c = call_ref;
-  if (c->state == call_state::terminated) return;
-  if (status) c->final_status = status;
-  c->end_error = ec;
-  // Every dialog of the call (early forks included) goes with it.
-  for (const auto& tag : c->dialog_tags) dialogs_.erase({c->call_id, c->local_tag, tag});
-  c->dialog_tags.clear();
-  if (c->timer) c->timer->cancel();
-  if (c->session_timer) c->session_timer->cancel();
-  if (c->provisional_timer) c->provisional_timer->cancel();
-  if (c->transfer_timer) c->transfer_timer->cancel();
-  c->retransmitter.reset();
-  c->ok.reset();
-  stop_awaiting_ack(*c);
-  c->invite.reset();
-  if (c->invite_tx) invite_servers_.erase(c->invite_tx);
-  auto waiters = std::move(c->connected_waiters);
-  c->connected_waiters.clear();
-  for (auto& w : waiters) w.complete(ec ? ec : make_error_code(errc::call_ended));
-  set_state(*c, call_state::terminated, status);
-  c->hangup_done.complete(std::error_code{});
-  c->events = nullptr;  // it may hold a handle to this call: break the cycle
-  c->observers.clear();
-  calls_.erase(c.get());
-}
-
-void user_agent::impl::arm_retransmit(const call_ptr& c) {
-  if (!c->retransmitter) return;
-  auto deadline = c->retransmitter->next_deadline();
-  if (!deadline) return;
-  if (!c->timer) c->timer = std::make_unique<boost::asio::steady_timer>(io_);
-  c->timer->expires_at(*deadline);
-  std::weak_ptr<call_impl> weak = c;
-  c->timer->async_wait([this, weak](boost::system::error_code ec) {
-    auto call = weak.lock();
-    if (ec || !call || !call->retransmitter || !call->ok) return;
-    switch (call->retransmitter->on_timer(tx::clock_type::now())) {
-      case sipkit::dialog::retransmit_step::wait:
-        break;
-      case sipkit::dialog::retransmit_step::retransmit:
-        // The IST is in Accepted (RFC 6026 §7.1) and passes a TU 2xx retransmission on.
-        if (stack_.respond(call->ok_tx, *call->ok))
-          (void)stack_.send_stateless(*call->ok, call->peer);
-        break;
-      case sipkit::dialog::retransmit_step::give_up:
-        give_up_on_ack(call, "no ACK for the 2xx");
-        return;
-    }
-    arm_retransmit(call);
-  });
-}
-
-void user_agent::impl::give_up_on_ack(const call_ptr& c, std::string_view why) {
-  peer_log(why, log_level::warning, std::string(why) + " of call " + c->call_id + ": sending BYE");
-  stop_awaiting_ack(*c);
-  if (c->timer) c->timer->cancel();
-  c->retransmitter.reset();
-  c->ok.reset();
-  auto waiters = std::move(c->connected_waiters);
-  c->connected_waiters.clear();
-  for (auto& w : waiters) w.complete(make_error_code(errc::no_ack));
-  send_bye(c);
-}
-
-void user_agent::impl::start_awaiting_ack(const call_ptr& c) {
-  if (c->awaiting_ack) return;
-  const std::size_t limit = config_.max_calls_awaiting_ack;
-  while (limit != 0 && awaiting_ack_.size() >= limit) {
-    auto it = calls_.find(awaiting_ack_.front());
-    if (it == calls_.end()) {  // cannot happen: end_call unlinks; keep the list honest
-      awaiting_ack_.pop_front();
-      continue;
-    }
-    ++calls_evicted_awaiting_ack_;
-    give_up_on_ack(call_ptr(it->second), "calls awaiting their ACK are at the limit: oldest 2xx");
-  }
-  c->awaiting_ack = awaiting_ack_.insert(awaiting_ack_.end(), c.get());
-}
-
-void user_agent::impl::stop_awaiting_ack(call_impl& c) {
-  if (!c.awaiting_ack) return;
-  awaiting_ack_.erase(*c.awaiting_ack);
-  c.awaiting_ack.reset();
-}
-
-// ------------------------------------------------------------------ application requests
-
-namespace {
-class pending_request final : public incoming_request {
- public:
-  pending_request(user_agent::impl& ua, tx::transaction_id id, const parser::message& req,
-                  const tx::endpoint& source)
-      : incoming_request(req, source), ua_(ua), id_(id), tag_(ua.random_token(10)) {}
-  parser::message make_response(int code, std::string_view reason) const override {
-    auto rsp =
-        parser::make_response(this->message(), code, reason, code > 100 ? tag_ : std::string());
-    ua_.add_common_headers(rsp);
-    return rsp;
-  }
-  std::error_code respond(parser::message response) override {
-    if (final_) return make_error_code(errc::invalid_state);
-    // A final response that fails to go out still ends the transaction: no second try.
-    if (response.status_code() >= 200) final_ = true;
-    return ua_.send_response(id_, std::move(response));
-  }
-  bool answered() const noexcept override { return final_; }
-
- private:
-  user_agent::impl& ua_;
-  tx::transaction_id id_;
-  std::string tag_;
-  bool final_ = false;
-};
-}  // namespace
-
-void user_agent::impl::on_application_request(tx::transaction_id id, const message& req,
-                                              const tx::endpoint& source,
-                                              const std::function<void(incoming_request&)>& h) {
-  pending_request pending(*this, id, req, source);
-  auto handler = h;  // it may remove itself
-  handler(pending);
-  if (!pending.answered()) {
-    config_.log.log(log_level::warning, "ua",
-                    "the " + std::string(req.method_text()) + " handler did not respond: 500");
-    (void)pending.respond(pending.make_response(500, "No response from the application"));
-  }
-}
-
-// ------------------------------------------------------------------ transaction user
-
-void user_agent::impl::on_request(tx::transaction_id id, const message& req,
-                                  const tx::endpoint& source, tx::transaction_id cancels) {
-  if (req.method() == parser::method::cancel) return on_cancel(id, req, cancels);
-  message refusal;
-  if (precheck(req, refusal)) return respond(id, std::move(refusal));
-  if (merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
-
-  if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
-    // A request that names one of our dialogs carries a tag only our messages told: its
-    // source receives what we send (the transaction layer's amplification budget).
-    if (auto* e = dialogs_.find_for_request(req)) {
-      stack_.get().mark_proven(source);
-      return on_in_dialog_request(id, req, *e);
-    }
-    if (req.method() == parser::method::notify) {
-      if (auto* e = subscriber_dialogs_.find_for_request(req)) {
-        stack_.get().mark_proven(source);
-        auto sub = e->value;
-        return on_subscriber_notify(id, req, sub, e->dialog);
-      }
-      if (early_notify(id, req)) return;
-    }
-    if (req.method() == parser::method::subscribe)
-      if (auto* e = notifier_dialogs_.find_for_request(req)) {
-        stack_.get().mark_proven(source);
-        auto n = e->value;
-        return on_notifier_subscribe(id, req, n, e->dialog);
-      }
-    // OPTIONS may be sent with a To tag as a dialog ping: answer it anyway.
-    if (req.method() != parser::method::options) return respond(id, response_to(req, 481));
-  }
-  if (auto h = request_handlers_.find(std::string(req.method_text())); h != request_handlers_.end())
-    return on_application_request(id, req, source, h->second);
-  switch (req.method()) {
-    case parser::method::invite:
-      return on_new_invite(id, req, source);
-    case parser::method::subscribe:
-      if (!subscribe_handlers_.empty()) return on_new_subscribe(id, req, source);
-      {  // no event package at all: the method is not supported here (§8.2.1)
-        auto rsp = response_to(req, 405, random_token(10));
-        rsp.add(header_id::allow, allow_header());
-        return respond(id, std::move(rsp));
-      }
-    case parser::method::notify:  // a NOTIFY needs a subscription, hence a To tag
-      return respond(id, response_to(req, 481, random_token(10)));
-    case parser::method::options: {
-      auto rsp = response_to(req, 200, random_token(10));
-      rsp.add("Accept", "application/sdp");
-      return respond(id, std::move(rsp));
-    }
-    case parser::method::message: {
-      if (!message_handler_) {
-        auto rsp = response_to(req, 405, random_token(10));
-        rsp.add(header_id::allow, allow_header());
-        return respond(id, std::move(rsp));
-      }
-      message_event ev;
-      ev.from = req.get(header_id::from).value_or("");
-      ev.to = req.get(header_id::to).value_or("");
-      ev.content_type = req.get(header_id::content_type).value_or("");
-      ev.body = req.body();
-      ev.source = source;
-      ev.request = &req;
-      auto handler = message_handler_;
-      handler(ev);
-      return respond(id, response_to(req, 200, random_token(10)));
-    }
-    case parser::method::bye:
-    case parser::method::info:
-      return respond(id, response_to(req, 481, random_token(10)));  // no dialog
-    default: {
-      // §8.2.1: 405 for a method we know but do not take, 501 for one we do not know.
-      const int code = req.method() == parser::method::unknown ? 501 : 405;
-      auto rsp = response_to(req, code, random_token(10));
-      if (code == 405) rsp.add(header_id::allow, allow_header());
-      return respond(id, std::move(rsp));
-    }
-  }
-}
-
-void user_agent::impl::on_response(tx::transaction_id id, const message& rsp) {
-  auto it = client_ops_.find(id);
-  if (it == client_ops_.end()) return;
-  auto& op = it->second;
-  const int code = rsp.status_code();
-  if ((code == 401 || code == 407) && op.kind != op_kind::register_ &&
-      retry_with_credentials(op, id, rsp))
-    return;
-  switch (op.kind) {
-    case op_kind::register_:
-      return on_register_response(op, id, rsp);
-    case op_kind::subscribe:
-      return on_subscribe_response(op, rsp);
-    case op_kind::session_refresh:
-      return on_session_refresh_response(op, rsp);
-    case op_kind::notify:
-      if (code < 200) return;
-      // §4.2.2 (RFC 6665): a 481 (or any other rejection) ends the subscription.
-      if (code >= 300 && op.notifier) end_notifier(op.notifier, "noresource");
-      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
-      return;
-    case op_kind::invite:
-      return on_invite_response(op, id, rsp);
-    case op_kind::reinvite:
-      return on_reinvite_response(op, rsp);
-    case op_kind::cancel:
-    case op_kind::orphan_bye:
-      return;
-    case op_kind::bye:
-      if (code >= 200 && op.call) end_call(op.call, code, {});
-      return;
-    case op_kind::request:
-      if (code < 200) return;
-      if (op.call && op.request && op.request->method() == parser::method::update) {
-        op.call->update_pending = false;
-        if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
-      }
-      // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
-      if (op.call && op.request && op.request->method() != parser::method::prack) {
-        if (auto* d = dialog_of(*op.call)) {
-          d->on_response(*op.request, rsp);
-          if (d->state() == sipkit::dialog::dialog_state::terminated)
-            end_call(op.call, code, make_error_code(errc::call_ended));
-        }
-      }
-      op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
-      return;
-  }
-}
-
-void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&) {
-  // A 2xx retransmission after the ICT ended (Timer M): ACK it again (§13.2.2.4).
-  auto cseq = rsp.cseq();
-  if (!cseq || cseq->method != parser::method::invite || rsp.status_code() / 100 != 2) return;
-  auto* e = dialogs_.find_for_response(rsp);
-  if (!e || !e->value->ack || e->value->ack_cseq != cseq->number) return;
-  resend_ack(*e->value);
-}
-
-void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
-  auto it = client_ops_.find(id);
-  if (it == client_ops_.end()) {
-    if (!invite_servers_.count(id)) sync_failure_ = {id, ec};
-    return;
-  }
-  auto& op = it->second;
-  peer_log("transaction failed", log_level::info, "transaction failed: " + ec.message());
-  // RFC 3261 §8.1.3.1: a timeout counts as 408, a transport failure as 503.
-  const int status = ec == tx::error::timeout ? 408 : 503;
-  switch (op.kind) {
-    case op_kind::invite:
-      if (op.call && op.call->state != call_state::established) end_call(op.call, status, ec);
-      break;
-    case op_kind::bye:
-      if (op.call) end_call(op.call, status, ec);
-      break;
-    case op_kind::request:
-      // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
-      if (op.call) end_call(op.call, status, ec);
-      [[fallthrough]];
-    case op_kind::reinvite:
-      if (op.call) op.call->reinvite_pending = false;
-      op.done.complete(ec, 0);
-      break;
-    case op_kind::cancel:
-    case op_kind::orphan_bye:
-      break;
-    case op_kind::register_:
-      if (op.registration) registration_failed(op.registration, 0, ec);
-      break;
-    case op_kind::subscribe:
-      if (op.subscription) end_subscription(op.subscription, 408, "timeout", ec);
-      break;
-    case op_kind::notify:
-      if (op.notifier) end_notifier(op.notifier, "timeout");
-      op.done.complete(ec, 0);
-      break;
-    case op_kind::session_refresh:
-      if (op.call) end_call(op.call, status, ec);  // RFC 4028 §10: the session is gone
-      break;
-  }
-}
-
-void user_agent::impl::on_terminated(tx::transaction_id id) {
-  if (auto it = client_ops_.find(id); it != client_ops_.end()) {
-    // The INVITE transaction is over (no more forked 2xx): the request can go.
-    auto& op = it->second;
-    if (op.kind == op_kind::invite && op.call && op.call->invite_tx == id &&
-        op.call->state == call_state::established)
-      op.call->invite.reset();
-    client_ops_.erase(it);
-  }
-  invite_servers_.erase(id);
-  if (auto it = pending_keys_.find(id); it != pending_keys_.end()) {
-    pending_requests_.erase(it->second);
-    pending_keys_.erase(it);
-  }
-}
-
-void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source,
-                              tx::transaction_id) {
-  auto* e = dialogs_.find_for_request(ack);
-  if (!e) return;  // an ACK for nothing we know: absorbed (§17.2.3)
-  stack_.get().mark_proven(source);  // it names our tag: the source receives our 2xx
-  auto c = e->value;
-  auto cseq = ack.cseq();
-  if (!c->ok || !cseq || c->ok->cseq()->number != cseq->number) return;
-  // Done with the 2xx: its timer goes too (a long call should not keep it); a wait
-  // still queued completes with operation_aborted and finds no call state to touch.
-  c->timer.reset();
-  c->retransmitter.reset();
-  c->ok.reset();
-  stop_awaiting_ack(*c);
-  if (!ack.body().empty() && c->remote_sdp.empty()) c->remote_sdp = std::string(ack.body());
-  if (c->state == call_state::answered) {
-    c->invite.reset();
-    c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing (481)
-    set_state(*c, call_state::established, 200);
-    arm_session_timer(c);
-    auto waiters = std::move(c->connected_waiters);
-    c->connected_waiters.clear();
-    for (auto& w : waiters) w.complete(std::error_code{});
-  }
-  if (c->hangup_pending) {
-    c->hangup_pending = false;
-    send_bye(c);
-  }
 }
 
 // ------------------------------------------------------------------ public surface
@@ -629,15 +249,15 @@ std::error_code user_agent::start() { return impl_->net_.start(); }
 
 void user_agent::stop() {
   impl_->stopping_ = true;
-  for (auto& r : impl_->registrations_)
+  for (auto& r : impl_->registration_.registrations_)
     if (r->timer) r->timer->cancel();
   std::vector<call_ptr> live;
-  for (auto& [p, c] : impl_->calls_) live.push_back(c);
-  for (auto& c : live) impl_->hangup(c, {});
+  for (auto& [p, c] : impl_->call_binding_.calls_) live.push_back(c);
+  for (auto& c : live) impl_->call_binding_.hangup(c, {});
 }
 
 void user_agent::on_incoming_call(std::function<void(call)> handler) {
-  impl_->incoming_handler_ = std::move(handler);
+  impl_->call_binding_.incoming_handler_ = std::move(handler);
 }
 
 void user_agent::on_request(std::string_view method,
@@ -652,29 +272,33 @@ void user_agent::on_message(std::function<void(const message_event&)> handler) {
   impl_->message_handler_ = std::move(handler);
 }
 
-call user_agent::make_call(std::string_view target_uri) { return impl_->make_call(target_uri); }
+call user_agent::make_call(std::string_view target_uri) {
+  return impl_->call_binding_.make_call(target_uri);
+}
 
 registration user_agent::start_registration(registration_options options) {
-  return impl_->start_registration(std::move(options));
+  return impl_->registration_.start_registration(std::move(options));
 }
 
 subscription user_agent::subscribe(subscribe_options options) {
-  return impl_->subscribe(std::move(options));
+  return impl_->subscription_.subscribe(std::move(options));
 }
 
 void user_agent::on_subscribe(std::string_view event, std::function<void(notifier)> handler) {
   if (handler)
-    impl_->subscribe_handlers_[std::string(event)] = std::move(handler);
+    impl_->subscription_.subscribe_handlers_[std::string(event)] = std::move(handler);
   else
-    impl_->subscribe_handlers_.erase(std::string(event));
+    impl_->subscription_.subscribe_handlers_.erase(std::string(event));
 }
 
-std::size_t user_agent::call_count() const noexcept { return impl_->calls_.size(); }
+std::size_t user_agent::call_count() const noexcept { return impl_->call_binding_.calls_.size(); }
 
-std::size_t user_agent::calls_awaiting_ack() const noexcept { return impl_->awaiting_ack_.size(); }
+std::size_t user_agent::calls_awaiting_ack() const noexcept {
+  return impl_->call_binding_.awaiting_ack_.size();
+}
 
 std::uint64_t user_agent::calls_evicted_awaiting_ack() const noexcept {
-  return impl_->calls_evicted_awaiting_ack_;
+  return impl_->call_binding_.calls_evicted_awaiting_ack_;
 }
 
 std::string user_agent::local_address(sipkit::transport::protocol p) const {

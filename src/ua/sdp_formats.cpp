@@ -1,0 +1,94 @@
+// What an SDP format stands for (sdp_formats.hpp).
+#include "sdp_formats.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "sipkit/parser/uri.hpp"
+
+namespace sipkit::ua::detail::sdp_formats {
+
+using parser::iequals;
+
+bool same_codec(const format_identity& f, const codec& c) noexcept {
+  return iequals(f.name, c.name) && f.clock_rate == c.clock_rate && f.channels == c.channels;
+}
+
+bool same_codec(const format_identity& a, const format_identity& b) noexcept {
+  return iequals(a.name, b.name) && a.clock_rate == b.clock_rate && a.channels == b.channels;
+}
+
+// Formats that ride along with a media codec but cannot carry the media themselves
+// (RFC 4733 events, RFC 3389 comfort noise, RFC 2198 redundancy, FEC, RFC 4588 rtx): a
+// stream whose only common formats are these has no common codec.
+bool is_auxiliary(std::string_view name) noexcept {
+  constexpr std::array<std::string_view, 6> names{"telephone-event", "CN",      "red",
+                                                  "ulpfec",          "flexfec", "rtx"};
+  return std::any_of(names.begin(), names.end(),
+                     [&](std::string_view n) { return iequals(n, name); });
+}
+
+// Every RTP profile spells its proto ".../RTP/AVP..." or "RTP/..." (RFC 3551, 3711, 4585,
+// 5764); other protos (udptl, TCP/MSRP ...) have fmts that are not payload types.
+bool is_rtp(std::string_view proto) noexcept {
+  return proto.find("RTP/") != std::string_view::npos;
+}
+
+std::optional<std::uint8_t> payload_type_of(std::string_view fmt) noexcept {
+  unsigned v = 0;
+  const auto r = std::from_chars(fmt.data(), fmt.data() + fmt.size(), v);
+  if (r.ec != std::errc{} || r.ptr != fmt.data() + fmt.size() || v > last_payload_type) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint8_t>(v);
+}
+
+const static_format* find_static(std::uint8_t pt) noexcept {
+  for (const auto& s : static_formats) {
+    if (s.payload_type == pt) return &s;
+  }
+  return nullptr;
+}
+
+const static_format* find_static(const codec& c) noexcept {
+  for (const auto& s : static_formats) {
+    if (same_codec(format_identity{s.name, s.clock_rate, s.channels}, c)) return &s;
+  }
+  return nullptr;
+}
+
+// "<fmt> ...": the value of an rtpmap/fmtp for this format.
+bool value_is_for(const std::optional<std::string>& value, std::string_view fmt) noexcept {
+  if (!value) return false;
+  const std::string_view v = *value;
+  return v.size() > fmt.size() && v.substr(0, fmt.size()) == fmt && v[fmt.size()] == ' ';
+}
+
+// An rtpmap names the format (RFC 8866 §6.6); without one, a static payload type means what
+// RFC 3551 says. A present but malformed rtpmap ("31 LPC" of RFC 4475) is not overridden by
+// the table: the offerer meant something, and we cannot tell what.
+std::optional<format_identity> identify(const sdp::media_description& m, std::string_view fmt) {
+  if (!is_rtp(m.proto)) return format_identity{fmt, 0, 1};
+  for (const auto& a : m.attributes) {
+    if (a.name == "rtpmap" && value_is_for(a.value, fmt)) {
+      const auto map = sdp::parse_rtpmap(*a.value);
+      if (!map) return std::nullopt;
+      return format_identity{map->encoding_name, map->clock_rate, map->channels};
+    }
+  }
+  const auto pt = payload_type_of(fmt);
+  if (!pt) return std::nullopt;
+  if (const static_format* s = find_static(*pt)) {
+    return format_identity{s->name, s->clock_rate, s->channels};
+  }
+  return std::nullopt;
+}
+
+std::string fmtp_of(const sdp::media_description& m, std::string_view fmt) {
+  for (const auto& a : m.attributes) {
+    if (a.name == "fmtp" && value_is_for(a.value, fmt)) return a.value->substr(fmt.size() + 1);
+  }
+  return {};
+}
+
+}  // namespace sipkit::ua::detail::sdp_formats

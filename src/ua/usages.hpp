@@ -1,0 +1,190 @@
+// Private: the objects behind the handles and the usages of dialogs. A call (the INVITE
+// usage, RFC 5057), a subscription and a notifier each implement `usage` so that the
+// core's one table of dialogs (user_agent::impl::usages_) dispatches to them; a
+// registration is a usage without a dialog. Each holds its machine (or, for the call, its
+// dialogs and flags) plus the binding's bits: the Asio timer armed at the machine's
+// next_deadline(), the application's handlers. Thread safety: none (the agent's thread).
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "completion.hpp"
+#include "sipkit/dialog/dialog.hpp"
+#include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/session/registration.hpp"
+#include "sipkit/session/reliable_provisional.hpp"
+#include "sipkit/session/session_timer.hpp"
+#include "sipkit/session/subscription.hpp"
+#include "sipkit/session/transfer.hpp"
+#include "sipkit/transaction/error.hpp"
+#include "sipkit/transaction/transport.hpp"
+#include "sipkit/ua/call.hpp"
+#include "sipkit/ua/registration.hpp"
+#include "sipkit/ua/subscription.hpp"
+#include "sipkit/ua/user_agent.hpp"
+
+namespace sipkit::ua {
+
+namespace tx = sipkit::transaction;
+using done_handler = detail::any_handler<void(std::error_code)>;
+using status_handler = detail::any_handler<void(std::error_code, int)>;
+
+namespace detail {
+
+/// A usage of a dialog (RFC 5057 §3): a call (the INVITE usage, one dialog per fork), a
+/// subscription, a notifier. user_agent::impl::usages_ maps each dialog id to the usage
+/// that owns the dialog; the dialog itself lives only in the usage (or its machine).
+struct usage {
+  virtual ~usage() = default;
+  /// A request the peer sent inside dialog `id` of this usage. False: not one this usage
+  /// takes (the core answers it as if there were no dialog: 481).
+  virtual bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                          const parser::message& req, const sipkit::dialog::dialog_id& id) = 0;
+  /// An ACK inside dialog `id` (only the INVITE usage has one to take).
+  virtual void on_ack(const std::shared_ptr<usage>&, const parser::message&) {}
+  /// A 2xx to an INVITE of ours that no transaction claims any more (§13.2.2.4).
+  virtual void on_stray_2xx(const parser::message&) {}
+};
+
+struct call_impl final : usage {
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+  void on_ack(const std::shared_ptr<usage>& self, const parser::message& request) override;
+  void on_stray_2xx(const parser::message& rsp) override;
+  /// The dialog of this call with this id (a fork, or the confirmed one); nullptr if none.
+  sipkit::dialog::dialog* find_dialog(const sipkit::dialog::dialog_id& id) noexcept {
+    for (auto& d : dialogs)
+      if (d.id() == id) return &d;
+    return nullptr;
+  }
+
+  user_agent::impl* ua = nullptr;
+  bool outgoing = false;
+  call_state state = call_state::calling;
+  int final_status = 0;
+  std::error_code end_error;  // why it ended, for waiters that come late
+  std::string call_id, remote_party;
+  std::string local_sdp, remote_sdp;  // serialized, as last exchanged
+  std::uint64_t sdp_session_id = 0, sdp_version = 0;
+  bool remote_hold = false;
+
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
+  // The call's dialogs: the early ones of each fork, then the confirmed one alone. A list:
+  // a dialog stays where it is while forks come and go. Each has its entry in usages_.
+  std::list<sipkit::dialog::dialog> dialogs;
+  tx::transaction_id invite_tx;
+  /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
+  /// call is established, to keep an established call small.
+  std::optional<parser::message> invite;
+  tx::endpoint peer;           // UAC: first hop; UAS: source of the INVITE
+  std::string first_hop_host;  // UAC: the host that was resolved to `peer`
+  std::string local_tag;
+  bool provisional_seen = false;
+  bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
+  bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
+  bool cancelled = false;         // CANCEL sent or received
+  bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
+  bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
+  // The extension modules (sipkit::session), allocated only while in use, so that a call
+  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer's
+  // negotiation and schedule, and its one real timer.
+  std::unique_ptr<sipkit::session::session_timer> session_timer_module;
+  std::unique_ptr<boost::asio::steady_timer> session_timer;
+  // RFC 3262: UAS side, from the first reliable 18x until the ACK; UAC side, the RSeqs
+  // acknowledged per early dialog, until the 2xx.
+  std::unique_ptr<sipkit::session::reliable_provisional_uas> prack_uas;
+  std::unique_ptr<sipkit::session::reliable_provisional_uac> prack_uac;
+  std::unique_ptr<boost::asio::steady_timer> provisional_timer;
+  // RFC 3515: the implicit subscription of a REFER we accepted / sent, and their timer.
+  std::unique_ptr<sipkit::session::transferee> transferee;
+  std::unique_ptr<sipkit::session::transferor> transferor;
+  std::unique_ptr<boost::asio::steady_timer> transfer_timer;
+
+  // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
+  std::optional<parser::message> ok;
+  tx::transaction_id ok_tx;
+  std::optional<sipkit::dialog::invite_2xx_retransmitter> retransmitter;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  // UAS: the initial 2xx awaits its ACK; the call's place in user_agent::impl::awaiting_ack_.
+  std::optional<std::list<call_impl*>::iterator> awaiting_ack;
+  // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
+  std::optional<parser::message> ack;
+  std::uint32_t ack_cseq = 0;
+  tx::endpoint ack_destination;
+
+  std::vector<done_handler> connected_waiters;
+  done_handler hangup_done;
+  std::function<void(const call_event&)> events;
+  // The stack's own watchers of state changes (a transfer follows the new call).
+  std::vector<std::function<void(call_state, int)>> observers;
+};
+
+// The bindings of the session layer's registration / subscription machines: the machine
+// holds the protocol state; these hold the handle's side (Asio timer armed at the
+// machine's next_deadline(), handlers, where to send).
+struct registration_impl {
+  user_agent::impl* ua = nullptr;
+  registration_options options;
+  std::optional<session::registration> machine;  // none when the registrar URI is unusable
+  registration_state state = registration_state::registering;  // as last reported
+  tx::endpoint peer;  // where the last REGISTER went (a challenged retry goes there too)
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(const registration_event&)> events;
+  any_handler<void(std::error_code, int)> unregister_done;
+};
+
+struct subscription_impl final : usage {
+  /// NOTIFY only (RFC 6665 §4.1.3): anything else in its dialog is answered 481.
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+  user_agent::impl* ua = nullptr;
+  subscribe_options options;
+  std::optional<session::subscriber> machine;                // made once the target is located
+  subscription_state state = subscription_state::requested;  // as last reported
+  int final_status = 0;
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in usages_
+  std::string call_id, from_tag, first_hop_host;
+  tx::endpoint peer;
+  bool ended = false;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(const notify_event&)> on_notify;
+  any_handler<void(std::error_code, int)> unsubscribe_done;
+};
+
+struct notifier_impl final : usage {
+  /// SUBSCRIBE only (a refresh or an unsubscribe): anything else is answered 481.
+  bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
+                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+  user_agent::impl* ua = nullptr;
+  std::string subscriber, request_body, local_tag;
+  std::optional<session::notifier> machine;
+  std::optional<sipkit::dialog::dialog_id> dialog_key;  // its entry in usages_
+  tx::endpoint peer;
+  bool answered = false;
+  bool ended = false;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+  std::function<void(std::string_view)> on_end;
+};
+
+/// RFC 3261 §8.1.3.1: a transaction timeout counts as 408, a transport failure as 503.
+inline int failure_status(std::error_code ec) { return ec == tx::error::timeout ? 408 : 503; }
+
+/// Who serves a new out-of-dialog request, by method (after the application's handlers).
+using method_handler = void (*)(user_agent::impl&, tx::transaction_id, const parser::message&,
+                                const tx::endpoint&);
+using method_table = std::unordered_map<std::string_view, method_handler>;
+/// The core's registrations (dispatch.cpp): INVITE -> the calls, SUBSCRIBE -> the notifiers
+/// by event package, MESSAGE / OPTIONS -> the core's defaults, NOTIFY / BYE / INFO -> 481
+/// (they need a dialog). Any other method gets §8.2.1's 405 / 501.
+method_table core_methods();
+
+}  // namespace detail
+
+}  // namespace sipkit::ua
