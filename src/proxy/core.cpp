@@ -821,9 +821,23 @@ struct core::impl {
   }
 };
 
+namespace {
+
+/// A stateless proxy's requests and responses never pass through the manager's receive
+/// path, so its amplification ledger would see no received bytes and suppress every
+/// relay to an unproven UDP source. A stateless relay sends one message per message
+/// received, of about the same size (one Via more): it amplifies nothing by itself, and
+/// the ledger is off for it.
+transaction::manager_config for_mode(const config& cfg, transaction::manager_config m) {
+  if (cfg.stateless) m.amplification.factor = 0;
+  return m;
+}
+
+}  // namespace
+
 core::core(transaction::transport& transport, services& svc, config cfg,
            transaction::manager_config manager_config)
-    : impl_(std::make_unique<impl>(transport, svc, std::move(cfg), std::move(manager_config),
+    : impl_(std::make_unique<impl>(transport, svc, cfg, for_mode(cfg, std::move(manager_config)),
                                    *this)) {}
 
 core::~core() = default;

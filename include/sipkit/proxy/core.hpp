@@ -47,7 +47,10 @@
 //   its Via.
 // Stateless mode (config.stateless, §16.11): no transactions; one target (the first
 //   by q); our Via carries stateless_branch (deterministic: retransmissions, CANCEL and
-//   non-2xx ACK get the same branch) and responses go back by Via.
+//   non-2xx ACK get the same branch) and responses go back by Via. Nothing passes
+//   through the manager's receive path, so its amplification budget is turned off
+//   (manager_config::amplification.factor = 0): it would see no received bytes and
+//   suppress every relay; a stateless relay sends one message per message received.
 //
 // Loop detection (§16.3 step 4): every branch we send carries its loop hash after a '.':
 // stateless_branch, and the manager's random branch to which start_client appends
