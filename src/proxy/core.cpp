@@ -217,6 +217,9 @@ struct core::impl {
     parser::uri_view u;
     if (parser::parse_uri(request.request_uri(), u)) return false;
     if (!u.maddr_param.empty()) return false;
+    // A Request-URI naming the proxy itself (a REGISTER sent to the registrar's address)
+    // is a resource at this proxy too; forwarding it to itself would only loop.
+    if (is_local_uri(request.request_uri(), cfg_.locals)) return true;
     return std::any_of(cfg_.domains.begin(), cfg_.domains.end(),
                        [&](const std::string& d) { return parser::iequals(d, u.host); });
   }

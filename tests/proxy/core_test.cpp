@@ -62,6 +62,17 @@ TEST_CASE("A request for a domain that is not ours goes to its Request-URI witho
   CHECK(f.svc.lookups.empty());
 }
 
+TEST_CASE("A request whose Request-URI is the proxy's own address goes through location") {
+  proxy_fixture f;
+  auto reg = caller_request("REGISTER", "sip:192.0.2.10:5060");
+  f.receive(reg, caller);
+  REQUIRE(f.svc.lookups.size() == 1);
+  CHECK(f.svc.lookups[0].second == "sip:192.0.2.10:5060");
+  REQUIRE(f.tp.sent().size() == 1);  // fake location has no entry: 404, not a loop
+  CHECK(f.tp.sent()[0].msg.status_code() == 404);
+  CHECK(f.proxy->statistics().loops == 0);
+}
+
 TEST_CASE("An AOR without contacts is answered 404") {
   proxy_fixture f;
   f.receive(caller_request("INVITE", "sip:nobody@example.com"), caller);

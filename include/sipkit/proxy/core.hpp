@@ -21,7 +21,8 @@
 //   preprocess_route (strict-router fix-up, our Route entries popped) -> an OPTIONS for
 //   our own URI is answered 200 -> target set:
 //   the Request-URI alone for in-dialog requests (To tag), requests still carrying Route
-//   and requests for domains not in config.domains; otherwise services::locate, whose
+//   and requests for domains not in config.domains nor for our own address (host and
+//   port of one of config.locals); otherwise services::locate, whose
 //   targets are ordered by q (highest first) -> per target: make_forward (Request-URI,
 //   Max-Forwards, Path on REGISTER), services::resolve of the next hop, Record-Route
 //   (two entries when the outgoing transport differs from the incoming one), and
