@@ -659,6 +659,11 @@ struct core::impl {
   void forward_stray_cancel(transaction_id id, const parser::message& cancel,
                             const endpoint& source) {
     if (!cancel.top_via()) return;
+    if (auto refusal = validate_request(cancel, cfg_.validation, cfg_.locals)) {
+      ++stats_.rejected;
+      mgr_.respond(id, std::move(*refusal), now_);
+      return;
+    }
     std::string branch_param = stateless_branch(cancel, cfg_.secret);
     if (stray_cancels_.emplace(branch_param, id).second) {
       stray_cancel_branch_[id] = branch_param;

@@ -491,6 +491,17 @@ TEST_CASE("A CANCEL without a response context is forwarded statelessly (16.10)"
   CHECK(f.tp.sent()[2].destination == caller);
 }
 
+TEST_CASE("A CANCEL without a response context is validated before it is forwarded") {
+  proxy_fixture f;
+  auto cancel = caller_request("CANCEL");
+  cancel.set(header_id::cseq, "1 CANCEL");
+  cancel.set(header_id::max_forwards, "0");
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 483);
+}
+
 TEST_CASE("A stray CANCEL nobody answers is ended with 408 after 64*T1") {
   proxy_fixture f;
   auto cancel = caller_request("CANCEL");
