@@ -26,7 +26,8 @@
 // (README "Running the proxy" walks through it with sipp as well.)
 //
 // Options: --bind ADDR (127.0.0.1: an address, not a wildcard: it is the proxy's URI)
-//          --port N (5060; UDP and TCP)  --tls-port N (5061, with --cert F --key F)
+//          --port N (5060; UDP and TCP)  --tls-port N (5061, with --cert F --key F;
+//          --ca F checks the next hops' certificates, --no-verify for tests only)
 //          --domain D (repeat; requests for these go through the location service)
 //          --stateless  --record-route  --sequential  --path (RFC 3327 on REGISTER)
 //          --user NAME:PASSWORD (repeat; REGISTER must authenticate)  --realm R (first --domain)
@@ -69,7 +70,8 @@ using proto = sipkit::transport_protocol;
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5060, tls_port = 5061;
-  std::string cert, key;
+  std::string cert, key, ca;
+  bool verify = true;
   std::vector<std::string> domains;  // lowercase
   std::string realm;
   std::map<std::string, std::string> users;
@@ -84,6 +86,7 @@ struct options {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: proxy [--bind ADDR] [--port N] [--tls-port N --cert F --key F]\n"
+               "             [--ca F] [--no-verify]\n"
                "             [--domain D]... [--stateless] [--record-route] [--sequential]\n"
                "             [--path] [--user NAME:PASSWORD]... [--realm R] [--min-expires S]\n"
                "             [--max-expires S] [--max-contacts N] [--max-bindings N]\n"
@@ -122,6 +125,10 @@ options parse(int argc, char** argv) {
       o.cert = value();
     } else if (a == "--key") {
       o.key = value();
+    } else if (a == "--ca") {
+      o.ca = value();
+    } else if (a == "--no-verify") {
+      o.verify = false;
     } else if (a == "--domain") {
       o.domains.push_back(lowercase(value()));
     } else if (a == "--realm") {
@@ -342,6 +349,8 @@ int main(int argc, char** argv) {
     tcfg.listen.push_back({proto::tls, opt.bind, opt.tls_port});
     tcfg.tls.certificate_chain_file = opt.cert;
     tcfg.tls.private_key_file = opt.key;
+    tcfg.tls.ca_file = opt.ca;  // empty: the system's trust store
+    tcfg.tls.verify_server = opt.verify;
     pcfg.locals.push_back({proto::tls, opt.bind, opt.tls_port});
   }
   tcfg.log = log;
