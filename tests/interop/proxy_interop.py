@@ -21,13 +21,20 @@ cases:
   record-route  examples/uac calls examples/uas through the proxy started with
             --record-route: passes when the uac succeeds and the uas got the INVITE and the
             BYE from the proxy's port (the BYE took the Record-Route route set).
+  tls-out   examples/uac (UDP) calls sip:uas@...;transport=tls through the proxy started
+            with a certificate (a throw-away CA made here with openssl) and --record-route;
+            examples/uas listens on TLS only. Passes when the uac succeeds and the uas got
+            the INVITE and the BYE over TLS (the proxy's double Record-Route: UDP for the
+            caller, TLS for the callee).
 Exit status 0 on pass, 1 on failure (with the reason and the peers' log tails).
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -178,10 +185,67 @@ def case_record_route(procs, a):
     stop_proxy(procs, proxy)
 
 
+def make_certificates(work, names):
+    """A CA and, per name, a P-256 certificate for IP 127.0.0.1 signed by it, in work/."""
+    openssl = need("openssl")
+
+    def run(*args):
+        r = subprocess.run([openssl, *args], capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise Failure(f"openssl {args[0]} failed:\n{r.stderr}")
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=sipkit proxy test CA", "-keyout", f"{work}/ca.key",
+        "-out", f"{work}/ca.pem", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    with open(f"{work}/leaf.cnf", "w") as f:
+        f.write("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n")
+    for serial, name in enumerate(names, start=2):
+        run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-subj", f"/CN={name} 127.0.0.1", "-keyout", f"{work}/{name}.key",
+            "-out", f"{work}/{name}.csr")
+        run("x509", "-req", "-in", f"{work}/{name}.csr", "-CA", f"{work}/ca.pem", "-CAkey",
+            f"{work}/ca.key", "-set_serial", str(serial), "-days", "2", "-extfile",
+            f"{work}/leaf.cnf", "-out", f"{work}/{name}.pem")
+
+
+def case_tls_out(procs, a):
+    w = a.work
+    make_certificates(w, ["proxy", "uas"])
+    pport, tport, uport = free_port(), free_port(), free_port()
+    proxy = start_proxy(procs, a, pport, ["--record-route", "--tls-port", str(tport),
+                                          "--cert", f"{w}/proxy.pem", "--key", f"{w}/proxy.key",
+                                          "--ca", f"{w}/ca.pem"])
+    wait_listening(proxy, tport, "tcp")
+    uas_argv = [a.uas, "--bind", "127.0.0.1", "--port", str(uport), "--transport", "tls",
+                "--cert", f"{w}/uas.pem", "--key", f"{w}/uas.key", "--ca", f"{w}/ca.pem"]
+    uas = procs.start("examples/uas", uas_argv, os.path.join(w, "uas.log"), cwd=w)
+    wait_listening(uas, uport, "tcp")
+    uac_argv = [a.uac, "--proxy", f"sip:127.0.0.1:{pport}", "--call",
+                f"sip:uas@127.0.0.1:{uport};transport=tls", "--duration", "1",
+                "--transport", "udp", "--bind", "127.0.0.1", "--port", str(free_port())]
+    uac = procs.start("examples/uac", uac_argv, os.path.join(w, "uac.log"), cwd=w)
+    rc = uac.wait(60, watch=[proxy, uas])
+    print(f"examples/uac: exit status {rc}")
+    if rc != 0:
+        raise Failure(f"examples/uac exited with status {rc}:\n{uac.tail()}\n{proxy.tail()}")
+    time.sleep(0.5)
+    if procs.stop(uas, signal.SIGINT) != 0:
+        raise Failure(f"examples/uas did not exit 0 on SIGINT:\n{uas.tail()}")
+    line = re.compile(r"^\[[^]]*\] RECEIVED from (\w+) [0-9.]+:[0-9]+\s+(INVITE|BYE) ")
+    seen = [m.groups() for m in map(line.match, open(os.path.join(w, "uas.log"),
+                                                     errors="replace")) if m]
+    print(f"uas received {seen}")
+    if ("tls", "INVITE") not in seen or ("tls", "BYE") not in seen:
+        raise Failure(f"the uas did not get INVITE and BYE over TLS:\n{uas.tail()}\n"
+                      f"{proxy.tail()}")
+    stop_proxy(procs, proxy)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("case", choices=["through", "fork", "record-route"])
+    p.add_argument("case", choices=["through", "fork", "record-route", "tls-out"])
     p.add_argument("--proxy", required=True, help="path of examples/proxy")
     p.add_argument("--work", required=True, help="scratch directory, emptied first")
     p.add_argument("--in", dest="inbound", choices=["udp", "tcp"], default="udp")
@@ -190,8 +254,8 @@ def main():
     p.add_argument("--rate", type=int, default=100)
     p.add_argument("--lost", type=int, default=0)
     p.add_argument("--stateless", action="store_true")
-    p.add_argument("--uas", help="record-route: path of examples/uas")
-    p.add_argument("--uac", help="record-route: path of examples/uac")
+    p.add_argument("--uas", help="record-route, tls-out: path of examples/uas")
+    p.add_argument("--uac", help="record-route, tls-out: path of examples/uac")
     p.add_argument("--timeout", type=int, default=100)
     a = p.parse_args()
     a.work = os.path.abspath(a.work)
@@ -205,11 +269,13 @@ def main():
                 raise Failure(f"{path}: not an executable (is it built?)")
         with Processes() as procs:
             {"through": case_through, "fork": case_fork,
-             "record-route": case_record_route}[a.case](procs, a)
+             "record-route": case_record_route, "tls-out": case_tls_out}[a.case](procs, a)
     except Failure as e:
         print(f"FAIL: {a.case}: {e}\n(all output is in {a.work})", flush=True)
         return 1
     mode = "stateless" if a.stateless else "stateful"
+    if a.case == "tls-out":
+        a.outbound = "tls"
     print(f"PASS: {a.case} ({mode}, {a.inbound} -> {a.outbound}"
           f"{f', {a.lost}% lost' if a.lost else ''})")
     return 0
