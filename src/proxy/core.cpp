@@ -298,6 +298,7 @@ struct core::impl {
     context* c = find_context(l.context);
     if (!c || c->final_sent) return;
     if (targets.empty()) {
+      ++stats_.rejected;
       send_final(l.context, parser::make_response(c->request, 404, {}, c->loop.substr(0, 10)));
       return;
     }
@@ -740,6 +741,12 @@ struct core::impl {
     }
     stamp_received(request, source);
     preprocess_route(request, cfg_.locals);
+    if (use_location && addressed_to_us(request)) {
+      // §16.1 / §11.2, as in stateful mode: a keep-alive OPTIONS to the proxy itself.
+      auto ok = parser::make_response(request, 200, {}, loop.substr(0, 10));
+      ok.add(header_id::allow, "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER");
+      return send_stateless_response(ok, source);
+    }
     if (use_location && needs_location(request)) {
       const std::uint64_t lid = next_id_++;
       auto shared = std::make_shared<parser::message>(std::move(request));
@@ -762,8 +769,10 @@ struct core::impl {
 
   void stateless_targets(lookup l, std::vector<target> targets) {
     if (targets.empty()) {
-      if (l.request->method() != parser::method::ack)
+      if (l.request->method() != parser::method::ack) {
+        ++stats_.rejected;
         send_stateless_response(parser::make_response(*l.request, 404), l.source);
+      }
       return;
     }
     // §16.11: one target only, deterministically the first of the highest q.

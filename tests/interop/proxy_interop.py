@@ -26,6 +26,13 @@ cases:
             examples/uas listens on TLS only. Passes when the uac succeeds and the uas got
             the INVITE and the BYE over TLS (the proxy's double Record-Route: UDP for the
             caller, TLS for the callee).
+  hostile   the proxy with its defaults under hostile traffic from 127.0.0.1: garbage and
+            truncated datagrams, INVITEs for unknown AORs (404), INVITEs forwarded to a
+            closed port (client transactions that time out), OPTIONS with 30 KB bodies, and
+            TCP connections that send garbage; then it must still answer an OPTIONS to its
+            own URI with 200 and a REGISTER with 200, and its resident memory must stay
+            under 200 MB. --no-rate-limit turns the per-source limit off so that the
+            whole flood reaches the proxy core.
 Exit status 0 on pass, 1 on failure (with the reason and the peers' log tails).
 """
 import argparse
@@ -242,10 +249,106 @@ def case_tls_out(procs, a):
     stop_proxy(procs, proxy)
 
 
+def request(method, ruri, lport, n, body="", extra=""):
+    return (f"{method} {ruri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{lport};branch=z9hG4bKh{n};rport\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:mallory@{DOMAIN}>;tag=h{n}\r\n"
+            f"To: <{ruri}>\r\nCall-ID: hostile-{n}@127.0.0.1\r\nCSeq: 1 {method}\r\n"
+            f"Contact: <sip:mallory@127.0.0.1:{lport}>\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def ask(port, message, timeout=5.0):
+    """Send one datagram from a fresh socket; the first answer's status line, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(timeout)
+        s.sendto(message(s.getsockname()[1]), ("127.0.0.1", port))
+        try:
+            return s.recv(65535).decode(errors="replace").split("\r\n", 1)[0]
+        except socket.timeout:
+            return None
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def case_hostile(procs, a):
+    import random
+    rnd = random.Random(12)
+    pport, closed = free_port(), free_port()
+    argv = [a.proxy, "--bind", "127.0.0.1", "--port", str(pport), "--domain", DOMAIN,
+            "--quiet", "--stats"]
+    if a.no_rate_limit:  # everything reaches the core, not only a burst per source
+        argv += ["--max-request-rate", "0"]
+    if a.stateless:
+        argv.append("--stateless")
+    proxy = procs.start("examples/proxy", argv, os.path.join(a.work, "proxy.log"), cwd=a.work)
+    wait_listening(proxy, pport, "udp")
+    pid = proxy.popen.pid
+    before = rss_mb(pid)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    lport = sock.getsockname()[1]
+    sent = 0
+
+    def send(data):
+        nonlocal sent
+        try:
+            sock.sendto(data, ("127.0.0.1", pport))
+            sent += 1
+        except (BlockingIOError, OSError):
+            time.sleep(0.001)
+        while True:  # drain answers so that our buffer never blocks
+            try:
+                sock.recv(65535)
+            except (BlockingIOError, OSError):
+                break
+    for n in range(2000):
+        send(bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 600))))
+    invite = request("INVITE", f"sip:nobody@{DOMAIN}", lport, 0)
+    for n in range(2000):
+        send(invite[:rnd.randrange(1, len(invite))])
+    for n in range(3000):
+        send(request("INVITE", f"sip:nobody{n}@{DOMAIN}", lport, f"a{n}"))
+    for n in range(1000):
+        send(request("INVITE", f"sip:victim@127.0.0.1:{closed}", lport, f"b{n}"))
+    for n in range(500):
+        send(request("OPTIONS", f"sip:127.0.0.1:{pport}", lport, f"c{n}", body="x" * 30000,
+                     extra="Content-Type: text/plain\r\n"))
+    for n in range(50):
+        try:
+            with socket.create_connection(("127.0.0.1", pport), timeout=2) as t:
+                t.sendall(bytes(rnd.getrandbits(8) for _ in range(2000)))
+        except OSError:
+            pass
+    sock.close()
+    peak = rss_mb(pid)
+    print(f"sent {sent} datagrams and 50 TCP connections of garbage; "
+          f"RSS {before:.1f} MB before, {peak:.1f} MB after")
+    if not proxy.alive():
+        raise Failure(f"the proxy died under hostile traffic:\n{proxy.tail()}")
+    time.sleep(3)  # the per-source rate limit's bucket refills (100/s, burst 200)
+    status = ask(pport, lambda p: request("OPTIONS", f"sip:127.0.0.1:{pport}", p, "probe"))
+    print(f"OPTIONS to the proxy: {status}")
+    if status != "SIP/2.0 200 OK":
+        raise Failure(f"the proxy no longer answers OPTIONS (got {status}):\n{proxy.tail()}")
+    register(pport, "alice", 5999, "after-flood")
+    if peak > 200:
+        raise Failure(f"resident memory {peak:.0f} MB after the flood (limit 200 MB)")
+    stop_proxy(procs, proxy)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("case", choices=["through", "fork", "record-route", "tls-out"])
+    p.add_argument("case", choices=["through", "fork", "record-route", "tls-out", "hostile"])
     p.add_argument("--proxy", required=True, help="path of examples/proxy")
     p.add_argument("--work", required=True, help="scratch directory, emptied first")
     p.add_argument("--in", dest="inbound", choices=["udp", "tcp"], default="udp")
@@ -254,11 +357,16 @@ def main():
     p.add_argument("--rate", type=int, default=100)
     p.add_argument("--lost", type=int, default=0)
     p.add_argument("--stateless", action="store_true")
+    p.add_argument("--no-rate-limit", action="store_true",
+                   help="hostile: start the proxy with --max-request-rate 0")
     p.add_argument("--uas", help="record-route, tls-out: path of examples/uas")
     p.add_argument("--uac", help="record-route, tls-out: path of examples/uac")
     p.add_argument("--timeout", type=int, default=100)
     a = p.parse_args()
     a.work = os.path.abspath(a.work)
+    for role in ("proxy", "uas", "uac"):  # the peers run with the work dir as cwd
+        if getattr(a, role):
+            setattr(a, role, os.path.abspath(getattr(a, role)))
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     raise_on_signals()
@@ -269,7 +377,8 @@ def main():
                 raise Failure(f"{path}: not an executable (is it built?)")
         with Processes() as procs:
             {"through": case_through, "fork": case_fork,
-             "record-route": case_record_route, "tls-out": case_tls_out}[a.case](procs, a)
+             "record-route": case_record_route, "tls-out": case_tls_out,
+             "hostile": case_hostile}[a.case](procs, a)
     except Failure as e:
         print(f"FAIL: {a.case}: {e}\n(all output is in {a.work})", flush=True)
         return 1

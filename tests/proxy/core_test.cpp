@@ -611,6 +611,18 @@ TEST_CASE("A finished call leaves no response context behind") {
   CHECK(f.proxy->manager().size() == 0);
 }
 
+TEST_CASE("A stateless proxy answers an OPTIONS for its own URI with 200") {
+  auto cfg = default_config();
+  cfg.stateless = true;
+  proxy_fixture f(cfg);
+  f.receive(caller_request("OPTIONS", "sip:192.0.2.10:5060"), caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 200);
+  CHECK(f.tp.sent()[0].msg.get(header_id::allow));
+  CHECK(f.svc.lookups.empty());
+}
+
 TEST_CASE("Stateless: the forwarded request's branch is the same for its retransmission") {
   auto cfg = default_config();
   cfg.stateless = true;
