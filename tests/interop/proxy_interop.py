@@ -21,6 +21,11 @@ cases:
   record-route  examples/uac calls examples/uas through the proxy started with
             --record-route: passes when the uac succeeds and the uas got the INVITE and the
             BYE from the proxy's port (the BYE took the Record-Route route set).
+  registered-call  the walkthrough of the README: the proxy as registrar for example.com
+            with digest users bob and alice and --record-route; examples/uas registers as
+            bob (401, then 200), examples/uac registers as alice and calls
+            sip:bob@example.com through the proxy. Passes when both registrations were
+            bound, the uac succeeds, and the uas got the INVITE and the BYE from the proxy.
   tls-out   examples/uac (UDP) calls sip:uas@...;transport=tls through the proxy started
             with a certificate (a throw-away CA made here with openssl) and --record-route;
             examples/uas listens on TLS only. Passes when the uac succeeds and the uas got
@@ -47,7 +52,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from peers import (Failure, Processes, deadline, need, free_port,  # noqa: E402
-                   raise_on_signals, sipp_argv, sipp_stats, sipp_summary, wait_listening)
+                   raise_on_signals, sipp_argv, sipp_stats, sipp_summary, wait_listening,
+                   wait_output)
 from interop import ladder  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -189,6 +195,51 @@ def case_record_route(procs, a):
     if not seen["BYE"] or any(src != ("udp", pport) for src in seen["BYE"]):
         raise Failure("the BYE did not come through the proxy: Record-Route was not used\n"
                       f"{uas.tail()}\n{uac.tail()}")
+    stop_proxy(procs, proxy)
+
+
+def uas_sources(a):
+    seen = {"INVITE": [], "BYE": []}
+    for direction, proto, _host, port, token in ladder(os.path.join(a.work, "uas.log")):
+        if direction == "RECEIVED from" and token in seen:
+            seen[token].append((proto, int(port)))
+    return seen
+
+
+def case_registered_call(procs, a):
+    w = a.work
+    pport, uport = free_port(), free_port()
+    argv = [a.proxy, "--bind", "127.0.0.1", "--port", str(pport), "--domain", DOMAIN,
+            "--record-route", "--user", "bob:pw", "--user", "alice:pw2", "--stats"]
+    proxy = procs.start("examples/proxy", argv, os.path.join(w, "proxy.log"), cwd=w)
+    wait_listening(proxy, pport, "udp")
+    uas_argv = [a.uas, "--bind", "127.0.0.1", "--port", str(uport), "--transport", "udp",
+                "--register", f"sip:127.0.0.1:{pport}", "--aor", f"sip:bob@{DOMAIN}",
+                "--username", "bob", "--password", "pw"]
+    uas = procs.start("examples/uas", uas_argv, os.path.join(w, "uas.log"), cwd=w)
+    wait_output(proxy, rf"sip:bob@{DOMAIN} has 1 binding", 15, watch=[uas],
+                what="bob's registration")
+    uac_argv = [a.uac, "--register", f"sip:127.0.0.1:{pport}", "--aor", f"sip:alice@{DOMAIN}",
+                "--username", "alice", "--password", "pw2", "--proxy",
+                f"sip:127.0.0.1:{pport}", "--call", f"sip:bob@{DOMAIN}", "--duration", "1",
+                "--transport", "udp", "--bind", "127.0.0.1", "--port", str(free_port())]
+    uac = procs.start("examples/uac", uac_argv, os.path.join(w, "uac.log"), cwd=w)
+    rc = uac.wait(60, watch=[proxy, uas])
+    print(f"examples/uac: exit status {rc}")
+    if rc != 0:
+        raise Failure(f"examples/uac exited with status {rc}:\n{uac.tail()}\n{proxy.tail()}")
+    if not re.search(rf"sip:alice@{DOMAIN} has 1 binding",
+                     open(os.path.join(w, "proxy.log"), errors="replace").read()):
+        raise Failure(f"alice's registration was not bound:\n{proxy.tail()}")
+    time.sleep(0.5)
+    if procs.stop(uas, signal.SIGINT) != 0:
+        raise Failure(f"examples/uas did not exit 0 on SIGINT:\n{uas.tail()}")
+    seen = uas_sources(a)
+    print(f"uas saw INVITE from {seen['INVITE']}, BYE from {seen['BYE']} "
+          f"(the proxy is udp port {pport})")
+    for method in ("INVITE", "BYE"):
+        if not seen[method] or any(src != ("udp", pport) for src in seen[method]):
+            raise Failure(f"the {method} did not come through the proxy:\n{uas.tail()}")
     stop_proxy(procs, proxy)
 
 
@@ -348,7 +399,8 @@ def case_hostile(procs, a):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("case", choices=["through", "fork", "record-route", "tls-out", "hostile"])
+    p.add_argument("case", choices=["through", "fork", "record-route", "registered-call",
+                                    "tls-out", "hostile"])
     p.add_argument("--proxy", required=True, help="path of examples/proxy")
     p.add_argument("--work", required=True, help="scratch directory, emptied first")
     p.add_argument("--in", dest="inbound", choices=["udp", "tcp"], default="udp")
@@ -359,8 +411,8 @@ def main():
     p.add_argument("--stateless", action="store_true")
     p.add_argument("--no-rate-limit", action="store_true",
                    help="hostile: start the proxy with --max-request-rate 0")
-    p.add_argument("--uas", help="record-route, tls-out: path of examples/uas")
-    p.add_argument("--uac", help="record-route, tls-out: path of examples/uac")
+    p.add_argument("--uas", help="path of examples/uas (record-route, registered-call, tls-out)")
+    p.add_argument("--uac", help="path of examples/uac (record-route, registered-call, tls-out)")
     p.add_argument("--timeout", type=int, default=100)
     a = p.parse_args()
     a.work = os.path.abspath(a.work)
@@ -377,7 +429,8 @@ def main():
                 raise Failure(f"{path}: not an executable (is it built?)")
         with Processes() as procs:
             {"through": case_through, "fork": case_fork,
-             "record-route": case_record_route, "tls-out": case_tls_out,
+             "record-route": case_record_route, "registered-call": case_registered_call,
+             "tls-out": case_tls_out,
              "hostile": case_hostile}[a.case](procs, a)
     except Failure as e:
         print(f"FAIL: {a.case}: {e}\n(all output is in {a.work})", flush=True)
