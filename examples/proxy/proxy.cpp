@@ -7,7 +7,10 @@
 //   * locate: a REGISTER for one of --domain fills the location service (the registrar
 //     example's, examples/registrar/location_service.hpp; with --user, digest
 //     authentication first, RFC 3261 §22); a request for a registered AOR of --domain
-//     forks to all its contacts (in parallel, or by q-value groups with --sequential);
+//     forks to all its contacts (in parallel, or one at a time in registration order
+//     with --sequential: the location service keeps no q-values, so each contact gets a
+//     q a little below the one registered before it, and proxy::core's sequential mode
+//     tries the next on a failure response or Timer C);
 //     an AOR without contacts gets 404. Requests for other domains never come here:
 //     they go to their Request-URI.
 //   * resolve: RFC 3263 for the next hop (an IP literal at once, names through
@@ -207,8 +210,13 @@ class services final : public px::services {
       return adapter->respond(id, do_register(request, now));
     const auto aor = registrar::parse_aor(request.request_uri());
     std::vector<px::target> targets;
-    if (aor)
-      for (const auto& b : db_.lookup(aor->key)) targets.push_back({b.uri, 1.0});
+    if (aor) {
+      double q = 1.0;
+      for (const auto& b : db_.lookup(aor->key)) {
+        targets.push_back({b.uri, q});
+        if (opt_.sequential) q -= 0.001;  // one q-value group per contact
+      }
+    }
     adapter->set_targets(id, std::move(targets),
                          opt_.sequential ? std::optional(px::fork_mode::sequential) : std::nullopt);
   }

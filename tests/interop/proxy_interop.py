@@ -17,7 +17,9 @@ cases:
             script), one a sipp answering 486 (proxy_uas_busy.xml), the other sipp's
             built-in uas; one call from sipp to sip:bob@example.com. Passes when the call
             succeeds (the 486 is not the answer: the 200 wins, RFC 3261 16.7), and both
-            UASes took their INVITE (the busy one also its ACK).
+            UASes took their INVITE (the busy one also its ACK). With --sequential the
+            proxy tries the contacts one at a time in registration order: the busy one
+            first, then, on its 486, the other.
   record-route  examples/uac calls examples/uas through the proxy started with
             --record-route: passes when the uac succeeds and the uas got the INVITE and the
             BYE from the proxy's port (the BYE took the Record-Route route set).
@@ -152,7 +154,7 @@ def register(proxy_port, user, contact_port, call_id):
 
 def case_fork(procs, a):
     pport, busy_port, ok_port = free_port(), free_port(), free_port()
-    proxy = start_proxy(procs, a, pport)
+    proxy = start_proxy(procs, a, pport, ["--sequential"] if a.sequential else [])
     busy = sipp_uas(procs, a, "busy", "udp", busy_port, "proxy_uas_busy.xml", ["-m", "1"])
     ok = sipp_uas(procs, a, "ok", "udp", ok_port, extra=["-m", "1"])
     register(pport, "bob", busy_port, "reg-busy")
@@ -409,6 +411,7 @@ def main():
     p.add_argument("--rate", type=int, default=100)
     p.add_argument("--lost", type=int, default=0)
     p.add_argument("--stateless", action="store_true")
+    p.add_argument("--sequential", action="store_true", help="fork: sequential forking")
     p.add_argument("--no-rate-limit", action="store_true",
                    help="hostile: start the proxy with --max-request-rate 0")
     p.add_argument("--uas", help="path of examples/uas (record-route, registered-call, tls-out)")
