@@ -101,6 +101,9 @@ struct lookup {
   std::shared_ptr<parser::message> request;
   std::string branch_param;
   endpoint source;
+  // stateless, a CANCEL without context (§16.10): its server transaction, which our own
+  // refusals (482, 404 ...) answer instead of a stateless response.
+  transaction_id server;
 };
 
 bool has_to_tag(const parser::message& m) {
@@ -310,8 +313,8 @@ struct core::impl {
     if (it == lookups_.end()) return;
     lookup l = std::move(it->second);
     lookups_.erase(it);
+    if (l.stateless) return refuse_stateless(l.server, response, l.source);
     ++stats_.rejected;
-    if (l.stateless) return send_stateless_response(response, l.source);
     if (find_context(l.context)) send_final(l.context, std::move(response));
   }
 
@@ -670,7 +673,7 @@ struct core::impl {
       stray_cancel_branch_[id] = branch_param;
       stray_cancel_deadlines_.emplace_back(now_ + mgr_.config().timers.timeout(), id);
     }
-    forward_stateless(cancel, source, true);
+    forward_stateless(cancel, source, true, id);
   }
 
   /// A response that matches no client transaction: for a CANCEL we forwarded statelessly
@@ -724,7 +727,21 @@ struct core::impl {
 
   /// Forward a request without a transaction: an ACK for a 2xx in stateful mode, any
   /// request in stateless mode. `target` empty = locate (stateless mode only).
-  void forward_stateless(parser::message request, const endpoint& source, bool use_location) {
+  /// A refusal of a request forwarded statelessly: through `server` when it is a CANCEL's
+  /// server transaction (forward_stray_cancel), else statelessly back to `source`.
+  void refuse_stateless(transaction_id server, const parser::message& response,
+                        const endpoint& source) {
+    ++stats_.rejected;
+    if (!server) return send_stateless_response(response, source);
+    if (auto it = stray_cancel_branch_.find(server); it != stray_cancel_branch_.end()) {
+      stray_cancels_.erase(it->second);
+      stray_cancel_branch_.erase(it);
+    }
+    mgr_.respond(server, response, now_);
+  }
+
+  void forward_stateless(parser::message request, const endpoint& source, bool use_location,
+                         transaction_id server = {}) {
     if (request.method() == parser::method::ack &&
         validate_request(request, cfg_.validation, cfg_.locals))
       return;  // an ACK is never answered: one we may not forward is dropped
@@ -732,11 +749,9 @@ struct core::impl {
     const std::string loop(branch_loop_part(branch_param));
     if (is_loop(request, loop)) {
       ++stats_.loops;
-      if (request.method() != parser::method::ack) {
-        ++stats_.rejected;
-        send_stateless_response(parser::make_response(request, 482, {}, loop.substr(0, 10)),
-                                source);
-      }
+      if (request.method() != parser::method::ack)
+        refuse_stateless(server, parser::make_response(request, 482, {}, loop.substr(0, 10)),
+                         source);
       return;
     }
     stamp_received(request, source);
@@ -755,6 +770,7 @@ struct core::impl {
       l.request = shared;
       l.branch_param = std::move(branch_param);
       l.source = source;
+      l.server = server;
       svc_.locate(lid, *shared);
       return;
     }
@@ -764,15 +780,14 @@ struct core::impl {
     l.request = std::make_shared<parser::message>(std::move(request));
     l.branch_param = std::move(branch_param);
     l.source = source;
+    l.server = server;
     stateless_targets(std::move(l), {{ruri, 1.0}});
   }
 
   void stateless_targets(lookup l, std::vector<target> targets) {
     if (targets.empty()) {
-      if (l.request->method() != parser::method::ack) {
-        ++stats_.rejected;
-        send_stateless_response(parser::make_response(*l.request, 404), l.source);
-      }
+      if (l.request->method() != parser::method::ack)
+        refuse_stateless(l.server, parser::make_response(*l.request, 404), l.source);
       return;
     }
     // §16.11: one target only, deterministically the first of the highest q.

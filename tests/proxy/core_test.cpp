@@ -502,6 +502,21 @@ TEST_CASE("A CANCEL without a response context is validated before it is forward
   CHECK(f.tp.sent()[0].msg.status_code() == 483);
 }
 
+TEST_CASE("A CANCEL without context that cannot be forwarded is refused on its transaction") {
+  proxy_fixture f;
+  auto cancel = caller_request("CANCEL", "sip:nobody@example.com");
+  cancel.set(header_id::cseq, "1 CANCEL");
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 1);  // location has no contact for it: 404, not forwarded
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 404);
+  f.receive(cancel, caller);  // the retransmission: the server transaction answers again
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[1].msg.status_code() == 404);
+  f.clock.advance(40s);
+  CHECK_FALSE(f.sent_to(caller, "408"));  // no second final response after 64*T1
+}
+
 TEST_CASE("A stray CANCEL nobody answers is ended with 408 after 64*T1") {
   proxy_fixture f;
   auto cancel = caller_request("CANCEL");
