@@ -42,7 +42,8 @@
 //   provisional (others are CANCELled when their first provisional arrives; groups not yet
 //   started never are). A CANCEL that matches no context is forwarded statelessly
 //   (§16.10), with stateless_branch (so it follows an INVITE we forwarded statelessly);
-//   the response that comes back by our Via answers it, and 408 does after 64*T1.
+//   the response that comes back by our Via answers it (our own refusals too: 483,
+//   482, 404 ...), and 408 does after 64*T1 when nothing came back.
 // ACK for a 2xx, and responses that match no client transaction (2xx retransmissions,
 //   RFC 6026): forwarded statelessly, the ACK by its Route/Request-URI, the response by
 //   its Via.
