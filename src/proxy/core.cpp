@@ -27,6 +27,7 @@
 #include "sipkit/proxy/core.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <utility>
 
@@ -39,6 +40,16 @@ using parser::header_id;
 
 enum class branch_state : std::uint8_t { waiting, resolving, trying, proceeding, completed };
 
+struct branch_ref {
+  std::uint64_t context = 0;
+  std::size_t index = 0;
+};
+
+struct timer_c_key {
+  branch_ref ref;
+  std::uint64_t generation = 0;
+};
+
 struct branch {
   std::string target;
   std::size_t group = 0;
@@ -48,6 +59,9 @@ struct branch {
   bool cancel_pending = false;
   bool client_live = false;
   std::uint64_t timer_c_generation = 0;
+  // Its entry in impl::timer_c_ while armed: removed on re-arm and completion, so the
+  // table holds one entry per live INVITE branch, not one per provisional until due.
+  std::optional<std::multimap<time_point, timer_c_key>::iterator> timer_c;
 };
 
 struct context {
@@ -66,11 +80,6 @@ struct context {
   std::size_t current_group = 0;
   std::size_t groups = 0;
   std::vector<parser::message> finals;  // 3xx-6xx, our Via removed
-};
-
-struct branch_ref {
-  std::uint64_t context = 0;
-  std::size_t index = 0;
 };
 
 /// A next-hop resolution in flight: for a branch, or for a stateless send.
@@ -92,11 +101,9 @@ struct lookup {
   std::shared_ptr<parser::message> request;
   std::string branch_param;
   endpoint source;
-};
-
-struct timer_c_key {
-  branch_ref ref;
-  std::uint64_t generation = 0;
+  // stateless, a CANCEL without context (§16.10): its server transaction, which our own
+  // refusals (482, 404 ...) answer instead of a stateless response.
+  transaction_id server;
 };
 
 bool has_to_tag(const parser::message& m) {
@@ -124,9 +131,12 @@ struct core::impl {
   std::unordered_map<transaction_id, branch_ref> by_client_;
   std::unordered_map<std::uint64_t, lookup> lookups_;
   std::unordered_map<std::uint64_t, resolution> resolutions_;
-  std::unordered_map<std::string, std::string> loop_by_branch_;  // our live branches
-  std::unordered_map<transaction_id, std::string> branch_of_client_;
   std::multimap<time_point, timer_c_key> timer_c_;
+  // §16.10: CANCELs forwarded statelessly (no response context), by the branch they went
+  // out with: their server transaction, answered with the response that comes back.
+  std::unordered_map<std::string, transaction_id> stray_cancels_;
+  std::unordered_map<transaction_id, std::string> stray_cancel_branch_;
+  std::deque<std::pair<time_point, transaction_id>> stray_cancel_deadlines_;
   std::vector<std::uint64_t> graveyard_;
 
   // ------------------------------------------------------------------ helpers
@@ -155,18 +165,13 @@ struct core::impl {
     });
   }
 
-  /// §16.3 step 4: a Via of ours whose branch carries (or maps to) the same loop hash.
+  /// §16.3 step 4: a Via of ours whose branch carries the same loop hash (every branch
+  /// we send carries one: stateless_branch, or the manager's with our suffix).
   bool is_loop(const parser::message& request, const std::string& loop) const {
     for (const auto& entry : header_list(request, header_id::via)) {
       parser::via_view via;
       if (parser::parse_via(entry, via) || !is_local_sent_by(via)) continue;
-      std::string_view part = branch_loop_part(via.branch);
-      if (part.empty()) {
-        auto it = loop_by_branch_.find(std::string(via.branch));
-        if (it == loop_by_branch_.end()) continue;
-        part = it->second;
-      }
-      if (part == loop) return true;
+      if (branch_loop_part(via.branch) == loop) return true;
     }
     return false;
   }
@@ -215,6 +220,9 @@ struct core::impl {
     parser::uri_view u;
     if (parser::parse_uri(request.request_uri(), u)) return false;
     if (!u.maddr_param.empty()) return false;
+    // A Request-URI naming the proxy itself (a REGISTER sent to the registrar's address)
+    // is a resource at this proxy too; forwarding it to itself would only loop.
+    if (is_local_uri(request.request_uri(), cfg_.locals)) return true;
     return std::any_of(cfg_.domains.begin(), cfg_.domains.end(),
                        [&](const std::string& d) { return parser::iequals(d, u.host); });
   }
@@ -242,7 +250,7 @@ struct core::impl {
 
   void on_request(transaction_id id, const parser::message& request, const endpoint& source,
                   transaction_id cancels) {
-    if (request.method() == parser::method::cancel) return on_cancel(id, request, cancels);
+    if (request.method() == parser::method::cancel) return on_cancel(id, request, source, cancels);
     if (auto refusal = validate_request(request, cfg_.validation, cfg_.locals)) {
       ++stats_.rejected;
       mgr_.respond(id, std::move(*refusal), now_);
@@ -293,6 +301,7 @@ struct core::impl {
     context* c = find_context(l.context);
     if (!c || c->final_sent) return;
     if (targets.empty()) {
+      ++stats_.rejected;
       send_final(l.context, parser::make_response(c->request, 404, {}, c->loop.substr(0, 10)));
       return;
     }
@@ -304,8 +313,8 @@ struct core::impl {
     if (it == lookups_.end()) return;
     lookup l = std::move(it->second);
     lookups_.erase(it);
+    if (l.stateless) return refuse_stateless(l.server, response, l.source);
     ++stats_.rejected;
-    if (l.stateless) return send_stateless_response(response, l.source);
     if (find_context(l.context)) send_final(l.context, std::move(response));
   }
 
@@ -378,7 +387,8 @@ struct core::impl {
     b.request = parser::message{};
     b.state = branch_state::trying;
     ++stats_.forwarded;
-    auto started = mgr_.start_client(std::move(req), std::move(hops), now_);  // step 8-10
+    // Steps 8-10: the manager's branch, suffixed with the loop hash (also on failover).
+    auto started = mgr_.start_client(std::move(req), std::move(hops), now_, "." + c->loop);
     c = find_context(r.ref.context);
     if (!c) return;
     branch& bb = c->branches[r.ref.index];
@@ -390,26 +400,26 @@ struct core::impl {
     bb.client = started.id;
     bb.client_live = true;
     by_client_[started.id] = r.ref;
-    if (const parser::message* sent = mgr_.request(started.id)) {
-      if (auto via = sent->top_via()) {
-        std::string br(via->branch);
-        loop_by_branch_[br] = c->loop;
-        branch_of_client_[started.id] = std::move(br);
-      }
-    }
     if (c->invite) arm_timer_c(r.ref, bb);  // step 11
   }
 
   // ------------------------------------------------------------------ Timer C
 
   void arm_timer_c(branch_ref ref, branch& b) {
+    disarm_timer_c(b);
+    b.timer_c = timer_c_.emplace(now_ + cfg_.timer_c, timer_c_key{ref, b.timer_c_generation});
+  }
+
+  void disarm_timer_c(branch& b) {
     ++b.timer_c_generation;
-    timer_c_.emplace(now_ + cfg_.timer_c, timer_c_key{ref, b.timer_c_generation});
+    if (b.timer_c) timer_c_.erase(*b.timer_c);
+    b.timer_c.reset();
   }
 
   void fire_timer_c(timer_c_key k) {
     branch* b = find_branch(k.ref);
     if (!b || b->timer_c_generation != k.generation) return;
+    b->timer_c.reset();  // popped by on_timer
     if (b->state != branch_state::trying && b->state != branch_state::proceeding) return;
     ++stats_.timer_c_fired;
     // §16.8: a branch with a provisional is CANCELled; one without is treated as if it
@@ -437,7 +447,7 @@ struct core::impl {
     if (!c) return;
     branch& b = c->branches[ref.index];
     b.state = branch_state::completed;
-    ++b.timer_c_generation;
+    disarm_timer_c(b);
     c->finals.push_back(parser::make_response(c->request, code, {}, c->loop.substr(0, 10)));
   }
 
@@ -501,7 +511,7 @@ struct core::impl {
       // INVITE may be answered by several UASes; the caller sorts them out, §13.2.2.4).
       if (was_open) {
         b->state = branch_state::completed;
-        ++b->timer_c_generation;
+        disarm_timer_c(*b);
       }
       c.stop_forking = true;
       c.final_sent = true;
@@ -511,7 +521,7 @@ struct core::impl {
     }
     if (!was_open) return;  // Timer C already counted it as 408
     b->state = branch_state::completed;
-    ++b->timer_c_generation;
+    disarm_timer_c(*b);
     if (code >= 600) {
       // §16.7 step 5: no new branches, and the pending ones are CANCELled.
       c.stop_forking = true;
@@ -534,9 +544,9 @@ struct core::impl {
   }
 
   void on_terminated(transaction_id id) {
-    if (auto it = branch_of_client_.find(id); it != branch_of_client_.end()) {
-      loop_by_branch_.erase(it->second);
-      branch_of_client_.erase(it);
+    if (auto it = stray_cancel_branch_.find(id); it != stray_cancel_branch_.end()) {
+      stray_cancels_.erase(it->second);
+      stray_cancel_branch_.erase(it);
     }
     if (auto it = by_client_.find(id); it != by_client_.end()) {
       const branch_ref ref = it->second;
@@ -596,8 +606,10 @@ struct core::impl {
   void erase_context(std::uint64_t cid) {
     context* c = find_context(cid);
     if (!c) return;
-    for (const auto& b : c->branches)
+    for (auto& b : c->branches) {
       if (b.client) by_client_.erase(b.client);
+      disarm_timer_c(b);
+    }
     by_server_.erase(c->server);
     c->dead = true;
     graveyard_.push_back(cid);
@@ -626,12 +638,10 @@ struct core::impl {
 
   // ------------------------------------------------------------------ CANCEL (§16.10)
 
-  void on_cancel(transaction_id id, const parser::message& cancel, transaction_id cancels) {
+  void on_cancel(transaction_id id, const parser::message& cancel, const endpoint& source,
+                 transaction_id cancels) {
     auto it = cancels ? by_server_.find(cancels) : by_server_.end();
-    if (it == by_server_.end()) {
-      mgr_.respond(id, parser::make_response(cancel, 481), now_);
-      return;
-    }
+    if (it == by_server_.end()) return forward_stray_cancel(id, cancel, source);
     mgr_.respond(id, parser::make_response(cancel, 200), now_);
     const std::uint64_t cid = it->second;
     context& c = contexts_.at(cid);
@@ -642,6 +652,64 @@ struct core::impl {
     }
     cancel_others(c, c.branches.size());
     settle(cid);
+  }
+
+  /// §16.10: "If a response context is not found, the element does not have any
+  /// knowledge of the request to apply the CANCEL to. It MUST statelessly forward the
+  /// CANCEL request (it may have statelessly forwarded the associated request
+  /// previously)." It goes out like a stateless proxy's (stateless_branch: the same branch
+  /// as its INVITE had if that went out statelessly); the response that comes back by our
+  /// Via answers its server transaction. Nothing back in 64*T1: 408, which ends it.
+  void forward_stray_cancel(transaction_id id, const parser::message& cancel,
+                            const endpoint& source) {
+    if (!cancel.top_via()) return;
+    if (auto refusal = validate_request(cancel, cfg_.validation, cfg_.locals)) {
+      ++stats_.rejected;
+      mgr_.respond(id, std::move(*refusal), now_);
+      return;
+    }
+    std::string branch_param = stateless_branch(cancel, cfg_.secret);
+    if (stray_cancels_.emplace(branch_param, id).second) {
+      stray_cancel_branch_[id] = branch_param;
+      stray_cancel_deadlines_.emplace_back(now_ + mgr_.config().timers.timeout(), id);
+    }
+    forward_stateless(cancel, source, true, id);
+  }
+
+  /// A response that matches no client transaction: for a CANCEL we forwarded statelessly
+  /// it answers that CANCEL's server transaction; otherwise it goes up by Via.
+  void on_stray_response(const parser::message& response) {
+    if (!stray_cancels_.empty() && response.is_response() && response.status_code() >= 200) {
+      auto via = response.top_via();
+      auto cseq = response.cseq();
+      if (via && cseq && cseq->method_text == "CANCEL" && is_local_sent_by(*via)) {
+        auto it = stray_cancels_.find(std::string(via->branch));
+        if (it != stray_cancels_.end()) {
+          const transaction_id server = it->second;
+          stray_cancel_branch_.erase(server);
+          stray_cancels_.erase(it);
+          parser::message up = response;
+          pop_via(up);
+          ++stats_.responses_forwarded;
+          mgr_.respond(server, std::move(up), now_);
+          return;
+        }
+      }
+    }
+    forward_by_via(response);
+  }
+
+  void expire_stray_cancels() {
+    while (!stray_cancel_deadlines_.empty() && stray_cancel_deadlines_.front().first <= now_) {
+      const transaction_id id = stray_cancel_deadlines_.front().second;
+      stray_cancel_deadlines_.pop_front();
+      auto it = stray_cancel_branch_.find(id);
+      if (it == stray_cancel_branch_.end()) continue;
+      stray_cancels_.erase(it->second);
+      stray_cancel_branch_.erase(it);
+      if (const parser::message* req = mgr_.request(id))
+        mgr_.respond(id, parser::make_response(*req, 408), now_);
+    }
   }
 
   // ------------------------------------------------------------------ stateless pieces
@@ -659,7 +727,21 @@ struct core::impl {
 
   /// Forward a request without a transaction: an ACK for a 2xx in stateful mode, any
   /// request in stateless mode. `target` empty = locate (stateless mode only).
-  void forward_stateless(parser::message request, const endpoint& source, bool use_location) {
+  /// A refusal of a request forwarded statelessly: through `server` when it is a CANCEL's
+  /// server transaction (forward_stray_cancel), else statelessly back to `source`.
+  void refuse_stateless(transaction_id server, const parser::message& response,
+                        const endpoint& source) {
+    ++stats_.rejected;
+    if (!server) return send_stateless_response(response, source);
+    if (auto it = stray_cancel_branch_.find(server); it != stray_cancel_branch_.end()) {
+      stray_cancels_.erase(it->second);
+      stray_cancel_branch_.erase(it);
+    }
+    mgr_.respond(server, response, now_);
+  }
+
+  void forward_stateless(parser::message request, const endpoint& source, bool use_location,
+                         transaction_id server = {}) {
     if (request.method() == parser::method::ack &&
         validate_request(request, cfg_.validation, cfg_.locals))
       return;  // an ACK is never answered: one we may not forward is dropped
@@ -667,15 +749,19 @@ struct core::impl {
     const std::string loop(branch_loop_part(branch_param));
     if (is_loop(request, loop)) {
       ++stats_.loops;
-      if (request.method() != parser::method::ack) {
-        ++stats_.rejected;
-        send_stateless_response(parser::make_response(request, 482, {}, loop.substr(0, 10)),
-                                source);
-      }
+      if (request.method() != parser::method::ack)
+        refuse_stateless(server, parser::make_response(request, 482, {}, loop.substr(0, 10)),
+                         source);
       return;
     }
     stamp_received(request, source);
     preprocess_route(request, cfg_.locals);
+    if (use_location && addressed_to_us(request)) {
+      // §16.1 / §11.2, as in stateful mode: a keep-alive OPTIONS to the proxy itself.
+      auto ok = parser::make_response(request, 200, {}, loop.substr(0, 10));
+      ok.add(header_id::allow, "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER");
+      return send_stateless_response(ok, source);
+    }
     if (use_location && needs_location(request)) {
       const std::uint64_t lid = next_id_++;
       auto shared = std::make_shared<parser::message>(std::move(request));
@@ -684,6 +770,7 @@ struct core::impl {
       l.request = shared;
       l.branch_param = std::move(branch_param);
       l.source = source;
+      l.server = server;
       svc_.locate(lid, *shared);
       return;
     }
@@ -693,13 +780,14 @@ struct core::impl {
     l.request = std::make_shared<parser::message>(std::move(request));
     l.branch_param = std::move(branch_param);
     l.source = source;
+    l.server = server;
     stateless_targets(std::move(l), {{ruri, 1.0}});
   }
 
   void stateless_targets(lookup l, std::vector<target> targets) {
     if (targets.empty()) {
       if (l.request->method() != parser::method::ack)
-        send_stateless_response(parser::make_response(*l.request, 404), l.source);
+        refuse_stateless(l.server, parser::make_response(*l.request, 404), l.source);
       return;
     }
     // §16.11: one target only, deterministically the first of the highest q.
@@ -748,6 +836,7 @@ struct core::impl {
   void on_timer(time_point now) {
     now_ = now;
     mgr_.on_timer(now);
+    expire_stray_cancels();
     while (!timer_c_.empty() && timer_c_.begin()->first <= now) {
       const timer_c_key k = timer_c_.begin()->second;
       timer_c_.erase(timer_c_.begin());
@@ -757,15 +846,30 @@ struct core::impl {
 
   std::optional<time_point> next_deadline() const {
     std::optional<time_point> t = mgr_.next_deadline();
-    // Stale Timer C entries (re-armed branches) fire as no-ops; they cost a wake-up only.
     if (!timer_c_.empty() && (!t || timer_c_.begin()->first < *t)) t = timer_c_.begin()->first;
+    if (!stray_cancel_deadlines_.empty() && (!t || stray_cancel_deadlines_.front().first < *t))
+      t = stray_cancel_deadlines_.front().first;
     return t;
   }
 };
 
+namespace {
+
+/// A stateless proxy's requests and responses never pass through the manager's receive
+/// path, so its amplification ledger would see no received bytes and suppress every
+/// relay to an unproven UDP source. A stateless relay sends one message per message
+/// received, of about the same size (one Via more): it amplifies nothing by itself, and
+/// the ledger is off for it.
+transaction::manager_config for_mode(const config& cfg, transaction::manager_config m) {
+  if (cfg.stateless) m.amplification.factor = 0;
+  return m;
+}
+
+}  // namespace
+
 core::core(transaction::transport& transport, services& svc, config cfg,
            transaction::manager_config manager_config)
-    : impl_(std::make_unique<impl>(transport, svc, std::move(cfg), std::move(manager_config),
+    : impl_(std::make_unique<impl>(transport, svc, cfg, for_mode(cfg, std::move(manager_config)),
                                    *this)) {}
 
 core::~core() = default;
@@ -822,7 +926,7 @@ void core::on_ack(const parser::message& ack, const endpoint& source, transactio
   impl_->forward_stateless(ack, source, false);
 }
 void core::on_stray_response(const parser::message& response, const endpoint&) {
-  impl_->forward_by_via(response);
+  impl_->on_stray_response(response);
 }
 void core::on_failure(transaction_id id, std::error_code ec) { impl_->on_failure(id, ec); }
 void core::on_terminated(transaction_id id) { impl_->on_terminated(id); }

@@ -251,10 +251,16 @@ std::string stateless_branch(const parser::message& request, std::uint64_t secre
 }
 
 std::string_view branch_loop_part(std::string_view branch) {
-  // "z9hG4bK" + 16 + "." + 16
-  if (branch.size() != 7 + 16 + 1 + 16 || branch.substr(0, 7) != "z9hG4bK" || branch[23] != '.')
+  // "z9hG4bK" + a unique part without '.' + "." + 16 hex digits: stateless_branch's
+  // layout, and the stateful one (the manager's random branch + ".<loop hash>").
+  if (branch.size() < 7 + 1 + 1 + 16 || branch.substr(0, 7) != "z9hG4bK") return {};
+  const std::size_t dot = branch.size() - 17;
+  if (branch[dot] != '.' || branch.substr(7, dot - 7).find('.') != std::string_view::npos)
     return {};
-  return branch.substr(24);
+  const std::string_view part = branch.substr(dot + 1);
+  for (char c : part)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return {};
+  return part;
 }
 
 // ---------------------------------------------------------------- §16.4

@@ -100,6 +100,18 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
+// start_client's branch suffix: token characters (RFC 3261 §25.1) that cannot end the
+// Via parameter, and short enough that it cannot make the branch a payload.
+bool valid_branch_suffix(std::string_view s) noexcept {
+  if (s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("-.!%*_+`'~").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // RFC 3261 §8.1.1.7 / RFC 4475 §3.2.1 (badbranch): a branch that is only the magic cookie
 // carries no unique part, so it is matched by the RFC 2543 rules like a branch without it.
 bool is_rfc3261_branch(const parser::via_view& via) noexcept {
@@ -148,6 +160,7 @@ struct manager::impl {
     std::vector<endpoint> list;
     std::size_t next = 0;
     target_source source;
+    std::string branch_suffix;  // start_client's, for every failover branch
   };
 
   // Fields in order of use: what lookups, timers and slot recycling read comes first, so
@@ -219,6 +232,7 @@ struct manager::impl {
   std::uint32_t reporting_slot_ = npos;
   std::error_code reported_failure_;
   std::size_t via_branch_offset_ = 0;  // where make_via put the branch
+  std::size_t via_branch_length_ = 0;  // and its length, suffix included
   // Source of the request being received, for the TU upcalls it causes (an ACK or a
   // retransmission may come from another address than the creating request).
   const endpoint* current_source_ = nullptr;
@@ -673,7 +687,7 @@ struct manager::impl {
 
   /// The top Via of a client request, built in a buffer that is reused from request
   /// to request (push_front copies it into the message).
-  std::string_view make_via(const endpoint& target) {
+  std::string_view make_via(const endpoint& target, std::string_view branch_suffix = {}) {
     std::string& via = via_scratch_;
     via.assign("SIP/2.0/");
     via += via_transport_name(target.protocol);
@@ -682,6 +696,8 @@ struct manager::impl {
     via += ";branch=";
     via_branch_offset_ = via.size();
     branches_.append_to(via);
+    via += branch_suffix;
+    via_branch_length_ = branch_generator::branch_length + branch_suffix.size();
     if (cfg_.add_rport) via += ";rport";
     return via;
   }
@@ -708,8 +724,8 @@ struct manager::impl {
     std::optional<txn_key> key;
     if (own_via) {
       const std::string_view via = req.get(parser::header_id::via).value_or("");
-      key = make_client_key(via.substr(via_branch_offset_, branch_generator::branch_length),
-                            req.method_text(), seed_);
+      key = make_client_key(via.substr(via_branch_offset_, via_branch_length_), req.method_text(),
+                            seed_);
     } else {
       key = client_key_of(req);
     }
@@ -746,25 +762,28 @@ struct manager::impl {
     ++s.epoch;
     s.pending_terminate = false;
     s.peer = std::move(*target);
-    request.push_front(parser::header_id::via, make_via(s.peer));
+    request.push_front(parser::header_id::via, make_via(s.peer, s.targets->branch_suffix));
     ++stats_.failovers;
     start_machine(i, std::move(request), now, true);
     return true;
   }
 
   start_result start_client(parser::message request, endpoint first,
-                            std::unique_ptr<client_targets> more, time_point now) {
+                            std::unique_ptr<client_targets> more, std::string_view branch_suffix,
+                            time_point now) {
     // Presence only: the manager never reads the CSeq of a request it sends (responses
     // are matched on their own CSeq method, §17.1.3), and parsing it costs more than the
     // rest of the check.
     if (request.is_response() || request.method() == parser::method::ack ||
         !request.get(parser::header_id::cseq) || request.call_id().empty())
       return {{}, make_error_code(error::invalid_message)};
+    if (!valid_branch_suffix(branch_suffix)) return {{}, make_error_code(error::invalid_message)};
     if (live_ >= cfg_.max_transactions) {
       ++stats_.rejected_full;
       return {{}, make_error_code(error::too_many_transactions)};
     }
-    request.push_front(parser::header_id::via, make_via(first));
+    if (more) more->branch_suffix = branch_suffix;
+    request.push_front(parser::header_id::via, make_via(first, branch_suffix));
     const std::size_t bytes = detail::wire_size(request);
     if (!fits_budget(bytes)) {
       ++stats_.rejected_bytes;
@@ -918,7 +937,7 @@ manager::manager(transport& tp, transaction_user& tu, manager_config config)
 manager::~manager() = default;
 
 start_result manager::start_client(parser::message request, std::vector<endpoint> targets,
-                                   time_point now) {
+                                   time_point now, std::string_view branch_suffix) {
   impl_->note_time(now);
   if (targets.empty()) return {{}, make_error_code(error::no_target)};
   endpoint first = std::move(targets.front());
@@ -928,22 +947,26 @@ start_result manager::start_client(parser::message request, std::vector<endpoint
     more->list = std::move(targets);
     more->next = 1;
   }
-  return impl_->start_client(std::move(request), std::move(first), std::move(more), now);
+  return impl_->start_client(std::move(request), std::move(first), std::move(more), branch_suffix,
+                             now);
 }
 
-start_result manager::start_client(parser::message request, endpoint target, time_point now) {
+start_result manager::start_client(parser::message request, endpoint target, time_point now,
+                                   std::string_view branch_suffix) {
   impl_->note_time(now);
-  return impl_->start_client(std::move(request), std::move(target), nullptr, now);
+  return impl_->start_client(std::move(request), std::move(target), nullptr, branch_suffix, now);
 }
 
-start_result manager::start_client(parser::message request, target_source next, time_point now) {
+start_result manager::start_client(parser::message request, target_source next, time_point now,
+                                   std::string_view branch_suffix) {
   impl_->note_time(now);
   if (!next) return {{}, make_error_code(error::no_target)};
   auto first = next();
   if (!first) return {{}, make_error_code(error::no_target)};
   auto more = std::make_unique<impl::client_targets>();
   more->source = std::move(next);
-  return impl_->start_client(std::move(request), std::move(*first), std::move(more), now);
+  return impl_->start_client(std::move(request), std::move(*first), std::move(more), branch_suffix,
+                             now);
 }
 
 start_result manager::cancel(transaction_id invite, time_point now) {

@@ -62,6 +62,17 @@ TEST_CASE("A request for a domain that is not ours goes to its Request-URI witho
   CHECK(f.svc.lookups.empty());
 }
 
+TEST_CASE("A request whose Request-URI is the proxy's own address goes through location") {
+  proxy_fixture f;
+  auto reg = caller_request("REGISTER", "sip:192.0.2.10:5060");
+  f.receive(reg, caller);
+  REQUIRE(f.svc.lookups.size() == 1);
+  CHECK(f.svc.lookups[0].second == "sip:192.0.2.10:5060");
+  REQUIRE(f.tp.sent().size() == 1);  // fake location has no entry: 404, not a loop
+  CHECK(f.tp.sent()[0].msg.status_code() == 404);
+  CHECK(f.proxy->statistics().loops == 0);
+}
+
 TEST_CASE("An AOR without contacts is answered 404") {
   proxy_fixture f;
   f.receive(caller_request("INVITE", "sip:nobody@example.com"), caller);
@@ -360,6 +371,51 @@ TEST_CASE("Sequential forking: Timer C on a silent first contact moves on to the
   CHECK(next->at == time_point{} + 16s);
 }
 
+TEST_CASE("A completed branch leaves no Timer C behind") {
+  proxy_fixture f;
+  f.receive(caller_request(), caller);
+  f.receive(f.answer(1, 180), bob_phone);
+  f.clock.advance(1s);
+  f.receive(f.answer(1, 200), bob_phone);
+  REQUIRE(f.sent_to(caller, "200"));
+  // Only the transactions' own timers are left (Timer L / M, 64*T1); once they are done
+  // nothing is due: not the 181 s of the Timer C the 180 armed.
+  REQUIRE(f.proxy->next_deadline());
+  CHECK(*f.proxy->next_deadline() <= time_point{} + 1s + 32s);
+  f.clock.advance(40s);
+  CHECK(f.proxy->manager().size() == 0);
+  CHECK(f.proxy->contexts() == 0);
+  CHECK_FALSE(f.proxy->next_deadline());
+}
+
+TEST_CASE("Our stateful branches carry the loop hash and keep it on RFC 3263 failover") {
+  proxy_fixture f;
+  f.svc.locations["sip:bob@example.com"] = {{"sip:bob@bob.example.org", 1.0}};
+  f.svc.async = true;
+  f.receive(caller_request(), caller);
+  REQUIRE(f.svc.lookups.size() == 1);
+  f.proxy->set_targets(f.svc.lookups[0].first, {{"sip:bob@bob.example.org", 1.0}}, f.clock.now());
+  REQUIRE(f.svc.resolutions.size() == 1);
+  f.proxy->set_next_hops(f.svc.resolutions[0].first, {bob_phone, bob_laptop}, f.clock.now());
+  auto* first = f.sent_to(bob_phone, "INVITE");
+  REQUIRE(first);
+  const std::string loop = proxy::loop_hash(caller_request(), f.proxy->configuration().secret);
+  CHECK(proxy::branch_loop_part(top_branch(first->msg)) == loop);
+  f.clock.advance(32s);  // Timer B: the next endpoint, a new branch with the same loop part
+  auto* second = f.sent_to(bob_laptop, "INVITE");
+  REQUIRE(second);
+  CHECK(top_branch(second->msg) != top_branch(first->msg));
+  CHECK(proxy::branch_loop_part(top_branch(second->msg)) == loop);
+  // The failover branch sent back to us unchanged is a loop.
+  parser::message looped = second->msg;
+  looped.push_front(header_id::via, "SIP/2.0/UDP 192.0.2.21:5064;branch=z9hG4bKback1");
+  looped.set_request_uri("sip:bob@example.com");
+  f.receive(looped, bob_laptop);
+  auto* refusal = f.sent_to(bob_laptop, "482");
+  REQUIRE(refusal);
+  CHECK(f.proxy->statistics().loops == 1);
+}
+
 TEST_CASE("A CANCEL from the caller is answered 200 and fanned out to every ringing branch") {
   proxy_fixture f(two_contacts_config());
   two_contacts(f);
@@ -403,13 +459,76 @@ TEST_CASE("A CANCEL for a branch without provisional goes out when its 180 arriv
   CHECK(c->at == time_point{} + 1s);
 }
 
-TEST_CASE("A CANCEL that matches no INVITE is answered 481") {
+TEST_CASE("A CANCEL without a response context is forwarded statelessly (16.10)") {
+  proxy_fixture f;
+  f.clock.advance(2s);
+  auto cancel = caller_request("CANCEL");
+  cancel.set(header_id::cseq, "1 CANCEL");
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 1);  // no 481, no 200: it goes on
+  const auto& out = f.tp.sent()[0];
+  CHECK(out.destination == bob_phone);
+  CHECK(out.at == time_point{} + 2s);
+  CHECK(out.msg.method_text() == "CANCEL");
+  CHECK(out.msg.request_uri() == "sip:bob@192.0.2.20:5062");
+  CHECK(top_branch(out.msg) == proxy::stateless_branch(cancel, f.proxy->configuration().secret));
+  CHECK(via_count(out.msg) == 2);
+  // The next hop's answer comes back by our Via and answers the caller's CANCEL.
+  f.clock.advance(1s);
+  f.receive(parser::make_response(out.msg, 481, {}, "b1"), bob_phone);
+  REQUIRE(f.tp.sent().size() == 2);
+  const auto& up = f.tp.sent()[1];
+  CHECK(up.destination == caller);
+  CHECK(up.at == time_point{} + 3s);
+  CHECK(up.msg.status_code() == 481);
+  CHECK(up.msg.cseq()->method_text == "CANCEL");
+  CHECK(via_count(up.msg) == 1);
+  CHECK(top_branch(up.msg) == "z9hG4bKcaller1");
+  // The caller's retransmission gets the same answer from the server transaction.
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 3);
+  CHECK(f.tp.sent()[2].msg.status_code() == 481);
+  CHECK(f.tp.sent()[2].destination == caller);
+}
+
+TEST_CASE("A CANCEL without a response context is validated before it is forwarded") {
+  proxy_fixture f;
+  auto cancel = caller_request("CANCEL");
+  cancel.set(header_id::cseq, "1 CANCEL");
+  cancel.set(header_id::max_forwards, "0");
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 483);
+}
+
+TEST_CASE("A CANCEL without context that cannot be forwarded is refused on its transaction") {
+  proxy_fixture f;
+  auto cancel = caller_request("CANCEL", "sip:nobody@example.com");
+  cancel.set(header_id::cseq, "1 CANCEL");
+  f.receive(cancel, caller);
+  REQUIRE(f.tp.sent().size() == 1);  // location has no contact for it: 404, not forwarded
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 404);
+  f.receive(cancel, caller);  // the retransmission: the server transaction answers again
+  REQUIRE(f.tp.sent().size() == 2);
+  CHECK(f.tp.sent()[1].msg.status_code() == 404);
+  f.clock.advance(40s);
+  CHECK_FALSE(f.sent_to(caller, "408"));  // no second final response after 64*T1
+}
+
+TEST_CASE("A stray CANCEL nobody answers is ended with 408 after 64*T1") {
   proxy_fixture f;
   auto cancel = caller_request("CANCEL");
   cancel.set(header_id::cseq, "1 CANCEL");
   f.receive(cancel, caller);
   REQUIRE(f.tp.sent().size() == 1);
-  CHECK(f.tp.sent()[0].msg.status_code() == 481);
+  CHECK(f.proxy->next_deadline() == time_point{} + 32s);
+  f.clock.advance(32s);
+  auto* timeout = f.sent_to(caller, "408");
+  REQUIRE(timeout);
+  CHECK(timeout->at == time_point{} + 32s);
+  CHECK(timeout->msg.cseq()->method_text == "CANCEL");
 }
 
 TEST_CASE("The ACK for a 2xx is forwarded statelessly by its Route with a stable branch") {
@@ -505,6 +624,18 @@ TEST_CASE("A finished call leaves no response context behind") {
   f.clock.advance(64s);
   CHECK(f.proxy->contexts() == 0);
   CHECK(f.proxy->manager().size() == 0);
+}
+
+TEST_CASE("A stateless proxy answers an OPTIONS for its own URI with 200") {
+  auto cfg = default_config();
+  cfg.stateless = true;
+  proxy_fixture f(cfg);
+  f.receive(caller_request("OPTIONS", "sip:192.0.2.10:5060"), caller);
+  REQUIRE(f.tp.sent().size() == 1);
+  CHECK(f.tp.sent()[0].destination == caller);
+  CHECK(f.tp.sent()[0].msg.status_code() == 200);
+  CHECK(f.tp.sent()[0].msg.get(header_id::allow));
+  CHECK(f.svc.lookups.empty());
 }
 
 TEST_CASE("Stateless: the forwarded request's branch is the same for its retransmission") {

@@ -416,6 +416,36 @@ TEST_CASE("On Timer F the client retries the next target with a new branch (RFC 
   REQUIRE(s.mgr.size() == 0);
 }
 
+TEST_CASE("A branch suffix is kept across failover and responses match the whole branch") {
+  single s;
+  auto second = bob_addr;
+  second.host = "198.51.100.8";
+  auto r = s.mgr.start_client(sample_uac_request("OPTIONS"), {bob_addr, second}, s.clock.now(),
+                              ".0123456789abcdef");
+  REQUIRE(r);
+  const std::string first(s.tp.sent()[0].msg.top_via()->branch);
+  REQUIRE(first.size() == tx::branch_generator::branch_length + 17);
+  REQUIRE(first.starts_with("z9hG4bK"));
+  REQUIRE(first.ends_with(".0123456789abcdef"));
+  s.clock.advance(32s);  // Timer F: the next target, a new random part, the same suffix
+  const auto& retry = s.tp.sent().back();
+  REQUIRE(retry.destination == second);
+  const std::string again(retry.msg.top_via()->branch);
+  REQUIRE(again != first);
+  REQUIRE(again.ends_with(".0123456789abcdef"));
+  s.inject(sample_response(retry.msg, 200));
+  REQUIRE(s.tu.responses.size() == 1);
+  REQUIRE(s.tu.responses[0].id == r.id);
+}
+
+TEST_CASE("start_client refuses a branch suffix that is not a token") {
+  single s;
+  auto r = s.mgr.start_client(sample_uac_request("OPTIONS"), bob_addr, s.clock.now(), ";x=1");
+  REQUIRE(r.error == tx::error::invalid_message);
+  REQUIRE(s.tp.sent().empty());
+  REQUIRE(s.mgr.size() == 0);
+}
+
 TEST_CASE("A synchronous transport error fails over to the next target at once") {
   single s;
   auto second = bob_addr;

@@ -21,7 +21,8 @@
 //   preprocess_route (strict-router fix-up, our Route entries popped) -> an OPTIONS for
 //   our own URI is answered 200 -> target set:
 //   the Request-URI alone for in-dialog requests (To tag), requests still carrying Route
-//   and requests for domains not in config.domains; otherwise services::locate, whose
+//   and requests for domains not in config.domains nor for our own address (host and
+//   port of one of config.locals); otherwise services::locate, whose
 //   targets are ordered by q (highest first) -> per target: make_forward (Request-URI,
 //   Max-Forwards, Path on REGISTER), services::resolve of the next hop, Record-Route
 //   (two entries when the outgoing transport differs from the incoming one), and
@@ -35,21 +36,29 @@
 // Timer C (§16.8, config.timer_c, default 181 s > 3 min): armed per INVITE branch, re-armed
 //   by each 101-199 (§16.7 step 2); when it fires, a branch that had a provisional is
 //   CANCELled (one that had none is, if one comes later), and either way the branch
-//   counts as answered 408 (the next sequential group starts).
+//   counts as answered 408 (the next sequential group starts). A branch's Timer C entry
+//   is removed when it is re-armed or the branch completes: one entry per live branch.
 // CANCEL (§16.10): answered 200, and CANCELs fanned out to every branch with a
 //   provisional (others are CANCELled when their first provisional arrives; groups not yet
-//   started never are). A CANCEL that matches no context is answered 481.
+//   started never are). A CANCEL that matches no context is forwarded statelessly
+//   (§16.10), with stateless_branch (so it follows an INVITE we forwarded statelessly);
+//   the response that comes back by our Via answers it (our own refusals too: 483,
+//   482, 404 ...), and 408 does after 64*T1 when nothing came back.
 // ACK for a 2xx, and responses that match no client transaction (2xx retransmissions,
 //   RFC 6026): forwarded statelessly, the ACK by its Route/Request-URI, the response by
 //   its Via.
 // Stateless mode (config.stateless, §16.11): no transactions; one target (the first
 //   by q); our Via carries stateless_branch (deterministic: retransmissions, CANCEL and
-//   non-2xx ACK get the same branch) and responses go back by Via.
+//   non-2xx ACK get the same branch) and responses go back by Via. Nothing passes
+//   through the manager's receive path, so its amplification budget is turned off
+//   (manager_config::amplification.factor = 0): it would see no received bytes and
+//   suppress every relay; a stateless relay sends one message per message received.
 //
-// Loop detection (§16.3 step 4): a stateless branch carries its loop hash after a '.';
-// the manager's random branches cannot, so the core remembers the loop hash of each live
-// client transaction's branch. A request carrying a Via with one of our sent-bys whose
-// branch's loop hash equals the request's own is a loop (482); a different one a spiral.
+// Loop detection (§16.3 step 4): every branch we send carries its loop hash after a '.':
+// stateless_branch, and the manager's random branch to which start_client appends
+// "." + loop_hash (kept on RFC 3263 failover). A request carrying a Via with one of our
+// sent-bys whose branch's loop hash equals the request's own is a loop (482); a different
+// one a spiral. No table: a loop is detected as long as the Via is there.
 //
 // Asynchronous services: locate and resolve get an id and may answer from inside the
 // call or any time later through set_targets/respond and set_next_hops (with the `now`

@@ -79,7 +79,9 @@ std::string loop_hash(const parser::message& request, std::uint64_t secret = 0);
 /// also Call-ID, tags, CSeq number and Request-URI, §17.2.3) + "." + loop_hash.
 std::string stateless_branch(const parser::message& request, std::uint64_t secret);
 
-/// The loop part of a branch that carries one (stateless_branch's layout), or "".
+/// The loop part of a branch that carries one, or "": "z9hG4bK" + a unique part without
+/// '.' + "." + 16 lowercase hex digits (stateless_branch's layout, and the stateful
+/// proxy's: the manager's random branch with the suffix "." + loop_hash).
 std::string_view branch_loop_part(std::string_view branch);
 
 // ---------------------------------------------------------------- §16.4 Route pre-processing

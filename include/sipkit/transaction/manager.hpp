@@ -291,11 +291,21 @@ class manager {
   /// on_terminated for the new id run before this returns, and the result carries the
   /// transport's error as well (with the id, which is then dead): the caller needs no
   /// upcall to learn that its request never left.
-  start_result start_client(parser::message request, std::vector<endpoint> targets, time_point now);
+  ///
+  /// `branch_suffix` (default none) is appended to the random branch of this transaction
+  /// and of every failover branch after it: "z9hG4bK" + 22 random characters + suffix.
+  /// It lets a TU carry data of its own in the branch, e.g. a proxy's loop-detection
+  /// hash (RFC 3261 §16.6 step 8: "z9hG4bK<random>.<loop hash>"). The random part keeps
+  /// the branch unique and unguessable; the suffix adds nothing to either. At most 64
+  /// token characters (RFC 3261 §25.1), else error::invalid_message.
+  start_result start_client(parser::message request, std::vector<endpoint> targets, time_point now,
+                            std::string_view branch_suffix = {});
   /// As above with one target and no failover (allocates no target list).
-  start_result start_client(parser::message request, endpoint target, time_point now);
+  start_result start_client(parser::message request, endpoint target, time_point now,
+                            std::string_view branch_suffix = {});
   /// As above, asking `next` for each target in turn (first one immediately).
-  start_result start_client(parser::message request, target_source next, time_point now);
+  start_result start_client(parser::message request, target_source next, time_point now,
+                            std::string_view branch_suffix = {});
 
   /// Cancel the INVITE of client transaction `invite` (RFC 3261 §9.1): build a CANCEL
   /// (make_cancel, same top Via) and run it as a non-INVITE client transaction to the

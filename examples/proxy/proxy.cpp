@@ -1,0 +1,416 @@
+// proxy — a registrar and a SIP proxy in one program, in the spirit of a minimal Kamailio:
+// sipkit::proxy (RFC 3261 §16) on sipkit::transport through sipkit::proxy_asio.
+//
+// What it shows: proxy::core driven by proxy::asio_adapter over transaction::network_transport
+// (UDP and TCP at once, TLS too with --cert/--key), and proxy::services implemented by the
+// application:
+//   * locate: a REGISTER for one of --domain fills the location service (the registrar
+//     example's, examples/registrar/location_service.hpp; with --user, digest
+//     authentication first, RFC 3261 §22); a request for a registered AOR of --domain
+//     forks to all its contacts (in parallel, or one at a time in registration order
+//     with --sequential: the location service keeps no q-values, so each contact gets a
+//     q a little below the one registered before it, and proxy::core's sequential mode
+//     tries the next on a failure response or Timer C);
+//     an AOR without contacts gets 404. Requests for other domains never come here:
+//     they go to their Request-URI.
+//   * resolve: RFC 3263 for the next hop (an IP literal at once, names through
+//     transport::resolver: NAPTR, SRV, A/AAAA, with failover over the targets).
+// --stateless forwards without transactions (§16.11); --record-route keeps the proxy on the
+// dialog's path (a double Record-Route when a request crosses transports, e.g. UDP -> TCP).
+//
+// Hostile traffic: the transaction layer's per-source rate limit (--max-request-rate, like
+// Kamailio's pike), its bounds on live transactions and held bytes, the transport's bounds
+// on message size and connections, and the location service's bounds on bindings
+// (--max-contacts, --max-bindings).
+//
+// Run:   proxy --bind 127.0.0.1 --port 5060 --domain example.com --record-route
+// Then:  uas --port 5070 --register sip:127.0.0.1:5060 --aor sip:bob@example.com
+//        uac --proxy sip:127.0.0.1:5060 sip:bob@example.com
+// (README "Running the proxy" walks through it with sipp as well.)
+//
+// Options: --bind ADDR (127.0.0.1: an address, not a wildcard: it is the proxy's URI)
+//          --port N (5060; UDP and TCP)  --tls-port N (5061, with --cert F --key F;
+//          --ca F checks the next hops' certificates, --no-verify for tests only)
+//          --domain D (repeat; requests for these go through the location service)
+//          --stateless  --record-route  --sequential  --path (RFC 3327 on REGISTER)
+//          --user NAME:PASSWORD (repeat; REGISTER must authenticate)  --realm R (first --domain)
+//          --min-expires S (60)  --max-expires S (3600)  --max-contacts N (16)
+//          --max-bindings N (100000)  --max-request-rate N (per source address and second,
+//          burst 2N; 100; 0 = no limit)  --max-transactions N  --quiet  --full  --stats
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../common/sip_ladder.hpp"
+#include "../registrar/location_service.hpp"
+#include "sipkit/dialog/dialog.hpp"
+#include "sipkit/parser/uri.hpp"
+#include "sipkit/proxy/asio_adapter.hpp"
+#include "sipkit/transaction/network_transport.hpp"
+#include "sipkit/transport/manager.hpp"
+#include "sipkit/transport/resolver.hpp"
+#include "sipkit/ua/digest.hpp"
+
+namespace {
+
+using registrar::clock_type;
+using sipkit::parser::header_id;
+namespace px = sipkit::proxy;
+namespace tx = sipkit::transaction;
+using proto = sipkit::transport_protocol;
+
+struct options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 5060, tls_port = 5061;
+  std::string cert, key, ca;
+  bool verify = true;
+  std::vector<std::string> domains;  // lowercase
+  std::string realm;
+  std::map<std::string, std::string> users;
+  bool stateless = false, record_route = false, sequential = false, path = false;
+  long min_expires = 60, max_expires = 3600;
+  registrar::location_limits limits;
+  long max_request_rate = -1;  // -1: the library's default
+  long max_transactions = -1;
+  bool quiet = false, full = false, stats = false;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: proxy [--bind ADDR] [--port N] [--tls-port N --cert F --key F]\n"
+               "             [--ca F] [--no-verify]\n"
+               "             [--domain D]... [--stateless] [--record-route] [--sequential]\n"
+               "             [--path] [--user NAME:PASSWORD]... [--realm R] [--min-expires S]\n"
+               "             [--max-expires S] [--max-contacts N] [--max-bindings N]\n"
+               "             [--max-request-rate N] [--max-transactions N] [--quiet] [--full]\n"
+               "             [--stats]\n");
+  std::exit(2);
+}
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    auto number = [&]() -> long {
+      const std::string v = value();
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 0) usage();
+      return n;
+    };
+    if (a == "--bind") {
+      o.bind = value();
+    } else if (a == "--port") {
+      o.port = static_cast<std::uint16_t>(number());
+    } else if (a == "--tls-port") {
+      o.tls_port = static_cast<std::uint16_t>(number());
+    } else if (a == "--cert") {
+      o.cert = value();
+    } else if (a == "--key") {
+      o.key = value();
+    } else if (a == "--ca") {
+      o.ca = value();
+    } else if (a == "--no-verify") {
+      o.verify = false;
+    } else if (a == "--domain") {
+      o.domains.push_back(lowercase(value()));
+    } else if (a == "--realm") {
+      o.realm = value();
+    } else if (a == "--user") {
+      auto u = value();
+      auto colon = u.find(':');
+      if (colon == std::string::npos) usage();
+      o.users[u.substr(0, colon)] = u.substr(colon + 1);
+    } else if (a == "--stateless") {
+      o.stateless = true;
+    } else if (a == "--record-route") {
+      o.record_route = true;
+    } else if (a == "--sequential") {
+      o.sequential = true;
+    } else if (a == "--path") {
+      o.path = true;
+    } else if (a == "--min-expires") {
+      o.min_expires = number();
+    } else if (a == "--max-expires") {
+      o.max_expires = number();
+    } else if (a == "--max-contacts") {
+      o.limits.max_contacts = static_cast<std::size_t>(std::max(1L, number()));
+    } else if (a == "--max-bindings") {
+      o.limits.max_bindings = static_cast<std::size_t>(number());
+    } else if (a == "--max-request-rate") {
+      o.max_request_rate = number();
+    } else if (a == "--max-transactions") {
+      o.max_transactions = number();
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else if (a == "--full") {
+      o.full = true;
+    } else if (a == "--stats") {
+      o.stats = true;
+    } else {
+      usage();
+    }
+  }
+  if (o.port == 0 || o.bind == "0.0.0.0" || o.bind == "::") usage();  // the proxy's own URI
+  if (o.max_expires < o.min_expires) o.max_expires = o.min_expires;
+  if (o.realm.empty()) o.realm = o.domains.empty() ? "sipkit" : o.domains.front();
+  return o;
+}
+
+long parse_seconds(std::string_view s, long fallback) {
+  if (s.empty() || s.size() > 10) return fallback;
+  long n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return fallback;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+/// The registrar and the next-hop lookups: what proxy::core asks the application.
+class services final : public px::services {
+ public:
+  services(const options& opt, boost::asio::io_context& io, sipkit::logger log)
+      : opt_(opt),
+        db_(opt.limits),
+        dns_(io, resolver_config(log)),
+        auth_(make_digest(opt), [this](std::string_view user, std::string_view) {
+          auto it = opt_.users.find(std::string(user));
+          return it == opt_.users.end() ? std::optional<std::string>{} : std::optional(it->second);
+        }) {}
+
+  px::asio_adapter* adapter = nullptr;  // set once the adapter exists
+
+  /// §16.5: REGISTER is answered here (we are the registrar of --domain); anything else
+  /// for --domain goes to the AOR's contacts.
+  void locate(std::uint64_t id, const sipkit::parser::message& request) override {
+    const auto now = clock_type::now();
+    db_.expire(now);
+    if (request.method() == sipkit::parser::method::register_)
+      return adapter->respond(id, do_register(request, now));
+    const auto aor = registrar::parse_aor(request.request_uri());
+    std::vector<px::target> targets;
+    if (aor) {
+      double q = 1.0;
+      for (const auto& b : db_.lookup(aor->key)) {
+        targets.push_back({b.uri, q});
+        if (opt_.sequential) q -= 0.001;  // one q-value group per contact
+      }
+    }
+    adapter->set_targets(id, std::move(targets),
+                         opt_.sequential ? std::optional(px::fork_mode::sequential) : std::nullopt);
+  }
+
+  /// RFC 3263: an IP literal at once (no DNS), a name through the resolver.
+  void resolve(std::uint64_t id, std::string_view uri) override {
+    sipkit::parser::uri_view u;
+    if (sipkit::parser::parse_uri(uri, u)) return adapter->set_next_hops(id, {});
+    std::string_view host = u.host;
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (sipkit::transport::parse_ip(host)) {
+      const bool sips = u.scheme == sipkit::parser::uri_scheme::sips;
+      tx::endpoint hop;
+      hop.protocol = sips
+                         ? proto::tls
+                         : sipkit::parse_transport_protocol(u.transport_param).value_or(proto::udp);
+      hop.host = std::string(host);
+      hop.port = u.port ? u.port : sipkit::default_port(hop.protocol);
+      return adapter->set_next_hops(id, {hop});
+    }
+    dns_.locate(uri, [this, id](std::error_code ec, sipkit::transport::target_list targets) {
+      std::vector<tx::endpoint> hops;
+      if (!ec)
+        for (const auto& t : targets.all()) hops.push_back(tx::to_endpoint(t));
+      adapter->set_next_hops(id, std::move(hops));  // none: the branch ends with 503
+    });
+  }
+
+  const registrar::location_service& bindings() const { return db_; }
+
+ private:
+  static sipkit::transport::resolver_config resolver_config(sipkit::logger log) {
+    sipkit::transport::resolver_config r;
+    r.log = std::move(log);
+    return r;
+  }
+  static sipkit::ua::digest_server_config make_digest(const options& opt) {
+    sipkit::ua::digest_server_config d;
+    d.realm = opt.realm;
+    return d;
+  }
+
+  bool our_domain(const std::string& host) const {
+    return std::find(opt_.domains.begin(), opt_.domains.end(), host) != opt_.domains.end();
+  }
+
+  /// RFC 3261 §10.3, compactly: authenticate (with --user), the AOR in one of --domain,
+  /// Contact * / expires, 423 below --min-expires, then the location service decides.
+  sipkit::parser::message do_register(const sipkit::parser::message& req,
+                                      clock_type::time_point now) {
+    using sipkit::parser::make_response;
+    auto to = req.to();
+    const auto aor = to ? registrar::parse_aor(to->uri.raw) : std::nullopt;
+    if (!aor || !our_domain(aor->host)) return make_response(req, 404, {}, "reg");
+    if (!opt_.users.empty()) {
+      const auto who = auth_.verify(req, "", false, now);
+      using verdict = sipkit::ua::digest_server::verdict;
+      if (who.v == verdict::malformed) return make_response(req, 400, who.reason, "reg");
+      if (who.v == verdict::throttled) return make_response(req, 403, {}, "reg");
+      if (who.v != verdict::ok)
+        return auth_.challenge(req, false, who.v == verdict::stale_nonce, now);
+      if (who.username != aor->user) return make_response(req, 403, "Not your AOR", "reg");
+    }
+    const long header_expires = parse_seconds(req.get(header_id::expires).value_or(""), 3600);
+    std::vector<std::string_view> contacts;
+    for (const auto& f : req.fields())
+      if (f.id == header_id::contact)
+        for (auto c : sipkit::dialog::split_address_list(req.value_of(f))) contacts.push_back(c);
+    if (contacts.size() > opt_.limits.max_contacts)
+      return make_response(req, 403, "Too many registrations", "reg");
+    bool remove_all = false;
+    std::vector<registrar::contact_update> updates;
+    for (auto c : contacts) {
+      if (c == "*") {
+        if (contacts.size() != 1 || header_expires != 0) return make_response(req, 400, {}, "reg");
+        remove_all = true;
+        continue;
+      }
+      sipkit::parser::name_addr_view na;
+      if (sipkit::parser::parse_name_addr(c, na))
+        return make_response(req, 400, "Bad Contact", "reg");
+      const long expires = parse_seconds(na.expires, header_expires);
+      if (expires != 0 && expires < opt_.min_expires) {
+        auto rsp = make_response(req, 423, {}, "reg");
+        rsp.add("Min-Expires", std::to_string(opt_.min_expires));
+        return rsp;
+      }
+      updates.push_back({std::string(na.uri.raw), std::min(expires, opt_.max_expires)});
+    }
+    using st = registrar::location_service::status;
+    switch (db_.update(aor->key, req.call_id(), req.cseq() ? req.cseq()->number : 0, remove_all,
+                       updates, now)) {
+      case st::ok:
+        break;
+      case st::cseq_out_of_order:
+        return make_response(req, 500, "CSeq out of order", "reg");
+      case st::too_many_contacts:
+        return make_response(req, 403, "Too many registrations", "reg");
+      case st::uri_too_long:
+        return make_response(req, 400, "Contact URI too long", "reg");
+      case st::full: {
+        auto rsp = make_response(req, 503, "Too many bindings", "reg");
+        rsp.add("Retry-After", "60");
+        return rsp;
+      }
+    }
+    auto ok = make_response(req, 200, {}, "reg");
+    for (const auto& b : db_.lookup(aor->key)) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count();
+      ok.add(header_id::contact, "<" + b.uri + ">;expires=" + std::to_string(left));
+    }
+    if (!opt_.quiet)
+      std::printf("%s has %zu binding(s)\n", aor->key.c_str(), db_.lookup(aor->key).size());
+    return ok;
+  }
+
+  const options& opt_;
+  registrar::location_service db_;
+  sipkit::transport::resolver dns_;
+  sipkit::ua::digest_server auth_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+  boost::asio::io_context io(1);
+  const sipkit::logger log(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
+                           example::ladder_sink(opt.quiet, opt.full));
+
+  sipkit::transport::transport_config tcfg;
+  tcfg.listen = {{proto::udp, opt.bind, opt.port}, {proto::tcp, opt.bind, opt.port}};
+  px::config pcfg;
+  pcfg.locals = {{proto::udp, opt.bind, opt.port}, {proto::tcp, opt.bind, opt.port}};
+  const bool tls = !opt.cert.empty() && !opt.key.empty();
+  if (tls) {
+    tcfg.listen.push_back({proto::tls, opt.bind, opt.tls_port});
+    tcfg.tls.certificate_chain_file = opt.cert;
+    tcfg.tls.private_key_file = opt.key;
+    tcfg.tls.ca_file = opt.ca;  // empty: the system's trust store
+    tcfg.tls.verify_server = opt.verify;
+    pcfg.locals.push_back({proto::tls, opt.bind, opt.tls_port});
+  }
+  tcfg.log = log;
+  pcfg.domains = opt.domains;
+  pcfg.stateless = opt.stateless;
+  pcfg.record_route = opt.record_route;
+  pcfg.add_path = opt.path;
+  pcfg.forking = opt.sequential ? px::fork_mode::sequential : px::fork_mode::parallel;
+
+  tx::manager_config mcfg;
+  mcfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(true, false));
+  if (opt.max_request_rate >= 0) {  // per-source token bucket (Kamailio's pike)
+    mcfg.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
+    mcfg.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
+  }
+  if (opt.max_transactions > 0)
+    mcfg.max_transactions = static_cast<std::size_t>(opt.max_transactions);
+
+  sipkit::transport::manager net(io, tcfg);
+  tx::network_transport tp(net);
+  services svc(opt, io, log);
+  px::asio_adapter proxy(io.get_executor(), tp, svc, pcfg, mcfg);
+  svc.adapter = &proxy;
+  tp.set_receiver(proxy);
+  if (auto ec = net.start()) {
+    std::fprintf(stderr, "proxy: cannot listen: %s\n", ec.message().c_str());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
+  for (const auto& l : net.listeners())
+    std::printf("listening on %s %s\n",
+                std::string(sipkit::transport::to_string(l.transport)).c_str(),
+                l.local.to_string().c_str());
+  std::printf("%s proxy%s, domains:", opt.stateless ? "stateless" : "stateful",
+              opt.record_route ? " with Record-Route" : "");
+  for (const auto& d : opt.domains) std::printf(" %s", d.c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+  io.run();
+  if (opt.stats) {
+    const auto& s = proxy.get().statistics();
+    const auto& m = proxy.get().manager().stats();
+    std::printf(
+        "forwarded %llu, rejected %llu, loops %llu, responses %llu, cancels %llu, "
+        "timer C %llu; bindings %zu; rate-limited %llu\n",
+        static_cast<unsigned long long>(s.forwarded), static_cast<unsigned long long>(s.rejected),
+        static_cast<unsigned long long>(s.loops),
+        static_cast<unsigned long long>(s.responses_forwarded),
+        static_cast<unsigned long long>(s.cancels_sent),
+        static_cast<unsigned long long>(s.timer_c_fired), svc.bindings().size(),
+        static_cast<unsigned long long>(m.rate_limited));
+  }
+  return 0;
+}

@@ -1,0 +1,62 @@
+// proxy::asio_adapter (asio_adapter.hpp): the proxy core on an Asio executor.
+#include "sipkit/proxy/asio_adapter.hpp"
+
+#include <boost/asio/error.hpp>
+
+namespace sipkit::proxy {
+
+asio_adapter::asio_adapter(boost::asio::any_io_executor executor, transaction::transport& tp,
+                           services& svc, config cfg, transaction::manager_config manager_config)
+    : timer_(std::move(executor)),
+      core_(tp, svc, std::move(cfg), std::move(manager_config)),
+      self_(std::make_shared<asio_adapter*>(this)) {}
+
+asio_adapter::~asio_adapter() {
+  self_.reset();
+  timer_.cancel();
+}
+
+void asio_adapter::rearm() {
+  const auto next = core_.next_deadline();
+  if (next == armed_) return;
+  armed_ = next;
+  if (!next) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(*next);  // cancels the previous wait
+  std::weak_ptr<asio_adapter*> weak = self_;
+  timer_.async_wait([weak, deadline = *next](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted) return;
+    auto self = weak.lock();
+    if (!self) return;
+    asio_adapter& a = **self;
+    if (a.armed_ != deadline) return;  // superseded by a later expires_at
+    a.armed_.reset();
+    a.core_.on_timer(clock_type::now());
+    a.rearm();
+  });
+}
+
+void asio_adapter::set_targets(std::uint64_t lookup, std::vector<target> targets,
+                               std::optional<fork_mode> mode) {
+  with_core([&](core& c, time_point now) { c.set_targets(lookup, std::move(targets), now, mode); });
+}
+
+void asio_adapter::respond(std::uint64_t lookup, parser::message response) {
+  with_core([&](core& c, time_point now) { c.respond(lookup, std::move(response), now); });
+}
+
+void asio_adapter::set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops) {
+  with_core([&](core& c, time_point now) { c.set_next_hops(resolution, std::move(hops), now); });
+}
+
+void asio_adapter::on_receive(parser::message msg, const endpoint& source) {
+  with_core([&](core& c, time_point now) { c.on_receive(std::move(msg), source, now); });
+}
+
+void asio_adapter::on_send_error(transaction_id origin, std::error_code ec) {
+  with_core([&](core& c, time_point now) { c.on_send_error(origin, ec, now); });
+}
+
+}  // namespace sipkit::proxy
