@@ -14,20 +14,6 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-std::string_view to_string(subscription_state s) noexcept {
-  switch (s) {
-    case subscription_state::requested:
-      return "requested";
-    case subscription_state::pending:
-      return "pending";
-    case subscription_state::active:
-      return "active";
-    case subscription_state::terminated:
-      return "terminated";
-  }
-  return "";
-}
-
 // The binding of session::subscriber: the machine holds the subscription (dialog, state,
 // refresh, Timer N); this locates the target, sends where the dialog says, answers
 // challenges, arms one Asio timer at the machine's next deadline and tells the application.
@@ -38,20 +24,6 @@ std::error_code public_error(std::error_code ec) {
   if (ec == session::error::rejected) return make_error_code(errc::rejected);
   if (ec == session::error::invalid_state) return make_error_code(errc::invalid_state);
   return ec;
-}
-
-subscription_state public_state(session::subscription_state s) noexcept {
-  switch (s) {
-    case session::subscription_state::requested:
-      return subscription_state::requested;
-    case session::subscription_state::pending:
-      return subscription_state::pending;
-    case session::subscription_state::active:
-      return subscription_state::active;
-    case session::subscription_state::terminated:
-      return subscription_state::terminated;
-  }
-  return subscription_state::terminated;
 }
 
 }  // namespace
@@ -133,7 +105,7 @@ void subscription_binding::run_subscriber(const sub_ptr& s_ref,
       ua_.add_common_headers(rsp->response);
       ua_.respond(rsp->id, std::move(rsp->response));
     } else if (auto* n = std::get_if<machine::notified>(&actions[i])) {
-      s->state = public_state(n->state);
+      s->state = n->state;
       notify_event ev;
       ev.state = s->state;
       ev.reason = n->reason;

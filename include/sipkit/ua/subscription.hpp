@@ -38,6 +38,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "sipkit/session/subscription.hpp"
 #include "sipkit/ua/error.hpp"
 
 namespace sipkit::ua {
@@ -47,14 +48,12 @@ struct subscription_impl;
 struct notifier_impl;
 }  // namespace detail
 
-/// RFC 6665 §4.1.3 / §8.2.3: the Subscription-State values.
-enum class subscription_state : std::uint8_t {
-  requested,  ///< SUBSCRIBE sent, no NOTIFY yet
-  pending,    ///< the notifier has not authorised it yet
-  active,
-  terminated,  ///< over; `reason` says why (timeout, rejected, noresource, deactivated ...)
-};
-std::string_view to_string(subscription_state s) noexcept;
+/// RFC 6665 §4.1.3 / §8.2.3: the Subscription-State values — the session layer's enum
+/// (sipkit/session/subscription.hpp): requested (SUBSCRIBE sent, no NOTIFY yet), pending
+/// (the notifier has not authorised it yet), active, terminated (over; `reason` says why:
+/// timeout, rejected, noresource, deactivated ...).
+using session::subscription_state;
+using session::to_string;
 
 struct subscribe_options {
   std::string target;  ///< the resource's URI (Request-URI and To)
