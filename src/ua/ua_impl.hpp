@@ -137,8 +137,6 @@ struct user_agent::impl final : tx::transaction_user {
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
   // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
   detail::method_table method_handlers_ = detail::core_methods();
-  // start_client may report a synchronous failure before it returns the id, and so may
-  // respond() for a server transaction (send_response).
   bool stopping_ = false;
   // The bindings: small classes that use this core (a reference) for sending, the tables
   // and the helpers above; members, so they live exactly as long as the agent.
