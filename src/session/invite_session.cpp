@@ -486,6 +486,39 @@ invite_session::action_list invite_session::request(std::string_view method,
   return out;
 }
 
+dialog::dialog* invite_session::dialog_for_module(std::string_view remote_tag) noexcept {
+  if (state_ == st::terminated) return nullptr;
+  if (remote_tag.empty()) return dialog_ ? &*dialog_ : (early_.empty() ? nullptr : &early_.front());
+  if (dialog_ && dialog_->id().remote_tag == remote_tag) return &*dialog_;
+  for (auto& e : early_)
+    if (e.id().remote_tag == remote_tag) return &e;
+  return nullptr;
+}
+
+invite_session::action_list invite_session::send_built(message request, time_point) {
+  action_list out;
+  const auto m = request.method();
+  const bool in_dialog = state_ == st::early || state_ == st::accepted ||
+                         state_ == st::accepted_bye_pending || state_ == st::confirmed;
+  // The dialog the module built it with: ours are the From tag, theirs the To tag.
+  dialog::dialog* d = nullptr;
+  auto from = request.from();
+  auto to = request.to();
+  if (from && to && !to->tag.empty()) {
+    d = dialog_for_module(to->tag);
+    if (d && d->id().local_tag != from->tag) d = nullptr;
+  }
+  const bool refresh = m == parser::method::update && request.body().empty();
+  if ((!refresh && (m == parser::method::invite || m == parser::method::update)) ||
+      m == parser::method::bye || m == parser::method::ack || m == parser::method::cancel || !d ||
+      !in_dialog) {
+    out.error = error::invalid_state;
+    return out;
+  }
+  send(out, pending_kind::other, std::move(request), d);
+  return out;
+}
+
 invite_session::action_list invite_session::respond(transaction::transaction_id tx, int status,
                                                     message_options options, time_point now) {
   action_list out;

@@ -163,10 +163,9 @@ void user_agent::impl::on_stray_response(const message& rsp, const tx::endpoint&
 
 void user_agent::impl::on_failure(tx::transaction_id id, std::error_code ec) {
   auto it = client_ops_.find(id);
-  if (it == client_ops_.end()) {
-    if (!call_binding_.invite_servers_.count(id)) sync_failure_.record(id, ec);
-    return;
-  }
+  // Not ours (a server transaction, or a request whose synchronous failure start()
+  // already learned from the stack's result): nothing to do.
+  if (it == client_ops_.end()) return;
   auto& op = it->second;
   peer_log("transaction failed", log_level::info, "transaction failed: " + ec.message());
   if (op.then->on_failure) op.then->on_failure(*this, op, id, ec);

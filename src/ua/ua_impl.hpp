@@ -40,7 +40,6 @@
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
 #include "subscription_binding.hpp"
-#include "sync_failure.hpp"
 #include "transfer_binding.hpp"
 #include "uas_checks.hpp"
 #include "usages.hpp"
@@ -90,8 +89,7 @@ struct user_agent::impl final : tx::transaction_user {
   void respond(tx::transaction_id id, parser::message response);
   /// respond() that reports failure: the stack's own error (no such transaction ...), or
   /// the transport error of a send that failed at once (a response too large for UDP),
-  /// which ends the server transaction (RFC 3261 §17.2.4) and reaches us through
-  /// on_failure while the stack's respond() succeeds.
+  /// which ends the server transaction (RFC 3261 §17.2.4; the stack returns it).
   std::error_code send_response(tx::transaction_id id, parser::message response);
   parser::message response_to(const parser::message& request, int code,
                               std::string_view to_tag = {}) const;
@@ -139,9 +137,6 @@ struct user_agent::impl final : tx::transaction_user {
   std::unordered_map<std::string, std::function<void(incoming_request&)>> request_handlers_;
   // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
   detail::method_table method_handlers_ = detail::core_methods();
-  // start_client may report a synchronous failure before it returns the id, and so may
-  // respond() for a server transaction (send_response).
-  detail::sync_failure_trap sync_failure_;
   bool stopping_ = false;
   // The bindings: small classes that use this core (a reference) for sending, the tables
   // and the helpers above; members, so they live exactly as long as the agent.

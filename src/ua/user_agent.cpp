@@ -159,11 +159,10 @@ local_media call_binding::media_for(const tx::endpoint& dest) const {
 tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,
                                            client_op op) {
   add_common_headers(request);
-  sync_failure_.watch();
+  // A synchronous transport failure comes back in r.error (its on_failure upcall ran
+  // before the id was known here and was ignored).
   auto r = stack_.start_client(std::move(request), std::move(targets));
-  const std::error_code sync = sync_failure_.take(r.id);
-  const std::error_code ec = r.error ? r.error : sync;
-  if (ec) {
+  if (const std::error_code ec = r.error) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
     if (op.then->ends_call_if_unsent && op.call) call_binding_.end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
@@ -194,16 +193,17 @@ void user_agent::impl::respond(tx::transaction_id id, message response) {
 
 std::error_code user_agent::impl::send_response(tx::transaction_id id, message response) {
   const int code = response.status_code();
-  sync_failure_.watch();
-  if (auto ec = stack_.respond(id, std::move(response))) {
+  const std::error_code ec = stack_.respond(id, std::move(response));
+  if (!ec) return ec;
+  if (ec == tx::error::no_such_transaction || ec == tx::error::invalid_state ||
+      ec == tx::error::invalid_message) {
     config_.log.log(log_level::debug, "ua", "response not sent: " + ec.message());
     return ec;
   }
-  const std::error_code ec = sync_failure_.take(id);
-  if (ec)
-    peer_log("response not sent", log_level::warning,
-             "response " + std::to_string(code) + " not sent: " + ec.message() +
-                 "; its server transaction is over");
+  // The transport failed at once: the server transaction is over (RFC 3261 §17.2.4).
+  peer_log("response not sent", log_level::warning,
+           "response " + std::to_string(code) + " not sent: " + ec.message() +
+               "; its server transaction is over");
   return ec;
 }
 

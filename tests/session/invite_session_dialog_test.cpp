@@ -333,3 +333,72 @@ TEST_CASE("A PRACK goes to the early dialog of the fork named") {
   REQUIRE(prack[0].request.get("RAck") == "1 314159 INVITE");
   REQUIRE(c.d.session().request("PRACK", {}, c.d.now(), "nobody").error == error::invalid_state);
 }
+
+TEST_CASE("A module's request built on dialog_for_module takes the dialog's next CSeq") {
+  confirmed_call c;
+  auto* d = c.d.session().dialog_for_module();
+  REQUIRE(d);
+  REQUIRE(d->id().remote_tag == bob_tag);
+  auto refer = d->make_request("REFER");
+  refer.add("Refer-To", "<sip:carol@chicago.example.com>");
+  c.d.run(c.d.session().send_built(std::move(refer), c.d.now()));
+  auto sent = c.sent();
+  REQUIRE(start_line(sent.request) == "REFER sip:bob@192.0.2.4 SIP/2.0");
+  REQUIRE(sent.request.get(header_id::cseq) == "314160 REFER");
+  REQUIRE(sent.request.get("Refer-To") == "<sip:carol@chicago.example.com>");
+  REQUIRE(sent.next_hop_uri == "sip:ss1.example.com;lr");
+  // The session's own next request follows it.
+  c.d.run(c.d.session().request("INFO", {}, c.d.now()));
+  REQUIRE(c.sent().request.get(header_id::cseq) == "314161 INFO");
+  // Its 202 completes it like a request() of the session's own.
+  c.d.clear();
+  c.d.run(c.d.session().on_response(sent.id, bob_response(sent.request, 202), c.d.now()));
+  auto done = c.d.last_of<invite_session::request_completed>();
+  REQUIRE(done.size() == 1);
+  REQUIRE(done[0].id == sent.id);
+  REQUIRE(done[0].method == sipkit::parser::method::refer);
+  REQUIRE_FALSE(done[0].error);
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+}
+
+TEST_CASE("A module's PRACK goes to the early dialog of its fork; a refresh UPDATE is allowed") {
+  early_call c;
+  c.d.run(c.d.session().on_response(c.id, bob_response(c.invite, 180, {}, "fork1"), c.d.now()));
+  c.d.run(c.d.session().on_response(c.id, bob_response(c.invite, 180, {}, "fork2"), c.d.now()));
+  REQUIRE_FALSE(c.d.session().dialog_for_module("nobody"));
+  auto* fork2 = c.d.session().dialog_for_module("fork2");
+  REQUIRE(fork2);
+  auto prack = fork2->make_request("PRACK");
+  prack.add("RAck", "1 314159 INVITE");
+  c.d.run(c.d.session().send_built(std::move(prack), c.d.now()));
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].request.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  REQUIRE(sent[0].request.get(header_id::cseq) == "314160 PRACK");
+  REQUIRE(sent[0].next_hop_uri == "sip:ss1.example.com;lr");  // the 180's Record-Route
+
+  // An UPDATE without a body refreshes (RFC 4028 §10); with one it must be update()'s.
+  auto refresh = c.d.session().dialog_for_module("fork1")->make_request("UPDATE");
+  c.d.run(c.d.session().send_built(refresh, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.get(header_id::cseq) ==
+          "314160 UPDATE");
+  auto offer = c.d.session().dialog_for_module("fork1")->make_request("UPDATE");
+  offer.set_body(offer_sdp, "application/sdp");
+  REQUIRE(c.d.session().send_built(offer, c.d.now()).error == error::invalid_state);
+}
+
+TEST_CASE("send_built refuses the session's own methods, unknown dialogs and an ended session") {
+  confirmed_call c;
+  auto* d = c.d.session().dialog_for_module();
+  REQUIRE(c.d.session().send_built(d->make_request("BYE"), c.d.now()).error ==
+          error::invalid_state);
+  REQUIRE(c.d.session().send_built(d->make_request("INVITE"), c.d.now()).error ==
+          error::invalid_state);
+  auto stranger = d->make_request("INFO");
+  stranger.set(header_id::to, "Bob <sip:bob@biloxi.example.com>;tag=other");
+  REQUIRE(c.d.session().send_built(stranger, c.d.now()).error == error::invalid_state);
+  const auto bye = request_from_bob("BYE", 1);
+  c.d.run(c.d.session().on_request({3, 1}, bye, c.d.now()));
+  REQUIRE(c.d.session().current_state() == st::terminated);
+  REQUIRE_FALSE(c.d.session().dialog_for_module());
+}

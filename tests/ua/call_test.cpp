@@ -364,6 +364,33 @@ TEST_CASE("MESSAGE to an agent without a message handler is answered 405") {
   CHECK(*status == 405);
 }
 
+// The transaction layer returns a synchronous transport failure from start_client (it
+// used to report it only through on_failure, before the agent knew the id): the request's
+// handler completes with the transport's error, and the agent goes on.
+TEST_CASE("MESSAGE too large for UDP completes with the transport's error; the next is sent") {
+  boost::asio::io_context io;
+  auto cfg = loopback_config("alice");
+  cfg.transport.udp_to_tcp_threshold = 0;  // keep it on UDP (RFC 3261 18.1.1 off)
+  ua::user_agent alice(io, cfg);
+  ua::user_agent bob(io, loopback_config("bob"));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  std::vector<std::string> got;
+  bob.on_message([&](const ua::message_event& m) { got.emplace_back(m.body); });
+  std::optional<std::pair<std::error_code, int>> big, small;
+  alice.async_send_message(uri_of(bob, "bob"), "text/plain", std::string(70000, 'x'),
+                           [&](std::error_code ec, int s) { big.emplace(ec, s); });
+  REQUIRE(run_until(io, [&] { return big.has_value(); }));
+  CHECK(big->first == transport::error::message_too_large);
+  CHECK(big->second == 0);
+  alice.async_send_message(uri_of(bob, "bob"), "text/plain", "page",
+                           [&](std::error_code ec, int s) { small.emplace(ec, s); });
+  REQUIRE(run_until(io, [&] { return small.has_value(); }));
+  CHECK_FALSE(small->first);
+  CHECK(small->second == 200);
+  CHECK(got == std::vector<std::string>{"page"});
+}
+
 TEST_CASE("OPTIONS is answered 200 by the stack, awaited with use_awaitable") {
   pair_fixture f;
   std::optional<int> status;

@@ -266,6 +266,20 @@ class invite_session {
   /// empty: the confirmed dialog, else the first early one.
   action_list request(std::string_view method, message_options options, time_point now,
                       std::string_view remote_tag = {});
+  /// For the modules that build in-dialog requests from a dialog themselves (100rel's
+  /// PRACK, transfer's REFER and NOTIFY, a session timer's refreshing UPDATE): the
+  /// session's dialog with remote tag `remote_tag` (empty: the confirmed one, else the
+  /// first early one), mutable so that the module's request takes the dialog's next CSeq
+  /// and route set. Null when there is none or the session is over. Send what was built
+  /// with send_built(), never past the session: the dialog's CSeq has moved.
+  dialog::dialog* dialog_for_module(std::string_view remote_tag = {}) noexcept;
+  /// Sends a request a module built with dialog_for_module()'s dialog, as request() sends
+  /// one it builds: send_request now, request_completed at its final response (a 481/408
+  /// or a timeout ends the session, a PRACK's excepted, §12.2.1.2). The dialog is the one
+  /// whose local and remote tags the request's From and To carry. Methods and states as
+  /// request(), plus an UPDATE without a body (a refresh: no offer, RFC 4028 §10);
+  /// invalid_state otherwise.
+  action_list send_built(parser::message request, time_point now);
   /// Answers an in-dialog request reported by request_received. For a re-INVITE or
   /// UPDATE, a 2xx carries our Contact and the body is the answer (or, for a re-INVITE
   /// without offer, our offer); a re-INVITE's 2xx is retransmitted until its ACK.
