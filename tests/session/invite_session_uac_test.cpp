@@ -1,4 +1,6 @@
 // invite_session, caller side: RFC 3261 §13.2 (INVITE, ACK for 2xx, forks), §9.1 (CANCEL).
+#include <deque>
+
 #include "session/support/messages.hpp"
 #include "sipkit/session/error.hpp"
 #include "sipkit/transaction/error.hpp"
@@ -20,9 +22,11 @@ struct uac_call {
   }
   const invite_session::action_list& respond(int code, std::string_view sdp = {},
                                              std::string_view tag = bob_tag) {
-    auto r = bob_response(invite, code, sdp, tag);
-    return d.run(d.session().on_response(invite_id, r, d.now()));
+    // Kept: the actions' `cause` points into the response (valid while it lives).
+    responses.push_back(bob_response(invite, code, sdp, tag));
+    return d.run(d.session().on_response(invite_id, responses.back(), d.now()));
   }
+  std::deque<message> responses;
   session_driver d;
   sipkit::session::request_id invite_id = 0;
   message invite;

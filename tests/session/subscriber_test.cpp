@@ -167,7 +167,8 @@ TEST_CASE("subscriber moves the refresh to the expires of a NOTIFY") {
 TEST_CASE("subscriber ends on a NOTIFY with terminated and its reason") {
   fixture f;
   f.establish();
-  auto a = f.sub.on_notify(tx, notify(2, "terminated;reason=deactivated", ""), t0 + 5s);
+  const auto n = notify(2, "terminated;reason=deactivated", "");  // the reasons point into it
+  auto a = f.sub.on_notify(tx, n, t0 + 5s);
   CHECK(all<subscriber::send_response>(a)[0].response.status_code() == 200);
   REQUIRE(all<subscriber::notified>(a).size() == 1);
   CHECK(all<subscriber::notified>(a)[0].reason == "deactivated");
