@@ -1,42 +1,18 @@
 // proxy::asio_adapter (asio_adapter.hpp): the proxy core on an Asio executor.
 #include "sipkit/proxy/asio_adapter.hpp"
 
-#include <boost/asio/error.hpp>
-
 namespace sipkit::proxy {
 
 asio_adapter::asio_adapter(boost::asio::any_io_executor executor, transaction::transport& tp,
-                           services& svc, config cfg, transaction::manager_config manager_config)
-    : timer_(std::move(executor)),
-      core_(tp, svc, std::move(cfg), std::move(manager_config)),
-      self_(std::make_shared<asio_adapter*>(this)) {}
-
-asio_adapter::~asio_adapter() {
-  self_.reset();
-  timer_.cancel();
-}
-
-void asio_adapter::rearm() {
-  const auto next = core_.next_deadline();
-  if (next == armed_) return;
-  armed_ = next;
-  if (!next) {
-    timer_.cancel();
-    return;
-  }
-  timer_.expires_at(*next);  // cancels the previous wait
-  std::weak_ptr<asio_adapter*> weak = self_;
-  timer_.async_wait([weak, deadline = *next](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) return;
-    auto self = weak.lock();
-    if (!self) return;
-    asio_adapter& a = **self;
-    if (a.armed_ != deadline) return;  // superseded by a later expires_at
-    a.armed_.reset();
-    a.core_.on_timer(clock_type::now());
-    a.rearm();
-  });
-}
+                           services& svc, config cfg, transaction::manager_config manager_config,
+                           duration timer_grain)
+    : core_(tp, svc, std::move(cfg), std::move(manager_config)),
+      timer_(std::move(executor),
+             [this] {
+               core_.on_timer(clock_type::now());
+               rearm();
+             },
+             timer_grain) {}
 
 void asio_adapter::set_targets(std::uint64_t lookup, std::vector<target> targets,
                                std::optional<fork_mode> mode) {

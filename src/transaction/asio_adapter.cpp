@@ -1,41 +1,16 @@
 #include "sipkit/transaction/asio_adapter.hpp"
 
-#include <boost/asio/error.hpp>
-
 namespace sipkit::transaction {
 
 asio_adapter::asio_adapter(boost::asio::any_io_executor executor, transport& tp,
-                           transaction_user& tu, manager_config config)
-    : timer_(std::move(executor)),
-      manager_(tp, tu, std::move(config)),
-      self_(std::make_shared<asio_adapter*>(this)) {}
-
-asio_adapter::~asio_adapter() {
-  self_.reset();
-  timer_.cancel();
-}
-
-void asio_adapter::rearm() {
-  const auto next = manager_.next_deadline();
-  if (next == armed_) return;
-  armed_ = next;
-  if (!next) {
-    timer_.cancel();
-    return;
-  }
-  timer_.expires_at(*next);  // cancels the previous wait
-  std::weak_ptr<asio_adapter*> weak = self_;
-  timer_.async_wait([weak, deadline = *next](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted) return;
-    auto self = weak.lock();
-    if (!self) return;
-    asio_adapter& a = **self;
-    if (a.armed_ != deadline) return;  // superseded by a later expires_at
-    a.armed_.reset();
-    a.manager_.on_timer(clock_type::now());
-    a.rearm();
-  });
-}
+                           transaction_user& tu, manager_config config, duration timer_grain)
+    : manager_(tp, tu, std::move(config)),
+      timer_(std::move(executor),
+             [this] {
+               manager_.on_timer(clock_type::now());
+               rearm();
+             },
+             timer_grain) {}
 
 start_result asio_adapter::start_client(parser::message request, std::vector<endpoint> targets) {
   return with_manager([&](manager& m, time_point now) {

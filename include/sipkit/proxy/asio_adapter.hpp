@@ -1,4 +1,4 @@
-// Binds a proxy::core to an Asio executor and one asio::steady_timer: the proxy's
+// Binds a proxy::core to an Asio executor and one timer (transaction::deadline_timer): the proxy's
 // counterpart of transaction::asio_adapter (target sipkit::proxy_asio; sipkit::proxy
 // itself stays I/O-free).
 //
@@ -15,7 +15,8 @@
 // The core's driving interface mirrors the transaction manager's (on_receive,
 // on_send_error, next_deadline, on_timer). The adapter is the only place where the proxy
 // meets a real clock: each entry point reads std::chrono::steady_clock::now(), calls the
-// core, then moves the single steady_timer to core::next_deadline(); when it fires,
+// core, then moves the single timer (transaction::deadline_timer, which coalesces
+// expiries a few milliseconds apart) to core::next_deadline(); when it fires,
 // core::on_timer(now) runs on the executor. Services that answer later (an RFC 3263
 // lookup, a database) must answer through set_targets / respond / set_next_hops here (or
 // with_core), so that the timer follows; answering from inside services::locate/resolve
@@ -32,15 +33,14 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "sipkit/proxy/core.hpp"
+#include "sipkit/transaction/deadline_timer.hpp"
 #include "sipkit/transaction/transport.hpp"
 
 namespace sipkit::proxy {
@@ -50,8 +50,9 @@ class asio_adapter final : public transaction::transport_receiver {
   using clock_type = transaction::clock_type;
 
   asio_adapter(boost::asio::any_io_executor executor, transaction::transport& tp, services& svc,
-               config cfg = {}, transaction::manager_config manager_config = {});
-  ~asio_adapter() override;
+               config cfg = {}, transaction::manager_config manager_config = {},
+               duration timer_grain = transaction::default_timer_grain);
+  ~asio_adapter() override = default;
   asio_adapter(const asio_adapter&) = delete;
   asio_adapter& operator=(const asio_adapter&) = delete;
 
@@ -83,12 +84,10 @@ class asio_adapter final : public transaction::transport_receiver {
   boost::asio::any_io_executor get_executor() noexcept { return timer_.get_executor(); }
 
  private:
-  void rearm();
+  void rearm() { timer_.follow(core_.next_deadline()); }
 
-  boost::asio::steady_timer timer_;
   core core_;
-  std::optional<time_point> armed_;
-  std::shared_ptr<asio_adapter*> self_;  // expires with the adapter: late completions see it
+  transaction::deadline_timer timer_;  // after core_: destroyed first
 };
 
 }  // namespace sipkit::proxy

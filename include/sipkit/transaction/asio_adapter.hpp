@@ -12,8 +12,8 @@
 //
 // The adapter is the only place where the transaction layer meets a real clock: each
 // entry point reads std::chrono::steady_clock::now(), calls the manager, and then moves the
-// single steady_timer to manager::next_deadline(). When it fires, manager::on_timer(now)
-// runs on the executor.
+// single timer (a deadline_timer: expiries within a few milliseconds share one wake-up)
+// to manager::next_deadline(). When it fires, manager::on_timer(now) runs on the executor.
 //
 // Ownership: the adapter owns the manager; `transport` and `tu` must outlive it.
 // Destroying the adapter cancels its timer; a timer completion already queued is ignored.
@@ -24,13 +24,12 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <memory>
 #include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include "sipkit/transaction/deadline_timer.hpp"
 #include "sipkit/transaction/manager.hpp"
 #include "sipkit/transaction/transport.hpp"
 
@@ -38,9 +37,10 @@ namespace sipkit::transaction {
 
 class asio_adapter final : public transport_receiver {
  public:
+  /// `timer_grain`: the coalescing window of the adapter's timer (deadline_timer.hpp).
   asio_adapter(boost::asio::any_io_executor executor, transport& tp, transaction_user& tu,
-               manager_config config = {});
-  ~asio_adapter() override;
+               manager_config config = {}, duration timer_grain = default_timer_grain);
+  ~asio_adapter() override = default;
   asio_adapter(const asio_adapter&) = delete;
   asio_adapter& operator=(const asio_adapter&) = delete;
 
@@ -73,12 +73,10 @@ class asio_adapter final : public transport_receiver {
   boost::asio::any_io_executor get_executor() noexcept { return timer_.get_executor(); }
 
  private:
-  void rearm();
+  void rearm() { timer_.follow(manager_.next_deadline()); }
 
-  boost::asio::steady_timer timer_;
   manager manager_;
-  std::optional<time_point> armed_;
-  std::shared_ptr<asio_adapter*> self_;  // expires with the adapter: late completions see it
+  deadline_timer timer_;  // after manager_: destroyed first, so no completion sees a dead manager
 };
 
 }  // namespace sipkit::transaction
