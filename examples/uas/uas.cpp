@@ -28,7 +28,27 @@
 //          --quiet (no ladder)  --full (whole messages)  --cert F --key F
 //          --ca F (trust anchors: client certificates, and the server's when our BYE
 //          opens a TLS connection to the caller)  --require-client-cert (mutual TLS)
+//          --threads N (1): N agents, each on its own thread and io_context, see below
+//
+// One machine, every core (--threads N): a sipkit agent runs on one thread, without locks.
+// To use N cores, N agents share the listening port with SO_REUSEPORT
+// (transport_config::reuse_port), and each also listens on a port of its own (--port + 1
+// + i), which it writes into its Via and Contact. Which agent gets a message that reaches
+// the shared port is the kernel's choice: for UDP a hash of the source and destination
+// address and port, for TCP the agent that accepted the connection. So
+//  - a new INVITE goes to any agent, and its retransmissions, its CANCEL and the ACK of a
+//    non-2xx response (sent by the caller's transaction from the same socket, RFC 3261
+//    §9.1, §17.1.1.3) reach the same one;
+//  - in-dialog requests (the 2xx's ACK, BYE, re-INVITE, INFO ...) go to the remote target,
+//    our Contact (§12.2.1.1): the agent's own port, so they reach the agent that holds the
+//    dialog whichever socket the peer sends them from. A peer that ignores the Contact
+//    and sends a BYE to the shared port from a new source port may reach another agent,
+//    which answers 481 (as the RFC says for an unknown dialog);
+//  - our own requests (a BYE of --hangup-after) leave from the agent's own port, and
+//    their responses come back to it by the Via.
+// --register is not available with --threads (each agent would register its own Contact).
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -37,6 +57,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "../common/sip_ladder.hpp"
 #include "sipkit/ua/user_agent.hpp"
@@ -56,6 +78,7 @@ struct options {
   std::string ca;
   bool require_client_cert = false;
   std::string registrar, aor, user = "uas", username, password, realm;
+  unsigned threads = 1;
 };
 
 [[noreturn]] void usage() {
@@ -66,7 +89,7 @@ struct options {
       "           [--cert FILE --key FILE]\n"
       "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
-      "            [--realm R]]\n");
+      "            [--realm R]] [--threads N]\n");
   std::exit(2);
 }
 
@@ -118,23 +141,27 @@ options parse(int argc, char** argv) {
       o.password = value();
     else if (a == "--realm")
       o.realm = value();
+    else if (a == "--threads")
+      o.threads = static_cast<unsigned>(std::stoul(value()));
     else
       usage();
   }
+  if (o.threads == 0 || o.threads > 256 || (o.threads > 1 && !o.registrar.empty())) usage();
   return o;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const options opt = parse(argc, argv);
-  boost::asio::io_context io(1);
-
+sipkit::ua::ua_config make_config(const options& opt, unsigned index) {
   sipkit::ua::ua_config cfg;
   cfg.user = opt.user;
   if (!opt.password.empty())
     cfg.credentials = {{opt.realm, opt.username.empty() ? opt.user : opt.username, opt.password}};
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  if (opt.threads > 1) {
+    // Its own port first: the first listener is the one Via and Contact name.
+    const auto own = static_cast<std::uint16_t>(opt.port + 1 + index);
+    cfg.transport.listen.insert(cfg.transport.listen.begin(), {opt.transport, opt.bind, own});
+    cfg.transport.reuse_port = true;
+  }
   if (opt.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
     cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
     cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
@@ -155,55 +182,54 @@ int main(int argc, char** argv) {
   // Listening on TCP, the calls we place (transfers) and REGISTERs to URIs without
   // ;transport= use TCP too. (A TLS listener's peers have sips: URIs: always TLS.)
   if (opt.transport == sipkit::transport_protocol::tcp) cfg.default_transport = opt.transport;
+  return cfg;
+}
 
-  sipkit::ua::user_agent agent(io, cfg);
-  if (auto ec = agent.start()) {
-    std::fprintf(stderr, "uas: cannot listen on %s:%u: %s\n", opt.bind.c_str(), opt.port,
-                 ec.message().c_str());
-    return 1;
-  }
+// One agent and what it does with calls; it lives on the thread that runs `io`.
+struct uas_instance {
+  uas_instance(const options& o, unsigned index) : opt(o), agent(io, make_config(o, index)) {}
+  std::error_code start();
+  /// --hangup-after: BYE that many seconds after the call is connected (answered and
+  /// ACKed, or for a transferred call, answered by the transfer target).
+  void hang_up_later(sipkit::ua::call c);
+
+  const options& opt;
+  boost::asio::io_context io{1};
+  sipkit::ua::user_agent agent;
+  sipkit::ua::registration reg;
+  std::uint64_t calls_taken = 0;  // printed at exit with --threads: how the kernel spread them
+};
+
+std::error_code uas_instance::start() {
+  if (auto ec = agent.start()) return ec;
 
   // With --register the UAS binds its Contact at a registrar (and keeps it refreshed), so
   // calls to its address-of-record reach it through a proxy.
-  sipkit::ua::registration reg;
   if (!opt.registrar.empty()) {
     sipkit::ua::registration_options ro;
     ro.registrar = opt.registrar;
     ro.aor = opt.aor;
     reg = agent.start_registration(ro);
-    reg.on_event([&opt](const sipkit::ua::registration_event& e) {
+    reg.on_event([this](const sipkit::ua::registration_event& e) {
       if (!opt.quiet || e.state == sipkit::ua::registration_state::failed)
         std::printf("registration %s (%d)\n", std::string(to_string(e.state)).c_str(), e.status);
       std::fflush(stdout);
     });
   }
 
-  agent.on_message([&](const sipkit::ua::message_event& m) {
+  agent.on_message([this](const sipkit::ua::message_event& m) {
     if (!opt.quiet)
       std::printf("MESSAGE from %.*s (%.*s): %.*s\n", static_cast<int>(m.from.size()),
                   m.from.data(), static_cast<int>(m.content_type.size()), m.content_type.data(),
                   static_cast<int>(m.body.size()), m.body.data());
   });
 
-  // --hangup-after: BYE that many seconds after the call is connected (answered and ACKed,
-  // or for a transferred call, answered by the transfer target).
-  auto hang_up_later = [&io, &opt](sipkit::ua::call c) {
-    if (opt.hangup_after <= 0) return;
-    auto t =
-        std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(opt.hangup_after));
-    c.async_wait_connected([c, t](std::error_code ec) mutable {
-      if (ec) return;
-      t->async_wait(
-          [c, t](boost::system::error_code) mutable { c.async_hangup([](std::error_code) {}); });
-    });
-  };
-
   // Transfer (RFC 3515), the transferee's side: the stack checks the REFER (one Refer-To,
   // else 400), answers 202 and notifies "100 Trying" (§2.4.4), then calls this handler,
   // which places the new call and returns it; the stack notifies that call's progress and
   // its final status (§2.4.5). Without a handler (--no-transfer) the stack answers 603.
   if (opt.transfer) {
-    agent.on_refer([&agent, &opt, &hang_up_later](sipkit::ua::call, std::string_view refer_to) {
+    agent.on_refer([this](sipkit::ua::call, std::string_view refer_to) {
       if (!opt.quiet)
         std::printf("transfer: calling %.*s\n", static_cast<int>(refer_to.size()), refer_to.data());
       std::fflush(stdout);
@@ -213,8 +239,9 @@ int main(int argc, char** argv) {
     });
   }
 
-  agent.on_incoming_call([&](sipkit::ua::call c) {
-    c.on_event([&opt](const sipkit::ua::call_event& e) {
+  agent.on_incoming_call([this](sipkit::ua::call c) {
+    ++calls_taken;
+    c.on_event([this](const sipkit::ua::call_event& e) {
       using kind = sipkit::ua::call_event::kind;
       if (opt.quiet) return;
       if (e.what == kind::info || e.what == kind::message)
@@ -225,7 +252,7 @@ int main(int argc, char** argv) {
         std::printf("call %s\n", e.what == kind::remote_hold ? "put on hold" : "resumed");
     });
     c.ring();
-    auto answer = [c, &hang_up_later]() mutable {
+    auto answer = [this, c]() mutable {
       if (c.answer()) return;
       hang_up_later(c);
     };
@@ -235,15 +262,60 @@ int main(int argc, char** argv) {
     t->async_wait([t, answer](boost::system::error_code) mutable { answer(); });
   });
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int) {
-    agent.stop();
-    io.stop();
+  return {};
+}
+
+void uas_instance::hang_up_later(sipkit::ua::call c) {
+  if (opt.hangup_after <= 0) return;
+  auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::seconds(opt.hangup_after));
+  c.async_wait_connected([c, t](std::error_code ec) mutable {
+    if (ec) return;
+    t->async_wait(
+        [c, t](boost::system::error_code) mutable { c.async_hangup([](std::error_code) {}); });
   });
-  std::printf("listening on %s %s\n",
-              std::string(sipkit::transport_param_name(opt.transport)).c_str(),
-              agent.local_address(opt.transport).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+  std::vector<std::unique_ptr<uas_instance>> agents;
+  for (unsigned i = 0; i < opt.threads; ++i) {
+    auto& a = agents.emplace_back(std::make_unique<uas_instance>(opt, i));
+    if (auto ec = a->start()) {
+      std::fprintf(stderr, "uas: cannot listen on %s:%u: %s\n", opt.bind.c_str(), opt.port,
+                   ec.message().c_str());
+      return 1;
+    }
+  }
+  const std::string proto(sipkit::transport_param_name(opt.transport));
+  if (opt.threads == 1) {
+    std::printf("listening on %s %s\n", proto.c_str(),
+                agents[0]->agent.local_address(opt.transport).c_str());
+  } else {
+    std::printf("listening on %s %s:%u with %u agents (SO_REUSEPORT), agent i also on port "
+                "%u + i\n",
+                proto.c_str(), opt.bind.c_str(), opt.port, opt.threads, opt.port + 1);
+  }
   std::fflush(stdout);
-  io.run();
+
+  // Agent 0 runs on this thread with the signal handler; the others on their own.
+  boost::asio::signal_set signals(agents[0]->io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    for (auto& a : agents)
+      boost::asio::post(a->io, [&agent = a->agent, &io = a->io] {
+        agent.stop();
+        io.stop();
+      });
+  });
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < agents.size(); ++i)
+    threads.emplace_back([&io = agents[i]->io] { io.run(); });
+  agents[0]->io.run();
+  for (auto& t : threads) t.join();
+  if (opt.threads > 1)
+    for (std::size_t i = 0; i < agents.size(); ++i)
+      std::printf("agent %zu took %llu calls\n", i,
+                  static_cast<unsigned long long>(agents[i]->calls_taken));
   return 0;
 }

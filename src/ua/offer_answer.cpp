@@ -217,11 +217,13 @@ sdp::session redirect(const sdp::session& current, Rule rule) {
 
 }  // namespace
 
-std::uint64_t random_session_id() {
-  // One generator per thread, keyed once from the OS: opening std::random_device for
-  // every call was 17% of a loaded UAS's CPU. RFC 3264 §5 asks only for uniqueness.
-  thread_local transaction::branch_generator generator;
+std::uint64_t random_session_id(transaction::branch_generator& generator) {
   return 1 + generator.next_u64() % ((std::uint64_t{1} << 62) - 1);
+}
+
+std::uint64_t random_session_id() {
+  transaction::branch_generator generator;  // keyed from std::random_device
+  return random_session_id(generator);
 }
 
 sdp::session make_offer(const local_media& local, std::uint64_t session_id, std::uint64_t version) {
