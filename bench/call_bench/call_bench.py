@@ -3,7 +3,7 @@
 examples/uas (UDP) and, in the same run, against sipp's own built-in `uas` as the reference.
 
 usage: call_bench.py [--rates 100,200,...] [--seconds S] [--max-retrans PCT]
-                     [--work DIR] (UAS_BINARY | --reference-only)
+                     [--instances 1,2] [--work DIR] (UAS_BINARY | --reference-only)
 
 A rate is "held" when a step of rate*seconds calls ends with every call successful, none
 failed, sipp's cumulative call rate within 5% of the rate asked for, and retransmissions
@@ -12,6 +12,10 @@ without an answer: the target fell behind). The rates rise until one is not held
 numbers are the client's view (sipp uac's -trace_stat file); "CPU" is the target's
 user+system time over the step's wall time, and CPU per call compares the targets even
 when the single-threaded sipp uac, not a target, is what gives out first.
+--instances N[,M...]: examples/uas with --threads N for each value (N agents sharing the
+port with SO_REUSEPORT, README "Scaling out"); with more than one agent sipp's uac uses a
+socket per call (-t un), so that the kernel spreads the calls over the agents (the sipp
+reference keeps its one socket). CPU is then the sum over the agents' threads.
 Exit status: 0 when every target held some rate; 1 when UAS_BINARY is missing (the sipp
 reference still runs) or a target held none; 2 for bad usage.
 """
@@ -44,7 +48,8 @@ def step(a, target, rate, again=False):
     name = target["name"].replace(" ", "_")
     work = os.path.join(a.work, f"{name}_{rate}_again" if again else f"{name}_{rate}")
     os.makedirs(work)
-    port = free_port()
+    agents = target.get("agents", 1)
+    port = free_port(span=1 if agents == 1 else agents + 1)  # shared port + each agent's
     sipp = need("sipp")
     with Processes(verbose=a.verbose) as procs:
         if target["binary"]:
@@ -53,6 +58,8 @@ def step(a, target, rate, again=False):
                     # one sipp from one address: past the per-source rate limit (a flood
                     # defence), off as for any load test from one address
                     "--max-request-rate", "0"]
+            if agents > 1:
+                argv += ["--threads", str(agents)]
         else:
             argv = sipp_argv(sipp, work, "uas", "udp", port, ["-sn", "uas"], [])
         uas = procs.start(target["name"], argv, os.path.join(work, "uas.log"), cwd=work)
@@ -65,6 +72,9 @@ def step(a, target, rate, again=False):
         argv = sipp_argv(sipp, work, "uac", "udp", free_port(),
                          ["-sn", "uac", f"127.0.0.1:{port}"],
                          ["-m", str(calls), "-r", str(rate), "-timeout", f"{limit}s"])
+        if agents > 1:  # a socket per call: the kernel spreads the calls over the agents
+            argv[argv.index("u1")] = "un"
+            argv += ["-max_socket", "15000"]  # below RLIMIT_NOFILE
         uac = procs.start("sipp uac", argv, os.path.join(work, "uac.log"), cwd=work)
         try:
             rc = uac.wait(limit, watch=[uas])
@@ -112,6 +122,8 @@ def main():
                    help="retransmissions, in %% of calls, under which a rate is held")
     p.add_argument("--reference-only", action="store_true",
                    help="measure sipp's uas only (the CTest smoke run)")
+    p.add_argument("--instances", default="1",
+                   help="comma-separated agent counts for examples/uas --threads (default 1)")
     p.add_argument("--work", default="call_bench.work", help="scratch dir, emptied first")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args()
@@ -130,7 +142,9 @@ def main():
     targets = []
     if not a.reference_only:
         if os.access(a.uas, os.X_OK):
-            targets.append({"name": "sipkit uas", "binary": os.path.abspath(a.uas)})
+            for n in [int(x) for x in a.instances.split(",")]:
+                targets.append({"name": "sipkit uas" if n == 1 else f"sipkit uas x{n}",
+                                "binary": os.path.abspath(a.uas), "agents": n})
         else:
             missing = f"uas binary {a.uas} is missing (build examples/uas first)"
             print(f"call_bench: {missing}; running the sipp reference only", flush=True)
@@ -175,10 +189,12 @@ def main():
                   f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
         else:
             print(f"{t['name']:<12} {'none':>18}")
-    if len(targets) == 2 and all(t["best"] for t in targets):
-        ours, ref = targets[0]["best"], targets[1]["best"]
-        print(f"sipkit/sipp: highest rate held {ours['rate'] / ref['rate']:.2f}, CPU per call "
-              f"{ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
+    ref = targets[-1]["best"]
+    for t in targets[:-1]:
+        ours = t["best"]
+        if ours and ref:
+            print(f"{t['name']}/sipp: highest rate held {ours['rate'] / ref['rate']:.2f}, CPU "
+                  f"per call {ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
     if missing:
         print(f"call_bench: {missing}")
         return 1
