@@ -8,10 +8,11 @@
 //     example's, examples/registrar/location_service.hpp, through the REGISTER handling
 //     both examples share, examples/registrar/registration.hpp; with --user, digest
 //     authentication first, RFC 3261 §22); a request for a registered AOR of --domain
-//     forks to all its contacts (in parallel, or one at a time in registration order
-//     with --sequential: the location service keeps no q-values, so each contact gets a
-//     q a little below the one registered before it, and proxy::core's sequential mode
-//     tries the next on a failure response or Timer C);
+//     forks to all its contacts (in parallel, or one at a time by q with
+//     --sequential: the location service lists contacts by their registered q, then
+//     in registration order, and each gets a q a little below the one before it, so
+//     proxy::core's sequential mode tries them in that order, the next on a failure
+//     response or Timer C);
 //     an AOR without contacts gets 404. Requests for other domains never come here:
 //     they go to their Request-URI.
 //   * resolve: RFC 3263 for the next hop (an IP literal at once, names through

@@ -46,6 +46,15 @@ void read_users_file(registrar_options& o, const std::string& path, void (*usage
   }
 }
 
+// Thousandths as a qvalue (RFC 3261 §20.10): 1000 -> "1", 500 -> "0.5", 125 -> "0.125".
+std::string format_q(std::uint16_t q) {
+  if (q >= 1000) return "1";
+  if (q == 0) return "0";
+  std::string s = "0." + std::to_string(1000 + q).substr(1);
+  while (s.back() == '0' && s.size() > 3) s.pop_back();
+  return s;
+}
+
 reply refuse(int code, std::string reason = {}) { return {code, std::move(reason), {}, {}}; }
 
 }  // namespace
@@ -122,7 +131,9 @@ std::vector<std::string> contact_values(std::span<const binding> list, clock_typ
   out.reserve(list.size());
   for (const auto& b : list) {
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count();
-    out.push_back("<" + b.uri + ">;expires=" + std::to_string(left));
+    std::string v = "<" + b.uri + ">;expires=" + std::to_string(left);
+    if (b.q) v += ";q=" + format_q(*b.q);
+    out.push_back(std::move(v));
   }
   return out;
 }
@@ -155,7 +166,9 @@ reply apply_register(const sipkit::parser::message& req, const aor& a, const reg
       r.headers.emplace_back("Min-Expires", std::to_string(o.min_expires));
       return r;
     }
-    updates.push_back({std::string(na.uri.raw), std::min(expires, o.max_expires)});
+    std::optional<std::uint16_t> q;
+    if (!na.q.empty() && !(q = parse_q(na.q))) return refuse(400, "Bad q-value");
+    updates.push_back({std::string(na.uri.raw), std::min(expires, o.max_expires), q});
   }
 
   const std::uint32_t cseq = req.cseq() ? req.cseq()->number : 0;
