@@ -104,6 +104,7 @@ def step(a, target, rate, again):
                          ["-m", str(calls), "-r", str(rate), "-timeout", f"{limit}s"])
         uac = procs.start("sipp uac", pinned(a.sipp_core, argv), os.path.join(work, "uac.log"),
                           cwd=work)
+        sipp_cpu0 = group_cpu_seconds(uac.popen.pid)
         try:
             rc = uac.wait(limit, watch=[registrar])
         except Failure:
@@ -111,8 +112,13 @@ def step(a, target, rate, again):
                 raise  # the registrar crashed: that is no rate limit
             procs.stop(uac, signal.SIGINT)
             rc = f"none, stopped after {limit} s"
-        cpu = (group_cpu_seconds(pgid) - cpu0) / (time.monotonic() - t0)
+        elapsed = time.monotonic() - t0
+        cpu = (group_cpu_seconds(pgid) - cpu0) / elapsed
+        # sipp's own share of its core: near 100% means the client, not the registrar, is
+        # what gives out (read before the with block reaps it).
+        sipp_cpu = (group_cpu_seconds(uac.popen.pid) - sipp_cpu0) / elapsed
     r = judge_step(sipp_stats(work, "uac"), rate, calls, rc, cpu, a.max_retrans)
+    r["client_cpu"] = sipp_cpu
     print_step(target["name"], r, unit="reg/s", width=18)
     return r
 

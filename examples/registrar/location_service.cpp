@@ -193,7 +193,8 @@ location_service::status location_service::update(std::string_view aor_key,
     records_[slot].key.assign(aor_key);
     index_.emplace(records_[slot].key, slot);
   }
-  std::stable_sort(next.begin(), next.end(), before);
+  // `registered` is unique per AOR, so the order is total: no stable sort (and its buffer).
+  if (next.size() > 1) std::sort(next.begin(), next.end(), before);
   records_[slot].bindings = std::move(next);
   schedule(slot);
   return status::ok;

@@ -121,9 +121,11 @@ class location_service {
   struct later {
     bool operator()(const due& a, const due& b) const noexcept { return a.at > b.at; }
   };
-  struct key_hash {
+  struct key_hash {  // transparent: lookup() and update() search by string_view
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
+    // Not noexcept on purpose: libstdc++ then keeps each node's hash, so a search compares
+    // hashes before strings and a rehash does not hash every key again.
+    std::size_t operator()(std::string_view s) const {
       return std::hash<std::string_view>{}(s);
     }
   };

@@ -348,7 +348,8 @@ def print_step(name, r, unit="calls/s", width=14):
     print(f"  {name:<{width}} {r['rate']:>6} {unit}: {r['ok']}/{r['calls']} ok, "
           f"{r['failed']} failed, {r['retrans']} retrans ({r['retrans_pct']:.2f}%), "
           f"{r['achieved']:.0f} {unit}, CPU {100 * r['cpu']:.0f}% "
-          f"({r['us_per_call']:.0f} us each) -> "
+          f"({r['us_per_call']:.0f} us each)"
+          f"{', client CPU %.0f%%' % (100 * r['client_cpu']) if 'client_cpu' in r else ''} -> "
           f"{'held' if r['held'] else 'NOT held: ' + r['why']}", flush=True)
 
 
@@ -372,8 +373,8 @@ def climb(targets, rates, step):
 
 
 def print_results(targets, what="target", unit="calls/s", per="call", width=14):
-    """The table of highest rates held, then the first target against the last (the
-    reference) when both held some rate. Returns 0 when every target held some rate."""
+    """The table of highest rates held, then each target against the last (the reference)
+    where both held some rate. Returns 0 when every target held some rate."""
     print(f"\n{what:<{width}} {'highest rate held':>{15 + len(unit)}} {'retrans %':>10} {'CPU %':>6} "
           f"{'CPU us/' + per:>12}")
     for t in targets:
@@ -389,9 +390,11 @@ def print_results(targets, what="target", unit="calls/s", per="call", width=14):
                     "probably the sipp client's limit)")
         print(f"{t['name']:<{width}} {b['rate']:>14} {unit} {b['retrans_pct']:>10.2f} "
               f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
-    if len(targets) >= 2 and targets[0]["best"] and targets[-1]["best"]:
-        ours, ref = targets[0]["best"], targets[-1]["best"]
-        print(f"{targets[0]['name']} / {targets[-1]['name']}: highest rate held "
-              f"{ours['rate'] / ref['rate']:.2f}, CPU per {per} "
-              f"{ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
+    ref = targets[-1]
+    for t in targets[:-1] if ref["best"] else []:
+        if t["best"]:
+            ours = t["best"]
+            print(f"{t['name']} / {ref['name']}: highest rate held "
+                  f"{ours['rate'] / ref['best']['rate']:.2f}, CPU per {per} "
+                  f"{ours['us_per_call'] / max(ref['best']['us_per_call'], 1e-9):.2f}")
     return 0 if all(t["best"] for t in targets) else 1
