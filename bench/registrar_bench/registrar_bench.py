@@ -24,6 +24,7 @@ Exit status: 0 when every registrar held some rate; 1 otherwise; 2 for bad usage
 """
 import argparse
 import os
+import resource
 import shutil
 import signal
 import sys
@@ -50,6 +51,12 @@ def write_users(work, count):
             csv.write(f"u{i};[authentication username=u{i} password={PASSWORD}];{DOMAIN}\n")
             users.write(f"u{i}:{PASSWORD}\n")
     return csv_path, users_path
+
+
+def children_cpu_seconds():
+    """User + system time of our reaped children."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def pinned(core, argv):
@@ -102,9 +109,11 @@ def step(a, target, rate, again):
                          ["-sf", os.path.join(HERE, "register_digest.xml"), "-inf", a.users_csv,
                           f"127.0.0.1:{port}"],
                          ["-m", str(calls), "-r", str(rate), "-timeout", f"{limit}s"])
+        # sipp's CPU: what its exit (reaped below, before the registrar's) adds to our
+        # children's rusage.
+        sipp_cpu0 = children_cpu_seconds()
         uac = procs.start("sipp uac", pinned(a.sipp_core, argv), os.path.join(work, "uac.log"),
                           cwd=work)
-        sipp_cpu0 = group_cpu_seconds(uac.popen.pid)
         try:
             rc = uac.wait(limit, watch=[registrar])
         except Failure:
@@ -114,9 +123,8 @@ def step(a, target, rate, again):
             rc = f"none, stopped after {limit} s"
         elapsed = time.monotonic() - t0
         cpu = (group_cpu_seconds(pgid) - cpu0) / elapsed
-        # sipp's own share of its core: near 100% means the client, not the registrar, is
-        # what gives out (read before the with block reaps it).
-        sipp_cpu = (group_cpu_seconds(uac.popen.pid) - sipp_cpu0) / elapsed
+        # sipp's share of its core: near 100% means the client, not the registrar, gives out.
+        sipp_cpu = (children_cpu_seconds() - sipp_cpu0) / elapsed
     r = judge_step(sipp_stats(work, "uac"), rate, calls, rc, cpu, a.max_retrans)
     r["client_cpu"] = sipp_cpu
     print_step(target["name"], r, unit="reg/s", width=18)
