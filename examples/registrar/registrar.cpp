@@ -22,8 +22,9 @@
 //     even for the right password; the user's known-good sources still get through);
 //   * extension enumeration: unauthenticated lookups get the same 401 whether the AOR is
 //     registered or not (--no-redirect-requires-auth restores the open redirect);
-//   * a REGISTER costs O(bindings of its AOR + expired ones): the location service keeps an
-//     expiry queue instead of walking every binding (location_service.hpp).
+//   * a REGISTER costs O(bindings of its AOR + expired ones): the location service finds
+//     the AOR through a hash index and expires through a time-ordered queue, never walking
+//     every binding (location_service.hpp).
 //
 // Run:   registrar --port 5070 --realm example.com --user alice:secret --user bob:pw
 // Then:  uac --register sip:127.0.0.1:5070 --aor sip:alice@example.com --password secret
