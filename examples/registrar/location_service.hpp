@@ -125,9 +125,7 @@ class location_service {
     using is_transparent = void;
     // Not noexcept on purpose: libstdc++ then keeps each node's hash, so a search compares
     // hashes before strings and a rehash does not hash every key again.
-    std::size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>{}(s);
-    }
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
   bool live(const due& d) const noexcept { return records_[d.slot].generation == d.generation; }
