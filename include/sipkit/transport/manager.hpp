@@ -109,8 +109,10 @@ struct incoming_message {
 struct statistics {
   std::uint64_t messages_in = 0;   ///< parsed and delivered
   std::uint64_t messages_out = 0;  ///< handed to the socket (UDP) / fully written (streams)
-  std::uint64_t bytes_in = 0;      ///< every byte read, keep-alives and garbage included
-  std::uint64_t bytes_out = 0;
+  /// Every byte read, keep-alives and garbage included. WS/WSS: the HTTP upgrade and the
+  /// payload of each WebSocket message (frame headers and control frames are Beast's).
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;  ///< as bytes_in
   std::uint64_t parse_errors = 0;           ///< datagrams / framed messages / streams that failed
   std::uint64_t drops = 0;                  ///< inputs not delivered (parse errors included)
   std::uint64_t bad_requests_answered = 0;  ///< 400s sent for malformed requests
