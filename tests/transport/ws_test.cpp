@@ -206,6 +206,30 @@ TEST_CASE("WS: an upgrade without the sip subprotocol is refused with 400 and co
   CHECK(logs.contains("'sip' WebSocket subprotocol"));
 }
 
+TEST_CASE("WS client: a server whose 101 does not select sip fails the connection") {
+  asio::io_context io;
+  log_capture logs;
+  // A WebSocket server that is not a SIP one: Beast's accept selects no subprotocol.
+  tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
+  websocket::stream<tcp::socket> peer(io);
+  acc.async_accept(peer.next_layer(), [&](const boost::system::error_code& ec) {
+    if (!ec) peer.async_accept([](const boost::system::error_code&) {});
+  });
+  manager client(io, config_for({}, logs));
+  closes closed;
+  closed.attach(client);
+  REQUIRE(!client.start());
+  send_result sent;
+  const endpoint server{acc.local_endpoint().address(), acc.local_endpoint().port()};
+  REQUIRE(!client.send_request(owned(options_request("WS", "c.invalid")),
+                               to(protocol::ws, server), sent.handler()));
+  REQUIRE(run_until(io, [&] { return sent.done && closed.items.size() == 1; }));
+  CHECK(sent.ec == make_error_code(error::no_sip_subprotocol));
+  CHECK(closed.items[0].second == make_error_code(error::no_sip_subprotocol));
+  CHECK(client.stats(protocol::ws).connections_opened == 0);
+  CHECK(client.stats(protocol::ws).send_errors == 1);
+}
+
 TEST_CASE("WS: a plain HTTP GET is answered 426 and the connection closed") {
   asio::io_context io;
   log_capture logs;
