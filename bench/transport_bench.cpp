@@ -1,5 +1,6 @@
-// Transport receive throughput: small requests blasted over loopback UDP and TCP by a
-// sender thread, received, framed, parsed and delivered by one io_context thread.
+// Transport receive throughput: small requests blasted over loopback UDP, TCP, TLS, WS and
+// WSS by a sender thread, received, framed (TCP/TLS) or unwrapped from WebSocket messages
+// (WS/WSS, one request per message), parsed and delivered by one io_context thread.
 //
 //   transport_bench [seconds=3]
 //
@@ -7,7 +8,8 @@
 // one-pass parser, Via fix-ups computed), and for UDP how many datagrams the sender
 // wrote versus how many arrived (the kernel drops what the receiver cannot keep up with).
 // The figure that matters is "delivered/s". Run on an otherwise idle machine: the sender
-// thread competes for the same cores.
+// thread competes for the same cores. TLS and WSS use a throw-away PKI generated at start
+// (the test suite's generator), with certificate checks off on the sender's side.
 #include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -16,7 +18,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +31,10 @@
 #include <vector>
 
 #include "sipkit/transport/manager.hpp"
+#include "transport/test_certs.hpp"
 
 namespace asio = boost::asio;
+namespace websocket = boost::beast::websocket;
 using namespace sipkit::transport;
 using clk = std::chrono::steady_clock;
 
@@ -68,6 +76,12 @@ result run(protocol p, double seconds) {
   cfg.log = sipkit::logger(sipkit::log_level::error);
   cfg.udp_batch = 32;
   cfg.udp_receive_buffer = 8 * 1024 * 1024;
+  if (p == protocol::tls || p == protocol::wss) {
+    const auto& pki = sipkit::transport::test::pki();
+    cfg.tls.certificate_chain_file = pki.server_cert;
+    cfg.tls.private_key_file = pki.server_key;
+    cfg.tls.ca_file = pki.ca_cert;
+  }
   manager m(io, cfg);
   std::uint64_t delivered = 0;
   clk::time_point first{}, last{};
@@ -109,7 +123,7 @@ result run(protocol p, double seconds) {
         int n = ::sendmmsg(s.native_handle(), hdrs.data(), 64, 0);
         if (n > 0) sent += static_cast<std::uint64_t>(n);
       }
-    } else {
+    } else if (p == protocol::tcp) {
       asio::ip::tcp::socket s(sio);
       s.connect({server.address, server.port});
       std::string chunk;
@@ -119,6 +133,57 @@ result run(protocol p, double seconds) {
         asio::write(s, asio::buffer(chunk), ec);
         if (ec) break;
         sent += 64;
+      }
+    } else {
+      asio::ssl::context ctx(asio::ssl::context::tls_client);
+      ctx.set_verify_mode(asio::ssl::verify_none);
+      auto blast = [&](auto& stream, auto write_one) {
+        for (int i = 0; i < 64; ++i) msgs.push_back(request(i, to_string(p), 5060));
+        while (!stop.load(std::memory_order_relaxed)) {
+          for (const auto& one : msgs) {
+            boost::system::error_code ec;
+            write_one(stream, one, ec);
+            if (ec) return;
+          }
+          sent += 64;
+        }
+      };
+      auto tcp_connect = [&](asio::ip::tcp::socket& s) { s.connect({server.address, server.port}); };
+      auto ws_setup = [](auto& ws) {
+        ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+          req.set(boost::beast::http::field::sec_websocket_protocol, "sip");
+        }));
+        ws.auto_fragment(false);
+        ws.text(true);
+        ws.handshake("127.0.0.1", "/");
+      };
+      auto ws_write = [](auto& ws, const std::string& bytes, boost::system::error_code& ec) {
+        ws.write(asio::buffer(bytes), ec);
+      };
+      if (p == protocol::tls) {
+        // One TLS record per 64 requests, as the TCP sender writes them.
+        asio::ssl::stream<asio::ip::tcp::socket> s(sio, ctx);
+        tcp_connect(s.next_layer());
+        s.handshake(asio::ssl::stream_base::client);
+        std::string chunk;
+        for (int i = 0; i < 64; ++i) chunk += request(i, "TLS", 5060);
+        while (!stop.load(std::memory_order_relaxed)) {
+          boost::system::error_code ec;
+          asio::write(s, asio::buffer(chunk), ec);
+          if (ec) break;
+          sent += 64;
+        }
+      } else if (p == protocol::ws) {
+        websocket::stream<asio::ip::tcp::socket> ws(sio);
+        tcp_connect(ws.next_layer());
+        ws_setup(ws);
+        blast(ws, ws_write);
+      } else {
+        websocket::stream<asio::ssl::stream<asio::ip::tcp::socket>> ws(sio, ctx);
+        tcp_connect(ws.next_layer().next_layer());
+        ws.next_layer().handshake(asio::ssl::stream_base::client);
+        ws_setup(ws);
+        blast(ws, ws_write);
       }
     }
   });
@@ -142,7 +207,7 @@ result run(protocol p, double seconds) {
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
-  for (protocol p : {protocol::udp, protocol::tcp}) {
+  for (protocol p : {protocol::udp, protocol::tcp, protocol::tls, protocol::ws, protocol::wss}) {
     auto r = run(p, seconds);
     std::printf(
         "%s: delivered %llu requests in %.2f s = %.0f requests/s wall; receiver thread used "

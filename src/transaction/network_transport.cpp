@@ -28,6 +28,8 @@ std::optional<net::target> to_target(const endpoint& hop) {
   net::target to;
   to.transport = hop.protocol;
   to.remote = {*address, hop.port};
+  // The flow the hop came from: RFC 7118 §5.2 needs it to reach a WebSocket client.
+  to.connection = hop.connection;
   return to;
 }
 

@@ -24,9 +24,14 @@ class category_impl final : public std::error_category {
       case error::unresolved_sent_by: return "Via sent-by is a host name; resolve it first";
       case error::bad_uri: return "not a SIP or SIPS URI";
       case error::dns_failure: return "DNS resolution found no target";
-      case error::timed_out: return "connect or TLS handshake timed out";
+      case error::timed_out: return "connect, TLS or WebSocket handshake timed out";
       case error::idle_timeout: return "idle timeout";
       case error::keepalive_timeout: return "keep-alive pong not received";
+      case error::flow_gone:
+        return "the WebSocket connection to this peer is gone (RFC 7118 5.2: it cannot be "
+               "reached by a new connection)";
+      case error::no_sip_subprotocol: return "the WebSocket server did not select 'sip'";
+      case error::handshake_refused: return "WebSocket handshake refused";
     }
     return "unknown transport error";
   }

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -68,7 +69,7 @@ class udp_socket : public std::enable_shared_from_this<udp_socket> {
 
 class stream_connection;
 
-/// A listening TCP or TLS socket.
+/// A listening TCP, TLS, WS or WSS socket.
 class stream_acceptor : public std::enable_shared_from_this<stream_acceptor> {
  public:
   stream_acceptor(std::shared_ptr<manager::impl> owner, protocol p, tcp::acceptor acc);
@@ -93,14 +94,25 @@ class stream_acceptor : public std::enable_shared_from_this<stream_acceptor> {
   bool closed_ = false;
 };
 
-/// One TCP or TLS connection, either direction. TCP uses the ssl::stream's next layer
-/// directly, so both share one code path.
+/// The Beast WebSocket stream of a WS/WSS connection (ws.cpp), kept out of this header so
+/// that only ws.cpp compiles Beast.
+struct ws_layer;
+/// Deletes a ws_layer where its type is complete (ws.cpp).
+struct ws_layer_deleter {
+  void operator()(ws_layer* p) const noexcept;
+};
+
+/// One TCP, TLS, WS or WSS connection, either direction. TCP and TLS share one code path;
+/// WS/WSS (ws.cpp) add the HTTP upgrade after connect / TLS handshake and read and write
+/// whole WebSocket messages instead of framing a byte stream. Limits, timers, the write
+/// queue and closing are common.
 class stream_connection : public std::enable_shared_from_this<stream_connection> {
  public:
   using tls_stream = asio::ssl::stream<tcp::socket>;
 
   stream_connection(std::shared_ptr<manager::impl> owner, protocol p, tcp::socket sock,
                     connection_id id, bool outgoing);
+  ~stream_connection();
 
   /// Accepted socket: TLS handshake (server) if TLS, then read.
   void start_accepted();
@@ -108,6 +120,8 @@ class stream_connection : public std::enable_shared_from_this<stream_connection>
   void start_connect(const endpoint& remote, const std::string& server_name);
   /// Queue bytes; `done` reports the outcome. Errors known at once are returned.
   std::error_code send(std::string bytes, manager::send_handler done, bool is_message = true);
+  /// Queue a keep-alive ping: CRLFCRLF on TCP/TLS, a ping frame on WS/WSS.
+  std::error_code send_ping();
   void close(std::string_view reason, std::error_code ec = {});
 
   bool open() const noexcept { return state_ != state::closed; }
@@ -127,13 +141,31 @@ class stream_connection : public std::enable_shared_from_this<stream_connection>
     std::string bytes;
     manager::send_handler done;
     bool is_message;
+    bool ws_ping = false;  ///< a WebSocket ping frame, not bytes
   };
 
-  tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+  tcp::socket& socket() { return ws_ ? ws_socket() : tls_ ? tls_->next_layer() : *plain_; }
+  /// The TLS stream of a TLS or WSS connection; nullptr for TCP and WS.
+  tls_stream* tls_layer();
+  /// After connect (and, for TLS/WSS, the TLS handshake): the WebSocket handshake for
+  /// WS/WSS, else established().
+  void secured(const std::string& server_name);
   void established();
   void read();
   void on_read(std::size_t n);
   void write_next();
+  void on_written(const boost::system::error_code& ec, std::size_t n);
+
+  // ws.cpp
+  void ws_init(tcp::socket sock);
+  tcp::socket& ws_socket();
+  tls_stream* ws_tls();
+  void ws_accept();
+  void ws_refuse(unsigned status, std::string why, std::error_code ec);
+  void ws_handshake(const std::string& server_name);
+  void ws_read();
+  void ws_on_read(const boost::system::error_code& ec, std::size_t n);
+  void ws_write();
   void arm_timer(steady::time_point when);
   void on_timer();
   steady::time_point next_deadline() const;
@@ -142,6 +174,7 @@ class stream_connection : public std::enable_shared_from_this<stream_connection>
   std::shared_ptr<manager::impl> owner_;
   std::optional<tcp::socket> plain_;
   std::unique_ptr<tls_stream> tls_;
+  std::unique_ptr<ws_layer, ws_layer_deleter> ws_;
   state state_ = state::connecting;
   parser::stream_framer framer_;
   std::vector<char> read_buf_;
@@ -172,6 +205,8 @@ inline constexpr std::string_view send_refused = "send refused";
 inline constexpr std::string_view send_failed = "send failed";
 inline constexpr std::string_view closed_error = "connection closed (error)";
 inline constexpr std::string_view closed = "connection closed";
+inline constexpr std::string_view ws_refused = "refuse WebSocket handshake";
+inline constexpr std::string_view ws_too_big = "WebSocket message too big";
 }  // namespace log_reason
 
 }  // namespace detail
@@ -193,6 +228,11 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   std::unordered_map<connection_id, std::shared_ptr<detail::stream_connection>> conns;
   /// Connection reuse (RFC 3261 §18.1.1 / §18.2.2): one per (transport, remote).
   std::map<std::pair<protocol, endpoint>, connection_id> by_remote;
+  /// RFC 7118 §5.2: the far ends of accepted WS/WSS connections that closed (a browser's
+  /// ephemeral port), never to be dialled; the oldest forgotten first beyond max_gone_flows.
+  std::set<std::pair<protocol, endpoint>> gone_flows;
+  std::deque<std::pair<protocol, endpoint>> gone_flows_order;
+  static constexpr std::size_t max_gone_flows = 4096;
   std::unique_ptr<asio::ssl::context> tls_server, tls_client;
 
   /// Reused for every parse: a message_view is large, and parses never nest.

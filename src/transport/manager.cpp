@@ -46,7 +46,7 @@ void manager::impl::arm_throttle_timer() {
 
 std::error_code manager::impl::refuse_send(std::error_code ec, protocol p, std::string_view to,
                                            std::size_t size) {
-  if (runs(p)) ++st(p).sends_refused;  // SCTP/WS/WSS have no statistics row here
+  if (runs(p)) ++st(p).sends_refused;  // SCTP's row stays all zero
   log_limited(detail::log_reason::send_refused, log_level::warning, [&] {
     std::string text =
         "refuse to send " + std::to_string(size) + " bytes over " + std::string(to_string(p));
@@ -167,7 +167,9 @@ bool manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
   };
 
   parser::message_view& v = *view;
-  const auto mode = conn != nullptr ? parser::framing::stream : parser::framing::datagram;
+  // RFC 7118 §5: a WebSocket message is one whole SIP message, as a datagram is.
+  const auto mode = conn != nullptr && !is_websocket(p) ? parser::framing::stream
+                                                        : parser::framing::datagram;
   if (auto err = parse_message(bytes, v, cfg.limits, mode)) {
     ++s.parse_errors;
     refuse(err.message());
@@ -252,7 +254,7 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
     return refuse_send(ec, p, remote.to_string(), bytes.size());
   };
   if (!started || stopped) return refuse(error::not_started);
-  if (!runs(p)) return refuse(error::unsupported_transport);  // SCTP, WS, WSS
+  if (!runs(p)) return refuse(error::unsupported_transport);  // SCTP
   auto& s = st(p);
   send_info info{p, remote, 0};
   if (p == protocol::udp) {
@@ -283,10 +285,15 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
   if (hint != 0) {
     auto it = conns.find(hint);
     if (it != conns.end() && it->second->open() && it->second->transport == p) c = it->second;
+    // RFC 7118 §5.2: the flow named is gone, and a WebSocket client cannot be reached by
+    // a new connection; failing now lets the transaction fail now, not by Timer B.
+    if (!c && is_websocket(p)) return refuse(error::flow_gone);
   }
   if (!c) c = find_connection(p, remote);
+  if (!c && is_websocket(p) && gone_flows.contains({p, remote})) return refuse(error::flow_gone);
   if (!c) {
-    if (p == protocol::tls && !tls_client) return refuse(error::tls_not_configured);
+    if ((p == protocol::tls || p == protocol::wss) && !tls_client)
+      return refuse(error::tls_not_configured);
     if (conns.size() >= cfg.max_connections) return refuse(error::connection_limit);
     const connection_id id = next_id++;
     c = std::make_shared<stream_connection>(shared_from_this(), p, tcp::socket(io), id, true);
@@ -307,6 +314,14 @@ void manager::impl::connection_closed(stream_connection& c, std::error_code reas
   auto it = by_remote.find({c.transport, c.remote});
   if (it != by_remote.end() && it->second == c.id) by_remote.erase(it);
   if (!c.outgoing) release_source(c.remote);
+  if (!c.outgoing && is_websocket(c.transport) && !stopped &&
+      gone_flows.emplace(c.transport, c.remote).second) {
+    gone_flows_order.emplace_back(c.transport, c.remote);
+    if (gone_flows_order.size() > max_gone_flows) {
+      gone_flows.erase(gone_flows_order.front());
+      gone_flows_order.pop_front();
+    }
+  }
   auto& s = st(c.transport);
   ++s.connections_closed;
   if (s.connections_open > 0) --s.connections_open;
@@ -357,7 +372,7 @@ std::error_code manager::start() {
   // the first connection.
   if (auto ec = impl_->make_tls_contexts()) return ec;
   for (const auto& lp : impl_->cfg.listen) {
-    std::error_code ec = make_error_code(error::unsupported_transport);  // SCTP, WS, WSS
+    std::error_code ec = make_error_code(error::unsupported_transport);  // SCTP
     if (runs(lp.transport))
       ec = lp.transport == protocol::udp ? impl_->open_udp(lp) : impl_->open_acceptor(lp);
     if (ec) {
@@ -383,6 +398,8 @@ void manager::stop() {
   m.acceptors.clear();
   m.conns.clear();
   m.by_remote.clear();
+  m.gone_flows.clear();
+  m.gone_flows_order.clear();
   m.per_source.clear();
   m.throttle_timer.cancel();
   m.throttle.flush_all(steady::now());  // say what was suppressed before stopping
@@ -417,7 +434,7 @@ std::error_code manager::send_request(const parser::message& request, const targ
   auto& m = *impl_;
   std::string bytes;
   request.serialize_to(bytes);
-  if (to.secure && to.transport != protocol::tls)
+  if (to.secure && to.transport != protocol::tls && to.transport != protocol::wss)
     return m.refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
                          bytes.size());
   protocol p = to.transport;
@@ -440,7 +457,9 @@ std::error_code manager::send_request(const parser::message& request, const targ
     m.log(log_level::debug, "request of " + std::to_string(bytes.size()) +
                                 " bytes switched from UDP to TCP (RFC 3261 18.1.1)");
   }
-  return m.send_to(std::move(bytes), p, to.remote, to.server_name, 0, std::move(done));
+  // A request switched to TCP leaves the flow named for UDP behind.
+  return m.send_to(std::move(bytes), p, to.remote, to.server_name,
+                   p == to.transport ? to.connection : 0, std::move(done));
 }
 
 std::error_code manager::send_response(const parser::message& response, connection_id connection,
@@ -464,6 +483,9 @@ std::error_code manager::send_response(const parser::message& response, connecti
       return m.send_to(std::move(bytes), it->second->transport, it->second->remote, {},
                        connection, std::move(done));
   }
+  // RFC 7118 §5.2: a response to a WebSocket peer goes back on its connection or not at
+  // all; the Via's address is a browser's (or a made-up .invalid host).
+  if (is_websocket(*p)) return refuse(error::flow_gone, *p);
   std::optional<boost::asio::ip::address> addr;
   std::uint16_t port = via->port ? via->port : default_port(*p);
   if (!via->received.empty()) addr = parse_ip(via->received);
@@ -484,10 +506,10 @@ std::error_code manager::send_response(const parser::message& response, connecti
 }
 
 std::error_code manager::send_bytes(std::string bytes, const target& to, send_handler done) {
-  if (to.secure && to.transport != protocol::tls)
+  if (to.secure && to.transport != protocol::tls && to.transport != protocol::wss)
     return impl_->refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
                               bytes.size());
-  return impl_->send_to(std::move(bytes), to.transport, to.remote, to.server_name, 0,
+  return impl_->send_to(std::move(bytes), to.transport, to.remote, to.server_name, to.connection,
                         std::move(done));
 }
 
@@ -497,7 +519,7 @@ std::error_code manager::send_keepalive(connection_id connection) {
     return impl_->refuse_send(error::connection_closed, protocol::tcp,
                               "connection " + std::to_string(connection), 4);
   ++impl_->st(it->second->transport).keepalive_pings_sent;
-  return it->second->send("\r\n\r\n", {}, false);
+  return it->second->send_ping();
 }
 
 void manager::close_connection(connection_id connection) {

@@ -241,6 +241,14 @@ struct resolver::impl : std::enable_shared_from_this<resolver::impl> {
     return p == protocol::udp ? cfg.use_udp : p == protocol::tcp ? cfg.use_tcp : cfg.use_tls;
   }
 
+  /// RFC 7118 defines no SRV or NAPTR service for WebSocket, and a ws/wss target is a
+  /// WebSocket server: its port defaults as a ws:/wss: URI's does (RFC 6455 §3: 80, 443).
+  static std::uint16_t locate_port(protocol p) {
+    if (p == protocol::ws) return 80;
+    if (p == protocol::wss) return 443;
+    return default_port(p);
+  }
+
   protocol default_transport(const locate_op& op) const {
     if (op.forced) return *op.forced;
     return op.secure ? protocol::tls : protocol::udp;
@@ -271,8 +279,8 @@ struct resolver::impl : std::enable_shared_from_this<resolver::impl> {
         finish(op, error::unsupported_transport, {});
         return;
       }
-      // RFC 3261 §26.2: sips;transport=tcp means TLS over TCP.
-      if (op->secure) op->forced = protocol::tls;
+      // RFC 3261 §26.2: sips;transport=tcp means TLS over TCP; sips;transport=ws, WSS.
+      if (op->secure) op->forced = is_websocket(*op->forced) ? protocol::wss : protocol::tls;
     }
     if (op->secure && !cfg.use_tls) {
       finish(op, error::sips_requires_tls, {});
@@ -283,7 +291,7 @@ struct resolver::impl : std::enable_shared_from_this<resolver::impl> {
       const protocol p = default_transport(*op);
       target t;
       t.transport = p;
-      t.remote = {*ip, op->port ? op->port : default_port(p)};
+      t.remote = {*ip, op->port ? op->port : locate_port(p)};
       t.server_name = op->host;
       t.secure = op->secure;
       finish(op, {}, {t});
@@ -292,6 +300,12 @@ struct resolver::impl : std::enable_shared_from_this<resolver::impl> {
     // §4.2: an explicit port skips NAPTR and SRV.
     if (op->port != 0) {
       op->hosts.push_back({default_transport(*op), op->host, op->port});
+      resolve_hosts(op);
+      return;
+    }
+    // WebSocket: no SRV (_sip._ws is not defined): A/AAAA on the default port.
+    if (op->forced && is_websocket(*op->forced)) {
+      op->hosts.push_back({*op->forced, op->host, locate_port(*op->forced)});
       resolve_hosts(op);
       return;
     }

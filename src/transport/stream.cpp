@@ -140,6 +140,7 @@ void stream_acceptor::on_accepted(tcp::socket sock) {
   auto c = std::make_shared<stream_connection>(owner_, transport, std::move(sock), cid, false);
   c->remote = peer;
   m.conns.emplace(cid, c);
+  m.gone_flows.erase({transport, peer});  // the port is someone's live flow again
   c->start_accepted();
   if (c->open()) m.by_remote[{c->transport, c->remote}] = cid;
 }
@@ -156,7 +157,9 @@ stream_connection::stream_connection(std::shared_ptr<manager::impl> owner, proto
       framer_(owner_->cfg.limits),
       read_buf_(16 * 1024),
       timer_(sock.get_executor()) {
-  if (p == protocol::tls) {
+  if (is_websocket(p)) {
+    ws_init(std::move(sock));
+  } else if (p == protocol::tls) {
     auto& ctx = outgoing ? *owner_->tls_client : *owner_->tls_server;
     tls_ = std::make_unique<tls_stream>(std::move(sock), ctx);
   } else {
@@ -182,20 +185,34 @@ void stream_connection::start_accepted() {
   socket().set_option(tcp::no_delay(true), ec);
   owner_->log(log_level::debug, "accepted " + describe(*this));
   arm_timer(next_deadline());
-  if (!tls_) {
-    established();
+  if (tls_layer() == nullptr) {
+    secured({});
     return;
   }
   state_ = state::handshaking;
-  tls_->async_handshake(asio::ssl::stream_base::server,
-                        [self = shared_from_this()](const boost::system::error_code& hec) {
-                          if (!self->open()) return;
-                          if (hec) {
-                            self->close("TLS handshake failed: " + hec.message(), hec);
-                            return;
-                          }
-                          self->established();
-                        });
+  tls_layer()->async_handshake(asio::ssl::stream_base::server,
+                               [self = shared_from_this()](const boost::system::error_code& hec) {
+                                 if (!self->open()) return;
+                                 if (hec) {
+                                   self->close("TLS handshake failed: " + hec.message(), hec);
+                                   return;
+                                 }
+                                 self->secured({});
+                               });
+}
+
+stream_connection::tls_stream* stream_connection::tls_layer() {
+  return ws_ ? ws_tls() : tls_.get();
+}
+
+void stream_connection::secured(const std::string& server_name) {
+  if (!ws_) {
+    established();
+  } else if (outgoing) {
+    ws_handshake(server_name);
+  } else {
+    ws_accept();
+  }
 }
 
 void stream_connection::start_connect(const endpoint& to, const std::string& server_name) {
@@ -213,29 +230,30 @@ void stream_connection::start_connect(const endpoint& to, const std::string& ser
         boost::system::error_code ignored;
         self->local = from_asio(self->socket().local_endpoint(ignored));
         self->socket().set_option(tcp::no_delay(true), ignored);
-        if (!self->tls_) {
-          self->established();
+        auto* tls = self->tls_layer();
+        if (tls == nullptr) {
+          self->secured(server_name);
           return;
         }
         // RFC 5922 §4 (server identity) with SNI (RFC 6066 §3) so that a server with
         // several domains presents the right certificate.
         const std::string name =
             server_name.empty() ? self->remote.address.to_string() : server_name;
-        if (!parse_ip(name)) SSL_set_tlsext_host_name(self->tls_->native_handle(), name.c_str());
+        if (!parse_ip(name)) SSL_set_tlsext_host_name(tls->native_handle(), name.c_str());
         if (self->owner_->cfg.tls.verify_server) {
-          self->tls_->set_verify_mode(asio::ssl::verify_peer);
-          self->tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+          tls->set_verify_mode(asio::ssl::verify_peer);
+          tls->set_verify_callback(asio::ssl::host_name_verification(name));
         }
         self->state_ = state::handshaking;
-        self->tls_->async_handshake(
-            asio::ssl::stream_base::client, [self](const boost::system::error_code& hec) {
-              if (!self->open()) return;
-              if (hec) {
-                self->close("TLS handshake failed: " + hec.message(), hec);
-                return;
-              }
-              self->established();
-            });
+        tls->async_handshake(asio::ssl::stream_base::client,
+                             [self, server_name](const boost::system::error_code& hec) {
+                               if (!self->open()) return;
+                               if (hec) {
+                                 self->close("TLS handshake failed: " + hec.message(), hec);
+                                 return;
+                               }
+                               self->secured(server_name);
+                             });
       });
 }
 
@@ -267,34 +285,28 @@ std::error_code stream_connection::send(std::string bytes, manager::send_handler
   return {};
 }
 
+std::error_code stream_connection::send_ping() {
+  if (!ws_) return send("\r\n\r\n", {}, false);
+  if (!open()) return error::connection_closed;
+  // A ping frame carries no bytes of ours; it still takes a queue slot so that it is
+  // written between two messages, never inside one.
+  queue_.push_back({{}, {}, false, true});
+  if (state_ == state::established && !writing_) write_next();
+  return {};
+}
+
 void stream_connection::write_next() {
   if (queue_.empty() || !open()) {
     writing_ = false;
     return;
   }
   writing_ = true;
+  if (ws_) {
+    ws_write();
+    return;
+  }
   auto handler = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-    // After close() the in-flight entry already had its handler failed.
-    if (!self->open()) return;
-    pending p = std::move(self->queue_.front());
-    self->queue_.pop_front();
-    self->queued_bytes_ -= p.bytes.size();
-    auto& m = *self->owner_;
-    auto& s = m.st(self->transport);
-    const send_info info{self->transport, self->remote, self->id};
-    if (ec) {
-      ++s.send_errors;
-      m.post_done(std::move(p.done), ec, info);
-      self->close("write failed: " + ec.message(), ec);
-      return;
-    }
-    s.bytes_out += n;
-    if (p.is_message) ++s.messages_out;
-    // Only a flow is kept alive by what it carries (config.hpp idle_timeout): pongs and
-    // 400s written to a peer that never sent a valid message do not count.
-    if (self->flow_) self->last_activity_ = steady::now();
-    m.post_done(std::move(p.done), {}, info);
-    self->write_next();
+    self->on_written(ec, n);
   };
   auto buf = asio::buffer(queue_.front().bytes);
   if (tls_)
@@ -303,7 +315,35 @@ void stream_connection::write_next() {
     asio::async_write(*plain_, buf, std::move(handler));
 }
 
+void stream_connection::on_written(const boost::system::error_code& ec, std::size_t n) {
+  // After close() the in-flight entry already had its handler failed.
+  if (!open()) return;
+  pending p = std::move(queue_.front());
+  queue_.pop_front();
+  queued_bytes_ -= p.bytes.size();
+  auto& m = *owner_;
+  auto& s = m.st(transport);
+  const send_info info{transport, remote, id};
+  if (ec) {
+    ++s.send_errors;
+    m.post_done(std::move(p.done), ec, info);
+    close("write failed: " + ec.message(), ec);
+    return;
+  }
+  s.bytes_out += n;
+  if (p.is_message) ++s.messages_out;
+  // Only a flow is kept alive by what it carries (config.hpp idle_timeout): pongs and
+  // 400s written to a peer that never sent a valid message do not count.
+  if (flow_) last_activity_ = steady::now();
+  m.post_done(std::move(p.done), {}, info);
+  write_next();
+}
+
 void stream_connection::read() {
+  if (ws_) {
+    ws_read();
+    return;
+  }
   auto handler = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
     if (!self->open()) return;
     if (ec) {
@@ -392,7 +432,9 @@ void stream_connection::on_timer() {
   const auto& cfg = owner_->cfg;
   if (state_ == state::connecting || state_ == state::handshaking) {
     if (now >= after(started_, cfg.connect_timeout)) {
-      close(state_ == state::connecting ? "connect timed out" : "TLS handshake timed out",
+      close(state_ == state::connecting ? "connect timed out"
+            : ws_                       ? "TLS / WebSocket handshake timed out"
+                                        : "TLS handshake timed out",
             error::timed_out);
       return;
     }
@@ -413,7 +455,7 @@ void stream_connection::on_timer() {
     }
     if (!ping_sent_ && now >= next_ping_) {
       ++owner_->st(transport).keepalive_pings_sent;
-      (void)send("\r\n\r\n", {}, false);
+      (void)send_ping();
       ping_sent_ = now;
       next_ping_ = after(now, cfg.keepalive_interval);
     }
@@ -468,7 +510,8 @@ void stream_connection::close(std::string_view reason, std::error_code ec) {
 }  // namespace detail
 
 std::error_code manager::impl::open_acceptor(const listen_point& lp) {
-  if (lp.transport == protocol::tls && !tls_server) return error::tls_not_configured;
+  if ((lp.transport == protocol::tls || lp.transport == protocol::wss) && !tls_server)
+    return error::tls_not_configured;
   auto addr = parse_ip(lp.address);
   if (!addr) return std::make_error_code(std::errc::invalid_argument);
   boost::system::error_code ec;

@@ -95,7 +95,8 @@ TEST_CASE("network_transport maps the transport library's protocols both ways") 
   REQUIRE(tx::to_transport_protocol(tx::transport_protocol::udp) == net::protocol::udp);
   REQUIRE(tx::to_transport_protocol(tx::transport_protocol::tcp) == net::protocol::tcp);
   REQUIRE(tx::to_transport_protocol(tx::transport_protocol::tls) == net::protocol::tls);
-  REQUIRE_FALSE(tx::to_transport_protocol(tx::transport_protocol::ws));
+  REQUIRE(tx::to_transport_protocol(tx::transport_protocol::ws) == net::protocol::ws);
+  REQUIRE_FALSE(tx::to_transport_protocol(tx::transport_protocol::sctp));
   REQUIRE(tx::to_transaction_protocol(net::protocol::udp) == tx::transport_protocol::udp);
   REQUIRE(tx::to_transaction_protocol(net::protocol::tcp) == tx::transport_protocol::tcp);
   REQUIRE(tx::to_transaction_protocol(net::protocol::tls) == tx::transport_protocol::tls);
@@ -121,7 +122,7 @@ TEST_CASE("to_endpoint and to_target convert between a transport address and a h
   CHECK_FALSE(tx::to_target({"example.com", 5060, tx::transport_protocol::udp, 0}));
 }
 
-TEST_CASE("network_transport refuses a request over WS, which the transport does not run") {
+TEST_CASE("network_transport refuses a request over SCTP, which the transport does not run") {
   asio::io_context io;
   net::transport_config cfg;
   cfg.listen = {{net::protocol::udp, "127.0.0.1", 0}};
@@ -130,9 +131,9 @@ TEST_CASE("network_transport refuses a request over WS, which the transport does
   tx::network_transport tp(network);
   REQUIRE(!network.start());
   const auto request = sample_uac_request("OPTIONS");
-  CHECK(tp.send(request, {"127.0.0.1", 5060, tx::transport_protocol::ws, 0}, {}) ==
+  CHECK(tp.send(request, {"127.0.0.1", 5060, tx::transport_protocol::sctp, 0}, {}) ==
         make_error_code(net::error::unsupported_transport));
-  CHECK(tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::ws, 0}).empty());
+  CHECK(tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::sctp, 0}).empty());
 }
 
 TEST_CASE("A NICT over UDP on loopback gets the 200 of a NIST in another stack") {
@@ -239,7 +240,7 @@ TEST_CASE("network_transport refuses request destinations it cannot reach at onc
   asio::io_context io;
   loopback_stack uac(io, net::protocol::udp);
   const message req = sample_request("OPTIONS");
-  REQUIRE(uac.tp.send(req, {"127.0.0.1", 5060, tx::transport_protocol::ws, 0}, {}) ==
+  REQUIRE(uac.tp.send(req, {"127.0.0.1", 5060, tx::transport_protocol::sctp, 0}, {}) ==
           net::error::unsupported_transport);
   REQUIRE(uac.tp.send(req, {"sip.example.com", 5060, tx::transport_protocol::udp, 0}, {}) ==
           std::errc::invalid_argument);
@@ -260,4 +261,27 @@ TEST_CASE("network_transport puts the routed local address in the Via of a wildc
   const auto port = network.listeners().at(0).local.port;
   REQUIRE(tp.via_sent_by({"127.0.0.1", 5060, tx::transport_protocol::udp, 0}) ==
           "127.0.0.1:" + std::to_string(port));
+}
+
+TEST_CASE("A request to a WebSocket peer whose connection is gone fails its NICT at once") {
+  // RFC 7118 §5.2: a WebSocket client is reached over its own connection only. When that
+  // is gone the send fails synchronously with flow_gone, so the transaction ends now
+  // instead of waiting for Timer F, and no connection to the client's port is tried.
+  asio::io_context io;
+  loopback_stack browser(io, net::protocol::ws);  // only its outgoing connection is used
+  loopback_stack server(io, net::protocol::ws);
+  REQUIRE(browser.stack.start_client(sample_uac_request("OPTIONS"),
+                                     {server.address(tx::transport_protocol::ws)}));
+  REQUIRE(run_until(io, [&] { return browser.core.codes.size() == 1; }));
+  REQUIRE(server.core.requests.size() == 1);
+  const tx::endpoint flow = server.core.requests[0].source;
+  REQUIRE(flow.protocol == tx::transport_protocol::ws);
+  REQUIRE(flow.connection != 0);
+  server.network.close_connection(flow.connection);
+
+  (void)server.stack.start_client(sample_uac_request("OPTIONS"), {flow});
+  REQUIRE(server.core.failures.size() == 1);  // before any handler or timer ran
+  CHECK(server.core.failures[0] == net::error::flow_gone);
+  CHECK(server.network.stats(net::protocol::ws).connections_opened == 0);
+  CHECK(server.network.connection_count() == 0);
 }

@@ -148,6 +148,8 @@ const std::vector<std::string> example_zone = {
     "--srv-host=_sip._tcp.nonaptr.sipkit.test,b.sipkit.test,5091,10,0",
     // No NAPTR and no SRV: A/AAAA.
     "--host-record=plain.sipkit.test,127.0.0.5,::1",
+    // Not a defined service (RFC 7118 has no SRV): never asked for.
+    "--srv-host=_sip._ws.example.sipkit.test,a.sipkit.test,5555,10,0",
 };
 
 }  // namespace
@@ -239,6 +241,43 @@ TEST_CASE("RFC 3263: numeric hosts need no DNS") {
         std::vector<std::string>{"UDP 192.0.2.1:5060 (192.0.2.1)"});
   CHECK(locate(io, r, "tel:+1234").ec == make_error_code(error::bad_uri));
   CHECK(locate(io, r, "not a uri").ec == make_error_code(error::bad_uri));
+}
+
+TEST_CASE("RFC 7118: ws and wss targets have no SRV; ports default to 80 and 443") {
+  dnsmasq dns(example_zone);
+  asio::io_context io;
+  log_capture logs;
+  resolver r(io, dns_config(dns, logs));
+  auto ws = locate(io, r, "sip:example.sipkit.test;transport=ws");
+  REQUIRE(!ws.ec);
+  CHECK(names(ws.targets) == std::vector<std::string>{"WS 127.0.0.4:80 (example.sipkit.test)"});
+  auto wss = locate(io, r, "sips:example.sipkit.test;transport=ws");
+  REQUIRE(!wss.ec);
+  CHECK(names(wss.targets) == std::vector<std::string>{"WSS 127.0.0.4:443 (example.sipkit.test)"});
+  CHECK(wss.targets.current()->secure);
+  auto port = locate(io, r, "sip:example.sipkit.test:8088;transport=WS");
+  REQUIRE(!port.ec);
+  CHECK(names(port.targets) == std::vector<std::string>{"WS 127.0.0.4:8088 (example.sipkit.test)"});
+}
+
+TEST_CASE("RFC 7118: numeric ws and wss hosts need no DNS") {
+  asio::io_context io;
+  log_capture logs;
+  resolver_config c;
+  c.servers = "127.0.0.1:9";  // nothing there: a DNS query would time out
+  c.lookups = "b";
+  c.log = logs.make();
+  resolver r(io, c);
+  CHECK(names(locate(io, r, "sip:127.0.0.1;transport=ws").targets) ==
+        std::vector<std::string>{"WS 127.0.0.1:80 (127.0.0.1)"});
+  CHECK(names(locate(io, r, "sip:127.0.0.1:10080;transport=ws").targets) ==
+        std::vector<std::string>{"WS 127.0.0.1:10080 (127.0.0.1)"});
+  CHECK(names(locate(io, r, "sip:[::1];transport=wss").targets) ==
+        std::vector<std::string>{"WSS [::1]:443 (::1)"});
+  CHECK(names(locate(io, r, "sips:127.0.0.1;transport=ws").targets) ==
+        std::vector<std::string>{"WSS 127.0.0.1:443 (127.0.0.1)"});
+  CHECK(locate(io, r, "sip:127.0.0.1;transport=sctp").ec ==
+        make_error_code(error::unsupported_transport));
 }
 
 TEST_CASE("RFC 3263: unknown domain is a DNS failure") {

@@ -72,13 +72,14 @@ inline endpoint to_endpoint(const sipkit::transport::target& t) {
   return to_endpoint(t.transport, t.remote);
 }
 /// The reverse, for sending a request: the transport target of a hop; nullopt when its
-/// host is not an IP literal (names are resolved first, RFC 3263). The protocol is copied
-/// as it is (check sipkit::transport::runs before sending).
+/// host is not an IP literal (names are resolved first, RFC 3263). The protocol and the
+/// connection (the flow, target::connection) are copied as they are (check
+/// sipkit::transport::runs before sending).
 std::optional<sipkit::transport::target> to_target(const endpoint& hop);
 
 /// Older functions from when the two layers had two protocol enums; they are one type
 /// now, so these only keep code written against them compiling. to_transport_protocol:
-/// nullopt for SCTP, WS and WSS, which the transport library does not run.
+/// nullopt for SCTP, which the transport library does not run.
 inline std::optional<transport_protocol> to_transport_protocol(transport_protocol p) noexcept {
   if (!sipkit::transport::runs(p)) return std::nullopt;
   return p;

@@ -43,6 +43,23 @@ struct tls_options {
   bool require_client_certificate = false;
 };
 
+/// SIP over WebSocket (RFC 7118): ws and wss listeners and connections. A wss connection
+/// uses tls_options exactly as TLS does (certificate, trust anchors, verification, SNI).
+/// Both sides speak the `sip` subprotocol only: an upgrade request without it is answered
+/// 400 (one that is no WebSocket upgrade at all, 426) and counted in
+/// statistics::websocket_handshakes_refused. One SIP message travels in one WebSocket
+/// message (RFC 7118 §5: no Content-Length framing); fragmented messages are reassembled,
+/// and one larger than limits.max_message_size closes the connection with close code 1009
+/// (counted in statistics::websocket_messages_too_big).
+struct websocket_options {
+  /// The request-target of outgoing handshakes ("GET /sip HTTP/1.1"). Incoming handshakes
+  /// are accepted on any target.
+  std::string resource = "/";
+  /// The largest HTTP upgrade request accepted (request line and headers); a larger one is
+  /// refused with 400.
+  std::size_t max_handshake_bytes = 8 * 1024;
+};
+
 struct transport_config {
   std::vector<listen_point> listen;
 
@@ -54,7 +71,7 @@ struct transport_config {
   /// transport is rewritten). 0 disables the switch. Responses never switch.
   std::size_t udp_to_tcp_threshold = 1300;
 
-  /// Open TCP + TLS connections, accepted and initiated together. When an accept finds the
+  /// Open TCP + TLS + WS + WSS connections, accepted and initiated together. When an accept finds the
   /// table full, the oldest accepted connection that has never carried a SIP message (not
   /// a flow, see idle_timeout) is closed to make room (counted in connections_evicted):
   /// connections from many hosts that only connect, or only ping, cannot keep a new peer
@@ -76,7 +93,7 @@ struct transport_config {
   /// process, give each an explicit share. Should accepts still fail (EMFILE, ENFILE,
   /// ENOBUFS ...), the listener pauses and retries with a backoff (manager.hpp).
   std::size_t max_connections = 1024;
-  /// Accepted TCP + TLS connections from one source: one IPv4 address, or one IPv6 /64
+  /// Accepted TCP + TLS + WS + WSS connections from one source: one IPv4 address, or one IPv6 /64
   /// prefix (a host usually owns a whole /64). An accept beyond it is closed at once
   /// (reset), counted in connections_refused and connections_refused_per_source and
   /// logged (rate-limited). It keeps one host from taking every connection slot (a
@@ -105,17 +122,23 @@ struct transport_config {
   /// its flow open with pings, as any RFC 5626 client does; max_connections_per_source
   /// bounds how many such connections one host holds. 0 = never.
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};
-  /// A partial message (bytes of an incomplete message sitting in the framer) older than
+  /// TCP/TLS: a partial message (bytes of an incomplete message sitting in the framer) older than
   /// this closes the connection: it stops slow-loris senders holding buffers. The clock
   /// starts at the message's first byte; nothing but the message's completion stops it
   /// (CRLF keep-alives between messages are not partial messages, and bytes that arrive
   /// inside a partial message, CRLFs included, are part of it). 0 = never.
+  /// WS/WSS have no such timer: Beast reassembles a fragmented message below us, and only a
+  /// complete message (or a pong to our ping) counts as traffic, so idle_timeout bounds a
+  /// message that never completes.
   std::chrono::milliseconds message_timeout{std::chrono::seconds(30)};
-  /// TCP connect plus TLS handshake, both directions.
+  /// TCP connect plus TLS handshake plus WebSocket handshake (HTTP upgrade), both
+  /// directions: a peer that connects and never completes its upgrade is closed after it.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   /// RFC 5626 §4.4.1: on connections this side opened, send a CRLFCRLF ping this often
   /// (0 = never) and close the connection when no pong (any byte) follows within
-  /// keepalive_timeout. Pings received are always answered with a CRLF pong.
+  /// keepalive_timeout. Pings received are always answered with a CRLF pong. Over WS/WSS
+  /// the ping is a WebSocket ping frame and the pong a WebSocket pong (RFC 6455 §5.5.2);
+  /// a WebSocket message of CRLFCRLF (SIP.js's keep-alive) is answered with a CRLF message.
   std::chrono::milliseconds keepalive_interval{0};
   std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(10)};
   /// Bytes waiting to be written on one connection; a send beyond it fails with
@@ -133,6 +156,7 @@ struct transport_config {
   bool reuse_port = false;
 
   tls_options tls;
+  websocket_options websocket;
   /// Drops, refusals and closes are logged with their reason (component "transport");
   /// at debug level every message is traced as "SENT to" / "RECEIVED from".
   logger log;

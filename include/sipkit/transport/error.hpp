@@ -27,9 +27,19 @@ enum class error {
   unresolved_sent_by,     ///< §18.2.2 needs DNS for the Via sent-by; resolve and use send()
   bad_uri,                ///< locate(): not a SIP/SIPS URI
   dns_failure,            ///< locate(): no target could be found (c-ares error logged)
-  timed_out,              ///< connect / TLS handshake took longer than connect_timeout
+  timed_out,              ///< connect / TLS / WebSocket handshake over connect_timeout
   idle_timeout,           ///< the connection was closed by the idle timer
   keepalive_timeout,      ///< no CRLF pong within keepalive_timeout (RFC 5626 §4.4.1)
+  /// WS/WSS: the peer is a WebSocket client whose connection (the flow) is gone; it cannot
+  /// be reached by a new connection (RFC 7118 §5.2), so the send fails at once.
+  flow_gone,
+  /// WS/WSS, outgoing: the server's 101 did not select the `sip` subprotocol (RFC 7118 §4).
+  /// A server that refuses the upgrade outright is reported with Beast's error
+  /// (boost::beast::websocket::error::upgrade_declined).
+  no_sip_subprotocol,
+  /// WS/WSS, incoming: the upgrade request was refused (not a WebSocket upgrade, no `sip`
+  /// subprotocol, bad HTTP); the reason given to on_connection_closed.
+  handshake_refused,
 };
 
 const std::error_category& transport_category() noexcept;

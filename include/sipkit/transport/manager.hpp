@@ -1,4 +1,5 @@
-// The transport manager: UDP, TCP and TLS sockets over Boost.Asio (RFC 3261 §18).
+// The transport manager: UDP, TCP and TLS sockets over Boost.Asio (RFC 3261 §18), and SIP
+// over WebSocket, WS and WSS (RFC 7118), with Boost.Beast over the same TCP / TLS sockets.
 //
 //   boost::asio::io_context io;
 //   sipkit::transport::transport_config cfg;
@@ -17,6 +18,16 @@
 // received` / `rport`); `incoming_message::to_message()` makes the owning copy with the
 // fix-ups written into the top Via. The view itself is never edited, so the fast path
 // (parse, look, drop or hand over) copies nothing.
+//
+// WebSocket (RFC 7118): the HTTP upgrade must offer the `sip` subprotocol (config.hpp
+// websocket_options); each WebSocket message (text or binary) is one SIP message, parsed
+// as a datagram is. WS/WSS connections share the TCP/TLS limits, timers and statistics
+// fields. RFC 7118 §5.2: a WebSocket client cannot be reached by a new connection, so a
+// request or response to a peer known only through an accepted WS/WSS connection goes on
+// that connection (the flow, target::connection or the response's connection), and when
+// it is gone the send fails at once with error::flow_gone (never a connect to a browser's
+// ephemeral port). Outgoing WS/WSS connections (to a WebSocket server) are opened as TCP
+// and TLS ones are.
 //
 // Malformed input: a message that does not parse is dropped, counted and logged; when it
 // is a request whose start line and top Via can still be read it is answered with a
@@ -98,8 +109,10 @@ struct incoming_message {
 struct statistics {
   std::uint64_t messages_in = 0;   ///< parsed and delivered
   std::uint64_t messages_out = 0;  ///< handed to the socket (UDP) / fully written (streams)
-  std::uint64_t bytes_in = 0;      ///< every byte read, keep-alives and garbage included
-  std::uint64_t bytes_out = 0;
+  /// Every byte read, keep-alives and garbage included. WS/WSS: the HTTP upgrade and the
+  /// payload of each WebSocket message (frame headers and control frames are Beast's).
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;  ///< as bytes_in
   std::uint64_t parse_errors = 0;           ///< datagrams / framed messages / streams that failed
   std::uint64_t drops = 0;                  ///< inputs not delivered (parse errors included)
   std::uint64_t bad_requests_answered = 0;  ///< 400s sent for malformed requests
@@ -129,6 +142,12 @@ struct statistics {
   std::uint64_t keepalive_pings_received = 0;
   std::uint64_t keepalive_pongs_sent = 0;
   std::uint64_t keepalive_pings_sent = 0;
+  /// WS/WSS: upgrade requests refused (not an upgrade: 426; no `sip` subprotocol, bad HTTP
+  /// or a bad WebSocket key/version: 400), each closing its connection.
+  std::uint64_t websocket_handshakes_refused = 0;
+  /// WS/WSS: messages over limits.max_message_size; each closed its connection with
+  /// WebSocket close code 1009 (RFC 6455 §7.4.1). Also counted in drops.
+  std::uint64_t websocket_messages_too_big = 0;
 };
 
 /// A bound local socket, as reported by manager::listeners().
@@ -152,7 +171,7 @@ class manager {
   /// success when the bytes were handed to the kernel, else the connect / TLS / write
   /// error.
   using send_handler = std::function<void(std::error_code, const send_info&)>;
-  /// Called after a TCP/TLS connection closed for any reason but stop(): the peer closed
+  /// Called after a TCP/TLS/WS/WSS connection closed for any reason but stop(): the peer closed
   /// it, a read or write failed (for TLS, also an alert the peer sent after the handshake,
   /// such as a refused client certificate), framing failed, or a timeout. `reason` is the
   /// error that closed it, or error::connection_closed for an orderly close by the peer.
@@ -171,7 +190,7 @@ class manager {
 
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
   /// (sockets already opened stay open; call stop() to give up); a listen point of a
-  /// protocol this library does not run (SCTP, WS, WSS) is error::unsupported_transport.
+  /// protocol this library does not run (SCTP) is error::unsupported_transport.
   std::error_code start();
   /// Close every socket and connection. Pending send handlers get operation_aborted.
   void stop();
@@ -184,12 +203,14 @@ class manager {
 
   /// Send a request to a resolved target (RFC 3261 §18.1.1). A UDP request above
   /// udp_to_tcp_threshold goes over TCP with its top Via rewritten; a secure target only
-  /// over TLS; a stream reuses an open connection to (remote, transport) or opens one.
+  /// over TLS or WSS; a stream goes on target::connection while that is open, else reuses
+  /// an open connection to (remote, transport) or opens one. WS/WSS: never a new
+  /// connection to a peer whose accepted connection closed, nor when target::connection
+  /// names a connection that is gone: error::flow_gone (RFC 7118 §5.2).
   /// Returns an error known at once (then `done` is never called); such a refusal is
   /// counted (statistics::sends_refused) and logged. A datagram larger than UDP can carry
   /// (65,507 bytes over IPv4, 65,527 over IPv6; only with udp_to_tcp_threshold = 0) fails
-  /// with error::message_too_large; a target over SCTP, WS or WSS with
-  /// error::unsupported_transport.
+  /// with error::message_too_large; a target over SCTP with error::unsupported_transport.
   std::error_code send_request(const parser::message& request, const target& to,
                                send_handler done = {});
   /// Send a response where RFC 3261 §18.2.2 / RFC 3581 §4 say: on `connection` when it
@@ -198,16 +219,19 @@ class manager {
   /// switch transport: a UDP response larger than a datagram can carry (65,507 bytes over
   /// IPv4, 65,527 over IPv6) fails with error::message_too_large. Errors are returned at
   /// once, counted (statistics::sends_refused) and logged; the socket stays usable.
+  /// A response whose Via says WS/WSS goes on `connection` only: when that is gone it
+  /// fails with error::flow_gone (RFC 7118 §5.2).
   std::error_code send_response(const parser::message& response, connection_id connection = 0,
                                 send_handler done = {});
   /// Send already-serialised bytes on a transport (tests, proxies forwarding as-is).
   std::error_code send_bytes(std::string bytes, const target& to, send_handler done = {});
 
-  /// Send an RFC 5626 §4.4.1 CRLFCRLF ping on a stream connection now.
+  /// Send an RFC 5626 §4.4.1 CRLFCRLF ping on a stream connection now (WS/WSS: a
+  /// WebSocket ping frame).
   std::error_code send_keepalive(connection_id connection);
   /// Close one stream connection (no effect on UDP ids or unknown ids).
   void close_connection(connection_id connection);
-  /// Open TCP/TLS connections.
+  /// Open TCP/TLS/WS/WSS connections.
   std::size_t connection_count() const noexcept;
   /// The executor of the io_context the manager runs on.
   boost::asio::any_io_executor executor() const noexcept;

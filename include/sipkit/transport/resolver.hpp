@@ -19,6 +19,11 @@
 // choice within one priority. All the SRV targets are resolved to addresses before the
 // handler is called, so the list is complete and failover needs no further DNS.
 // A sips: URI yields TLS targets only (RFC 3261 §26.2), all marked `secure`.
+// WebSocket (RFC 7118): `;transport=ws` / `;transport=wss` (sips: with ws means wss) has no
+// NAPTR service and no SRV name (`_sip._ws` is not defined), so the host is resolved to
+// A/AAAA at once, on the explicit port or else the WebSocket default, 80 for ws and 443 for
+// wss (RFC 6455 §3), not 5060/5061. A request to a WebSocket client (a browser) cannot be
+// located at all: it goes over the client's flow (manager.hpp, RFC 7118 §5.2).
 //
 // Threading: runs on the io_context given; not internally synchronised (call it from
 // that io_context's thread). c-ares sockets are watched with asio descriptors and its
