@@ -66,7 +66,8 @@ void call_binding::in_dialog_request(const call_ptr& c, const std::string& metho
 }
 
 void call_binding::reinvite(const call_ptr& c, bool hold, status_handler done) {
-  const std::string_view local = c->session ? c->session->offer_answer().local_sdp() : "";
+  const std::string_view local =
+      c->session ? std::string_view(c->session->offer_answer().local_sdp()) : std::string_view{};
   sdp::session current;
   if (c->state != call_state::established || local.empty() || sdp::parse(local, current))
     return done.complete(make_error_code(errc::invalid_state), 0);
@@ -84,11 +85,17 @@ void call_binding::update(const call_ptr& c, status_handler done) {
   // early dialog, and an offer only once the INVITE's own offer/answer is complete.
   const bool in_dialog = c->state == call_state::established || c->state == call_state::early ||
                          c->state == call_state::ringing;
-  if (!c->session || !in_dialog || c->session->offer_answer().pending() ||
+  using oa = session::offer_answer_state;
+  const bool our_offer_pending = c->session && c->session->offer_answer().current_state() ==
+                                                   oa::state::offer_sent;
+  if (!c->session || !in_dialog ||
+      (our_offer_pending &&
+       c->session->offer_answer().offer_carrier() == oa::carrier::update) ||
       c->session->current_reinvite_state() == session::invite_session::reinvite_state::sent)
     return done.complete(make_error_code(errc::invalid_state), 0);
   session::message_options options;
-  if (c->session->offer_answer().negotiated()) options.body = c->session->offer_answer().local_sdp();
+  if (c->session->offer_answer().negotiated() && !c->session->offer_answer().pending())
+    options.body = c->session->offer_answer().local_sdp();
   start_call_request(*this, c, call_then, std::move(done),
                      [&] { return c->session->update(std::move(options), now()); });
 }
