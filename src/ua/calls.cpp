@@ -162,8 +162,11 @@ void call_binding::send_response(const call_ptr& c, S::send_response& r) {
 
 void call_binding::on_state_changed(const call_ptr& c, const S::state_changed& s) {
   if (s.to == S::state::terminated) return;  // `ended` follows
-  const int status =
-      s.cause && s.cause->is_response() ? s.cause->status_code() : status_hint_;
+  // The response that caused it, else (UAS ring / answer) the status we sent.
+  const bool ours = s.to == S::state::early || s.to == S::state::accepted;
+  const int status = s.cause && s.cause->is_response() ? s.cause->status_code()
+                     : ours                              ? status_hint_
+                                                         : 0;
   const auto& session = *c->session;
   switch (s.to) {
     case S::state::accepted:

@@ -40,9 +40,9 @@ std::error_code call_binding::ring(const call_ptr& c, int code) {
     return make_error_code(errc::invalid_state);
   // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
   if (ua_.prack_.reliable_pending(*c)) return make_error_code(errc::invalid_state);
-  status_hint_ = code;
   auto actions = c->session->ring(code, {}, now());
   if (actions.error) return make_error_code(errc::invalid_state);
+  status_hint_ = code;
   run(c, std::move(actions));
   status_hint_ = 0;
   return {};
@@ -68,11 +68,11 @@ std::error_code call_binding::answer(const call_ptr& c) {
     ok.body = make_offer(media, c->sdp_session_id, 1).serialize();  // the ACK answers
   }
   ok.headers = ua_.session_timer_.session_timer_answer(*c);
-  status_hint_ = 200;
   auto actions = c->session->accept(std::move(ok), now());
-  status_hint_ = 0;
   if (actions.error) return make_error_code(errc::invalid_state);
+  status_hint_ = 200;
   run(c, std::move(actions));
+  status_hint_ = 0;
   return {};
 }
 
