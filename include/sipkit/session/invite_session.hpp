@@ -40,7 +40,11 @@
 // update_completed / state_changed{confirmed} are the "session refreshed" moments.
 //
 // Ownership: the session owns copies of what it keeps (the INVITE, the dialogs, the last
-// 2xx and ACK, pending requests). Pointers in actions (`cause`, `request`, `response`)
+// 2xx until its ACK, an ACK that carries an answer, pending requests); an ACK without
+// body is rebuilt from the dialog when a retransmitted 2xx needs it again. What only the
+// set-up needs lives in one block allocated on demand and freed once the INVITE
+// transaction is over and no 2xx or glare retry is pending, so an established session
+// holds its dialog, its offer/answer state and its timer table. Pointers in actions (`cause`, `request`, `response`)
 // refer either to the message passed to the entry point or to one the session keeps;
 // they are valid until the next call on this session or until that message dies,
 // whichever comes first. Execute the actions right away.
@@ -321,7 +325,8 @@ class invite_session {
   action_list on_ack(const parser::message& ack, time_point now);
   /// The INVITE's transaction is over (the binding saw it terminate: Timer M for the
   /// UAC, the ACK or Timer L for the UAS): once the session is confirmed or ending, the
-  /// INVITE it kept is released, so an established call stays small. After this, a 2xx of
+  /// INVITE it kept is released with the rest of the set-up state (early dialogs, the
+  /// fork ACKs), so an established call stays small. After this, a 2xx of
   /// another fork can no longer be ACKed and BYEd (it cannot arrive: the ICT is gone).
   void on_invite_transaction_ended() noexcept;
   /// Pops and handles every timer due at `now`.
