@@ -139,7 +139,7 @@ invite_session invite_session::make_uac(message invite, invite_session_config co
   s.uac_ = true;
   s.state_ = st::calling;
   s.config_ = config;
-  s.invite_ = std::move(invite);
+  s.ep().invite = std::move(invite);
   return s;
 }
 
@@ -151,9 +151,9 @@ invite_session invite_session::make_uas(const message& invite, transaction::tran
   s.uac_ = false;
   s.state_ = st::incoming;
   s.config_ = config;
-  s.invite_ = invite;
+  s.ep().invite = invite;
   s.invite_tx_ = tx;
-  s.uas_ = std::move(options);
+  s.ep().uas = std::move(options);
   return s;
 }
 
@@ -165,13 +165,13 @@ invite_session::action_list invite_session::start(time_point) {
   }
   started_ = true;
   if (uac_) {
-    if (has_sdp(invite_)) (void)oa_.offer_sent(carrier::invite, invite_.body());
-    invite_id_ = send(out, pending_kind::invite, invite_, nullptr);
+    if (has_sdp(invite())) (void)oa_.offer_sent(carrier::invite, invite().body());
+    invite_id_ = send(out, pending_kind::invite, invite(), nullptr);
     return out;
   }
-  if (has_sdp(invite_)) {
-    (void)oa_.offer_received(carrier::invite, invite_.body());
-    out.items.push_back(offer_received{carrier::invite, &invite_});
+  if (has_sdp(invite())) {
+    (void)oa_.offer_received(carrier::invite, invite().body());
+    out.items.push_back(offer_received{carrier::invite, &invite()});
   } else {
     out.items.push_back(offer_needed{});
   }
@@ -194,8 +194,15 @@ invite_session::pending_request* invite_session::find_pending(request_id id) {
   return nullptr;
 }
 
+const message* invite_session::sent_request(request_id id) const noexcept {
+  for (const auto& p : pending_)
+    if (p.id == id) return &p.request;
+  return nullptr;
+}
+
 void invite_session::forget_pending(request_id id) {
   std::erase_if(pending_, [id](const pending_request& p) { return p.id == id; });
+  if (pending_.empty()) pending_.shrink_to_fit();  // a long call keeps no request copies
 }
 
 void invite_session::set_state(action_list& out, state to, const message* cause) {
@@ -209,13 +216,15 @@ void invite_session::end(action_list& out, int status, std::error_code error,
                          const message* cause) {
   if (state_ == st::terminated) return;
   timers_.cancel_all();
-  retransmitter_.reset();
-  ok_.reset();
-  glare_retry_.reset();
-  incoming_.clear();
+  if (ep_) {
+    ep_->retransmitter.reset();
+    ep_->ok.reset();
+    ep_->glare_retry.reset();
+    ep_->early.clear();
+  }
+  std::vector<incoming_request>().swap(incoming_);
   reinvite_ = reinvite_state::idle;
   if (dialog_) dialog_->terminate();
-  early_.clear();
   end_status_ = status;
   if (error || !end_error_) end_error_ = error;
   set_state(out, st::terminated, cause);
@@ -224,9 +233,11 @@ void invite_session::end(action_list& out, int status, std::error_code error,
 
 void invite_session::send_bye(action_list& out, time_point) {
   timers_.cancel_all();
-  retransmitter_.reset();
-  ok_.reset();
-  glare_retry_.reset();
+  if (ep_) {
+    ep_->retransmitter.reset();
+    ep_->ok.reset();
+    ep_->glare_retry.reset();
+  }
   reinvite_ = reinvite_state::idle;
   if (!dialog_) return end(out, 0, end_error_, nullptr);
   if (awaiting_answer_for_ack_) {
@@ -235,7 +246,7 @@ void invite_session::send_bye(action_list& out, time_point) {
     awaiting_answer_for_ack_ = false;
     oa_.offer_rejected();
     auto ack = dialog_->make_ack(ack_cseq_);
-    ack_ = ack;
+    keep_ack(ack);
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
   }
   send(out, pending_kind::bye, dialog_->make_request("BYE"), &*dialog_);
@@ -244,15 +255,16 @@ void invite_session::send_bye(action_list& out, time_point) {
 
 void invite_session::start_2xx(action_list& out, transaction::transaction_id tx, message ok,
                                time_point now) {
-  ok_ = ok;
-  ok_tx_ = tx;
-  retransmitter_.emplace(config_.timers, now, config_.reliable_transport);
+  auto& e = ep();
+  e.ok = ok;
+  e.ok_tx = tx;
+  e.retransmitter.emplace(config_.timers, now, config_.reliable_transport);
   out.items.push_back(send_response{tx, std::move(ok), false});
   arm_2xx_timer();
 }
 
 void invite_session::arm_2xx_timer() {
-  auto at = retransmitter_ ? retransmitter_->next_deadline() : std::nullopt;
+  auto at = ep_ && ep_->retransmitter ? ep_->retransmitter->next_deadline() : std::nullopt;
   if (at)
     timers_.arm(timer::retransmit_2xx, *at);
   else
@@ -268,26 +280,33 @@ dialog::dialog* invite_session::dialog_for(const message& request) {
            d.id().call_id == request.call_id();
   };
   if (dialog_ && fits(*dialog_)) return &*dialog_;
-  for (auto& d : early_)
-    if (fits(d)) return &d;
+  if (ep_)
+    for (auto& d : ep_->early)
+      if (fits(d)) return &d;
   return nullptr;
 }
 
 const dialog::dialog* invite_session::current_dialog() const noexcept {
   if (dialog_) return &*dialog_;
-  return early_.empty() ? nullptr : &early_.front();
+  const auto& early = early_dialogs();
+  return early.empty() ? nullptr : &early.front();
 }
 
 message invite_session::uas_response(const message& request, int status,
                                      const message_options& options, bool with_contact) const {
-  auto rsp = parser::make_response(request, status, {}, status > 100 ? uas_.local_tag : "");
+  // Our tag and Contact: the dialog's once it exists, else those we were made with.
+  static const std::string none;
+  const std::string& tag =
+      dialog_ ? dialog_->id().local_tag : (ep_ ? ep_->uas.local_tag : none);
+  auto rsp = parser::make_response(request, status, {}, status > 100 ? std::string_view(tag) : "");
   if (with_contact) {
-    if (&request == &invite_) {
+    if (&request == &invite()) {
       // §12.1.1: the dialog-creating response copies the Record-Route of the request.
       for (const auto& f : request.fields())
         if (f.id == header_id::record_route) rsp.add(header_id::record_route, request.value_of(f));
     }
-    rsp.add(header_id::contact, dialog_ ? dialog_->local_contact() : uas_.contact);
+    rsp.add(header_id::contact,
+            dialog_ ? dialog_->local_contact() : (ep_ ? ep_->uas.contact : none));
   }
   apply(rsp, options);
   return rsp;
@@ -301,7 +320,7 @@ invite_session::action_list invite_session::ring(int status, message_options opt
     out.error = error::invalid_state;
     return out;
   }
-  auto rsp = uas_response(invite_, status, options, true);
+  auto rsp = uas_response(invite(), status, options, true);
   if (options.reliable && !options.body.empty()) {
     // RFC 3262 §5: a reliable 1xx takes part in offer/answer.
     std::error_code ec;
@@ -314,7 +333,7 @@ invite_session::action_list invite_session::ring(int status, message_options opt
       return out;
     }
   }
-  if (!dialog_) dialog_ = dialog::dialog::create_uas(invite_, rsp);
+  if (!dialog_) dialog_ = dialog::dialog::create_uas(invite(), rsp);
   out.items.push_back(send_response{invite_tx_, std::move(rsp), false});
   set_state(out, st::early, nullptr);
   return out;
@@ -333,9 +352,9 @@ invite_session::action_list invite_session::accept(message_options options, time
     out.error = error::invalid_state;
     return out;
   }
-  auto ok = uas_response(invite_, 200, options, true);
+  auto ok = uas_response(invite(), 200, options, true);
   if (!dialog_) {
-    dialog_ = dialog::dialog::create_uas(invite_, ok);
+    dialog_ = dialog::dialog::create_uas(invite(), ok);
     if (!dialog_) {
       out.error = error::invalid_message;
       return out;
@@ -359,7 +378,7 @@ invite_session::action_list invite_session::reject(int status, message_options o
     return out;
   }
   out.items.push_back(
-      send_response{invite_tx_, uas_response(invite_, status, options, false), false});
+      send_response{invite_tx_, uas_response(invite(), status, options, false), false});
   oa_.offer_rejected();
   end(out, status, error::rejected, nullptr);
   return out;
@@ -411,7 +430,7 @@ invite_session::action_list invite_session::answer(std::string_view sdp, time_po
   awaiting_answer_for_ack_ = false;
   auto ack = dialog_->make_ack(ack_cseq_);
   ack.set_body(sdp, "application/sdp");
-  ack_ = ack;
+  keep_ack(ack);
   out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
   return out;
 }
@@ -425,7 +444,7 @@ invite_session::action_list invite_session::reinvite(reinvite_options options, t
     return out;
   }
   // §14.1: one INVITE transaction at a time in each direction, and no offer over another.
-  if ((reinvite_ != reinvite_state::idle && reinvite_ != reinvite_state::glare_wait) || ok_ ||
+  if ((reinvite_ != reinvite_state::idle && reinvite_ != reinvite_state::glare_wait) || has_ok() ||
       oa_.pending() || awaiting_answer_for_ack_) {
     out.error = error::request_pending;
     return out;
@@ -435,14 +454,14 @@ invite_session::action_list invite_session::reinvite(reinvite_options options, t
   apply(req, options.message);
   if (has_sdp(req)) (void)oa_.offer_sent(carrier::reinvite, req.body());
   reinvite_ = reinvite_state::sent;
-  glare_retry_ = std::move(options);
+  ep().glare_retry = std::move(options);
   send(out, pending_kind::reinvite, std::move(req), &*dialog_);
   return out;
 }
 
 invite_session::action_list invite_session::update(message_options options, time_point) {
   action_list out;
-  dialog::dialog* d = dialog_ ? &*dialog_ : (early_.empty() ? nullptr : &early_.front());
+  dialog::dialog* d = dialog_ ? &*dialog_ : (ep_ && !ep_->early.empty() ? &ep_->early.front() : nullptr);
   const bool in_dialog = state_ == st::early || state_ == st::accepted || state_ == st::confirmed;
   if (!d || !in_dialog) {
     out.error = error::invalid_state;
@@ -467,11 +486,12 @@ invite_session::action_list invite_session::request(std::string_view method,
                                                     std::string_view remote_tag) {
   action_list out;
   const auto m = parser::lookup_method(method);
-  dialog::dialog* d = dialog_ ? &*dialog_ : (early_.empty() ? nullptr : &early_.front());
+  dialog::dialog* d = dialog_ ? &*dialog_ : (ep_ && !ep_->early.empty() ? &ep_->early.front() : nullptr);
   if (!remote_tag.empty()) {
     d = dialog_ && dialog_->id().remote_tag == remote_tag ? &*dialog_ : nullptr;
-    for (auto& e : early_)
-      if (e.id().remote_tag == remote_tag) d = &e;
+    if (ep_)
+      for (auto& e : ep_->early)
+        if (e.id().remote_tag == remote_tag) d = &e;
   }
   const bool in_dialog = state_ == st::early || state_ == st::accepted ||
                          state_ == st::accepted_bye_pending || state_ == st::confirmed;
@@ -488,10 +508,11 @@ invite_session::action_list invite_session::request(std::string_view method,
 
 dialog::dialog* invite_session::dialog_for_module(std::string_view remote_tag) noexcept {
   if (state_ == st::terminated) return nullptr;
-  if (remote_tag.empty()) return dialog_ ? &*dialog_ : (early_.empty() ? nullptr : &early_.front());
+  if (remote_tag.empty()) return dialog_ ? &*dialog_ : (ep_ && !ep_->early.empty() ? &ep_->early.front() : nullptr);
   if (dialog_ && dialog_->id().remote_tag == remote_tag) return &*dialog_;
-  for (auto& e : early_)
-    if (e.id().remote_tag == remote_tag) return &e;
+  if (ep_)
+    for (auto& e : ep_->early)
+      if (e.id().remote_tag == remote_tag) return &e;
   return nullptr;
 }
 
@@ -558,6 +579,7 @@ invite_session::action_list invite_session::respond(transaction::transaction_id 
     return out;
   }
   incoming_.erase(it);
+  if (incoming_.empty()) incoming_.shrink_to_fit();
   if (method == parser::method::invite) {
     if (success) {
       reinvite_ = reinvite_state::awaiting_ack;
@@ -590,8 +612,9 @@ invite_session::action_list invite_session::retry(
   } else {
     auto to = req.to();
     if (dialog_ && to && dialog_->id().remote_tag == to->tag) d = &*dialog_;
-    for (auto& e : early_)
-      if (to && e.id().remote_tag == to->tag) d = &e;
+    if (ep_)
+      for (auto& e : ep_->early)
+        if (to && e.id().remote_tag == to->tag) d = &e;
     if (!d) {
       out.error = error::invalid_state;
       return out;
@@ -601,7 +624,7 @@ invite_session::action_list invite_session::retry(
   req.set(header_id::cseq, std::to_string(cseq) + " " + std::string(req.method_text()));
   forget_pending(id);
   if (kind == pending_kind::invite) {
-    invite_ = req;  // ACKs and dialogs of this INVITE take its CSeq from here
+    ep().invite = req;  // ACKs and dialogs of this INVITE take its CSeq from here
     invite_id_ = send(out, kind, std::move(req), nullptr);
   } else {
     send(out, kind, std::move(req), d);
@@ -611,7 +634,7 @@ invite_session::action_list invite_session::retry(
 
 invite_session::action_list invite_session::give_up_ack(time_point now) {
   action_list out;
-  if (!ok_ || state_ == st::terminated) {
+  if (!has_ok() || state_ == st::terminated) {
     out.error = error::invalid_state;
     return out;
   }
@@ -676,11 +699,13 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
   if (code < 200) {
     auto rid = dialog::incoming_response_dialog_id(response);
     if (code > 100 && rid) {
-      auto known = std::any_of(early_.begin(), early_.end(), [&](const dialog::dialog& d) {
+      const auto& early = early_dialogs();
+      auto known = std::any_of(early.begin(), early.end(), [&](const dialog::dialog& d) {
         return d.id().remote_tag == rid->remote_tag;
       });
       if (!known)
-        if (auto d = dialog::dialog::create_uac(invite_, response)) early_.push_back(std::move(*d));
+        if (auto d = dialog::dialog::create_uac(invite(), response))
+          ep().early.push_back(std::move(*d));
     }
     if (state_ == st::cancel_pending) {
       // §9.1: the CANCEL waited for this provisional.
@@ -707,7 +732,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
 
   // 300-699: the ICT ACKs it (§17.1.1.3); every early dialog ends (§13.2.2.3).
   forget_pending(p.id);
-  early_.clear();
+  if (ep_) std::vector<dialog::dialog>().swap(ep_->early);
   oa_.offer_rejected();
   const bool cancelled = state_ == st::cancelling && code == 487;
   end(out, code, cancelled ? error::cancelled : error::rejected, &response);
@@ -717,18 +742,18 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
 void invite_session::ack_and_bye_fork(action_list& out, const message& response) {
   auto rid = dialog::incoming_response_dialog_id(response);
   if (!rid || invite_released_) return;
-  for (const auto& [tag, ack] : fork_acks_) {
+  for (const auto& [tag, ack] : ep().fork_acks) {
     if (tag == rid->remote_tag) {  // a retransmission of that fork's 2xx: ACK again
       out.items.push_back(send_ack{ack.ack, ack.next_hop_uri, true});
       return;
     }
   }
-  auto d = dialog::dialog::create_uac(invite_, response);
+  auto d = dialog::dialog::create_uac(invite(), response);
   if (!d) return;
   // §13.2.2.4: ACK the 2xx of the other dialog, then end that dialog with a BYE.
-  auto ack = d->make_ack(cseq_number(invite_));
+  auto ack = d->make_ack(cseq_number(invite()));
   send_ack sa{std::move(ack), d->next_hop_uri(), false};
-  fork_acks_.emplace_back(rid->remote_tag, sa);
+  ep().fork_acks.emplace_back(rid->remote_tag, sa);
   out.items.push_back(std::move(sa));
   send(out, pending_kind::fork_bye, d->make_request("BYE"), &*d);
 }
@@ -742,8 +767,8 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   if (dialog_) {
     if (dialog_->id() == *rid) {
       // §13.2.2.4: a retransmission of a 2xx we ACKed gets the same ACK.
-      if (ack_ && cseq == ack_cseq_)
-        out.items.push_back(send_ack{*ack_, dialog_->next_hop_uri(), true});
+      if (auto again = ack_again(); again && cseq == ack_cseq_)
+        out.items.push_back(send_ack{std::move(*again), dialog_->next_hop_uri(), true});
       return out;
     }
     ack_and_bye_fork(out, response);
@@ -755,21 +780,22 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   }
 
   // The first 2xx: its dialog is the call's (§13.2.2.4).
-  auto early = std::find_if(early_.begin(), early_.end(), [&](const dialog::dialog& d) {
+  auto& forks = ep().early;
+  auto early = std::find_if(forks.begin(), forks.end(), [&](const dialog::dialog& d) {
     return d.id().remote_tag == rid->remote_tag;
   });
-  if (early != early_.end()) {
+  if (early != forks.end()) {
     dialog_ = std::move(*early);
   } else {
-    dialog_ = dialog::dialog::create_uac(invite_, response);
+    dialog_ = dialog::dialog::create_uac(invite(), response);
     if (!dialog_) return out;  // no Contact: unusable (§12.1.2)
   }
-  dialog_->on_response(invite_, response);
-  early_.clear();
+  dialog_->on_response(invite(), response);
+  std::vector<dialog::dialog>().swap(forks);
   // The INVITE's copy in pending_ can go: later 2xx (retransmissions, forks) are
   // recognised by their dialog.
   forget_pending(invite_id_);
-  ack_cseq_ = cseq_number(invite_);
+  ack_cseq_ = cseq_number(invite());
 
   using oas = offer_answer_state::state;
   const bool hanging_up = state_ == st::cancelling || state_ == st::cancel_pending;
@@ -785,7 +811,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   if (hanging_up) {
     // §9.1: the 2xx crossed our CANCEL (or came before any provisional): ACK, then BYE.
     auto ack = dialog_->make_ack(ack_cseq_);
-    ack_ = ack;
+    keep_ack(ack);
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
     end_error_ = error::cancelled;
     send_bye(out, now);
@@ -793,7 +819,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   }
   if (!awaiting_answer_for_ack_) {
     auto ack = dialog_->make_ack(ack_cseq_);
-    ack_ = ack;
+    keep_ack(ack);
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
   }
   set_state(out, st::confirmed, &response);
@@ -816,7 +842,7 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
   using oas = offer_answer_state::state;
   if (code < 300) {
     reinvite_ = reinvite_state::idle;
-    glare_retry_.reset();
+    if (ep_) ep_->glare_retry.reset();
     ack_cseq_ = cseq_number(request);
     bool answered = false;  // reported after the ACK: sends come first
     if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::reinvite) {
@@ -829,7 +855,7 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
     }
     if (!awaiting_answer_for_ack_) {
       auto ack = dialog_->make_ack(ack_cseq_);
-      ack_ = ack;
+      keep_ack(ack);
       out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
     }
     if (answered) out.items.push_back(answer_received{carrier::success, &response});
@@ -839,13 +865,14 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
   }
   if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::reinvite)
     oa_.offer_rejected();
-  if (code == 491 && glare_retry_ && glare_retry_->glare_retry && state_ == st::confirmed) {
+  if (code == 491 && has_glare_retry() && ep_->glare_retry->glare_retry &&
+      state_ == st::confirmed) {
     // §14.1: glare; try again after the delay the caller chose.
     reinvite_ = reinvite_state::glare_wait;
-    timers_.arm(timer::glare_retry, now + *glare_retry_->glare_retry);
+    timers_.arm(timer::glare_retry, now + *ep_->glare_retry->glare_retry);
   } else {
     reinvite_ = reinvite_state::idle;
-    glare_retry_.reset();
+    if (ep_) ep_->glare_retry.reset();
   }
   const std::error_code ec = code == 491 ? error::glare : error::rejected;
   if (state_ == st::confirmed)
@@ -868,8 +895,9 @@ invite_session::action_list invite_session::on_in_dialog_response(pending_reques
   auto rid = dialog::incoming_response_dialog_id(response);
   dialog::dialog* d = nullptr;
   if (dialog_) d = &*dialog_;
-  for (auto& e : early_)
-    if (rid && e.id() == *rid) d = &e;
+  if (ep_)
+    for (auto& e : ep_->early)
+      if (rid && e.id() == *rid) d = &e;
   // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
   if (d && method != parser::method::prack) d->on_response(request, response);
   using oas = offer_answer_state::state;
@@ -946,7 +974,7 @@ invite_session::action_list invite_session::on_request(transaction::transaction_
       if (!uac_ && (state_ == st::incoming || state_ == st::early)) {
         // §15.1.2: a BYE before our final response ends the INVITE with 487.
         out.items.push_back(
-            send_response{invite_tx_, uas_response(invite_, 487, {}, false), false});
+            send_response{invite_tx_, uas_response(invite(), 487, {}, false), false});
       }
       d->terminate();
       end(out, 0, error::session_ended, &request);
@@ -970,7 +998,7 @@ void invite_session::on_incoming_reinvite(action_list& out, transaction::transac
   // INVITE is not finished (our final response or its ACK outstanding) is a 500 with
   // Retry-After; an offer over an open exchange follows offer_answer_state.
   int refuse = 0;
-  if (state_ != st::confirmed || ok_ || reinvite_ == reinvite_state::received ||
+  if (state_ != st::confirmed || has_ok() || reinvite_ == reinvite_state::received ||
       reinvite_ == reinvite_state::awaiting_ack)
     refuse = 500;
   else if (reinvite_ == reinvite_state::sent)
@@ -1028,7 +1056,7 @@ invite_session::action_list invite_session::on_cancel(transaction::transaction_i
   // §9.2: the CANCEL itself always gets 200 when it matched our INVITE.
   out.items.push_back(send_response{tx, uas_response(cancel, 200, {}, false), false});
   if (uac_ || (state_ != st::incoming && state_ != st::early)) return out;
-  out.items.push_back(send_response{invite_tx_, uas_response(invite_, 487, {}, false), false});
+  out.items.push_back(send_response{invite_tx_, uas_response(invite(), 487, {}, false), false});
   if (dialog_) dialog_->on_local_final_response(487);
   oa_.offer_rejected();
   end(out, 487, error::cancelled, &cancel);
@@ -1037,9 +1065,9 @@ invite_session::action_list invite_session::on_cancel(transaction::transaction_i
 
 invite_session::action_list invite_session::on_ack(const message& ack, time_point now) {
   action_list out;
-  if (!ok_ || cseq_number(ack) != cseq_number(*ok_)) return out;  // absorbed (§17.2.3)
-  retransmitter_.reset();
-  ok_.reset();
+  if (!has_ok() || cseq_number(ack) != cseq_number(*ep_->ok)) return out;  // absorbed (§17.2.3)
+  ep_->retransmitter.reset();
+  ep_->ok.reset();
   timers_.cancel(timer::retransmit_2xx);
   using oas = offer_answer_state::state;
   if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::success &&
@@ -1048,6 +1076,7 @@ invite_session::action_list invite_session::on_ack(const message& ack, time_poin
       out.items.push_back(answer_received{carrier::ack, &ack});
   }
   if (reinvite_ == reinvite_state::awaiting_ack) reinvite_ = reinvite_state::idle;
+  release_episode();
   if (state_ == st::accepted) {
     set_state(out, st::confirmed, &ack);
   } else if (state_ == st::accepted_bye_pending) {
@@ -1059,10 +1088,54 @@ invite_session::action_list invite_session::on_ack(const message& ack, time_poin
 
 void invite_session::on_invite_transaction_ended() noexcept {
   if (state_ != st::confirmed && state_ != st::terminating && state_ != st::terminated) return;
-  if (!uac_ && ok_ && cseq_number(*ok_) == cseq_number(invite_)) return;  // ACK still due
+  if (!uac_ && has_ok() && cseq_number(*ep_->ok) == cseq_number(invite())) return;  // ACK due
   invite_released_ = true;
-  invite_ = message{};
   if (uac_) forget_pending(invite_id_);
+  if (ep_) {
+    ep_->invite = message{};
+    std::vector<std::pair<std::string, send_ack>>().swap(ep_->fork_acks);
+  }
+  release_episode();
+}
+
+invite_session::episode& invite_session::ep() {
+  if (!ep_) ep_ = std::make_unique<episode>();
+  return *ep_;
+}
+
+void invite_session::keep_ack(const message& ack) {
+  // An ACK without body is the dialog's make_ack again, byte for byte: it is rebuilt for
+  // each retransmitted 2xx instead of kept (an established call stays small). One that
+  // carries our answer (§13.2.2.4) is kept.
+  if (!ack.body().empty())
+    ep().ack = ack;
+  else if (ep_)
+    ep_->ack.reset();
+}
+
+std::optional<message> invite_session::ack_again() const {
+  if (ep_ && ep_->ack) return ep_->ack;
+  if (!dialog_ || ack_cseq_ == 0 || awaiting_answer_for_ack_) return std::nullopt;
+  return dialog_->make_ack(ack_cseq_);
+}
+
+void invite_session::release_episode() noexcept {
+  // Once the INVITE is released, nothing of the setup is needed; a re-INVITE's 2xx (UAS)
+  // or ACK (UAC) and a glare retry keep it until they are done.
+  if (!ep_ || !invite_released_ || ep_->ok || ep_->ack || ep_->glare_retry ||
+      !ep_->early.empty() || !ep_->fork_acks.empty())
+    return;
+  ep_.reset();
+}
+
+const message& invite_session::invite() const noexcept {
+  static const message none;
+  return ep_ ? ep_->invite : none;
+}
+
+const std::vector<dialog::dialog>& invite_session::early_dialogs() const noexcept {
+  static const std::vector<dialog::dialog> none;
+  return ep_ ? ep_->early : none;
 }
 
 // ------------------------------------------------------------------------------ timers
@@ -1072,12 +1145,12 @@ invite_session::action_list invite_session::on_timer(time_point now) {
   while (auto t = timers_.pop_due(now)) {
     switch (*t) {
       case timer::retransmit_2xx: {
-        if (!retransmitter_ || !ok_) break;
-        switch (retransmitter_->on_timer(now)) {
+        if (!has_ok() || !ep_->retransmitter) break;
+        switch (ep_->retransmitter->on_timer(now)) {
           case dialog::retransmit_step::wait:
             break;
           case dialog::retransmit_step::retransmit:
-            out.items.push_back(send_response{ok_tx_, *ok_, true});
+            out.items.push_back(send_response{ep_->ok_tx, *ep_->ok, true});
             break;
           case dialog::retransmit_step::give_up:
             // §13.3.1.4: no ACK within 64*T1: confirm and end the session with a BYE.
@@ -1093,14 +1166,14 @@ invite_session::action_list invite_session::on_timer(time_point now) {
       case timer::glare_retry: {
         // The peer's re-INVITE may have gone through meanwhile (our 491 made it idle on
         // our side); ours goes now, or, while the peer's is still open, after another delay.
-        if (!glare_retry_ || !glare_retry_->glare_retry) break;
+        if (!has_glare_retry() || !ep_->glare_retry->glare_retry) break;
         if (reinvite_ == reinvite_state::glare_wait) reinvite_ = reinvite_state::idle;
-        auto options = *glare_retry_;
+        auto options = *ep_->glare_retry;
         auto again = reinvite(std::move(options), now);
         if (again.error == error::request_pending && state_ == st::confirmed) {
-          timers_.arm(timer::glare_retry, now + *glare_retry_->glare_retry);
+          timers_.arm(timer::glare_retry, now + *ep_->glare_retry->glare_retry);
         } else if (again.error) {
-          glare_retry_.reset();
+          if (ep_) ep_->glare_retry.reset();
         }
         for (auto& a : again.items) out.items.push_back(std::move(a));
         break;

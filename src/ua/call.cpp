@@ -39,17 +39,29 @@ std::string_view to_string(call_state s) noexcept {
 call_state call::state() const noexcept { return impl_ ? impl_->state : call_state::terminated; }
 bool call::outgoing() const noexcept { return impl_ && impl_->outgoing; }
 int call::final_status() const noexcept { return impl_ ? impl_->final_status : 0; }
+// What the session holds is read from it: the call keeps no copy.
 std::string_view call::call_id() const noexcept {
-  return impl_ ? std::string_view(impl_->call_id) : std::string_view{};
+  if (!impl_ || !impl_->session) return {};
+  const auto& s = *impl_->session;
+  if (const auto* d = s.current_dialog()) return d->id().call_id;
+  return s.invite().call_id();
 }
 std::string_view call::remote_party() const noexcept {
-  return impl_ ? std::string_view(impl_->remote_party) : std::string_view{};
+  if (!impl_ || !impl_->session) return {};
+  const auto& s = *impl_->session;
+  // Once the 2xx picked a dialog (UAS: from the INVITE on), the peer's name-addr with its
+  // tag; before, for a UAC, the INVITE's To.
+  if (const auto* d = s.current_dialog(); d && (!s.is_uac() || s.early_dialogs().empty()))
+    return d->remote_uri();
+  return s.invite().get(s.is_uac() ? parser::header_id::to : parser::header_id::from).value_or("");
 }
 std::string_view call::local_sdp() const noexcept {
-  return impl_ ? std::string_view(impl_->local_sdp) : std::string_view{};
+  return impl_ && impl_->session ? std::string_view(impl_->session->offer_answer().local_sdp())
+                                 : std::string_view{};
 }
 std::string_view call::remote_sdp() const noexcept {
-  return impl_ ? std::string_view(impl_->remote_sdp) : std::string_view{};
+  return impl_ && impl_->session ? std::string_view(impl_->session->offer_answer().remote_sdp())
+                                 : std::string_view{};
 }
 std::chrono::seconds call::session_interval() const noexcept {
   return impl_ && impl_->session_timer_module ? impl_->session_timer_module->interval()

@@ -1,6 +1,10 @@
-// Private: call_binding, the calls: UAC (RFC 3261 §13.2, §9 CANCEL, §15 BYE, forks §13.2.2.4), UAS
-// (§13.3, 2xx retransmission until the ACK, calls awaiting their ACK), in-dialog requests (INFO,
-// MESSAGE, UPDATE RFC 3311, re-INVITE §14), each call's dialogs in the usage table.
+// Private: call_binding, the calls over session::invite_session. The session holds the
+// call (states, dialogs, offer/answer, 2xx/ACK reliability, CANCEL, forks, re-INVITE,
+// UPDATE); the binding turns the application's operations into the session's entry
+// points and executes the actions it returns: requests through the transaction manager,
+// each with its continuation (client_op), responses, ACKs, CANCEL, events to the
+// application. It also keeps each call's dialogs in the usage table, the one Asio timer
+// per call and the pool of calls awaiting their ACK.
 //
 // One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
@@ -14,65 +18,61 @@
 
 namespace sipkit::ua {
 
+using session_actions = session::invite_session::action_list;
+
 class call_binding {
  public:
   explicit call_binding(user_agent::impl& ua) : ua_(ua) {}
 
-  // ---- calls (calls.cpp, uac.cpp, uas.cpp, requests.cpp, user_agent.cpp)
-  /// An in-dialog request of `c` whose outcome is its final status (INFO, MESSAGE, UPDATE,
-  /// PRACK; REFER and NOTIFY with their module's continuation), sent to the dialog's next hop.
-  void start_in_dialog(const call_ptr& c, parser::message request, const tx::endpoint& dest,
-                       status_handler done = {}, const continuation& then = request_then);
-  void resend_ack(call_impl& c);
-  /// 500 with Retry-After: 1 (RFC 3261 §14.2, RFC 3311 §5.2): the request crossed an
-  /// offer/answer of ours that is about to complete.
-  parser::message retry_later(const parser::message& request) const;
-  void emit(call_impl& c, call_event e);
-  void set_state(call_impl& c, call_state s, int status = 0);
-  /// The call is over: dialogs dropped, waiters completed, event sent, call released.
+  // ---- executing the session's actions (calls.cpp)
+  /// Executes the actions of `c`'s session in order. `op`: the client transaction whose
+  /// outcome produced them (its request_completed goes to op's continuation).
+  void run(const call_ptr& c, session_actions actions, client_op* op = nullptr);
+  /// The call is over: dialogs unlisted, waiters completed, event sent, call released.
   void end_call(const call_ptr& c, int status, std::error_code ec);
-  void arm_retransmit(const call_ptr& c);
-  /// The initial 2xx of `c` got no ACK (64*T1 passed, or the call was evicted from the
-  /// calls awaiting their ACK): its waiters fail with errc::no_ack and a BYE goes out.
+  /// Arms the call's one timer at the earliest deadline of its session and modules.
+  void arm_timer(const call_ptr& c);
+  /// The initial 2xx of `c` gets no more ACK wait (evicted from the calls awaiting it).
   void give_up_on_ack(const call_ptr& c, std::string_view why);
   /// Bookkeeping of calls whose initial 2xx awaits its ACK (ua_config::
   /// max_calls_awaiting_ack): a new one evicts the oldest when the pool is full.
   void start_awaiting_ack(const call_ptr& c);
   void stop_awaiting_ack(call_impl& c);
+  void emit(call_impl& c, call_event e);
+  void set_state(call_impl& c, call_state s, int status = 0);
   local_media media_for(const tx::endpoint& dest) const;
-  sipkit::dialog::dialog* dialog_of(call_impl& c);
-  /// Adds a dialog of call `c` (a fork, or the first one) and its entry in usages_; the
-  /// existing one when `c` has it; nullptr when the id is another usage's or the calls'
-  /// dialogs are at their bound.
-  sipkit::dialog::dialog* add_call_dialog(const call_ptr& c, sipkit::dialog::dialog d);
-  /// Drops the dialogs of `c` other than `keep` (none: all of them) and their entries.
-  void drop_call_dialogs(call_impl& c, const sipkit::dialog::dialog_id* keep = nullptr);
+
+  // ---- UAC and the call's requests (uac.cpp, requests.cpp)
   call make_call(std::string_view target);
-  void send_invite(const call_ptr& c, const std::string& target, std::vector<tx::endpoint> targets);
-  void on_invite_response(client_op& op, tx::transaction_id id, const parser::message& rsp);
-  void on_reinvite_response(client_op& op, const parser::message& rsp);
-  void send_ack(const call_ptr& c, sipkit::dialog::dialog& d, std::uint32_t cseq,
-                std::string_view body = {});
-  void send_bye(const call_ptr& c, done_handler done = {});
-  void send_cancel(const call_ptr& c);
+  /// A request the session asked for: a client transaction with `op` as its continuation.
+  void start_request(const call_ptr& c, session::invite_session::send_request& r, client_op op);
+  /// A response to one of a call's requests: retried with credentials / a larger
+  /// Session-Expires, or passed to the session.
+  void on_response(client_op& op, const parser::message& rsp);
   void hangup(const call_ptr& c, done_handler done);
   void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
                          std::string body, status_handler done);
   void reinvite(const call_ptr& c, bool hold, status_handler done);
-  void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
-  void on_in_dialog_request(tx::transaction_id id, const parser::message& req, const call_ptr& c,
-                            sipkit::dialog::dialog& d);
-  void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
-  void on_reinvite(tx::transaction_id id, const parser::message& req, const call_ptr& c,
-                   sipkit::dialog::dialog& d);
-  /// Answers an SDP offer of the peer from our media (RFC 3264): 0, or 488.
-  int answer_offer(const call_ptr& c, std::string_view body, std::string& answer_sdp);
-  void on_update(tx::transaction_id id, const parser::message& req, const call_ptr& c,
-                 sipkit::dialog::dialog& d);
   void update(const call_ptr& c, status_handler done);
+  /// Sends a request a module built from the session's dialog (PRACK, REFER, NOTIFY, a
+  /// refreshing UPDATE) with the module's continuation.
+  void send_built(const call_ptr& c, parser::message request, const continuation& then,
+                  status_handler done = {});
+
+  // ---- UAS (uas.cpp)
+  void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
+  void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
   std::error_code ring(const call_ptr& c, int code);
   std::error_code answer(const call_ptr& c);
   std::error_code reject(const call_ptr& c, int code, std::string_view reason);
+  /// An in-dialog request the session passed up (INFO, MESSAGE, re-INVITE, UPDATE, PRACK,
+  /// REFER, NOTIFY ...): answered here or by the module it belongs to.
+  void on_request_received(const call_ptr& c, tx::transaction_id tx, const parser::message& req);
+  /// The peer offered (re-INVITE, UPDATE, INVITE): our answer from our media, for the
+  /// response that on_request_received sends.
+  void on_offer(const call_ptr& c, std::string_view sdp);
+  void respond(const call_ptr& c, tx::transaction_id tx, int status,
+               session::message_options options = {});
 
   std::unordered_map<call_impl*, call_ptr> calls_;
   // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
@@ -82,7 +82,31 @@ class call_binding {
   std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
   std::function<void(call)> incoming_handler_;
 
+  // What the operation in progress gives the next request its session sends: the
+  // continuation, the completion and the retry count; for a UAC's INVITE, the targets.
+  // Set just before the session's entry point and taken by the first send_request.
+  struct next_request {
+    const continuation* then = nullptr;
+    status_handler done;
+    int attempts = 0;
+    std::vector<tx::endpoint> targets;
+  };
+  next_request next_;
+  // The status and reason phrase of the operation in progress (ring, answer, reject),
+  // for the state change it causes and the response it sends.
+  int status_hint_ = 0;
+  std::string_view reason_hint_;
+  // Our answer to the offer of the in-dialog request being handled (on_offer), or the
+  // status refusing it (488).
+  std::string answer_;
+  int answer_status_ = 0;
+
  private:
+  void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);
+  void sync_dialogs(const call_ptr& c);
+  void on_timer(const call_ptr& c);
+  void send_response(const call_ptr& c, session::invite_session::send_response& r);
+
   user_agent::impl& ua_;
 };
 

@@ -19,6 +19,9 @@ using reg_ptr = std::shared_ptr<detail::registration_impl>;
 using sub_ptr = std::shared_ptr<detail::subscription_impl>;
 using notifier_ptr = std::shared_ptr<detail::notifier_impl>;
 
+/// The time the session machines are fed (they read no clock themselves).
+inline tx::time_point now() noexcept { return tx::clock_type::now(); }
+
 struct client_op;
 struct continuation;
 /// What to do with the outcome of one client transaction: the continuation that travels
@@ -35,18 +38,16 @@ struct continuation {
   /// A 401/407 is answered by the core with a new request carrying credentials (§22.2);
   /// false: the continuation sees the challenge (its machine answers it, or nobody).
   bool answers_challenges = false;
-  /// The request could not be sent at all: the call it belongs to ends.
-  bool ends_call_if_unsent = false;
-  /// The call's initial INVITE: a challenged retry bumps its own CSeq (no dialog yet) and
-  /// becomes the call's INVITE.
-  bool initial_invite = false;
+  /// A request of a call's session: the session's request_completed for it (final
+  /// response, or failure: `response` null). The call binding feeds the transaction's
+  /// outcome to the session (call_then) and calls this with what the session reports.
+  void (*on_completed)(impl&, client_op&, const parser::message* response,
+                       std::error_code) = nullptr;
 };
 // The continuations (defined next to the code they continue).
 extern const continuation ignore_then;     // dispatch.cpp: CANCEL, BYE of an orphan fork, a dead op
-extern const continuation invite_then;     // uac.cpp
-extern const continuation reinvite_then;   // requests.cpp
-extern const continuation bye_then;        // requests.cpp
-extern const continuation request_then;    // requests.cpp: in/out-of-dialog, final status only
+extern const continuation call_then;       // uac.cpp: a call's request, final status to `done`
+extern const continuation request_then;    // requests.cpp: out of dialog, final status only
 extern const continuation register_then;   // registration.cpp
 extern const continuation subscribe_then;  // subscriber.cpp
 extern const continuation notify_then;     // notifier.cpp
@@ -57,10 +58,10 @@ extern const continuation refer_notify_then;  // transfer.cpp: our NOTIFY, to th
 /// One client transaction's continuation and the data it needs.
 struct client_op {
   const continuation* then = &ignore_then;
-  call_ptr call;  // null for out-of-dialog requests and orphan BYEs
+  call_ptr call;  // the call whose session sent it; null for out-of-dialog requests
+  std::uint32_t session_request = 0;  // its session::request_id in that call
   status_handler done;
-  std::optional<parser::message> request;  // in-dialog requests: for dialog::on_response
-  std::string offer;                       // re-INVITE: the SDP we offered
+  std::optional<parser::message> request;  // out-of-dialog requests: for a challenged retry
   std::shared_ptr<detail::registration_impl> registration;  // REGISTER
   std::shared_ptr<detail::subscription_impl> subscription;  // SUBSCRIBE
   std::shared_ptr<detail::notifier_impl> notifier;          // NOTIFY

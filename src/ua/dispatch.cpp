@@ -178,7 +178,11 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     if (op.then->on_terminated) op.then->on_terminated(*this, op, id);
     client_ops_.erase(it);
   }
-  call_binding_.invite_servers_.erase(id);
+  if (auto it = call_binding_.invite_servers_.find(id); it != call_binding_.invite_servers_.end()) {
+    // The IST is over (the ACK came, or Timer L): the session may let the INVITE go.
+    if (it->second->session) it->second->session->on_invite_transaction_ended();
+    call_binding_.invite_servers_.erase(it);
+  }
   if (auto it = checks_.pending_keys_.find(id); it != checks_.pending_keys_.end()) {
     checks_.pending_requests_.erase(it->second);
     checks_.pending_keys_.erase(it);

@@ -239,22 +239,15 @@ bool user_agent::impl::retry_with_credentials(client_op& op, tx::transaction_id 
   message retry = *op.request;
   // The new CSeq first: digest_client tells our rejected answers by Call-ID and CSeq.
   std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 1;
-  if (op.call)
-    if (auto* d = call_binding_.dialog_of(*op.call); d && !op.then->initial_invite)
-      cseq = d->next_cseq();
   if (op.notifier && op.notifier->machine) cseq = op.notifier->machine->next_cseq();
   retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
   if (!answer_challenge(retry, rsp, op.attempts + 1)) return false;
   client_op next = std::move(op);
   next.attempts++;
   next.request = retry;
-  const bool invite = next.then->initial_invite && next.call;
-  if (invite) next.call->invite = retry;
   const auto* peer = stack_.get().peer(id);
-  std::vector<tx::endpoint> targets{peer ? *peer : (next.call ? next.call->peer : tx::endpoint{})};
-  auto call = next.call;
-  auto new_id = start(std::move(retry), std::move(targets), std::move(next));
-  if (invite && new_id) call->invite_tx = new_id;
+  std::vector<tx::endpoint> targets{peer ? *peer : tx::endpoint{}};
+  start(std::move(retry), std::move(targets), std::move(next));
   // The old transaction ends on its own; it has no handler left.
   op = client_op{};
   return true;

@@ -1,6 +1,6 @@
-// Requests of the UAC other than the call's INVITE, CANCEL and BYE: in-dialog requests
-// (INFO, MESSAGE, UPDATE, re-INVITE for hold/resume, RFC 3261 §14 and RFC 3311) and requests
-// out of any dialog (§8.1), with the continuations that take their outcome.
+// Requests of a call other than its INVITE, CANCEL and BYE, through its session: in-dialog
+// requests (INFO, MESSAGE, UPDATE, re-INVITE for hold/resume, RFC 3261 §14 and RFC 3311,
+// the modules' PRACK, REFER, NOTIFY), and requests out of any dialog (§8.1).
 #include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
@@ -12,152 +12,92 @@ using parser::header_id;
 using parser::message;
 using sipkit::dialog::dialog;
 
-const continuation reinvite_then{
-    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
-                      const message& rsp) { ua.call_binding_.on_reinvite_response(op, rsp); },
-    .on_failure =
-        [](impl&, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call) op.call->reinvite_pending = false;
-          op.done.complete(ec, 0);
-        },
-    .answers_challenges = true,
-};
-
-const continuation bye_then{
-    .on_response =
-        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
-          if (rsp.status_code() >= 200 && op.call)
-            ua.call_binding_.end_call(op.call, rsp.status_code(), {});
-        },
-    .on_failure =
-        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call) ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
-        },
-    .answers_challenges = true,
-    .ends_call_if_unsent = true,
-};
-
-// A request whose only outcome is its final status (INFO, MESSAGE, UPDATE, REFER, NOTIFY,
-// PRACK in a call; any method out of dialog).
+// A request out of any dialog: its only outcome is its final status.
 const continuation request_then{
     .on_response =
-        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
+        [](impl&, client_op& op, tx::transaction_id, const message& rsp) {
           const int code = rsp.status_code();
           if (code < 200) return;
-          if (op.call && op.request && op.request->method() == parser::method::update) {
-            op.call->update_pending = false;
-            if (code < 300 && !rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
-          }
-          // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
-          if (op.call && op.request && op.request->method() != parser::method::prack) {
-            if (auto* d = ua.call_binding_.dialog_of(*op.call)) {
-              d->on_response(*op.request, rsp);
-              if (d->state() == sipkit::dialog::dialog_state::terminated)
-                ua.call_binding_.end_call(op.call, code, make_error_code(errc::call_ended));
-            }
-          }
           op.done.complete(code < 300 ? std::error_code{} : make_error_code(errc::rejected), code);
         },
-    .on_failure =
-        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          // §12.2.1.2: a timeout of a request inside a dialog ends the dialog.
-          if (op.call) {
-            ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
-            op.call->reinvite_pending = false;
-          }
-          op.done.complete(ec, 0);
-        },
+    .on_failure = [](impl&, client_op& op, tx::transaction_id,
+                     std::error_code ec) { op.done.complete(ec, 0); },
     .answers_challenges = true,
 };
+
+namespace {
+/// The operation's completion and continuation go with the request the session sends
+/// next; when it refuses, the completion has errc::invalid_state.
+template <class Start>
+void start_call_request(call_binding& b, const call_ptr& c, const continuation& then,
+                        status_handler done, Start&& start) {
+  b.next_.then = &then;
+  b.next_.done = std::move(done);
+  auto actions = start();
+  if (actions.error) {
+    b.next_.then = nullptr;
+    return b.next_.done.complete(make_error_code(errc::invalid_state), 0);
+  }
+  b.run(c, std::move(actions));
+  if (b.next_.then) {  // nothing was sent after all
+    b.next_.then = nullptr;
+    b.next_.done.complete(make_error_code(errc::invalid_state), 0);
+  }
+}
+}  // namespace
+
+void call_binding::send_built(const call_ptr& c, message request, const continuation& then,
+                              status_handler done) {
+  if (!c->session) return done.complete(make_error_code(errc::invalid_state), 0);
+  start_call_request(*this, c, then, std::move(done),
+                     [&] { return c->session->send_built(std::move(request), now()); });
+}
 
 void call_binding::in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
                                      std::string body, status_handler done) {
-  auto* d = dialog_of(*c);
-  if (!d || c->state != call_state::established)
+  if (!c->session || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
-  auto req = d->make_request(method);
-  if (!body.empty() || !ct.empty()) req.set_body(body, ct);
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
-  start_in_dialog(c, std::move(req), *dest, std::move(done));
-}
-
-void call_binding::start_in_dialog(const call_ptr& c, message req, const tx::endpoint& dest,
-                                   status_handler done, const continuation& then) {
-  client_op op;
-  op.then = &then;
-  op.call = c;
-  op.request = req;
-  op.done = std::move(done);
-  ua_.start(std::move(req), {dest}, std::move(op));
+  session::message_options options;
+  options.body = std::move(body);
+  options.content_type = std::move(ct);
+  start_call_request(*this, c, call_then, std::move(done), [&] {
+    return c->session->request(method, std::move(options), now());
+  });
 }
 
 void call_binding::reinvite(const call_ptr& c, bool hold, status_handler done) {
-  auto* d = dialog_of(*c);
-  if (!d || c->state != call_state::established || c->local_sdp.empty())
-    return done.complete(make_error_code(errc::invalid_state), 0);
+  const std::string_view local =
+      c->session ? std::string_view(c->session->offer_answer().local_sdp()) : std::string_view{};
   sdp::session current;
-  if (sdp::parse(c->local_sdp, current))
+  if (c->state != call_state::established || local.empty() || sdp::parse(local, current))
     return done.complete(make_error_code(errc::invalid_state), 0);
   // RFC 3264 §8.4: hold makes sendrecv streams sendonly and recvonly ones inactive.
   auto offer = hold ? ua::hold(current) : with_direction(current, sdp::direction::sendrecv);
-  auto req = d->make_request("INVITE");
-  client_op op;
-  op.then = &reinvite_then;
-  op.call = c;
-  op.offer = offer.serialize();
-  req.set_body(op.offer, "application/sdp");
-  op.request = req;
-  op.done = std::move(done);
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) return op.done.complete(make_error_code(errc::bad_target), 0);
-  c->reinvite_pending = true;
-  ua_.start(std::move(req), {*dest}, std::move(op));
+  session::reinvite_options options;
+  options.message.body = offer.serialize();
+  start_call_request(*this, c, call_then, std::move(done),
+                     [&] { return c->session->reinvite(std::move(options), now()); });
 }
 
 void call_binding::update(const call_ptr& c, status_handler done) {
   // RFC 3311: an UPDATE re-offering our current description (unchanged, so the same
-  // version, RFC 3264 §8): a session refresh the peer must answer.
-  auto* d = dialog_of(*c);
-  // RFC 3311 §5.1: also in an early dialog (after a provisional with a To tag).
+  // version, RFC 3264 §8): a session refresh the peer must answer. §5.1: also in an
+  // early dialog, and an offer only once the INVITE's own offer/answer is complete.
   const bool in_dialog = c->state == call_state::established || c->state == call_state::early ||
                          c->state == call_state::ringing;
-  if (!d || !in_dialog || c->reinvite_pending || c->update_pending)
+  using oa = session::offer_answer_state;
+  const bool our_offer_pending = c->session && c->session->offer_answer().current_state() ==
+                                                   oa::state::offer_sent;
+  if (!c->session || !in_dialog ||
+      (our_offer_pending &&
+       c->session->offer_answer().offer_carrier() == oa::carrier::update) ||
+      c->session->current_reinvite_state() == session::invite_session::reinvite_state::sent)
     return done.complete(make_error_code(errc::invalid_state), 0);
-  auto req = d->make_request("UPDATE");
-  // §5.1: an offer only once the INVITE's own offer/answer is complete.
-  if (!c->local_sdp.empty() && !c->remote_sdp.empty()) {
-    req.set_body(c->local_sdp, "application/sdp");
-    c->update_pending = true;
-  }
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) {
-    c->update_pending = false;
-    return done.complete(make_error_code(errc::bad_target), 0);
-  }
-  start_in_dialog(c, std::move(req), *dest, std::move(done));
-}
-
-void call_binding::on_reinvite_response(client_op& op, const message& rsp) {
-  const int code = rsp.status_code();
-  if (code < 200 || !op.call || !op.request) return;
-  op.call->reinvite_pending = false;
-  auto* d = dialog_of(*op.call);
-  if (!d) return;
-  auto cseq = op.request->cseq();
-  if (code < 300) {
-    if (op.call->ack && op.call->ack_cseq == cseq->number) return resend_ack(*op.call);
-    d->on_response(*op.request, rsp);
-    send_ack(op.call, *d, cseq->number);
-    op.call->local_sdp = op.offer;
-    if (!rsp.body().empty()) op.call->remote_sdp = std::string(rsp.body());
-    op.done.complete(std::error_code{}, code);
-    return;
-  }
-  d->on_response(*op.request, rsp);
-  if (d->state() == sipkit::dialog::dialog_state::terminated)
-    end_call(op.call, code, make_error_code(errc::call_ended));
-  op.done.complete(make_error_code(errc::rejected), code);
+  session::message_options options;
+  if (c->session->offer_answer().negotiated() && !c->session->offer_answer().pending())
+    options.body = c->session->offer_answer().local_sdp();
+  start_call_request(*this, c, call_then, std::move(done),
+                     [&] { return c->session->update(std::move(options), now()); });
 }
 
 namespace {

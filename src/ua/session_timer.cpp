@@ -1,5 +1,5 @@
 // Session timers (RFC 4028): the binding of sipkit::session::session_timer to the agent
-// (ua_config, one Asio timer per call, UPDATE refreshes through the stack, BYE on expiry).
+// (ua_config, the call's timer, UPDATE refreshes through the call's session, BYE on expiry).
 //
 // The module decides: what INVITEs and 2xx carry (Supported: timer, Session-Expires,
 // Min-SE, Require: timer), the 422 and its retry (§7.4, §8.1), who refreshes (§9), when
@@ -23,6 +23,14 @@ session::session_timer_config timer_config_of(const ua_config& c) {
   return out;
 }
 
+/// What a module added to a response, as headers for the session to put in it.
+std::vector<std::pair<std::string, std::string>> added_headers(const message& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : m.fields())
+    out.emplace_back(std::string(m.name_of(f)), std::string(m.value_of(f)));
+  return out;
+}
+
 }  // namespace
 
 void session_timer_binding::add_session_timer_offer(const call_ptr& c, message& invite) {
@@ -32,16 +40,11 @@ void session_timer_binding::add_session_timer_offer(const call_ptr& c, message& 
     c->session_timer_module = std::make_unique<session::session_timer>(st);
 }
 
-bool session_timer_binding::retry_session_timer(const call_ptr& c, const message& rsp,
-                                                message& retry) {
-  return c->session_timer_module && c->session_timer_module->on_422(rsp, retry);
-}
-
 int session_timer_binding::negotiate_session_timer(const call_ptr& c, const message& req,
                                                    message& refusal) {
   session::session_timer st(timer_config_of(ua_.config_));
   if (st.on_invite(req) == 422) {
-    refusal = ua_.response_to(req, 422, c ? c->local_tag : ua_.random_token(10));
+    refusal = ua_.response_to(req, 422, ua_.random_token(10));
     st.add_min_se(refusal);
     return 422;
   }
@@ -50,8 +53,12 @@ int session_timer_binding::negotiate_session_timer(const call_ptr& c, const mess
   return 0;
 }
 
-void session_timer_binding::add_session_timer_answer(const call_impl& c, message& ok) const {
-  if (c.session_timer_module) c.session_timer_module->add_to_2xx(ok);
+std::vector<std::pair<std::string, std::string>> session_timer_binding::session_timer_answer(
+    const call_impl& c) const {
+  if (!c.session_timer_module) return {};
+  auto scratch = message::response(200);
+  c.session_timer_module->add_to_2xx(scratch);
+  return added_headers(scratch);
 }
 
 void session_timer_binding::on_session_timer_response(const call_ptr& c, const message& ok) {
@@ -59,82 +66,50 @@ void session_timer_binding::on_session_timer_response(const call_ptr& c, const m
   if (!c->session_timer_module)
     c->session_timer_module =
         std::make_unique<session::session_timer>(timer_config_of(ua_.config_));
-  c->session_timer_module->on_2xx(ok, tx::clock_type::now());
+  c->session_timer_module->on_2xx(ok, now());
   if (c->session_timer_module->current_state() == session::session_timer::state::inactive)
     c->session_timer_module.reset();
-  arm_session_timer(c);
 }
 
 void session_timer_binding::arm_session_timer(const call_ptr& c) {
-  auto& st = c->session_timer_module;
-  if (!st || c->state == call_state::terminated) return;
-  st->start(tx::clock_type::now());  // UAS: the ACK confirmed the session (no-op after)
-  auto when = st->next_deadline();
-  if (!when) {
-    if (c->session_timer) c->session_timer->cancel();
-    return;
-  }
-  if (!c->session_timer) c->session_timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
-  c->session_timer->expires_at(*when);
-  std::weak_ptr<call_impl> weak = c;
-  c->session_timer->async_wait([this, weak](boost::system::error_code ec) {
-    auto call = weak.lock();
-    if (ec || !call || call->state != call_state::established || !call->session_timer_module)
-      return;
-    auto* d = ua_.call_binding_.dialog_of(*call);
-    if (!d) return;
-    for (auto& a : call->session_timer_module->on_timer(tx::clock_type::now(), *d)) {
-      if (auto* send = std::get_if<session::session_timer::send_request>(&a)) {
-        send_session_refresh(call, std::move(send->request));
-      } else if (std::holds_alternative<session::session_timer::expired_event>(a)) {
-        ua_.peer_log("no session refresh", log_level::warning,
-                     "no session refresh in call " + call->call_id + ": sending BYE");
-        return ua_.call_binding_.send_bye(call);
-      }
-    }
-    arm_session_timer(call);
-  });
+  if (c->session_timer_module) c->session_timer_module->start(now());  // no-op after the first
 }
 
+// A refresh: a failure answer other than the session's own 481/408 ends the call too (§10).
 const continuation refresh_then{
-    .on_response =
-        [](impl& ua, client_op& op, tx::transaction_id, const message& rsp) {
-          ua.session_timer_.on_session_refresh_response(op, rsp);
+    .on_response = call_then.on_response,
+    .on_failure = call_then.on_failure,
+    .on_terminated = nullptr,
+    .on_completed =
+        [](impl& ua, client_op& op, const message* rsp, std::error_code) {
+          const call_ptr c = op.call;
+          if (!rsp || !c || !c->session_timer_module || !c->session) return;
+          for (const auto& a : c->session_timer_module->on_refresh_response(*rsp, now()))
+            if (std::holds_alternative<session::session_timer::refresh_failed>(a))
+              return ua.call_binding_.run(c, c->session->hang_up(now()));
         },
-    // RFC 4028 §10: the refresh failed, the session is gone.
-    .on_failure =
-        [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call) ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
-        },
-    .answers_challenges = true,
 };
 
-void session_timer_binding::send_session_refresh(const call_ptr& c, message update) {
-  auto* d = ua_.call_binding_.dialog_of(*c);
+void session_timer_binding::on_timer(const call_ptr& c, tx::time_point now) {
+  if (c->state != call_state::established || !c->session) return;
+  auto* d = c->session->dialog_for_module();
   if (!d) return;
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) return;
-  client_op op;
-  op.then = &refresh_then;
-  op.call = c;
-  op.request = update;
-  ua_.start(std::move(update), {*dest}, std::move(op));
+  for (auto& a : c->session_timer_module->on_timer(now, *d)) {
+    if (auto* send = std::get_if<session::session_timer::send_request>(&a)) {
+      ua_.call_binding_.send_built(c, std::move(send->request), refresh_then);
+    } else if (std::holds_alternative<session::session_timer::expired_event>(a)) {
+      ua_.peer_log("no session refresh", log_level::warning, "no session refresh: sending BYE");
+      return ua_.call_binding_.run(c, c->session->hang_up(now));
+    }
+  }
 }
 
-void session_timer_binding::on_session_refresh_response(client_op& op, const message& rsp) {
-  if (rsp.status_code() < 200 || !op.call || !op.call->session_timer_module) return;
-  for (const auto& a :
-       op.call->session_timer_module->on_refresh_response(rsp, tx::clock_type::now()))
-    if (const auto* failed = std::get_if<session::session_timer::refresh_failed>(&a))
-      return ua_.call_binding_.end_call(op.call, failed->status, make_error_code(errc::call_ended));
-  arm_session_timer(op.call);
-}
-
-void session_timer_binding::on_session_refreshed(const call_ptr& c, const message& req,
-                                                 message& ok) {
-  if (!c->session_timer_module) return;
-  c->session_timer_module->on_refresh_request(req, ok, tx::clock_type::now());
-  arm_session_timer(c);
+std::vector<std::pair<std::string, std::string>> session_timer_binding::on_session_refreshed(
+    const call_ptr& c, const message& req) {
+  if (!c->session_timer_module) return {};
+  auto scratch = message::response(200);
+  c->session_timer_module->on_refresh_request(req, scratch, now());
+  return added_headers(scratch);
 }
 
 }  // namespace sipkit::ua

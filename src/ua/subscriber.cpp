@@ -87,7 +87,7 @@ void subscription_binding::run_subscriber(const sub_ptr& s_ref,
     if (auto* send = std::get_if<machine::send_request>(&actions[i])) {
       std::optional<tx::endpoint> dest = s->peer;
       if (const auto* d = s->machine->usage_dialog())
-        dest = ua_.hop_of(s->peer, s->first_hop_host, "subscription " + s->call_id, *d);
+        dest = ua_.hop_of(s->peer, s->first_hop_host, "subscription " + s->call_id, d->next_hop_uri());
       if (!dest) {
         more = s->machine->on_failure(make_error_code(errc::bad_target), now());
       } else if (send->challenge &&
@@ -219,12 +219,12 @@ void subscription_binding::finish_subscription(const sub_ptr& s_ref, int status,
 
 std::optional<tx::endpoint> user_agent::impl::hop_of(const tx::endpoint& peer,
                                                      std::string_view first_hop_host,
-                                                     std::string_view what, const dialog& d) const {
-  const std::string uri = d.next_hop_uri();
+                                                     std::string_view what,
+                                                     std::string_view uri) const {
   if (auto ep = endpoint_of(uri, peer.protocol)) return ep;
   parser::uri_view u;
   if (!parser::parse_uri(uri, u) && parser::iequals(u.host, first_hop_host)) return peer;
-  config_.log.log(log_level::warning, "ua", "no address for " + uri + " in " + std::string(what));
+  config_.log.log(log_level::warning, "ua", "no address for " + std::string(uri) + " in " + std::string(what));
   return std::nullopt;
 }
 

@@ -42,101 +42,67 @@ std::optional<replaces_value> parse_replaces(std::string_view value) {
 }
 
 // The REFER's final response tells the transferor whether the implicit subscription exists
-// (a rejected REFER never had one); then what any in-dialog request's outcome does.
+// (a rejected REFER never had one); then `done` has the status, as for any request.
 const continuation refer_then{
-    .on_response =
-        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
-          if (rsp.status_code() >= 200 && op.call && op.call->transferor) {
-            (void)op.call->transferor->on_refer_response(rsp, tx::clock_type::now());
-            ua.transfer_.arm_transfer_timer(op.call);
-          }
-          request_then.on_response(ua, op, id, rsp);
+    .on_response = call_then.on_response,
+    .on_failure = call_then.on_failure,
+    .on_terminated = nullptr,
+    .on_completed =
+        [](impl& ua, client_op& op, const message* rsp, std::error_code ec) {
+          if (rsp && op.call && op.call->transferor)
+            (void)op.call->transferor->on_refer_response(*rsp, now());
+          call_then.on_completed(ua, op, rsp, ec);
         },
-    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
-                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
-    .answers_challenges = true,
 };
 
 // A failure answer to one of our NOTIFYs (481 ...) ends the transferee's subscription
 // (RFC 6665 §4.2.2): no more NOTIFYs for it.
 const continuation refer_notify_then{
-    .on_response =
-        [](impl& ua, client_op& op, tx::transaction_id id, const message& rsp) {
-          if (rsp.status_code() >= 200 && op.call && op.call->transferee) {
-            op.call->transferee->on_notify_response(rsp);
-            ua.transfer_.arm_transfer_timer(op.call);
-          }
-          request_then.on_response(ua, op, id, rsp);
+    .on_response = call_then.on_response,
+    .on_failure = call_then.on_failure,
+    .on_terminated = nullptr,
+    .on_completed =
+        [](impl&, client_op& op, const message* rsp, std::error_code) {
+          if (rsp && op.call && op.call->transferee) op.call->transferee->on_notify_response(*rsp);
         },
-    .on_failure = [](impl& ua, client_op& op, tx::transaction_id id,
-                     std::error_code ec) { request_then.on_failure(ua, op, id, ec); },
-    .answers_challenges = true,
 };
 
 void transfer_binding::refer(const call_ptr& c, std::string target, status_handler done) {
-  auto* d = ua_.call_binding_.dialog_of(*c);
+  auto* d = c->session ? c->session->dialog_for_module() : nullptr;
   if (!d || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   parser::uri_view uri;
   if (parser::parse_uri(target, uri)) return done.complete(make_error_code(errc::bad_target), 0);
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
-  ua_.call_binding_.start_in_dialog(c, session::make_refer(*d, target), *dest, std::move(done),
-                                    refer_then);
+  ua_.call_binding_.send_built(c, session::make_refer(*d, target), refer_then, std::move(done));
 }
 
 void transfer_binding::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
-  auto* d = ua_.call_binding_.dialog_of(*c);
-  if (!d || c->state == call_state::terminated || !c->transferee) return;
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) return;
-  auto req = c->transferee->notify(*d, status, reason, tx::clock_type::now());
+  if (c->state == call_state::terminated || !c->transferee || !c->session) return;
+  auto* d = c->session->dialog_for_module();
+  if (!d) return;
+  auto req = c->transferee->notify(*d, status, reason, now());
   if (!req) return;  // the subscription has ended: nothing more to report
-  ua_.call_binding_.start_in_dialog(c, std::move(*req), *dest, {}, refer_notify_then);
-  arm_transfer_timer(c);
+  ua_.call_binding_.send_built(c, std::move(*req), refer_notify_then);
 }
 
-void transfer_binding::arm_transfer_timer(const call_ptr& c) {
-  std::optional<tx::time_point> when;
-  for (auto t : {c->transferee ? c->transferee->next_deadline() : std::nullopt,
-                 c->transferor ? c->transferor->next_deadline() : std::nullopt})
-    if (t && (!when || *t < *when)) when = t;
-  if (!when) {
-    if (c->transfer_timer) c->transfer_timer->cancel();
-    return;
-  }
-  if (!c->transfer_timer) c->transfer_timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
-  c->transfer_timer->expires_at(*when);
-  std::weak_ptr<call_impl> weak = c;
-  c->transfer_timer->async_wait([this, weak](boost::system::error_code ec) {
-    auto call = weak.lock();
-    if (ec || !call || call->state == call_state::terminated) return;
-    const auto now = tx::clock_type::now();
-    // The subscriber's side just ends; no event: the progress reports stop.
-    if (call->transferor) (void)call->transferor->on_timer(now);
-    auto* d = ua_.call_binding_.dialog_of(*call);
-    if (call->transferee && d) {
-      auto dest = ua_.hop_of(*call, *d);
-      for (auto& a : call->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
-        if (dest)
-          ua_.call_binding_.start_in_dialog(call, std::move(std::get<0>(a).request), *dest, {},
-                                            refer_notify_then);
-    }
-    arm_transfer_timer(call);
-  });
+void transfer_binding::on_timer(const call_ptr& c, tx::time_point now) {
+  // The subscriber's side just ends; no event: the progress reports stop.
+  if (c->transferor) (void)c->transferor->on_timer(now);
+  auto* d = c->session ? c->session->dialog_for_module() : nullptr;
+  if (!c->transferee || !d) return;
+  for (auto& a : c->transferee->on_timer(now, *d))  // §2.4.4: reason=timeout
+    ua_.call_binding_.send_built(c, std::move(std::get<0>(a).request), refer_notify_then);
 }
 
-void transfer_binding::on_refer(tx::transaction_id id, const message& req, const call_ptr& c) {
-  auto uri = session::refer_target(req);
-  if (!uri) return ua_.respond(id, ua_.response_to(req, 400));  // §2.4.1: exactly one Refer-To
-  if (!refer_handler_) {
-    auto rsp = ua_.response_to(req, 603);  // nobody to place the call: declined (§2.4.2)
-    return ua_.respond(id, std::move(rsp));
-  }
-  ua_.respond(id, ua_.response_to(req, 202));
-  c->transferee = std::make_unique<session::transferee>(tx::clock_type::now());
+void transfer_binding::on_refer(const call_ptr& c, tx::transaction_id id, const message& req) {
+  auto uri = session::refer_target(req);  // read before answering: `req` goes with it
+  if (!uri) return ua_.call_binding_.respond(c, id, 400);  // §2.4.1: exactly one Refer-To
+  // Nobody to place the call: declined (§2.4.2).
+  if (!refer_handler_) return ua_.call_binding_.respond(c, id, 603);
+  ua_.call_binding_.respond(c, id, 202);
+  c->transferee = std::make_unique<session::transferee>(now());
   send_refer_notify(c, 100, "Trying");  // §2.4.4: the first NOTIFY right away
   auto handler = refer_handler_;
   call replacement = handler(call(c), *uri);
@@ -152,21 +118,23 @@ void transfer_binding::on_refer(tx::transaction_id id, const message& req, const
   });
 }
 
-void transfer_binding::on_refer_notify(tx::transaction_id id, const message& req,
-                                       const call_ptr& c) {
+void transfer_binding::on_refer_notify(const call_ptr& c, tx::transaction_id id,
+                                       const message& req) {
   // The transferee's progress report: "SIP/2.0 180 Ringing" in a message/sipfrag body.
   if (!c->transferor)  // a NOTIFY without our REFER: take it as that REFER's
     c->transferor = std::make_unique<session::transferor>();
-  const auto result = c->transferor->on_notify(req, tx::clock_type::now());
-  ua_.respond(id, ua_.response_to(req, result.status));
-  if (!result.progress) return;
-  arm_transfer_timer(c);
+  const auto result = c->transferor->on_notify(req, now());
+  if (!result.progress) return ua_.call_binding_.respond(c, id, result.status);
+  // `req` goes with the answer: the event keeps copies.
+  const std::string content_type(req.get(header_id::content_type).value_or(""));
+  const std::string body(req.body());
+  ua_.call_binding_.respond(c, id, result.status);
   call_event ev;
   ev.what = call_event::kind::refer_progress;
   ev.state = c->state;
   ev.status = *result.progress;
-  ev.content_type = req.get(header_id::content_type).value_or("");
-  ev.body = req.body();
+  ev.content_type = content_type;
+  ev.body = body;
   ua_.call_binding_.emit(*c, ev);
 }
 

@@ -77,15 +77,17 @@ struct user_agent::impl final : tx::transaction_user {
   /// resolver (NAPTR/SRV/A/AAAA). `done` gets an error or a non-empty list.
   using targets_handler = std::function<void(std::error_code, std::vector<tx::endpoint>)>;
   void locate(std::string_view uri, targets_handler done);
-  /// Where a request in dialog `d` of call `c` goes first (the first route, else the
-  /// remote target: dialog::next_hop_uri).
-  std::optional<tx::endpoint> hop_of(const call_impl& c, const sipkit::dialog::dialog& d) const;
-  /// Where a request in dialog `d` goes first, from `peer` (the address `first_hop_host` was
-  /// resolved to); `what` names the usage in the log.
+  /// Where a request of a dialog goes first: `uri` is the dialog's next_hop_uri() (the
+  /// first route, else the remote target). An IP literal is used as it is; a host name
+  /// only when it is `first_hop_host`, the host `peer` was resolved from (the address
+  /// found then still holds; other names are not resolved here). `what` names the usage
+  /// in the log.
   std::optional<tx::endpoint> hop_of(const tx::endpoint& peer, std::string_view first_hop_host,
-                                     std::string_view what, const sipkit::dialog::dialog& d) const;
-  /// Send an ACK (or any request outside a transaction) with a fresh Via.
-  void send_stateless_request(parser::message& request, const tx::endpoint& dest);
+                                     std::string_view what, std::string_view uri) const;
+  /// Send an ACK (or any request outside a transaction) with a fresh Via: its branch is
+  /// the magic cookie and `branch` (the same one for an ACK sent again), else random.
+  void send_stateless_request(parser::message& request, const tx::endpoint& dest,
+                              std::string_view branch = {});
   void respond(tx::transaction_id id, parser::message response);
   /// respond() that reports failure: the stack's own error (no such transaction ...), or
   /// the transport error of a send that failed at once (a response too large for UDP),

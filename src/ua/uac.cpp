@@ -1,5 +1,6 @@
-// The UAC half of the user_agent: outgoing calls, ACK, CANCEL, BYE, requests in and out
-// of dialogs (RFC 3261 §8.1, §9.1, §13.2, §15).
+// The UAC half of the calls: the INVITE (RFC 3261 §13.2), hang-up (CANCEL §9.1, BYE §15)
+// and the continuation that feeds each request's outcome to the call's session, with
+// the retries the binding makes itself (credentials §22.2, Session-Expires RFC 4028 §7.4).
 #include <boost/asio/post.hpp>
 
 #include "header_values.hpp"
@@ -11,33 +12,122 @@ namespace sipkit::ua {
 
 using parser::header_id;
 using parser::message;
-using sipkit::dialog::dialog;
 
-const continuation invite_then{
-    .on_response = [](impl& ua, client_op& op, tx::transaction_id id,
-                      const message& rsp) { ua.call_binding_.on_invite_response(op, id, rsp); },
+// Every request of a call's session: its outcome goes to the session, which reports the
+// final one as request_completed; then `done` has the status.
+const continuation call_then{
+    .on_response = [](impl& ua, client_op& op, tx::transaction_id,
+                      const message& rsp) { ua.call_binding_.on_response(op, rsp); },
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
-          if (op.call && op.call->state != call_state::established)
-            ua.call_binding_.end_call(op.call, detail::failure_status(ec), ec);
+          const call_ptr c = op.call;
+          if (c && c->session)
+            ua.call_binding_.run(c, c->session->on_request_failed(op.session_request, ec, now()),
+                                 &op);
         },
-    // The INVITE transaction is over (no more forked 2xx): the request can go.
+    // The INVITE transaction is over (Timer M: no more forked 2xx): the session lets the
+    // INVITE and what it kept for the 2xx go.
     .on_terminated =
         [](impl&, client_op& op, tx::transaction_id id) {
-          if (op.call && op.call->invite_tx == id && op.call->state == call_state::established)
-            op.call->invite.reset();
+          if (op.call && op.call->session && op.call->outgoing && op.call->invite_tx == id)
+            op.call->session->on_invite_transaction_ended();
         },
-    .answers_challenges = true,
-    .ends_call_if_unsent = true,
-    .initial_invite = true,
+    .on_completed =
+        [](impl&, client_op& op, const message* rsp, std::error_code ec) {
+          const int code = rsp ? rsp->status_code() : 0;
+          if (ec && code) ec = make_error_code(errc::rejected);
+          op.done.complete(ec, code);
+        },
 };
+
+void call_binding::start_request(const call_ptr& c, session::invite_session::send_request& r,
+                                 client_op op) {
+  op.session_request = r.id;
+  const bool invite = r.request.method() == parser::method::invite && r.next_hop_uri.empty();
+  std::vector<tx::endpoint> targets;
+  if (invite) {
+    targets = next_.targets.empty() ? std::vector<tx::endpoint>{c->peer} : std::move(next_.targets);
+    next_.targets.clear();
+  } else if (auto dest = ua_.hop_of(c->peer, c->first_hop_host, "a call", r.next_hop_uri)) {
+    targets.push_back(*dest);
+  } else {
+    ua_.peer_log("cannot route a request", log_level::warning, "cannot route a call's request");
+    run(c, c->session->on_request_failed(r.id, make_error_code(errc::bad_target), now()), &op);
+    return;
+  }
+  ua_.add_common_headers(r.request);
+  auto started = ua_.stack_.start_client(std::move(r.request), std::move(targets));
+  if (started.error) {
+    // A synchronous transport failure (its upcall ran before the id was known).
+    ua_.peer_log("request not sent", log_level::warning,
+                 "request not sent: " + started.error.message());
+    run(c, c->session->on_request_failed(r.id, started.error, now()), &op);
+    return;
+  }
+  if (invite) c->invite_tx = started.id;
+  ua_.client_ops_.emplace(started.id, std::move(op));
+}
+
+namespace {
+/// The values of the headers named `names` in `m` (any form of the name), for
+/// invite_session::retry.
+std::vector<std::pair<std::string, std::string>> headers_of(
+    const message& m, std::initializer_list<std::string_view> names) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : m.fields())
+    for (auto name : names)
+      if (parser::iequals(m.name_of(f), name) ||
+          (f.id != header_id::extension && f.id == parser::lookup_header(name)))
+        out.emplace_back(std::string(name), std::string(m.value_of(f)));
+  return out;
+}
+}  // namespace
+
+void call_binding::on_response(client_op& op, const message& rsp) {
+  const call_ptr c = op.call;
+  if (!c || !c->session) return;
+  const int code = rsp.status_code();
+  const message* sent = c->session->sent_request(op.session_request);
+  if (sent && op.attempts < 2 && (code == 401 || code == 407 || code == 422)) {
+    // Sent again as a new request (new CSeq, same continuation), which the session builds;
+    // the headers come from a copy of the one refused.
+    message retry = *sent;
+    std::vector<std::pair<std::string, std::string>> set;
+    if (code == 422) {
+      // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
+      if (retry.method() == parser::method::invite && c->session_timer_module &&
+          c->session_timer_module->on_422(rsp, retry))
+        set = headers_of(retry, {"Session-Expires", "Min-SE"});
+    } else {
+      // §22.2: the digest client tells our rejected answers by Call-ID and CSeq, so the
+      // copy takes the CSeq the session will give the new request.
+      std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 1;
+      if (auto to = retry.to(); to && !to->tag.empty())
+        if (auto* d = c->session->dialog_for_module(to->tag)) cseq = d->local_cseq() + 1;
+      retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
+      if (ua_.answer_challenge(retry, rsp, op.attempts + 1))
+        set = headers_of(retry, {"Authorization", "Proxy-Authorization"});
+    }
+    if (!set.empty()) {
+      next_.then = op.then;
+      next_.done = std::move(op.done);
+      next_.attempts = op.attempts + 1;
+      // The initial INVITE (no To tag) goes where the refused one went.
+      if (auto to = sent->to(); to && to->tag.empty())
+        if (const auto* peer = ua_.stack_.get().peer(c->invite_tx)) next_.targets = {*peer};
+      auto actions = c->session->retry(op.session_request, std::move(set), now());
+      op = client_op{};  // the old transaction has no more to say
+      return run(c, std::move(actions));
+    }
+  }
+  run(c, c->session->on_response(op.session_request, rsp, now()), &op);
+}
 
 call call_binding::make_call(std::string_view target) {
   auto c = std::make_shared<call_impl>();
   c->ua = &ua_;
   c->outgoing = true;
   c->state = call_state::calling;
-  c->remote_party = bracket(target);
   call handle(c);
   calls_.emplace(c.get(), c);
 
@@ -57,258 +147,74 @@ call call_binding::make_call(std::string_view target) {
       ua_.config_.outbound_proxy.empty() ? target : std::string_view(ua_.config_.outbound_proxy);
   ua_.locate(first_hop, [this, c, t = std::string(target)](std::error_code ec,
                                                            std::vector<tx::endpoint> targets) {
-    if (c->state == call_state::terminated) return;
-    if (c->cancel_requested) return end_call(c, 0, make_error_code(errc::cancelled));
+    if (c->state == call_state::terminated) return;  // hung up meanwhile
     if (ec || targets.empty()) {
-      ua_.config_.log.log(log_level::warning, "ua", "cannot ua_.locate " + t + ": " + ec.message());
+      ua_.config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
       return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
     }
-    send_invite(c, t, std::move(targets));
+    const tx::endpoint& dest = targets.front();
+    const std::string local = ua_.sent_by(dest);
+    if (local.empty()) {
+      ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + t);
+      return end_call(c, 0, make_error_code(errc::bad_target));
+    }
+    c->peer = dest;
+    if (parser::uri_view hop; !parser::parse_uri(ua_.config_.outbound_proxy.empty()
+                                                     ? std::string_view(t)
+                                                     : std::string_view(ua_.config_.outbound_proxy),
+                                                 hop))
+      c->first_hop_host = std::string(hop.host);
+
+    auto inv = message::request("INVITE", t);
+    if (!ua_.config_.outbound_proxy.empty()) {
+      std::string route = bracket(ua_.config_.outbound_proxy);
+      route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
+      inv.add(header_id::route, route);
+    }
+    inv.add(header_id::max_forwards, "70");
+    std::string from;
+    if (!ua_.config_.display_name.empty()) from += "\"" + ua_.config_.display_name + "\" ";
+    from += "<sip:" + ua_.config_.user + "@";
+    from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
+    from += ">;tag=" + ua_.random_token(10);
+    inv.add(header_id::from, from);
+    inv.add(header_id::to, bracket(t));
+    inv.add(header_id::call_id, ua_.random_token(20) + "@" + local);
+    inv.add(header_id::cseq, "1 INVITE");
+    inv.add(header_id::contact, ua_.contact_for(dest));
+    ua_.session_timer_.add_session_timer_offer(c, inv);
+    if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
+    c->sdp_session_id = random_session_id();
+    c->sdp_version = 1;
+    if (!ua_.config_.media.streams.empty())
+      inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),
+                   "application/sdp");
+    c->session.emplace(session::invite_session::make_uac(
+        std::move(inv), {ua_.config_.transactions.timers, dest.reliable()}));
+    next_.targets = std::move(targets);
+    run(c, c->session->start(now()));
   });
   return handle;
 }
 
-void call_binding::send_invite(const call_ptr& c, const std::string& target,
-                               std::vector<tx::endpoint> targets) {
-  const tx::endpoint& dest = targets.front();
-  const std::string local = ua_.sent_by(dest);
-  if (local.empty()) {
-    ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + target);
-    return end_call(c, 0, make_error_code(errc::bad_target));
-  }
-  c->peer = dest;
-  if (parser::uri_view hop; !parser::parse_uri(ua_.config_.outbound_proxy.empty()
-                                                   ? std::string_view(target)
-                                                   : std::string_view(ua_.config_.outbound_proxy),
-                                               hop))
-    c->first_hop_host = std::string(hop.host);
-  c->local_tag = ua_.random_token(10);
-  c->call_id = ua_.random_token(20) + "@" + local;
-
-  auto inv = message::request("INVITE", target);
-  if (!ua_.config_.outbound_proxy.empty()) {
-    std::string route = bracket(ua_.config_.outbound_proxy);
-    route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
-    inv.add(header_id::route, route);
-  }
-  inv.add(header_id::max_forwards, "70");
-  std::string from;
-  if (!ua_.config_.display_name.empty()) from += "\"" + ua_.config_.display_name + "\" ";
-  from += "<sip:" + ua_.config_.user + "@";
-  from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
-  from += ">;tag=" + c->local_tag;
-  inv.add(header_id::from, from);
-  inv.add(header_id::to, c->remote_party);
-  inv.add(header_id::call_id, c->call_id);
-  inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, ua_.contact_for(dest));
-  ua_.session_timer_.add_session_timer_offer(c, inv);
-  if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
-  c->sdp_session_id = random_session_id();
-  c->sdp_version = 1;
-  if (!ua_.config_.media.streams.empty()) {
-    c->local_sdp = make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize();
-    inv.set_body(c->local_sdp, "application/sdp");
-  }
-  c->invite = inv;
-  client_op op;
-  op.then = &invite_then;
-  op.call = c;
-  op.request = inv;
-  c->invite_tx = ua_.start(std::move(inv), std::move(targets), std::move(op));
-}
-
-void call_binding::send_ack(const call_ptr& c, dialog& d, std::uint32_t cseq,
-                            std::string_view body) {
-  auto ack = d.make_ack(cseq);
-  if (!body.empty()) ack.set_body(body, "application/sdp");
-  auto dest = ua_.hop_of(*c, d);
-  if (!dest) {
-    ua_.peer_log("cannot route an ACK", log_level::warning,
-                 "cannot route the ACK of call " + c->call_id);
-    return;
-  }
-  ua_.send_stateless_request(ack, *dest);
-  c->ack = std::move(ack);
-  c->ack_cseq = cseq;
-  c->ack_destination = *dest;
-}
-
-void call_binding::resend_ack(call_impl& c) {
-  if (c.ack) (void)ua_.stack_.get().send_stateless(*c.ack, c.ack_destination);
-}
-
-void call_binding::on_invite_response(client_op& op, tx::transaction_id id, const message& rsp) {
-  const call_ptr c = op.call;
-  const int code = rsp.status_code();
-  auto rid = sipkit::dialog::incoming_response_dialog_id(rsp);
-
-  if (code < 200) {
-    // Any provisional, 100 included, allows the CANCEL (§9.1).
-    c->provisional_seen = true;
-    if (code == 100) {
-      if (c->cancel_requested) send_cancel(c);
-      return;
-    }
-    if (rid && c->invite && !c->find_dialog(*rid)) {
-      if (auto d = dialog::create_uac(*c->invite, rsp)) add_call_dialog(c, std::move(*d));
-      if (!c->dialog_key) c->dialog_key = rid;
-    }
-    if (ua_.config_.reliable_provisionals) ua_.prack_.acknowledge_provisional(c, rsp);
-    if (c->cancel_requested) return send_cancel(c);
-    if (c->state == call_state::calling) set_state(*c, call_state::early, code);
-    return;
-  }
-
-  if (code < 300) {
-    if (!rid) return;
-    auto* e = c->find_dialog(*rid);
-    if (c->state == call_state::established || c->state == call_state::terminating ||
-        c->state == call_state::terminated) {
-      if (e && c->dialog_key == rid) {
-        // A retransmission of the 2xx we acknowledged: the same ACK again (§13.2.2.4).
-        resend_ack(*c);
-        return;
-      }
-      // A 2xx from another fork (§13.2.2.4): acknowledge it, then end that dialog.
-      if (!c->invite) return;
-      auto d = dialog::create_uac(*c->invite, rsp);
-      if (!d) return;
-      auto ack = d->make_ack(rsp.cseq() ? rsp.cseq()->number : 1);
-      if (auto dest = ua_.hop_of(*c, *d)) {
-        ua_.send_stateless_request(ack, *dest);
-        auto bye = d->make_request("BYE");
-        client_op bye_op;
-        bye_op.then = &ignore_then;
-        ua_.start(std::move(bye), {*dest}, std::move(bye_op));
-      }
-      return;
-    }
-    if (!e) {
-      if (!c->invite) return;
-      auto d = dialog::create_uac(*c->invite, rsp);
-      if (!d) {
-        ua_.peer_log("2xx without Contact/To tag", log_level::warning,
-                     "2xx without a usable Contact/To tag dropped");
-        return;
-      }
-      e = add_call_dialog(c, std::move(*d));
-      if (!e) return;
-    }
-    e->on_response(*c->invite, rsp);
-    // The other early dialogs of this INVITE will not be confirmed by this 2xx.
-    drop_call_dialogs(*c, &*rid);
-    c->dialog_key = rid;
-    c->final_status = code;
-    c->remote_party = e->remote_uri();
-    c->remote_sdp = std::string(rsp.body());
-    c->prack_uac.reset();  // PRACK bookkeeping of the early dialogs, done with
-    send_ack(c, *e, c->invite->cseq() ? c->invite->cseq()->number : 1);
-    // c->invite stays until the INVITE transaction ends (Timer M): a 2xx from another
-    // fork needs it to build that dialog's ACK and BYE (§13.2.2.4).
-    (void)id;
-    set_state(*c, call_state::established, code);
-    ua_.session_timer_.on_session_timer_response(c, rsp);
-    auto waiters = std::move(c->connected_waiters);
-    c->connected_waiters.clear();
-    for (auto& w : waiters) w.complete(std::error_code{});
-    if (c->cancel_requested || c->cancelled) send_bye(c);  // CANCEL lost the race (§9.1)
-    return;
-  }
-
-  // 300-699: the ICT has sent the ACK (§17.1.1.3); every early dialog ends (§12.3).
-  if (c->state == call_state::established) return;
-  if (code == 422 && c->invite && op.attempts < 2 && !c->cancelled) {
-    // RFC 4028 §7.4: ask again with at least the Min-SE the UAS wants.
-    message retry = *c->invite;
-    if (ua_.session_timer_.retry_session_timer(c, rsp, retry)) {
-      const std::uint32_t cseq = retry.cseq() ? retry.cseq()->number + 1 : 2;
-      retry.set(header_id::cseq, std::to_string(cseq) + " INVITE");
-      client_op next;
-      next.then = &invite_then;
-      next.call = c;
-      next.request = retry;
-      next.attempts = op.attempts + 1;
-      c->invite = retry;
-      op = client_op{};  // the old transaction has no more to say
-      c->invite_tx = ua_.start(std::move(retry), {c->peer}, std::move(next));
-      return;
-    }
-  }
-  const bool cancelled = c->cancelled && code == 487;
-  end_call(c, code, make_error_code(cancelled ? errc::cancelled : errc::rejected));
-}
-
-void call_binding::send_cancel(const call_ptr& c) {
-  c->cancel_requested = false;
-  c->cancelled = true;
-  set_state(*c, call_state::terminating);
-  auto r = ua_.stack_.cancel(c->invite_tx);
-  if (!r) {
-    ua_.config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + r.error.message());
-    return;
-  }
-  client_op op;
-  op.then = &ignore_then;
-  ua_.client_ops_.emplace(r.id, std::move(op));
-}
-
-void call_binding::send_bye(const call_ptr& c, done_handler done) {
-  if (done) c->hangup_done = std::move(done);
-  auto* d = dialog_of(*c);
-  if (!d) {
-    end_call(c, 0, {});
-    return;
-  }
-  auto bye = d->make_request("BYE");
-  auto dest = ua_.hop_of(*c, *d);
-  if (!dest) {
-    ua_.peer_log("cannot route a BYE", log_level::warning,
-                 "cannot route the BYE of call " + c->call_id);
-    end_call(c, 0, {});
-    return;
-  }
-  set_state(*c, call_state::terminating);
-  client_op op;
-  op.then = &bye_then;
-  op.call = c;
-  op.request = bye;
-  ua_.start(std::move(bye), {*dest}, std::move(op));
-}
-
 void call_binding::hangup(const call_ptr& c, done_handler done) {
   switch (c->state) {
-    case call_state::calling:
-      c->hangup_done = std::move(done);
-      if (c->provisional_seen) return send_cancel(c);  // a 100 came
-      // §9.1: no CANCEL before a provisional response; send it when one arrives.
-      c->cancel_requested = true;
-      return;
-    case call_state::early:
-      c->hangup_done = std::move(done);
-      return send_cancel(c);
+    case call_state::terminated:
+      return done.complete(std::error_code{});
     case call_state::incoming:
     case call_state::ringing:
       (void)reject(c, 486, {});
-      done.complete(std::error_code{});
-      return;
-    case call_state::answered:
-      // §15: the callee must not send BYE before the ACK (or its 64*T1 wait).
-      c->hangup_pending = true;
-      c->hangup_done = std::move(done);
-      return;
-    case call_state::established:
-      return send_bye(c, std::move(done));
+      return done.complete(std::error_code{});
     case call_state::terminating:
-      if (c->hangup_done)
-        done.complete(make_error_code(errc::invalid_state));
-      else
-        c->hangup_done = std::move(done);
-      return;
-    case call_state::terminated:
-      done.complete(std::error_code{});
-      return;
+      if (c->hangup_done) return done.complete(make_error_code(errc::invalid_state));
+      break;
+    default:
+      break;
   }
+  if (done) c->hangup_done = std::move(done);
+  // Still locating the target: nothing was sent, so nothing to cancel.
+  if (!c->session) return end_call(c, 0, make_error_code(errc::cancelled));
+  run(c, c->session->hang_up(now()));
 }
 
 }  // namespace sipkit::ua

@@ -1,8 +1,8 @@
 // Private: the objects behind the handles and the usages of dialogs. A call (the INVITE
 // usage, RFC 5057), a subscription and a notifier each implement `usage` so that the
 // core's one table of dialogs (user_agent::impl::usages_) dispatches to them; a
-// registration is a usage without a dialog. Each holds its machine (or, for the call, its
-// dialogs and flags) plus the binding's bits: the Asio timer armed at the machine's
+// registration is a usage without a dialog. Each holds its machine (the call: its
+// session::invite_session) plus the binding's bits: the Asio timer armed at the machine's
 // next_deadline(), the application's handlers. Thread safety: none (the agent's thread).
 #pragma once
 
@@ -17,7 +17,7 @@
 
 #include "completion.hpp"
 #include "sipkit/dialog/dialog.hpp"
-#include "sipkit/dialog/invite_2xx_retransmitter.hpp"
+#include "sipkit/session/invite_session.hpp"
 #include "sipkit/session/registration.hpp"
 #include "sipkit/session/reliable_provisional.hpp"
 #include "sipkit/session/session_timer.hpp"
@@ -58,66 +58,40 @@ struct call_impl final : usage {
                   const parser::message& req, const sipkit::dialog::dialog_id& id) override;
   void on_ack(const std::shared_ptr<usage>& self, const parser::message& request) override;
   void on_stray_2xx(const parser::message& rsp) override;
-  /// The dialog of this call with this id (a fork, or the confirmed one); nullptr if none.
-  sipkit::dialog::dialog* find_dialog(const sipkit::dialog::dialog_id& id) noexcept {
-    for (auto& d : dialogs)
-      if (d.id() == id) return &d;
-    return nullptr;
-  }
 
   user_agent::impl* ua = nullptr;
+  // The call itself: states, dialogs (early forks and the confirmed one), the INVITE,
+  // offer/answer (the SDP exchanged), 2xx/ACK reliability. A UAC's is made once the
+  // target is located; until then the call has none.
+  std::optional<sipkit::session::invite_session> session;
+  call_state state = call_state::calling;  // as last reported to the application
   bool outgoing = false;
-  call_state state = call_state::calling;
+  bool remote_hold = false;
+  bool dialog_listed = false;  // the session's confirmed (or UAS) dialog is in usages_
   int final_status = 0;
   std::error_code end_error;  // why it ended, for waiters that come late
-  std::string call_id, remote_party;
-  std::string local_sdp, remote_sdp;  // serialized, as last exchanged
   std::uint64_t sdp_session_id = 0, sdp_version = 0;
-  bool remote_hold = false;
-
-  std::optional<sipkit::dialog::dialog_id> dialog_key;  // the confirmed (or first early) dialog
-  // The call's dialogs: the early ones of each fork, then the confirmed one alone. A list:
-  // a dialog stays where it is while forks come and go. Each has its entry in usages_.
-  std::list<sipkit::dialog::dialog> dialogs;
-  tx::transaction_id invite_tx;
-  /// UAC: the INVITE as we built it (no Via); UAS: the INVITE received. Released once the
-  /// call is established, to keep an established call small.
-  std::optional<parser::message> invite;
   tx::endpoint peer;           // UAC: first hop; UAS: source of the INVITE
   std::string first_hop_host;  // UAC: the host that was resolved to `peer`
-  std::string local_tag;
-  bool provisional_seen = false;
-  bool cancel_requested = false;  // hang-up before any provisional: CANCEL when one comes
-  bool hangup_pending = false;    // UAS hang-up before the ACK: BYE when it comes
-  bool cancelled = false;         // CANCEL sent or received
-  bool reinvite_pending = false;  // our re-INVITE awaits its final response (§14.1)
-  bool update_pending = false;    // our UPDATE with an offer awaits its answer (RFC 3311)
+  tx::transaction_id invite_tx;  // UAC: the INVITE's client transaction (CANCEL, Timer M)
+  // UAC: the ids of the session's early dialogs listed in usages_ (forks), until a 2xx
+  // picks one; empty (and without capacity) afterwards.
+  std::vector<sipkit::dialog::dialog_id> forks;
+  // One Asio timer, armed at the earliest deadline of the session and its modules;
+  // allocated only while one is armed.
+  std::unique_ptr<boost::asio::steady_timer> timer;
   // The extension modules (sipkit::session), allocated only while in use, so that a call
-  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer's
-  // negotiation and schedule, and its one real timer.
+  // without them pays a pointer each (call_memory_test). RFC 4028: the session timer.
   std::unique_ptr<sipkit::session::session_timer> session_timer_module;
-  std::unique_ptr<boost::asio::steady_timer> session_timer;
   // RFC 3262: UAS side, from the first reliable 18x until the ACK; UAC side, the RSeqs
   // acknowledged per early dialog, until the 2xx.
   std::unique_ptr<sipkit::session::reliable_provisional_uas> prack_uas;
   std::unique_ptr<sipkit::session::reliable_provisional_uac> prack_uac;
-  std::unique_ptr<boost::asio::steady_timer> provisional_timer;
-  // RFC 3515: the implicit subscription of a REFER we accepted / sent, and their timer.
+  // RFC 3515: the implicit subscription of a REFER we accepted / sent.
   std::unique_ptr<sipkit::session::transferee> transferee;
   std::unique_ptr<sipkit::session::transferor> transferor;
-  std::unique_ptr<boost::asio::steady_timer> transfer_timer;
-
-  // UAS: our 2xx (initial or re-INVITE) until its ACK (RFC 3261 §13.3.1.4).
-  std::optional<parser::message> ok;
-  tx::transaction_id ok_tx;
-  std::optional<sipkit::dialog::invite_2xx_retransmitter> retransmitter;
-  std::unique_ptr<boost::asio::steady_timer> timer;
-  // UAS: the initial 2xx awaits its ACK; the call's place in user_agent::impl::awaiting_ack_.
+  // UAS: the initial 2xx awaits its ACK; the call's place in call_binding::awaiting_ack_.
   std::optional<std::list<call_impl*>::iterator> awaiting_ack;
-  // UAC: the ACK for the last 2xx, re-sent for each retransmission of that 2xx.
-  std::optional<parser::message> ack;
-  std::uint32_t ack_cseq = 0;
-  tx::endpoint ack_destination;
 
   std::vector<done_handler> connected_waiters;
   done_handler hangup_done;

@@ -40,12 +40,7 @@ user_agent::impl::~impl() {
   auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
     if (t) t->cancel();
   };
-  for (auto& [p, c] : call_binding_.calls_) {
-    cancel(c->timer);
-    cancel(c->session_timer);
-    cancel(c->provisional_timer);
-    cancel(c->transfer_timer);
-  }
+  for (auto& [p, c] : call_binding_.calls_) cancel(c->timer);
   for (auto& r : registration_.registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscription_.subscriptions_) cancel(sub->timer);
   for (auto& n : subscription_.notifiers_) cancel(n->timer);
@@ -85,13 +80,6 @@ std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_t
     ep.protocol = tx::transport_protocol::udp;
   ep.port = uri.port ? uri.port : (ep.protocol == tx::transport_protocol::tls ? 5061 : 5060);
   return ep;
-}
-
-std::optional<tx::endpoint> user_agent::impl::hop_of(const call_impl& c,
-                                                     const sipkit::dialog::dialog& d) const {
-  // A host name inside the dialog is used only when it is the host the call was first
-  // sent to (the address found then still holds); other names are not resolved here.
-  return hop_of(c.peer, c.first_hop_host, "call " + c.call_id, d);
 }
 
 void user_agent::impl::locate(std::string_view uri, targets_handler done) {
@@ -164,7 +152,6 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
   auto r = stack_.start_client(std::move(request), std::move(targets));
   if (const std::error_code ec = r.error) {
     peer_log("request not sent", log_level::warning, "request not sent: " + ec.message());
-    if (op.then->ends_call_if_unsent && op.call) call_binding_.end_call(op.call, 0, ec);
     op.done.complete(ec, 0);
     return {};
   }
@@ -172,14 +159,18 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
   return r.id;
 }
 
-void user_agent::impl::send_stateless_request(message& request, const tx::endpoint& dest) {
+void user_agent::impl::send_stateless_request(message& request, const tx::endpoint& dest,
+                                              std::string_view branch) {
   std::string via = "SIP/2.0/";
   via += tx::via_transport_name(dest.protocol);
   via += ' ';
   via += sent_by(dest);
   via += ";branch=";
   via += tx::branch_generator::magic_cookie;
-  via += random_token(22);
+  if (branch.empty())
+    via += random_token(22);
+  else
+    via += branch;
   if (config_.transactions.add_rport) via += ";rport";
   request.push_front(header_id::via, via);
   add_common_headers(request);
@@ -211,12 +202,6 @@ message user_agent::impl::response_to(const message& request, int code,
                                       std::string_view to_tag) const {
   auto rsp = parser::make_response(request, code, {}, code == 100 ? std::string_view{} : to_tag);
   add_common_headers(rsp);
-  return rsp;
-}
-
-message call_binding::retry_later(const message& request) const {
-  auto rsp = ua_.response_to(request, 500);
-  rsp.add("Retry-After", "1");
   return rsp;
 }
 

@@ -307,3 +307,30 @@ TEST_CASE("UAC: once the INVITE transaction is over the INVITE is released, the 
   REQUIRE(c.d.last_of<invite_session::send_request>()[0].request.get(header_id::cseq) ==
           "314160 BYE");
 }
+
+TEST_CASE("UAC: sent_request gives the INVITE while it is pending, nothing after its 2xx") {
+  uac_call c;
+  const message* sent = c.d.session().sent_request(c.invite_id);
+  REQUIRE(sent);
+  REQUIRE(sent->serialize() == c.invite.serialize());
+  REQUIRE_FALSE(c.d.session().sent_request(c.invite_id + 1));
+  c.respond(200, answer_sdp);
+  REQUIRE_FALSE(c.d.session().sent_request(c.invite_id));
+}
+
+TEST_CASE("UAC: after the INVITE is released a stray 2xx gets the same ACK, byte for byte") {
+  uac_call c;
+  c.respond(180);
+  c.respond(200, answer_sdp);
+  const std::string first = c.d.last_of<invite_session::send_ack>().at(0).ack.serialize();
+  c.d.advance(32s);  // Timer M (64*T1)
+  c.d.session().on_invite_transaction_ended();
+  REQUIRE(c.d.session().early_dialogs().empty());
+  auto ok = bob_response(c.invite, 200, answer_sdp);
+  c.d.run(c.d.session().on_stray_response(ok, c.d.now()));
+  auto again = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(again.size() == 1);
+  REQUIRE(again[0].retransmission);
+  REQUIRE(again[0].ack.serialize() == first);
+  REQUIRE(again[0].next_hop_uri == "sip:ss1.example.com;lr");
+}

@@ -305,3 +305,30 @@ TEST_CASE("UAS: a CANCEL after the 2xx gets 200 and changes nothing (RFC 3261 9.
   REQUIRE(start_line(sent[0].response) == "SIP/2.0 200 OK");
   REQUIRE(c.d.session().current_state() == st::accepted);
 }
+
+TEST_CASE("UAS: once the INVITE is released a re-INVITE's 2xx is still sent again until its ACK") {
+  uas_call c;
+  c.d.run(c.d.session().accept({.body = std::string(answer_sdp)}, c.d.now()));
+  c.ack();
+  c.d.session().on_invite_transaction_ended();
+  REQUIRE(c.d.session().invite().method_text().empty());
+  c.d.advance_to(10s);
+  const auto reinvite = request_from_alice("INVITE", 314160, offer_sdp);
+  constexpr sipkit::transaction::transaction_id reinvite_tx{7, 2};
+  c.d.run(c.d.session().on_request(reinvite_tx, reinvite, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::request_received>().size() == 1);
+  c.d.run(c.d.session().respond(reinvite_tx, 200, {.body = std::string(answer_sdp)}, c.d.now()));
+  auto ok = c.d.last_of<invite_session::send_response>();
+  REQUIRE(ok.size() == 1);
+  REQUIRE(ok[0].tx == reinvite_tx);
+  REQUIRE(ok[0].response.get(header_id::to) ==
+          "Bob <sip:bob@biloxi.example.com>;tag=" + std::string(bob_tag));
+  c.d.advance_to(11600ms);
+  c.last_ack = request_from_alice("ACK", 314160);
+  c.d.run(c.d.session().on_ack(c.last_ack, c.d.now()));
+  REQUIRE_FALSE(c.d.session().next_deadline());
+  c.d.advance_to(60s);
+  // The initial 2xx at 0, the re-INVITE's at 10 s and again at 10.5 s and 11.5 s.
+  REQUIRE(c.d.times_of<invite_session::send_response>() ==
+          std::vector<long long>{0, 10000, 10500, 11500});
+}

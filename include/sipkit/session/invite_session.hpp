@@ -40,7 +40,11 @@
 // update_completed / state_changed{confirmed} are the "session refreshed" moments.
 //
 // Ownership: the session owns copies of what it keeps (the INVITE, the dialogs, the last
-// 2xx and ACK, pending requests). Pointers in actions (`cause`, `request`, `response`)
+// 2xx until its ACK, an ACK that carries an answer, pending requests); an ACK without
+// body is rebuilt from the dialog when a retransmitted 2xx needs it again. What only the
+// set-up needs lives in one block allocated on demand and freed once the INVITE
+// transaction is over and no 2xx or glare retry is pending, so an established session
+// holds its dialog, its offer/answer state and its timer table. Pointers in actions (`cause`, `request`, `response`)
 // refer either to the message passed to the entry point or to one the session keeps;
 // they are valid until the next call on this session or until that message dies,
 // whichever comes first. Execute the actions right away.
@@ -63,6 +67,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -320,7 +325,8 @@ class invite_session {
   action_list on_ack(const parser::message& ack, time_point now);
   /// The INVITE's transaction is over (the binding saw it terminate: Timer M for the
   /// UAC, the ACK or Timer L for the UAS): once the session is confirmed or ending, the
-  /// INVITE it kept is released, so an established call stays small. After this, a 2xx of
+  /// INVITE it kept is released with the rest of the set-up state (early dialogs, the
+  /// fork ACKs), so an established call stays small. After this, a 2xx of
   /// another fork can no longer be ACKed and BYEd (it cannot arrive: the ICT is gone).
   void on_invite_transaction_ended() noexcept;
   /// Pops and handles every timer due at `now`.
@@ -336,11 +342,15 @@ class invite_session {
   /// The confirmed dialog, else (UAC) the first early one, else null.
   const dialog::dialog* current_dialog() const noexcept;
   /// UAC: the early dialogs, one per remote tag (forks), until a 2xx picks one.
-  const std::vector<dialog::dialog>& early_dialogs() const noexcept { return early_; }
+  const std::vector<dialog::dialog>& early_dialogs() const noexcept;
   /// The INVITE that started the session (UAC: as built, without Via); empty after
   /// on_invite_transaction_ended.
-  const parser::message& invite() const noexcept { return invite_; }
+  const parser::message& invite() const noexcept;
   transaction::transaction_id invite_transaction() const noexcept { return invite_tx_; }
+  /// The request `id` as sent, while it awaits its final response (a binding that
+  /// answers a 401/407 or a 422 reads it to build the headers it passes to retry());
+  /// null when `id` is not pending.
+  const parser::message* sent_request(request_id id) const noexcept;
   /// After `ended`: its status and error.
   int end_status() const noexcept { return end_status_; }
   std::error_code end_error() const noexcept { return end_error_; }
@@ -385,37 +395,51 @@ class invite_session {
   pending_request* find_pending(request_id id);
   void forget_pending(request_id id);
 
+  // What a session needs only while it is set up, or during a rare episode (a
+  // re-INVITE's 2xx, glare): allocated on first use and released once all of it is done
+  // with (release_episode), so that an established call carries a pointer instead.
+  struct episode {
+    uas_options uas;         // until the UAS's dialog exists
+    parser::message invite;  // until on_invite_transaction_ended
+    // UAC: early dialogs per remote tag, until a 2xx picks one or the INVITE fails.
+    std::vector<dialog::dialog> early;
+    // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
+    std::optional<parser::message> ok;
+    transaction::transaction_id ok_tx;
+    std::optional<dialog::invite_2xx_retransmitter> retransmitter;
+    // UAC side of §13.2.2.4: the ACK of the last 2xx when it carries a body (our answer);
+    // one without is rebuilt from the dialog for each retransmitted 2xx (ack_again).
+    std::optional<parser::message> ack;
+    // UAC, §13.2.2.4: the ACK of each other fork's 2xx (by remote tag), sent again for
+    // its retransmissions; that dialog got its BYE once. Until Timer M.
+    std::vector<std::pair<std::string, send_ack>> fork_acks;
+    std::optional<reinvite_options> glare_retry;  // the re-INVITE to send again
+  };
+  episode& ep();  // the episode, made on first use
+  bool has_ok() const noexcept { return ep_ && ep_->ok; }
+  bool has_glare_retry() const noexcept { return ep_ && ep_->glare_retry; }
+  void keep_ack(const parser::message& ack);
+  std::optional<parser::message> ack_again() const;  // the last ACK, to send again
+  void release_episode() noexcept;
+
   bool uac_ = true;
   bool started_ = false;
-  bool invite_released_ = false;  // on_invite_transaction_ended dropped invite_
+  bool invite_released_ = false;  // on_invite_transaction_ended dropped the INVITE
+  bool awaiting_answer_for_ack_ = false;  // offer in the 2xx: answer() sends the ACK
   state state_ = state::calling;
   reinvite_state reinvite_ = reinvite_state::idle;
-  invite_session_config config_;
-  uas_options uas_;
-  parser::message invite_;
-  transaction::transaction_id invite_tx_;  // UAS: the INVITE's server transaction
+  std::uint32_t ack_cseq_ = 0;             // the CSeq of the last ACK (§13.2.2.4)
   request_id invite_id_ = 0;               // UAC: the INVITE's client request
+  request_id next_id_ = 1;
+  invite_session_config config_;
+  transaction::transaction_id invite_tx_;  // UAS: the INVITE's server transaction
   std::optional<dialog::dialog> dialog_;   // confirmed (UAC), or the UAS's dialog
-  std::vector<dialog::dialog> early_;      // UAC: early dialogs per remote tag
   offer_answer_state oa_;
   timer_table<timer> timers_;
-
-  // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
-  std::optional<parser::message> ok_;
-  transaction::transaction_id ok_tx_;
-  std::optional<dialog::invite_2xx_retransmitter> retransmitter_;
-  // UAC side of §13.2.2.4: the ACK of the last 2xx, sent again for its retransmissions.
-  std::optional<parser::message> ack_;
-  std::uint32_t ack_cseq_ = 0;
-  bool awaiting_answer_for_ack_ = false;  // offer in the 2xx: answer() sends the ACK
-  // UAC, §13.2.2.4: the ACK of each other fork's 2xx (by remote tag), sent again for its
-  // retransmissions; that dialog got its BYE once.
-  std::vector<std::pair<std::string, send_ack>> fork_acks_;
+  std::unique_ptr<episode> ep_;
 
   std::vector<pending_request> pending_;
-  std::vector<incoming_request> incoming_;       // requests reported, not yet answered
-  std::optional<reinvite_options> glare_retry_;  // the re-INVITE to send again
-  request_id next_id_ = 1;
+  std::vector<incoming_request> incoming_;  // requests reported, not yet answered
 
   int end_status_ = 0;
   std::error_code end_error_;  // reported by `ended` (no_ack, cancelled decided early)
