@@ -184,7 +184,7 @@ call call_binding::make_call(std::string_view target) {
     inv.add(header_id::contact, ua_.contact_for(dest));
     ua_.session_timer_.add_session_timer_offer(c, inv);
     if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
-    c->sdp_session_id = random_session_id();
+    c->sdp_session_id = random_session_id(ua_.random_);
     c->sdp_version = 1;
     if (!ua_.config_.media.streams.empty())
       inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),

@@ -23,7 +23,7 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   c->outgoing = false;
   c->state = call_state::incoming;
   c->peer = source;
-  c->sdp_session_id = random_session_id();
+  c->sdp_session_id = random_session_id(ua_.random_);
   c->session.emplace(S::make_uas(req, id, {ua_.random_token(10), ua_.contact_for(source)},
                                  {ua_.config_.transactions.timers, source.reliable()}));
   message unused;
