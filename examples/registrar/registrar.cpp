@@ -273,7 +273,9 @@ int main(int argc, char** argv) {
       sipkit::parser::name_addr_view na;
       if (sipkit::parser::parse_name_addr(c, na))
         return send(in, in.make_response(400, "Bad Contact"));
-      long expires = parse_seconds(na.expires, header_expires);
+      // An ;expires that is not delta-seconds (an RFC 2543 date, a token) is a generic
+      // parameter to the parser; RFC 3261 §10.2.1.1 / §20.19 take a malformed expiry as 3600.
+      long expires = na.expires_not_a_number ? 3600 : parse_seconds(na.expires, header_expires);
       if (expires != 0 && expires < opt.min_expires) {  // §10.3 step 7, §10.2.8
         auto rsp = in.make_response(423);
         rsp.add("Min-Expires", std::to_string(opt.min_expires));

@@ -168,7 +168,7 @@ bool manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
 
   parser::message_view& v = *view;
   const auto mode = conn != nullptr ? parser::framing::stream : parser::framing::datagram;
-  if (auto err = parse_message(bytes, v, cfg.limits, mode)) {
+  if (auto err = parse_message(bytes, v, cfg.limits, mode, cfg.parser)) {
     ++s.parse_errors;
     refuse(err.message());
     return false;
