@@ -8,6 +8,9 @@
   machine sip_common;
 
   CRLF            = "\r\n";
+  # A line end as sipkit reads it: CRLF, or a bare LF (parser_options::bare_lf; the host
+  # code refuses a bare LF afterwards when that tolerance is off).
+  EOL_lf          = "\r"? "\n";
   SP              = " ";
   HTAB            = "\t";
   WSP             = SP | HTAB;
@@ -19,7 +22,7 @@
   alphanum        = ALPHA | DIGIT;
 
   # RFC 3261 §25.1: line folding is a CRLF followed by at least one WSP.
-  LWS             = (WSP* CRLF)? WSP+;
+  LWS             = (WSP* EOL_lf)? WSP+;
   SWS             = LWS?;
   HCOLON          = WSP* ":" SWS;
 
@@ -67,15 +70,19 @@
   quoted_string_body = DQUOTE (qdtext | quoted_pair)* DQUOTE;
   quoted_string   = SWS quoted_string_body;
 
-  # Hosts (RFC 3261 §25.1, IPv6 references per RFC 5118).
-  domainlabel     = alphanum | alphanum (alphanum | "-")* alphanum;
-  toplabel        = ALPHA | ALPHA (alphanum | "-")* alphanum;
+  # Hosts (RFC 3261 §25.1). '_' may stand where '-' may (parser_options::underscore_in_host:
+  # the host code refuses it afterwards when that tolerance is off).
+  label_sep       = [\-_];
+  domainlabel     = alphanum | alphanum (alphanum | label_sep)* alphanum;
+  toplabel        = ALPHA | ALPHA (alphanum | label_sep)* alphanum;
   hostname        = (domainlabel ".")* toplabel "."?;
   IPv4address     = DIGIT{1,3} "." DIGIT{1,3} "." DIGIT{1,3} "." DIGIT{1,3};
-  hex4            = HEXDIG{1,4};
-  hexseq          = hex4 (":" hex4)*;
-  hexpart         = hexseq | hexseq "::" hexseq? | "::" hexseq?;
-  IPv6address     = hexpart (":" IPv4address)?;
-  IPv6reference   = "[" IPv6address "]";
+  # IPv6 (RFC 5954: RFC 3986's IPv6address; RFC 5118 lists the forms). The machines take a
+  # cheap superset, the bytes an IPv6 address is made of; the exact RFC 3986 form is checked
+  # by ip_literal.cpp on the span, from an action on the closing ']'. Spelt out here, the
+  # exact form is inlined at every host (URI, Via, maddr, parameter values): the message
+  # machine measured 4,697 states that way against 2,313 with the superset.
+  IPv6chars       = (HEXDIG | ":" | ".")+;
+  IPv6reference   = "[" IPv6chars "]";
   port            = DIGIT+;
 }%%

@@ -62,8 +62,8 @@ inline uri_scheme scheme_of(std::string_view s) {
                          DQUOTE;
   # domainlabel and toplabel: alphanum runs joined by runs of '-'. A label that starts
   # with a digit may still be part of an IPv4address, so it gets no skip.
-  label_alpha     = ALPHA ("-"* (alphanum $skip_alphanum))*;
-  domainlabel_f   = label_alpha | DIGIT ("-"* alphanum)*;
+  label_alpha     = ALPHA (label_sep* (alphanum $skip_alphanum))*;
+  domainlabel_f   = label_alpha | DIGIT (label_sep* alphanum)*;
   hostname_f      = (domainlabel_f ".")* label_alpha "."?;
 
   # ---------------------------------------------------------------- URI actions
@@ -114,6 +114,13 @@ inline uri_scheme scheme_of(std::string_view s) {
   action kind_hostname { st.pending_host_kind = host_kind::hostname; }
   action kind_ipv4 { st.pending_host_kind = host_kind::ipv4; }
   action kind_ipv6 { st.pending_host_kind = host_kind::ipv6; }
+  # IPv6 references: the grammar takes IPv6chars, ip_literal.cpp checks RFC 3986's form on
+  # the closing ']' (a '[' only ever starts an IPv6 reference, so no dead alternative
+  # reaches it).
+  action v6_open { st.v6_start = p; }
+  action v6_close { st.check_ipv6(st.v6_start, p); }
+  IPv6reference_c = IPv6reference >v6_open @v6_close;
+
   action uri_host_end {
     st.uri->host = st.span(st.host_start, p);
     st.uri->host_type = st.pending_host_kind;
@@ -145,11 +152,11 @@ inline uri_scheme scheme_of(std::string_view s) {
   host            = ( hostname %kind_hostname
                     | numeric_domain %kind_hostname
                     | IPv4address %kind_ipv4
-                    | IPv6reference %kind_ipv6 ) >host_mark;
+                    | IPv6reference_c %kind_ipv6 ) >host_mark;
   host_f          = ( hostname_f %kind_hostname
                     | numeric_domain %kind_hostname
                     | IPv4address %kind_ipv4
-                    | IPv6reference %kind_ipv6 ) >host_mark;
+                    | IPv6reference_c %kind_ipv6 ) >host_mark;
   uri_host        = host_f %uri_host_end;
   hostport        = uri_host (":" digits_f >mark %uri_port_end)?;
 
@@ -230,21 +237,34 @@ inline uri_scheme scheme_of(std::string_view s) {
   }
   action addr_star { st.addr->star = true; }
   action tag_value { st.addr->tag = st.span(st.value_mark, p); }
-  action expires_value { st.addr->expires = st.span(st.value_mark, p); }
-  action q_value { st.addr->q = st.span(st.value_mark, p); }
+  # expires and q share the generic parameter's value machine (one copy instead of three);
+  # the name's leaving action says which typed field the value goes to.
+  action param_is_expires { st.addr_param = addr_param_kind::expires; }
+  action param_is_q { st.addr_param = addr_param_kind::q; }
+  action param_is_other { st.addr_param = addr_param_kind::other; }
+  action addr_param_value {
+    if (st.addr_param == addr_param_kind::expires) st.addr->expires = st.span(st.value_mark, p);
+    else if (st.addr_param == addr_param_kind::q) st.addr->q = st.span(st.value_mark, p);
+  }
 
   display_name    = (token (LWS token)*) >dn_mark %dn_end
                   | quoted_string_body_f >dn_mark %dn_end;
   name_addr       = (display_name SWS)? "<" >angle_open @uri_call ">" >addr_uri_done SWS;
   addr_spec_bare  = URI_bare %addr_uri_done;
 
+  # c-p-expires and c-p-q take any gen-value: a value that is not delta-seconds / qvalue is
+  # still a contact-extension (RFC 3261 §25), and the host code (finish_address) keeps
+  # only well-formed numbers in the typed fields.
   known_addr_param = "tag"i | "expires"i | "q"i;
   addr_param      = ( "tag"i EQUAL (token_f >value_mark %tag_value)
-                    | "expires"i EQUAL (DIGIT+ >value_mark %expires_value)
-                    | "q"i EQUAL ((DIGIT ("." DIGIT{0,3})?) >value_mark %q_value)
-                    | (token - known_addr_param) (EQUAL gen_value)?
+                    | ( "expires"i %param_is_expires | "q"i %param_is_q
+                      | (token - known_addr_param) %param_is_other )
+                      (EQUAL gen_value >value_mark %addr_param_value)?
                     ) >hparam_begin %hparam_end;
-  addr_value      = (name_addr | addr_spec_bare) (SEMI addr_param)*;
+  # One trailing ';' (parser_options::trailing_semicolon). Without SWS after it: what
+  # follows (the line end, a ',') takes the whitespace, and a SEMI here cost ~40 states
+  # in each of the six places an address is inlined.
+  addr_value      = (name_addr | addr_spec_bare) (SEMI addr_param)* (SWS ";")?;
 
   # One value per header (From, To) or a comma list (Contact, Route, Record-Route).
   addr_single     = addr_value >item_mark %addr_end;
@@ -274,6 +294,9 @@ inline uri_scheme scheme_of(std::string_view s) {
   action via_received { st.via->received = st.span(st.value_mark, p); }
   action via_rport { st.via->has_rport = true; }
   action via_rport_value { st.via->rport = st.span(st.value_mark, p); }
+  # RFC 3261 §20.42 received = IPv4address / IPv6address (RFC 5118 §4.5 also sees it in
+  # brackets); IPv6chars holds both, ip_literal.cpp tells them apart.
+  action received_check { st.check_ip_address(st.value_mark, p); }
   action via_maddr { st.via->maddr = st.span(st.value_mark, p); }
   action via_ttl { st.via->ttl = st.span(st.value_mark, p); }
 
@@ -282,7 +305,7 @@ inline uri_scheme scheme_of(std::string_view s) {
   sent_by         = host_f %via_host_end (COLON digits_f >mark %via_port_end)?;
   known_via_param = "branch"i | "received"i | "rport"i | "maddr"i | "ttl"i;
   via_params      = ( "branch"i EQUAL (token_f >value_mark %via_branch)
-                    | "received"i EQUAL ((IPv4address | IPv6address | IPv6reference)
+                    | "received"i EQUAL ((IPv6chars %received_check | IPv6reference_c)
                                           >value_mark %via_received)
                     | "rport"i %via_rport (EQUAL (DIGIT+ >value_mark %via_rport_value))?
                     | "maddr"i EQUAL (host >value_mark %via_maddr)
@@ -314,8 +337,9 @@ inline uri_scheme scheme_of(std::string_view s) {
                     ((SEMI m_parameter)* %ctype_params_end);
 
   option_tag      = token_f;
-  option_list     = option_tag (COMMA option_tag)*;
-  method_list     = (Method (COMMA Method)*)?;
+  # Empty elements (",a", "a,,b", "a,") are parser_options::empty_list_elements.
+  option_list     = COMMA* option_tag (COMMA+ option_tag)* COMMA*;
+  method_list     = (COMMA* Method (COMMA+ Method)* COMMA*)?;
 
   # ---------------------------------------------------------------- auth
   action auth_begin { st.auth = st.next_auth(); if (st.auth == nullptr) fbreak; st.params_start = st.params_end = nullptr; }
@@ -476,7 +500,7 @@ inline uri_scheme scheme_of(std::string_view s) {
                     | n_session_expires %name_end hc @h_session_expires header_value
                     | n_identity %name_end hc @h_identity header_value
                     | (token - known_name) %name_end hc @h_extension header_value
-                    ) >name_start WSP* "\r" >line_end "\n";
+                    ) >name_start WSP* (EOL_lf >line_end);
 
   # ---------------------------------------------------------------- start lines
   action method_end {
@@ -494,13 +518,13 @@ inline uri_scheme scheme_of(std::string_view s) {
   SIP_Version     = "SIP"i "/" DIGIT+ "." DIGIT+;
   # A plain token: until it leaves "SIP/", the method is ambiguous with a Status-Line.
   Request_Line    = token >mark %method_end SP @uri_call
-                    (SP >request_uri_end) (SIP_Version >mark %version_end) CRLF;
+                    (SP >request_uri_end) (SIP_Version >mark %version_end) EOL_lf;
   Reason_Phrase   = (reserved | unreserved | escaped | UTF8_NONASCII | UTF8_CONT | SP | HTAB)*;
   Status_Code     = DIGIT{3};
   Status_Line     = (SIP_Version >mark %version_end) SP @status_line_begin
-                    (Status_Code >mark %status_end) SP (Reason_Phrase >mark %reason_end) CRLF;
+                    (Status_Code >mark %status_end) (SP (Reason_Phrase >mark %reason_end))? EOL_lf;
 
-  SIP_message     = (Request_Line | Status_Line) message_header* "\r\n" @headers_done;
+  SIP_message     = (Request_Line | Status_Line) message_header* EOL_lf @headers_done;
 
   main           := SIP_message;
   # Also the uri entry point (parse_uri): the URI states stay final for the end of input.

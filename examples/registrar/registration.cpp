@@ -160,7 +160,10 @@ reply apply_register(const sipkit::parser::message& req, const aor& a, const reg
     }
     sipkit::parser::name_addr_view na;
     if (sipkit::parser::parse_name_addr(c, na)) return refuse(400, "Bad Contact");
-    const long expires = parse_seconds(na.expires, header_expires);
+    // An ;expires that is not delta-seconds (an RFC 2543 date, a token) is a generic
+    // parameter to the parser; RFC 3261 §10.2.1.1 / §20.19 take a malformed expiry as 3600.
+    const long expires =
+        na.expires_not_a_number ? 3600 : parse_seconds(na.expires, header_expires);
     if (expires != 0 && expires < o.min_expires) {  // §10.3 step 7, §10.2.8
       auto r = refuse(423);
       r.headers.emplace_back("Min-Expires", std::to_string(o.min_expires));

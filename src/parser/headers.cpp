@@ -4,6 +4,7 @@
 
 #include "parser/byte_class.hpp"
 #include "parser/parse_state.hpp"
+#include "parser/tolerances.hpp"
 
 namespace sipkit::parser {
 namespace {
@@ -202,38 +203,45 @@ std::string_view unquote(std::string_view quoted, std::string& out) {
 namespace {
 
 parse_error run_standalone(entry_point entry, parse_state& st, std::string_view value,
-                           const char* reason) {
+                           const char* reason, const parser_options& options = {}) {
   st.base = value.data();
   auto r = run_sip_machine(entry, st, value.data(), value.data() + value.size());
   if (st.limit_error != errc::ok)
     return {st.limit_error, static_cast<std::size_t>(st.limit_at - st.base), st.limit_reason};
+  if (st.bad_ip_at != nullptr)
+    return {errc::syntax, static_cast<std::size_t>(st.bad_ip_at - st.base), "IPv6 reference"};
   if (r.error || !r.accepted || r.stop != value.data() + value.size())
     return {errc::syntax, static_cast<std::size_t>(r.stop - st.base), reason};
   if (st.port_overflow_at != nullptr)
     return {errc::value_out_of_range, static_cast<std::size_t>(st.port_overflow_at - st.base),
             "port"};
+  if (!options.ipv6_three_colons && st.three_colon_at != nullptr)
+    return {errc::syntax, static_cast<std::size_t>(st.three_colon_at - st.base),
+            "IPv6 reference (three colons)"};
   return {};
 }
 
 }  // namespace
 
-parse_error parse_via(std::string_view value, via_view& out, const parser_limits& limits) {
+parse_error parse_via(std::string_view value, via_view& out, const parser_limits& limits,
+                      const parser_options& options) {
   parse_state st;
   st.limits = &limits;
   st.via_out = &out;
-  return run_standalone(entry_point::via, st, value, "Via header");
+  if (auto err = run_standalone(entry_point::via, st, value, "Via header", options)) return err;
+  return check_via_tolerances(out, st, options);
 }
 
 parse_error parse_name_addr(std::string_view value, name_addr_view& out,
-                            const parser_limits& limits) {
+                            const parser_limits& limits, const parser_options& options) {
   parse_state st;
   st.limits = &limits;
   st.addr_out = &out;
   st.next_addr();
-  auto err = run_standalone(entry_point::name_addr, st, value, "address");
-  if (!err && out.uri.raw.size() > limits.max_uri_length)
-    return {errc::uri_too_long, 0, "URI"};
-  return err;
+  if (auto err = run_standalone(entry_point::name_addr, st, value, "address", options)) return err;
+  if (out.uri.raw.size() > limits.max_uri_length) return {errc::uri_too_long, 0, "URI"};
+  finish_address(out);
+  return check_addr_tolerances(out, st, options);
 }
 
 parse_error parse_auth(std::string_view value, auth_view& out, const parser_limits& limits) {

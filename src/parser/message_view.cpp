@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "parser/parse_state.hpp"
+#include "parser/tolerances.hpp"
 
 namespace sipkit::parser {
 
@@ -225,7 +226,7 @@ parse_error check_values(message_view& m, parse_state& st, const parser_limits& 
 }  // namespace
 
 parse_error parse_message(std::string_view bytes, message_view& out, const parser_limits& limits,
-                          framing mode) {
+                          framing mode, const parser_options& options) {
   access::reset(out, bytes);
   if (bytes.size() > limits.max_message_size)
     return {errc::message_too_large, limits.max_message_size, "message"};
@@ -237,12 +238,25 @@ parse_error parse_message(std::string_view bytes, message_view& out, const parse
   const char* end = bytes.data() + bytes.size();
   auto r = run_sip_machine(entry_point::message, st, bytes.data(), end);
   if (st.limit_error != errc::ok) return at(st.limit_error, st.limit_at, st.base, st.limit_reason);
-  if (r.error) return at(errc::syntax, r.stop, st.base, st.context);
-  if (!st.headers_complete) return at(errc::syntax, end, st.base, "end of headers (missing blank line)");
+  if (st.bad_ip_at != nullptr) return at(errc::syntax, st.bad_ip_at, st.base, "IPv6 reference");
+  if (r.error || !st.headers_complete) {
+    // A bare LF the grammar took as a line end may be why a later byte failed: a strict
+    // user hears about the LF, as RFC 3261 would have it.
+    if (!options.bare_lf)
+      if (auto err = first_bare_lf(st, r.stop)) return err;
+    if (r.error) return at(errc::syntax, r.stop, st.base, st.context);
+    return at(errc::syntax, end, st.base, "end of headers (missing blank line)");
+  }
 
   for (auto& h : out.headers_) {
     if (&h == out.headers_.data() + out.header_count_) break;
     h.value = trim_parsed(h.value);
+  }
+  if (!all_tolerated(options))
+    if (auto err = check_message_tolerances(out, st, options, r.stop)) return err;
+  for (auto& a : out.addrs_) {
+    if (&a == out.addrs_.data() + out.addr_count_) break;
+    if (!a.expires.empty() || !a.q.empty()) finish_address(a);
   }
   out.method_ = lookup_method(out.method_text_);
   if (auto err = check_values(out, st, limits, st.base)) return err;

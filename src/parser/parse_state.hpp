@@ -42,6 +42,9 @@ struct scratch_slots {
   scratch_slots() noexcept {}
 };
 
+// Which typed field of name_addr_view a header parameter's value goes to.
+enum class addr_param_kind : std::uint8_t { other, expires, q };
+
 struct parse_state {
   const char* base = nullptr;
   const parser_limits* limits = nullptr;
@@ -82,6 +85,7 @@ struct parse_state {
   const char* cseq_number_start = nullptr;
   const char* cseq_number_end = nullptr;
   host_kind pending_host_kind = host_kind::none;
+  addr_param_kind addr_param = addr_param_kind::other;
   // First port above 65535 in the message (sticky), and the one of the URI being read
   // (voided when '@' shows the digits were a password).
   const char* port_overflow_at = nullptr;
@@ -89,6 +93,13 @@ struct parse_state {
   void note_port_overflow(const char* at) {
     if (port_overflow_at == nullptr) port_overflow_at = at;
   }
+  // IP literals (ip_literal.cpp): the first one that is not RFC 3986's form (sticky), and
+  // the first three-colon IPv6 reference (parser_options::ipv6_three_colons).
+  const char* v6_start = nullptr;
+  const char* bad_ip_at = nullptr;
+  const char* three_colon_at = nullptr;
+  void check_ipv6(const char* open, const char* close);      // '[' and ']'
+  void check_ip_address(const char* from, const char* to);  // Via received, no brackets
   bool headers_complete = false;
   std::uint64_t seen_headers = 0;  // bit per header_id: single-value duplicates
 

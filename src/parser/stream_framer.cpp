@@ -10,15 +10,22 @@ namespace {
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
+struct content_length {
+  // -1 when absent, -2 when the value is not a number, -3 when several lines disagree,
+  // -4 when it exceeds the body limit.
+  long long value = -1;
+  std::size_t at = 0;  // offset in the header block of the value at fault
+};
+
 // Finds Content-Length (or its compact form "l") in a complete header block. Only
-// names are compared; the value must be digits. Returns -1 when absent, -2 when the
-// value is not a number, -3 when several lines disagree.
-long long find_content_length(std::string_view head, std::size_t max_body) {
+// names are compared; the value must be digits. Lines end in LF (a CR before it is part
+// of the CRLF, and a bare LF is left for the parser to judge).
+content_length find_content_length(std::string_view head, std::size_t max_body) {
   long long found = -1;
-  std::size_t pos = head.find("\r\n");  // skip the start line
-  while (pos != std::string_view::npos && pos + 2 < head.size()) {
-    std::size_t line = pos + 2;
-    std::size_t eol = head.find("\r\n", line);
+  std::size_t pos = head.find('\n');  // skip the start line
+  while (pos != std::string_view::npos && pos + 1 < head.size()) {
+    std::size_t line = pos + 1;
+    std::size_t eol = head.find('\n', line);
     if (eol == std::string_view::npos) eol = head.size();
     std::size_t colon = head.find(':', line);
     if (colon != std::string_view::npos && colon < eol && !is_wsp(head[line])) {
@@ -29,22 +36,39 @@ long long find_content_length(std::string_view head, std::size_t max_body) {
         std::size_t v = colon + 1;
         // The value may start on a folded continuation line.
         while (v < head.size() && (is_wsp(head[v]) || head[v] == '\r' || head[v] == '\n')) ++v;
+        const std::size_t value_at = v;
         unsigned long long n = 0;
         std::size_t digits = 0;
         while (v < head.size() && head[v] >= '0' && head[v] <= '9') {
           n = n * 10 + static_cast<unsigned>(head[v] - '0');
-          if (n > max_body) return -4;
+          if (n > max_body) return {-4, value_at};
           ++v;
           ++digits;
         }
-        if (digits == 0) return -2;
-        if (found >= 0 && found != static_cast<long long>(n)) return -3;
+        if (digits == 0) return {-2, value_at};
+        if (found >= 0 && found != static_cast<long long>(n)) return {-3, value_at};
         found = static_cast<long long>(n);
       }
     }
     pos = eol;
   }
-  return found;
+  return {found, 0};
+}
+
+// The end of the header block at or after `from`: the offset just past the blank line, or
+// npos. A blank line is CRLF CRLF; with bare LF allowed also LF LF and LF CRLF (a header
+// block in CRLF has neither before its CRLFCRLF, so both readings agree on it).
+std::size_t find_head_end(std::string_view buf, std::size_t from, bool bare_lf) {
+  if (!bare_lf) {
+    const std::size_t at = buf.find("\r\n\r\n", from);
+    return at == std::string_view::npos ? at : at + 4;
+  }
+  for (std::size_t at = buf.find('\n', from); at != std::string_view::npos;
+       at = buf.find('\n', at + 1)) {
+    if (at + 1 < buf.size() && buf[at + 1] == '\n') return at + 2;
+    if (at + 2 < buf.size() && buf[at + 1] == '\r' && buf[at + 2] == '\n') return at + 3;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
@@ -85,21 +109,25 @@ stream_framer::result stream_framer::next() {
 
   std::string_view view(buf_);
   if (scan_from_ < consumed_) scan_from_ = consumed_;
-  std::size_t head_end = view.find("\r\n\r\n", scan_from_ >= 3 + consumed_ ? scan_from_ - 3 : consumed_);
+  std::size_t head_end = find_head_end(
+      view, scan_from_ >= 3 + consumed_ ? scan_from_ - 3 : consumed_, options_.bare_lf);
   if (head_end == std::string_view::npos) {
     if (buf_.size() - consumed_ > limits_.max_message_size)
       return fail(errc::message_too_large, consumed_, "header block");
     scan_from_ = buf_.size();
     return {{errc::need_more, base_offset_ + buf_.size(), "header block"}, {}};
   }
-  const std::size_t head_size = head_end + 4 - consumed_;
+  const std::size_t head_size = head_end - consumed_;
   if (head_size > limits_.max_message_size) return fail(errc::message_too_large, consumed_, "header block");
 
-  long long cl = find_content_length(view.substr(consumed_, head_size), limits_.max_body_size);
+  const content_length found =
+      find_content_length(view.substr(consumed_, head_size), limits_.max_body_size);
+  const long long cl = found.value;
+  const std::size_t cl_at = consumed_ + found.at;  // the value at fault, not the message start
   if (cl == -1) return fail(errc::missing_content_length, consumed_, "Content-Length header");
-  if (cl == -2) return fail(errc::syntax, consumed_, "Content-Length header");
-  if (cl == -3) return fail(errc::bad_content_length, consumed_, "Content-Length header");
-  if (cl == -4) return fail(errc::body_too_large, consumed_, "Content-Length header");
+  if (cl == -2) return fail(errc::syntax, cl_at, "Content-Length header");
+  if (cl == -3) return fail(errc::bad_content_length, cl_at, "Content-Length header");
+  if (cl == -4) return fail(errc::body_too_large, cl_at, "Content-Length header");
   const std::size_t total = head_size + static_cast<std::size_t>(cl);
   if (total > limits_.max_message_size) return fail(errc::message_too_large, consumed_, "message");
   if (buf_.size() - consumed_ < total)

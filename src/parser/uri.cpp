@@ -1,6 +1,7 @@
 #include "sipkit/parser/uri.hpp"
 
 #include "parser/parse_state.hpp"
+#include "parser/tolerances.hpp"
 #include "sipkit/parser/headers.hpp"
 
 namespace sipkit::parser {
@@ -28,7 +29,8 @@ std::optional<std::string_view> uri_view::param(std::string_view name) const noe
   return p->value;
 }
 
-parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits& limits) {
+parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits& limits,
+                      const parser_options& options) {
   if (text.size() > limits.max_uri_length) return {errc::uri_too_long, limits.max_uri_length, "URI"};
   parse_state st;
   st.limits = &limits;
@@ -36,8 +38,14 @@ parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits&
   reset_slot(out);
   st.uri = &out;
   auto r = run_sip_machine(entry_point::uri, st, text.data(), text.data() + text.size());
+  if (st.bad_ip_at != nullptr)
+    return {errc::syntax, static_cast<std::size_t>(st.bad_ip_at - text.data()), "IPv6 reference"};
   if (r.error || !r.accepted || r.stop != text.data() + text.size())
     return {errc::syntax, static_cast<std::size_t>(r.stop - text.data()), "URI"};
+  if (!options.ipv6_three_colons && st.three_colon_at != nullptr)
+    return {errc::syntax, static_cast<std::size_t>(st.three_colon_at - text.data()),
+            "IPv6 reference (three colons)"};
+  if (auto err = check_uri_tolerances(out, st, options)) return err;
   if (st.port_overflow_at != nullptr)
     return {errc::value_out_of_range, static_cast<std::size_t>(st.port_overflow_at - text.data()),
             "URI port"};

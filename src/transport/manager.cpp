@@ -170,7 +170,7 @@ bool manager::impl::on_input(std::string_view bytes, protocol p, const endpoint&
   // RFC 7118 §5: a WebSocket message is one whole SIP message, as a datagram is.
   const auto mode = conn != nullptr && !is_websocket(p) ? parser::framing::stream
                                                         : parser::framing::datagram;
-  if (auto err = parse_message(bytes, v, cfg.limits, mode)) {
+  if (auto err = parse_message(bytes, v, cfg.limits, mode, cfg.parser)) {
     ++s.parse_errors;
     refuse(err.message());
     return false;

@@ -154,7 +154,7 @@ stream_connection::stream_connection(std::shared_ptr<manager::impl> owner, proto
       id(id_),
       outgoing(outgoing_),
       owner_(std::move(owner)),
-      framer_(owner_->cfg.limits),
+      framer_(owner_->cfg.limits, owner_->cfg.parser),
       read_buf_(16 * 1024),
       timer_(sock.get_executor()) {
   if (is_websocket(p)) {

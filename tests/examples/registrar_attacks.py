@@ -444,10 +444,34 @@ def case_aor_binding(a, procs):
     print(f"PASS: foreign AORs refused ({r.reason}); 2000 REGISTERs over 4 AORs: {counts}")
 
 
+def case_malformed_expires(a, procs):
+    # Issue 15: a Contact ;expires that is not delta-seconds (an RFC 2543 date, a token) is a
+    # generic parameter, not a syntax error, and RFC 3261 §10.2.1.1 / §20.19 take the
+    # malformed expiry as 3600 s; the Expires header (60) must not stand in for it.
+    reg = Registrar(procs, a.registrar, a.work)
+    granted = {}
+    for value in ['"Sat, 01 Dec 2040 16:00:00 GMT"', "abc"]:
+        alice = Client("127.0.0.1", reg.port)
+        contact = f"<sip:alice@127.0.0.1:5070>;expires={value}"
+        rsp = expect(alice.request_auth("REGISTER", f"sip:{REALM}", f"sip:alice@{REALM}",
+                                        USERS["alice"], [f"Contact: {contact}", "Expires: 60"],
+                                        call_id=alice.call_id),
+                     200, f"REGISTER with ;expires={value}")
+        ours = [v for v in rsp.all("Contact") if "sip:alice@127.0.0.1:5070" in v]
+        if len(ours) != 1:
+            raise Failure(f";expires={value}: binding not in the 200: {rsp.all('Contact')}")
+        m = re.search(r";expires=(\d+)", ours[0])
+        if m is None or int(m.group(1)) < 3590:
+            raise Failure(f";expires={value}: granted {ours[0]}, expected about 3600 s")
+        granted[value] = int(m.group(1))
+    print(f"PASS: malformed Contact expires taken as 3600 s: {granted}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("case", choices=["contact-flood", "contact-flood-replace", "binding-limit",
-                                    "guessing", "lookup-privacy", "aor-binding"])
+                                    "guessing", "lookup-privacy", "aor-binding",
+                                    "malformed-expires"])
     p.add_argument("--registrar", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--timeout", type=int, default=50)
@@ -469,6 +493,8 @@ def main():
                 case_lookup_privacy(a, procs)
             elif a.case == "aor-binding":
                 case_aor_binding(a, procs)
+            elif a.case == "malformed-expires":
+                case_malformed_expires(a, procs)
             for proc in procs.procs:
                 if not proc.alive():
                     raise Failure(f"{proc.name} exited early:\n{proc.tail()}")

@@ -75,6 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_message_size = 64 + static_cast<std::size_t>(data[0]) * 32;  // 64 .. 8224
   limits.max_body_size = static_cast<std::size_t>(data[1]) * 16;          // 0 .. 4080
   if (data[2] & 1) limits = sp::parser_limits{};                          // or the defaults
+  // The default options (bare-LF blank lines end a header block) or strict (CRLF CRLF only).
+  const sp::parser_options options =
+      (data[2] & 2) ? sp::parser_options::strict() : sp::parser_options{};
   static constexpr std::size_t max_chunks[] = {1, 2, 3, 7, 16, 64, 300};
   chunker chunks{0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(data[3]) << 24 |
                                           static_cast<std::uint64_t>(data[4]) << 16 |
@@ -84,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   outcome whole;
   {
-    sp::stream_framer f(limits);
+    sp::stream_framer f(limits, options);
     f.feed(stream);
     drain(f, whole);
     finish(f, whole);
@@ -92,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   outcome pieces;
   {
-    sp::stream_framer f(limits);
+    sp::stream_framer f(limits, options);
     std::size_t pos = 0;
     while (pos < stream.size()) {
       const std::size_t n = std::min(chunks.next(), stream.size() - pos);
@@ -118,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::size_t total = 0;
   for (const auto& m : whole.messages) {
     total += m.size();
-    if (!sp::parse_message(m, view, limits, sp::framing::stream)) {
+    if (!sp::parse_message(m, view, limits, sp::framing::stream, options)) {
       check(view.bytes().size() == m.size());
       check(view.content_length() == view.body().size());
     }

@@ -10,7 +10,9 @@
 //  3. a modified copy (Max-Forwards set to 70) serializes in canonical form; that text
 //     parses in both framings and keeps the start line, every header value in order,
 //     Call-ID, CSeq, tags, Via branches and the body; Content-Length is the body size;
-//  4. canonicalizing the re-parsed text again gives the same bytes (a fixed point).
+//  4. canonicalizing the re-parsed text again gives the same bytes (a fixed point);
+//  5. the tolerances only widen: what parser_options::strict() accepts, the default
+//     options accept too, with the same message bytes, headers and addresses.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -119,16 +121,20 @@ void check_canonical(const sp::message_view& a, const sp::message_view& b) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   // A message_view is tens of KiB: keep them out of the fuzzer's stack frames.
-  static sp::message_view view, stream_view, again, again_stream;
+  static sp::message_view view, stream_view, again, again_stream, strict_view;
 
   // Standalone header-value entry points (used by the owning message's accessors).
   {
     sp::via_view via;
     sp::name_addr_view addr;
     sp::cseq_view cseq;
-    (void)sp::parse_via(input, via);
-    (void)sp::parse_name_addr(input, addr);
+    const bool via_ok = !sp::parse_via(input, via);
+    const bool addr_ok = !sp::parse_name_addr(input, addr);
     (void)sp::parse_cseq(input, cseq);
+    // Property 5 for the single values.
+    const auto strict = sp::parser_options::strict();
+    if (!sp::parse_via(input, via, {}, strict)) check(via_ok);
+    if (!sp::parse_name_addr(input, addr, {}, strict)) check(addr_ok);
   }
 
   const bool stream_ok = !sp::parse_message(input, stream_view, {}, sp::framing::stream);
@@ -138,6 +144,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(datagram_ok);
     check(stream_view.bytes() == view.bytes());
     check(stream_view.body() == view.body());
+  }
+  // Property 5.
+  if (!sp::parse_message(input, strict_view, {}, sp::framing::datagram,
+                         sp::parser_options::strict())) {
+    check(datagram_ok);
+    check(strict_view.bytes() == view.bytes() && strict_view.body() == view.body());
+    check(strict_view.headers().size() == view.headers().size());
+    check(strict_view.addresses().size() == view.addresses().size());
+    for (std::size_t i = 0; i < view.addresses().size(); ++i)
+      check(same_address(&strict_view.addresses()[i], &view.addresses()[i]));
   }
   if (!datagram_ok) return 0;
   check(view.bytes().data() == input.data() && view.bytes().size() <= input.size());

@@ -114,5 +114,33 @@ TEST_CASE("stream framer reports stream offsets in errors", "[framer]") {
   f.feed("BAD sip:x SIP/2.0\r\nl: x\r\n\r\n");
   auto r = f.next();
   CHECK(r.error.code == errc::syntax);
-  CHECK(r.error.offset == 2 * k_a.size());
+  // At the value in fault (issue 15: it used to be the start of the message).
+  CHECK(r.error.offset == 2 * k_a.size() + std::string("BAD sip:x SIP/2.0\r\nl: ").size());
+}
+
+TEST_CASE("stream framer reports a bad Content-Length at its value", "[framer]") {
+  const std::string ncl = "INVITE sip:a@b SIP/2.0\r\nCall-ID: n\r\nContent-Length: -999\r\n\r\n";
+  stream_framer f;
+  f.feed(k_a + ncl);
+  drain(f);
+  auto r = f.next();
+  CHECK(r.error.code == errc::syntax);
+  CHECK(r.error.offset == k_a.size() + ncl.find("-999"));
+  CHECK(r.error.reason == "Content-Length header");
+
+  const std::string two = "MESSAGE sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab";
+  stream_framer g;
+  g.feed(two);
+  auto r2 = g.next();
+  CHECK(r2.error.code == errc::bad_content_length);
+  CHECK(r2.error.offset == two.find("2\r\n"));
+
+  parser_limits limits;
+  limits.max_body_size = 10;
+  stream_framer h(limits);
+  const std::string big = "MESSAGE sip:a@b SIP/2.0\r\nContent-Length: 100\r\n\r\n";
+  h.feed(big);
+  auto r3 = h.next();
+  CHECK(r3.error.code == errc::body_too_large);
+  CHECK(r3.error.offset == big.find("100"));
 }

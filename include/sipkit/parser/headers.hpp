@@ -105,15 +105,16 @@ struct via_view {
   std::string_view protocol_version;  ///< "2.0"
   std::string_view transport;         ///< "UDP", "TCP", "TLS", "SCTP", "WS" or any token
   std::string_view host;              ///< sent-by host ("[v6]" with brackets)
-  host_kind host_type = host_kind::none;
-  std::uint16_t port = 0;             ///< 0 when sent-by has no port
   std::string_view params;            ///< raw parameters after the first ';'
   std::string_view branch;
   std::string_view received;
   std::string_view rport;             ///< value of rport; empty when present without value
-  bool has_rport = false;
   std::string_view maddr;
   std::string_view ttl;
+  // The small fields last, together: no padding between the views.
+  host_kind host_type = host_kind::none;
+  bool has_rport = false;
+  std::uint16_t port = 0;             ///< 0 when sent-by has no port
   std::uint16_t header_index = 0;     ///< index in message_view::headers()
 
   /// RFC 3261 §8.1.1.7: branches starting with the magic cookie follow RFC 3261 rules.
@@ -131,10 +132,17 @@ struct name_addr_view {
   uri_view uri;
   std::string_view params;        ///< header parameters without the first ';'
   std::string_view tag;           ///< ;tag= (From/To)
-  std::string_view expires;       ///< ;expires= (Contact)
-  std::string_view q;             ///< ;q= (Contact)
+  /// ;expires= (Contact) when it is delta-seconds; empty when absent or not a number.
+  std::string_view expires;
+  /// ;q= (Contact) when it is a qvalue; empty when absent or not one (a generic parameter
+  /// then, still in `params`).
+  std::string_view q;
   bool star = false;              ///< Contact: *
   bool angle_brackets = false;    ///< URI was written inside < >
+  /// ;expires= is present with a value that is not delta-seconds (an RFC 2543 date, a
+  /// token): RFC 3261 §25 reads it as a generic parameter (kept in `params`), and §10.3
+  /// step 7 / §20.19 have a registrar take a malformed expiry as 3600 seconds.
+  bool expires_not_a_number = false;
   header_id header = header_id::extension;
   std::uint16_t header_index = 0;
 };
@@ -165,9 +173,12 @@ struct content_type_view {
 /// Parse one header value on its own (e.g. a value taken from an owning `message`).
 /// The whole input must be the value (no name, no CRLF). For Via, `out` is the first
 /// via-parm of a comma list; for name_addr, the first value.
-parse_error parse_via(std::string_view value, via_view& out, const parser_limits& limits = {});
+/// `options` selects the field tolerances (limits.hpp); all are on by default.
+parse_error parse_via(std::string_view value, via_view& out, const parser_limits& limits = {},
+                      const parser_options& options = {});
 parse_error parse_name_addr(std::string_view value, name_addr_view& out,
-                            const parser_limits& limits = {});
+                            const parser_limits& limits = {},
+                            const parser_options& options = {});
 parse_error parse_cseq(std::string_view value, cseq_view& out);
 /// One challenge or credentials value (WWW-Authenticate, Proxy-Authenticate, Authorization,
 /// Proxy-Authorization: `Digest realm="x", nonce="y", ...`). `out.header` stays

@@ -10,7 +10,7 @@
 // Ownership: the view holds std::string_views into `bytes`; the buffer must outlive the
 // view and every value read from it. Call `to_message()` (message.hpp) for an owning copy.
 // Storage: all tables are inline arrays, so parsing allocates nothing; a message_view is
-// large (tens of KiB) and meant to be reused across parses rather than copied around.
+// large (about 29 KiB on x86-64) and meant to be reused across parses rather than copied.
 // Thread safety: a view may be read from several threads; parsing into it is not
 // synchronised.
 //
@@ -110,7 +110,8 @@ class message_view {
  private:
   friend struct message_parser_access;
   friend struct parse_state;
-  friend parse_error parse_message(std::string_view, message_view&, const parser_limits&, framing);
+  friend parse_error parse_message(std::string_view, message_view&, const parser_limits&, framing,
+                                   const parser_options&);
   const name_addr_view* addr_or_null(std::int16_t i) const noexcept {
     return i < 0 ? nullptr : &addrs_[static_cast<std::size_t>(i)];
   }
@@ -134,8 +135,10 @@ class message_view {
 /// Parse one complete message. On success `out` describes it; on failure `out` is
 /// unspecified and the returned error names the reason and the byte offset.
 /// With framing::datagram, bytes after Content-Length are ignored (not an error).
+/// `options` selects the field tolerances (limits.hpp); all are on by default.
 parse_error parse_message(std::string_view bytes, message_view& out,
                           const parser_limits& limits = {},
-                          framing mode = framing::datagram);
+                          framing mode = framing::datagram,
+                          const parser_options& options = {});
 
 }  // namespace sipkit::parser

@@ -39,7 +39,10 @@ class stream_framer {
     std::string_view message;   ///< one complete message when !error
   };
 
-  explicit stream_framer(const parser_limits& limits = {}) : limits_(limits) {}
+  /// `options.bare_lf` (on by default) also ends a header block on a bare-LF blank line;
+  /// the one-pass parser given the same options then judges the lines.
+  explicit stream_framer(const parser_limits& limits = {}, const parser_options& options = {})
+      : limits_(limits), options_(options) {}
 
   void feed(std::string_view bytes);
   result next();
@@ -53,6 +56,7 @@ class stream_framer {
 
  private:
   parser_limits limits_;
+  parser_options options_;
   std::string buf_;
   std::size_t consumed_ = 0;      ///< bytes of buf_ already handed out
   std::size_t base_offset_ = 0;   ///< stream offset of buf_[0]

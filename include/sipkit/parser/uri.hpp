@@ -25,12 +25,9 @@ enum class host_kind : std::uint8_t { none, hostname, ipv4, ipv6 };
 struct uri_view {
   std::string_view raw;          ///< the whole URI
   std::string_view scheme_text;  ///< "sip", "SIPS", "tel" ... as written
-  uri_scheme scheme = uri_scheme::other;
   std::string_view user;         ///< userinfo user part, escaped form; empty when absent
   std::string_view password;     ///< after ':' in userinfo; empty when absent
   std::string_view host;         ///< hostname, IPv4 or "[IPv6]" including the brackets
-  host_kind host_type = host_kind::none;
-  std::uint16_t port = 0;        ///< 0 when the URI has no port
   std::string_view params;       ///< uri-parameters without the first ';' ("lr;transport=tcp")
   std::string_view headers;      ///< URI headers after '?', without the '?'
   std::string_view opaque;       ///< non-SIP schemes: everything after "scheme:"
@@ -41,6 +38,12 @@ struct uri_view {
   std::string_view method_param;     ///< ;method=
   std::string_view maddr_param;      ///< ;maddr=
   std::string_view ttl_param;        ///< ;ttl=
+
+  // The small fields last, together: no padding between the views (a message_view holds
+  // over a hundred URIs).
+  uri_scheme scheme = uri_scheme::other;
+  host_kind host_type = host_kind::none;
+  std::uint16_t port = 0;            ///< 0 when the URI has no port
   bool lr = false;                   ///< ;lr present (RFC 3261 §16.12 loose routing)
 
   bool is_sip() const noexcept { return scheme == uri_scheme::sip || scheme == uri_scheme::sips; }
@@ -51,7 +54,9 @@ struct uri_view {
 };
 
 /// Parse a complete URI (SIP, SIPS or absoluteURI). The whole input must be the URI.
-parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits& limits = {});
+/// `options` selects the field tolerances ('_' in hosts, three-colon IPv6 references).
+parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits& limits = {},
+                      const parser_options& options = {});
 
 /// %-decode (RFC 3986 §2.1). Invalid escapes are copied through unchanged.
 std::string unescape(std::string_view text);

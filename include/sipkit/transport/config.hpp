@@ -67,6 +67,10 @@ struct transport_config {
   /// buffered bytes and is the largest datagram accepted.
   parser::parser_limits limits;
 
+  /// Field tolerances of the parser (README "Tolerances"): all on by default; turn one off
+  /// to refuse what it tolerates (the message is then answered 400 like any syntax error).
+  parser::parser_options parser;
+
   /// RFC 3261 §18.1.1: a UDP request larger than this goes over TCP instead (the top Via
   /// transport is rewritten). 0 disables the switch. Responses never switch.
   std::size_t udp_to_tcp_threshold = 1300;
