@@ -26,22 +26,16 @@ import signal
 import sys
 import time
 
-# The process, port and sipp-statistics helpers are the interop harness's.
+# The process, port, sipp-statistics and rate-step helpers are the interop harness's.
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "tests", "interop"))
-from peers import (Failure, Processes, free_port, need, raise_on_signals, sipp_argv,  # noqa
-                   sipp_stats, wait_listening)
+from peers import (Failure, Processes, climb, free_port, group_cpu_seconds, judge_step,  # noqa
+                   need, print_results, print_step, raise_on_signals, sipp_argv, sipp_stats,
+                   wait_listening)
 
 
-def cpu_seconds(pid):
-    """utime + stime of a live process (fields 14 and 15 of /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def step(a, target, rate, again=False):
+def step(a, target, rate, again):
     """One rate step against a fresh target (an overloaded step leaves no backlog behind
     for the next). Returns a result dict; never raises for a merely slow target."""
     calls = rate * a.seconds
@@ -64,7 +58,7 @@ def step(a, target, rate, again=False):
             argv = sipp_argv(sipp, work, "uas", "udp", port, ["-sn", "uas"], [])
         uas = procs.start(target["name"], argv, os.path.join(work, "uas.log"), cwd=work)
         wait_listening(uas, port, "udp")
-        cpu0, t0 = cpu_seconds(uas.popen.pid), time.monotonic()
+        cpu0, t0 = group_cpu_seconds(uas.popen.pid), time.monotonic()
         # A held step ends about `seconds` after it starts. One running much longer has
         # calls waiting on retransmissions (up to Timer B, 32 s) and is cut short: sipp
         # writes its statistics on SIGINT. (-timeout alone lets sipp wait for open calls.)
@@ -83,28 +77,9 @@ def step(a, target, rate, again=False):
                 raise  # the target crashed: that is no rate limit
             procs.stop(uac, signal.SIGINT)
             rc = f"none, stopped after {limit} s"
-        cpu = (cpu_seconds(uas.popen.pid) - cpu0) / (time.monotonic() - t0)
-    s = sipp_stats(work, "uac")
-    ok, failed = s.get("SuccessfulCall(C)", 0), s.get("FailedCall(C)", 0)
-    retrans = s.get("Retransmissions(C)", 0)
-    achieved = float(s.get("CallRate(C)", 0))
-    placed = s.get("OutgoingCall(C)", 0)
-    r = {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "rc": rc, "placed": placed,
-         "cut_short": rc == 0 and placed < calls and not failed,
-         "retrans_pct": 100.0 * retrans / max(calls, 1), "achieved": achieved, "cpu": cpu}
-    why = []
-    if ok != calls or failed or rc != 0:
-        why.append(f"{ok}/{calls} successful, {failed} failed, sipp exit status {rc}")
-    if r["retrans_pct"] >= a.max_retrans:
-        why.append(f"{retrans} retransmissions")
-    r["client_limited"] = not why and achieved < 0.95 * rate
-    if achieved < 0.95 * rate:
-        why.append(f"sipp reached only {achieved:.0f} calls/s")
-    r["held"], r["why"] = not why, "; ".join(why)
-    print(f"  {target['name']:<12} {rate:>6} calls/s: {ok}/{calls} ok, {failed} failed, "
-          f"{retrans} retrans ({r['retrans_pct']:.2f}%), {achieved:.0f} calls/s, "
-          f"CPU {100 * cpu:.0f}% -> {'held' if r['held'] else 'NOT held: ' + r['why']}",
-          flush=True)
+        cpu = (group_cpu_seconds(uas.popen.pid) - cpu0) / (time.monotonic() - t0)
+    r = judge_step(sipp_stats(work, "uac"), rate, calls, rc, cpu, a.max_retrans)
+    print_step(target["name"], r, width=14)
     return r
 
 
@@ -151,21 +126,7 @@ def main():
     targets.append({"name": "sipp uas", "binary": None})
 
     try:
-        for t in targets:
-            t["best"] = None
-            t["limit"] = None
-            for rate in rates:
-                r = step(a, t, rate)
-                if r["cut_short"]:
-                    # sipp ended cleanly before placing all its calls: something outside
-                    # stopped it (seen once on a shared machine). Measure the step again.
-                    print(f"  sipp uac stopped after {r['placed']} of {r['calls']} calls "
-                          "with none failed; repeating the step", flush=True)
-                    r = step(a, t, rate, again=True)
-                if not r["held"]:
-                    t["limit"] = r
-                    break
-                t["best"] = r
+        climb(targets, rates, lambda t, rate, again: step(a, t, rate, again))
     except Failure as e:
         print(f"call_bench: FAIL: {e}\n(output in {a.work})")
         return 1
@@ -173,32 +134,12 @@ def main():
         return 1
 
     # CPU per call tells the targets apart where the one sipp uac driving both is the
-    # limit (then both "hold" the same rate): a target that failed a step while far from
-    # a full core was most likely not what failed.
-    print(f"\n{'target':<12} {'highest rate held':>18} {'retrans %':>10} {'CPU %':>6} "
-          f"{'CPU us/call':>12}")
-    for t in targets:
-        b, nxt = t["best"], t["limit"]
-        if b:
-            b["us_per_call"] = 1e6 * b["cpu"] / max(b["achieved"], 1)
-            note = " (highest tried)" if not nxt else ""
-            if nxt and (nxt["client_limited"] or nxt["cpu"] < 0.8):
-                note = (f" (at {nxt['rate']} calls/s the target used {100 * nxt['cpu']:.0f}% "
-                        "CPU: probably the sipp client's limit)")
-            print(f"{t['name']:<12} {b['rate']:>11} calls/s {b['retrans_pct']:>10.2f} "
-                  f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
-        else:
-            print(f"{t['name']:<12} {'none':>18}")
-    ref = targets[-1]["best"]
-    for t in targets[:-1]:
-        ours = t["best"]
-        if ours and ref:
-            print(f"{t['name']}/sipp: highest rate held {ours['rate'] / ref['rate']:.2f}, CPU "
-                  f"per call {ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
+    # limit (then both "hold" the same rate).
+    status = print_results(targets, width=14)
     if missing:
         print(f"call_bench: {missing}")
         return 1
-    return 0 if all(t["best"] for t in targets) else 1
+    return status
 
 
 if __name__ == "__main__":

@@ -31,25 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 INTEROP = os.path.join(HERE, "..", "..", "tests", "interop")
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, INTEROP)
-from peers import (Failure, Processes, free_port, need, raise_on_signals, sipp_argv,  # noqa
-                   sipp_stats, wait_listening)
-
-
-def group_cpu_seconds(pgid):
-    """utime + stime of every live process in process group `pgid` (fields 14 and 15 of
-    /proc/<pid>/stat; field 5 is the group)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+from peers import (Failure, Processes, climb, free_port, group_cpu_seconds, judge_step,  # noqa
+                   need, print_results, print_step, raise_on_signals, sipp_argv, sipp_stats,
+                   wait_listening)
 
 
 def start_proxy(procs, a, target, work, port):
@@ -74,7 +58,7 @@ def start_proxy(procs, a, target, work, port):
     return proc
 
 
-def step(a, target, rate, again=False):
+def step(a, target, rate, again):
     """One rate step against a fresh proxy and a fresh sipp uas. Returns a result dict."""
     calls = rate * a.seconds
     name = target["name"].replace(" ", "_")
@@ -109,27 +93,8 @@ def step(a, target, rate, again=False):
             procs.stop(uac, signal.SIGINT)
             rc = f"none, stopped after {limit} s"
         cpu = (group_cpu_seconds(pgid) - cpu0) / (time.monotonic() - t0)
-    s = sipp_stats(work, "uac")
-    ok, failed = s.get("SuccessfulCall(C)", 0), s.get("FailedCall(C)", 0)
-    retrans = s.get("Retransmissions(C)", 0)
-    achieved = float(s.get("CallRate(C)", 0))
-    placed = s.get("OutgoingCall(C)", 0)
-    r = {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "rc": rc, "placed": placed,
-         "cut_short": rc == 0 and placed < calls and not failed,
-         "retrans_pct": 100.0 * retrans / max(calls, 1), "achieved": achieved, "cpu": cpu}
-    why = []
-    if ok != calls or failed or rc != 0:
-        why.append(f"{ok}/{calls} successful, {failed} failed, sipp exit status {rc}")
-    if r["retrans_pct"] >= a.max_retrans:
-        why.append(f"{retrans} retransmissions")
-    r["client_limited"] = not why and achieved < 0.95 * rate
-    if achieved < 0.95 * rate:
-        why.append(f"sipp reached only {achieved:.0f} calls/s")
-    r["held"], r["why"] = not why, "; ".join(why)
-    print(f"  {target['name']:<14} {rate:>6} calls/s: {ok}/{calls} ok, {failed} failed, "
-          f"{retrans} retrans ({r['retrans_pct']:.2f}%), {achieved:.0f} calls/s, "
-          f"CPU {100 * cpu:.0f}% ({1e6 * cpu / max(achieved, 1):.0f} us/call) -> "
-          f"{'held' if r['held'] else 'NOT held: ' + r['why']}", flush=True)
+    r = judge_step(sipp_stats(work, "uac"), rate, calls, rc, cpu, a.max_retrans)
+    print_step(target["name"], r)
     return r
 
 
@@ -169,44 +134,13 @@ def main():
     if not a.no_kamailio:
         targets.append({"name": "kamailio", "kind": "kamailio", "binary": None})
     try:
-        for t in targets:
-            t["best"], t["limit"] = None, None
-            for rate in rates:
-                r = step(a, t, rate)
-                if r["cut_short"]:
-                    print(f"  sipp uac stopped after {r['placed']} of {r['calls']} calls "
-                          "with none failed; repeating the step", flush=True)
-                    r = step(a, t, rate, again=True)
-                if not r["held"]:
-                    t["limit"] = r
-                    break
-                t["best"] = r
+        climb(targets, rates, lambda t, rate, again: step(a, t, rate, again))
     except Failure as e:
         print(f"proxy_bench: FAIL: {e}\n(output in {a.work})")
         return 1
     except KeyboardInterrupt:
         return 1
-
-    print(f"\n{'proxy':<14} {'highest rate held':>18} {'retrans %':>10} {'CPU %':>6} "
-          f"{'CPU us/call':>12}")
-    for t in targets:
-        b, nxt = t["best"], t["limit"]
-        if b:
-            b["us_per_call"] = 1e6 * b["cpu"] / max(b["achieved"], 1)
-            note = " (highest tried)" if not nxt else ""
-            if nxt and (nxt["client_limited"] or nxt["cpu"] < 0.8):
-                note = (f" (at {nxt['rate']} calls/s the proxy used {100 * nxt['cpu']:.0f}% "
-                        "CPU: probably sipp's limit, not the proxy's)")
-            print(f"{t['name']:<14} {b['rate']:>11} calls/s {b['retrans_pct']:>10.2f} "
-                  f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
-        else:
-            print(f"{t['name']:<14} {'none':>18}")
-    if len(targets) == 2 and all(t["best"] for t in targets):
-        ours, ref = targets[0]["best"], targets[1]["best"]
-        print(f"sipkit/kamailio: highest rate held {ours['rate'] / ref['rate']:.2f}, "
-              f"CPU per call {ours['us_per_call'] / max(ref['us_per_call'], 1e-9):.2f}")
-    return 0 if all(t["best"] for t in targets) else 1
-
+    return print_results(targets, what="proxy")
 
 if __name__ == "__main__":
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

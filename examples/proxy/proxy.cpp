@@ -5,12 +5,14 @@
 // (UDP and TCP at once, TLS too with --cert/--key), and proxy::services implemented by the
 // application:
 //   * locate: a REGISTER for one of --domain fills the location service (the registrar
-//     example's, examples/registrar/location_service.hpp; with --user, digest
+//     example's, examples/registrar/location_service.hpp, through the REGISTER handling
+//     both examples share, examples/registrar/registration.hpp; with --user, digest
 //     authentication first, RFC 3261 §22); a request for a registered AOR of --domain
-//     forks to all its contacts (in parallel, or one at a time in registration order
-//     with --sequential: the location service keeps no q-values, so each contact gets a
-//     q a little below the one registered before it, and proxy::core's sequential mode
-//     tries the next on a failure response or Timer C);
+//     forks to all its contacts (in parallel, or one at a time by q with
+//     --sequential: the location service lists contacts by their registered q, then
+//     in registration order, and each gets a q a little below the one before it, so
+//     proxy::core's sequential mode tries them in that order, the next on a failure
+//     response or Timer C);
 //     an AOR without contacts gets 404. Requests for other domains never come here:
 //     they go to their Request-URI.
 //   * resolve: RFC 3263 for the next hop (an IP literal at once, names through
@@ -33,19 +35,18 @@
 //          --ca F checks the next hops' certificates, --no-verify for tests only)
 //          --domain D (repeat; requests for these go through the location service)
 //          --stateless  --record-route  --sequential  --path (RFC 3327 on REGISTER)
-//          --user NAME:PASSWORD (repeat; REGISTER must authenticate)  --realm R (first --domain)
+//          --user NAME:PASSWORD (repeat; REGISTER must authenticate)  --users-file F (one
+//          NAME:PASSWORD a line)  --realm R (first --domain)
 //          --min-expires S (60)  --max-expires S (3600)  --max-contacts N (16)
-//          --max-bindings N (100000)  --max-request-rate N (per source address and second,
-//          burst 2N; 100; 0 = no limit)  --max-transactions N  --quiet  --full  --stats
+//          --replace-oldest  --max-bindings N (100000)  --max-request-rate N (per source address
+//          and second, burst 2N; 100; 0 = no limit)  --max-transactions N  --quiet  --full  --stats
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,7 +55,7 @@
 
 #include "../common/sip_ladder.hpp"
 #include "../registrar/location_service.hpp"
-#include "sipkit/dialog/dialog.hpp"
+#include "../registrar/registration.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/proxy/asio_adapter.hpp"
 #include "sipkit/transaction/network_transport.hpp"
@@ -75,15 +76,10 @@ struct options {
   std::uint16_t port = 5060, tls_port = 5061;
   std::string cert, key, ca;
   bool verify = true;
-  std::vector<std::string> domains;  // lowercase
-  std::string realm;
-  std::map<std::string, std::string> users;
+  registrar::registrar_options reg;  // realm, users, domains, expiries, bounds, output
   bool stateless = false, record_route = false, sequential = false, path = false;
-  long min_expires = 60, max_expires = 3600;
-  registrar::location_limits limits;
-  long max_request_rate = -1;  // -1: the library's default
   long max_transactions = -1;
-  bool quiet = false, full = false, stats = false;
+  bool stats = false;
 };
 
 [[noreturn]] void usage() {
@@ -91,21 +87,17 @@ struct options {
                "usage: proxy [--bind ADDR] [--port N] [--tls-port N --cert F --key F]\n"
                "             [--ca F] [--no-verify]\n"
                "             [--domain D]... [--stateless] [--record-route] [--sequential]\n"
-               "             [--path] [--user NAME:PASSWORD]... [--realm R] [--min-expires S]\n"
-               "             [--max-expires S] [--max-contacts N] [--max-bindings N]\n"
-               "             [--max-request-rate N] [--max-transactions N] [--quiet] [--full]\n"
-               "             [--stats]\n");
+               "             [--path] [--user NAME:PASSWORD]... [--users-file F] [--realm R]\n"
+               "             [--min-expires S] [--max-expires S] [--max-contacts N]\n"
+               "             [--replace-oldest] [--max-bindings N] [--max-request-rate N]\n"
+               "             [--max-transactions N] [--quiet] [--full] [--stats]\n");
   std::exit(2);
-}
-
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
+    if (registrar::parse_registrar_option(argc, argv, i, o.reg, usage)) continue;
     std::string_view a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage();
@@ -132,15 +124,6 @@ options parse(int argc, char** argv) {
       o.ca = value();
     } else if (a == "--no-verify") {
       o.verify = false;
-    } else if (a == "--domain") {
-      o.domains.push_back(lowercase(value()));
-    } else if (a == "--realm") {
-      o.realm = value();
-    } else if (a == "--user") {
-      auto u = value();
-      auto colon = u.find(':');
-      if (colon == std::string::npos) usage();
-      o.users[u.substr(0, colon)] = u.substr(colon + 1);
     } else if (a == "--stateless") {
       o.stateless = true;
     } else if (a == "--record-route") {
@@ -149,22 +132,8 @@ options parse(int argc, char** argv) {
       o.sequential = true;
     } else if (a == "--path") {
       o.path = true;
-    } else if (a == "--min-expires") {
-      o.min_expires = number();
-    } else if (a == "--max-expires") {
-      o.max_expires = number();
-    } else if (a == "--max-contacts") {
-      o.limits.max_contacts = static_cast<std::size_t>(std::max(1L, number()));
-    } else if (a == "--max-bindings") {
-      o.limits.max_bindings = static_cast<std::size_t>(number());
-    } else if (a == "--max-request-rate") {
-      o.max_request_rate = number();
     } else if (a == "--max-transactions") {
       o.max_transactions = number();
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else if (a == "--full") {
-      o.full = true;
     } else if (a == "--stats") {
       o.stats = true;
     } else {
@@ -172,19 +141,9 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.port == 0 || o.bind == "0.0.0.0" || o.bind == "::") usage();  // the proxy's own URI
-  if (o.max_expires < o.min_expires) o.max_expires = o.min_expires;
-  if (o.realm.empty()) o.realm = o.domains.empty() ? "sipkit" : o.domains.front();
+  registrar::finish_registrar_options(o.reg);
+  if (o.reg.realm.empty()) o.reg.realm = o.reg.domains.empty() ? "sipkit" : o.reg.domains.front();
   return o;
-}
-
-long parse_seconds(std::string_view s, long fallback) {
-  if (s.empty() || s.size() > 10) return fallback;
-  long n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return fallback;
-    n = n * 10 + (c - '0');
-  }
-  return n;
 }
 
 /// The registrar and the next-hop lookups: what proxy::core asks the application.
@@ -192,12 +151,11 @@ class services final : public px::services {
  public:
   services(const options& opt, boost::asio::io_context& io, sipkit::logger log)
       : opt_(opt),
-        db_(opt.limits),
+        db_(opt.reg.limits),
         dns_(io, resolver_config(log)),
-        auth_(make_digest(opt), [this](std::string_view user, std::string_view) {
-          auto it = opt_.users.find(std::string(user));
-          return it == opt_.users.end() ? std::optional<std::string>{} : std::optional(it->second);
-        }) {}
+        auth_(make_digest(opt),
+              [this](std::string_view user, std::string_view) { return opt_.reg.password(user); }) {
+  }
 
   px::asio_adapter* adapter = nullptr;  // set once the adapter exists
 
@@ -255,23 +213,19 @@ class services final : public px::services {
   }
   static sipkit::ua::digest_server_config make_digest(const options& opt) {
     sipkit::ua::digest_server_config d;
-    d.realm = opt.realm;
+    d.realm = opt.reg.realm;
     return d;
   }
 
-  bool our_domain(const std::string& host) const {
-    return std::find(opt_.domains.begin(), opt_.domains.end(), host) != opt_.domains.end();
-  }
-
-  /// RFC 3261 §10.3, compactly: authenticate (with --user), the AOR in one of --domain,
-  /// Contact * / expires, 423 below --min-expires, then the location service decides.
+  /// RFC 3261 §10.3: the AOR in one of --domain, digest authentication with --user (the
+  /// user binds only its own AOR), then the steps the registrar example takes too.
   sipkit::parser::message do_register(const sipkit::parser::message& req,
                                       clock_type::time_point now) {
     using sipkit::parser::make_response;
     auto to = req.to();
     const auto aor = to ? registrar::parse_aor(to->uri.raw) : std::nullopt;
-    if (!aor || !our_domain(aor->host)) return make_response(req, 404, {}, "reg");
-    if (!opt_.users.empty()) {
+    if (!aor || !opt_.reg.our_domain(aor->host)) return make_response(req, 404, {}, "reg");
+    if (!opt_.reg.users.empty()) {
       const auto who = auth_.verify(req, "", false, now);
       using verdict = sipkit::ua::digest_server::verdict;
       if (who.v == verdict::malformed) return make_response(req, 400, who.reason, "reg");
@@ -280,58 +234,10 @@ class services final : public px::services {
         return auth_.challenge(req, false, who.v == verdict::stale_nonce, now);
       if (who.username != aor->user) return make_response(req, 403, "Not your AOR", "reg");
     }
-    const long header_expires = parse_seconds(req.get(header_id::expires).value_or(""), 3600);
-    std::vector<std::string_view> contacts;
-    for (const auto& f : req.fields())
-      if (f.id == header_id::contact)
-        for (auto c : sipkit::dialog::split_address_list(req.value_of(f))) contacts.push_back(c);
-    if (contacts.size() > opt_.limits.max_contacts)
-      return make_response(req, 403, "Too many registrations", "reg");
-    bool remove_all = false;
-    std::vector<registrar::contact_update> updates;
-    for (auto c : contacts) {
-      if (c == "*") {
-        if (contacts.size() != 1 || header_expires != 0) return make_response(req, 400, {}, "reg");
-        remove_all = true;
-        continue;
-      }
-      sipkit::parser::name_addr_view na;
-      if (sipkit::parser::parse_name_addr(c, na))
-        return make_response(req, 400, "Bad Contact", "reg");
-      const long expires = parse_seconds(na.expires, header_expires);
-      if (expires != 0 && expires < opt_.min_expires) {
-        auto rsp = make_response(req, 423, {}, "reg");
-        rsp.add("Min-Expires", std::to_string(opt_.min_expires));
-        return rsp;
-      }
-      updates.push_back({std::string(na.uri.raw), std::min(expires, opt_.max_expires)});
-    }
-    using st = registrar::location_service::status;
-    switch (db_.update(aor->key, req.call_id(), req.cseq() ? req.cseq()->number : 0, remove_all,
-                       updates, now)) {
-      case st::ok:
-        break;
-      case st::cseq_out_of_order:
-        return make_response(req, 500, "CSeq out of order", "reg");
-      case st::too_many_contacts:
-        return make_response(req, 403, "Too many registrations", "reg");
-      case st::uri_too_long:
-        return make_response(req, 400, "Contact URI too long", "reg");
-      case st::full: {
-        auto rsp = make_response(req, 503, "Too many bindings", "reg");
-        rsp.add("Retry-After", "60");
-        return rsp;
-      }
-    }
-    auto ok = make_response(req, 200, {}, "reg");
-    for (const auto& b : db_.lookup(aor->key)) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count();
-      ok.add(header_id::contact, "<" + b.uri + ">;expires=" + std::to_string(left));
-    }
-    if (!opt_.quiet)
-      std::printf("%s has %zu binding(s)\n", aor->key.c_str(), db_.lookup(aor->key).size());
-    return ok;
+    const auto r = registrar::apply_register(req, *aor, opt_.reg, db_, now);
+    auto rsp = make_response(req, r.code, r.reason, "reg");
+    r.add_to(rsp);
+    return rsp;
   }
 
   const options& opt_;
@@ -345,8 +251,8 @@ class services final : public px::services {
 int main(int argc, char** argv) {
   const options opt = parse(argc, argv);
   boost::asio::io_context io(1);
-  const sipkit::logger log(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
-                           example::ladder_sink(opt.quiet, opt.full));
+  const sipkit::logger log(opt.reg.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
+                           example::ladder_sink(opt.reg.quiet, opt.reg.full));
 
   sipkit::transport::transport_config tcfg;
   tcfg.listen = {{proto::udp, opt.bind, opt.port}, {proto::tcp, opt.bind, opt.port}};
@@ -362,7 +268,7 @@ int main(int argc, char** argv) {
     pcfg.locals.push_back({proto::tls, opt.bind, opt.tls_port});
   }
   tcfg.log = log;
-  pcfg.domains = opt.domains;
+  pcfg.domains = opt.reg.domains;
   pcfg.stateless = opt.stateless;
   pcfg.record_route = opt.record_route;
   pcfg.add_path = opt.path;
@@ -370,9 +276,9 @@ int main(int argc, char** argv) {
 
   tx::manager_config mcfg;
   mcfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(true, false));
-  if (opt.max_request_rate >= 0) {  // per-source token bucket (Kamailio's pike)
-    mcfg.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
-    mcfg.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
+  if (opt.reg.max_request_rate >= 0) {  // per-source token bucket (Kamailio's pike)
+    mcfg.rate_limit.requests_per_second = static_cast<unsigned>(opt.reg.max_request_rate);
+    mcfg.rate_limit.burst = 2 * static_cast<unsigned>(opt.reg.max_request_rate);
   }
   if (opt.max_transactions > 0)
     mcfg.max_transactions = static_cast<std::size_t>(opt.max_transactions);
@@ -395,7 +301,7 @@ int main(int argc, char** argv) {
                 l.local.to_string().c_str());
   std::printf("%s proxy%s, domains:", opt.stateless ? "stateless" : "stateful",
               opt.record_route ? " with Record-Route" : "");
-  for (const auto& d : opt.domains) std::printf(" %s", d.c_str());
+  for (const auto& d : opt.reg.domains) std::printf(" %s", d.c_str());
   std::printf("\n");
   std::fflush(stdout);
   io.run();

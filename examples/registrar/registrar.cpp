@@ -22,14 +22,16 @@
 //     even for the right password; the user's known-good sources still get through);
 //   * extension enumeration: unauthenticated lookups get the same 401 whether the AOR is
 //     registered or not (--no-redirect-requires-auth restores the open redirect);
-//   * a REGISTER costs O(bindings of its AOR + expired ones): the location service keeps an
-//     expiry queue instead of walking every binding (location_service.hpp).
+//   * a REGISTER costs O(bindings of its AOR + expired ones): the location service finds
+//     the AOR through a hash index and expires through a time-ordered queue, never walking
+//     every binding (location_service.hpp).
 //
 // Run:   registrar --port 5070 --realm example.com --user alice:secret --user bob:pw
 // Then:  uac --register sip:127.0.0.1:5070 --aor sip:alice@example.com --password secret
 //
 // Options: --bind ADDR (127.0.0.1)  --port N (5070)  --transport udp|tcp (udp)
-//          --realm R (sipkit)  --user NAME:PASSWORD (repeat)  --domain D (repeat; the realm)
+//          --realm R (sipkit)  --user NAME:PASSWORD (repeat)  --users-file F (one
+//          NAME:PASSWORD a line; '#' comments)  --domain D (repeat; the realm)
 //          --min-expires S (60)  --max-expires S (3600)  --md5-only  --quiet  --full
 //          --max-contacts N (16)  --replace-oldest  --max-bindings N (100000)
 //          --redirect-requires-auth (default) | --no-redirect-requires-auth
@@ -40,18 +42,15 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "../common/sip_ladder.hpp"
 #include "location_service.hpp"
-#include "sipkit/dialog/dialog.hpp"
+#include "registration.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/ua/digest.hpp"
 #include "sipkit/ua/user_agent.hpp"
@@ -66,36 +65,30 @@ struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5070;
   sipkit::transport_protocol transport = sipkit::transport_protocol::udp;
-  std::string realm = "sipkit";
-  std::map<std::string, std::string> users;
-  std::vector<std::string> domains;  // lowercase; the realm when none is given
-  long min_expires = 60, max_expires = 3600;
-  long max_request_rate = -1;         // per source address and second; -1: the library's default
-  registrar::location_limits limits;  // --max-contacts, --max-bindings, --replace-oldest
+  registrar::registrar_options reg;  // realm, users, domains, expiries, bounds, output
   bool redirect_requires_auth = true;
   sipkit::ua::digest_throttle_config throttle;
-  bool md5_only = false, quiet = false, full = false;
+  bool md5_only = false;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: registrar [--bind ADDR] [--port N] [--transport udp|tcp] [--realm R]\n"
-               "                 [--user NAME:PASSWORD]... [--domain D]... [--min-expires S]\n"
-               "                 [--max-expires S] [--max-contacts N] [--replace-oldest]\n"
-               "                 [--max-bindings N] [--[no-]redirect-requires-auth]\n"
+               "                 [--user NAME:PASSWORD]... [--users-file F] [--domain D]...\n"
+               "                 [--min-expires S] [--max-expires S] [--max-contacts N]\n"
+               "                 [--replace-oldest] [--max-bindings N]\n"
+               "                 [--[no-]redirect-requires-auth]\n"
                "                 [--auth-failures-per-source N] [--auth-failures-per-user N]\n"
-               "                 [--auth-window S] [--md5-only] [--quiet] [--full]\n");
+               "                 [--auth-window S] [--max-request-rate N] [--md5-only]\n"
+               "                 [--quiet] [--full]\n");
   std::exit(2);
-}
-
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 options parse(int argc, char** argv) {
   options o;
+  o.reg.realm = "sipkit";
   for (int i = 1; i < argc; ++i) {
+    if (registrar::parse_registrar_option(argc, argv, i, o.reg, usage)) continue;
     std::string_view a = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) usage();
@@ -116,25 +109,6 @@ options parse(int argc, char** argv) {
       auto t = sipkit::transport::protocol_from_string(value());
       if (!t || *t == sipkit::transport_protocol::tls) usage();  // udp or tcp
       o.transport = *t;
-    } else if (a == "--realm") {
-      o.realm = value();
-    } else if (a == "--user") {
-      auto u = value();
-      auto colon = u.find(':');
-      if (colon == std::string::npos) usage();
-      o.users[u.substr(0, colon)] = u.substr(colon + 1);
-    } else if (a == "--domain") {
-      o.domains.push_back(lowercase(value()));
-    } else if (a == "--min-expires") {
-      o.min_expires = number();
-    } else if (a == "--max-expires") {
-      o.max_expires = number();
-    } else if (a == "--max-contacts") {
-      o.limits.max_contacts = static_cast<std::size_t>(std::max(1L, number()));
-    } else if (a == "--replace-oldest") {
-      o.limits.replace_oldest = true;
-    } else if (a == "--max-bindings") {
-      o.limits.max_bindings = static_cast<std::size_t>(number());
     } else if (a == "--redirect-requires-auth") {
       o.redirect_requires_auth = true;
     } else if (a == "--no-redirect-requires-auth") {
@@ -145,71 +119,45 @@ options parse(int argc, char** argv) {
       o.throttle.max_failures_per_user = static_cast<std::uint32_t>(number());
     } else if (a == "--auth-window") {
       o.throttle.window = std::chrono::seconds(number());
-    } else if (a == "--max-request-rate") {
-      o.max_request_rate = number();
     } else if (a == "--md5-only") {
       o.md5_only = true;
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else if (a == "--full") {
-      o.full = true;
     } else {
       usage();
     }
   }
-  // A grant must never fall below the Min-Expires we demand in a 423 (RFC 3261 §10.3).
-  if (o.max_expires < o.min_expires) o.max_expires = o.min_expires;
-  if (o.domains.empty()) o.domains.push_back(lowercase(o.realm));
+  registrar::finish_registrar_options(o.reg);
+  if (o.reg.domains.empty()) o.reg.domains.push_back(registrar::lowercase(o.reg.realm));
   return o;
-}
-
-long parse_seconds(std::string_view s, long fallback) {
-  if (s.empty() || s.size() > 10) return fallback;
-  long n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return fallback;
-    n = n * 10 + (c - '0');
-  }
-  return n;
-}
-
-void add_bindings(sipkit::parser::message& rsp, std::span<const registrar::binding> list,
-                  clock_type::time_point now) {
-  for (const auto& b : list) {
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(b.expires_at - now).count();
-    rsp.add(header_id::contact, "<" + b.uri + ">;expires=" + std::to_string(left));
-  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const options opt = parse(argc, argv);
+  const registrar::registrar_options& reg = opt.reg;
   boost::asio::io_context io(1);
 
   sipkit::ua::ua_config cfg;
   cfg.user = "registrar";
-  cfg.domain = opt.realm;
+  cfg.domain = reg.realm;
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
-  if (opt.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
-    cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
-    cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
+  if (reg.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
+    cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(reg.max_request_rate);
+    cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(reg.max_request_rate);
   }
-  cfg.transport.log = sipkit::logger(opt.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
-                                     example::ladder_sink(opt.quiet, opt.full));
-  cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));
+  cfg.transport.log = sipkit::logger(reg.quiet ? sipkit::log_level::info : sipkit::log_level::debug,
+                                     example::ladder_sink(reg.quiet, reg.full));
+  cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(reg.quiet, reg.full));
   sipkit::ua::user_agent agent(io, cfg);
 
   sipkit::ua::digest_server_config dcfg;
-  dcfg.realm = opt.realm;
+  dcfg.realm = reg.realm;
   if (opt.md5_only) dcfg.algorithms = {sipkit::ua::digest_algorithm::md5};
   dcfg.throttle = opt.throttle;
   dcfg.log = cfg.log;
-  sipkit::ua::digest_server auth(dcfg, [&](std::string_view user, std::string_view) {
-    auto it = opt.users.find(std::string(user));
-    return it == opt.users.end() ? std::optional<std::string>{} : std::optional(it->second);
-  });
-  registrar::location_service db(opt.limits);
+  sipkit::ua::digest_server auth(
+      dcfg, [&](std::string_view user, std::string_view) { return reg.password(user); });
+  registrar::location_service db(reg.limits);
 
   // Every response goes through here: one that cannot go out (too large for UDP, no route)
   // is reported, never silent, and the registrar carries on.
@@ -230,12 +178,9 @@ int main(int argc, char** argv) {
                     clock_type::time_point now) {
     if (r.v == verdict::malformed) return send(in, in.make_response(400, r.reason));
     if (r.v == verdict::throttled) return send(in, in.make_response(403));
-    if (r.v != verdict::missing && !opt.quiet)
+    if (r.v != verdict::missing && !reg.quiet)
       std::printf("authentication of %s failed: %s\n", r.username.c_str(), r.reason.c_str());
     send(in, auth.challenge(in.message(), false, r.v == verdict::stale_nonce, now));
-  };
-  auto our_domain = [&](const std::string& host) {
-    return std::find(opt.domains.begin(), opt.domains.end(), host) != opt.domains.end();
   };
 
   agent.on_request("REGISTER", [&](sipkit::ua::incoming_request& in) {
@@ -248,67 +193,13 @@ int main(int argc, char** argv) {
     auto to = req.to();
     const auto aor = to ? registrar::parse_aor(to->uri.raw) : std::nullopt;
     if (!aor) return send(in, in.make_response(404, "Not a SIP AOR"));
-    if (aor->user != who.username || !our_domain(aor->host))
+    if (aor->user != who.username || !reg.our_domain(aor->host))
       return send(in, in.make_response(403, "Not your address-of-record"));
-
-    const long header_expires = parse_seconds(req.get(header_id::expires).value_or(""), 3600);
-    std::vector<std::string_view> contacts;
-    for (const auto& f : req.fields())
-      if (f.id == header_id::contact)
-        for (auto c : sipkit::dialog::split_address_list(req.value_of(f))) contacts.push_back(c);
-    // More Contacts than an AOR may hold can never fit: refuse before looking at them.
-    if (contacts.size() > opt.limits.max_contacts)
-      return send(in, in.make_response(403, "Too many registrations"));
-
-    bool remove_all = false;
-    std::vector<registrar::contact_update> updates;
-    for (auto c : contacts) {
-      if (c == "*") {  // §10.3 step 6: remove every binding
-        if (contacts.size() != 1) return send(in, in.make_response(400, "Contact * with others"));
-        if (header_expires != 0 || req.count(header_id::expires) != 1)
-          return send(in, in.make_response(400, "Contact * needs Expires: 0"));
-        remove_all = true;
-        continue;
-      }
-      sipkit::parser::name_addr_view na;
-      if (sipkit::parser::parse_name_addr(c, na))
-        return send(in, in.make_response(400, "Bad Contact"));
-      long expires = parse_seconds(na.expires, header_expires);
-      if (expires != 0 && expires < opt.min_expires) {  // §10.3 step 7, §10.2.8
-        auto rsp = in.make_response(423);
-        rsp.add("Min-Expires", std::to_string(opt.min_expires));
-        return send(in, std::move(rsp));
-      }
-      updates.push_back({std::string(na.uri.raw), std::min(expires, opt.max_expires)});
-    }
-
-    const std::uint32_t cseq = req.cseq() ? req.cseq()->number : 0;
-    using st = registrar::location_service::status;
-    switch (db.update(aor->key, req.call_id(), cseq, remove_all, updates, now)) {
-      case st::ok:
-        break;
-      case st::cseq_out_of_order:  // §10.3 step 7
-        return send(in, in.make_response(500, "CSeq out of order"));
-      case st::too_many_contacts:
-        return send(in, in.make_response(403, "Too many registrations"));
-      case st::uri_too_long:
-        return send(in, in.make_response(400, "Contact URI too long"));
-      case st::full: {  // RFC 3261 §21.5.4: try again when a binding has expired
-        auto rsp = in.make_response(503, "Too many bindings");
-        const auto next = db.next_expiry().value_or(now + std::chrono::seconds(60));
-        const auto wait = std::chrono::ceil<std::chrono::seconds>(next - now).count();
-        rsp.add("Retry-After", std::to_string(std::clamp<long long>(wait, 1, opt.max_expires)));
-        if (!opt.quiet)
-          std::printf("refused a binding for %s: %zu bindings in total\n", aor->key.c_str(),
-                      db.size());
-        return send(in, std::move(rsp));
-      }
-    }
-    const auto list = db.lookup(aor->key);
-    auto ok = in.make_response(200);
-    add_bindings(ok, list, now);
-    if (!opt.quiet) std::printf("%s has %zu binding(s)\n", aor->key.c_str(), list.size());
-    send(in, std::move(ok));
+    // §10.3 steps 6-8 (shared with examples/proxy: registration.hpp).
+    const auto r = registrar::apply_register(req, *aor, reg, db, now);
+    auto rsp = in.make_response(r.code, r.reason);
+    r.add_to(rsp);
+    send(in, std::move(rsp));
   });
 
   // Lookups: a redirect server for registered AORs (RFC 3261 §8.3, §21.3.3). With
@@ -332,7 +223,7 @@ int main(int argc, char** argv) {
     const auto list = target ? db.lookup(target->key) : std::span<const registrar::binding>{};
     if (list.empty()) return send(in, in.make_response(404));
     auto rsp = in.make_response(302);
-    add_bindings(rsp, list, now);
+    for (const auto& c : registrar::contact_values(list, now)) rsp.add(header_id::contact, c);
     send(in, std::move(rsp));
   };
   agent.on_request("INVITE", redirect);
@@ -347,7 +238,7 @@ int main(int argc, char** argv) {
   signals.async_wait([&](boost::system::error_code, int) { io.stop(); });
   std::printf("listening on %s %s, realm %s\n",
               std::string(sipkit::transport_param_name(opt.transport)).c_str(),
-              agent.local_address(opt.transport).c_str(), opt.realm.c_str());
+              agent.local_address(opt.transport).c_str(), reg.realm.c_str());
   std::fflush(stdout);
   io.run();
   return 0;

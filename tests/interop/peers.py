@@ -1,5 +1,6 @@
-"""Helpers shared by tests/interop/interop.py and bench/call_bench/call_bench.py: free
-loopback ports, child processes that never outlive us, and sipp's statistics file.
+"""Helpers shared by tests/interop/interop.py and the sipp-driven benchmarks under bench/
+(call_bench, proxy_bench, registrar_bench): free loopback ports, child processes that never
+outlive us, sipp's statistics file, and the benchmarks' rate steps and result table.
 
 Both callers run beside other tests and builds (ctest -j2), so every port is picked at
 random and checked, and every process gets its own process group that is killed on the
@@ -293,3 +294,107 @@ def sipp_summary(s):
     return (f"{s.get('SuccessfulCall(C)')} successful, {s.get('FailedCall(C)')} failed, "
             f"{s.get('Retransmissions(C)')} retransmissions, "
             f"{s.get('CallRate(C)')} calls/s over {s.get('ElapsedTime(C)')}")
+
+
+# ------------------------------------------------------------------------------ benchmarks
+# call_bench, proxy_bench and registrar_bench: sipp drives a target at rising rates, one
+# fresh target per step; a step is judged from sipp's statistics, the target's CPU from /proc.
+
+def group_cpu_seconds(pgid):
+    """utime + stime of every live process in process group `pgid` (fields 14 and 15 of
+    /proc/<pid>/stat; field 5 is the group). A target started by Processes.start() leads
+    a group of its own (pgid == pid); Kamailio's group holds all its processes."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def judge_step(stats, rate, calls, rc, cpu, max_retrans):
+    """A step's result from sipp's last statistics row: held when every call of the step
+    succeeded, none failed, sipp exited 0, retransmissions stayed under `max_retrans`
+    percent of the calls and sipp's cumulative rate reached 95% of `rate`. `cpu` is the
+    target's CPU (cores) over the step. "cut_short": sipp ended cleanly before placing all
+    its calls, none failed (something outside stopped it): the caller repeats the step."""
+    ok, failed = stats.get("SuccessfulCall(C)", 0), stats.get("FailedCall(C)", 0)
+    retrans = stats.get("Retransmissions(C)", 0)
+    achieved = float(stats.get("CallRate(C)", 0))
+    placed = stats.get("OutgoingCall(C)", 0)
+    r = {"rate": rate, "calls": calls, "ok": ok, "failed": failed, "rc": rc, "placed": placed,
+         "cut_short": rc == 0 and placed < calls and not failed, "retrans": retrans,
+         "retrans_pct": 100.0 * retrans / max(calls, 1), "achieved": achieved, "cpu": cpu,
+         "us_per_call": 1e6 * cpu / max(achieved, 1)}
+    why = []
+    if ok != calls or failed or rc != 0:
+        why.append(f"{ok}/{calls} successful, {failed} failed, sipp exit status {rc}")
+    if r["retrans_pct"] >= max_retrans:
+        why.append(f"{retrans} retransmissions")
+    r["client_limited"] = not why and achieved < 0.95 * rate
+    if achieved < 0.95 * rate:
+        why.append(f"sipp reached only {achieved:.0f} calls/s")
+    r["held"], r["why"] = not why, "; ".join(why)
+    return r
+
+
+def print_step(name, r, unit="calls/s", width=14):
+    print(f"  {name:<{width}} {r['rate']:>6} {unit}: {r['ok']}/{r['calls']} ok, "
+          f"{r['failed']} failed, {r['retrans']} retrans ({r['retrans_pct']:.2f}%), "
+          f"{r['achieved']:.0f} {unit}, CPU {100 * r['cpu']:.0f}% "
+          f"({r['us_per_call']:.0f} us each)"
+          f"{', client CPU %.0f%%' % (100 * r['client_cpu']) if 'client_cpu' in r else ''} -> "
+          f"{'held' if r['held'] else 'NOT held: ' + r['why']}", flush=True)
+
+
+def climb(targets, rates, step):
+    """Each target at each rate in turn, `step(target, rate, again)` returning a
+    judge_step() result, until a rate is not held: t["best"] is the highest rate held (or
+    None), t["limit"] the step that failed (None when every rate was held). A step cut
+    short is measured once more."""
+    for t in targets:
+        t["best"], t["limit"] = None, None
+        for rate in rates:
+            r = step(t, rate, False)
+            if r["cut_short"]:
+                print(f"  sipp stopped after {r['placed']} of {r['calls']} calls with none "
+                      "failed; repeating the step", flush=True)
+                r = step(t, rate, True)
+            if not r["held"]:
+                t["limit"] = r
+                break
+            t["best"] = r
+
+
+def print_results(targets, what="target", unit="calls/s", per="call", width=14):
+    """The table of highest rates held, then each target against the last (the reference)
+    where both held some rate. Returns 0 when every target held some rate."""
+    print(f"\n{what:<{width}} {'highest rate held':>{15 + len(unit)}} {'retrans %':>10} {'CPU %':>6} "
+          f"{'CPU us/' + per:>12}")
+    for t in targets:
+        b, nxt = t["best"], t["limit"]
+        if not b:
+            print(f"{t['name']:<{width}} {'none':>{15 + len(unit)}}")
+            continue
+        note = " (highest tried)" if not nxt else ""
+        # A target that failed a step while far from a full core was most likely not what
+        # failed: the single-threaded sipp client is.
+        if nxt and (nxt["client_limited"] or nxt["cpu"] < 0.8):
+            note = (f" (at {nxt['rate']} {unit} the {what} used {100 * nxt['cpu']:.0f}% CPU: "
+                    "probably the sipp client's limit)")
+        print(f"{t['name']:<{width}} {b['rate']:>14} {unit} {b['retrans_pct']:>10.2f} "
+              f"{100 * b['cpu']:>6.0f} {b['us_per_call']:>12.1f}{note}")
+    ref = targets[-1]
+    for t in targets[:-1] if ref["best"] else []:
+        if t["best"]:
+            ours = t["best"]
+            print(f"{t['name']} / {ref['name']}: highest rate held "
+                  f"{ours['rate'] / ref['best']['rate']:.2f}, CPU per {per} "
+                  f"{ours['us_per_call'] / max(ref['best']['us_per_call'], 1e-9):.2f}")
+    return 0 if all(t["best"] for t in targets) else 1
