@@ -15,8 +15,10 @@ namespace {
 
 // One REGISTER. KEYS: the AOR's key, the index. ARGV: aor, call-id, cseq, remove_all,
 // max_contacts, replace_oldest, max_bindings, max_uri_length, n, then per contact: uri,
-// expires (s), strict key, number of loose parameters, their names and values.
-// Returns {0, now, {uri, call-id, cseq, expires_ms, refreshed_ms}...} or {code, now[, first]}:
+// expires (s), q (thousandths, "" for none), strict key, number of loose parameters, their
+// names and values. Bindings keep their place when refreshed (registration order).
+// Returns {0, now, {uri, call-id, cseq, expires_ms, refreshed_ms, q or -1}...} or
+// {code, now[, first]}:
 // 1 cseq out of order, 2 too many contacts, 3 URI too long, 4 full (+ earliest expiry).
 // The order of the checks is location_service::update's, so both answer alike.
 constexpr std::string_view k_update_script = R"lua(
@@ -49,11 +51,11 @@ local function same(b, key, loose)
 end
 local pos = 10
 for _ = 1, n do
-  local uri, expires, key = ARGV[pos], tonumber(ARGV[pos + 1]), ARGV[pos + 2]
-  local nl = tonumber(ARGV[pos + 3])
+  local uri, expires, q, key = ARGV[pos], tonumber(ARGV[pos + 1]), tonumber(ARGV[pos + 2]), ARGV[pos + 3]
+  local nl = tonumber(ARGV[pos + 4])
   local loose = {}
-  for j = 1, nl do loose[ARGV[pos + 2 + 2 * j]] = ARGV[pos + 3 + 2 * j] end
-  pos = pos + 4 + 2 * nl
+  for j = 1, nl do loose[ARGV[pos + 3 + 2 * j]] = ARGV[pos + 4 + 2 * j] end
+  pos = pos + 5 + 2 * nl
   if expires > 0 and #uri > max_uri then return {3, now} end
   local found
   for i, b in ipairs(next) do
@@ -63,7 +65,8 @@ for _ = 1, n do
   if expires <= 0 then
     if found then table.remove(next, found); table.remove(touched, found) end
   else
-    local b = {u = uri, c = call_id, s = cseq, e = now + expires * 1000, r = now, k = key, l = loose}
+    local b = {u = uri, c = call_id, s = cseq, e = now + expires * 1000, r = now, q = q, k = key,
+               l = loose}
     if found then next[found] = b; touched[found] = true
     else next[#next + 1] = b; touched[#touched + 1] = true end
   end
@@ -87,7 +90,7 @@ local out, last = {0, now}, 0
 for _, b in ipairs(next) do
   redis.call('ZADD', KEYS[2], b.e, aor .. ' ' .. b.u)
   if b.e > last then last = b.e end
-  out[#out + 1] = {b.u, b.c, b.s, b.e, b.r}
+  out[#out + 1] = {b.u, b.c, b.s, b.e, b.r, b.q or -1}
 end
 if #next == 0 then
   redis.call('DEL', KEYS[1])
@@ -108,7 +111,7 @@ local out = {now}
 local raw = redis.call('GET', KEYS[1])
 if raw then
   for _, b in ipairs(cjson.decode(raw)) do
-    if b.e > now then out[#out + 1] = {b.u, b.c, b.s, b.e, b.r} end
+    if b.e > now then out[#out + 1] = {b.u, b.c, b.s, b.e, b.r, b.q or -1} end
   end
 end
 return out
@@ -157,15 +160,21 @@ std::chrono::system_clock::time_point at(long long millis) {
   return std::chrono::system_clock::time_point(ms(millis));
 }
 
-// {now, {uri, call-id, cseq, expires, refreshed}...} from `first` on; false when malformed.
+// {uri, call-id, cseq, expires, refreshed, q}... from `first` on, in registration order;
+// returned highest q first as location_service::lookup does. False when malformed.
 bool parse_bindings(const redis::reply& r, std::size_t first, redis_bindings& out) {
   if (r.type != redis::reply::kind::array || r.elements.size() < first) return false;
   for (std::size_t i = first; i < r.elements.size(); ++i) {
     const auto& e = r.elements[i].elements;
-    if (e.size() != 5) return false;
+    if (e.size() != 6) return false;
+    std::optional<std::uint16_t> q;
+    if (e[5].integer >= 0) q = static_cast<std::uint16_t>(std::min(e[5].integer, 1000LL));
     out.bindings.push_back({e[0].str, e[1].str, static_cast<std::uint32_t>(e[2].integer),
-                            at(e[3].integer), at(e[4].integer)});
+                            at(e[3].integer), at(e[4].integer), q});
   }
+  std::stable_sort(out.bindings.begin(), out.bindings.end(), [](const auto& a, const auto& b) {
+    return a.q.value_or(1000) > b.q.value_or(1000);
+  });
   return true;
 }
 
@@ -177,6 +186,18 @@ std::string lower(std::string s) {
 constexpr std::string_view k_must_match[] = {"user", "ttl", "method", "maddr", "transport"};
 
 }  // namespace
+
+std::vector<binding> redis_bindings::local(clock_type::time_point now) const {
+  std::vector<binding> out;
+  out.reserve(bindings.size());
+  std::uint64_t order = 0;
+  for (const auto& b : bindings)
+    out.push_back({b.uri, b.call_id, b.cseq,
+                   now + std::chrono::duration_cast<clock_type::duration>(b.expires_at - server_now),
+                   now - std::chrono::duration_cast<clock_type::duration>(server_now - b.refreshed_at),
+                   b.q, order++});
+  return out;
+}
 
 std::chrono::seconds redis_bindings::expires_in(const redis_binding& b) const {
   if (b.expires_at <= server_now) return std::chrono::seconds(0);
@@ -250,6 +271,7 @@ void redis_location_store::async_update(const std::string& aor_key, std::string_
     // RFC 3261 caps Expires at 2^32-1 s; the script's millisecond times stay exact below 2^53.
     args.push_back(c.uri);
     args.push_back(std::to_string(std::clamp<long>(c.expires, 0, 4294967295L)));
+    args.push_back(c.q ? std::to_string(*c.q) : std::string());
     args.push_back(std::move(k.strict));
     args.push_back(std::to_string(k.loose.size()));
     for (auto& [n, v] : k.loose) args.push_back(n), args.push_back(v);

@@ -60,9 +60,11 @@ struct redis_binding {
   std::uint32_t cseq = 0;
   std::chrono::system_clock::time_point expires_at;
   std::chrono::system_clock::time_point refreshed_at;
+  std::optional<std::uint16_t> q;  ///< thousandths, as registered
 };
 
-/// An AOR's live bindings in registration order, as of `server_now`.
+/// An AOR's live bindings as of `server_now`: highest q first, equal q in the order they were
+/// first registered (location_service::lookup's order).
 struct redis_bindings {
   std::chrono::system_clock::time_point server_now;
   std::vector<redis_binding> bindings;
@@ -71,6 +73,9 @@ struct redis_bindings {
 
   /// The expires= to report for `b` (whole seconds left, at least 0).
   std::chrono::seconds expires_in(const redis_binding& b) const;
+  /// As location_service bindings on this machine's steady clock, `now` standing for
+  /// server_now (what is left of each expiry is kept, whatever the clocks' offset).
+  std::vector<binding> local(clock_type::time_point now) const;
 };
 
 struct redis_store_config {

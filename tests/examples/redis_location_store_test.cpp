@@ -466,3 +466,29 @@ TEST_CASE("redis store: match_key agrees with uri_equal (RFC 3261 §19.1.4)", "[
     CHECK(same == sipkit::parser::uri_equal(ua, ub));
   }
 }
+
+TEST_CASE("redis store: lookup lists by q, then registration order, as location_service",
+          "[registrar][redis]") {
+  sipkit_test::redis_server server;
+  asio::io_context io;
+  registrar_node node(io, server.port());
+  REQUIRE(node.update_status(alice, "c", 1,
+                             {{"sip:low@192.0.2.1", 60, 500},
+                              {"sip:plain@192.0.2.1", 60, std::nullopt},
+                              {"sip:high@192.0.2.1", 60, 900}}) == status::ok);
+  // A refresh keeps the binding's place; its q is the new one.
+  REQUIRE(node.update_status(alice, "c", 2, {{"sip:plain@192.0.2.1", 120, 900}}) == status::ok);
+  const auto b = node.lookup(alice);
+  CHECK(uris(b) == std::vector<std::string>{"sip:plain@192.0.2.1", "sip:high@192.0.2.1",
+                                            "sip:low@192.0.2.1"});
+  REQUIRE(b.bindings[2].q);
+  CHECK(*b.bindings[2].q == 500);
+  // On this machine's clock: what is left of each expiry is kept.
+  const auto now = registrar::clock_type::now();
+  const auto local = b.local(now);
+  REQUIRE(local.size() == 3);
+  CHECK(local[0].uri == "sip:plain@192.0.2.1");
+  CHECK(local[0].expires_at - now == b.bindings[0].expires_at - b.server_now);
+  CHECK(local[0].expires_at - now > 110s);
+  CHECK(local[1].expires_at - now <= 60s);
+}
