@@ -22,11 +22,16 @@ class category_impl final : public std::error_category {
   const char* name() const noexcept override { return "redis"; }
   std::string message(int e) const override {
     switch (static_cast<errc>(e)) {
-      case errc::not_connected: return "not connected to Redis";
-      case errc::too_many_in_flight: return "too many Redis commands in flight";
-      case errc::connection_lost: return "Redis connection lost before the reply";
-      case errc::server_error: return "Redis error reply";
-      case errc::shut_down: return "Redis client shut down";
+      case errc::not_connected:
+        return "not connected to Redis";
+      case errc::too_many_in_flight:
+        return "too many Redis commands in flight";
+      case errc::connection_lost:
+        return "Redis connection lost before the reply";
+      case errc::server_error:
+        return "Redis error reply";
+      case errc::shut_down:
+        return "Redis client shut down";
     }
     return "unknown Redis client error";
   }
@@ -35,12 +40,24 @@ class category_impl final : public std::error_category {
 reply convert(const redisReply& r) {
   reply out;
   switch (r.type) {
-    case REDIS_REPLY_STRING: out.type = reply::kind::string; break;
-    case REDIS_REPLY_STATUS: out.type = reply::kind::status; break;
-    case REDIS_REPLY_ERROR: out.type = reply::kind::error; break;
-    case REDIS_REPLY_INTEGER: out.type = reply::kind::integer; break;
-    case REDIS_REPLY_ARRAY: out.type = reply::kind::array; break;
-    default: out.type = reply::kind::nil; break;
+    case REDIS_REPLY_STRING:
+      out.type = reply::kind::string;
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = reply::kind::status;
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = reply::kind::error;
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = reply::kind::integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = reply::kind::array;
+      break;
+    default:
+      out.type = reply::kind::nil;
+      break;
   }
   if (r.str) out.str.assign(r.str, r.len);
   out.integer = r.integer;
@@ -78,19 +95,19 @@ struct watcher : std::enable_shared_from_this<watcher> {
     bool& waiting = read ? read_waiting : write_waiting;
     if (closed || !want || waiting) return;
     waiting = true;
-    sd.async_wait(read ? asio::posix::descriptor_base::wait_read
-                       : asio::posix::descriptor_base::wait_write,
-                  [self = shared_from_this(), read](const boost::system::error_code& ec) {
-                    (read ? self->read_waiting : self->write_waiting) = false;
-                    if (ec || self->closed || !(read ? self->reading : self->writing)) return;
-                    auto keep = self->owner.lock();
-                    if (!keep) return;
-                    if (read)
-                      redisAsyncHandleRead(self->ac);  // may close the connection (cleanup)
-                    else
-                      redisAsyncHandleWrite(self->ac);
-                    self->arm(read);
-                  });
+    sd.async_wait(
+        read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
+        [self = shared_from_this(), read](const boost::system::error_code& ec) {
+          (read ? self->read_waiting : self->write_waiting) = false;
+          if (ec || self->closed || !(read ? self->reading : self->writing)) return;
+          auto keep = self->owner.lock();
+          if (!keep) return;
+          if (read)
+            redisAsyncHandleRead(self->ac);  // may close the connection (cleanup)
+          else
+            redisAsyncHandleWrite(self->ac);
+          self->arm(read);
+        });
   }
 
   static watcher& of(void* p) { return *static_cast<watcher*>(p); }
@@ -268,7 +285,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     std::unique_ptr<client::handler> h(static_cast<client::handler*>(privdata));
     auto& self = of(ac);
     --self.in_flight_;
-    if (!r) return (*h)(make_error_code(self.stopped_ ? errc::shut_down : errc::connection_lost), {});
+    if (!r)
+      return (*h)(make_error_code(self.stopped_ ? errc::shut_down : errc::connection_lost), {});
     reply out = convert(*static_cast<const redisReply*>(r));
     std::error_code ec;
     if (out.type == reply::kind::error) ec = make_error_code(errc::server_error);

@@ -59,8 +59,8 @@ std::error_code make_error_code(errc e) noexcept;
 struct reply {
   enum class kind { nil, status, error, integer, string, array };
   kind type = kind::nil;
-  std::string str;             ///< status, error and string replies
-  long long integer = 0;       ///< integer replies
+  std::string str;              ///< status, error and string replies
+  long long integer = 0;        ///< integer replies
   std::vector<reply> elements;  ///< array replies
 };
 
@@ -84,7 +84,7 @@ class client {
 
   client(boost::asio::any_io_executor executor, client_config config);
   template <class ExecutionContext>
-    requires requires(ExecutionContext& c) { c.get_executor(); }
+  requires requires(ExecutionContext& c) { c.get_executor(); }
   client(ExecutionContext& context, client_config config)
       : client(boost::asio::any_io_executor(context.get_executor()), std::move(config)) {}
   ~client();

@@ -192,10 +192,11 @@ std::vector<binding> redis_bindings::local(clock_type::time_point now) const {
   out.reserve(bindings.size());
   std::uint64_t order = 0;
   for (const auto& b : bindings)
-    out.push_back({b.uri, b.call_id, b.cseq,
-                   now + std::chrono::duration_cast<clock_type::duration>(b.expires_at - server_now),
-                   now - std::chrono::duration_cast<clock_type::duration>(server_now - b.refreshed_at),
-                   b.q, order++});
+    out.push_back(
+        {b.uri, b.call_id, b.cseq,
+         now + std::chrono::duration_cast<clock_type::duration>(b.expires_at - server_now),
+         now - std::chrono::duration_cast<clock_type::duration>(server_now - b.refreshed_at), b.q,
+         order++});
   return out;
 }
 
@@ -235,8 +236,7 @@ uri_match_key match_key(std::string_view uri) {
   uri_match_key out{std::move(key), {}};
   params.for_each([&](const p::param_list::param& prm) {
     auto name = lower(std::string(prm.name));
-    if (std::find(std::begin(k_must_match), std::end(k_must_match), name) !=
-        std::end(k_must_match))
+    if (std::find(std::begin(k_must_match), std::end(k_must_match), name) != std::end(k_must_match))
       return;
     if (std::none_of(out.loose.begin(), out.loose.end(), [&](auto& x) { return x.first == name; }))
       out.loose.emplace_back(name, lower(p::unescape(prm.value)));
@@ -289,9 +289,12 @@ void redis_location_store::async_update(const std::string& aor_key, std::string_
             if (!parse_bindings(r, 2, out))
               return h(redis::errc::server_error, status::ok, redis_bindings{});
             return h({}, status::ok, std::move(out));
-          case 1: return h({}, status::cseq_out_of_order, std::move(out));
-          case 2: return h({}, status::too_many_contacts, std::move(out));
-          case 3: return h({}, status::uri_too_long, std::move(out));
+          case 1:
+            return h({}, status::cseq_out_of_order, std::move(out));
+          case 2:
+            return h({}, status::too_many_contacts, std::move(out));
+          case 3:
+            return h({}, status::uri_too_long, std::move(out));
           case 4:
             if (r.elements.size() > 2) out.next_expiry = at(r.elements[2].integer);
             return h({}, status::full, std::move(out));
@@ -305,8 +308,7 @@ void redis_location_store::async_lookup(const std::string& aor_key, lookup_handl
       [h = std::move(h)](std::error_code ec, redis::reply r) {
         redis_bindings out;
         if (ec) return h(ec, std::move(out));
-        if (r.type != redis::reply::kind::array || r.elements.empty() ||
-            !parse_bindings(r, 1, out))
+        if (r.type != redis::reply::kind::array || r.elements.empty() || !parse_bindings(r, 1, out))
           return h(redis::errc::server_error, redis_bindings{});
         out.server_now = at(r.elements[0].integer);
         h({}, std::move(out));

@@ -95,8 +95,7 @@ class redis_location_store {
   /// update); `h` gets the AOR's bindings after it when the status is ok. An error code means
   /// the outcome is unknown (connection lost) or nothing was sent (not connected).
   void async_update(const std::string& aor_key, std::string_view call_id, std::uint32_t cseq,
-                    bool remove_all, std::span<const contact_update> contacts,
-                    update_handler h);
+                    bool remove_all, std::span<const contact_update> contacts, update_handler h);
 
   /// The live bindings of `aor_key` (empty when none).
   void async_lookup(const std::string& aor_key, lookup_handler h);

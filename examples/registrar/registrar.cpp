@@ -289,16 +289,16 @@ int main(int argc, char** argv) {
       if (who.v != verdict::ok) return refuse(in, who, now);
     }
     if (store && target) {
-      return store->async_lookup(target->key, [&, d = in.defer()](std::error_code ec,
-                                                                  registrar::redis_bindings b) {
-        if (ec) return unavailable(*d, ec);
-        if (b.bindings.empty()) return send_later(*d, d->make_response(404));
-        auto rsp = d->make_response(302);
-        const auto at = clock_type::now();
-        for (const auto& c : registrar::contact_values(b.local(at), at))
-          rsp.add(header_id::contact, c);
-        send_later(*d, std::move(rsp));
-      });
+      return store->async_lookup(
+          target->key, [&, d = in.defer()](std::error_code ec, registrar::redis_bindings b) {
+            if (ec) return unavailable(*d, ec);
+            if (b.bindings.empty()) return send_later(*d, d->make_response(404));
+            auto rsp = d->make_response(302);
+            const auto at = clock_type::now();
+            for (const auto& c : registrar::contact_values(b.local(at), at))
+              rsp.add(header_id::contact, c);
+            send_later(*d, std::move(rsp));
+          });
     }
     const auto list = target ? db.lookup(target->key) : std::span<const registrar::binding>{};
     if (list.empty()) return send(in, in.make_response(404));

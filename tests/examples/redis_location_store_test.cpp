@@ -2,6 +2,8 @@
 // with the bindings in Redis, shared by several "registrars", expired by Redis itself, a
 // Redis restart, and a Redis that stalls while the io_context keeps running (acceptance 3).
 // Every test case starts its own redis-server on a free port (redis_server.hpp); none skips.
+#include "registrar/redis_location_store.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "redis_server.hpp"
-#include "registrar/redis_location_store.hpp"
 #include "sipkit/parser/uri.hpp"
 
 namespace asio = boost::asio;
@@ -162,9 +163,9 @@ TEST_CASE("redis store: a refresh of an equal URI replaces the binding, a differ
   CHECK(node.update_status(alice, "c1", 3, one("sip:alice@host.example;transport=tcp")) ==
         status::ok);
   CHECK(node.update_status(alice, "c1", 4, one("sip:alice@host.example:5070")) == status::ok);
-  CHECK(uris(node.lookup(alice)) ==
-        std::vector<std::string>{"sip:alice@host.example", "sip:alice@host.example;transport=tcp",
-                                 "sip:alice@host.example:5070"});
+  CHECK(uris(node.lookup(alice)) == std::vector<std::string>{"sip:alice@host.example",
+                                                             "sip:alice@host.example;transport=tcp",
+                                                             "sip:alice@host.example:5070"});
 }
 
 TEST_CASE("redis store: expires 0 removes one binding, Contact * removes all and the key",
@@ -172,8 +173,8 @@ TEST_CASE("redis store: expires 0 removes one binding, Contact * removes all and
   sipkit_test::redis_server server;
   asio::io_context io;
   registrar_node node(io, server.port());
-  REQUIRE(node.update_status(alice, "c1", 1,
-                             {{"sip:a@192.0.2.1", 60}, {"sip:b@192.0.2.1", 60}}) == status::ok);
+  REQUIRE(node.update_status(alice, "c1", 1, {{"sip:a@192.0.2.1", 60}, {"sip:b@192.0.2.1", 60}}) ==
+          status::ok);
   CHECK(node.update_status(alice, "c1", 2, one("sip:a@192.0.2.1", 0)) == status::ok);
   CHECK(uris(node.lookup(alice)) == std::vector<std::string>{"sip:b@192.0.2.1"});
   CHECK(node.update_status(alice, "c2", 1, {}, true) == status::ok);
@@ -188,10 +189,8 @@ TEST_CASE("redis store: same Call-ID with a CSeq not higher is refused and chang
   asio::io_context io;
   registrar_node node(io, server.port());
   REQUIRE(node.update_status(alice, "c1", 5, one("sip:a@192.0.2.1", 60)) == status::ok);
-  CHECK(node.update_status(alice, "c1", 5, one("sip:a@192.0.2.1", 0)) ==
-        status::cseq_out_of_order);
-  CHECK(node.update_status(alice, "c1", 4, one("sip:a@192.0.2.1", 0)) ==
-        status::cseq_out_of_order);
+  CHECK(node.update_status(alice, "c1", 5, one("sip:a@192.0.2.1", 0)) == status::cseq_out_of_order);
+  CHECK(node.update_status(alice, "c1", 4, one("sip:a@192.0.2.1", 0)) == status::cseq_out_of_order);
   CHECK(uris(node.lookup(alice)) == std::vector<std::string>{"sip:a@192.0.2.1"});
   // Another Call-ID (the UA rebooted) may use any CSeq.
   CHECK(node.update_status(alice, "c2", 1, one("sip:a@192.0.2.1", 0)) == status::ok);
@@ -206,9 +205,10 @@ TEST_CASE("redis store: beyond max_contacts a REGISTER is refused as a whole",
   REQUIRE(node.update_status(alice, "c", 1, one("sip:a@192.0.2.1")) == status::ok);
   // Two new contacts and a removal in one request: too many, and the removal is not applied.
   CHECK(node.update_status(alice, "c", 2,
-                           {{"sip:a@192.0.2.1", 0}, {"sip:b@192.0.2.1", 60},
-                            {"sip:c@192.0.2.1", 60}, {"sip:d@192.0.2.1", 60}}) ==
-        status::too_many_contacts);
+                           {{"sip:a@192.0.2.1", 0},
+                            {"sip:b@192.0.2.1", 60},
+                            {"sip:c@192.0.2.1", 60},
+                            {"sip:d@192.0.2.1", 60}}) == status::too_many_contacts);
   CHECK(uris(node.lookup(alice)) == std::vector<std::string>{"sip:a@192.0.2.1"});
   CHECK(node.update_status(alice, "c", 3, one("sip:b@192.0.2.1")) == status::ok);
   CHECK(node.update_status(alice, "c", 4, one("sip:c@192.0.2.1")) == status::too_many_contacts);
@@ -229,9 +229,10 @@ TEST_CASE("redis store: with replace_oldest the least recently refreshed binding
   CHECK(node.update_status(alice, "c", 4, one("sip:c@192.0.2.1")) == status::ok);
   CHECK(uris(node.lookup(alice)) == std::vector<std::string>{"sip:a@192.0.2.1", "sip:c@192.0.2.1"});
   CHECK(node.command({"ZCARD", node.store.index_key()}).integer == 2);
-  CHECK(node.update_status(alice, "c", 5,
-                           {{"sip:x@192.0.2.1", 60}, {"sip:y@192.0.2.1", 60},
-                            {"sip:z@192.0.2.1", 60}}) == status::too_many_contacts);
+  CHECK(node.update_status(
+            alice, "c", 5,
+            {{"sip:x@192.0.2.1", 60}, {"sip:y@192.0.2.1", 60}, {"sip:z@192.0.2.1", 60}}) ==
+        status::too_many_contacts);
 }
 
 TEST_CASE("redis store: a Contact URI longer than max_uri_length is refused, nothing stored",
@@ -261,8 +262,7 @@ TEST_CASE("redis store: beyond max_bindings in total a new binding is refused (f
   CHECK(*r.b.next_expiry - r.b.server_now <= 60s);
   CHECK(*r.b.next_expiry - r.b.server_now > 50s);
   // Refreshing an existing binding is not a new one.
-  CHECK(node.update_status("sip:a@example.com", "c", 2, one("sip:a@192.0.2.1", 60)) ==
-        status::ok);
+  CHECK(node.update_status("sip:a@example.com", "c", 2, one("sip:a@192.0.2.1", 60)) == status::ok);
 }
 
 TEST_CASE("redis store: two registrars share the bindings, and the check-and-update is atomic",
@@ -301,8 +301,9 @@ TEST_CASE("redis store: bindings expire by Redis with no registrar alive", "[reg
   asio::io_context io;
   {
     registrar_node node(io, server.port());
-    REQUIRE(node.update_status(alice, "c", 1, {{"sip:short@192.0.2.1", 1},
-                                               {"sip:long@192.0.2.1", 2}}) == status::ok);
+    REQUIRE(node.update_status(alice, "c", 1,
+                               {{"sip:short@192.0.2.1", 1}, {"sip:long@192.0.2.1", 2}}) ==
+            status::ok);
   }  // the registrar is gone: only Redis can expire what it wrote
   registrar_node observer(io, server.port());
   const auto key = observer.store.key_of(alice);
@@ -342,7 +343,8 @@ TEST_CASE("redis client: after a Redis restart it reconnects, and without persis
   CHECK(r.ec == redis::errc::not_connected);
 
   server = std::make_unique<sipkit_test::redis_server>(port);  // --save '' --appendonly no
-  REQUIRE(run_until(io, [&] { return node.client.connected(); }, 10000ms));
+  REQUIRE(run_until(
+      io, [&] { return node.client.connected(); }, 10000ms));
   CHECK(node.client.connects() == 2);
   // Nothing was persisted: every binding is gone; UAs restore them at their next refresh.
   CHECK(node.lookup(alice).bindings.empty());
@@ -420,7 +422,8 @@ TEST_CASE("redis client: a stalled Redis (DEBUG SLEEP 2) does not block the io_c
     ticks_at_sleep_reply = ticks;
   });
   tick();
-  REQUIRE(run_until(io, [&] { return slept && ticks_at_update >= 0; }, 10000ms));
+  REQUIRE(run_until(
+      io, [&] { return slept && ticks_at_update >= 0; }, 10000ms));
   stop = true;
   ticker.cancel();
   io.poll();
@@ -479,8 +482,8 @@ TEST_CASE("redis store: lookup lists by q, then registration order, as location_
   // A refresh keeps the binding's place; its q is the new one.
   REQUIRE(node.update_status(alice, "c", 2, {{"sip:plain@192.0.2.1", 120, 900}}) == status::ok);
   const auto b = node.lookup(alice);
-  CHECK(uris(b) == std::vector<std::string>{"sip:plain@192.0.2.1", "sip:high@192.0.2.1",
-                                            "sip:low@192.0.2.1"});
+  CHECK(uris(b) ==
+        std::vector<std::string>{"sip:plain@192.0.2.1", "sip:high@192.0.2.1", "sip:low@192.0.2.1"});
   REQUIRE(b.bindings[2].q);
   CHECK(*b.bindings[2].q == 500);
   // On this machine's clock: what is left of each expiry is kept.

@@ -75,9 +75,10 @@ bool redis_server::start(std::uint16_t port) {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("redis_server: pipe");
   const std::string p = std::to_string(port);
-  std::vector<std::string> args{"redis-server", "--port", p, "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--daemonize", "no",
-                                "--enable-debug-command", "local", "--loglevel", "notice"};
+  std::vector<std::string> args{"redis-server", "--port",      p,       "--bind",
+                                "127.0.0.1",    "--save",      "",      "--appendonly",
+                                "no",           "--daemonize", "no",    "--enable-debug-command",
+                                "local",        "--loglevel",  "notice"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

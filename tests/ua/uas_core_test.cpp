@@ -2,8 +2,8 @@
 // SIP text and checks, field by field, what the agent's UAS core answers (RFC 3261 §8.2,
 // §9.2, §12.2.2, §13.3, §14).
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
