@@ -321,5 +321,7 @@ int main(int argc, char** argv) {
               agent.local_address(opt.transport).c_str(), reg.realm.c_str());
   std::fflush(stdout);
   io.run();
+  // Fails what still waits for Redis while the handlers' captures are alive.
+  if (redis) redis->stop();
   return 0;
 }
