@@ -12,13 +12,19 @@ registrar_attacks.py with its digest answers).
      all its Contacts, those registered at A included, and a refresh at B is answered 200.
   4. redis-server is restarted (no persistence): B reconnects, and what the README says is
      lost is lost: every AOR is 404 at B until its UA registers again, which works at once.
+With --proxy BIN instead: two examples/proxy --redis (no authentication) and a UDP
+"phone" socket: bob REGISTERs at proxy A, an OPTIONS to sip:bob@example.com sent to proxy B
+reaches the phone (B found the binding in Redis) and its 200 comes back; A is killed and B
+still routes to bob.
 Exit status 0 on pass, 1 on failure (with the reason and the processes' log tails).
-usage: registrar_redis.py --registrar BIN --work DIR [--timeout S]
+usage: registrar_redis.py (--registrar BIN | --proxy BIN) --work DIR [--timeout S]
 """
 import argparse
 import os
 import signal
+import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -130,9 +136,87 @@ def run(a, procs):
         c.close()
 
 
+class Phone(threading.Thread):
+    """A UDP socket answering every request with 200 (Via, From, To, Call-ID, CSeq copied)
+    and counting them."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                raw, src = self.sock.recvfrom(70000)
+            except OSError:
+                return
+            head = raw.decode("utf-8", "replace").split("\r\n\r\n")[0].split("\r\n")
+            if head[0].startswith("SIP/2.0"):
+                continue
+            self.requests.append(head[0])
+            keep = [h for h in head[1:]
+                    if h.split(":")[0].strip().lower() in ("via", "v", "from", "f", "to", "t",
+                                                          "call-id", "i", "cseq")]
+            rsp = ["SIP/2.0 200 OK"] + keep + ["Content-Length: 0", "", ""]
+            self.sock.sendto("\r\n".join(rsp).encode(), src)
+
+
+def run_proxies(a, procs):
+    redis_port = free_port()
+    start_redis(procs, a.work, redis_port)
+    proxies = {}
+    for name in ("A", "B"):
+        port = free_port()
+        log = os.path.join(a.work, f"proxy-{name}.log")
+        proc = procs.start(f"proxy {name}", [a.proxy, "--bind", "127.0.0.1", "--port", str(port),
+                                             "--domain", "example.com", "--quiet",
+                                             "--max-request-rate", "0",
+                                             "--redis", f"127.0.0.1:{redis_port}"], log)
+        end = time.monotonic() + 10
+        while True:
+            with open(log, errors="replace") as f:
+                if "proxy, domains:" in f.read():
+                    break
+            if not proc.alive() or time.monotonic() > end:
+                raise Failure(f"proxy {name} did not start:\n{proc.tail()}")
+            time.sleep(0.05)
+        proxies[name] = (proc, port)
+    phone = Phone()
+    contact = f"sip:bob@127.0.0.1:{phone.port}"
+    c = Client("127.0.0.1", proxies["A"][1], "bob")
+    end = time.monotonic() + 10
+    while True:  # 503 until A's first connection to Redis is up
+        rsp = c.transact("REGISTER", "sip:example.com", "sip:bob@example.com",
+                         [f"Contact: <{contact}>", "Expires: 600"])
+        if rsp is None or rsp.status != 503 or time.monotonic() > end:
+            break
+        time.sleep(0.1)
+    expect(rsp, 200, "REGISTER bob at A")
+    c.close()
+    for when in ("", " after A died"):
+        c = Client("127.0.0.1", proxies["B"][1], "alice")
+        before = len(phone.requests)
+        expect(c.transact("OPTIONS", "sip:bob@example.com", "sip:bob@example.com"), 200,
+               f"OPTIONS to bob through B{when}")
+        c.close()
+        if len(phone.requests) <= before or not phone.requests[-1].startswith("OPTIONS"):
+            raise Failure(f"the phone did not receive the OPTIONS{when}: {phone.requests}")
+        if not when:
+            proxies["A"][0].popen.send_signal(signal.SIGKILL)
+            proxies["A"][0].popen.wait(timeout=10)
+    print("bob registered at proxy A; B routed an OPTIONS to bob's phone through the binding "
+          "in Redis, before and after A was killed")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--registrar", required=True)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--registrar")
+    g.add_argument("--proxy")
     p.add_argument("--work", required=True)
     p.add_argument("--timeout", type=int, default=80)
     a = p.parse_args()
@@ -141,7 +225,7 @@ def main():
     deadline(a.timeout)
     with Processes(verbose=False) as procs:
         try:
-            run(a, procs)
+            run_proxies(a, procs) if a.proxy else run(a, procs)
         except Failure as e:
             print(f"FAIL: {e}")
             for proc in procs.procs:
