@@ -26,7 +26,8 @@
 // running), and the SIP transaction's own timers bound what a client waits for.
 //
 // Thread safety: none; use the client on its io_context's thread only. Handlers run on that
-// thread: a reply's handler from the read that completed it; immediate failures posted.
+// thread: a reply's handler from the read that completed it (inside hiredis's callback, so
+// it must not throw); immediate failures posted.
 // Lifetime: destroying the client (or stop()) fails every pending command with
 // errc::shut_down, synchronously, during the destructor; handlers must not use the client then.
 #pragma once
