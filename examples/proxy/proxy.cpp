@@ -40,6 +40,9 @@
 //          --min-expires S (60)  --max-expires S (3600)  --max-contacts N (16)
 //          --replace-oldest  --max-bindings N (100000)  --max-request-rate N (per source address
 //          and second, burst 2N; 100; 0 = no limit)  --max-transactions N  --quiet  --full  --stats
+//          --redis HOST:PORT (the bindings in Redis, shared with other proxies and registrars:
+//          examples/registrar/redis_location_store.hpp; REGISTERs and lookups then complete
+//          when Redis answers, and get 503 while it is unreachable)
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -55,6 +58,7 @@
 
 #include "../common/sip_ladder.hpp"
 #include "../registrar/location_service.hpp"
+#include "../registrar/redis_location_store.hpp"
 #include "../registrar/registration.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/proxy/asio_adapter.hpp"
@@ -80,6 +84,8 @@ struct options {
   bool stateless = false, record_route = false, sequential = false, path = false;
   long max_transactions = -1;
   bool stats = false;
+  std::string redis_host;  // empty: bindings in this process's memory
+  std::uint16_t redis_port = 0;
 };
 
 [[noreturn]] void usage() {
@@ -90,7 +96,8 @@ struct options {
                "             [--path] [--user NAME:PASSWORD]... [--users-file F] [--realm R]\n"
                "             [--min-expires S] [--max-expires S] [--max-contacts N]\n"
                "             [--replace-oldest] [--max-bindings N] [--max-request-rate N]\n"
-               "             [--max-transactions N] [--quiet] [--full] [--stats]\n");
+               "             [--max-transactions N] [--quiet] [--full] [--stats]\n"
+               "             [--redis HOST:PORT]\n");
   std::exit(2);
 }
 
@@ -136,6 +143,14 @@ options parse(int argc, char** argv) {
       o.max_transactions = number();
     } else if (a == "--stats") {
       o.stats = true;
+    } else if (a == "--redis") {
+      const std::string v = value();
+      const auto colon = v.rfind(':');
+      const long port =
+          colon == std::string::npos ? 0 : std::strtol(v.c_str() + colon + 1, nullptr, 10);
+      if (colon == 0 || port <= 0 || port > 65535) usage();
+      o.redis_host = v.substr(0, colon);
+      o.redis_port = static_cast<std::uint16_t>(port);
     } else {
       usage();
     }
@@ -155,6 +170,19 @@ class services final : public px::services {
         dns_(io, resolver_config(log)),
         auth_(make_digest(opt),
               [this](std::string_view user, std::string_view) { return opt_.reg.password(user); }) {
+    if (opt.redis_host.empty()) return;
+    registrar::redis::client_config rc;
+    rc.host = opt.redis_host;
+    rc.port = opt.redis_port;
+    rc.log = log;
+    redis_ = std::make_unique<registrar::redis::client>(io, rc);
+    store_ = std::make_unique<registrar::redis_location_store>(
+        *redis_, registrar::redis_store_config{.limits = opt.reg.limits});
+    redis_->start();
+  }
+  /// Fails what still waits for Redis, while the adapter its handlers answer through lives.
+  void stop() {
+    if (redis_) redis_->stop();
   }
 
   px::asio_adapter* adapter = nullptr;  // set once the adapter exists
@@ -165,18 +193,17 @@ class services final : public px::services {
     const auto now = clock_type::now();
     db_.expire(now);
     if (request.method() == sipkit::parser::method::register_)
-      return adapter->respond(id, do_register(request, now));
+      return store_ ? register_in_redis(id, request, now)
+                    : adapter->respond(id, do_register(request, now));
     const auto aor = registrar::parse_aor(request.request_uri());
-    std::vector<px::target> targets;
-    if (aor) {
-      double q = 1.0;
-      for (const auto& b : db_.lookup(aor->key)) {
-        targets.push_back({b.uri, q});
-        if (opt_.sequential) q -= 0.001;  // one q-value group per contact
-      }
+    if (store_ && aor) {
+      return store_->async_lookup(
+          aor->key, [this, id, req = request](std::error_code ec, registrar::redis_bindings b) {
+            if (ec) return adapter->respond(id, unavailable(req));
+            set_targets(id, b.local(clock_type::now()));
+          });
     }
-    adapter->set_targets(id, std::move(targets),
-                         opt_.sequential ? std::optional(px::fork_mode::sequential) : std::nullopt);
+    set_targets(id, aor ? db_.lookup(aor->key) : std::span<const registrar::binding>{});
   }
 
   /// RFC 3263: an IP literal at once (no DNS), a name through the resolver.
@@ -206,6 +233,52 @@ class services final : public px::services {
   const registrar::location_service& bindings() const { return db_; }
 
  private:
+  void set_targets(std::uint64_t id, std::span<const registrar::binding> list) {
+    std::vector<px::target> targets;
+    double q = 1.0;
+    for (const auto& b : list) {
+      targets.push_back({b.uri, q});
+      if (opt_.sequential) q -= 0.001;  // one q-value group per contact
+    }
+    adapter->set_targets(id, std::move(targets),
+                         opt_.sequential ? std::optional(px::fork_mode::sequential) : std::nullopt);
+  }
+
+  static sipkit::parser::message unavailable(const sipkit::parser::message& req) {
+    auto rsp = sipkit::parser::make_response(req, 503, "Location service unavailable", "reg");
+    rsp.add("Retry-After", "5");
+    return rsp;
+  }
+
+  /// do_register with the bindings in Redis: the checks here, the update there, the reply
+  /// from the store's completion.
+  void register_in_redis(std::uint64_t id, const sipkit::parser::message& req,
+                         clock_type::time_point now) {
+    std::optional<registrar::aor> aor;
+    if (auto refusal = authorize(req, now, aor)) return adapter->respond(id, std::move(*refusal));
+    registrar::register_plan plan;
+    if (auto r = registrar::plan_register(req, opt_.reg, plan))
+      return adapter->respond(id, reply(req, *r));
+    store_->async_update(
+        aor->key, req.call_id(), plan.cseq, plan.remove_all, plan.updates,
+        [this, id, req, a = *aor](std::error_code ec, registrar::location_service::status st,
+                                  registrar::redis_bindings b) {
+          if (ec) return adapter->respond(id, unavailable(req));
+          const auto at = clock_type::now();
+          std::optional<clock_type::time_point> next;
+          if (b.next_expiry) next = at + (*b.next_expiry - b.server_now);
+          adapter->respond(id, reply(req, registrar::register_outcome(st, a, b.local(at), next, 0,
+                                                                      opt_.reg, at)));
+        });
+  }
+
+  static sipkit::parser::message reply(const sipkit::parser::message& req,
+                                       const registrar::reply& r) {
+    auto rsp = sipkit::parser::make_response(req, r.code, r.reason, "reg");
+    r.add_to(rsp);
+    return rsp;
+  }
+
   static sipkit::transport::resolver_config resolver_config(sipkit::logger log) {
     sipkit::transport::resolver_config r;
     r.log = std::move(log);
@@ -221,9 +294,19 @@ class services final : public px::services {
   /// user binds only its own AOR), then the steps the registrar example takes too.
   sipkit::parser::message do_register(const sipkit::parser::message& req,
                                       clock_type::time_point now) {
+    std::optional<registrar::aor> aor;
+    if (auto refusal = authorize(req, now, aor)) return std::move(*refusal);
+    return reply(req, registrar::apply_register(req, *aor, opt_.reg, db_, now));
+  }
+
+  /// The refusal of a REGISTER this proxy does not take (not one of --domain, digest), else
+  /// nullopt with `aor` set.
+  std::optional<sipkit::parser::message> authorize(const sipkit::parser::message& req,
+                                                   clock_type::time_point now,
+                                                   std::optional<registrar::aor>& aor) {
     using sipkit::parser::make_response;
     auto to = req.to();
-    const auto aor = to ? registrar::parse_aor(to->uri.raw) : std::nullopt;
+    aor = to ? registrar::parse_aor(to->uri.raw) : std::nullopt;
     if (!aor || !opt_.reg.our_domain(aor->host)) return make_response(req, 404, {}, "reg");
     if (!opt_.reg.users.empty()) {
       const auto who = auth_.verify(req, "", false, now);
@@ -234,16 +317,15 @@ class services final : public px::services {
         return auth_.challenge(req, false, who.v == verdict::stale_nonce, now);
       if (who.username != aor->user) return make_response(req, 403, "Not your AOR", "reg");
     }
-    const auto r = registrar::apply_register(req, *aor, opt_.reg, db_, now);
-    auto rsp = make_response(req, r.code, r.reason, "reg");
-    r.add_to(rsp);
-    return rsp;
+    return std::nullopt;
   }
 
   const options& opt_;
   registrar::location_service db_;
   sipkit::transport::resolver dns_;
   sipkit::ua::digest_server auth_;
+  std::unique_ptr<registrar::redis::client> redis_;
+  std::unique_ptr<registrar::redis_location_store> store_;
 };
 
 }  // namespace
@@ -305,6 +387,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   std::fflush(stdout);
   io.run();
+  svc.stop();
   if (opt.stats) {
     const auto& s = proxy.get().statistics();
     const auto& m = proxy.get().manager().stats();

@@ -26,6 +26,13 @@
 //     the AOR through a hash index and expires through a time-ordered queue, never walking
 //     every binding (location_service.hpp).
 //
+// Shared bindings (issue 14): with --redis HOST:PORT the bindings live in Redis
+// (redis_location_store.hpp) instead of this process's memory, so several registrars on
+// several machines serve the same AORs and none of them takes bindings with it when it dies.
+// The REGISTER and lookup paths are then asynchronous: the handler defers its response and
+// the store's completion handler sends it; the io_context never waits for Redis. With Redis
+// unreachable the registrar answers 503 (Retry-After: 5) at once.
+//
 // Run:   registrar --port 5070 --realm example.com --user alice:secret --user bob:pw
 // Then:  uac --register sip:127.0.0.1:5070 --aor sip:alice@example.com --password secret
 //
@@ -36,7 +43,7 @@
 //          --max-contacts N (16)  --replace-oldest  --max-bindings N (100000)
 //          --redirect-requires-auth (default) | --no-redirect-requires-auth
 //          --auth-failures-per-source N (5)  --auth-failures-per-user N (20)
-//          --auth-window S (60; 0 = no throttling)
+//          --auth-window S (60; 0 = no throttling)  --redis HOST:PORT (in memory)
 //          --max-request-rate N (new requests per second and source address, burst 2N;
 //          100; 0 = no limit: the transaction layer's rate limit, manager_config::rate_limit)
 #include <algorithm>
@@ -45,11 +52,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "../common/sip_ladder.hpp"
 #include "location_service.hpp"
+#include "redis_location_store.hpp"
 #include "registration.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/ua/digest.hpp"
@@ -69,6 +78,8 @@ struct options {
   bool redirect_requires_auth = true;
   sipkit::ua::digest_throttle_config throttle;
   bool md5_only = false;
+  std::string redis_host;  // empty: the in-memory location service
+  std::uint16_t redis_port = 0;
 };
 
 [[noreturn]] void usage() {
@@ -80,7 +91,7 @@ struct options {
                "                 [--[no-]redirect-requires-auth]\n"
                "                 [--auth-failures-per-source N] [--auth-failures-per-user N]\n"
                "                 [--auth-window S] [--max-request-rate N] [--md5-only]\n"
-               "                 [--quiet] [--full]\n");
+               "                 [--quiet] [--full] [--redis HOST:PORT]\n");
   std::exit(2);
 }
 
@@ -121,6 +132,14 @@ options parse(int argc, char** argv) {
       o.throttle.window = std::chrono::seconds(number());
     } else if (a == "--md5-only") {
       o.md5_only = true;
+    } else if (a == "--redis") {
+      const std::string v = value();
+      const auto colon = v.rfind(':');
+      if (colon == std::string::npos || colon == 0) usage();
+      o.redis_host = v.substr(0, colon);
+      const long port = std::strtol(v.c_str() + colon + 1, nullptr, 10);
+      if (port <= 0 || port > 65535) usage();
+      o.redis_port = static_cast<std::uint16_t>(port);
     } else {
       usage();
     }
@@ -158,6 +177,18 @@ int main(int argc, char** argv) {
   sipkit::ua::digest_server auth(
       dcfg, [&](std::string_view user, std::string_view) { return reg.password(user); });
   registrar::location_service db(reg.limits);
+  std::unique_ptr<registrar::redis::client> redis;
+  std::unique_ptr<registrar::redis_location_store> store;
+  if (!opt.redis_host.empty()) {
+    registrar::redis::client_config rc;
+    rc.host = opt.redis_host;
+    rc.port = opt.redis_port;
+    rc.log = cfg.log;
+    redis = std::make_unique<registrar::redis::client>(io, rc);
+    store = std::make_unique<registrar::redis_location_store>(
+        *redis, registrar::redis_store_config{.limits = reg.limits});
+    redis->start();
+  }
 
   // Every response goes through here: one that cannot go out (too large for UDP, no route)
   // is reported, never silent, and the registrar carries on.
@@ -174,6 +205,21 @@ int main(int argc, char** argv) {
   };
   // Credentials missing or refused: 400, 403 (throttled: no challenge, even for the right
   // password), else a fresh 401 challenge (stale=true for an expired nonce).
+  // The Redis paths answer from a completion handler, through the deferred request.
+  auto send_later = [&](sipkit::ua::deferred_request& d, sipkit::parser::message rsp) {
+    const int code = rsp.status_code();
+    if (auto ec = d.respond(std::move(rsp))) {
+      ++unsent;
+      std::fprintf(stderr, "registrar: deferred %d not sent (%llu so far): %s\n", code,
+                   static_cast<unsigned long long>(unsent), ec.message().c_str());
+    }
+  };
+  auto unavailable = [&](sipkit::ua::deferred_request& d, std::error_code ec) {
+    if (!reg.quiet) std::printf("location store unavailable: %s\n", ec.message().c_str());
+    auto rsp = d.make_response(503, "Location service unavailable");
+    rsp.add("Retry-After", "5");
+    send_later(d, std::move(rsp));
+  };
   auto refuse = [&](sipkit::ua::incoming_request& in, const sipkit::ua::digest_server::result& r,
                     clock_type::time_point now) {
     if (r.v == verdict::malformed) return send(in, in.make_response(400, r.reason));
@@ -196,6 +242,28 @@ int main(int argc, char** argv) {
     if (aor->user != who.username || !reg.our_domain(aor->host))
       return send(in, in.make_response(403, "Not your address-of-record"));
     // §10.3 steps 6-8 (shared with examples/proxy: registration.hpp).
+    if (store) {
+      registrar::register_plan plan;
+      if (auto refusal = registrar::plan_register(req, reg, plan)) {
+        auto rsp = in.make_response(refusal->code, refusal->reason);
+        refusal->add_to(rsp);
+        return send(in, std::move(rsp));
+      }
+      return store->async_update(
+          aor->key, req.call_id(), plan.cseq, plan.remove_all, plan.updates,
+          [&, d = in.defer(), a = *aor](std::error_code ec, registrar::location_service::status st,
+                                        registrar::redis_bindings b) {
+            if (ec) return unavailable(*d, ec);
+            const auto at = clock_type::now();
+            const auto list = b.local(at);
+            std::optional<clock_type::time_point> next;
+            if (b.next_expiry) next = at + (*b.next_expiry - b.server_now);
+            const auto r = registrar::register_outcome(st, a, list, next, 0, reg, at);
+            auto rsp = d->make_response(r.code, r.reason);
+            r.add_to(rsp);
+            send_later(*d, std::move(rsp));
+          });
+    }
     const auto r = registrar::apply_register(req, *aor, reg, db, now);
     auto rsp = in.make_response(r.code, r.reason);
     r.add_to(rsp);
@@ -220,6 +288,18 @@ int main(int argc, char** argv) {
       const auto who = auth.verify(req, in.source().host, false, now);
       if (who.v != verdict::ok) return refuse(in, who, now);
     }
+    if (store && target) {
+      return store->async_lookup(
+          target->key, [&, d = in.defer()](std::error_code ec, registrar::redis_bindings b) {
+            if (ec) return unavailable(*d, ec);
+            if (b.bindings.empty()) return send_later(*d, d->make_response(404));
+            auto rsp = d->make_response(302);
+            const auto at = clock_type::now();
+            for (const auto& c : registrar::contact_values(b.local(at), at))
+              rsp.add(header_id::contact, c);
+            send_later(*d, std::move(rsp));
+          });
+    }
     const auto list = target ? db.lookup(target->key) : std::span<const registrar::binding>{};
     if (list.empty()) return send(in, in.make_response(404));
     auto rsp = in.make_response(302);
@@ -241,5 +321,7 @@ int main(int argc, char** argv) {
               agent.local_address(opt.transport).c_str(), reg.realm.c_str());
   std::fflush(stdout);
   io.run();
+  // Fails what still waits for Redis while the handlers' captures are alive.
+  if (redis) redis->stop();
   return 0;
 }

@@ -138,8 +138,8 @@ std::vector<std::string> contact_values(std::span<const binding> list, clock_typ
   return out;
 }
 
-reply apply_register(const sipkit::parser::message& req, const aor& a, const registrar_options& o,
-                     location_service& db, clock_type::time_point now) {
+std::optional<reply> plan_register(const sipkit::parser::message& req, const registrar_options& o,
+                                   register_plan& plan) {
   const long header_expires = parse_seconds(req.get(header_id::expires).value_or(""), 3600);
   std::vector<std::string_view> contacts;
   for (const auto& f : req.fields())
@@ -148,14 +148,13 @@ reply apply_register(const sipkit::parser::message& req, const aor& a, const reg
   // More Contacts than an AOR may hold can never fit: refuse before looking at them.
   if (contacts.size() > o.limits.max_contacts) return refuse(403, "Too many registrations");
 
-  bool remove_all = false;
-  std::vector<contact_update> updates;
+  plan = {};
   for (auto c : contacts) {
     if (c == "*") {  // §10.3 step 6: remove every binding
       if (contacts.size() != 1) return refuse(400, "Contact * with others");
       if (header_expires != 0 || req.count(header_id::expires) != 1)
         return refuse(400, "Contact * needs Expires: 0");
-      remove_all = true;
+      plan.remove_all = true;
       continue;
     }
     sipkit::parser::name_addr_view na;
@@ -171,36 +170,48 @@ reply apply_register(const sipkit::parser::message& req, const aor& a, const reg
     }
     std::optional<std::uint16_t> q;
     if (!na.q.empty() && !(q = parse_q(na.q))) return refuse(400, "Bad q-value");
-    updates.push_back({std::string(na.uri.raw), std::min(expires, o.max_expires), q});
+    plan.updates.push_back({std::string(na.uri.raw), std::min(expires, o.max_expires), q});
   }
+  plan.cseq = req.cseq() ? req.cseq()->number : 0;
+  return std::nullopt;
+}
 
-  const std::uint32_t cseq = req.cseq() ? req.cseq()->number : 0;
-  using st = location_service::status;
-  switch (db.update(a.key, req.call_id(), cseq, remove_all, updates, now)) {
-    case st::ok:
+reply register_outcome(location_service::status st, const aor& a, std::span<const binding> list,
+                       std::optional<clock_type::time_point> next_expiry, std::size_t total,
+                       const registrar_options& o, clock_type::time_point now) {
+  using status = location_service::status;
+  switch (st) {
+    case status::ok:
       break;
-    case st::cseq_out_of_order:  // §10.3 step 7
+    case status::cseq_out_of_order:  // §10.3 step 7
       return refuse(500, "CSeq out of order");
-    case st::too_many_contacts:
+    case status::too_many_contacts:
       return refuse(403, "Too many registrations");
-    case st::uri_too_long:
+    case status::uri_too_long:
       return refuse(400, "Contact URI too long");
-    case st::full: {  // RFC 3261 §21.5.4: try again when a binding has expired
+    case status::full: {  // RFC 3261 §21.5.4: try again when a binding has expired
       auto r = refuse(503, "Too many bindings");
-      const auto next = db.next_expiry().value_or(now + std::chrono::seconds(60));
+      const auto next = next_expiry.value_or(now + std::chrono::seconds(60));
       const auto wait = std::chrono::ceil<std::chrono::seconds>(next - now).count();
       r.headers.emplace_back("Retry-After",
                              std::to_string(std::clamp<long long>(wait, 1, o.max_expires)));
       if (!o.quiet)
-        std::printf("refused a binding for %s: %zu bindings in total\n", a.key.c_str(), db.size());
+        std::printf("refused a binding for %s: %zu bindings in total\n", a.key.c_str(), total);
       return r;
     }
   }
-  const auto list = db.lookup(a.key);
   reply ok;
   ok.contacts = contact_values(list, now);
   if (!o.quiet) std::printf("%s has %zu binding(s)\n", a.key.c_str(), list.size());
   return ok;
+}
+
+reply apply_register(const sipkit::parser::message& req, const aor& a, const registrar_options& o,
+                     location_service& db, clock_type::time_point now) {
+  register_plan plan;
+  if (auto refusal = plan_register(req, o, plan)) return std::move(*refusal);
+  const auto st = db.update(a.key, req.call_id(), plan.cseq, plan.remove_all, plan.updates, now);
+  return register_outcome(st, a, db.lookup(a.key), db.next_expiry(), db.size(), o, now);
 }
 
 }  // namespace registrar

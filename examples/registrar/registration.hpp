@@ -68,6 +68,26 @@ struct reply {
 /// The Contact values of a 200 or 302: "<uri>;expires=<seconds left>[;q=...]", by q.
 std::vector<std::string> contact_values(std::span<const binding> list, clock_type::time_point now);
 
+/// What a REGISTER asks of the location service once steps 6-7 passed (Contact * rules,
+/// Contact parsing, Min-Expires, --max-expires caps): the first half of apply_register, for
+/// a location store that answers asynchronously (redis_location_store).
+struct register_plan {
+  bool remove_all = false;
+  std::vector<contact_update> updates;
+  std::uint32_t cseq = 0;
+};
+/// The refusal (400, 403, 423) when the REGISTER cannot reach the location service, else
+/// nullopt and `plan` filled.
+std::optional<reply> plan_register(const sipkit::parser::message& req, const registrar_options& o,
+                                   register_plan& plan);
+
+/// The second half: the reply for the location service's verdict on `a`, `list` being the
+/// AOR's bindings after an ok, `next_expiry` the earliest expiry (Retry-After of a 503 full)
+/// and `total` the bindings in total (for the log line). Prints like apply_register.
+reply register_outcome(location_service::status st, const aor& a, std::span<const binding> list,
+                       std::optional<clock_type::time_point> next_expiry, std::size_t total,
+                       const registrar_options& o, clock_type::time_point now);
+
 /// RFC 3261 §10.3 steps 6-8 for a REGISTER already authorised for `aor`: Contact * rules
 /// (400), Contact parsing (400), 423 below --min-expires, expiries capped at --max-expires,
 /// then location_service::update (500 CSeq out of order, 403 too many, 400 URI too long,

@@ -11,30 +11,81 @@ using parser::message;
 // ------------------------------------------------------------------ application requests
 
 namespace {
+// The response side of an application request: the transaction, the To tag, whether a final
+// response went out. Shared by the handler's view and a deferred_request.
+struct response_slot {
+  user_agent::impl* ua;
+  std::weak_ptr<void> ua_alive;
+  tx::transaction_id id;
+  std::string tag;
+  bool final = false;
+
+  parser::message make(const parser::message& req, int code, std::string_view reason) const {
+    auto rsp = parser::make_response(req, code, reason, code > 100 ? tag : std::string());
+    if (!ua_alive.expired()) ua->add_common_headers(rsp);
+    return rsp;
+  }
+  std::error_code send(parser::message response) {
+    if (final || ua_alive.expired()) return make_error_code(errc::invalid_state);
+    // A final response that fails to go out still ends the transaction: no second try.
+    if (response.status_code() >= 200) final = true;
+    return ua->send_response(id, std::move(response));
+  }
+};
+
+class deferred final : public deferred_request {
+ public:
+  deferred(std::shared_ptr<response_slot> slot, const parser::message& req,
+           const tx::endpoint& source)
+      : slot_(std::move(slot)), request_(req), source_(source) {}
+  ~deferred() override {
+    if (!slot_->final && !slot_->ua_alive.expired())
+      (void)slot_->send(slot_->make(request_, 500, "No response from the application"));
+  }
+  const parser::message& message() const noexcept override { return request_; }
+  const tx::endpoint& source() const noexcept override { return source_; }
+  parser::message make_response(int code, std::string_view reason) const override {
+    return slot_->make(request_, code, reason);
+  }
+  std::error_code respond(parser::message response) override {
+    return slot_->send(std::move(response));
+  }
+  bool answered() const noexcept override { return slot_->final; }
+
+ private:
+  std::shared_ptr<response_slot> slot_;
+  parser::message request_;
+  tx::endpoint source_;
+};
+
 class pending_request final : public incoming_request {
  public:
   pending_request(user_agent::impl& ua, tx::transaction_id id, const parser::message& req,
                   const tx::endpoint& source)
-      : incoming_request(req, source), ua_(ua), id_(id), tag_(ua.random_token(10)) {}
+      : incoming_request(req, source),
+        slot_(std::make_shared<response_slot>(
+            response_slot{&ua, ua.alive_, id, ua.random_token(10), false})) {}
   parser::message make_response(int code, std::string_view reason) const override {
-    auto rsp =
-        parser::make_response(this->message(), code, reason, code > 100 ? tag_ : std::string());
-    ua_.add_common_headers(rsp);
-    return rsp;
+    return slot_->make(this->message(), code, reason);
   }
   std::error_code respond(parser::message response) override {
-    if (final_) return make_error_code(errc::invalid_state);
-    // A final response that fails to go out still ends the transaction: no second try.
-    if (response.status_code() >= 200) final_ = true;
-    return ua_.send_response(id_, std::move(response));
+    return slot_->send(std::move(response));
   }
-  bool answered() const noexcept override { return final_; }
+  bool answered() const noexcept override { return slot_->final; }
+  std::shared_ptr<deferred_request> defer() override {
+    if (slot_->final) return nullptr;
+    if (auto d = deferred_.lock()) return d;
+    auto d = std::make_shared<deferred>(slot_, this->message(), this->source());
+    deferred_ = d;
+    was_deferred_ = true;
+    return d;
+  }
+  bool deferred_or_answered() const noexcept { return slot_->final || was_deferred_; }
 
  private:
-  user_agent::impl& ua_;
-  tx::transaction_id id_;
-  std::string tag_;
-  bool final_ = false;
+  std::shared_ptr<response_slot> slot_;
+  std::weak_ptr<deferred> deferred_;
+  bool was_deferred_ = false;
 };
 }  // namespace
 
@@ -44,7 +95,7 @@ void user_agent::impl::on_application_request(tx::transaction_id id, const messa
   pending_request pending(*this, id, req, source);
   auto handler = h;  // it may remove itself
   handler(pending);
-  if (!pending.answered()) {
+  if (!pending.deferred_or_answered()) {
     config_.log.log(log_level::warning, "ua",
                     "the " + std::string(req.method_text()) + " handler did not respond: 500");
     (void)pending.respond(pending.make_response(500, "No response from the application"));

@@ -140,6 +140,8 @@ struct user_agent::impl final : tx::transaction_user {
   // Out-of-dialog requests by method, after request_handlers_ (the dispatch registry).
   detail::method_table method_handlers_ = detail::core_methods();
   bool stopping_ = false;
+  // Expires with the agent: a deferred_request outliving it sends nothing.
+  std::shared_ptr<void> alive_ = std::make_shared<char>(0);
   // The bindings: small classes that use this core (a reference) for sending, the tables
   // and the helpers above; members, so they live exactly as long as the agent.
   uas_checks checks_{*this};

@@ -32,6 +32,7 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
 }
 
 user_agent::impl::~impl() {
+  alive_.reset();  // deferred requests that outlive the agent send nothing
   peer_log_.flush_all(std::chrono::steady_clock::now());
   transport_.set_receiver(nullptr);
   // Handles may outlive the agent and keep these objects (and their timers) alive: cancel

@@ -2,8 +2,10 @@
 // SIP text and checks, field by field, what the agent's UAS core answers (RFC 3261 §8.2,
 // §9.2, §12.2.2, §13.3, §14).
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -566,4 +568,41 @@ TEST_CASE("UAS: a re-INVITE while the agent's own re-INVITE is pending is answer
   INFO(rsp->bytes);
   CHECK(rsp->msg.status_code() == 491);
   if (rsp->msg.status_code() / 100 == 2) f.send(f.ack_for_2xx(*rsp));
+}
+
+// A registrar whose bindings live in Redis answers from the store's completion handler,
+// after its request handler returned: defer() hands it the response.
+TEST_CASE("UAS: a deferred request is answered from a later completion, not with 500") {
+  uas_fixture f;
+  std::shared_ptr<ua::deferred_request> held;
+  std::error_code sent = make_error_code(std::errc::io_error);
+  f.agent.on_request("OPTIONS", [&](ua::incoming_request& in) {
+    held = in.defer();
+    CHECK(in.defer() == held);  // the same promise
+    boost::asio::post(f.io, [&] {
+      auto rsp = held->make_response(202);
+      rsp.add("X-Later", "yes");
+      sent = held->respond(std::move(rsp));
+    });
+  });
+  f.send(f.out_of_dialog("OPTIONS", 1));
+  auto rsp = f.peer.next_final(method::options);
+  REQUIRE(rsp);
+  CHECK(rsp->msg.status_code() == 202);
+  CHECK(rsp->msg.get("X-Later") == "yes");
+  CHECK_FALSE(sent);
+  CHECK(held->answered());
+  CHECK(held->message().cseq()->number == 1);  // its own copy of the request
+  CHECK(held->respond(held->make_response(200)) == ua::errc::invalid_state);
+}
+
+TEST_CASE("UAS: a deferred request dropped unanswered is answered 500") {
+  uas_fixture f;
+  f.agent.on_request("OPTIONS", [&](ua::incoming_request& in) {
+    boost::asio::post(f.io, [d = in.defer()] {});  // released unanswered
+  });
+  f.send(f.out_of_dialog("OPTIONS", 1));
+  auto rsp = f.peer.next_final(method::options);
+  REQUIRE(rsp);
+  CHECK(rsp->msg.status_code() == 500);
 }
