@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -145,6 +146,15 @@ std::size_t held_size(const parser::message& m) noexcept {
 }
 
 constexpr std::size_t k_unmeasured = ~std::size_t{0};
+constexpr std::uint8_t k_not_compacted = 0xFF;
+
+/// What an INVITE server transaction in Accepted or Confirmed keeps of its last response
+/// (server_invite::shed_response): the status line and To, at their exact size.
+parser::message response_tag_part(const parser::message& rsp) {
+  auto kept = parser::message::response(rsp.status_code(), rsp.reason_phrase());
+  if (auto to = rsp.get(parser::header_id::to)) kept.add(parser::header_id::to, *to);
+  return parser::message(kept);
+}
 
 }  // namespace
 
@@ -177,6 +187,7 @@ struct manager::impl {
     bool got_response = false;
     bool legacy = false;             // keyed in the RFC 2543 table
     bool shed_pending = false;       // final response sent: shed the request at depth 0
+    std::uint8_t compacted = k_not_compacted;  // the lingering state compacted for, see compact
     std::uint32_t held = 0;          // bytes of its messages counted in held_bytes_
     std::uint32_t held_request = 0;  // of which the request's
     txn_key key;                     // valid while the slot is in clients_ or servers_
@@ -275,6 +286,7 @@ struct manager::impl {
     s.live = true;
     s.next_free = npos;
     s.pending_terminate = s.got_response = s.legacy = s.shed_pending = false;
+    s.compacted = k_not_compacted;
     s.held = s.held_request = 0;
     ++live_;
     return i;
@@ -542,10 +554,86 @@ struct manager::impl {
     }
     --s.depth;
     if (s.depth != 0 || !s.live) return;
-    if (s.pending_terminate)
+    if (s.pending_terminate) {
       destroy(i);
-    else if (s.shed_pending)
-      shed(i);
+      return;
+    }
+    if (s.shed_pending) shed(i);
+    compact(i);
+  }
+
+  /// The state a machine lingers in after its exchange (for Timer D, H, I, J, K, L or M),
+  /// or k_not_compacted when it is in none: then it still needs everything it holds.
+  static std::uint8_t lingering_state(const machine_variant& machine) noexcept {
+    return std::visit(
+        [](const auto& m) -> std::uint8_t {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, std::monostate>) {
+            return k_not_compacted;
+          } else {
+            const auto st = m.current_state();
+            bool lingers = st == M::state::completed;
+            if constexpr (std::is_same_v<M, server_invite>)
+              lingers = lingers || st == M::state::accepted || st == M::state::confirmed;
+            else if constexpr (std::is_same_v<M, client_invite>)
+              lingers = lingers || st == M::state::accepted;
+            return lingers ? static_cast<std::uint8_t>(st) : k_not_compacted;
+          }
+        },
+        machine);
+  }
+
+  /// Once per lingering state a transaction enters, at depth 0: keep only what that state
+  /// needs, at its exact size. Every lingering state keeps the request for matching (its
+  /// keys are views into it) and re-allocates it without slack; NIST Completed and IST
+  /// Completed keep the response they re-send on a retransmitted request, ICT Completed
+  /// the ACK it re-sends on a retransmitted final; IST Accepted and Confirmed never send
+  /// their response again (RFC 6026 §7.1; Confirmed absorbs everything) and keep only its
+  /// status line and To (the ACK's To tag is matched against it). RFC 2543 transactions
+  /// (keys in the legacy table, views into the request and response) are left as they are.
+  void compact(std::uint32_t i) {
+    slot& s = at(i);
+    const std::uint8_t st = lingering_state(s.machine);
+    if (st == k_not_compacted || st == s.compacted || s.legacy) return;
+    s.compacted = st;
+    // The keys are views into the request's top Via (branch, host) and its method text;
+    // the copy has the same bytes at the same offsets.
+    const parser::message& old_req = request_of(s);
+    const std::string_view old_via = old_req.get(parser::header_id::via).value_or("");
+    const char* old_method = old_req.method_text().data();
+    auto offset_in_via = [&](std::string_view v) -> std::ptrdiff_t {
+      const std::less<const char*> before;
+      if (v.empty() || old_via.empty() || before(v.data(), old_via.data()) ||
+          before(old_via.data() + old_via.size(), v.data() + v.size()))
+        return -1;
+      return v.data() - old_via.data();
+    };
+    const std::ptrdiff_t branch_at = offset_in_via(s.key.branch);
+    const std::ptrdiff_t host_at = offset_in_via(s.key.host);
+    const bool method_in_request = !s.key.method.empty() && s.key.method.data() == old_method;
+    if ((!s.key.branch.empty() && branch_at < 0) || (!s.key.host.empty() && host_at < 0))
+      return;  // keys not in the top Via (cannot happen): leave the request where it is
+    bool response_shed = false;
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (!std::is_same_v<M, std::monostate>) m.compact();
+          if constexpr (std::is_same_v<M, server_invite>) {
+            if (m.current_state() != server_invite::state::completed) {
+              m.shed_response(response_tag_part(m.last_response()));
+              response_shed = true;
+            }
+          }
+        },
+        s.machine);
+    const parser::message& req = request_of(s);
+    const std::string_view via = req.get(parser::header_id::via).value_or("");
+    if (branch_at >= 0)
+      s.key.branch = via.substr(static_cast<std::size_t>(branch_at), s.key.branch.size());
+    if (host_at >= 0)
+      s.key.host = via.substr(static_cast<std::size_t>(host_at), s.key.host.size());
+    if (method_in_request) s.key.method = req.method_text();
+    if (response_shed) hold_other(i);
   }
 
   /// Reduce the request of server transaction i to what matching needs (matching_part)
@@ -715,6 +803,7 @@ struct manager::impl {
                      std::size_t request_bytes = k_unmeasured) {
     slot& s = at(i);
     const bool reliable = s.peer.reliable();
+    s.compacted = k_not_compacted;
     if (request.method() == parser::method::invite)
       s.machine.emplace<client_invite>(std::move(request), reliable, cfg_.timers);
     else
@@ -1013,6 +1102,7 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   if (acts.error) return acts.error;
   // The machine keeps the response (and, once it is final, the request may be shed).
   impl_->hold_other(id.index);
+  s->compacted = k_not_compacted;  // a 2xx again in Accepted: keep only its tag part again
   impl_->maybe_shed(id.index, code);
   impl::failure_capture capture(*impl_, id.index);
   impl_->execute(id.index, acts, now);
