@@ -196,6 +196,11 @@ struct manager::impl {
     machine_variant machine;
   };
 
+  // transaction_fixed_bytes (manager.hpp) must cover a slot and its matching-table
+  // entries: one key per transaction, 8-byte entries, a load factor of at least 1/4.
+  static_assert(sizeof(slot) + 4 * 8 <= transaction_fixed_bytes,
+                "transaction_fixed_bytes no longer covers a slot: measure it again");
+
   static constexpr std::size_t chunk_bits = 10;
   static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
 
@@ -219,7 +224,16 @@ struct manager::impl {
         legacy_(16, legacy_hash{seed_}),
         timers_(timer_nodes{this}),
         rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted),
-        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted) {}
+        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted),
+        max_live_(live_bound(cfg_)) {}
+
+  /// manager_config::max_transactions, or derived from the byte budget when it is 0.
+  static std::size_t live_bound(const manager_config& c) noexcept {
+    if (c.max_transactions != 0) return c.max_transactions;
+    if (c.max_held_bytes == 0) return ~std::size_t{0};
+    const std::size_t n = c.max_held_bytes / transaction_fixed_bytes;
+    return n != 0 ? n : 1;
+  }
 
   transport& tp_;
   transaction_user& tu_;
@@ -256,6 +270,7 @@ struct manager::impl {
   // (send_stateless, mark_proven).
   time_point now_{};
   detail::rare_warning warn_rate_, warn_bytes_, warn_amplification_;
+  std::size_t max_live_;  // live_bound(cfg_)
 
   // ------------------------------------------------------------------ slots
 
@@ -867,7 +882,7 @@ struct manager::impl {
         !request.get(parser::header_id::cseq) || request.call_id().empty())
       return {{}, make_error_code(error::invalid_message)};
     if (!valid_branch_suffix(branch_suffix)) return {{}, make_error_code(error::invalid_message)};
-    if (live_ >= cfg_.max_transactions) {
+    if (live_ >= max_live_) {
       ++stats_.rejected_full;
       return {{}, make_error_code(error::too_many_transactions)};
     }
@@ -983,7 +998,7 @@ struct manager::impl {
       if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source, now);
       return false;
     }
-    if (live_ >= cfg_.max_transactions) {
+    if (live_ >= max_live_) {
       // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
       ++stats_.rejected_full;
       reject_503(msg, source, now);
@@ -1064,7 +1079,7 @@ start_result manager::cancel(transaction_id invite, time_point now) {
   if (!s) return {{}, make_error_code(error::no_such_transaction)};
   const auto* ict = std::get_if<client_invite>(&s->machine);
   if (!ict) return {{}, make_error_code(error::invalid_state)};
-  if (impl_->live_ >= impl_->cfg_.max_transactions) {
+  if (impl_->live_ >= impl_->max_live_) {
     ++impl_->stats_.rejected_full;
     return {{}, make_error_code(error::too_many_transactions)};
   }
@@ -1194,6 +1209,10 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
 }
 
 std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
+std::size_t manager::max_live() const noexcept { return impl_->max_live_; }
+std::size_t manager::memory_bytes() const noexcept {
+  return impl_->held_bytes_ + impl_->live_ * transaction_fixed_bytes;
+}
 
 bool manager::is_proven(const endpoint& source) const noexcept {
   return impl_->limits_udp(source) && impl_->ledger_.proven(source.host, impl_->now_);
