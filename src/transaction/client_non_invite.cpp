@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "sipkit/transaction/error.hpp"
+#include "transaction/exact_size.hpp"
 #include "transaction/backoff.hpp"
 
 namespace sipkit::transaction {
@@ -87,6 +88,10 @@ action_list client_non_invite::handle(const transport_failed& e, time_point) {
   out.inform(e.code ? e.code : make_error_code(error::transport_failure));
   out.terminate();
   return out;
+}
+
+void client_non_invite::compact() {
+  detail::to_exact_size(request_);
 }
 
 }  // namespace sipkit::transaction

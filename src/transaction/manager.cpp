@@ -149,7 +149,8 @@ constexpr std::size_t k_unmeasured = ~std::size_t{0};
 constexpr std::uint8_t k_not_compacted = 0xFF;
 
 /// What an INVITE server transaction in Accepted or Confirmed keeps of its last response
-/// (server_invite::shed_response): the status line and To, at their exact size.
+/// (server_invite::shed_response): the status line and To, at their exact size (a built
+/// message reserves 512 bytes; its copy takes what it uses).
 parser::message response_tag_part(const parser::message& rsp) {
   auto kept = parser::message::response(rsp.status_code(), rsp.reason_phrase());
   if (auto to = rsp.get(parser::header_id::to)) kept.add(parser::header_id::to, *to);

@@ -65,15 +65,13 @@ class server_invite {
   /// machine itself no longer reads the request after its final response.
   void shed_request(parser::message kept) { request_ = std::move(kept); }
 
-  /// Re-allocate the messages the machine keeps at their exact size: a copy of a message
-  /// has no spare capacity, where one built by appending or parsed into a grown buffer
-  /// has. The manager calls it when the transaction starts to linger (a final response
-  /// sent or received), so that the tens of seconds it waits cost no slack. Same bytes,
-  /// same offsets: views into the old messages map onto the new ones at the same offset.
-  void compact() {
-    request_ = parser::message(request_);
-    response_ = parser::message(response_);
-  }
+  /// Re-allocate the messages the machine keeps that were built or edited (their buffer
+  /// and header table grew by appending) at their exact size: a copy of a message has no
+  /// spare capacity. A message parsed and left unmodified (message::modified) is exact
+  /// already and stays. The manager calls it when the transaction starts to linger (a
+  /// final response sent or received), so that the tens of seconds it waits cost no
+  /// slack. Same bytes, same offsets: views into an old message map onto its copy.
+  void compact();
 
   /// Replace the last response by `kept`, what the manager still needs of it in Accepted
   /// and Confirmed: its status line and its To header (the To tag an ACK must carry,
