@@ -283,13 +283,11 @@ enum class lingering : int {
   ict_completed,   ///< our INVITE answered 486, ACK sent (Timer D, 32 s)
   ict_accepted,    ///< our INVITE answered 200 with SDP (Timer M, 32 s)
 };
-constexpr const char* k_lingering_names[] = {"NIST Completed (BYE, 200)",
-                                             "IST Accepted (INVITE+SDP, 200+SDP, ACKed)",
-                                             "IST Completed (INVITE+SDP, 486)",
-                                             "IST Confirmed (INVITE+SDP, 486, ACKed)",
-                                             "NICT Completed (BYE, 200)",
-                                             "ICT Completed (INVITE+SDP, 486, ACK held)",
-                                             "ICT Accepted (INVITE+SDP, 200+SDP)"};
+constexpr const char* k_lingering_names[] = {
+    "NIST Completed (BYE, 200)",         "IST Accepted (INVITE+SDP, 200+SDP, ACKed)",
+    "IST Completed (INVITE+SDP, 486)",   "IST Confirmed (INVITE+SDP, 486, ACKed)",
+    "NICT Completed (BYE, 200)",         "ICT Completed (INVITE+SDP, 486, ACK held)",
+    "ICT Accepted (INVITE+SDP, 200+SDP)"};
 
 constexpr std::string_view k_lingering_states[] = {
     "Completed", "Accepted", "Completed", "Confirmed", "Completed", "Completed", "Accepted"};
@@ -301,8 +299,8 @@ constexpr std::string_view k_sdp =
 
 /// A request of a call as a UA sends it (sipp's uac scenario is of this shape), without Via.
 message call_request(std::string_view method, std::size_t call, bool in_dialog) {
-  auto m = message::request(method, in_dialog ? "sip:bob@198.51.100.7:5060;transport=udp"
-                                              : "sip:bob@biloxi.example.com");
+  auto m = message::request(
+      method, in_dialog ? "sip:bob@198.51.100.7:5060;transport=udp" : "sip:bob@biloxi.example.com");
   m.add(header_id::max_forwards, "70");
   m.add(header_id::from, "Alice <sip:alice@atlanta.example.com>;tag=" + std::to_string(call));
   m.add(header_id::to, in_dialog ? std::string("Bob <sip:bob@biloxi.example.com>;tag=b8321234356")
@@ -340,8 +338,9 @@ message call_response(const message& req, int code) {
 /// N such transactions in one manager, minus live bytes before the manager was made,
 /// over N. Counts the slot chunks, the matching tables, and every message the
 /// transactions keep. What arrives is parsed from bytes, as from a transport (exact
-/// buffers); what the TU and the manager build (responses, our requests, ACKs) is built. The peer is played by hand (no second manager), the rate limit
-/// and the amplification budget are off (their tables are not per transaction).
+/// buffers); what the TU and the manager build (responses, our requests, ACKs) is built. The peer
+/// is played by hand (no second manager), the rate limit and the amplification budget are off
+/// (their tables are not per transaction).
 void BM_lingering_bytes(benchmark::State& state) {
   const auto kind = static_cast<lingering>(state.range(0));
   const auto n = static_cast<std::size_t>(state.range(1));

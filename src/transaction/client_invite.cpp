@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "sipkit/transaction/error.hpp"
-#include "transaction/exact_size.hpp"
 #include "transaction/backoff.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 namespace {

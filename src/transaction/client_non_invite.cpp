@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "sipkit/transaction/error.hpp"
-#include "transaction/exact_size.hpp"
 #include "transaction/backoff.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 
@@ -90,8 +90,6 @@ action_list client_non_invite::handle(const transport_failed& e, time_point) {
   return out;
 }
 
-void client_non_invite::compact() {
-  detail::to_exact_size(request_);
-}
+void client_non_invite::compact() { detail::to_exact_size(request_); }
 
 }  // namespace sipkit::transaction

@@ -186,12 +186,12 @@ struct manager::impl {
     bool live = false;
     bool pending_terminate = false;
     bool got_response = false;
-    bool legacy = false;             // keyed in the RFC 2543 table
-    bool shed_pending = false;       // final response sent: shed the request at depth 0
+    bool legacy = false;                       // keyed in the RFC 2543 table
+    bool shed_pending = false;                 // final response sent: shed the request at depth 0
     std::uint8_t compacted = k_not_compacted;  // the lingering state compacted for, see compact
-    std::uint32_t held = 0;          // bytes of its messages counted in held_bytes_
-    std::uint32_t held_request = 0;  // of which the request's
-    txn_key key;                     // valid while the slot is in clients_ or servers_
+    std::uint32_t held = 0;                    // bytes of its messages counted in held_bytes_
+    std::uint32_t held_request = 0;            // of which the request's
+    txn_key key;                               // valid while the slot is in clients_ or servers_
     endpoint peer;
     std::unique_ptr<client_targets> targets;
     machine_variant machine;
@@ -646,8 +646,7 @@ struct manager::impl {
     const std::string_view via = req.get(parser::header_id::via).value_or("");
     if (branch_at >= 0)
       s.key.branch = via.substr(static_cast<std::size_t>(branch_at), s.key.branch.size());
-    if (host_at >= 0)
-      s.key.host = via.substr(static_cast<std::size_t>(host_at), s.key.host.size());
+    if (host_at >= 0) s.key.host = via.substr(static_cast<std::size_t>(host_at), s.key.host.size());
     if (method_in_request) s.key.method = req.method_text();
     if (response_shed) hold_other(i);
   }

@@ -167,8 +167,7 @@ TEST_CASE("At 10,000 calls/s for 60 s the default budget refuses nothing and hel
   using ms_t = std::chrono::milliseconds;
   std::cout << "[call rate] " << k_calls_per_second << " calls/s for " << k_seconds
             << " s: peak live transactions " << peak_live << " (bound " << mgr.max_live()
-            << "), peak held bytes " << peak_held << " (" << per_call
-            << " per call; budget " << cfg.max_held_bytes << "), peak budgeted memory "
-            << peak_memory << "; ran in "
+            << "), peak held bytes " << peak_held << " (" << per_call << " per call; budget "
+            << cfg.max_held_bytes << "), peak budgeted memory " << peak_memory << "; ran in "
             << std::chrono::duration_cast<ms_t>(t1 - t0).count() << " ms\n";
 }
