@@ -578,13 +578,16 @@ struct manager::impl {
     compact(i);
   }
 
-  /// The state a machine lingers in after its exchange (for Timer D, H, I, J, K, L or M),
-  /// or k_not_compacted when it is in none: then it still needs everything it holds.
+  /// The state a machine lingers in after its exchange (for Timer D, H, I, J, L or M), or
+  /// k_not_compacted when it is in none (then it still needs everything it holds) or is
+  /// not worth compacting.
   static std::uint8_t lingering_state(const machine_variant& machine) noexcept {
     return std::visit(
         [](const auto& m) -> std::uint8_t {
           using M = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<M, std::monostate>) {
+          if constexpr (std::is_same_v<M, std::monostate> || std::is_same_v<M, client_non_invite>) {
+            // A NICT lingers only for Timer K (T4, 5 s): the copy would cost more than the
+            // slack it saves for so short a time.
             return k_not_compacted;
           } else {
             const auto st = m.current_state();
@@ -606,7 +609,8 @@ struct manager::impl {
   /// the ACK it re-sends on a retransmitted final; IST Accepted and Confirmed never send
   /// their response again (RFC 6026 §7.1; Confirmed absorbs everything) and keep only its
   /// status line and To (the ACK's To tag is matched against it). RFC 2543 transactions
-  /// (keys in the legacy table, views into the request and response) are left as they are.
+  /// (keys in the legacy table, views into the request and response) and NICTs (Timer K is
+  /// only T4) are left as they are.
   void compact(std::uint32_t i) {
     slot& s = at(i);
     const std::uint8_t st = lingering_state(s.machine);

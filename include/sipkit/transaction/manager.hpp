@@ -46,7 +46,7 @@
 //    that has sent its final response keeps only the part of a big request (with a body,
 //    or over 1 KiB) that matching needs (see request()), so that a flood of such requests
 //    costs little once answered.
-//  - a transaction that lingers after its exchange (RFC 3261 §17: NIST/NICT/ICT/IST
+//  - a transaction that lingers after its exchange (RFC 3261 §17: NIST/ICT/IST
 //    Completed, IST Confirmed; RFC 6026: IST/ICT Accepted) keeps only what that state
 //    needs, at its exact size: its request (for matching), the response it re-sends
 //    (NIST, IST Completed) or the ACK (ICT Completed). IST Accepted and Confirmed keep of
