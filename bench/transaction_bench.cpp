@@ -12,6 +12,10 @@
 // Over TCP every transaction ends at once.
 // Reported: pairs/s (items_per_second), heap allocations per pair.
 //
+// BM_lingering_bytes/<kind>: heap bytes per transaction lingering after its exchange (NIST
+// Completed, IST Accepted/Completed/Confirmed, NICT Completed, ICT Completed/Accepted), with
+// the messages it keeps, and what the manager's held_bytes() counts for it.
+//
 // BM_retransmission_lookup/<live>: with <live> server transactions held, the time to
 // match one request retransmission to its transaction (hash, probe, key compare, absorb).
 // The same figure at 1,000 and at 1,000,000 live transactions shows that lookups do not
@@ -39,6 +43,8 @@
 #include <vector>
 
 #include "sipkit/parser/message.hpp"
+#include "sipkit/parser/message_view.hpp"
+#include "sipkit/transaction/client_invite.hpp"
 #include "sipkit/transaction/manager.hpp"
 
 // ------------------------------------------------------------ counting allocator
@@ -265,6 +271,167 @@ BENCHMARK(BM_bytes_per_server_transaction)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+// ------------------------------------------------------------ lingering transactions
+
+/// The states a transaction lingers in after its exchange, for Timer J, K, L, M or I.
+enum class lingering : int {
+  nist_completed,  ///< a BYE answered 200 (Timer J, 32 s)
+  ist_accepted,    ///< an INVITE with SDP answered 200 with SDP, ACK received (Timer L, 32 s)
+  ist_completed,   ///< an INVITE answered 486, no ACK yet (Timer H, 32 s)
+  ist_confirmed,   ///< an INVITE answered 486 and ACKed (Timer I, 5 s)
+  nict_completed,  ///< our BYE answered 200 (Timer K, 5 s)
+  ict_completed,   ///< our INVITE answered 486, ACK sent (Timer D, 32 s)
+  ict_accepted,    ///< our INVITE answered 200 with SDP (Timer M, 32 s)
+};
+constexpr const char* k_lingering_names[] = {
+    "NIST Completed (BYE, 200)",         "IST Accepted (INVITE+SDP, 200+SDP, ACKed)",
+    "IST Completed (INVITE+SDP, 486)",   "IST Confirmed (INVITE+SDP, 486, ACKed)",
+    "NICT Completed (BYE, 200)",         "ICT Completed (INVITE+SDP, 486, ACK held)",
+    "ICT Accepted (INVITE+SDP, 200+SDP)"};
+
+constexpr std::string_view k_lingering_states[] = {
+    "Completed", "Accepted", "Completed", "Confirmed", "Completed", "Completed", "Accepted"};
+
+constexpr std::string_view k_sdp =
+    "v=0\r\no=user1 53655765 2353687637 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n"
+    "t=0 0\r\nm=audio 6000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+/// A request of a call as a UA sends it (sipp's uac scenario is of this shape), without Via.
+message call_request(std::string_view method, std::size_t call, bool in_dialog) {
+  auto m = message::request(
+      method, in_dialog ? "sip:bob@198.51.100.7:5060;transport=udp" : "sip:bob@biloxi.example.com");
+  m.add(header_id::max_forwards, "70");
+  m.add(header_id::from, "Alice <sip:alice@atlanta.example.com>;tag=" + std::to_string(call));
+  m.add(header_id::to, in_dialog ? std::string("Bob <sip:bob@biloxi.example.com>;tag=b8321234356")
+                                 : std::string("Bob <sip:bob@biloxi.example.com>"));
+  m.add(header_id::call_id, std::to_string(call) + "-a84b4c76e66710@pc33.atlanta.example.com");
+  m.add(header_id::cseq, std::string(in_dialog ? "2 " : "1 ").append(method));
+  m.add(header_id::contact, "<sip:alice@192.0.2.1:5060;transport=udp>");
+  if (method == "INVITE") {
+    m.add(header_id::subject, "Performance Test");
+    m.set_body(k_sdp, "application/sdp");
+  }
+  return m;
+}
+
+/// `m` as the transport hands it over: serialized and parsed (message::from_view).
+message as_received(const message& m) {
+  const std::string wire = m.serialize();
+  sipkit::parser::message_view view;
+  if (parse_message(wire, view)) std::abort();
+  return message::from_view(view);
+}
+
+/// The UAS's answer: To tag, Contact, and SDP on a 200 to an INVITE.
+message call_response(const message& req, int code) {
+  auto rsp = sipkit::parser::make_response(req, code, {}, "b8321234356");
+  if (code == 200 && req.method() == sipkit::parser::method::invite) {
+    rsp.add(header_id::contact, "<sip:bob@198.51.100.7:5060;transport=udp>");
+    rsp.set_body(k_sdp, "application/sdp");
+  }
+  return rsp;
+}
+
+/// BM_lingering_bytes/<kind>: heap bytes per transaction lingering in the state `kind`
+/// names (k_lingering_names), messages included: live bytes (malloc_usable_size) with
+/// N such transactions in one manager, minus live bytes before the manager was made,
+/// over N. Counts the slot chunks, the matching tables, and every message the
+/// transactions keep. What arrives is parsed from bytes, as from a transport (exact
+/// buffers); what the TU and the manager build (responses, our requests, ACKs) is built. The peer
+/// is played by hand (no second manager), the rate limit and the amplification budget are off
+/// (their tables are not per transaction).
+void BM_lingering_bytes(benchmark::State& state) {
+  const auto kind = static_cast<lingering>(state.range(0));
+  const auto n = static_cast<std::size_t>(state.range(1));
+  struct capture_transport final : tx::transport {
+    message last;
+    std::error_code send(const message& m, const tx::endpoint&, tx::transaction_id) override {
+      last = m;
+      return {};
+    }
+    std::string via_sent_by(const tx::endpoint&) const override { return "192.0.2.1:5060"; }
+  } tp;
+  struct lingering_tu final : tx::transaction_user {
+    tx::manager* mgr = nullptr;
+    int code = 200;
+    tx::transaction_id last_id;
+    void on_request(tx::transaction_id id, const message& req, const tx::endpoint&,
+                    tx::transaction_id) override {
+      last_id = id;
+      mgr->respond(id, call_response(req, code), tx::time_point{});
+    }
+    void on_response(tx::transaction_id, const message&) override {}
+    void on_ack(const message&, const tx::endpoint&, tx::transaction_id) override {}
+    void on_stray_response(const message&, const tx::endpoint&) override {}
+    void on_failure(tx::transaction_id, std::error_code) override {}
+  } tu;
+  const tx::endpoint peer{"198.51.100.7", 5060, tx::transport_protocol::udp, 0};
+  const bool invite = kind != lingering::nist_completed && kind != lingering::nict_completed;
+  const bool server = kind <= lingering::ist_confirmed;
+  tu.code = (kind == lingering::ist_completed || kind == lingering::ist_confirmed ||
+             kind == lingering::ict_completed)
+                ? 486
+                : 200;
+  const std::string_view method = invite ? "INVITE" : "BYE";
+  double per_txn = 0, held_per_txn = 0;
+  g_track_bytes = true;
+  for (auto _ : state) {
+    const std::size_t baseline = g_live_bytes;
+    {
+      tx::manager_config cfg;
+      cfg.seed = 3;
+      cfg.max_transactions = n;
+      cfg.max_held_bytes = 0;
+      cfg.rate_limit.requests_per_second = 0;
+      cfg.amplification.factor = 0;
+      tx::manager mgr(tp, tu, cfg);
+      tu.mgr = &mgr;
+      tx::transaction_id last_id;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (server) {
+          message req = call_request(method, i, !invite);
+          req.push_front(header_id::via, "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKlinger" +
+                                             std::to_string(i) + ";rport");
+          req = as_received(req);
+          message copy = req;
+          mgr.on_receive(std::move(req), peer, tx::time_point{});
+          if (kind == lingering::ist_confirmed || kind == lingering::ist_accepted) {
+            message ack = tx::make_ack(copy, tp.last);
+            if (kind == lingering::ist_accepted) {
+              // The 2xx ACK is its own transaction at the UAC (§13.2.2.4): new branch.
+              ack.set(header_id::via, "SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKack" +
+                                          std::to_string(i) + ";rport");
+            }
+            mgr.on_receive(std::move(ack), peer, tx::time_point{});
+          }
+        } else {
+          auto r = mgr.start_client(call_request(method, i, !invite), peer, tx::time_point{});
+          last_id = r.id;
+          mgr.on_receive(as_received(call_response(tp.last, tu.code)), peer, tx::time_point{});
+        }
+      }
+      tp.last = message{};
+      const std::size_t with_manager = g_live_bytes;
+      if (mgr.size() != n) state.SkipWithError("a transaction ended early");
+      if (server) last_id = tu.last_id;
+      if (mgr.state_name(last_id) != k_lingering_states[state.range(0)])
+        state.SkipWithError("not in the state measured");
+      per_txn = static_cast<double>(with_manager - baseline) / static_cast<double>(n);
+      held_per_txn = static_cast<double>(mgr.held_bytes()) / static_cast<double>(n);
+    }
+  }
+  g_track_bytes = false;
+  state.SetLabel(k_lingering_names[state.range(0)]);
+  state.counters["bytes_per_txn"] = per_txn;
+  state.counters["held_bytes_per_txn"] = held_per_txn;
+}
+BENCHMARK(BM_lingering_bytes)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {100000}})
+    ->ArgNames({"kind", "n"})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
 void BM_retransmission_lookup(benchmark::State& state) {
   const auto live = static_cast<std::uint32_t>(state.range(0));
   struct null_transport final : tx::transport {
@@ -364,6 +531,11 @@ class summary_reporter : public benchmark::ConsoleReporter {
     if (const auto* row = find("BM_bytes_per_server_transaction/100000"))
       std::printf("  Heap bytes per live server transaction (message buffers excluded): %.0f\n",
                   get(*row, "bytes_per_txn"));
+    for (int k = 0; k < 7; ++k)
+      if (const auto* row = find("BM_lingering_bytes/kind:" + std::to_string(k) + "/n:100000"))
+        std::printf("  Heap bytes per lingering %s: %.0f (held_bytes counts %.0f)\n",
+                    k_lingering_names[k], get(*row, "bytes_per_txn"),
+                    get(*row, "held_bytes_per_txn"));
     const auto* small = find("BM_retransmission_lookup/live:1000");
     const auto* large = find("BM_retransmission_lookup/live:1000000");
     if (small != nullptr && large != nullptr)

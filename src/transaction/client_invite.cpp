@@ -6,6 +6,7 @@
 
 #include "sipkit/transaction/error.hpp"
 #include "transaction/backoff.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 namespace {
@@ -170,6 +171,11 @@ action_list client_invite::handle(const transport_failed& e, time_point) {
   out.inform(e.code ? e.code : make_error_code(error::transport_failure));
   out.terminate();
   return out;
+}
+
+void client_invite::compact() {
+  detail::to_exact_size(request_);
+  detail::to_exact_size(ack_);
 }
 
 }  // namespace sipkit::transaction

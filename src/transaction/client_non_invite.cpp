@@ -5,6 +5,7 @@
 
 #include "sipkit/transaction/error.hpp"
 #include "transaction/backoff.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 
@@ -88,5 +89,7 @@ action_list client_non_invite::handle(const transport_failed& e, time_point) {
   out.terminate();
   return out;
 }
+
+void client_non_invite::compact() { detail::to_exact_size(request_); }
 
 }  // namespace sipkit::transaction

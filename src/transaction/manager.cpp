@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -145,6 +146,16 @@ std::size_t held_size(const parser::message& m) noexcept {
 }
 
 constexpr std::size_t k_unmeasured = ~std::size_t{0};
+constexpr std::uint8_t k_not_compacted = 0xFF;
+
+/// What an INVITE server transaction in Accepted or Confirmed keeps of its last response
+/// (server_invite::shed_response): the status line and To, at their exact size (a built
+/// message reserves 512 bytes; its copy takes what it uses).
+parser::message response_tag_part(const parser::message& rsp) {
+  auto kept = parser::message::response(rsp.status_code(), rsp.reason_phrase());
+  if (auto to = rsp.get(parser::header_id::to)) kept.add(parser::header_id::to, *to);
+  return parser::message(kept);
+}
 
 }  // namespace
 
@@ -175,15 +186,21 @@ struct manager::impl {
     bool live = false;
     bool pending_terminate = false;
     bool got_response = false;
-    bool legacy = false;             // keyed in the RFC 2543 table
-    bool shed_pending = false;       // final response sent: shed the request at depth 0
-    std::uint32_t held = 0;          // bytes of its messages counted in held_bytes_
-    std::uint32_t held_request = 0;  // of which the request's
-    txn_key key;                     // valid while the slot is in clients_ or servers_
+    bool legacy = false;                       // keyed in the RFC 2543 table
+    bool shed_pending = false;                 // final response sent: shed the request at depth 0
+    std::uint8_t compacted = k_not_compacted;  // the lingering state compacted for, see compact
+    std::uint32_t held = 0;                    // bytes of its messages counted in held_bytes_
+    std::uint32_t held_request = 0;            // of which the request's
+    txn_key key;                               // valid while the slot is in clients_ or servers_
     endpoint peer;
     std::unique_ptr<client_targets> targets;
     machine_variant machine;
   };
+
+  // transaction_fixed_bytes (manager.hpp) must cover a slot and its matching-table
+  // entries: one key per transaction, 8-byte entries, a load factor of at least 1/4.
+  static_assert(sizeof(slot) + 4 * 8 <= transaction_fixed_bytes,
+                "transaction_fixed_bytes no longer covers a slot: measure it again");
 
   static constexpr std::size_t chunk_bits = 10;
   static constexpr std::size_t chunk_size = std::size_t{1} << chunk_bits;
@@ -208,7 +225,16 @@ struct manager::impl {
         legacy_(16, legacy_hash{seed_}),
         timers_(timer_nodes{this}),
         rate_limiter_(cfg_.rate_limit, detail::hash_mix(seed_ + 1), &stats_.sources_evicted),
-        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted) {}
+        ledger_(cfg_.amplification, detail::hash_mix(seed_ + 2), &stats_.sources_evicted),
+        max_live_(live_bound(cfg_)) {}
+
+  /// manager_config::max_transactions, or derived from the byte budget when it is 0.
+  static std::size_t live_bound(const manager_config& c) noexcept {
+    if (c.max_transactions != 0) return c.max_transactions;
+    if (c.max_held_bytes == 0) return ~std::size_t{0};
+    const std::size_t n = c.max_held_bytes / transaction_fixed_bytes;
+    return n != 0 ? n : 1;
+  }
 
   transport& tp_;
   transaction_user& tu_;
@@ -245,6 +271,7 @@ struct manager::impl {
   // (send_stateless, mark_proven).
   time_point now_{};
   detail::rare_warning warn_rate_, warn_bytes_, warn_amplification_;
+  std::size_t max_live_;  // live_bound(cfg_)
 
   // ------------------------------------------------------------------ slots
 
@@ -275,6 +302,7 @@ struct manager::impl {
     s.live = true;
     s.next_free = npos;
     s.pending_terminate = s.got_response = s.legacy = s.shed_pending = false;
+    s.compacted = k_not_compacted;
     s.held = s.held_request = 0;
     ++live_;
     return i;
@@ -542,10 +570,89 @@ struct manager::impl {
     }
     --s.depth;
     if (s.depth != 0 || !s.live) return;
-    if (s.pending_terminate)
+    if (s.pending_terminate) {
       destroy(i);
-    else if (s.shed_pending)
-      shed(i);
+      return;
+    }
+    if (s.shed_pending) shed(i);
+    compact(i);
+  }
+
+  /// The state a machine lingers in after its exchange (for Timer D, H, I, J, L or M), or
+  /// k_not_compacted when it is in none (then it still needs everything it holds) or is
+  /// not worth compacting.
+  static std::uint8_t lingering_state(const machine_variant& machine) noexcept {
+    return std::visit(
+        [](const auto& m) -> std::uint8_t {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, std::monostate> || std::is_same_v<M, client_non_invite>) {
+            // A NICT lingers only for Timer K (T4, 5 s): the copy would cost more than the
+            // slack it saves for so short a time.
+            return k_not_compacted;
+          } else {
+            const auto st = m.current_state();
+            bool lingers = st == M::state::completed;
+            if constexpr (std::is_same_v<M, server_invite>)
+              lingers = lingers || st == M::state::accepted || st == M::state::confirmed;
+            else if constexpr (std::is_same_v<M, client_invite>)
+              lingers = lingers || st == M::state::accepted;
+            return lingers ? static_cast<std::uint8_t>(st) : k_not_compacted;
+          }
+        },
+        machine);
+  }
+
+  /// Once per lingering state a transaction enters, at depth 0: keep only what that state
+  /// needs, at its exact size. Every lingering state keeps the request for matching (its
+  /// keys are views into it) and re-allocates it without slack; NIST Completed and IST
+  /// Completed keep the response they re-send on a retransmitted request, ICT Completed
+  /// the ACK it re-sends on a retransmitted final; IST Accepted and Confirmed never send
+  /// their response again (RFC 6026 §7.1; Confirmed absorbs everything) and keep only its
+  /// status line and To (the ACK's To tag is matched against it). RFC 2543 transactions
+  /// (keys in the legacy table, views into the request and response) and NICTs (Timer K is
+  /// only T4) are left as they are.
+  void compact(std::uint32_t i) {
+    slot& s = at(i);
+    const std::uint8_t st = lingering_state(s.machine);
+    if (st == k_not_compacted || st == s.compacted || s.legacy) return;
+    s.compacted = st;
+    // The keys are views into the request's top Via (branch, host) and its method text;
+    // the copy has the same bytes at the same offsets.
+    const parser::message& old_req = request_of(s);
+    const std::string_view old_via = old_req.get(parser::header_id::via).value_or("");
+    const char* old_method = old_req.method_text().data();
+    auto offset_in_via = [&](std::string_view v) -> std::ptrdiff_t {
+      const std::less<const char*> before;
+      if (v.empty() || old_via.empty() || before(v.data(), old_via.data()) ||
+          before(old_via.data() + old_via.size(), v.data() + v.size()))
+        return -1;
+      return v.data() - old_via.data();
+    };
+    const std::ptrdiff_t branch_at = offset_in_via(s.key.branch);
+    const std::ptrdiff_t host_at = offset_in_via(s.key.host);
+    const bool method_in_request = !s.key.method.empty() && s.key.method.data() == old_method;
+    if ((!s.key.branch.empty() && branch_at < 0) || (!s.key.host.empty() && host_at < 0))
+      return;  // keys not in the top Via (cannot happen): leave the request where it is
+    bool response_shed = false;
+    std::visit(
+        [&](auto& m) {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (!std::is_same_v<M, std::monostate>) m.compact();
+          if constexpr (std::is_same_v<M, server_invite>) {
+            if (m.current_state() != server_invite::state::completed) {
+              m.shed_response(response_tag_part(m.last_response()));
+              response_shed = true;
+            }
+          }
+        },
+        s.machine);
+    const parser::message& req = request_of(s);
+    const std::string_view via = req.get(parser::header_id::via).value_or("");
+    if (branch_at >= 0)
+      s.key.branch = via.substr(static_cast<std::size_t>(branch_at), s.key.branch.size());
+    if (host_at >= 0) s.key.host = via.substr(static_cast<std::size_t>(host_at), s.key.host.size());
+    if (method_in_request) s.key.method = req.method_text();
+    if (response_shed) hold_other(i);
   }
 
   /// Reduce the request of server transaction i to what matching needs (matching_part)
@@ -715,6 +822,7 @@ struct manager::impl {
                      std::size_t request_bytes = k_unmeasured) {
     slot& s = at(i);
     const bool reliable = s.peer.reliable();
+    s.compacted = k_not_compacted;
     if (request.method() == parser::method::invite)
       s.machine.emplace<client_invite>(std::move(request), reliable, cfg_.timers);
     else
@@ -778,7 +886,7 @@ struct manager::impl {
         !request.get(parser::header_id::cseq) || request.call_id().empty())
       return {{}, make_error_code(error::invalid_message)};
     if (!valid_branch_suffix(branch_suffix)) return {{}, make_error_code(error::invalid_message)};
-    if (live_ >= cfg_.max_transactions) {
+    if (live_ >= max_live_) {
       ++stats_.rejected_full;
       return {{}, make_error_code(error::too_many_transactions)};
     }
@@ -894,7 +1002,7 @@ struct manager::impl {
       if (cfg_.rate_limit.action == rate_limit_action::reject) reject_503(msg, source, now);
       return false;
     }
-    if (live_ >= cfg_.max_transactions) {
+    if (live_ >= max_live_) {
       // Full: answer statelessly instead of growing without bound (RFC 3261 §21.5.4).
       ++stats_.rejected_full;
       reject_503(msg, source, now);
@@ -975,7 +1083,7 @@ start_result manager::cancel(transaction_id invite, time_point now) {
   if (!s) return {{}, make_error_code(error::no_such_transaction)};
   const auto* ict = std::get_if<client_invite>(&s->machine);
   if (!ict) return {{}, make_error_code(error::invalid_state)};
-  if (impl_->live_ >= impl_->cfg_.max_transactions) {
+  if (impl_->live_ >= impl_->max_live_) {
     ++impl_->stats_.rejected_full;
     return {{}, make_error_code(error::too_many_transactions)};
   }
@@ -1013,6 +1121,7 @@ std::error_code manager::respond(transaction_id id, parser::message response, ti
   if (acts.error) return acts.error;
   // The machine keeps the response (and, once it is final, the request may be shed).
   impl_->hold_other(id.index);
+  s->compacted = k_not_compacted;  // a 2xx again in Accepted: keep only its tag part again
   impl_->maybe_shed(id.index, code);
   impl::failure_capture capture(*impl_, id.index);
   impl_->execute(id.index, acts, now);
@@ -1104,6 +1213,10 @@ const endpoint* manager::peer(transaction_id id) const noexcept {
 }
 
 std::size_t manager::held_bytes() const noexcept { return impl_->held_bytes_; }
+std::size_t manager::max_live() const noexcept { return impl_->max_live_; }
+std::size_t manager::memory_bytes() const noexcept {
+  return impl_->held_bytes_ + impl_->live_ * transaction_fixed_bytes;
+}
 
 bool manager::is_proven(const endpoint& source) const noexcept {
   return impl_->limits_udp(source) && impl_->ledger_.proven(source.host, impl_->now_);

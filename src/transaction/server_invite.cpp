@@ -5,6 +5,7 @@
 
 #include "sipkit/transaction/error.hpp"
 #include "transaction/backoff.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 
@@ -143,6 +144,11 @@ action_list server_invite::handle(const transport_failed& e, time_point) {
   if (state_ != state::terminated)
     out.inform(e.code ? e.code : make_error_code(error::transport_failure));
   return out;
+}
+
+void server_invite::compact() {
+  detail::to_exact_size(request_);
+  detail::to_exact_size(response_);
 }
 
 }  // namespace sipkit::transaction

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "sipkit/transaction/error.hpp"
+#include "transaction/exact_size.hpp"
 
 namespace sipkit::transaction {
 
@@ -67,6 +68,11 @@ action_list server_non_invite::handle(const transport_failed& e, time_point) {
   out.inform(e.code ? e.code : make_error_code(error::transport_failure));
   out.terminate();
   return out;
+}
+
+void server_non_invite::compact() {
+  detail::to_exact_size(request_);
+  detail::to_exact_size(response_);
 }
 
 }  // namespace sipkit::transaction

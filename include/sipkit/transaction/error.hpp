@@ -26,7 +26,7 @@ enum class error {
   timeout,
   /// The transport could not send and gave no error code of its own (RFC 3261 §17.1.4).
   transport_failure,
-  /// The manager already holds config::max_transactions transactions.
+  /// The manager already holds as many transactions as its bound (manager::max_live).
   too_many_transactions,
   /// The id names no live transaction (terminated, or never existed).
   no_such_transaction,

@@ -35,14 +35,36 @@
 //
 // Bounds and hostile traffic (defaults protect a user who changes nothing; each knob is
 // documented in manager_config, each refusal is counted in manager_stats):
-//  - at most config.max_transactions live transactions, and at most config.max_held_bytes
-//    bytes of messages held by them (requests, last responses, ACKs kept for
-//    retransmission). A request that would create one more transaction beyond either
-//    bound is answered 503 (Service Unavailable) statelessly with Retry-After; a client
-//    transaction beyond them is refused with error::too_many_transactions /
-//    error::byte_budget_exceeded. A server transaction that has sent its final response
-//    keeps only the part of a big request (with a body, or over 1 KiB) that matching
-//    needs (see request()), so that a flood of such requests costs little once answered.
+//  - one memory budget, config.max_held_bytes, bounds both what the live transactions
+//    cost by themselves and the messages they hold: at most max_held_bytes bytes of
+//    messages (requests, last responses, ACKs kept for retransmission), and at most
+//    max_held_bytes / transaction_fixed_bytes live transactions (unless
+//    config.max_transactions sets another count). A request that would create one more
+//    transaction beyond either bound is answered 503 (Service Unavailable) statelessly
+//    with Retry-After; a client transaction beyond them is refused with
+//    error::too_many_transactions / error::byte_budget_exceeded. A server transaction
+//    that has sent its final response keeps only the part of a big request (with a body,
+//    or over 1 KiB) that matching needs (see request()), so that a flood of such requests
+//    costs little once answered.
+//  - a transaction that lingers after its exchange (RFC 3261 §17: NIST/ICT/IST
+//    Completed, IST Confirmed; RFC 6026: IST/ICT Accepted) keeps only what that state
+//    needs, at its exact size: its request (for matching), the response it re-sends
+//    (NIST, IST Completed) or the ACK (ICT Completed). IST Accepted and Confirmed keep of
+//    the response only its status line and To (the tag the ACK is matched with): they
+//    never send it again, the TU re-sends a 2xx itself.
+//
+//    The arithmetic of the default budget (512 MiB): at R calls/s a UAS keeps each call's
+//    INVITE server transaction in Accepted (Timer L, 64*T1 = 32 s) and its BYE's NIST in
+//    Completed (Timer J, 32 s), 64*R live transactions. Measured (bench/transaction_bench,
+//    BM_lingering_bytes; INVITE with SDP, 200 with SDP, BYE, 200): the messages counted
+//    for one call are 388 bytes (IST Accepted: the INVITE's matching part and the 200's
+//    status line and To) + 671 (NIST: the BYE and its 200) = 1,059, so 32 s of calls at
+//    R/s count 33,900*R bytes of messages and 64*R transactions. 512 MiB holds R = 15,800
+//    calls/s of messages and 512 MiB / 512 = 1,048,576 transactions = 16,384 calls/s:
+//    10,000 calls/s (640,000 lingering transactions, 339 MB of messages counted, heap
+//    about 2,300 bytes per call with the slots) leaves both bounds about 1.5x headroom.
+//    The heap a lingering transaction really takes is its slot (transaction_fixed_bytes)
+//    plus its messages' buffers and header tables (about 1.3x what is counted here).
 //  - a per-source rate limit (config.rate_limit) on requests that would create a server
 //    transaction, like Kamailio's pike: 503 with Retry-After, or a silent drop.
 //  - an amplification budget (config.amplification) on what is sent over UDP to a source
@@ -162,10 +184,22 @@ struct amplification_config {
   duration idle_timeout{32000};
 };
 
+/// What one live transaction costs beyond the messages it holds: its slot (the largest
+/// of the four machines with their message objects, keys, timer nodes, peer), its entry
+/// in a matching table (8 bytes at a load factor between 1/4 and 1/2) and rounding.
+/// Measured on x86-64 with libstdc++: a 456-byte slot + up to 32 bytes of table; the
+/// manager checks at compile time that the figure still covers it.
+inline constexpr std::size_t transaction_fixed_bytes = 512;
+
 struct manager_config {
   timer_config timers;
-  /// Live transactions of all four kinds together.
-  std::size_t max_transactions = 262144;
+  /// Live transactions of all four kinds together. 0 (the default): derived from the
+  /// byte budget, max_held_bytes / transaction_fixed_bytes (1,048,576 with the default
+  /// 512 MiB: 16,384 calls/s of a UAS's lingering transactions, see the arithmetic at
+  /// the top), so that the transactions themselves cost at most as much memory as the
+  /// messages they may hold; no count limit when max_held_bytes is 0 too. Set it to bound
+  /// the count on its own (a backstop smaller or larger than that).
+  std::size_t max_transactions = 0;
   /// Bytes of messages held by the live transactions together: requests, last responses
   /// and the ACKs an INVITE client transaction keeps for retransmission, each counted as
   /// the size it serializes to (its heap use is of the same order). A request that would
@@ -173,10 +207,13 @@ struct manager_config {
   /// and start_client/cancel beyond it fail with error::byte_budget_exceeded
   /// (manager_stats::rejected_bytes). Protects memory against floods of big requests: a
   /// NIST keeps its request for Timer J (32 s), and a flood of 31 KB OPTIONS grew a UAS
-  /// from 11 MB to 979 MB, while max_transactions alone allows 262,144 x 64 KiB.
+  /// from 11 MB to 979 MB, while a count bound alone allows 262,144 x 64 KiB.
   /// Responses the TU gives to admitted transactions are never refused, so the total may
-  /// pass the budget by those. 64 MiB by default; 0 = no limit.
-  std::size_t max_held_bytes = std::size_t{64} << 20;
+  /// pass the budget by those. It also derives the count bound (max_transactions = 0).
+  /// 512 MiB by default: a UAS's lingering transactions at 10,000 calls/s count 339 MB
+  /// (arithmetic at the top of this file); a smaller machine or a lower rate may lower it.
+  /// 0 = no limit.
+  std::size_t max_held_bytes = std::size_t{512} << 20;
   /// Seconds in the Retry-After of the stateless 503s (RFC 3261 §20.33): manager full,
   /// byte budget used up, source over its rate limit.
   unsigned retry_after_seconds = 5;
@@ -372,6 +409,12 @@ class manager {
   const endpoint* peer(transaction_id id) const noexcept;
   /// Bytes of messages the live transactions hold now (see manager_config::max_held_bytes).
   std::size_t held_bytes() const noexcept;
+  /// The bound on live transactions in force: manager_config::max_transactions, or the
+  /// one derived from max_held_bytes (SIZE_MAX for none).
+  std::size_t max_live() const noexcept;
+  /// What the budget bounds, for monitoring: held_bytes() + size() *
+  /// transaction_fixed_bytes.
+  std::size_t memory_bytes() const noexcept;
   /// Whether the amplification ledger counts `source` (its host; UDP) as proven, as of
   /// the latest `now` an entry point was given. False for what the ledger does not track:
   /// reliable transports, exempt loopback addresses, a budget that is off.

@@ -23,7 +23,9 @@
 // unreliable transports and zero on reliable ones; L is 64*T1. The machine never
 // retransmits a 2xx: that is the TU's job (§13.3.1.4).
 //
-// Ownership: owns the INVITE and the last response; keeps a pointer to `config`.
+// Ownership: owns the INVITE and the last response (in Accepted and Confirmed the manager
+// may reduce the response to its status line and To header, shed_response); keeps a
+// pointer to `config`.
 // Thread safety: none.
 // Errors: a TU response outside 100-699 -> error::invalid_message; a final after a
 // non-2xx final, or a non-2xx after a 2xx -> error::invalid_state (state unchanged).
@@ -62,6 +64,23 @@ class server_invite {
   /// matching once the final response is sent (manager::request says what that is). The
   /// machine itself no longer reads the request after its final response.
   void shed_request(parser::message kept) { request_ = std::move(kept); }
+
+  /// Re-allocate the messages the machine keeps that were built or edited (their buffer
+  /// and header table grew by appending) at their exact size: a copy of a message has no
+  /// spare capacity. A message parsed and left unmodified (message::modified) is exact
+  /// already and stays. The manager calls it when the transaction starts to linger (a
+  /// final response sent or received), so that the tens of seconds it waits cost no
+  /// slack. Same bytes, same offsets: views into an old message map onto its copy.
+  void compact();
+
+  /// Replace the last response by `kept`, what the manager still needs of it in Accepted
+  /// and Confirmed: its status line and its To header (the To tag an ACK must carry,
+  /// §17.2.3). Those states never send the response again: Confirmed absorbs everything,
+  /// Accepted absorbs INVITE retransmissions and sends each 2xx the TU gives it, which
+  /// replaces `kept` (RFC 6026 §7.1). Refused (no effect) in the other states.
+  void shed_response(parser::message kept) {
+    if (state_ == state::accepted || state_ == state::confirmed) response_ = std::move(kept);
+  }
 
  private:
   parser::message request_;

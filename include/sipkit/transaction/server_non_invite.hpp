@@ -59,6 +59,14 @@ class server_non_invite {
   /// machine itself no longer reads the request after its final response.
   void shed_request(parser::message kept) { request_ = std::move(kept); }
 
+  /// Re-allocate the messages the machine keeps that were built or edited (their buffer
+  /// and header table grew by appending) at their exact size: a copy of a message has no
+  /// spare capacity. A message parsed and left unmodified (message::modified) is exact
+  /// already and stays. The manager calls it when the transaction starts to linger (a
+  /// final response sent or received), so that the tens of seconds it waits cost no
+  /// slack. Same bytes, same offsets: views into an old message map onto its copy.
+  void compact();
+
  private:
   parser::message request_;
   parser::message response_;
