@@ -42,10 +42,13 @@ using namespace sipkit::test;
 TEST_CASE("An established call holds under 4 KiB of heap on each side") {
   auto fast = [](std::string user) {
     auto cfg = loopback_config(std::move(user));
-    cfg.transactions.timers.t1 = std::chrono::milliseconds(1);
-    cfg.transactions.timers.t2 = std::chrono::milliseconds(4);
-    cfg.transactions.timers.t4 = std::chrono::milliseconds(1);
-    cfg.transactions.timers.d = std::chrono::milliseconds(1);
+    // Short timers so that every transaction of a call has ended before the heap is
+    // measured, yet 64*T1 (the 2xx's wait for its ACK) far above a loaded machine's
+    // scheduling delays: with T1 = 1 ms a late ACK ended calls on a busy CI host.
+    cfg.transactions.timers.t1 = std::chrono::milliseconds(10);
+    cfg.transactions.timers.t2 = std::chrono::milliseconds(40);
+    cfg.transactions.timers.t4 = std::chrono::milliseconds(10);
+    cfg.transactions.timers.d = std::chrono::milliseconds(10);
     // Hundreds of calls per second between two agents on loopback: past the per-source
     // rate limit, which this test does not measure.
     cfg.transactions.exempt_loopback = true;
@@ -75,9 +78,9 @@ TEST_CASE("An established call holds under 4 KiB of heap on each side") {
                  incoming.back().state() == ua::call_state::established;
         },
         20000ms));
-    // Let every transaction of these calls end (64*T1 = 64 ms, Timer K/I = T4).
+    // Let every transaction of these calls end (64*T1 = 640 ms, Timer K/I = T4).
     run_until(
-        io, [] { return false; }, 300ms);
+        io, [] { return false; }, 1000ms);
   };
 
   establish(20);  // warm-up: buffers, tables and socket state that do not grow per call
