@@ -101,17 +101,8 @@ options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (registrar::parse_registrar_option(argc, argv, i, o.reg, usage)) continue;
     std::string_view a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    auto number = [&]() -> long {
-      const std::string v = value();
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 0) usage();
-      return n;
-    };
+    auto value = [&] { return registrar::option_value(argc, argv, i, usage); };
+    auto number = [&] { return registrar::option_number(argc, argv, i, usage); };
     if (a == "--bind") {
       o.bind = value();
     } else if (a == "--port") {

@@ -73,19 +73,23 @@ std::optional<std::string> registrar_options::password(std::string_view user) co
   return it == users.end() ? std::optional<std::string>{} : std::optional(it->second);
 }
 
+std::string option_value(int argc, char** argv, int& i, void (*usage)()) {
+  if (i + 1 >= argc) usage();
+  return argv[++i];
+}
+
+long option_number(int argc, char** argv, int& i, void (*usage)()) {
+  const std::string v = option_value(argc, argv, i, usage);
+  char* end = nullptr;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 0) usage();
+  return n;
+}
+
 bool parse_registrar_option(int argc, char** argv, int& i, registrar_options& o, void (*usage)()) {
   const std::string_view a = argv[i];
-  auto value = [&]() -> std::string {
-    if (i + 1 >= argc) usage();
-    return argv[++i];
-  };
-  auto number = [&]() -> long {
-    const std::string v = value();
-    char* end = nullptr;
-    const long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 0) usage();
-    return n;
-  };
+  auto value = [&] { return option_value(argc, argv, i, usage); };
+  auto number = [&] { return option_number(argc, argv, i, usage); };
   if (a == "--realm") {
     o.realm = value();
   } else if (a == "--user") {

@@ -51,6 +51,10 @@ std::string lowercase(std::string s);
 /// false when it is not. A missing or bad value calls `usage` (which must not return); a
 /// --users-file that cannot be read is reported on stderr and ends the program (status 2).
 bool parse_registrar_option(int argc, char** argv, int& i, registrar_options& o, void (*usage)());
+/// The value of option argv[i] (argv[i + 1], advancing `i`); `usage` when there is none.
+std::string option_value(int argc, char** argv, int& i, void (*usage)());
+/// The same as a non-negative decimal number; `usage` when it is not one.
+long option_number(int argc, char** argv, int& i, void (*usage)());
 
 /// After the command line: a grant never falls below the Min-Expires demanded in a 423.
 void finish_registrar_options(registrar_options& o);
