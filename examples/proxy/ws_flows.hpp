@@ -1,0 +1,145 @@
+// ws_flows — how examples/proxy reaches user agents that registered over WebSocket.
+//
+// RFC 7118 §5.2: a WebSocket client (a browser running JsSIP or SIP.js) cannot be reached
+// by a new connection; its Contact names a host that does not exist
+// ("sip:k2l3@df7jal23ls0d.invalid;transport=ws"). A request for it must go over the
+// connection its REGISTER came on (the flow), and when that connection is gone the
+// request fails at once: 430 Flow Failed when the UA registered with RFC 5626 outbound
+// (a reg-id in its Contact: it will register a new flow), else 480 Temporarily
+// Unavailable (RFC 7118 §5.2, RFC 5626 §5.3) — never a connect to the browser's ephemeral
+// port, never a wait for Timer B.
+//
+//   ws_flows flows(net);                       // borrows the transport::manager
+//   ws_flows::tap tap(flows, adapter);         // network_transport's receiver instead of the
+//   tp.set_receiver(tap);                      // adapter: notes each WS source's connection
+//   flows.learn(register_request);             // after a REGISTER that was accepted
+//   flows.find(contact_uri)                    // the hop for a Contact, or nullopt
+//
+// Not thread-safe (the io_context's thread only, like everything in the proxy). Entries
+// whose connection has closed are pruned when the tables grow past their bound, so the
+// memory is bounded by the open connections and `max_entries`.
+#pragma once
+
+#include <cctype>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "sipkit/dialog/dialog.hpp"
+#include "sipkit/parser/message.hpp"
+#include "sipkit/parser/uri.hpp"
+#include "sipkit/transaction/transport.hpp"
+#include "sipkit/transport/manager.hpp"
+
+namespace proxy_example {
+
+class ws_flows {
+ public:
+  /// One flow: the hop to send on (protocol, peer address, connection) and whether the UA
+  /// registered it with RFC 5626 outbound (reg-id), which decides 430 over 480.
+  struct flow {
+    sipkit::transaction::endpoint hop;
+    bool outbound = false;
+  };
+
+  /// Receives from network_transport in place of the proxy's adapter: notes the connection
+  /// of every message that came over WS/WSS, keyed by the peer's address, then passes the
+  /// message on unchanged.
+  class tap final : public sipkit::transaction::transport_receiver {
+   public:
+    tap(ws_flows& flows, sipkit::transaction::transport_receiver& next)
+        : flows_(flows), next_(next) {}
+    void on_receive(sipkit::parser::message msg,
+                    const sipkit::transaction::endpoint& source) override {
+      if (sipkit::transport::is_websocket(source.protocol) && source.connection != 0)
+        flows_.note_source(source);
+      next_.on_receive(std::move(msg), source);
+    }
+    void on_send_error(sipkit::transaction::transaction_id origin, std::error_code ec) override {
+      next_.on_send_error(origin, ec);
+    }
+
+   private:
+    ws_flows& flows_;
+    sipkit::transaction::transport_receiver& next_;
+  };
+
+  explicit ws_flows(const sipkit::transport::manager& net, std::size_t max_entries = 100000)
+      : net_(net), max_entries_(max_entries) {}
+
+  /// After an accepted REGISTER: when it came over WS/WSS (its top Via, whose received and
+  /// rport the transport filled in), each of its Contacts is reachable only on that flow.
+  void learn(const sipkit::parser::message& reg) {
+    const auto via = reg.top_via();
+    if (!via) return;
+    const auto p = sipkit::parse_transport_protocol(via->transport);
+    if (!p || !sipkit::transport::is_websocket(*p)) return;
+    const std::string host(via->received.empty() ? via->host : via->received);
+    const auto port =
+        static_cast<std::uint16_t>(std::strtoul(std::string(via->rport).c_str(), nullptr, 10));
+    auto src = sources_.find({*p, host, port});
+    if (src == sources_.end()) return;
+    for (const auto& f : reg.fields()) {
+      if (f.id != sipkit::parser::header_id::contact) continue;
+      for (auto c : sipkit::dialog::split_address_list(reg.value_of(f))) {
+        sipkit::parser::name_addr_view na;
+        if (c == "*" || sipkit::parser::parse_name_addr(c, na)) continue;
+        const auto k = key(na.uri.raw);
+        if (!k) continue;
+        if (flows_.size() >= max_entries_) prune();
+        flow fl;
+        fl.hop = {host, port, *p, src->second};
+        fl.outbound = lowercase(std::string(c)).find(";reg-id=") != std::string::npos;
+        flows_[*k] = fl;
+      }
+    }
+  }
+
+  /// The flow a Contact (or a Request-URI equal to one) was registered on, open or not.
+  std::optional<flow> find(std::string_view uri) const {
+    const auto k = key(uri);
+    if (!k) return std::nullopt;
+    auto it = flows_.find(*k);
+    if (it == flows_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  bool is_open(const flow& f) const { return net_.is_open(f.hop.connection); }
+
+ private:
+  friend class tap;
+  using source_key = std::tuple<sipkit::transport_protocol, std::string, std::uint16_t>;
+
+  void note_source(const sipkit::transaction::endpoint& s) {
+    if (sources_.size() >= max_entries_) prune();
+    sources_[{s.protocol, s.host, s.port}] = s.connection;
+  }
+
+  void prune() {
+    std::erase_if(sources_, [&](const auto& e) { return !net_.is_open(e.second); });
+    std::erase_if(flows_, [&](const auto& e) { return !net_.is_open(e.second.hop.connection); });
+  }
+
+  static std::string lowercase(std::string s) {
+    for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  }
+
+  // user@host, the host in lowercase: a browser keeps both for its life, while the
+  // parameters it writes after them (;transport=ws, ;ob) differ between REGISTER and INVITE.
+  static std::optional<std::string> key(std::string_view uri) {
+    sipkit::parser::uri_view u;
+    if (sipkit::parser::parse_uri(uri, u)) return std::nullopt;
+    return std::string(u.user) + "@" + lowercase(std::string(u.host));
+  }
+
+  const sipkit::transport::manager& net_;
+  std::size_t max_entries_;
+  std::map<source_key, std::uint64_t> sources_;
+  std::map<std::string, flow> flows_;
+};
+
+}  // namespace proxy_example
