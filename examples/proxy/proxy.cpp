@@ -84,7 +84,7 @@ using proto = sipkit::transport_protocol;
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5060, tls_port = 5061;
-  std::uint16_t ws_port = 0, wss_port = 0;  // 0: no WebSocket listener
+  long ws_port = -1, wss_port = -1;  // -1: no WebSocket listener
   std::string cert, key, ca;
   bool verify = true;
   registrar::registrar_options reg;  // realm, users, domains, expiries, bounds, output
@@ -122,9 +122,9 @@ options parse(int argc, char** argv) {
     } else if (a == "--tls-port") {
       o.tls_port = static_cast<std::uint16_t>(number());
     } else if (a == "--ws") {
-      o.ws_port = static_cast<std::uint16_t>(number());
+      o.ws_port = std::min(number(), 65535L);
     } else if (a == "--wss") {
-      o.wss_port = static_cast<std::uint16_t>(number());
+      o.wss_port = std::min(number(), 65535L);
     } else if (a == "--cert") {
       o.cert = value();
     } else if (a == "--key") {
@@ -158,7 +158,8 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.port == 0 || o.bind == "0.0.0.0" || o.bind == "::") usage();  // the proxy's own URI
-  if (o.wss_port != 0 && (o.cert.empty() || o.key.empty())) usage();
+  if (o.ws_port == 0 || o.wss_port == 0) usage();  // like --port: in our Record-Route
+  if (o.wss_port >= 0 && (o.cert.empty() || o.key.empty())) usage();
   registrar::finish_registrar_options(o.reg);
   if (o.reg.realm.empty()) o.reg.realm = o.reg.domains.empty() ? "sipkit" : o.reg.domains.front();
   return o;
@@ -376,11 +377,11 @@ int main(int argc, char** argv) {
     pcfg.locals.push_back({proto::tls, opt.bind, opt.tls_port});
   }
   for (auto [p, port] : {std::pair{proto::ws, opt.ws_port}, std::pair{proto::wss, opt.wss_port}}) {
-    if (port == 0) continue;
-    tcfg.listen.push_back({p, opt.bind, port});
-    pcfg.locals.push_back({p, opt.bind, port});
+    if (port < 0) continue;
+    tcfg.listen.push_back({p, opt.bind, static_cast<std::uint16_t>(port)});
+    pcfg.locals.push_back({p, opt.bind, static_cast<std::uint16_t>(port)});
   }
-  if (opt.wss_port != 0) {
+  if (opt.wss_port >= 0) {
     tcfg.tls.certificate_chain_file = opt.cert;
     tcfg.tls.private_key_file = opt.key;
     tcfg.tls.ca_file = opt.ca;
@@ -409,7 +410,7 @@ int main(int argc, char** argv) {
   svc.adapter = &proxy;
   proxy_example::ws_flows flows(net);
   proxy_example::ws_flows::tap tap(flows, proxy);
-  if (opt.ws_port != 0 || opt.wss_port != 0) {
+  if (opt.ws_port >= 0 || opt.wss_port >= 0) {
     svc.flows = &flows;
     tp.set_receiver(tap);
   } else {
