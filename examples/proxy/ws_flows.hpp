@@ -26,7 +26,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/message.hpp"
@@ -45,17 +44,19 @@ class ws_flows {
     bool outbound = false;
   };
 
-  /// Receives from network_transport in place of the proxy's adapter: notes the connection
-  /// of every message that came over WS/WSS, keyed by the peer's address, then passes the
-  /// message on unchanged.
+  /// Receives from network_transport in place of the proxy's adapter: notes the source
+  /// (connection) of every REGISTER that came over WS/WSS by its Via branch, then passes
+  /// the message on unchanged. (A browser's Via has no rport, so the REGISTER's own fields
+  /// do not tell its port; the branch names the REGISTER whenever it is answered.)
   class tap final : public sipkit::transaction::transport_receiver {
    public:
     tap(ws_flows& flows, sipkit::transaction::transport_receiver& next)
         : flows_(flows), next_(next) {}
     void on_receive(sipkit::parser::message msg,
                     const sipkit::transaction::endpoint& source) override {
-      if (sipkit::transport::is_websocket(source.protocol) && source.connection != 0)
-        flows_.note_source(source);
+      if (sipkit::transport::is_websocket(source.protocol) && source.connection != 0 &&
+          msg.is_request() && msg.method() == sipkit::parser::method::register_)
+        if (auto via = msg.top_via()) flows_.note_source(via->branch, source);
       next_.on_receive(std::move(msg), source);
     }
     void on_send_error(sipkit::transaction::transaction_id origin, std::error_code ec) override {
@@ -70,18 +71,15 @@ class ws_flows {
   explicit ws_flows(const sipkit::transport::manager& net, std::size_t max_entries = 100000)
       : net_(net), max_entries_(max_entries) {}
 
-  /// After an accepted REGISTER: when it came over WS/WSS (its top Via, whose received and
-  /// rport the transport filled in), each of its Contacts is reachable only on that flow.
+  /// After an accepted REGISTER: when it came over WS/WSS (the tap saw it), each of its
+  /// Contacts is reachable only on that flow.
   void learn(const sipkit::parser::message& reg) {
     const auto via = reg.top_via();
     if (!via) return;
-    const auto p = sipkit::parse_transport_protocol(via->transport);
-    if (!p || !sipkit::transport::is_websocket(*p)) return;
-    const std::string host(via->received.empty() ? via->host : via->received);
-    const auto port =
-        static_cast<std::uint16_t>(std::strtoul(std::string(via->rport).c_str(), nullptr, 10));
-    auto src = sources_.find({*p, host, port});
+    auto src = sources_.find(via->branch);
     if (src == sources_.end()) return;
+    const sipkit::transaction::endpoint hop = src->second;
+    sources_.erase(src);
     for (const auto& f : reg.fields()) {
       if (f.id != sipkit::parser::header_id::contact) continue;
       for (auto c : sipkit::dialog::split_address_list(reg.value_of(f))) {
@@ -91,7 +89,7 @@ class ws_flows {
         if (!k) continue;
         if (flows_.size() >= max_entries_) prune();
         flow fl;
-        fl.hop = {host, port, *p, src->second};
+        fl.hop = hop;
         fl.outbound = lowercase(std::string(c)).find(";reg-id=") != std::string::npos;
         flows_[*k] = fl;
       }
@@ -111,16 +109,17 @@ class ws_flows {
 
  private:
   friend class tap;
-  using source_key = std::tuple<sipkit::transport_protocol, std::string, std::uint16_t>;
-
-  void note_source(const sipkit::transaction::endpoint& s) {
+  void note_source(std::string_view branch, const sipkit::transaction::endpoint& s) {
     if (sources_.size() >= max_entries_) prune();
-    sources_[{s.protocol, s.host, s.port}] = s.connection;
+    sources_.insert_or_assign(std::string(branch), s);
   }
 
   void prune() {
-    std::erase_if(sources_, [&](const auto& e) { return !net_.is_open(e.second); });
     std::erase_if(flows_, [&](const auto& e) { return !net_.is_open(e.second.hop.connection); });
+    // REGISTERs refused (401, 403 ...) leave their entry; they are only worth keeping for
+    // a moment, so a full table starts again.
+    std::erase_if(sources_, [&](const auto& e) { return !net_.is_open(e.second.connection); });
+    if (sources_.size() >= max_entries_) sources_.clear();
   }
 
   static std::string lowercase(std::string s) {
@@ -138,7 +137,8 @@ class ws_flows {
 
   const sipkit::transport::manager& net_;
   std::size_t max_entries_;
-  std::map<source_key, std::uint64_t> sources_;
+  // REGISTERs received over WS/WSS, by Via branch, until learn() takes them.
+  std::map<std::string, sipkit::transaction::endpoint, std::less<>> sources_;
   std::map<std::string, flow> flows_;
 };
 
