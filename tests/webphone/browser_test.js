@@ -38,7 +38,7 @@ async function main() {
     const proxy = new h.program('proxy', path.join(examples, 'proxy'),
       ['--bind', '127.0.0.1', '--port', String(sipPort), '--tls-port', String(tlsPort),
        '--wss', String(wssPort), '--cert', cert, '--key', key, '--domain', 'example.com',
-       '--record-route'], log);
+       '--record-route', '--user', 'alice:wonderland'], log);
     procs.push(proxy);
     const uas = new h.program('uas', path.join(examples, 'uas'),
       ['--bind', '127.0.0.1', '--port', '0', '--transport', 'tcp'], log);
@@ -50,8 +50,8 @@ async function main() {
     // sends over TCP anyway.
     const uasUri = `sip:uas@127.0.0.1:${uasPort};transport=tcp`;
     const query = new URLSearchParams({
-      ws: `wss://127.0.0.1:${wssPort}`, uri: 'sip:alice@example.com',
-      'message-to': uasUri, 'call-to': uasUri,
+      ws: `wss://127.0.0.1:${wssPort}`, uri: 'sip:alice@example.com', password: 'wonderland',
+      'message-to': uasUri, 'call-to': uasUri, 'auto-answer': '1',
     });
     const url = `http://127.0.0.1:${server.address().port}/index.html?${query}`;
 
@@ -79,6 +79,9 @@ async function main() {
     const register = trace.find((t) => t.line.startsWith('SENT REGISTER sip:example.com SIP/2.0'));
     h.check(register && /^Via: SIP\/2\.0\/WSS [^\r\n]*\.invalid;/m.test(register.text),
             'the page sent REGISTER over WSS with an .invalid Via sent-by (RFC 7118 §5)');
+    h.check(trace.some((t) => t.line === 'RECEIVED SIP/2.0 401 Unauthorized') &&
+            trace.some((t) => t.line.startsWith('SENT REGISTER ') && /^Authorization: Digest /m.test(t.text)),
+            'the page answered the proxy\'s digest challenge');
     h.check(trace.some((t) => t.line === 'RECEIVED SIP/2.0 200 OK' && /CSeq: \d+ REGISTER/.test(t.text)),
             'the page shows the 200 OK to its REGISTER');
     await proxy.waitFor(/alice@example\.com has 1 binding/);
@@ -133,7 +136,22 @@ async function main() {
       await wait(() => webphone.trace.some((t) => t.direction === 'sent' && t.firstLine.startsWith('ACK ')));
       h.check(/^failed/.test(state), 'the page shows the call failed: ' + state);
     }
-    // uas holds no call any more: it answered and its dialog has ended (or it never had one).
+    // A call from uac to alice@example.com: the proxy sends the INVITE on the browser's flow
+    // and the page answers it (auto-answer); whatever the browser makes of uac's plain RTP
+    // offer (WebRTC wants DTLS-SRTP), the call must end cleanly on both sides.
+    const before = (await page.evaluate(() => webphone.trace.length));
+    const call = await h.run('uac', path.join(examples, 'uac'),
+      ['--call', 'sip:alice@example.com', '--proxy', `sip:127.0.0.1:${sipPort}`, '--duration', '1'], log);
+    await wait((n) => webphone.trace.slice(n).some((t) => t.direction === 'received' && t.firstLine.startsWith('INVITE ')), before);
+    trace = (await shownTrace()).slice(before);
+    const answer = trace.find((t) => t.line.startsWith('SENT SIP/2.0 ') && /CSeq: \d+ INVITE/.test(t.text) &&
+                                     !/^SENT SIP\/2\.0 1/.test(t.line));
+    h.check(answer, 'the page answered uac\'s INVITE, which came over its WSS flow: ' + (answer && answer.line));
+    if (answer.line === 'SENT SIP/2.0 200 OK')
+      h.check(call.code === 0, 'uac: the call was established and hung up cleanly');
+    else
+      h.check(call.code !== 0 && /\b4\d\d\b/.test(call.output), 'uac saw the browser refuse the call: ' + answer.line);
+    console.log('incoming call: the page answered ' + answer.line.slice(5));
     await page.screenshot({ path: path.join(work, 'webphone.png'), fullPage: true });
     console.log('screenshot: ' + path.join(work, 'webphone.png'));
     h.check(proxy.exited === null && uas.exited === null, 'proxy and uas are still running');
