@@ -10,6 +10,9 @@
 //  3. flow gone: each connection is cut without unregistering; once the proxy has seen
 //     the close, a MESSAGE from uac to alice fails with 430 Flow Failed and one to bob
 //     with 480, both at once (a Timer B failure would be a 408 after 32 s).
+//  4. registrar --ws --wss: JsSIP registers with digest over WS and over WSS (a test
+//     certificate made with openssl); a lookup for an AOR reachable only over WebSocket
+//     gets 480 from the redirect server, not a 302 to an .invalid Contact.
 //
 // Usage: node ws_examples_test.js BUILD_EXAMPLES_DIR WORK_DIR
 'use strict';
@@ -86,14 +89,14 @@ function response(req, code, reason) {
 }
 
 /// A JsSIP UA in node over a `ws` WebSocket that the test can cut without a close handshake.
-function jssipSocket(url) {
+function jssipSocket(url, wsOptions = {}) {
   const socket = {
     url, via_transport: 'WS', sip_uri: `sip:${new URL(url).host};transport=ws`,
     ws: null, cut: false,
     onconnect: () => {}, ondisconnect: () => {}, ondata: () => {},
     connect() {
       if (socket.cut) return;  // no reconnection after the test cut the flow
-      socket.ws = new WebSocket(url, 'sip');
+      socket.ws = new WebSocket(url, 'sip', wsOptions);
       socket.ws.on('open', () => socket.onconnect());
       socket.ws.on('close', (code, reason) => socket.ondisconnect(code !== 1000, code, reason.toString()));
       socket.ws.on('error', () => {});
@@ -114,6 +117,7 @@ async function main() {
   const procs = [];
   const clients = [];
   let alice = null;
+  const extraUas = [];
   try {
     // ---------------------------------------------------------------- 1. uas --ws
     const uas = new h.program('uas', path.join(examples, 'uas'),
@@ -212,7 +216,38 @@ async function main() {
             'MESSAGE for bob (no outbound) after his flow closed: 480 at once');
     h.check(!/\b408\b/.test(proxy.output), 'no request waited for a timer (no 408)');
     h.check(proxy.exited === null && uas.exited === null, 'proxy and uas are still running');
+
+    // ---------------------------------------------------------------- 4. registrar --ws --wss
+    const { cert, key } = h.makeCertificate(work);
+    const regPort = await h.freePort();
+    const registrar = new h.program('registrar', path.join(examples, 'registrar'),
+      ['--bind', '127.0.0.1', '--port', String(regPort), '--ws', '0', '--wss', '0', '--cert', cert, '--key', key,
+       '--realm', 'example.com', '--user', 'alice:secret', '--user', 'dave:pw', '--no-redirect-requires-auth'], log);
+    procs.push(registrar);
+    const regWs = (await registrar.waitFor(/listening on ws 127\.0\.0\.1:(\d+)/))[1];
+    const regWss = (await registrar.waitFor(/listening on wss 127\.0\.0\.1:(\d+)/))[1];
+    for (const [user, url, opts] of [['alice', `ws://127.0.0.1:${regWs}`, {}],
+                                     ['dave', `wss://127.0.0.1:${regWss}`, { rejectUnauthorized: false }]]) {
+      const socket = jssipSocket(url, opts);
+      if (user === 'dave') socket.via_transport = 'WSS';
+      const ua = new JsSIP.UA({ sockets: [socket], uri: `sip:${user}@example.com`,
+                                password: user === 'alice' ? 'secret' : 'pw', register: true });
+      const done = new Promise((resolve, reject) => {
+        ua.on('registered', resolve);
+        ua.on('registrationFailed', (e) => reject(new Error(`JsSIP ${user}: ${e.cause}`)));
+      });
+      ua.start();
+      await done;
+      h.check(ua.isRegistered(), `JsSIP registered ${user} at registrar over ${url.split(':')[0].toUpperCase()} with digest`);
+      extraUas.push(ua);
+    }
+    await registrar.waitFor(/dave@example\.com has 1 binding/);
+    uac = await h.run('uac', path.join(examples, 'uac'),
+      ['--message-to', 'sip:alice@example.com', '--message', 'where are you', '--proxy', `sip:127.0.0.1:${regPort}`], log);
+    h.check(uac.code !== 0 && /\b480\b/.test(uac.output) && !/\b302\b/.test(uac.output),
+            'registrar lookup for an AOR bound only over WebSocket: 480, no 302 to an .invalid Contact');
   } finally {
+    for (const ua of extraUas) ua.stop();
     if (alice) alice.stop();
     for (const cl of clients) cl.ws.terminate();
     for (const p of procs) await p.stop();
