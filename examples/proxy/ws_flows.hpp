@@ -71,15 +71,17 @@ class ws_flows {
   explicit ws_flows(const sipkit::transport::manager& net, std::size_t max_entries = 100000)
       : net_(net), max_entries_(max_entries) {}
 
-  /// After an accepted REGISTER: when it came over WS/WSS (the tap saw it), each of its
-  /// Contacts is reachable only on that flow.
+  /// After an accepted REGISTER (call it for every one): when it came over WS/WSS (the
+  /// tap saw it), each of its Contacts is reachable only on that flow; otherwise its
+  /// Contacts are ordinary ones again (a UA that moved from WebSocket to UDP, say).
   void learn(const sipkit::parser::message& reg) {
     const auto via = reg.top_via();
     if (!via) return;
-    auto src = sources_.find(via->branch);
-    if (src == sources_.end()) return;
-    const sipkit::transaction::endpoint hop = src->second;
-    sources_.erase(src);
+    std::optional<sipkit::transaction::endpoint> hop;
+    if (auto src = sources_.find(via->branch); src != sources_.end()) {
+      hop = src->second;
+      sources_.erase(src);
+    }
     for (const auto& f : reg.fields()) {
       if (f.id != sipkit::parser::header_id::contact) continue;
       for (auto c : sipkit::dialog::split_address_list(reg.value_of(f))) {
@@ -87,9 +89,13 @@ class ws_flows {
         if (c == "*" || sipkit::parser::parse_name_addr(c, na)) continue;
         const auto k = key(na.uri.raw);
         if (!k) continue;
+        if (!hop) {
+          flows_.erase(*k);
+          continue;
+        }
         if (flows_.size() >= max_entries_) prune();
         flow fl;
-        fl.hop = hop;
+        fl.hop = *hop;
         fl.outbound = lowercase(std::string(c)).find(";reg-id=") != std::string::npos;
         flows_[*k] = fl;
       }
