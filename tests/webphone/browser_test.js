@@ -32,6 +32,7 @@ async function main() {
   const wssPort = await h.freePort();
 
   const procs = [];
+  h.watchdog(130000, procs, 'browser_test');
   let browser = null;
   let server = null;
   try {
@@ -58,7 +59,9 @@ async function main() {
     browser = await puppeteer.launch({
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       headless: true,
-      protocolTimeout: 60000,
+      // Generous: a loaded two-core machine (an ASan build beside) starts Chromium slowly.
+      timeout: 90000,
+      protocolTimeout: 90000,
       args: ['--no-sandbox', '--ignore-certificate-errors', '--use-fake-device-for-media-stream',
              '--use-fake-ui-for-media-stream', '--disable-gpu', '--no-first-run'],
     });
@@ -66,8 +69,8 @@ async function main() {
     await page.setViewport({ width: 1100, height: 900 });
     page.on('console', (m) => log.write(`[page] ${m.text()}\n`));
     page.on('pageerror', (e) => log.write(`[page error] ${e.message}\n`));
-    await page.goto(url, { waitUntil: 'load' });
-    const wait = (fn, ...args) => page.waitForFunction(fn, { timeout: 30000, polling: 100 }, ...args);
+    await page.goto(url, { waitUntil: 'load', timeout: 60000 });
+    const wait = (fn, ...args) => page.waitForFunction(fn, { timeout: 45000, polling: 100 }, ...args);
     // The trace as the page shows it: one line per message, "SENT ..." or "RECEIVED ...".
     const shownTrace = () => page.$$eval('#trace li', (lis) => lis.map((li) => ({
       line: li.querySelector('.first').textContent, text: li.querySelector('pre').textContent })));

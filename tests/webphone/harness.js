@@ -120,10 +120,23 @@ function serveWebphone() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/// The test's own bound, below CTest's TIMEOUT: past `ms` it kills the programs it started
+/// (never left behind) and fails. A bound on the whole run, not a wait for anything.
+function watchdog(ms, procs, what) {
+  const t = setTimeout(() => {
+    console.error(`${what}: FAILED: not done after ${ms / 1000} s`);
+    for (const p of procs) if (!p.exited) p.child.kill('SIGKILL');
+    process.exit(1);
+  }, ms);
+  t.unref();
+}
+
 /// Fails the test with `message` unless `ok`.
 function check(ok, message) {
   if (!ok) throw new Error('check failed: ' + message);
   console.log('ok: ' + message);
 }
 
-module.exports = { webphoneDir, requireModule, freePort, program, run, makeCertificate, serveWebphone, check };
+module.exports = {
+  webphoneDir, requireModule, freePort, program, run, makeCertificate, serveWebphone, watchdog, check,
+};

@@ -115,6 +115,7 @@ async function main() {
   fs.mkdirSync(work, { recursive: true });
   const log = fs.createWriteStream(path.join(work, 'programs.log'));
   const procs = [];
+  h.watchdog(100000, procs, 'ws_examples_test');
   const clients = [];
   let alice = null;
   const extraUas = [];
