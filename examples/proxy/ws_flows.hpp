@@ -11,8 +11,8 @@
 //
 //   ws_flows flows(net);                       // borrows the transport::manager
 //   ws_flows::tap tap(flows, adapter);         // network_transport's receiver instead of the
-//   tp.set_receiver(tap);                      // adapter: notes each WS source's connection
-//   flows.learn(register_request);             // after a REGISTER that was accepted
+//   tp.set_receiver(tap);                      // adapter: notes each WS REGISTER's connection
+//   flows.learn(register_request);             // after every REGISTER answered 200
 //   flows.find(contact_uri)                    // the hop for a Contact, or nullopt
 //
 // Not thread-safe (the io_context's thread only, like everything in the proxy). Entries
