@@ -40,6 +40,11 @@
 //          --min-expires S (60)  --max-expires S (3600)  --max-contacts N (16)
 //          --replace-oldest  --max-bindings N (100000)  --max-request-rate N (per source address
 //          and second, burst 2N; 100; 0 = no limit)  --max-transactions N  --quiet  --full  --stats
+//          --ws PORT / --wss PORT (SIP over WebSocket, RFC 7118; wss with --cert/--key):
+//          browsers (examples/webphone) register here, and requests for them go over the
+//          connection they registered on, failing at once with 430/480 when it is gone
+//          (ws_flows.hpp); calls between a browser and a UDP/TCP phone need --record-route
+//          so that in-dialog requests to the browser come through the proxy
 //          --redis HOST:PORT (the bindings in Redis, shared with other proxies and registrars:
 //          examples/registrar/redis_location_store.hpp; REGISTERs and lookups then complete
 //          when Redis answers, and get 503 while it is unreachable)
@@ -66,6 +71,7 @@
 #include "sipkit/transport/manager.hpp"
 #include "sipkit/transport/resolver.hpp"
 #include "sipkit/ua/digest.hpp"
+#include "ws_flows.hpp"
 
 namespace {
 
@@ -78,6 +84,7 @@ using proto = sipkit::transport_protocol;
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 5060, tls_port = 5061;
+  long ws_port = -1, wss_port = -1;  // -1: no WebSocket listener
   std::string cert, key, ca;
   bool verify = true;
   registrar::registrar_options reg;  // realm, users, domains, expiries, bounds, output
@@ -97,7 +104,7 @@ struct options {
                "             [--min-expires S] [--max-expires S] [--max-contacts N]\n"
                "             [--replace-oldest] [--max-bindings N] [--max-request-rate N]\n"
                "             [--max-transactions N] [--quiet] [--full] [--stats]\n"
-               "             [--redis HOST:PORT]\n");
+               "             [--redis HOST:PORT] [--ws PORT] [--wss PORT]\n");
   std::exit(2);
 }
 
@@ -114,6 +121,10 @@ options parse(int argc, char** argv) {
       o.port = static_cast<std::uint16_t>(number());
     } else if (a == "--tls-port") {
       o.tls_port = static_cast<std::uint16_t>(number());
+    } else if (a == "--ws") {
+      o.ws_port = std::min(number(), 65535L);
+    } else if (a == "--wss") {
+      o.wss_port = std::min(number(), 65535L);
     } else if (a == "--cert") {
       o.cert = value();
     } else if (a == "--key") {
@@ -147,6 +158,8 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.port == 0 || o.bind == "0.0.0.0" || o.bind == "::") usage();  // the proxy's own URI
+  if (o.ws_port == 0 || o.wss_port == 0) usage();  // like --port: in our Record-Route
+  if (o.wss_port >= 0 && (o.cert.empty() || o.key.empty())) usage();
   registrar::finish_registrar_options(o.reg);
   if (o.reg.realm.empty()) o.reg.realm = o.reg.domains.empty() ? "sipkit" : o.reg.domains.front();
   return o;
@@ -176,7 +189,8 @@ class services final : public px::services {
     if (redis_) redis_->stop();
   }
 
-  px::asio_adapter* adapter = nullptr;  // set once the adapter exists
+  px::asio_adapter* adapter = nullptr;       // set once the adapter exists
+  proxy_example::ws_flows* flows = nullptr;  // with --ws/--wss
 
   /// §16.5: REGISTER is answered here (we are the registrar of --domain); anything else
   /// for --domain goes to the AOR's contacts.
@@ -191,14 +205,16 @@ class services final : public px::services {
       return store_->async_lookup(
           aor->key, [this, id, req = request](std::error_code ec, registrar::redis_bindings b) {
             if (ec) return adapter->respond(id, unavailable(req));
-            set_targets(id, b.local(clock_type::now()));
+            set_targets(id, req, b.local(clock_type::now()));
           });
     }
-    set_targets(id, aor ? db_.lookup(aor->key) : std::span<const registrar::binding>{});
+    set_targets(id, request, aor ? db_.lookup(aor->key) : std::span<const registrar::binding>{});
   }
 
   /// RFC 3263: an IP literal at once (no DNS), a name through the resolver.
   void resolve(std::uint64_t id, std::string_view uri) override {
+    if (flows)  // RFC 7118 §5.2: a WebSocket UA only on its flow (closed: flow_gone at once)
+      if (auto f = flows->find(uri)) return adapter->set_next_hops(id, {f->hop});
     sipkit::parser::uri_view u;
     if (sipkit::parser::parse_uri(uri, u)) return adapter->set_next_hops(id, {});
     std::string_view host = u.host;
@@ -224,12 +240,29 @@ class services final : public px::services {
   const registrar::location_service& bindings() const { return db_; }
 
  private:
-  void set_targets(std::uint64_t id, std::span<const registrar::binding> list) {
+  void set_targets(std::uint64_t id, const sipkit::parser::message& req,
+                   std::span<const registrar::binding> list) {
     std::vector<px::target> targets;
     double q = 1.0;
+    int flows_gone = 0, outbound_gone = 0;
     for (const auto& b : list) {
+      if (flows)
+        if (auto f = flows->find(b.uri); f && !flows->is_open(*f)) {  // RFC 7118 §5.2
+          ++flows_gone;
+          outbound_gone += f->outbound ? 1 : 0;
+          continue;
+        }
       targets.push_back({b.uri, q});
       if (opt_.sequential) q -= 0.001;  // one q-value group per contact
+    }
+    // Every contact was a WebSocket flow that is gone: fail now, not by a timer. RFC 5626
+    // §5.3: 430 for a UA that registered with outbound (it registers a new flow); RFC
+    // 7118 §5.2 without outbound: 480.
+    if (targets.empty() && flows_gone > 0) {
+      return adapter->respond(
+          id, outbound_gone > 0
+                  ? sipkit::parser::make_response(req, 430, "Flow Failed", "reg")
+                  : sipkit::parser::make_response(req, 480, "WebSocket flow gone", "reg"));
     }
     adapter->set_targets(id, std::move(targets),
                          opt_.sequential ? std::optional(px::fork_mode::sequential) : std::nullopt);
@@ -258,8 +291,9 @@ class services final : public px::services {
           const auto at = clock_type::now();
           std::optional<clock_type::time_point> next;
           if (b.next_expiry) next = at + (*b.next_expiry - b.server_now);
-          adapter->respond(id, reply(req, registrar::register_outcome(st, a, b.local(at), next, 0,
-                                                                      opt_.reg, at)));
+          const auto r = registrar::register_outcome(st, a, b.local(at), next, 0, opt_.reg, at);
+          if (r.code == 200 && flows) flows->learn(req);
+          adapter->respond(id, reply(req, r));
         });
   }
 
@@ -287,7 +321,9 @@ class services final : public px::services {
                                       clock_type::time_point now) {
     std::optional<registrar::aor> aor;
     if (auto refusal = authorize(req, now, aor)) return std::move(*refusal);
-    return reply(req, registrar::apply_register(req, *aor, opt_.reg, db_, now));
+    const auto r = registrar::apply_register(req, *aor, opt_.reg, db_, now);
+    if (r.code == 200 && flows) flows->learn(req);
+    return reply(req, r);
   }
 
   /// The refusal of a REGISTER this proxy does not take (not one of --domain, digest), else
@@ -340,6 +376,17 @@ int main(int argc, char** argv) {
     tcfg.tls.verify_server = opt.verify;
     pcfg.locals.push_back({proto::tls, opt.bind, opt.tls_port});
   }
+  for (auto [p, port] : {std::pair{proto::ws, opt.ws_port}, std::pair{proto::wss, opt.wss_port}}) {
+    if (port < 0) continue;
+    tcfg.listen.push_back({p, opt.bind, static_cast<std::uint16_t>(port)});
+    pcfg.locals.push_back({p, opt.bind, static_cast<std::uint16_t>(port)});
+  }
+  if (opt.wss_port >= 0) {
+    tcfg.tls.certificate_chain_file = opt.cert;
+    tcfg.tls.private_key_file = opt.key;
+    tcfg.tls.ca_file = opt.ca;
+    tcfg.tls.verify_server = opt.verify;
+  }
   tcfg.log = log;
   pcfg.domains = opt.reg.domains;
   pcfg.stateless = opt.stateless;
@@ -361,7 +408,14 @@ int main(int argc, char** argv) {
   services svc(opt, io, log);
   px::asio_adapter proxy(io.get_executor(), tp, svc, pcfg, mcfg);
   svc.adapter = &proxy;
-  tp.set_receiver(proxy);
+  proxy_example::ws_flows flows(net);
+  proxy_example::ws_flows::tap tap(flows, proxy);
+  if (opt.ws_port >= 0 || opt.wss_port >= 0) {
+    svc.flows = &flows;
+    tp.set_receiver(tap);
+  } else {
+    tp.set_receiver(proxy);
+  }
   if (auto ec = net.start()) {
     std::fprintf(stderr, "proxy: cannot listen: %s\n", ec.message().c_str());
     return 1;

@@ -33,6 +33,16 @@
 // the store's completion handler sends it; the io_context never waits for Redis. With Redis
 // unreachable the registrar answers 503 (Retry-After: 5) at once.
 //
+// WebSocket (RFC 7118): --ws PORT / --wss PORT (wss with --cert F --key F) take
+// registrations from WebSocket clients (JsSIP, SIP.js, examples/webphone); the 200 goes
+// back on their connection. A redirect server cannot reach them: their Contact
+// ("sip:x@y.invalid;transport=ws") is only reachable over the connection they registered
+// on (§5.2), which a caller redirected by a 302 does not have. So lookups leave those
+// contacts out of the 302, and an AOR reachable only through them gets 480 with a reason
+// saying so. To route requests to browsers over their flows, run examples/proxy --ws/--wss
+// (registrar and proxy in one: it forwards on the flow, with 430/480 at once when the
+// flow is gone).
+//
 // Run:   registrar --port 5070 --realm example.com --user alice:secret --user bob:pw
 // Then:  uac --register sip:127.0.0.1:5070 --aor sip:alice@example.com --password secret
 //
@@ -46,6 +56,7 @@
 //          --auth-window S (60; 0 = no throttling)  --redis HOST:PORT (in memory)
 //          --max-request-rate N (new requests per second and source address, burst 2N;
 //          100; 0 = no limit: the transaction layer's rate limit, manager_config::rate_limit)
+//          --ws PORT  --wss PORT  --cert F  --key F (the wss listener's certificate and key)
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -55,6 +66,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "../common/sip_ladder.hpp"
 #include "location_service.hpp"
@@ -80,6 +93,8 @@ struct options {
   bool md5_only = false;
   std::string redis_host;  // empty: the in-memory location service
   std::uint16_t redis_port = 0;
+  long ws_port = -1, wss_port = -1;  // -1: no WebSocket listener (0: any free port)
+  std::string cert, key;             // for --wss
 };
 
 [[noreturn]] void usage() {
@@ -91,7 +106,8 @@ struct options {
                "                 [--[no-]redirect-requires-auth]\n"
                "                 [--auth-failures-per-source N] [--auth-failures-per-user N]\n"
                "                 [--auth-window S] [--max-request-rate N] [--md5-only]\n"
-               "                 [--quiet] [--full] [--redis HOST:PORT]\n");
+               "                 [--quiet] [--full] [--redis HOST:PORT]\n"
+               "                 [--ws PORT] [--wss PORT --cert F --key F]\n");
   std::exit(2);
 }
 
@@ -123,6 +139,14 @@ options parse(int argc, char** argv) {
       o.throttle.window = std::chrono::seconds(number());
     } else if (a == "--md5-only") {
       o.md5_only = true;
+    } else if (a == "--ws") {
+      o.ws_port = std::min(number(), 65535L);
+    } else if (a == "--wss") {
+      o.wss_port = std::min(number(), 65535L);
+    } else if (a == "--cert") {
+      o.cert = value();
+    } else if (a == "--key") {
+      o.key = value();
     } else if (a == "--redis") {
       const std::string v = value();
       const auto colon = v.rfind(':');
@@ -135,6 +159,7 @@ options parse(int argc, char** argv) {
       usage();
     }
   }
+  if (o.wss_port >= 0 && (o.cert.empty() || o.key.empty())) usage();
   registrar::finish_registrar_options(o.reg);
   if (o.reg.domains.empty()) o.reg.domains.push_back(registrar::lowercase(o.reg.realm));
   return o;
@@ -151,6 +176,11 @@ int main(int argc, char** argv) {
   cfg.user = "registrar";
   cfg.domain = reg.realm;
   cfg.transport.listen = {{opt.transport, opt.bind, opt.port}};
+  for (auto [p, port] : {std::pair{sipkit::transport_protocol::ws, opt.ws_port},
+                         std::pair{sipkit::transport_protocol::wss, opt.wss_port}})
+    if (port >= 0) cfg.transport.listen.push_back({p, opt.bind, static_cast<std::uint16_t>(port)});
+  cfg.transport.tls.certificate_chain_file = opt.cert;
+  cfg.transport.tls.private_key_file = opt.key;
   if (reg.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
     cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(reg.max_request_rate);
     cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(reg.max_request_rate);
@@ -265,6 +295,19 @@ int main(int argc, char** argv) {
   // --redirect-requires-auth only authenticated callers learn where a user is: before that,
   // every AOR, registered or not, gets the same 401 (§22.1: a redirect server is a UAS and
   // challenges with 401; the caller's digest client answers it like a registrar's).
+  // The 302 for an AOR's bindings, without the WebSocket ones (RFC 7118 §5.2: no new
+  // connection reaches them); 480 when they are all there is.
+  auto redirect_to = [&](auto& req, std::span<const registrar::binding> list,
+                         clock_type::time_point at) {
+    std::vector<registrar::binding> reachable;
+    for (const auto& b : list)
+      if (!registrar::websocket_contact(b.uri)) reachable.push_back(b);
+    if (reachable.empty())
+      return req.make_response(480, "Reachable only over its WebSocket connection");
+    auto rsp = req.make_response(302);
+    for (const auto& c : registrar::contact_values(reachable, at)) rsp.add(header_id::contact, c);
+    return rsp;
+  };
   auto redirect = [&](sipkit::ua::incoming_request& in) {
     const auto& req = in.message();
     const auto now = clock_type::now();
@@ -284,18 +327,13 @@ int main(int argc, char** argv) {
           target->key, [&, d = in.defer()](std::error_code ec, registrar::redis_bindings b) {
             if (ec) return unavailable(*d, ec);
             if (b.bindings.empty()) return send_later(*d, d->make_response(404));
-            auto rsp = d->make_response(302);
             const auto at = clock_type::now();
-            for (const auto& c : registrar::contact_values(b.local(at), at))
-              rsp.add(header_id::contact, c);
-            send_later(*d, std::move(rsp));
+            send_later(*d, redirect_to(*d, b.local(at), at));
           });
     }
     const auto list = target ? db.lookup(target->key) : std::span<const registrar::binding>{};
     if (list.empty()) return send(in, in.make_response(404));
-    auto rsp = in.make_response(302);
-    for (const auto& c : registrar::contact_values(list, now)) rsp.add(header_id::contact, c);
-    send(in, std::move(rsp));
+    send(in, redirect_to(in, list, now));
   };
   agent.on_request("INVITE", redirect);
   agent.on_request("MESSAGE", redirect);
@@ -310,6 +348,11 @@ int main(int argc, char** argv) {
   std::printf("listening on %s %s, realm %s\n",
               std::string(sipkit::transport_param_name(opt.transport)).c_str(),
               agent.local_address(opt.transport).c_str(), reg.realm.c_str());
+  for (auto [p, port] : {std::pair{sipkit::transport_protocol::ws, opt.ws_port},
+                         std::pair{sipkit::transport_protocol::wss, opt.wss_port}})
+    if (port >= 0)
+      std::printf("listening on %s %s\n", std::string(sipkit::transport_param_name(p)).c_str(),
+                  agent.local_address(p).c_str());
   std::fflush(stdout);
   io.run();
   // Fails what still waits for Redis while the handlers' captures are alive.

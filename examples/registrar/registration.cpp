@@ -11,6 +11,7 @@
 
 #include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/uri.hpp"
+#include "sipkit/transport_protocol.hpp"
 
 namespace registrar {
 namespace {
@@ -130,6 +131,13 @@ void reply::add_to(sipkit::parser::message& rsp) const {
   for (const auto& [name, v] : headers) rsp.add(name, v);
 }
 
+bool websocket_contact(std::string_view uri) {
+  sipkit::parser::uri_view u;
+  if (sipkit::parser::parse_uri(uri, u)) return false;
+  const auto t = sipkit::parse_transport_protocol(u.transport_param);
+  return t && (*t == sipkit::transport_protocol::ws || *t == sipkit::transport_protocol::wss);
+}
+
 std::vector<std::string> contact_values(std::span<const binding> list, clock_type::time_point now) {
   std::vector<std::string> out;
   out.reserve(list.size());
@@ -165,8 +173,7 @@ std::optional<reply> plan_register(const sipkit::parser::message& req, const reg
     if (sipkit::parser::parse_name_addr(c, na)) return refuse(400, "Bad Contact");
     // An ;expires that is not delta-seconds (an RFC 2543 date, a token) is a generic
     // parameter to the parser; RFC 3261 §10.2.1.1 / §20.19 take a malformed expiry as 3600.
-    const long expires =
-        na.expires_not_a_number ? 3600 : parse_seconds(na.expires, header_expires);
+    const long expires = na.expires_not_a_number ? 3600 : parse_seconds(na.expires, header_expires);
     if (expires != 0 && expires < o.min_expires) {  // §10.3 step 7, §10.2.8
       auto r = refuse(423);
       r.headers.emplace_back("Min-Expires", std::to_string(o.min_expires));

@@ -69,6 +69,10 @@ struct reply {
   void add_to(sipkit::parser::message& rsp) const;
 };
 
+/// True for a Contact URI with ;transport=ws or wss (RFC 7118): a WebSocket client, which
+/// nobody reaches by a new connection (§5.2), so a redirect to it is useless.
+bool websocket_contact(std::string_view uri);
+
 /// The Contact values of a 200 or 302: "<uri>;expires=<seconds left>[;q=...]", by q.
 std::vector<std::string> contact_values(std::span<const binding> list, clock_type::time_point now);
 

@@ -29,6 +29,9 @@
 //          --ca F (trust anchors: client certificates, and the server's when our BYE
 //          opens a TLS connection to the caller)  --require-client-cert (mutual TLS)
 //          --threads N (1): N agents, each on its own thread and io_context, see below
+//          --ws PORT / --wss PORT: a SIP-over-WebSocket listener besides the main one (RFC
+//          7118; wss with --cert/--key, the TLS options); browsers (examples/webphone) call
+//          it there, and our requests to them go back over their connection
 //
 // One machine, every core (--threads N): a sipkit agent runs on one thread, without locks.
 // To use N cores, N agents share the listening port with SO_REUSEPORT
@@ -47,6 +50,7 @@
 //  - our own requests (a BYE of --hangup-after) leave from the agent's own port, and
 //    their responses come back to it by the Via.
 // --register is not available with --threads (each agent would register its own Contact).
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -79,6 +83,7 @@ struct options {
   bool require_client_cert = false;
   std::string registrar, aor, user = "uas", username, password, realm;
   unsigned threads = 1;
+  long ws_port = -1, wss_port = -1;  // -1: no WebSocket listener (0: any port)
 };
 
 [[noreturn]] void usage() {
@@ -89,7 +94,7 @@ struct options {
       "           [--cert FILE --key FILE]\n"
       "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
-      "            [--realm R]] [--threads N]\n");
+      "            [--realm R]] [--threads N] [--ws PORT] [--wss PORT]\n");
   std::exit(2);
 }
 
@@ -143,10 +148,17 @@ options parse(int argc, char** argv) {
       o.realm = value();
     else if (a == "--threads")
       o.threads = static_cast<unsigned>(std::stoul(value()));
+    else if (a == "--ws")
+      o.ws_port = std::clamp(std::stol(value()), 0L, 65535L);
+    else if (a == "--wss")
+      o.wss_port = std::clamp(std::stol(value()), 0L, 65535L);
     else
       usage();
   }
   if (o.threads == 0 || o.threads > 256 || (o.threads > 1 && !o.registrar.empty())) usage();
+  // One WebSocket listener per process: with --threads the agents would share its port.
+  if (o.threads > 1 && (o.ws_port >= 0 || o.wss_port >= 0)) usage();
+  if (o.wss_port >= 0 && (o.cert.empty() || o.key.empty())) usage();
   return o;
 }
 
@@ -162,6 +174,15 @@ sipkit::ua::ua_config make_config(const options& opt, unsigned index) {
     cfg.transport.listen.insert(cfg.transport.listen.begin(), {opt.transport, opt.bind, own});
     cfg.transport.reuse_port = true;
   }
+  // After the main listener, which stays the one our Via and Contact name: WebSocket
+  // clients (RFC 7118) connect here, and every response and in-dialog request to them goes
+  // back over their connection.
+  if (opt.ws_port >= 0)
+    cfg.transport.listen.push_back(
+        {sipkit::transport_protocol::ws, opt.bind, static_cast<std::uint16_t>(opt.ws_port)});
+  if (opt.wss_port >= 0)
+    cfg.transport.listen.push_back(
+        {sipkit::transport_protocol::wss, opt.bind, static_cast<std::uint16_t>(opt.wss_port)});
   if (opt.max_request_rate >= 0) {  // the transaction layer's per-source token bucket
     cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
     cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
@@ -292,10 +313,15 @@ int main(int argc, char** argv) {
   if (opt.threads == 1) {
     std::printf("listening on %s %s\n", proto.c_str(),
                 agents[0]->agent.local_address(opt.transport).c_str());
+    for (auto p : {sipkit::transport_protocol::ws, sipkit::transport_protocol::wss})
+      if ((p == sipkit::transport_protocol::ws ? opt.ws_port : opt.wss_port) >= 0)
+        std::printf("listening on %s %s\n", std::string(sipkit::transport_param_name(p)).c_str(),
+                    agents[0]->agent.local_address(p).c_str());
   } else {
-    std::printf("listening on %s %s:%u with %u agents (SO_REUSEPORT), agent i also on port "
-                "%u + i\n",
-                proto.c_str(), opt.bind.c_str(), opt.port, opt.threads, opt.port + 1);
+    std::printf(
+        "listening on %s %s:%u with %u agents (SO_REUSEPORT), agent i also on port "
+        "%u + i\n",
+        proto.c_str(), opt.bind.c_str(), opt.port, opt.threads, opt.port + 1);
   }
   std::fflush(stdout);
 
