@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <cstring>
 #include <stdexcept>
+
+#include "parser/typed_cache.hpp"
 
 namespace sipkit::parser {
 
@@ -41,6 +45,8 @@ message message::response(int status_code, std::string_view reason) {
 message message::from_view(const message_view& view) {
   message m;
   std::string_view bytes = view.bytes();
+  // One allocation for the bytes and the typed-view record behind them.
+  m.buf_.reserve(bytes.size() + sizeof(detail::typed_record));
   m.buf_.assign(bytes.data(), bytes.size());
   auto rel = [&](std::string_view part) {
     if (part.empty()) return span{};
@@ -60,6 +66,7 @@ message message::from_view(const message_view& view) {
   m.body_ = rel(view.body());
   m.original_ = span{0, static_cast<std::uint32_t>(bytes.size())};
   m.modified_ = false;
+  if (m.reserve_typed()) m.keep_typed(view);
   return m;
 }
 
@@ -93,24 +100,33 @@ std::size_t message::count(header_id id) const noexcept {
       std::count_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; }));
 }
 
+void message::forget_typed(header_id id) noexcept {
+  const std::uint8_t bit = detail::typed_bit_of(id);
+  typed_ = static_cast<std::uint8_t>(typed_ & ~(bit | detail::present(bit)));
+}
+
 void message::add(header_id id, std::string_view value) {
+  forget_typed(id);
   fields_.push_back(make_field(id, header_name(id), value));
   modified_ = true;
 }
 
 void message::add(std::string_view name, std::string_view value) {
   header_id id = lookup_header(name);
+  forget_typed(id);
   fields_.push_back(make_field(id, id == header_id::extension ? name : header_name(id), value));
   modified_ = true;
 }
 
 void message::push_front(header_id id, std::string_view value) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   fields_.insert(it, make_field(id, header_name(id), value));
   modified_ = true;
 }
 
 void message::set(header_id id, std::string_view value) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   if (it == fields_.end()) {
     add(id, value);
@@ -130,6 +146,7 @@ void message::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t message::remove(header_id id) {
+  forget_typed(id);
   auto before = fields_.size();
   fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
                                [&](const field& f) { return f.id == id; }),
@@ -152,6 +169,7 @@ std::size_t message::remove(std::string_view name) {
 }
 
 bool message::remove_first(header_id id) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   if (it == fields_.end()) return false;
   fields_.erase(it);
@@ -165,32 +183,105 @@ void message::set_body(std::string_view body, std::string_view content_type) {
   modified_ = true;
 }
 
-std::optional<via_view> message::top_via() const {
-  auto v = get(header_id::via);
-  via_view out;
-  if (!v || parse_via(*v, out)) return std::nullopt;
+const message::field* message::first_field(header_id id, std::uint16_t& index) const noexcept {
+  for (std::size_t i = 0; i < fields_.size(); ++i)
+    if (fields_[i].id == id) {
+      index = static_cast<std::uint16_t>(i < 0xFFFF ? i : 0xFFFF);
+      return &fields_[i];
+    }
+  return nullptr;
+}
+
+bool message::reserve_typed() const {
+  if (typed_at_ != k_no_record) return true;
+  // Only into spare capacity: a const accessor must not move the buffer under the views
+  // it handed out before. A message copied at its exact size parses on each call instead.
+  if (buf_.capacity() - buf_.size() < sizeof(detail::typed_record) ||
+      buf_.size() + sizeof(detail::typed_record) > 0xFFFFFFFEu)
+    return false;
+  typed_at_ = static_cast<std::uint32_t>(buf_.size());
+  buf_.append(sizeof(detail::typed_record), '\0');
+  return true;
+}
+
+template <class View, class Record>
+std::optional<View> message::typed(header_id id, std::size_t record_offset,
+                                   parse_error (*parse)(std::string_view, View&)) const {
+  const std::uint8_t bit = detail::typed_bit_of(id);
+  std::uint16_t index = 0;
+  const field* f = first_field(id, index);
+  if (f == nullptr) return std::nullopt;
+  const std::string_view value = text(f->value);
+  View out;
+  if ((typed_ & bit) != 0) {
+    if ((typed_ & detail::present(bit)) == 0) return std::nullopt;
+    Record r;
+    std::memcpy(&r, buf_.data() + typed_at_ + record_offset, sizeof r);
+    detail::decode(r, value, out);
+  } else {
+    const bool ok = !parse(value, out);
+    Record r{};
+    if (reserve_typed() && (!ok || detail::encode(out, value, r))) {
+      if (ok) std::memcpy(buf_.data() + typed_at_ + record_offset, &r, sizeof r);
+      typed_ = static_cast<std::uint8_t>(typed_ | bit | (ok ? detail::present(bit) : 0));
+    }
+    if (!ok) return std::nullopt;
+  }
+  if constexpr (std::is_same_v<View, name_addr_view>) out.header = id;
+  if constexpr (!std::is_same_v<View, cseq_view>) out.header_index = index;
   return out;
+}
+
+namespace {
+parse_error parse_via_default(std::string_view v, via_view& out) { return parse_via(v, out); }
+parse_error parse_addr_default(std::string_view v, name_addr_view& out) {
+  return parse_name_addr(v, out);
+}
+}  // namespace
+
+std::optional<via_view> message::top_via() const {
+  return typed<via_view, detail::via_record>(header_id::via, offsetof(detail::typed_record, via),
+                                             parse_via_default);
 }
 
 std::optional<name_addr_view> message::from() const {
-  auto v = get(header_id::from);
-  name_addr_view out;
-  if (!v || parse_name_addr(*v, out)) return std::nullopt;
-  return out;
+  return typed<name_addr_view, detail::addr_record>(
+      header_id::from, offsetof(detail::typed_record, from), parse_addr_default);
 }
 
 std::optional<name_addr_view> message::to() const {
-  auto v = get(header_id::to);
-  name_addr_view out;
-  if (!v || parse_name_addr(*v, out)) return std::nullopt;
-  return out;
+  return typed<name_addr_view, detail::addr_record>(
+      header_id::to, offsetof(detail::typed_record, to), parse_addr_default);
 }
 
 std::optional<cseq_view> message::cseq() const {
-  auto v = get(header_id::cseq);
-  cseq_view out;
-  if (!v || parse_cseq(*v, out)) return std::nullopt;
-  return out;
+  return typed<cseq_view, detail::cseq_record>(header_id::cseq,
+                                               offsetof(detail::typed_record, cseq), parse_cseq);
+}
+
+void message::keep_typed(const message_view& view) {
+  // The views the parse already made, moved into the record: no grammar run later.
+  const auto keep = [&](header_id id, std::size_t record_offset, const auto* typed,
+                        auto record) {
+    const std::uint8_t bit = detail::typed_bit_of(id);
+    std::uint16_t index = 0;
+    const field* f = first_field(id, index);
+    if (f == nullptr) {
+      typed_ = static_cast<std::uint8_t>(typed_ | bit);  // absent: "no value", known
+      return;
+    }
+    if (typed == nullptr) return;  // left to the accessor (cannot happen after a parse)
+    // The typed views point into the view's bytes; the field is the view's header at the
+    // same index, so its value there is the base the offsets are taken from.
+    if (!detail::encode(*typed, view.headers()[index].value, record)) return;
+    std::memcpy(buf_.data() + typed_at_ + record_offset, &record, sizeof record);
+    typed_ = static_cast<std::uint8_t>(typed_ | bit | detail::present(bit));
+  };
+  keep(header_id::via, offsetof(detail::typed_record, via), view.top_via(), detail::via_record{});
+  keep(header_id::from, offsetof(detail::typed_record, from), view.from(),
+       detail::addr_record{});
+  keep(header_id::to, offsetof(detail::typed_record, to), view.to(), detail::addr_record{});
+  keep(header_id::cseq, offsetof(detail::typed_record, cseq), view.cseq(), detail::cseq_record{});
 }
 
 std::string_view message::call_id() const noexcept { return get(header_id::call_id).value_or(""); }
