@@ -412,18 +412,101 @@ message respond(const Request& req, int code, std::string_view reason, std::stri
 
 }  // namespace
 
+// One typed entry of a request, read from a message's record or encoded from a view.
+template <class Record>
+struct request_entry {
+  bool known = false;    // false: leave the response's entry to its accessor
+  bool present = false;  // known: the header has a typed value (else absent/invalid)
+  Record record{};
+};
+
+template <class Record, class View>
+request_entry<Record> entry_of_view(const message_view& request, header_id id, const View* typed) {
+  request_entry<Record> e;
+  const header_field_view* h = request.find(id);
+  if (h == nullptr) {
+    e.known = true;
+    return e;
+  }
+  if (typed == nullptr) return e;
+  e.known = e.present = detail::encode(*typed, h->value, e.record);
+  return e;
+}
+
+template <class Request>
+void message::adopt_typed(const Request& request, std::string_view to_tag) {
+  if (!reserve_typed()) return;
+  const auto put = [&](header_id id, std::size_t record_offset, const auto& e) {
+    if (!e.known) return;
+    const std::uint8_t bit = detail::typed_bit_of(id);
+    if (e.present) std::memcpy(buf_.data() + typed_at_ + record_offset, &e.record, sizeof e.record);
+    typed_ = static_cast<std::uint8_t>(typed_ | bit | (e.present ? detail::present(bit) : 0));
+  };
+  request_entry<detail::via_record> via;
+  request_entry<detail::addr_record> from, to;
+  request_entry<detail::cseq_record> cseq;
+  if constexpr (std::is_same_v<Request, message_view>) {
+    via = entry_of_view<detail::via_record>(request, header_id::via, request.top_via());
+    from = entry_of_view<detail::addr_record>(request, header_id::from, request.from());
+    to = entry_of_view<detail::addr_record>(request, header_id::to, request.to());
+    cseq = entry_of_view<detail::cseq_record>(request, header_id::cseq, request.cseq());
+  } else {
+    const auto read = [&](header_id id, std::size_t record_offset, auto& e) {
+      const std::uint8_t bit = detail::typed_bit_of(id);
+      if ((request.typed_ & bit) == 0) return;
+      e.known = true;
+      e.present = (request.typed_ & detail::present(bit)) != 0;
+      if (e.present)
+        std::memcpy(&e.record, request.buf_.data() + request.typed_at_ + record_offset,
+                    sizeof e.record);
+    };
+    read(header_id::via, offsetof(detail::typed_record, via), via);
+    read(header_id::from, offsetof(detail::typed_record, from), from);
+    read(header_id::to, offsetof(detail::typed_record, to), to);
+    read(header_id::cseq, offsetof(detail::typed_record, cseq), cseq);
+  }
+  if (!to_tag.empty() && !to.present) to.known = false;  // what did not parse, the accessor says
+  if (!to_tag.empty() && to.known) {
+    // The To value is the request's followed by ";tag=" and the tag: the same views, with
+    // raw and the header parameters reaching to the new end, and the tag at the end.
+    const std::size_t added = 5 + to_tag.size();
+    const std::size_t size = get(header_id::to).value_or("").size();
+    auto& r = to.record;
+    if (size < added || size >= 0xFFFF || r.raw.off != 0 || r.raw.len != size - added) {
+      to.known = false;
+    } else {
+      const auto end = static_cast<std::uint16_t>(size);
+      r.raw.len = end;
+      if (r.params.off == 0xFFFF) r.params.off = static_cast<std::uint16_t>(size - added + 1);
+      r.params.len = static_cast<std::uint16_t>(end - r.params.off);
+      r.tag = {static_cast<std::uint16_t>(size - to_tag.size()),
+               static_cast<std::uint16_t>(to_tag.size())};
+    }
+  }
+  put(header_id::via, offsetof(detail::typed_record, via), via);
+  put(header_id::from, offsetof(detail::typed_record, from), from);
+  put(header_id::to, offsetof(detail::typed_record, to), to);
+  put(header_id::cseq, offsetof(detail::typed_record, cseq), cseq);
+}
+
 message make_response(const message_view& request, int code, std::string_view reason,
                       std::string_view to_tag) {
   const auto* to = request.find(header_id::to);
   bool has_tag = request.to() != nullptr && !request.to()->tag.empty();
-  return respond(request, code, reason, to_tag, to ? to->value : std::string_view{}, has_tag);
+  message rsp =
+      respond(request, code, reason, to_tag, to ? to->value : std::string_view{}, has_tag);
+  rsp.adopt_typed(request, to != nullptr && !has_tag ? to_tag : std::string_view{});
+  return rsp;
 }
 
 message make_response(const message& request, int code, std::string_view reason,
                       std::string_view to_tag) {
   auto to = request.to();
   auto to_value = request.get(header_id::to).value_or("");
-  return respond(request, code, reason, to_tag, to_value, to && !to->tag.empty());
+  const bool has_tag = to && !to->tag.empty();
+  message rsp = respond(request, code, reason, to_tag, to_value, has_tag);
+  rsp.adopt_typed(request, !to_value.empty() && !has_tag ? to_tag : std::string_view{});
+  return rsp;
 }
 
 }  // namespace sipkit::parser

@@ -234,3 +234,55 @@ TEST_CASE("message: a response made from a received request reads its To without
   CHECK(rsp.to()->tag == "t1");
   CHECK(rsp.cseq()->method == method::invite);
 }
+
+TEST_CASE("message: a response takes the request's typed views, To tag included",
+          "[message][typed]") {
+  for (std::string_view to_value :
+       {"Bob <sip:bob@biloxi.example.com>", "<sip:bob@biloxi.example.com>;foo",
+        "sip:bob@biloxi.example.com", "sip:bob@biloxi.example.com;user=phone",
+        "\"B\" <sip:bob@biloxi.example.com;transport=tcp>;p=1;q2",
+        "Bob <sip:bob@biloxi.example.com>;tag=already"}) {
+    CAPTURE(to_value);
+    std::string wire = "BYE sip:bob@biloxi.example.com SIP/2.0\r\n"
+                       "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bKx;received=1.2.3.4\r\n"
+                       "From: Alice <sip:alice@atlanta.example.com>;tag=a1\r\n"
+                       "To: " + std::string(to_value) + "\r\n"
+                       "Call-ID: c1\r\nCSeq: 7 BYE\r\nContent-Length: 0\r\n\r\n";
+    auto view = std::make_unique<message_view>();
+    REQUIRE_FALSE(parse_message(wire, *view));
+    const message request = message::from_view(*view);
+    for (int from_view = 0; from_view < 2; ++from_view) {
+      const auto runs = grammar_runs();
+      const message rsp = from_view ? make_response(*view, 200, {}, "t-9")
+                                    : make_response(request, 200, {}, "t-9");
+      auto to = rsp.to();
+      auto via = rsp.top_via();
+      auto from = rsp.from();
+      auto cseq = rsp.cseq();
+      CHECK(grammar_runs() == runs);
+      // The same values as a parse of the response's own header text.
+      name_addr_view fresh_to, fresh_from;
+      via_view fresh_via;
+      REQUIRE_FALSE(parse_name_addr(*rsp.get(header_id::to), fresh_to));
+      REQUIRE_FALSE(parse_name_addr(*rsp.get(header_id::from), fresh_from));
+      REQUIRE_FALSE(parse_via(*rsp.get(header_id::via), fresh_via));
+      REQUIRE(to);
+      CHECK(to->raw == fresh_to.raw);
+      CHECK(to->raw.data() == fresh_to.raw.data());
+      CHECK(to->params == fresh_to.params);
+      CHECK(to->tag == fresh_to.tag);
+      CHECK(to->display_name == fresh_to.display_name);
+      CHECK(to->uri.raw == fresh_to.uri.raw);
+      CHECK(to->uri.params == fresh_to.uri.params);
+      CHECK(to->uri.user_param == fresh_to.uri.user_param);
+      CHECK(to->angle_brackets == fresh_to.angle_brackets);
+      CHECK(to->tag == (to_value.find("already") != std::string_view::npos ? "already" : "t-9"));
+      CHECK(from->tag == fresh_from.tag);
+      CHECK(from->uri.raw.data() == fresh_from.uri.raw.data());
+      CHECK(via->received == fresh_via.received);
+      CHECK(via->branch.data() == fresh_via.branch.data());
+      CHECK(cseq->number == 7);
+      CHECK(cseq->method == method::bye);
+    }
+  }
+}

@@ -111,6 +111,8 @@ class message {
   void serialize_to(std::string& out) const;
 
  private:
+  friend message make_response(const message_view&, int, std::string_view, std::string_view);
+  friend message make_response(const message&, int, std::string_view, std::string_view);
   static constexpr std::uint32_t k_no_record = 0xFFFFFFFFu;
 
   std::string_view text(span s) const noexcept { return {buf_.data() + s.offset, s.length}; }
@@ -121,6 +123,10 @@ class message {
   void forget_typed(header_id id) noexcept;
   bool reserve_typed() const;
   void keep_typed(const message_view& view);
+  /// make_response: the Via, From, To and CSeq it copied have the request's typed views
+  /// (To with `to_tag` appended when it added one), so the response needs no parse either.
+  template <class Request>
+  void adopt_typed(const Request& request, std::string_view to_tag);
   template <class View, class Record>
   std::optional<View> typed(header_id id, std::size_t record_offset,
                             parse_error (*parse)(std::string_view, View&)) const;
