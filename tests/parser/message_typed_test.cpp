@@ -286,3 +286,27 @@ TEST_CASE("message: a response takes the request's typed views, To tag included"
     }
   }
 }
+
+TEST_CASE("message: shrink_to_fit keeps the message and its typed views right",
+          "[message][typed]") {
+  auto m = built();
+  const std::string wire = m.serialize();
+  CHECK(m.to()->display_name == "Bob");  // the record now sits at the end of the buffer
+  m.shrink_to_fit();
+  CHECK(m.serialize() == wire);
+  check_invite_views(received());  // unrelated message still fine
+  CHECK(m.to()->display_name == "Bob");
+  CHECK(m.top_via()->branch == "z9hG4bK776asdhds");
+  CHECK(m.cseq()->number == 314159);
+  CHECK(inside_value(m, header_id::to, m.to()->raw));
+
+  auto r = received();
+  r.set(header_id::to, "Bob <sip:bob@biloxi.example.com>;tag=x1");  // written after the record
+  r.shrink_to_fit();
+  CHECK(r.to()->tag == "x1");
+  CHECK(r.from()->tag == "1928301774");
+  CHECK(inside_value(r, header_id::from, r.from()->raw));
+  const auto runs = grammar_runs();
+  CHECK(r.from()->uri.port == 5070);  // the record stayed: still no parse
+  CHECK(grammar_runs() == runs);
+}

@@ -106,6 +106,11 @@ class message {
   std::string_view call_id() const noexcept;
 
   bool modified() const noexcept { return modified_; }
+  /// Reallocate the buffer and the header table at the size they use, for a message that
+  /// is kept a long time (a lingering transaction's). The typed-view record goes too when
+  /// nothing was written after it (the views are then parsed on each call, as the buffer
+  /// has no spare capacity to keep them in). Views taken before are invalidated.
+  void shrink_to_fit();
   std::string serialize() const;
   /// Append the serialized form to `out` (lets a transport reuse one buffer).
   void serialize_to(std::string& out) const;
@@ -119,6 +124,11 @@ class message {
   span append(std::string_view s);
   field make_field(header_id id, std::string_view name, std::string_view value);
   const field* first_field(header_id id, std::uint16_t& index) const noexcept;
+  template <class Request>
+  static message respond_to(const Request& request, int code, std::string_view reason,
+                            std::string_view to_tag, std::string_view to_value, bool to_has_tag);
+  /// make_response: a To header `to_value;tag=tag` built in place.
+  void add_to_with_tag(std::string_view to_value, std::string_view tag);
   /// An edit of header `id` (or of the list order of its headers): its typed view goes.
   void forget_typed(header_id id) noexcept;
   bool reserve_typed() const;
