@@ -9,6 +9,7 @@ namespace {
 // constinit + trivial type: static TLS in the executable, no lazy initialisation that
 // could itself allocate.
 constinit thread_local std::uint64_t t_allocations = 0;
+constinit thread_local std::uint64_t t_allocated_bytes = 0;  // bytes asked for, not usable size
 }  // namespace
 
 #if defined(SIPKIT_BENCH_COUNT_MALLOC) && defined(__GLIBC__)
@@ -24,29 +25,35 @@ void __libc_free(void*);
 
 void* malloc(std::size_t n) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return __libc_malloc(n);
 }
 void* calloc(std::size_t count, std::size_t n) noexcept {
   ++t_allocations;
+  t_allocated_bytes += count * n;
   return __libc_calloc(count, n);
 }
 // A realloc may move the block: count it as one allocation (free(p) is not counted).
 void* realloc(void* p, std::size_t n) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return __libc_realloc(p, n);
 }
 void free(void* p) noexcept { __libc_free(p); }
 void* memalign(std::size_t align, std::size_t n) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return __libc_memalign(align, n);
 }
 void* aligned_alloc(std::size_t align, std::size_t n) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return __libc_memalign(align, n);
 }
 int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
   if (align < sizeof(void*) || (align & (align - 1)) != 0) return 22;  // EINVAL
   ++t_allocations;
+  t_allocated_bytes += n;
   void* p = __libc_memalign(align, n);
   if (p == nullptr) return 12;  // ENOMEM
   *out = p;
@@ -76,11 +83,13 @@ void raw_free(void* p) { std::free(p); }
 namespace {
 void* counted_new(std::size_t n) {
   ++t_allocations;
+  t_allocated_bytes += n;
   if (void* p = raw_alloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
 void* counted_new(std::size_t n, std::align_val_t al) {
   ++t_allocations;
+  t_allocated_bytes += n;
   if (void* p = raw_aligned(static_cast<std::size_t>(al), n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -88,6 +97,7 @@ void* counted_new(std::size_t n, std::align_val_t al) {
 
 namespace sipkit::bench {
 std::uint64_t allocation_count() noexcept { return t_allocations; }
+std::uint64_t allocated_bytes() noexcept { return t_allocated_bytes; }
 bool counts_c_allocations() noexcept { return k_counts_c; }
 }  // namespace sipkit::bench
 
@@ -98,18 +108,22 @@ void* operator new(std::size_t n, std::align_val_t al) { return counted_new(n, a
 void* operator new[](std::size_t n, std::align_val_t al) { return counted_new(n, al); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return raw_alloc(n == 0 ? 1 : n);
 }
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return raw_alloc(n == 0 ? 1 : n);
 }
 void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return raw_aligned(static_cast<std::size_t>(al), n == 0 ? 1 : n);
 }
 void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
   ++t_allocations;
+  t_allocated_bytes += n;
   return raw_aligned(static_cast<std::size_t>(al), n == 0 ? 1 : n);
 }
 

@@ -20,6 +20,10 @@ namespace sipkit::bench {
 /// Heap allocations made by the calling thread since it started.
 std::uint64_t allocation_count() noexcept;
 
+/// Bytes the calling thread has asked for in those allocations (requested sizes, not what
+/// the allocator rounds them up to; frees are not subtracted).
+std::uint64_t allocated_bytes() noexcept;
+
 /// True when C allocations (malloc & co.) are counted too, not only operator new.
 bool counts_c_allocations() noexcept;
 

@@ -3,7 +3,8 @@
 examples/uas (UDP) and, in the same run, against sipp's own built-in `uas` as the reference.
 
 usage: call_bench.py [--rates 100,200,...] [--seconds S] [--max-retrans PCT]
-                     [--instances 1,2] [--work DIR] (UAS_BINARY | --reference-only)
+                     [--instances 1,2] [--baseline UAS_BINARY] [--cost BINARY[,BINARY]]
+                     [--work DIR] (UAS_BINARY | --reference-only)
 
 A rate is "held" when a step of rate*seconds calls ends with every call successful, none
 failed, sipp's cumulative call rate within 5% of the rate asked for, and retransmissions
@@ -16,6 +17,9 @@ when the single-threaded sipp uac, not a target, is what gives out first.
 port with SO_REUSEPORT, README "Scaling out"); with more than one agent sipp's uac uses a
 socket per call (-t un), so that the kernel spreads the calls over the agents (the sipp
 reference keeps its one socket). CPU is then the sum over the agents' threads.
+--baseline: a second examples/uas (another build, e.g. main's) measured in the same run.
+--cost: bench/uas_call_cost of each build given, run first: heap allocations, bytes,
+grammar runs and thread CPU per call of an in-process UAS (no sipp; see its header).
 Exit status: 0 when every target held some rate; 1 when UAS_BINARY is missing (the sipp
 reference still runs) or a target held none; 2 for bad usage.
 """
@@ -23,6 +27,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 
@@ -99,6 +104,10 @@ def main():
                    help="measure sipp's uas only (the CTest smoke run)")
     p.add_argument("--instances", default="1",
                    help="comma-separated agent counts for examples/uas --threads (default 1)")
+    p.add_argument("--baseline", help="another examples/uas measured in the same run")
+    p.add_argument("--cost", default="",
+                   help="comma-separated bench/uas_call_cost binaries, run before the steps")
+    p.add_argument("--cost-calls", type=int, default=20000, help="calls per --cost run")
     p.add_argument("--work", default="call_bench.work", help="scratch dir, emptied first")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args()
@@ -123,7 +132,16 @@ def main():
         else:
             missing = f"uas binary {a.uas} is missing (build examples/uas first)"
             print(f"call_bench: {missing}; running the sipp reference only", flush=True)
+    if a.baseline:
+        targets.append({"name": "baseline uas", "binary": os.path.abspath(a.baseline),
+                        "agents": 1})
     targets.append({"name": "sipp uas", "binary": None})
+
+    for binary in [b for b in a.cost.split(",") if b]:
+        print(f"uas_call_cost {binary}:", flush=True)
+        if subprocess.run([binary, "--calls", str(a.cost_calls)]).returncode != 0:
+            print(f"call_bench: FAIL: {binary} did not complete its calls")
+            return 1
 
     try:
         climb(targets, rates, lambda t, rate, again: step(a, t, rate, again))

@@ -205,6 +205,7 @@ namespace {
 parse_error run_standalone(entry_point entry, parse_state& st, std::string_view value,
                            const char* reason, const parser_options& options = {}) {
   st.base = value.data();
+  count_grammar_run();
   auto r = run_sip_machine(entry, st, value.data(), value.data() + value.size());
   if (st.limit_error != errc::ok)
     return {st.limit_error, static_cast<std::size_t>(st.limit_at - st.base), st.limit_reason};

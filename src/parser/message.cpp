@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
+#include <cstring>
 #include <stdexcept>
+
+#include "parser/typed_cache.hpp"
 
 namespace sipkit::parser {
 
@@ -21,9 +25,14 @@ message::field message::make_field(header_id id, std::string_view name, std::str
   return f;
 }
 
+// Header table entries a built message reserves: a request or response the stack sends
+// has 8 to 14 headers; one allocation instead of the five a growing vector makes.
+constexpr std::size_t k_built_fields = 16;
+
 message message::request(std::string_view method, std::string_view request_uri) {
   message m;
   m.buf_.reserve(512);
+  m.fields_.reserve(k_built_fields);
   m.method_ = m.append(method);
   m.uri_ = m.append(request_uri);
   m.version_ = m.append("SIP/2.0");
@@ -33,6 +42,7 @@ message message::request(std::string_view method, std::string_view request_uri) 
 message message::response(int status_code, std::string_view reason) {
   message m;
   m.buf_.reserve(512);
+  m.fields_.reserve(k_built_fields);
   m.version_ = m.append("SIP/2.0");
   m.set_status(status_code, reason);
   return m;
@@ -41,6 +51,8 @@ message message::response(int status_code, std::string_view reason) {
 message message::from_view(const message_view& view) {
   message m;
   std::string_view bytes = view.bytes();
+  // One allocation for the bytes and the typed-view record behind them.
+  m.buf_.reserve(bytes.size() + sizeof(detail::typed_record));
   m.buf_.assign(bytes.data(), bytes.size());
   auto rel = [&](std::string_view part) {
     if (part.empty()) return span{};
@@ -60,7 +72,19 @@ message message::from_view(const message_view& view) {
   m.body_ = rel(view.body());
   m.original_ = span{0, static_cast<std::uint32_t>(bytes.size())};
   m.modified_ = false;
+  if (m.reserve_typed()) m.keep_typed(view);
   return m;
+}
+
+void message::shrink_to_fit() {
+  std::size_t keep = buf_.size();
+  if (typed_at_ != k_no_record && typed_at_ + sizeof(detail::typed_record) == buf_.size()) {
+    keep = typed_at_;
+    typed_at_ = k_no_record;
+    typed_ = 0;
+  }
+  if (keep != buf_.capacity()) buf_ = std::string(buf_.data(), keep);
+  fields_.shrink_to_fit();
 }
 
 void message::set_request_uri(std::string_view uri) {
@@ -93,24 +117,46 @@ std::size_t message::count(header_id id) const noexcept {
       std::count_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; }));
 }
 
+void message::forget_typed(header_id id) noexcept {
+  const std::uint8_t bit = detail::typed_bit_of(id);
+  typed_ = static_cast<std::uint8_t>(typed_ & ~(bit | detail::present(bit)));
+}
+
 void message::add(header_id id, std::string_view value) {
+  forget_typed(id);
   fields_.push_back(make_field(id, header_name(id), value));
+  modified_ = true;
+}
+
+void message::add_to_with_tag(std::string_view to_value, std::string_view tag) {
+  // The three parts appended in place: the value is contiguous in the buffer.
+  forget_typed(header_id::to);
+  field f;
+  f.id = header_id::to;
+  f.name = append(header_name(header_id::to));
+  f.value = append(to_value);
+  f.value.length += append(";tag=").length;
+  f.value.length += append(tag).length;
+  fields_.push_back(f);
   modified_ = true;
 }
 
 void message::add(std::string_view name, std::string_view value) {
   header_id id = lookup_header(name);
+  forget_typed(id);
   fields_.push_back(make_field(id, id == header_id::extension ? name : header_name(id), value));
   modified_ = true;
 }
 
 void message::push_front(header_id id, std::string_view value) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   fields_.insert(it, make_field(id, header_name(id), value));
   modified_ = true;
 }
 
 void message::set(header_id id, std::string_view value) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   if (it == fields_.end()) {
     add(id, value);
@@ -130,6 +176,7 @@ void message::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t message::remove(header_id id) {
+  forget_typed(id);
   auto before = fields_.size();
   fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
                                [&](const field& f) { return f.id == id; }),
@@ -152,6 +199,7 @@ std::size_t message::remove(std::string_view name) {
 }
 
 bool message::remove_first(header_id id) {
+  forget_typed(id);
   auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
   if (it == fields_.end()) return false;
   fields_.erase(it);
@@ -165,32 +213,105 @@ void message::set_body(std::string_view body, std::string_view content_type) {
   modified_ = true;
 }
 
-std::optional<via_view> message::top_via() const {
-  auto v = get(header_id::via);
-  via_view out;
-  if (!v || parse_via(*v, out)) return std::nullopt;
+const message::field* message::first_field(header_id id, std::uint16_t& index) const noexcept {
+  for (std::size_t i = 0; i < fields_.size(); ++i)
+    if (fields_[i].id == id) {
+      index = static_cast<std::uint16_t>(i < 0xFFFF ? i : 0xFFFF);
+      return &fields_[i];
+    }
+  return nullptr;
+}
+
+bool message::reserve_typed() const {
+  if (typed_at_ != k_no_record) return true;
+  // Only into spare capacity: a const accessor must not move the buffer under the views
+  // it handed out before. A message copied at its exact size parses on each call instead.
+  if (buf_.capacity() - buf_.size() < sizeof(detail::typed_record) ||
+      buf_.size() + sizeof(detail::typed_record) > 0xFFFFFFFEu)
+    return false;
+  typed_at_ = static_cast<std::uint32_t>(buf_.size());
+  buf_.append(sizeof(detail::typed_record), '\0');
+  return true;
+}
+
+template <class View, class Record>
+std::optional<View> message::typed(header_id id, std::size_t record_offset,
+                                   parse_error (*parse)(std::string_view, View&)) const {
+  const std::uint8_t bit = detail::typed_bit_of(id);
+  std::uint16_t index = 0;
+  const field* f = first_field(id, index);
+  if (f == nullptr) return std::nullopt;
+  const std::string_view value = text(f->value);
+  View out;
+  if ((typed_ & bit) != 0) {
+    if ((typed_ & detail::present(bit)) == 0) return std::nullopt;
+    Record r;
+    std::memcpy(&r, buf_.data() + typed_at_ + record_offset, sizeof r);
+    detail::decode(r, value, out);
+  } else {
+    const bool ok = !parse(value, out);
+    Record r{};
+    if (reserve_typed() && (!ok || detail::encode(out, value, r))) {
+      if (ok) std::memcpy(buf_.data() + typed_at_ + record_offset, &r, sizeof r);
+      typed_ = static_cast<std::uint8_t>(typed_ | bit | (ok ? detail::present(bit) : 0));
+    }
+    if (!ok) return std::nullopt;
+  }
+  if constexpr (std::is_same_v<View, name_addr_view>) out.header = id;
+  if constexpr (!std::is_same_v<View, cseq_view>) out.header_index = index;
   return out;
+}
+
+namespace {
+parse_error parse_via_default(std::string_view v, via_view& out) { return parse_via(v, out); }
+parse_error parse_addr_default(std::string_view v, name_addr_view& out) {
+  return parse_name_addr(v, out);
+}
+}  // namespace
+
+std::optional<via_view> message::top_via() const {
+  return typed<via_view, detail::via_record>(header_id::via, offsetof(detail::typed_record, via),
+                                             parse_via_default);
 }
 
 std::optional<name_addr_view> message::from() const {
-  auto v = get(header_id::from);
-  name_addr_view out;
-  if (!v || parse_name_addr(*v, out)) return std::nullopt;
-  return out;
+  return typed<name_addr_view, detail::addr_record>(
+      header_id::from, offsetof(detail::typed_record, from), parse_addr_default);
 }
 
 std::optional<name_addr_view> message::to() const {
-  auto v = get(header_id::to);
-  name_addr_view out;
-  if (!v || parse_name_addr(*v, out)) return std::nullopt;
-  return out;
+  return typed<name_addr_view, detail::addr_record>(
+      header_id::to, offsetof(detail::typed_record, to), parse_addr_default);
 }
 
 std::optional<cseq_view> message::cseq() const {
-  auto v = get(header_id::cseq);
-  cseq_view out;
-  if (!v || parse_cseq(*v, out)) return std::nullopt;
-  return out;
+  return typed<cseq_view, detail::cseq_record>(header_id::cseq,
+                                               offsetof(detail::typed_record, cseq), parse_cseq);
+}
+
+void message::keep_typed(const message_view& view) {
+  // The views the parse already made, moved into the record: no grammar run later.
+  const auto keep = [&](header_id id, std::size_t record_offset, const auto* typed,
+                        auto record) {
+    const std::uint8_t bit = detail::typed_bit_of(id);
+    std::uint16_t index = 0;
+    const field* f = first_field(id, index);
+    if (f == nullptr) {
+      typed_ = static_cast<std::uint8_t>(typed_ | bit);  // absent: "no value", known
+      return;
+    }
+    if (typed == nullptr) return;  // left to the accessor (cannot happen after a parse)
+    // The typed views point into the view's bytes; the field is the view's header at the
+    // same index, so its value there is the base the offsets are taken from.
+    if (!detail::encode(*typed, view.headers()[index].value, record)) return;
+    std::memcpy(buf_.data() + typed_at_ + record_offset, &record, sizeof record);
+    typed_ = static_cast<std::uint8_t>(typed_ | bit | detail::present(bit));
+  };
+  keep(header_id::via, offsetof(detail::typed_record, via), view.top_via(), detail::via_record{});
+  keep(header_id::from, offsetof(detail::typed_record, from), view.from(),
+       detail::addr_record{});
+  keep(header_id::to, offsetof(detail::typed_record, to), view.to(), detail::addr_record{});
+  keep(header_id::cseq, offsetof(detail::typed_record, cseq), view.cseq(), detail::cseq_record{});
 }
 
 std::string_view message::call_id() const noexcept { return get(header_id::call_id).value_or(""); }
@@ -288,11 +409,9 @@ std::string_view default_reason(int code) noexcept {
   }
 }
 
-namespace {
-
 template <class Request>
-message respond(const Request& req, int code, std::string_view reason, std::string_view to_tag,
-                std::string_view to_value, bool to_has_tag) {
+message message::respond_to(const Request& req, int code, std::string_view reason,
+                            std::string_view to_tag, std::string_view to_value, bool to_has_tag) {
   message rsp = message::response(code, reason);
   auto copy = [&](header_id id) {
     if constexpr (std::is_same_v<Request, message_view>) {
@@ -307,9 +426,7 @@ message respond(const Request& req, int code, std::string_view reason, std::stri
   copy(header_id::from);
   if (!to_value.empty()) {
     if (!to_tag.empty() && !to_has_tag) {
-      std::string v(to_value);
-      v.append(";tag=").append(to_tag);
-      rsp.add(header_id::to, v);
+      rsp.add_to_with_tag(to_value, to_tag);
     } else {
       rsp.add(header_id::to, to_value);
     }
@@ -319,20 +436,102 @@ message respond(const Request& req, int code, std::string_view reason, std::stri
   return rsp;
 }
 
-}  // namespace
+
+// One typed entry of a request, read from a message's record or encoded from a view.
+template <class Record>
+struct request_entry {
+  bool known = false;    // false: leave the response's entry to its accessor
+  bool present = false;  // known: the header has a typed value (else absent/invalid)
+  Record record{};
+};
+
+template <class Record, class View>
+request_entry<Record> entry_of_view(const message_view& request, header_id id, const View* typed) {
+  request_entry<Record> e;
+  const header_field_view* h = request.find(id);
+  if (h == nullptr) {
+    e.known = true;
+    return e;
+  }
+  if (typed == nullptr) return e;
+  e.known = e.present = detail::encode(*typed, h->value, e.record);
+  return e;
+}
+
+template <class Request>
+void message::adopt_typed(const Request& request, std::string_view to_tag) {
+  if (!reserve_typed()) return;
+  const auto put = [&](header_id id, std::size_t record_offset, const auto& e) {
+    if (!e.known) return;
+    const std::uint8_t bit = detail::typed_bit_of(id);
+    if (e.present) std::memcpy(buf_.data() + typed_at_ + record_offset, &e.record, sizeof e.record);
+    typed_ = static_cast<std::uint8_t>(typed_ | bit | (e.present ? detail::present(bit) : 0));
+  };
+  request_entry<detail::via_record> via;
+  request_entry<detail::addr_record> from, to;
+  request_entry<detail::cseq_record> cseq;
+  if constexpr (std::is_same_v<Request, message_view>) {
+    via = entry_of_view<detail::via_record>(request, header_id::via, request.top_via());
+    from = entry_of_view<detail::addr_record>(request, header_id::from, request.from());
+    to = entry_of_view<detail::addr_record>(request, header_id::to, request.to());
+    cseq = entry_of_view<detail::cseq_record>(request, header_id::cseq, request.cseq());
+  } else {
+    const auto read = [&](header_id id, std::size_t record_offset, auto& e) {
+      const std::uint8_t bit = detail::typed_bit_of(id);
+      if ((request.typed_ & bit) == 0) return;
+      e.known = true;
+      e.present = (request.typed_ & detail::present(bit)) != 0;
+      if (e.present)
+        std::memcpy(&e.record, request.buf_.data() + request.typed_at_ + record_offset,
+                    sizeof e.record);
+    };
+    read(header_id::via, offsetof(detail::typed_record, via), via);
+    read(header_id::from, offsetof(detail::typed_record, from), from);
+    read(header_id::to, offsetof(detail::typed_record, to), to);
+    read(header_id::cseq, offsetof(detail::typed_record, cseq), cseq);
+  }
+  if (!to_tag.empty() && !to.present) to.known = false;  // what did not parse, the accessor says
+  if (!to_tag.empty() && to.known) {
+    // The To value is the request's followed by ";tag=" and the tag: the same views, with
+    // raw and the header parameters reaching to the new end, and the tag at the end.
+    const std::size_t added = 5 + to_tag.size();
+    const std::size_t size = get(header_id::to).value_or("").size();
+    auto& r = to.record;
+    if (size < added || size >= 0xFFFF || r.raw.off != 0 || r.raw.len != size - added) {
+      to.known = false;
+    } else {
+      const auto end = static_cast<std::uint16_t>(size);
+      r.raw.len = end;
+      if (r.params.off == 0xFFFF) r.params.off = static_cast<std::uint16_t>(size - added + 1);
+      r.params.len = static_cast<std::uint16_t>(end - r.params.off);
+      r.tag = {static_cast<std::uint16_t>(size - to_tag.size()),
+               static_cast<std::uint16_t>(to_tag.size())};
+    }
+  }
+  put(header_id::via, offsetof(detail::typed_record, via), via);
+  put(header_id::from, offsetof(detail::typed_record, from), from);
+  put(header_id::to, offsetof(detail::typed_record, to), to);
+  put(header_id::cseq, offsetof(detail::typed_record, cseq), cseq);
+}
 
 message make_response(const message_view& request, int code, std::string_view reason,
                       std::string_view to_tag) {
   const auto* to = request.find(header_id::to);
   bool has_tag = request.to() != nullptr && !request.to()->tag.empty();
-  return respond(request, code, reason, to_tag, to ? to->value : std::string_view{}, has_tag);
+  message rsp =
+      message::respond_to(request, code, reason, to_tag, to ? to->value : std::string_view{}, has_tag);
+  rsp.adopt_typed(request, to != nullptr && !has_tag ? to_tag : std::string_view{});
+  return rsp;
 }
 
 message make_response(const message& request, int code, std::string_view reason,
                       std::string_view to_tag) {
   auto to = request.to();
   auto to_value = request.get(header_id::to).value_or("");
-  return respond(request, code, reason, to_tag, to_value, to && !to->tag.empty());
+  const bool has_tag = to && !to->tag.empty();
+  message rsp = message::respond_to(request, code, reason, to_tag, to_value, has_tag);
+  rsp.adopt_typed(request, !to_value.empty() && !has_tag ? to_tag : std::string_view{});
+  return rsp;
 }
 
 }  // namespace sipkit::parser

@@ -225,6 +225,10 @@ parse_error check_values(message_view& m, parse_state& st, const parser_limits& 
 
 }  // namespace
 
+constinit thread_local std::uint64_t t_grammar_runs = 0;
+
+std::uint64_t grammar_runs() noexcept { return t_grammar_runs; }
+
 parse_error parse_message(std::string_view bytes, message_view& out, const parser_limits& limits,
                           framing mode, const parser_options& options) {
   access::reset(out, bytes);
@@ -236,6 +240,7 @@ parse_error parse_message(std::string_view bytes, message_view& out, const parse
   st.limits = &limits;
   st.msg = &out;
   const char* end = bytes.data() + bytes.size();
+  count_grammar_run();
   auto r = run_sip_machine(entry_point::message, st, bytes.data(), end);
   if (st.limit_error != errc::ok) return at(st.limit_error, st.limit_at, st.base, st.limit_reason);
   if (st.bad_ip_at != nullptr) return at(errc::syntax, st.bad_ip_at, st.base, "IPv6 reference");

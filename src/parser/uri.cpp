@@ -37,6 +37,7 @@ parse_error parse_uri(std::string_view text, uri_view& out, const parser_limits&
   st.base = text.data();
   reset_slot(out);
   st.uri = &out;
+  count_grammar_run();
   auto r = run_sip_machine(entry_point::uri, st, text.data(), text.data() + text.size());
   if (st.bad_ip_at != nullptr)
     return {errc::syntax, static_cast<std::size_t>(st.bad_ip_at - text.data()), "IPv6 reference"};

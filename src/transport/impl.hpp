@@ -46,6 +46,7 @@ inline tcp::endpoint to_tcp(const endpoint& e) { return {e.address, e.port}; }
 class udp_socket : public std::enable_shared_from_this<udp_socket> {
  public:
   udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, connection_id id);
+  ~udp_socket();
   void start();
   void close();
   /// Non-blocking send; a full socket buffer is a drop (UDP is lossy; transactions
@@ -64,6 +65,9 @@ class udp_socket : public std::enable_shared_from_this<udp_socket> {
   udp::socket sock_;
   std::size_t slot_size_;
   std::vector<char> buffer_;
+  /// recvmmsg's message headers, made once (udp.cpp): a wake-up allocates nothing.
+  struct receive_batch;
+  std::unique_ptr<receive_batch> batch_;
   bool closed_ = false;
 };
 

@@ -14,6 +14,19 @@
 namespace sipkit::transport {
 namespace detail {
 
+struct udp_socket::receive_batch {
+#ifdef __linux__
+  explicit receive_batch(std::size_t n) : msgs(n), iov(n), addrs(n) {}
+  std::vector<mmsghdr> msgs;
+  std::vector<iovec> iov;
+  std::vector<sockaddr_storage> addrs;
+#else
+  explicit receive_batch(std::size_t) {}
+#endif
+};
+
+udp_socket::~udp_socket() = default;
+
 udp_socket::udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, connection_id id_)
     : id(id_),
       local(from_asio(sock.local_endpoint())),
@@ -23,7 +36,8 @@ udp_socket::udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, c
       // One byte more than the largest accepted message, so that an oversize datagram
       // is seen as such (truncated) instead of being parsed short.
       slot_size_(owner_->cfg.limits.max_message_size + 1),
-      buffer_(slot_size_ * std::max<std::size_t>(1, owner_->cfg.udp_batch)) {}
+      buffer_(slot_size_ * std::max<std::size_t>(1, owner_->cfg.udp_batch)),
+      batch_(std::make_unique<receive_batch>(std::max<std::size_t>(1, owner_->cfg.udp_batch))) {}
 
 void udp_socket::start() {
   sock_.non_blocking(true);
@@ -98,9 +112,9 @@ void udp_socket::drain() {
   };
 
 #ifdef __linux__
-  std::vector<mmsghdr> msgs(batch);
-  std::vector<iovec> iov(batch);
-  std::vector<sockaddr_storage> addrs(batch);
+  auto& msgs = batch_->msgs;
+  auto& iov = batch_->iov;
+  auto& addrs = batch_->addrs;
   while (budget > 0 && !closed_ && !m.stopped) {
     for (std::size_t i = 0; i < batch; ++i) {
       iov[i] = {buffer_.data() + i * slot_size_, slot_size_};

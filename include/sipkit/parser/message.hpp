@@ -16,7 +16,14 @@
 // with the long header names, headers in their order, and Content-Length always present
 // and computed from the body (RFC 3261 §20.14; required on streams).
 //
-// Thread safety: none; one message belongs to one thread at a time.
+// Typed views: top_via(), from(), to() and cseq() run the grammar at most once per header.
+// A message made by from_view() keeps the views its parse made; any other message parses
+// a header on the first call and keeps the result in spare capacity of its buffer (never
+// moving it, so earlier views stay valid). An edit of one of these headers forgets its
+// view; a copy keeps them. The record takes about 240 bytes of the buffer.
+//
+// Thread safety: none; one message belongs to one thread at a time. The typed accessors
+// write their record, so even two const calls on one message must not run concurrently.
 // Errors: accessors returning typed views return std::nullopt when the header is
 // absent or does not parse.
 #pragma once
@@ -90,7 +97,8 @@ class message {
   /// Sets the body and, when `content_type` is not empty, the Content-Type header.
   void set_body(std::string_view body, std::string_view content_type = {});
 
-  // Typed views of single values, parsed on demand from the stored text.
+  // Typed views of single values, parsed from the stored text on first use and kept (see
+  // "Typed views" above). Views into this message's buffer.
   std::optional<via_view> top_via() const;
   std::optional<name_addr_view> from() const;
   std::optional<name_addr_view> to() const;
@@ -98,21 +106,51 @@ class message {
   std::string_view call_id() const noexcept;
 
   bool modified() const noexcept { return modified_; }
+  /// Reallocate the buffer and the header table at the size they use, for a message that
+  /// is kept a long time (a lingering transaction's). The typed-view record goes too when
+  /// nothing was written after it (the views are then parsed on each call, as the buffer
+  /// has no spare capacity to keep them in). Views taken before are invalidated.
+  void shrink_to_fit();
   std::string serialize() const;
   /// Append the serialized form to `out` (lets a transport reuse one buffer).
   void serialize_to(std::string& out) const;
 
  private:
+  friend message make_response(const message_view&, int, std::string_view, std::string_view);
+  friend message make_response(const message&, int, std::string_view, std::string_view);
+  static constexpr std::uint32_t k_no_record = 0xFFFFFFFFu;
+
   std::string_view text(span s) const noexcept { return {buf_.data() + s.offset, s.length}; }
   span append(std::string_view s);
   field make_field(header_id id, std::string_view name, std::string_view value);
+  const field* first_field(header_id id, std::uint16_t& index) const noexcept;
+  template <class Request>
+  static message respond_to(const Request& request, int code, std::string_view reason,
+                            std::string_view to_tag, std::string_view to_value, bool to_has_tag);
+  /// make_response: a To header `to_value;tag=tag` built in place.
+  void add_to_with_tag(std::string_view to_value, std::string_view tag);
+  /// An edit of header `id` (or of the list order of its headers): its typed view goes.
+  void forget_typed(header_id id) noexcept;
+  bool reserve_typed() const;
+  void keep_typed(const message_view& view);
+  /// make_response: the Via, From, To and CSeq it copied have the request's typed views
+  /// (To with `to_tag` appended when it added one), so the response needs no parse either.
+  template <class Request>
+  void adopt_typed(const Request& request, std::string_view to_tag);
+  template <class View, class Record>
+  std::optional<View> typed(header_id id, std::size_t record_offset,
+                            parse_error (*parse)(std::string_view, View&)) const;
 
-  std::string buf_;
+  // The typed-view record (src/parser/typed_cache.hpp) is appended to buf_ by const
+  // accessors, within its capacity: hence mutable.
+  mutable std::string buf_;
   span method_, uri_, reason_, version_, body_;
   int status_code_ = 0;
+  mutable std::uint32_t typed_at_ = k_no_record;  ///< offset of the record in buf_
   std::vector<field> fields_;
   span original_;  ///< bytes of the parsed message while unmodified
   bool modified_ = true;
+  mutable std::uint8_t typed_ = 0;  ///< detail::typed_bit entries kept, and which hold a value
 };
 
 /// Default reason phrase for a status code (RFC 3261 §21), "" for unknown codes.

@@ -141,4 +141,11 @@ parse_error parse_message(std::string_view bytes, message_view& out,
                           framing mode = framing::datagram,
                           const parser_options& options = {});
 
+/// How many times the calling thread has run the SIP grammar: parse_message, parse_uri and
+/// the stand-alone header parsers (parse_via, parse_name_addr, parse_cseq, parse_auth) each
+/// count one run. For benchmarks and tests that count parse work per operation (take the
+/// difference around it); a thread_local counter, so it costs no synchronisation and each
+/// thread sees only its own runs.
+std::uint64_t grammar_runs() noexcept;
+
 }  // namespace sipkit::parser

@@ -1,0 +1,224 @@
+// uas_call_cost: what one call costs a sipkit UAS, counted in process.
+//
+// A ua::user_agent answers calls as examples/uas does (180, then 200 with an SDP answer),
+// and a raw UDP socket in the same thread plays sipp's `uac` scenario against it: INVITE
+// with an SDP offer, ACK, BYE, one call after the other. The client side builds its
+// messages with snprintf into stack buffers and reads with recv, so it allocates nothing:
+// every heap allocation counted on this thread is the agent's (its transport, transactions,
+// dialog, call state, Asio handlers). Printed per call, after a warm-up:
+//   allocations, bytes allocated, grammar runs (parser::grammar_runs: parse_message plus
+//   every stand-alone header or URI parse), and thread CPU time (agent + the client's
+//   send/recv system calls; compare builds in the same run, never across runs).
+//
+// usage: uas_call_cost [--calls N] [--warmup N]
+// Exit status 0 when every call completed, 1 otherwise.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "alloc_counter.hpp"
+#include "sipkit/parser/message_view.hpp"
+#include "sipkit/ua/user_agent.hpp"
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+class raw_uac {
+ public:
+  raw_uac(boost::asio::io_context& io, std::uint16_t uas_port) : io_(io), uas_port_(uas_port) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    to_.sin_family = AF_INET;
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to_.sin_port = htons(uas_port);
+  }
+  ~raw_uac() { ::close(fd_); }
+
+  /// One call as sipp's uac scenario makes it; false when an answer is missing or wrong.
+  bool call(unsigned n) {
+    static constexpr char sdp[] =
+        "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n"
+        "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    char msg[2048];
+    int len = std::snprintf(
+        msg, sizeof msg,
+        "INVITE sip:service@127.0.0.1:%u SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-%u-1-0\r\n"
+        "From: sipp <sip:sipp@127.0.0.1:%u>;tag=%uSIPpTag001\r\n"
+        "To: service <sip:service@127.0.0.1:%u>\r\n"
+        "Call-ID: %u-bench@127.0.0.1\r\n"
+        "CSeq: 1 INVITE\r\n"
+        "Contact: sip:sipp@127.0.0.1:%u\r\n"
+        "Max-Forwards: 70\r\n"
+        "Subject: Performance Test\r\n"
+        "Content-Type: application/sdp\r\n"
+        "Content-Length: %zu\r\n\r\n%s",
+        uas_port_, port_, n, port_, n, uas_port_, n, port_, sizeof sdp - 1, sdp);
+    send(msg, len);
+    char to[512];
+    if (!await_final("INVITE", to, sizeof to)) return false;
+    len = std::snprintf(msg, sizeof msg,
+                        "ACK sip:service@127.0.0.1:%u SIP/2.0\r\n"
+                        "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-%u-5-0\r\n"
+                        "From: sipp <sip:sipp@127.0.0.1:%u>;tag=%uSIPpTag001\r\n"
+                        "%s\r\n"
+                        "Call-ID: %u-bench@127.0.0.1\r\n"
+                        "CSeq: 1 ACK\r\n"
+                        "Contact: sip:sipp@127.0.0.1:%u\r\n"
+                        "Max-Forwards: 70\r\n"
+                        "Subject: Performance Test\r\n"
+                        "Content-Length: 0\r\n\r\n",
+                        uas_port_, port_, n, port_, n, to, n, port_);
+    send(msg, len);
+    len = std::snprintf(msg, sizeof msg,
+                        "BYE sip:service@127.0.0.1:%u SIP/2.0\r\n"
+                        "Via: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK-%u-7-0\r\n"
+                        "From: sipp <sip:sipp@127.0.0.1:%u>;tag=%uSIPpTag001\r\n"
+                        "%s\r\n"
+                        "Call-ID: %u-bench@127.0.0.1\r\n"
+                        "CSeq: 2 BYE\r\n"
+                        "Contact: sip:sipp@127.0.0.1:%u\r\n"
+                        "Max-Forwards: 70\r\n"
+                        "Subject: Performance Test\r\n"
+                        "Content-Length: 0\r\n\r\n",
+                        uas_port_, port_, n, port_, n, to, n, port_);
+    send(msg, len);
+    return await_final("BYE", nullptr, 0);
+  }
+
+ private:
+  void send(const char* msg, int len) {
+    if (len <= 0 || ::sendto(fd_, msg, static_cast<std::size_t>(len), 0,
+                             reinterpret_cast<const sockaddr*>(&to_), sizeof to_) != len)
+      std::abort();
+  }
+
+  /// Runs the agent until a final response to `method` arrives; copies its To line.
+  bool await_final(std::string_view method, char* to, std::size_t to_size) {
+    char buf[4096];
+    for (int idle = 0; idle < 200;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf - 1, 0);
+      if (n < 0) {
+        // Nothing yet: let the agent handle what it has (bounded, so a lost answer ends
+        // the run instead of hanging it).
+        if (io_.run_one_for(std::chrono::milliseconds(10)) == 0) ++idle;
+        continue;
+      }
+      std::string_view m(buf, static_cast<std::size_t>(n));
+      if (m.substr(0, 8) != "SIP/2.0 ") continue;  // a request (none expected) is ignored
+      const int code = std::atoi(buf + 8);
+      const auto cseq = m.find("\r\nCSeq: ");
+      if (cseq == std::string_view::npos) return false;
+      const std::string_view rest = m.substr(cseq + 8);
+      const auto space = rest.find(' ');
+      if (space == std::string_view::npos || rest.substr(space + 1, method.size()) != method)
+        continue;  // an answer to another request (a retransmitted 200 to the INVITE)
+      if (code < 200) continue;
+      if (code >= 300) return false;
+      if (to != nullptr) {
+        const auto at = m.find("\r\nTo: ");
+        if (at == std::string_view::npos) return false;
+        const auto end = m.find("\r\n", at + 2);
+        const std::string_view line = m.substr(at + 2, end - at - 2);
+        if (line.size() + 1 > to_size) return false;
+        std::memcpy(to, line.data(), line.size());
+        to[line.size()] = '\0';
+      }
+      return true;
+    }
+    return false;
+  }
+
+  boost::asio::io_context& io_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0, uas_port_ = 0;
+  sockaddr_in to_{};
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned calls = 20000, warmup = 2000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view a = argv[i];
+    if (a == "--calls")
+      calls = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
+    else if (a == "--warmup")
+      warmup = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
+    else {
+      std::fprintf(stderr, "usage: uas_call_cost [--calls N] [--warmup N]\n");
+      return 2;
+    }
+  }
+  boost::asio::io_context io{1};
+  sipkit::ua::ua_config cfg;
+  cfg.user = "uas";
+  cfg.transport.listen = {{sipkit::transport::protocol::udp, "127.0.0.1", 0}};
+  cfg.transport.log = sipkit::logger(sipkit::log_level::error);
+  cfg.log = sipkit::logger(sipkit::log_level::error);
+  cfg.transactions.rate_limit.requests_per_second = 0;  // one source, many calls
+  cfg.media.streams = {
+      {"audio",
+       40000,
+       "RTP/AVP",
+       {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
+  sipkit::ua::user_agent agent(io, cfg);
+  if (auto ec = agent.start()) {
+    std::fprintf(stderr, "uas_call_cost: %s\n", ec.message().c_str());
+    return 1;
+  }
+  agent.on_incoming_call([](sipkit::ua::call c) {
+    c.ring();
+    c.answer();
+  });
+  const std::string address = agent.local_address(sipkit::transport::protocol::udp);
+  const auto port =
+      static_cast<std::uint16_t>(std::atoi(address.substr(address.rfind(':') + 1).c_str()));
+  raw_uac uac(io, port);
+
+  unsigned n = 0;
+  for (; n < warmup; ++n)
+    if (!uac.call(n)) {
+      std::fprintf(stderr, "uas_call_cost: warm-up call %u failed\n", n);
+      return 1;
+    }
+  const auto allocs0 = sipkit::bench::allocation_count();
+  const auto bytes0 = sipkit::bench::allocated_bytes();
+  const auto runs0 = sipkit::parser::grammar_runs();
+  const double cpu0 = thread_cpu_seconds();
+  for (unsigned i = 0; i < calls; ++i, ++n)
+    if (!uac.call(n)) {
+      std::fprintf(stderr, "uas_call_cost: call %u failed\n", n);
+      return 1;
+    }
+  const double cpu = thread_cpu_seconds() - cpu0;
+  const double per = 1.0 / calls;
+  std::printf("calls %u (after %u warm-up)\n", calls, warmup);
+  std::printf("allocations per call %.1f\n",
+              static_cast<double>(sipkit::bench::allocation_count() - allocs0) * per);
+  std::printf("bytes allocated per call %.0f\n",
+              static_cast<double>(sipkit::bench::allocated_bytes() - bytes0) * per);
+  std::printf("grammar runs per call %.1f\n",
+              static_cast<double>(sipkit::parser::grammar_runs() - runs0) * per);
+  std::printf("cpu us per call %.1f\n", cpu * 1e6 * per);
+  return 0;
+}
