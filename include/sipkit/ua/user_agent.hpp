@@ -113,6 +113,13 @@ struct ua_config {
   /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
   sipkit::transport::resolver_config dns;
   sipkit::logger log;
+
+  // ---- redirects, hooks and the event queue (issue 11)
+  /// RFC 3261 §8.1.3.4: how many 3xx (300, 301, 302) responses one call follows, trying
+  /// the Contacts in q order as new INVITE transactions of the same call (a target that
+  /// fails moves on to the next; a URI already tried is skipped, so loops end). 0: a 3xx
+  /// ends the call, as any final response. Each move is a call_event::kind::redirected.
+  int max_redirects = 5;
 };
 
 /// An out-of-dialog MESSAGE (RFC 3428) with more than a body, for async_send_message.
