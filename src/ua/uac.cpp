@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "header_values.hpp"
+#include "redirect.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
@@ -21,6 +22,7 @@ const continuation call_then{
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
           const call_ptr c = op.call;
+          if (detail::redirect_on_failure(ua, op, ec)) return;  // a next redirect target
           if (c && c->session)
             ua.call_binding_.run(c, c->session->on_request_failed(op.session_request, ec, now()),
                                  &op);
@@ -120,6 +122,8 @@ void call_binding::on_response(client_op& op, const message& rsp) {
       return run(c, std::move(actions));
     }
   }
+  // §8.1.3.4: a 3xx (or a failed redirect target) may send the INVITE elsewhere.
+  if (code >= 300 && detail::redirect_on_final(ua_, op, rsp)) return;
   run(c, c->session->on_response(op.session_request, rsp, now()), &op);
 }
 
