@@ -2,6 +2,7 @@
 // over loopback; each peer answers by hand (302, 300 with q-values, 4xx) and the test
 // checks the INVITE each target receives field by field, the call's redirected events and
 // how the call ends (loops, the depth bound, every target failing).
+#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <optional>
@@ -247,4 +248,44 @@ TEST_CASE("Redirect: 305 Use Proxy and 380 Alternative Service are final") {
     CHECK(f.c.final_status() == code);
     CHECK_FALSE(b.next_request(method::invite, 200ms));
   }
+}
+
+TEST_CASE("Redirect: a target that fails with a transport error moves on to the next Contact") {
+  boost::asio::io_context io;
+  auto cfg = loopback_config("alice");
+  cfg.transport.listen.push_back({transport::protocol::tcp, "127.0.0.1", 0});
+  ua::user_agent agent(io, cfg);
+  REQUIRE_FALSE(agent.start());
+  raw_peer a(io);
+  raw_peer b(io);
+  // A TCP port with nothing listening: the connection is refused (RFC 3261 §8.1.3.1: a
+  // transport error, 503), which is a failed target.
+  std::uint16_t closed = 0;
+  {
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    closed = probe.local_endpoint().port();
+  }
+  const std::string dead = "sip:dead@127.0.0.1:" + std::to_string(closed) + ";transport=tcp";
+  call c = agent.make_call(a.uri("bob"));
+  std::vector<std::pair<std::string, int>> redirects;
+  c.on_event([&](const call_event& e) {
+    if (e.what == call_event::kind::redirected) redirects.emplace_back(e.target, e.status);
+  });
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  auto inv = a.next_request(method::invite);
+  REQUIRE(inv);
+  a.send(response_text(*inv, 302, "a-1",
+                       "Contact: <" + dead + ">;q=1.0, <" + b.uri("bob") + ">;q=0.5\r\n"),
+         inv->from);
+  auto at_b = b.next_request(method::invite);
+  REQUIRE(at_b);
+  CHECK(at_b->cseq() == "3 INVITE");  // CSeq 2 went to the dead target
+  CHECK(redirects == std::vector<std::pair<std::string, int>>{{dead, 302}, {b.uri("bob"), 503}});
+  b.send(response_text(*at_b, 200, "b-1", "Contact: <" + b.uri("bob") + ">\r\n",
+                       sdp_offer("0", "PCMU/8000")),
+         at_b->from);
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  CHECK_FALSE(*connected);
+  CHECK(c.state() == call_state::established);
 }
