@@ -58,6 +58,7 @@ void call_binding::start_request(const call_ptr& c, session::invite_session::sen
     return;
   }
   ua_.add_common_headers(r.request);
+  ua_.outgoing(r.request);
   auto started = ua_.stack_.start_client(std::move(r.request), std::move(targets));
   if (started.error) {
     // A synchronous transport failure (its upcall ran before the id was known).
@@ -134,6 +135,7 @@ call call_binding::make_call(std::string_view target) {
   c->state = call_state::calling;
   call handle(c);
   calls_.emplace(c.get(), c);
+  if (ua_.events_.enabled()) c->events = detail::queue_call_events(ua_, c);
 
   auto fail = [&](errc why, std::string_view text) {
     ua_.config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
