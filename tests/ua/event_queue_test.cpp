@@ -1,5 +1,8 @@
 // user_agent::async_next_event: events of every kind pulled from one queue, in the order
 // they happened, with a callback token and with use_future; the bound and the errors.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <catch2/catch.hpp>
 #include <future>
@@ -156,4 +159,33 @@ TEST_CASE("async_next_event without a queue fails with invalid_state") {
   alice.async_next_event([&](std::error_code ec, agent_event) { result = ec; });
   REQUIRE(run_until(io, [&] { return result.has_value(); }));
   CHECK(*result == make_error_code(ua::errc::invalid_state));
+}
+
+TEST_CASE("async_next_event with use_awaitable: a loop that answers the calls it pulls") {
+  boost::asio::io_context io;
+  ua::user_agent alice(io, loopback_config("alice"));
+  ua::user_agent bob(io, queued("bob"));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  std::vector<agent_event::kind> kinds;
+  // eXosip_event_wait style: one loop pulls every event of the agent.
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        for (;;) {
+          auto [ec, e] = co_await bob.async_next_event(boost::asio::use_awaitable);
+          if (ec) co_return;
+          kinds.push_back(e.what);
+          if (e.what == agent_event::kind::incoming_call) (void)e.call.answer();
+          if (e.what == agent_event::kind::call && e.state == call_state::established) co_return;
+        }
+      },
+      boost::asio::detached);
+  call c = alice.make_call(uri_of(bob, "bob"));
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  REQUIRE(run_until(io, [&] { return connected && kinds.size() == 3; }));
+  CHECK_FALSE(*connected);
+  CHECK(kinds == std::vector<agent_event::kind>{agent_event::kind::incoming_call,
+                                                agent_event::kind::call, agent_event::kind::call});
 }
