@@ -189,3 +189,46 @@ TEST_CASE("async_next_event with use_awaitable: a loop that answers the calls it
   CHECK(kinds == std::vector<agent_event::kind>{agent_event::kind::incoming_call,
                                                 agent_event::kind::call, agent_event::kind::call});
 }
+
+TEST_CASE("async_next_event: a registration's events and a MESSAGE share the queue in order") {
+  boost::asio::io_context io;
+  ua::user_agent registrar(io, loopback_config("registrar"));
+  ua::user_agent alice(io, queued("alice"));
+  REQUIRE_FALSE(registrar.start());
+  REQUIRE_FALSE(alice.start());
+  registrar.on_request("REGISTER", [](ua::incoming_request& in) {
+    auto ok = in.make_response(200);
+    if (auto c = in.message().get(parser::header_id::contact))
+      ok.add(parser::header_id::contact, std::string(*c) + ";expires=600");
+    in.respond(std::move(ok));
+  });
+  ua::registration_options o;
+  o.registrar = "sip:" + registrar.local_address(transport::protocol::udp);
+  o.expires = std::chrono::seconds(600);
+  auto reg = alice.start_registration(o);
+  REQUIRE(run_until(io, [&] { return reg.state() == ua::registration_state::registered; }));
+  std::optional<int> status;
+  registrar.async_send_message(uri_of(alice, "alice"), "text/plain", "after",
+                               [&](std::error_code, int s) { status = s; });
+  REQUIRE(run_until(io, [&] { return status.has_value(); }));
+
+  std::vector<agent_event> got;
+  for (int i = 0; i < 3; ++i) {
+    auto fut = alice.async_next_event(boost::asio::use_future);
+    REQUIRE(run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+    auto [ec, e] = fut.get();
+    REQUIRE_FALSE(ec);
+    got.push_back(std::move(e));
+  }
+  // registering (the REGISTER went out), registered (its 200), then the MESSAGE.
+  CHECK(got[0].what == agent_event::kind::registration);
+  CHECK(got[0].registration_info.state == ua::registration_state::registering);
+  CHECK(got[1].what == agent_event::kind::registration);
+  CHECK(got[1].registration_info.state == ua::registration_state::registered);
+  CHECK(got[1].registration_info.status == 200);
+  CHECK(got[1].registration_info.expires == std::chrono::seconds(600));
+  CHECK(got[1].registration.state() == ua::registration_state::registered);
+  CHECK(got[2].what == agent_event::kind::message);
+  CHECK(got[2].body == "after");
+  CHECK(alice.events_queued() == 0);
+}
