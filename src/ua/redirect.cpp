@@ -93,14 +93,11 @@ void try_next(user_agent::impl& ua, const call_ptr& c, session::request_id id, i
 /// Sends the INVITE to `target` once it is located, or moves on.
 void send_to(user_agent::impl& ua, const call_ptr& c, session::request_id id, int cause,
              std::string target) {
-  auto& r = *c->redirect;
-  r.locating = true;
   const std::string first_hop =
       ua.config_.outbound_proxy.empty() ? target : ua.config_.outbound_proxy;
   ua.locate(first_hop, [&ua, c, id, cause, target, first_hop](std::error_code ec,
                                                               std::vector<tx::endpoint> targets) {
     if (!c->session || !c->redirect || c->state == call_state::terminated) return;
-    c->redirect->locating = false;
     std::string local = ec || targets.empty() ? std::string() : ua.sent_by(targets.front());
     if (local.empty()) {
       ua.config_.log.log(

@@ -58,9 +58,7 @@ struct redirect_state {
   std::vector<std::string> targets;  // still to try, in order
   std::vector<std::string> tried;    // every Request-URI the INVITE went to
   int followed = 0;                  // 3xx responses followed (ua_config::max_redirects)
-  int last_status = 0;               // the last final response of a target
-  bool locating = false;             // the next target is being located (RFC 3263)
-  // While locating: the INVITE operation's completion, for the next INVITE.
+  // While the next target is located (RFC 3263): the INVITE operation's completion.
   status_handler done;
 };
 
