@@ -100,8 +100,8 @@ void send_to(user_agent::impl& ua, const call_ptr& c, session::request_id id, in
     if (!c->session || !c->redirect || c->state == call_state::terminated) return;
     std::string local = ec || targets.empty() ? std::string() : ua.sent_by(targets.front());
     if (local.empty()) {
-      ua.config_.log.log(
-          log_level::warning, "ua",
+      ua.peer_log(
+          "redirect target unreachable", log_level::warning,
           "cannot reach redirect target " + target + (ec ? ": " + ec.message() : std::string()));
       return try_next(ua, c, id, cause);
     }
