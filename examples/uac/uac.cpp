@@ -17,6 +17,9 @@
 //
 // Options: --transport udp|tcp|tls (udp)  --bind ADDR (127.0.0.1)  --port N (0: any)
 //          --proxy URI (outbound proxy)  --user NAME  --quiet  --full (whole messages)
+//          --max-redirects N (5): a call that gets a 302 (a redirect server such as
+//          examples/registrar) follows the Contacts, printing "call redirected to URI (302)";
+//          0: the 3xx ends the call
 // TLS:     uac --call sips:uas@127.0.0.1:5061 --transport tls --ca ca.pem
 //              --cert uac.pem --key uac.key
 //          --ca FILE: trust anchors for the server's certificate (default: the system's);
@@ -49,6 +52,7 @@ struct options {
   std::uint16_t port = 0;
   sipkit::transport::protocol transport = sipkit::transport::protocol::udp;
   int duration = 1;
+  int max_redirects = 5;  // 3xx responses a call follows (RFC 3261 §8.1.3.4); 0: final
   bool quiet = false, full = false;
   std::string ca, cert, key;  // TLS
   bool no_verify = false;
@@ -62,7 +66,7 @@ struct options {
                "       uac --to URI [--register URI]   (interactive: i c h s m r q)\n"
                "  credentials: [--username NAME] [--password PW] [--realm R]\n"
                "  [--transport udp|tcp|tls] [--bind ADDR] [--port N] [--proxy URI] [--user NAME]\n"
-               "  [--quiet] [--full]\n"
+               "  [--quiet] [--full] [--max-redirects N (5; 0: a 3xx ends the call)]\n"
                "  TLS: [--ca FILE] [--cert FILE --key FILE] [--no-verify (tests only!)];\n"
                "       --transport tls needs --cert/--key (our TLS listener's certificate)\n");
   std::exit(2);
@@ -84,6 +88,8 @@ options parse(int argc, char** argv) {
       o.proxy = value();
     else if (a == "--duration")
       o.duration = std::stoi(value());
+    else if (a == "--max-redirects")
+      o.max_redirects = std::stoi(value());
     else if (a == "--info")
       o.info = value();
     else if (a == "--message")
@@ -167,6 +173,7 @@ int main(int argc, char** argv) {
        41000,
        "RTP/AVP",
        {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
+  cfg.max_redirects = opt.max_redirects;
   if (!opt.proxy.empty()) cfg.outbound_proxy = with_transport(opt.proxy, opt.transport);
   if (!opt.password.empty())
     cfg.credentials = {{opt.realm, opt.username.empty() ? opt.user : opt.username, opt.password}};
@@ -190,6 +197,9 @@ int main(int argc, char** argv) {
       if (!opt.quiet && e.what == sipkit::ua::call_event::kind::state_changed)
         std::printf("call %s%s\n", std::string(to_string(e.state)).c_str(),
                     e.status ? (" (" + std::to_string(e.status) + ")").c_str() : "");
+      if (!opt.quiet && e.what == sipkit::ua::call_event::kind::redirected)
+        std::printf("call redirected to %.*s (%d)\n", static_cast<int>(e.target.size()),
+                    e.target.data(), e.status);
       if (!opt.quiet && e.what == sipkit::ua::call_event::kind::info)
         std::printf("INFO: %.*s\n", static_cast<int>(e.body.size()), e.body.data());
     });

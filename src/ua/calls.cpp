@@ -157,6 +157,7 @@ void call_binding::send_response(const call_ptr& c, S::send_response& r) {
   // A 2xx again (§13.3.1.4): the IST in Accepted passes it on (RFC 6026 §7.1); once the
   // IST is gone, statelessly. The same headers as the first time, so the same bytes.
   ua_.add_common_headers(rsp);
+  ua_.outgoing(rsp);
   if (ua_.stack_.respond(r.tx, rsp)) (void)ua_.stack_.get().send_stateless(rsp, c->peer);
 }
 

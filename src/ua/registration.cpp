@@ -71,6 +71,7 @@ registration registration_binding::start_registration(registration_options optio
   r->ua = &ua_;
   r->options = std::move(options);
   registrations_.insert(r);
+  if (ua_.events_.enabled()) r->events = detail::queue_registration_events(ua_, r);
   registration handle(r);
   parser::uri_view reg_uri;
   if (parser::parse_uri(r->options.registrar, reg_uri) || !reg_uri.is_sip()) {

@@ -35,6 +35,7 @@ subscription subscription_binding::subscribe(subscribe_options options) {
   s->call_id = ua_.random_token(20);
   s->from_tag = ua_.random_token(10);
   subscriptions_.emplace(s->call_id, s);
+  if (ua_.events_.enabled()) s->on_notify = detail::queue_notifications(ua_, s);
   subscription handle(s);
   parser::uri_view uri;
   if (s->options.event.empty() || parser::parse_uri(s->options.target, uri) || !uri.is_sip()) {

@@ -26,6 +26,7 @@
 #include "call_binding.hpp"
 #include "completion.hpp"
 #include "continuation.hpp"
+#include "event_queue.hpp"
 #include "prack_binding.hpp"
 #include "registration_binding.hpp"
 #include "session_timer_binding.hpp"
@@ -154,6 +155,15 @@ struct user_agent::impl final : tx::transaction_user {
   sipkit::log_throttle peer_log_{config_.log, "ua"};
   // Expires with the agent: work it posted checks it before touching the agent.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
+
+  // ---- hooks and the pull-style event queue (event_queue.hpp)
+  /// user_agent::on_outgoing's hook on `m`, just before it goes to the transaction layer.
+  void outgoing(parser::message& m) {
+    if (outgoing_hook_) outgoing_hook_(m);
+  }
+  std::function<void(parser::message&)> outgoing_hook_;
+  detail::incoming_tap incoming_tap_{stack_};
+  detail::event_queue events_{config_.event_queue, peer_log_};
 };
 
 }  // namespace sipkit::ua

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "header_values.hpp"
+#include "redirect.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
@@ -21,6 +22,7 @@ const continuation call_then{
     .on_failure =
         [](impl& ua, client_op& op, tx::transaction_id, std::error_code ec) {
           const call_ptr c = op.call;
+          if (detail::redirect_on_failure(ua, op, ec)) return;  // a next redirect target
           if (c && c->session)
             ua.call_binding_.run(c, c->session->on_request_failed(op.session_request, ec, now()),
                                  &op);
@@ -56,6 +58,7 @@ void call_binding::start_request(const call_ptr& c, session::invite_session::sen
     return;
   }
   ua_.add_common_headers(r.request);
+  ua_.outgoing(r.request);
   auto started = ua_.stack_.start_client(std::move(r.request), std::move(targets));
   if (started.error) {
     // A synchronous transport failure (its upcall ran before the id was known).
@@ -120,6 +123,8 @@ void call_binding::on_response(client_op& op, const message& rsp) {
       return run(c, std::move(actions));
     }
   }
+  // §8.1.3.4: a 3xx (or a failed redirect target) may send the INVITE elsewhere.
+  if (code >= 300 && detail::redirect_on_final(ua_, op, rsp)) return;
   run(c, c->session->on_response(op.session_request, rsp, now()), &op);
 }
 
@@ -130,6 +135,7 @@ call call_binding::make_call(std::string_view target) {
   c->state = call_state::calling;
   call handle(c);
   calls_.emplace(c.get(), c);
+  if (ua_.events_.enabled()) c->events = detail::queue_call_events(ua_, c);
 
   auto fail = [&](errc why, std::string_view text) {
     ua_.config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));

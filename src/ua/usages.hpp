@@ -53,6 +53,15 @@ struct usage {
   virtual void on_stray_2xx(const parser::message&) {}
 };
 
+/// A UAC call's redirect bookkeeping (redirect.hpp), made at its first 3xx.
+struct redirect_state {
+  std::vector<std::string> targets;  // still to try, in order
+  std::vector<std::string> tried;    // every Request-URI the INVITE went to
+  int followed = 0;                  // 3xx responses followed (ua_config::max_redirects)
+  // While the next target is located (RFC 3263): the INVITE operation's completion.
+  status_handler done;
+};
+
 struct call_impl final : usage {
   bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
                   const parser::message& req, const sipkit::dialog::dialog_id& id) override;
@@ -90,6 +99,8 @@ struct call_impl final : usage {
   // RFC 3515: the implicit subscription of a REFER we accepted / sent.
   std::unique_ptr<sipkit::session::transferee> transferee;
   std::unique_ptr<sipkit::session::transferor> transferor;
+  // UAC: allocated at the first 3xx it follows (RFC 3261 §8.1.3.4).
+  std::unique_ptr<redirect_state> redirect;
   // UAS: the initial 2xx awaits its ACK; the call's place in call_binding::awaiting_ack_.
   std::optional<std::list<call_impl*>::iterator> awaiting_ack;
 

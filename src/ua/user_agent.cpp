@@ -29,6 +29,10 @@ user_agent::impl::impl(boost::asio::io_context& io, ua_config cfg)
       digest_(config_.credentials),
       max_call_dialogs_((config_.max_calls + config_.max_calls_awaiting_ack) * 2) {
   transport_.set_receiver(stack_);
+  if (events_.enabled()) {  // events without a handler go to async_next_event
+    call_binding_.incoming_handler_ = detail::queue_incoming_calls(*this);
+    message_handler_ = detail::queue_messages(*this);
+  }
 }
 
 user_agent::impl::~impl() {
@@ -148,6 +152,7 @@ local_media call_binding::media_for(const tx::endpoint& dest) const {
 tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,
                                            client_op op) {
   add_common_headers(request);
+  outgoing(request);
   // A synchronous transport failure comes back in r.error (its on_failure upcall ran
   // before the id was known here and was ignored).
   auto r = stack_.start_client(std::move(request), std::move(targets));
@@ -175,6 +180,7 @@ void user_agent::impl::send_stateless_request(message& request, const tx::endpoi
   if (config_.transactions.add_rport) via += ";rport";
   request.push_front(header_id::via, via);
   add_common_headers(request);
+  outgoing(request);
   if (auto ec = stack_.get().send_stateless(request, dest))
     peer_log("stateless send failed", log_level::warning, "stateless send failed: " + ec.message());
 }
@@ -184,6 +190,7 @@ void user_agent::impl::respond(tx::transaction_id id, message response) {
 }
 
 std::error_code user_agent::impl::send_response(tx::transaction_id id, message response) {
+  outgoing(response);
   const int code = response.status_code();
   const std::error_code ec = stack_.respond(id, std::move(response));
   if (!ec) return ec;
@@ -243,6 +250,7 @@ void user_agent::stop() {
 }
 
 void user_agent::on_incoming_call(std::function<void(call)> handler) {
+  if (!handler && impl_->events_.enabled()) handler = detail::queue_incoming_calls(*impl_);
   impl_->call_binding_.incoming_handler_ = std::move(handler);
 }
 
@@ -255,6 +263,7 @@ void user_agent::on_request(std::string_view method,
 }
 
 void user_agent::on_message(std::function<void(const message_event&)> handler) {
+  if (!handler && impl_->events_.enabled()) handler = detail::queue_messages(*impl_);
   impl_->message_handler_ = std::move(handler);
 }
 

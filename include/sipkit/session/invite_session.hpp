@@ -299,6 +299,20 @@ class invite_session {
   /// the same continuation. invalid_state when `id` is not pending.
   action_list retry(request_id id, std::vector<std::pair<std::string, std::string>> set_headers,
                     time_point now);
+  /// UAC: the initial INVITE `id` got a 3xx (or its redirected target failed) and the
+  /// binding follows the redirection (RFC 3261 §8.1.3.4): the same INVITE is sent again
+  /// as a new transaction of the same call, to `request_uri` (a Contact of the 3xx), with
+  /// CSeq + 1, the same Call-ID, From (tag), To (no tag), headers and body, and the headers
+  /// in `set_headers` replacing those of the same name (and `remove_headers` removed: the
+  /// credentials meant for the server that redirected). Instead of passing that final
+  /// response to on_response. Every early dialog of the old target ends (§13.2.2.3), the
+  /// offer of the INVITE is pending again, and the state goes back to calling. A hang-up
+  /// that waited (cancel_pending, cancelling) ends the session with error::cancelled
+  /// instead. invalid_state when `id` is not the pending initial INVITE of a UAC.
+  /// (invite_redirect.cpp)
+  action_list redirect(request_id id, std::string_view request_uri,
+                       std::vector<std::pair<std::string, std::string>> set_headers,
+                       std::vector<std::string> remove_headers, time_point now);
   /// UAS: stop waiting for the ACK of our 2xx now, as if 64*T1 had passed (§13.3.1.4):
   /// BYE, and the session ends with error::no_ack. For a binding that bounds the calls
   /// awaiting their ACK. invalid_state when no 2xx awaits its ACK.

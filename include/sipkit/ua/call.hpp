@@ -67,12 +67,17 @@ struct call_event {
     remote_hold,     ///< the peer's re-offer made the media sendonly/inactive (RFC 3264 §8.4)
     remote_resume,   ///< the peer's re-offer made it sendrecv again
     refer_progress,  ///< a NOTIFY about our REFER (RFC 3515): `status` from its sipfrag body
+    /// UAC: the INVITE goes on to `target` (RFC 3261 §8.1.3.4): `status` is the 3xx that
+    /// redirected it, or the failure of the previous target (4xx-6xx; 408 timeout, 503
+    /// transport error). See ua_config::max_redirects.
+    redirected,
   };
   kind what = kind::state_changed;
   call_state state = call_state::calling;
   int status = 0;
   std::string_view content_type;  ///< valid during the callback only
   std::string_view body;          ///< valid during the callback only
+  std::string_view target;        ///< redirected: the new Request-URI; callback only
 };
 
 class call {

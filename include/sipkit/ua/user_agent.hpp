@@ -39,6 +39,7 @@
 // network reasons: failures arrive through the call's completion handlers and events.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -53,7 +54,9 @@
 #include <vector>
 
 #include "sipkit/log.hpp"
+#include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/manager.hpp"
+#include "sipkit/transaction/transport.hpp"
 #include "sipkit/transport/config.hpp"
 #include "sipkit/transport/resolver.hpp"
 #include "sipkit/transport_protocol.hpp"
@@ -113,6 +116,18 @@ struct ua_config {
   /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
   sipkit::transport::resolver_config dns;
   sipkit::logger log;
+
+  // ---- redirects, hooks and the event queue (issue 11)
+  /// RFC 3261 §8.1.3.4: how many 3xx (300, 301, 302) responses one call follows, trying
+  /// the Contacts in q order as new INVITE transactions of the same call (a target that
+  /// fails moves on to the next; a URI already tried is skipped, so loops end). 0: a 3xx
+  /// ends the call, as any final response. Each move is a call_event::kind::redirected.
+  int max_redirects = 5;
+  /// Pull-style events (user_agent::async_next_event): the most events kept for the
+  /// application before it pulls them; beyond that new events are dropped, counted
+  /// (user_agent::events_dropped) and logged, and an incoming call that cannot be queued
+  /// is answered 480. 0 (the default): no queue, handlers only.
+  std::size_t event_queue = 0;
 };
 
 /// An out-of-dialog MESSAGE (RFC 3428) with more than a body, for async_send_message.
@@ -143,6 +158,50 @@ struct message_event {
   transaction::endpoint source;
   /// The whole request, for any other header (Contact, User-Agent, Date ...).
   const parser::message* request = nullptr;
+};
+
+// ---- pull-style events (issue 11) ------------------------------------------------------
+
+/// One event of any kind, as user_agent::async_next_event yields it: for programs written
+/// around one loop (eXosip's eXosip_event_wait) instead of handlers. It owns everything it
+/// holds (copies of the texts), so it may be kept and moved freely.
+struct agent_event {
+  enum class kind : std::uint8_t {
+    incoming_call,  ///< a new INVITE: `call` (state incoming); ring, answer or reject it
+    call,           ///< an event of a call: `call`, `call_what`, `state`, `status`, texts
+    registration,   ///< a registration's event: `registration`, `registration_info`
+    subscription,   ///< a NOTIFY (or the end) of a subscription: `subscription`, `notify_state`
+    message,        ///< an out-of-dialog MESSAGE, already answered 200: `from`, `to`, texts
+  };
+  kind what = kind::call;
+  ua::call call;                  ///< incoming_call, call
+  ua::registration registration;  ///< registration
+  ua::subscription subscription;  ///< subscription
+  call_event::kind call_what = call_event::kind::state_changed;  ///< call
+  call_state state = call_state::calling;                        ///< call
+  int status = 0;                        ///< call: call_event::status
+  registration_event registration_info;  ///< registration
+  subscription_state notify_state = subscription_state::active;  ///< subscription
+  std::string reason;                      ///< subscription: terminated;reason=
+  std::chrono::seconds expires{};          ///< subscription: ;expires=
+  std::string content_type, body;          ///< call (info, message), subscription, message
+  std::string target;                      ///< call: redirected
+  std::string from, to;                    ///< message: the From and To header values
+  transaction::endpoint source;            ///< message: where it came from
+  std::optional<parser::message> request;  ///< message: the whole request (a copy)
+
+  /// kind::call as the call_event a handler would have got; its views point into this
+  /// object (valid while it lives unchanged).
+  call_event as_call_event() const {
+    call_event e;
+    e.what = call_what;
+    e.state = state;
+    e.status = status;
+    e.content_type = content_type;
+    e.body = body;
+    e.target = target;
+    return e;
+  }
 };
 
 class user_agent {
@@ -235,9 +294,56 @@ class user_agent {
   const ua_config& config() const noexcept;
   boost::asio::any_io_executor executor() const;
 
+  // ---- hooks and pull-style events (issue 11) --------------------------------------------
+
+  /// Sees, and may edit, every request and response the agent hands to the transaction
+  /// layer, before it is serialized: requests of calls, registrations, subscriptions and
+  /// out-of-dialog requests (before their Via is added; the transaction then keeps the
+  /// edited message, so its retransmissions are the same bytes), responses (a 2xx the
+  /// session retransmits, RFC 6026, passes through the hook again each time: keep the hook
+  /// deterministic), and ACKs for 2xx (with their Via). What the transaction layer builds
+  /// itself is not shown: 100 Trying, the ACK of a non-2xx final response and CANCEL
+  /// (RFC 3261 §9.1, §17.1.1.3: copies of the INVITE's fields, which the hook already
+  /// edited). Allowed edits: adding or changing headers the stack does not match on
+  /// (P-Asserted-Identity, User-Agent, X-..., topology hiding in Contact at your own risk),
+  /// changing the body with its Content-Type. Changing Via, CSeq, Call-ID, From/To tags or
+  /// the method breaks transaction and dialog matching; this is documented, not policed.
+  /// Content-Length is always recomputed. Runs on the agent's thread; it must not throw or
+  /// call back into the agent. An empty function removes the hook.
+  void on_outgoing(std::function<void(parser::message&)> hook);
+  /// Sees every message received (after parsing, before the transaction layer and the
+  /// agent act on it): retransmissions and messages the stack then drops included. For
+  /// logging and metrics; the message must not be kept (copy it). Runs on the agent's
+  /// thread; it must not throw. An empty function removes it.
+  void on_incoming(std::function<void(const parser::message&)> hook);
+
+  /// The next event of any kind (agent_event), once ua_config::event_queue > 0. Which
+  /// events reach the queue: those that have no handler. An incoming call when
+  /// on_incoming_call has no handler (instead of the 480); a call's events until its
+  /// call::on_event sets one (calls made by make_call and incoming calls from the queue);
+  /// registration events until registration::on_event sets a handler; NOTIFYs until
+  /// subscription::on_notify does; out-of-dialog MESSAGEs when on_message has none (then
+  /// answered 200 instead of 405). A handler set later takes the events from then on.
+  /// Events come in the order they happened. Completion: void(std::error_code,
+  /// agent_event) on the agent's executor (posted); with use_future / use_awaitable a
+  /// std::tuple. Several waiters are served in the order they asked. Errors:
+  /// errc::invalid_state when the queue is off; std::errc::operation_canceled for waiters
+  /// still pending when the agent is destroyed.
+  template <class Token>
+  auto async_next_event(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, agent_event)>(
+        [this](auto handler) { next_event_impl(std::move(handler)); }, token);
+  }
+  /// Events dropped because the queue was full (monotonic).
+  std::uint64_t events_dropped() const noexcept;
+  /// Events waiting to be pulled.
+  std::size_t events_queued() const noexcept;
+
   struct impl;
 
  private:
+  void next_event_impl(
+      boost::asio::any_completion_handler<void(std::error_code, agent_event)> h);
   void request_impl(std::string_view method, message_request request,
                     boost::asio::any_completion_handler<void(std::error_code, int)> h);
   std::unique_ptr<impl> impl_;
