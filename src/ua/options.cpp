@@ -43,8 +43,7 @@ std::error_code check_options(const message_options& o, options_scope scope,
   for (const auto& [name, value] : o.headers)
     if (written_by_stack(name, scope) || !parser::is_token(name) || has_line_break(value))
       return refused;
-  if (has_line_break(o.content_type) || (!o.body.empty() && o.content_type.empty()))
-    return refused;
+  if (has_line_break(o.content_type) || (!o.body.empty() && o.content_type.empty())) return refused;
   for (auto v : more)
     if (has_line_break(v)) return refused;
   return {};

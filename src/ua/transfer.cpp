@@ -79,6 +79,9 @@ void transfer_binding::refer(const call_ptr& c, refer_options o, status_handler 
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
   auto refer = session::make_refer(*d, o.target);
+  // The application's Referred-By (RFC 3892) replaces the one made from our From.
+  for (const auto& h : o.headers)
+    if (parser::lookup_header(h.first) == header_id::referred_by) refer.remove(header_id::referred_by);
   detail::add_headers(refer, o.headers);
   if (!o.body.empty()) refer.set_body(o.body, o.content_type);
   ua_.call_binding_.send_built(c, std::move(refer), refer_then, std::move(done));

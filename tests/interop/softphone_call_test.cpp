@@ -133,12 +133,13 @@ TEST_CASE("softphone: sipp receives exactly the application's SDP lines and head
   INFO("sipp log: " << log);
   REQUIRE_FALSE(sipp.exited());
   CHECK(c.local_sdp() == softphone_offer);
-  CHECK(c.remote_sdp().find(
-            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n") !=
+  CHECK(c.remote_sdp().find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+                            "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR\r\n") !=
         std::string::npos);
   std::optional<std::error_code> hung_up;
   c.async_hangup([&](std::error_code ec) { hung_up = ec; });
-  REQUIRE(run_until(io, [&] { return hung_up.has_value() && sipp.exited(); }, 20000ms));
+  REQUIRE(run_until(
+      io, [&] { return hung_up.has_value() && sipp.exited(); }, 20000ms));
   CHECK_FALSE(*hung_up);
   CHECK(*sipp.status == 0);  // every ereg check_it matched
 }

@@ -85,9 +85,8 @@ TEST_CASE("call::invite() outlives the INVITE transaction on both sides") {
   REQUIRE(alice_before->get("Subject").has_value());
   REQUIRE(bob_before->get("Subject").has_value());
   const std::string call_id(c.call_id());
-  REQUIRE(run_until(io, [&] {
-    return &c.invite() != alice_before && &incoming.invite() != bob_before;
-  }));
+  REQUIRE(run_until(
+      io, [&] { return &c.invite() != alice_before && &incoming.invite() != bob_before; }));
   for (const call* k : {&c, &incoming}) {
     CHECK(k->invite().method() == method::invite);
     CHECK(k->invite().get("Subject").value_or("") == "kept");
@@ -107,8 +106,8 @@ TEST_CASE("Each state event carries the message that caused it: 180, 200 and the
   bob.on_incoming_call([&](call c) {
     incoming = c;
     c.on_event([&](const ua::call_event& e) {
-      bob_events.push_back({e.what, e.state,
-                            e.message ? std::optional<parser::message>(*e.message) : std::nullopt});
+      bob_events.push_back(
+          {e.what, e.state, e.message ? std::optional<parser::message>(*e.message) : std::nullopt});
     });
     c.ring();
     c.answer();
@@ -116,8 +115,8 @@ TEST_CASE("Each state event carries the message that caused it: 180, 200 and the
   std::vector<recorded> alice_events;
   call c = alice.make_call(uri_of(bob, "bob"));
   c.on_event([&](const ua::call_event& e) {
-    alice_events.push_back({e.what, e.state,
-                            e.message ? std::optional<parser::message>(*e.message) : std::nullopt});
+    alice_events.push_back(
+        {e.what, e.state, e.message ? std::optional<parser::message>(*e.message) : std::nullopt});
   });
   REQUIRE(run_until(io, [&] {
     return c.state() == call_state::established && incoming &&

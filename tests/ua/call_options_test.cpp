@@ -151,7 +151,8 @@ TEST_CASE("make_call takes the SDP from an sdp::session too") {
   p.dial(o);
   REQUIRE(run_until(p.io, [&] { return p.both_established(); }));
   CHECK(p.incoming.invite().body() == s.serialize());
-  CHECK(p.incoming.invite().body().find("a=candidate:1 1 UDP 2130706431 127.0.0.1 50000 typ host\r\n") !=
+  CHECK(p.incoming.invite().body().find(
+            "a=candidate:1 1 UDP 2130706431 127.0.0.1 50000 typ host\r\n") !=
         std::string_view::npos);
 }
 
@@ -159,7 +160,8 @@ TEST_CASE("make_call adds the application's headers in order after the stack's o
   pair p;
   p.policy = ring_and_answer;
   ua::call_options o;
-  o.headers = {{"X-Account", "42"}, {"P-Preferred-Identity", "<sip:alice@example.com>"},
+  o.headers = {{"X-Account", "42"},
+               {"P-Preferred-Identity", "<sip:alice@example.com>"},
                {"X-Account", "43"}};
   p.dial(o);
   REQUIRE(run_until(p.io, [&] { return p.both_established(); }));
@@ -198,10 +200,14 @@ TEST_CASE("make_call uses the call's own From URI and display name") {
 }
 
 TEST_CASE("make_call refuses headers the stack writes, non-token names and CR/LF") {
-  const std::vector<ua::header_list> refused = {
-      {{"Via", "SIP/2.0/UDP 192.0.2.1"}}, {{"Call-ID", "x"}},  {{"CSeq", "1 INVITE"}},
-      {{"Contact", "<sip:x@192.0.2.1>"}},  {{"content-length", "0"}}, {{"Bad Name", "x"}},
-      {{"X-A", "a\r\nVia: b"}},            {{"RSeq", "1"}}};
+  const std::vector<ua::header_list> refused = {{{"Via", "SIP/2.0/UDP 192.0.2.1"}},
+                                                {{"Call-ID", "x"}},
+                                                {{"CSeq", "1 INVITE"}},
+                                                {{"Contact", "<sip:x@192.0.2.1>"}},
+                                                {{"content-length", "0"}},
+                                                {{"Bad Name", "x"}},
+                                                {{"X-A", "a\r\nVia: b"}},
+                                                {{"RSeq", "1"}}};
   for (const auto& headers : refused) {
     CAPTURE(headers.front().first);
     pair p;
@@ -414,8 +420,10 @@ TEST_CASE("reject sends Retry-After, Reason, Warning, the reason phrase and head
   REQUIRE(busy);
   CHECK(busy->reason_phrase() == "Busy Here Now");
   CHECK(values(*busy, "Retry-After") == std::vector<std::string>{"120"});
-  CHECK(values(*busy, "Reason") == std::vector<std::string>{"SIP;cause=600;text=\"Busy Everywhere\""});
-  CHECK(values(*busy, "Warning") == std::vector<std::string>{"399 callee.example \"in a meeting\""});
+  CHECK(values(*busy, "Reason") ==
+        std::vector<std::string>{"SIP;cause=600;text=\"Busy Everywhere\""});
+  CHECK(values(*busy, "Warning") ==
+        std::vector<std::string>{"399 callee.example \"in a meeting\""});
   CHECK(values(*busy, "X-Queue") == std::vector<std::string>{"full"});
 }
 
@@ -623,4 +631,43 @@ TEST_CASE("async_send_request refuses a call's methods and non-token methods") {
     REQUIRE(run_until(p.io, [&] { return ec.has_value(); }));
     CHECK(*ec == std::errc::invalid_argument);
   }
+}
+
+TEST_CASE("async_refer with options sends its headers in the REFER") {
+  boost::asio::io_context io;
+  ua::user_agent alice(io, loopback_config("alice"));
+  REQUIRE_FALSE(alice.start());
+  raw_peer bob(io);
+  call c = alice.make_call(bob.uri("bob"));
+  std::optional<std::error_code> connected;
+  c.async_wait_connected([&](std::error_code ec) { connected = ec; });
+  auto inv = bob.next_request(method::invite);
+  REQUIRE(inv);
+  bob.send(response_text(*inv, 200, "bob-1", "Contact: <" + bob.uri("bob") + ">\r\n",
+                         sdp_offer("0", "PCMU/8000")),
+           inv->from);
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  REQUIRE_FALSE(*connected);
+  ua::refer_options r;
+  r.target = "sip:carol@192.0.2.9";
+  r.headers = {{"Referred-By", "<sip:alice@example.com>"}, {"X-Transfer-Id", "t-1"}};
+  std::optional<int> status;
+  c.async_refer(r, [&](std::error_code, int s) { status = s; });
+  auto refer = bob.next_request(method::refer);
+  REQUIRE(refer);
+  CHECK(refer->header("Refer-To").find("sip:carol@192.0.2.9") != std::string::npos);
+  CHECK(refer->header("X-Transfer-Id") == "t-1");
+  // The application's Referred-By replaces the stack's own (made from our From).
+  CHECK(values(refer->msg, "Referred-By") == std::vector<std::string>{"<sip:alice@example.com>"});
+  bob.send(response_text(*refer, 202, {}), refer->from);
+  REQUIRE(run_until(io, [&] { return status.has_value(); }));
+  CHECK(*status == 202);
+
+  // A refused header: nothing is sent, invalid_argument.
+  ua::refer_options bad = r;
+  bad.headers = {{"CSeq", "9 REFER"}};
+  std::optional<std::error_code> ec;
+  c.async_refer(bad, [&](std::error_code e, int) { ec = e; });
+  REQUIRE(run_until(io, [&] { return ec.has_value(); }));
+  CHECK(*ec == std::errc::invalid_argument);
 }
