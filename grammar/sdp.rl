@@ -20,7 +20,9 @@ namespace sipkit::sdp {
 
   # ------------------------------------------------------------------ basic rules
   # §5: "a parser SHOULD accept records terminated with a single newline character".
-  EOL             = "\r"? "\n";
+  # Every line end is counted, so an extension line knows its position.
+  action eol { ++st.lines; }
+  EOL             = "\r"? "\n" @eol;
   VCHAR           = 0x21..0x7E;
   POS_DIGIT       = [1-9];
   integer         = POS_DIGIT DIGIT*;
@@ -100,6 +102,9 @@ namespace sipkit::sdp {
   action a_name { st.attr->name = st.span(st.mark, p); }
   action a_value { st.attr->value = st.span(st.value_mark, p); st.attr->has_value = true; }
 
+  action x_open { if (!st.open_extension(p)) fbreak; }
+  action x_value { st.ext->value = st.span(st.value_mark, p); }
+
   action m_open { if (!st.open_media(p - 1)) fbreak; }
   action m_media { st.current_media().media = st.span(st.mark, p); }
   action m_port { st.last_port_text() = st.span(st.mark, p); }
@@ -134,7 +139,6 @@ namespace sipkit::sdp {
                         ((repeat_interval SP typed_time (SP typed_time)+) >mark %r_value) EOL;
   zone_field          = "z=" ((time SP "-"? typed_time (SP time SP "-"? typed_time)*)
                         >mark %z_value) EOL;
-  time_description    = time_field repeat_field* zone_field?;
 
   # k= is obsolete (§5.12) and its value is kept raw.
   session_key_field   = "k=" (text >mark %session_key) EOL;
@@ -149,13 +153,24 @@ namespace sipkit::sdp {
                         (SP (fmt >f_open %f_value))+ EOL;
   media_information_field = "i=" (text >mark %media_information) EOL;
 
-  media_description   = media_field media_information_field? media_connection_field*
-                        bandwidth_field* media_key_field? attribute_field*;
+  # A line of a type letter §5 does not define (GB/T 28181's y= and f=, vendor lines): kept
+  # as an extension line, or refused by x_open under parse_options::strict(). Its letters
+  # are disjoint from every known type letter, so it may follow any line but v= first and
+  # each decision stays one byte.
+  unknown_type        = alpha - [vosiuepcbtrzkam];
+  extension_field     = (unknown_type @x_open) "=" @value_mark text? (EOL >x_value);
+  ext                 = extension_field*;
+  time_description    = time_field ext (repeat_field ext)* (zone_field ext)?;
 
-  session_description = version_field origin_field session_name_field
-                        session_information_field? uri_field? email_field* phone_field*
-                        session_connection_field? bandwidth_field* time_description+
-                        session_key_field? attribute_field* media_description*;
+  media_description   = media_field ext (media_information_field ext)?
+                        (media_connection_field ext)* (bandwidth_field ext)*
+                        (media_key_field ext)? (attribute_field ext)*;
+
+  session_description = version_field ext origin_field ext session_name_field ext
+                        (session_information_field ext)? (uri_field ext)? (email_field ext)*
+                        (phone_field ext)* (session_connection_field ext)?
+                        (bandwidth_field ext)* time_description+ (session_key_field ext)?
+                        (attribute_field ext)* media_description*;
 
   main := session_description;
 }%%

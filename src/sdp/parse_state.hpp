@@ -29,6 +29,15 @@ struct parse_state {
   connection_view* conn = nullptr;
   bandwidth_view* bw = nullptr;
   attribute_view* attr = nullptr;
+  extension_view* ext = nullptr;
+
+  // Extension-line positions: every line end is counted; `level_first_line` is the index of
+  // the current level's first line (0 for v=, else the current m= line) and
+  // `level_extensions` the extension lines of that level so far.
+  bool keep_unknown_lines = true;
+  std::uint32_t lines = 0;
+  std::uint32_t level_first_line = 0;
+  std::uint32_t level_extensions = 0;
 
   // Digit spans, converted after the pass (parallel to the view's tables).
   std::string_view version_text;
@@ -41,7 +50,8 @@ struct parse_state {
   std::array<std::string_view, session_view::max_media> port_count_text{};
   bool seen_name = false;  // s= may be empty, so its span alone cannot say it was there
 
-  // The first capacity error, if any.
+  // The first error an action stopped the machine for (a capacity, or an unknown line in
+  // strict mode), if any.
   errc limit_error = errc::ok;
   const char* limit_reason = nullptr;
   const uchar* limit_at = nullptr;
@@ -50,13 +60,16 @@ struct parse_state {
     return {reinterpret_cast<const char*>(from), static_cast<std::size_t>(to - from)};
   }
 
-  bool fail_limit(const char* reason, const uchar* at) noexcept {
+  bool fail(errc code, const char* reason, const uchar* at) noexcept {
     if (limit_error == errc::ok) {
-      limit_error = errc::too_many_headers;
+      limit_error = code;
       limit_reason = reason;
       limit_at = at;
     }
     return false;
+  }
+  bool fail_limit(const char* reason, const uchar* at) noexcept {
+    return fail(errc::too_many_headers, reason, at);
   }
 
   // Clears the scalars and counts of a view about to be filled; stale table entries past
@@ -72,6 +85,7 @@ struct parse_state {
     s.media_count_ = s.fmt_count_ = s.connection_count_ = 0;
     s.bandwidth_count_ = s.session_bandwidths_ = 0;
     s.attribute_count_ = s.session_attributes_ = 0;
+    s.extension_count_ = s.session_extensions_ = 0;
   }
 
   // Field targets.
@@ -132,6 +146,9 @@ struct parse_state {
     m.connection_range.first = v->connection_count_;
     m.bandwidth_range.first = v->bandwidth_count_;
     m.attribute_range.first = v->attribute_count_;
+    m.extension_range.first = v->extension_count_;
+    level_first_line = lines;
+    level_extensions = 0;
     return true;
   }
   std::string_view& last_port_text() noexcept { return port_text[v->media_count_ - 1]; }
@@ -186,6 +203,29 @@ struct parse_state {
     attribute_view* a = &v->attributes_[v->attribute_count_++];
     *a = attribute_view{};
     return a;
+  }
+
+  // `type` points at the line's type letter, which the grammar has checked is unknown.
+  bool open_extension(const uchar* type) noexcept {
+    if (!keep_unknown_lines) {
+      return fail(errc::syntax, "SDP line type (unknown or empty line)", type);
+    }
+    if (v->extension_count_ == session_view::max_extensions) {
+      return fail_limit("SDP line (unknown type)", type);
+    }
+    if (v->media_count_ == 0) {
+      ++v->session_extensions_;
+    } else {
+      ++current_media().extension_range.count;
+    }
+    ext = &v->extensions_[v->extension_count_++];
+    *ext = extension_view{};
+    ext->type = static_cast<char>(*type);
+    // Lines of this level before it, extension lines not counted; at most the line count,
+    // which the table sizes keep far below 65536.
+    ext->after = static_cast<std::uint16_t>(lines - level_first_line - level_extensions);
+    ++level_extensions;
+    return true;
   }
 };
 

@@ -23,6 +23,8 @@ attribute to_owning(const attribute_view& a) {
   return out;
 }
 
+extension_line to_owning(const extension_view& x) { return {x.type, copy(x.value), x.after}; }
+
 template <class Out, class In>
 std::vector<Out> copy_all(std::span<const In> in) {
   std::vector<Out> out;
@@ -37,11 +39,103 @@ std::vector<Out> copy_all(std::span<const In> in) {
   return out;
 }
 
+bool has_line_break(std::string_view s) noexcept {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// Letters RFC 8866 §5 gives a line type; an extension line must not use one, or it would
+// parse back as that line.
+bool is_extension_type(char c) noexcept {
+  const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return letter && std::string_view("vosiuepcbtrzkam").find(c) == std::string_view::npos;
+}
+
+// RFC 8866 §9 token-char.
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`{|}~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void append_attribute(std::vector<attribute>& attrs, std::string name,
+                      std::optional<std::string> value) {
+  if (!is_token(name)) {
+    throw std::invalid_argument("sipkit::sdp add_attribute: the name is not an SDP token");
+  }
+  if (value && has_line_break(*value)) {
+    throw std::invalid_argument("sipkit::sdp add_attribute: CR, LF or NUL in the value");
+  }
+  attrs.push_back({std::move(name), std::move(value)});
+}
+
+void set_in(std::vector<extension_line>& lines, char type, std::string value) {
+  if (!is_extension_type(type)) {
+    throw std::invalid_argument("sipkit::sdp set_extension: not an unknown SDP type letter");
+  }
+  if (has_line_break(value)) {
+    throw std::invalid_argument("sipkit::sdp set_extension: CR, LF or NUL in the value");
+  }
+  for (auto& x : lines) {
+    if (x.type == type) {
+      x.value = std::move(value);
+      return;
+    }
+  }
+  lines.push_back({type, std::move(value), extension_line::at_end});
+}
+
+const extension_line* find_in(const std::vector<extension_line>& lines, char type) noexcept {
+  for (const auto& x : lines) {
+    if (x.type == type) return &x;
+  }
+  return nullptr;
+}
+
+// RFC 8866 lines the serializer writes for each level, in the order it writes them.
+std::size_t line_count(const media_description& m) noexcept {
+  return 1 + (m.information.empty() ? 0 : 1) + m.connections.size() + m.bandwidths.size() +
+         (m.key.empty() ? 0 : 1) + m.attributes.size();
+}
+
+std::size_t line_count(const session& s) noexcept {
+  std::size_t n = 3 + (s.information.empty() ? 0 : 1) + (s.uri.empty() ? 0 : 1) +
+                  s.emails.size() + s.phones.size() + (s.connection ? 1 : 0) +
+                  s.bandwidths.size() + (s.key.empty() ? 0 : 1) + s.attributes.size();
+  for (const auto& t : s.timings) n += 1 + t.repeats.size() + (t.zone.empty() ? 0 : 1);
+  return n;
+}
+
+// A line that ended its level when parsed stays last when lines are added to the level.
+void anchor_trailing(std::vector<extension_line>& lines, std::size_t level_lines) noexcept {
+  for (auto& x : lines) {
+    if (x.after >= level_lines) x.after = extension_line::at_end;
+  }
+}
+
 // Writes one line at a time; every field passes through check() so a CR, LF or NUL in a
-// value can never split the output into extra lines (SDP injection).
+// value can never split the output into extra lines (SDP injection). Within a level it
+// counts the RFC 8866 lines and writes each extension line after the one it follows.
 class writer {
  public:
   explicit writer(std::string& out) : out_(out) {}
+
+  void begin_level(const std::vector<extension_line>& lines) {
+    extensions_ = lines.empty() ? nullptr : &lines;
+    level_lines_ = 0;
+  }
+  // The extension lines placed after the level's last line (or past it).
+  void end_level() {
+    if (extensions_ == nullptr) return;
+    for (const auto& x : *extensions_) {
+      if (x.after > level_lines_) extension(x);
+    }
+    extensions_ = nullptr;
+  }
 
   writer& line(char type) {
     out_ += type;
@@ -49,7 +143,7 @@ class writer {
     return *this;
   }
   writer& field(std::string_view s) {
-    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    if (has_line_break(s)) {
       throw std::invalid_argument("sipkit::sdp::session::serialize: CR, LF or NUL in a field");
     }
     out_ += s;
@@ -69,7 +163,14 @@ class writer {
     out_.append(buf, r.ptr);
     return *this;
   }
-  void end() { out_ += "\r\n"; }
+  void end() {
+    out_ += "\r\n";
+    if (extensions_ == nullptr) return;
+    ++level_lines_;
+    for (const auto& x : *extensions_) {
+      if (std::max<std::size_t>(x.after, 1) == level_lines_) extension(x);
+    }
+  }
 
   void text_line(char type, std::string_view value) { line(type).field(value).end(); }
   void connection_line(const connection& c) {
@@ -83,7 +184,20 @@ class writer {
   }
 
  private:
+  void extension(const extension_line& x) {
+    if (!is_extension_type(x.type)) {
+      throw std::invalid_argument(
+          "sipkit::sdp::session::serialize: extension line with a known or non-letter type");
+    }
+    out_ += x.type;
+    out_ += '=';
+    field(x.value);
+    out_ += "\r\n";
+  }
+
   std::string& out_;
+  const std::vector<extension_line>* extensions_ = nullptr;
+  std::size_t level_lines_ = 0;
 };
 
 template <class Attributes>
@@ -123,7 +237,8 @@ session::session(const session_view& view)
       bandwidths(copy_all<bandwidth>(view.bandwidths())),
       timings(),
       key(view.key()),
-      attributes(copy_all<attribute>(view.attributes())) {
+      attributes(copy_all<attribute>(view.attributes())),
+      extensions(copy_all<extension_line>(view.extensions())) {
   if (const connection_view* c = view.connection()) connection = to_owning(*c);
   timings.reserve(view.timings().size());
   for (const timing_view& t : view.timings()) {
@@ -142,11 +257,15 @@ session::session(const session_view& view)
     d.bandwidths = copy_all<bandwidth>(view.bandwidths(m));
     d.key = m.key;
     d.attributes = copy_all<attribute>(view.attributes(m));
+    d.extensions = copy_all<extension_line>(view.extensions(m));
+    anchor_trailing(d.extensions, line_count(d));
   }
+  anchor_trailing(extensions, line_count(*this));
 }
 
 void session::serialize_to(std::string& out) const {
   writer w(out);
+  w.begin_level(extensions);
   w.line('v').number(version).end();
   w.line('o')
       .field(origin.username)
@@ -175,7 +294,9 @@ void session::serialize_to(std::string& out) const {
   }
   if (!key.empty()) w.text_line('k', key);
   for (const auto& a : attributes) w.attribute_line(a);
+  w.end_level();
   for (const auto& m : media) {
+    w.begin_level(m.extensions);
     w.line('m').field(m.media).sp().number(m.port);
     if (m.port_count != 0) w.ch('/').number(m.port_count);
     w.sp().field(m.proto);
@@ -186,6 +307,7 @@ void session::serialize_to(std::string& out) const {
     for (const auto& b : m.bandwidths) w.bandwidth_line(b);
     if (!m.key.empty()) w.text_line('k', m.key);
     for (const auto& a : m.attributes) w.attribute_line(a);
+    w.end_level();
   }
 }
 
@@ -200,6 +322,29 @@ const attribute* session::find_attribute(std::string_view attr_name) const noexc
   return find_in(attributes, attr_name);
 }
 
+session& session::add_attribute(std::string attr_name) {
+  append_attribute(attributes, std::move(attr_name), std::nullopt);
+  return *this;
+}
+
+session& session::add_attribute(std::string attr_name, std::string value) {
+  append_attribute(attributes, std::move(attr_name), std::move(value));
+  return *this;
+}
+
+const extension_line* session::find_extension(char type) const noexcept {
+  return find_in(extensions, type);
+}
+
+session& session::set_extension(char type, std::string value) {
+  set_in(extensions, type, std::move(value));
+  return *this;
+}
+
+std::size_t session::remove_extensions(char type) {
+  return std::erase_if(extensions, [type](const extension_line& x) { return x.type == type; });
+}
+
 direction session::direction_of(const media_description& m) const noexcept {
   if (auto d = direction_in(m.attributes)) return *d;
   return direction_in(attributes).value_or(direction::sendrecv);
@@ -207,6 +352,29 @@ direction session::direction_of(const media_description& m) const noexcept {
 
 const attribute* media_description::find_attribute(std::string_view attr_name) const noexcept {
   return find_in(attributes, attr_name);
+}
+
+media_description& media_description::add_attribute(std::string attr_name) {
+  append_attribute(attributes, std::move(attr_name), std::nullopt);
+  return *this;
+}
+
+media_description& media_description::add_attribute(std::string attr_name, std::string value) {
+  append_attribute(attributes, std::move(attr_name), std::move(value));
+  return *this;
+}
+
+const extension_line* media_description::find_extension(char type) const noexcept {
+  return find_in(extensions, type);
+}
+
+media_description& media_description::set_extension(char type, std::string value) {
+  set_in(extensions, type, std::move(value));
+  return *this;
+}
+
+std::size_t media_description::remove_extensions(char type) {
+  return std::erase_if(extensions, [type](const extension_line& x) { return x.type == type; });
 }
 
 void media_description::set_direction(sdp::direction d) {
@@ -229,9 +397,9 @@ std::optional<fmtp> media_description::find_fmtp(std::string_view fmt) const noe
   return std::nullopt;
 }
 
-parse_error parse(std::string_view sdp, session& out) {
+parse_error parse(std::string_view sdp, session& out, const parse_options& options) {
   session_view view;
-  parse_error err = parse(sdp, view);
+  parse_error err = parse(sdp, view, options);
   if (!err) out = session(view);
   return err;
 }

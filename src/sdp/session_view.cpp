@@ -164,9 +164,10 @@ bool value_is_for(std::string_view value, std::string_view fmt) noexcept {
 
 }  // namespace
 
-parse_error parse(std::string_view sdp, session_view& out) noexcept {
+parse_error parse(std::string_view sdp, session_view& out, const parse_options& options) noexcept {
   parse_state st;
   st.v = &out;
+  st.keep_unknown_lines = options.unknown_lines;
   st.reset_view();
   const auto* begin = reinterpret_cast<const unsigned char*>(sdp.data());
   st.base = begin;
@@ -215,6 +216,21 @@ const attribute_view* session_view::find_attribute(const media_view& m,
 
 const attribute_view* session_view::find_attribute(std::string_view name) const noexcept {
   return find_in(attributes(), name);
+}
+
+const extension_view* session_view::find_extension(const media_view& m,
+                                                   char type) const noexcept {
+  for (const auto& x : extensions(m)) {
+    if (x.type == type) return &x;
+  }
+  return nullptr;
+}
+
+const extension_view* session_view::find_extension(char type) const noexcept {
+  for (const auto& x : extensions()) {
+    if (x.type == type) return &x;
+  }
+  return nullptr;
 }
 
 std::optional<rtpmap> session_view::find_rtpmap(const media_view& m,

@@ -23,9 +23,18 @@
 //   v o s i? u? e* p* c? b* (t r* z?)+ k? a*   then per media section   m i? c* b* k? a*
 // Line endings may be CRLF or a bare LF (§5). z= is accepted after the r= lines of any time
 // description, which covers both RFC 8866 (z= inside the time description) and RFC 4566
-// (one z= after all of them). Type letters are case-sensitive and an unknown letter is
-// rejected (§5: "MUST completely ignore or reject"). Two leniencies, both seen in the wild
-// and both preserved by a round trip: an empty s= value, and an empty attribute value ("a=x:").
+// (one z= after all of them). Type letters are case-sensitive.
+//
+// Unknown lines: §5 says a line whose type letter the parser does not know MUST be ignored
+// or the whole description rejected. Devices send such lines for real (GB/T 28181's y= and
+// f=, vendor extensions), so by default a line of any other ASCII letter ("y=0100000001",
+// "x=anything", an empty value too) is kept as an extension line, in order, at the level
+// (session or media section) where it appeared, with the number of RFC 8866 lines of that
+// level before it: session -> serialize puts it back in the same place. parse_options::
+// strict() keeps the rejection, with the offset of the type letter. A line that does not
+// start with a letter (an empty line, " a=x") is a syntax error either way, and nothing but
+// v= may come first. Two more leniencies, both seen in the wild and both preserved by a
+// round trip: an empty s= value, and an empty attribute value ("a=x:").
 //
 // Thread safety: a view may be read from several threads at once; parsing into it is not
 // synchronised.
@@ -107,6 +116,29 @@ struct media_view {
   index_range connection_range;
   index_range bandwidth_range;
   index_range attribute_range;
+  index_range extension_range;  ///< lines of unknown type letters (parse_options)
+};
+
+/// A line whose type letter RFC 8866 does not define (parse_options::unknown_lines), as
+/// written: "y=0100000001" is {'y', "0100000001", n}. GB/T 28181's y= and f= are read typed by
+/// gb28181.hpp.
+struct extension_view {
+  char type = 0;           ///< the type letter, an ASCII letter none of v o s i u e p c b t r z k a m
+  std::string_view value;  ///< everything after '=' up to the line end; may be empty
+  /// How many RFC 8866 lines of its level come before it: at session level counting from
+  /// v= (so at least 1), in a media section counting from its m= line (at least 1).
+  std::uint16_t after = 0;
+};
+
+/// What parse() tolerates beyond RFC 8866. Default-constructed: every tolerance on.
+struct parse_options {
+  /// Keep lines of unknown type letters as extension lines (session_view::extensions).
+  /// Off: such a line is errc::syntax at its type letter, reason "SDP line type (unknown or
+  /// empty line)" (RFC 8866 §5 "reject").
+  bool unknown_lines = true;
+
+  /// Everything by RFC 8866: every tolerance off.
+  static constexpr parse_options strict() noexcept { return parse_options{.unknown_lines = false}; }
 };
 
 struct parse_state;
@@ -122,6 +154,7 @@ class session_view {
   static constexpr std::size_t max_repeats = 16;
   static constexpr std::size_t max_emails = 8;
   static constexpr std::size_t max_phones = 8;
+  static constexpr std::size_t max_extensions = 32;  ///< unknown-letter lines, all levels
 
   // Session level, in line order.
   std::uint32_t version() const noexcept { return version_; }  ///< v=, 0 in RFC 8866
@@ -150,6 +183,10 @@ class session_view {
   std::span<const attribute_view> attributes() const noexcept {
     return {attributes_.data(), session_attributes_};
   }
+  /// Session-level lines of unknown type letters, in order (empty when parsed strictly).
+  std::span<const extension_view> extensions() const noexcept {
+    return {extensions_.data(), session_extensions_};
+  }
 
   // Media sections.
   std::span<const media_view> media() const noexcept { return {media_.data(), media_count_}; }
@@ -165,6 +202,9 @@ class session_view {
   std::span<const attribute_view> attributes(const media_view& m) const noexcept {
     return slice(attributes_, m.attribute_range);
   }
+  std::span<const extension_view> extensions(const media_view& m) const noexcept {
+    return slice(extensions_, m.extension_range);
+  }
 
   // Typed helpers.
   /// The media's direction: its own direction attribute, else the session's, else sendrecv
@@ -176,6 +216,10 @@ class session_view {
   /// media), or nullptr.
   const attribute_view* find_attribute(const media_view& m, std::string_view name) const noexcept;
   const attribute_view* find_attribute(std::string_view name) const noexcept;
+  /// The first extension line of this type letter in the media section (or of the session,
+  /// for the overload without media), or nullptr.
+  const extension_view* find_extension(const media_view& m, char type) const noexcept;
+  const extension_view* find_extension(char type) const noexcept;
   /// The a=rtpmap of the media section whose payload type is `fmt`, read with parse_rtpmap;
   /// nullopt if there is none or it is malformed.
   std::optional<rtpmap> find_rtpmap(const media_view& m, std::string_view fmt) const noexcept;
@@ -184,7 +228,8 @@ class session_view {
 
  private:
   friend struct parse_state;
-  friend parse_error parse(std::string_view sdp, session_view& out) noexcept;
+  friend parse_error parse(std::string_view sdp, session_view& out,
+                           const parse_options& options) noexcept;
 
   template <class T, std::size_t N>
   static std::span<const T> slice(const std::array<T, N>& table, index_range r) noexcept {
@@ -211,6 +256,8 @@ class session_view {
   std::uint16_t session_bandwidths_ = 0;
   std::uint16_t attribute_count_ = 0;
   std::uint16_t session_attributes_ = 0;
+  std::uint16_t extension_count_ = 0;
+  std::uint16_t session_extensions_ = 0;
 
   std::array<std::string_view, max_emails> emails_{};
   std::array<std::string_view, max_phones> phones_{};
@@ -221,13 +268,15 @@ class session_view {
   std::array<connection_view, max_connections> connections_{};
   std::array<bandwidth_view, max_bandwidths> bandwidths_{};
   std::array<attribute_view, max_attributes> attributes_{};
+  std::array<extension_view, max_extensions> extensions_{};
 };
 
 /// Parses one SDP session description in a single pass. On success returns a parse_error
 /// whose code is errc::ok (it converts to false); `out` is then complete. On failure `out`
 /// holds whatever was read before the error and must not be used. Errors:
-///  - errc::syntax: a line breaks the RFC 8866 §9 grammar, is out of the §5 order, has an
-///    unknown type letter, or a required line (v, o, s, t) is missing; `reason` names the
+///  - errc::syntax: a line breaks the RFC 8866 §9 grammar, is out of the §5 order, does not
+///    start with a letter (or, with options.unknown_lines off, has an unknown type letter),
+///    or a required line (v, o, s, t) is missing; `reason` names the
 ///    line ("SDP m= line", "SDP c= line (out of order)") and `offset` is the first byte that
 ///    could not be accepted (the input length when it ended early).
 ///  - errc::value_out_of_range: a number overflows its field (port > 65535, a 64-bit
@@ -236,6 +285,7 @@ class session_view {
 ///  - errc::too_many_headers: a table capacity above was exceeded; `offset` is the start of
 ///    the line (or fmt) that did not fit.
 /// Never throws, never allocates.
-parse_error parse(std::string_view sdp, session_view& out) noexcept;
+parse_error parse(std::string_view sdp, session_view& out,
+                  const parse_options& options = {}) noexcept;
 
 }  // namespace sipkit::sdp
