@@ -1086,16 +1086,19 @@ invite_session::action_list invite_session::on_ack(const message& ack, time_poin
   return out;
 }
 
-void invite_session::on_invite_transaction_ended() noexcept {
-  if (state_ != st::confirmed && state_ != st::terminating && state_ != st::terminated) return;
-  if (!uac_ && has_ok() && cseq_number(*ep_->ok) == cseq_number(invite())) return;  // ACK due
+message invite_session::on_invite_transaction_ended() noexcept {
+  if (state_ != st::confirmed && state_ != st::terminating && state_ != st::terminated) return {};
+  if (!uac_ && has_ok() && cseq_number(*ep_->ok) == cseq_number(invite())) return {};  // ACK due
   invite_released_ = true;
   if (uac_) forget_pending(invite_id_);
+  message released;
   if (ep_) {
+    released = std::move(ep_->invite);
     ep_->invite = message{};
     std::vector<std::pair<std::string, send_ack>>().swap(ep_->fork_acks);
   }
   release_episode();
+  return released;
 }
 
 invite_session::episode& invite_session::ep() {

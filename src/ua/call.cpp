@@ -68,6 +68,14 @@ std::chrono::seconds call::session_interval() const noexcept {
                                               : std::chrono::seconds(0);
 }
 bool call::remote_on_hold() const noexcept { return impl_ && impl_->remote_hold; }
+const parser::message& call::invite() const noexcept {
+  static const parser::message none;
+  if (!impl_) return none;
+  // The session's while it keeps it; the call's once the session let it go.
+  if (impl_->session && !impl_->session->invite().method_text().empty())
+    return impl_->session->invite();
+  return impl_->kept_invite;
+}
 
 void call::on_event(std::function<void(const call_event&)> handler) {
   auto& c = live(impl_);
@@ -76,12 +84,25 @@ void call::on_event(std::function<void(const call_event&)> handler) {
 }
 
 std::error_code call::ring(int code) {
+  ring_options o;
+  o.code = code;
+  return ring(o);
+}
+std::error_code call::ring(const ring_options& options) {
   live(impl_);
-  return impl_->ua->call_binding_.ring(impl_, code);
+  return impl_->ua->call_binding_.ring(impl_, options);
 }
 std::error_code call::answer() {
   live(impl_);
   return impl_->ua->call_binding_.answer(impl_);
+}
+std::error_code call::answer(const answer_options& options) {
+  live(impl_);
+  return impl_->ua->call_binding_.answer(impl_, options);
+}
+std::error_code call::reject(const reject_options& options) {
+  live(impl_);
+  return impl_->ua->call_binding_.reject(impl_, options);
 }
 std::error_code call::reject(int code, std::string_view reason) {
   live(impl_);
@@ -99,16 +120,23 @@ void call::wait_connected_impl(boost::asio::any_completion_handler<void(std::err
   c.connected_waiters.push_back(std::move(h));
 }
 
-void call::hangup_impl(boost::asio::any_completion_handler<void(std::error_code)> h) {
+void call::hangup_impl(hangup_options options,
+                       boost::asio::any_completion_handler<void(std::error_code)> h) {
   live(impl_);
-  impl_->ua->call_binding_.hangup(impl_, {std::move(h), executor()});
+  impl_->ua->call_binding_.hangup(impl_, std::move(options), {std::move(h), executor()});
 }
 
-void call::request_impl(const std::string& method, std::string content_type, std::string body,
+void call::request_impl(const std::string& method, message_options options,
                         boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
-  impl_->ua->call_binding_.in_dialog_request(impl_, method, std::move(content_type),
-                                             std::move(body), {std::move(h), executor()});
+  impl_->ua->call_binding_.in_dialog_request(impl_, method, std::move(options),
+                                             {std::move(h), executor()});
+}
+
+void call::reoffer_impl(reoffer_options options,
+                        boost::asio::any_completion_handler<void(std::error_code, int)> h) {
+  live(impl_);
+  impl_->ua->call_binding_.reoffer(impl_, std::move(options), {std::move(h), executor()});
 }
 
 void call::update_impl(boost::asio::any_completion_handler<void(std::error_code, int)> h) {
@@ -120,6 +148,10 @@ void call::reinvite_impl(bool hold,
                          boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   live(impl_);
   impl_->ua->call_binding_.reinvite(impl_, hold, {std::move(h), executor()});
+}
+
+call user_agent::make_call(std::string_view target_uri, call_options options) {
+  return impl_->call_binding_.make_call(target_uri, std::move(options));
 }
 
 }  // namespace sipkit::ua

@@ -29,7 +29,9 @@ class call_binding {
   /// outcome produced them (its request_completed goes to op's continuation).
   void run(const call_ptr& c, session_actions actions, client_op* op = nullptr);
   /// The call is over: dialogs unlisted, waiters completed, event sent, call released.
-  void end_call(const call_ptr& c, int status, std::error_code ec);
+  /// `cause`: the message that ended it (the peer's BYE, a final response), for the event.
+  void end_call(const call_ptr& c, int status, std::error_code ec,
+                const parser::message* cause = nullptr);
   /// Arms the call's one timer at the earliest deadline of its session and modules.
   void arm_timer(const call_ptr& c);
   /// The initial 2xx of `c` gets no more ACK wait (evicted from the calls awaiting it).
@@ -39,20 +41,32 @@ class call_binding {
   void start_awaiting_ack(const call_ptr& c);
   void stop_awaiting_ack(call_impl& c);
   void emit(call_impl& c, call_event e);
-  void set_state(call_impl& c, call_state s, int status = 0);
+  void set_state(call_impl& c, call_state s, int status = 0,
+                 const parser::message* cause = nullptr);
+  /// The INVITE's transaction is over: the session lets the INVITE go and the call keeps
+  /// it for call::invite() (moved, not copied).
+  void invite_transaction_ended(const call_ptr& c);
   local_media media_for(const tx::endpoint& dest) const;
 
   // ---- UAC and the call's requests (uac.cpp, requests.cpp)
-  call make_call(std::string_view target);
+  call make_call(std::string_view target, call_options options = {});
+  /// std::errc::invalid_argument when `o` breaks the header rule (options.hpp), has an
+  /// unparsable From URI or proxy, or a display name with a quote.
+  static std::error_code check_call_options(const call_options& o);
+  /// Builds the call's INVITE (From, route set, Subject, headers, the offer) and session.
+  void start_invite(const call_ptr& c, const std::string& target, const std::string& local,
+                    const tx::endpoint& dest, call_options o);
   /// A request the session asked for: a client transaction with `op` as its continuation.
   void start_request(const call_ptr& c, session::invite_session::send_request& r, client_op op);
   /// A response to one of a call's requests: retried with credentials / a larger
   /// Session-Expires, or passed to the session.
   void on_response(client_op& op, const parser::message& rsp);
-  void hangup(const call_ptr& c, done_handler done);
-  void in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
-                         std::string body, status_handler done);
+  void hangup(const call_ptr& c, done_handler done) { hangup(c, {}, std::move(done)); }
+  void hangup(const call_ptr& c, hangup_options options, done_handler done);
+  void in_dialog_request(const call_ptr& c, const std::string& method, message_options options,
+                         status_handler done);
   void reinvite(const call_ptr& c, bool hold, status_handler done);
+  void reoffer(const call_ptr& c, reoffer_options options, status_handler done);
   void update(const call_ptr& c, status_handler done);
   /// Sends a request a module built from the session's dialog (PRACK, REFER, NOTIFY, a
   /// refreshing UPDATE) with the module's continuation.
@@ -62,15 +76,17 @@ class call_binding {
   // ---- UAS (uas.cpp)
   void on_new_invite(tx::transaction_id id, const parser::message& req, const tx::endpoint& source);
   void on_cancel(tx::transaction_id id, const parser::message& req, tx::transaction_id cancels);
-  std::error_code ring(const call_ptr& c, int code);
-  std::error_code answer(const call_ptr& c);
+  std::error_code ring(const call_ptr& c, const ring_options& options);
+  std::error_code answer(const call_ptr& c, const answer_options& options = {});
   std::error_code reject(const call_ptr& c, int code, std::string_view reason);
+  std::error_code reject(const call_ptr& c, const reject_options& options);
   /// An in-dialog request the session passed up (INFO, MESSAGE, re-INVITE, UPDATE, PRACK,
   /// REFER, NOTIFY ...): answered here or by the module it belongs to.
   void on_request_received(const call_ptr& c, tx::transaction_id tx, const parser::message& req);
   /// The peer offered (re-INVITE, UPDATE, INVITE): our answer from our media, for the
   /// response that on_request_received sends.
-  void on_offer(const call_ptr& c, std::string_view sdp);
+  /// `offer`: the message that carried it, for the events.
+  void on_offer(const call_ptr& c, std::string_view sdp, const parser::message* offer = nullptr);
   void respond(const call_ptr& c, tx::transaction_id tx, int status,
                session::message_options options = {});
 

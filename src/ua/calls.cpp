@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "sipkit/session/error.hpp"
+#include "options.hpp"
 #include "ua_impl.hpp"
 
 namespace sipkit::ua {
@@ -93,6 +94,11 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
       next_.then = nullptr;
       next_.attempts = 0;
       next.call = c;
+      // The application's hang-up headers (RFC 3326 Reason ...) go in the BYE, whenever
+      // the session sends it (after the ACK, for a hang-up before it).
+      if (c->extras && !c->extras->bye_headers.empty() &&
+          r->request.method() == parser::method::bye)
+        detail::add_headers(r->request, c->extras->bye_headers);
       start_request(c, *r, std::move(next));
     } else if (auto* cancel = std::get_if<S::cancel_invite>(&a)) {
       (void)cancel;
@@ -115,11 +121,19 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
     } else if (auto* offer = std::get_if<S::offer_received>(&a)) {
       using carrier = session::offer_answer_state::carrier;
       if (offer->carrier == carrier::reinvite || offer->carrier == carrier::update) {
-        on_offer(c, offer->message->body());
+        on_offer(c, offer->message->body(), offer->message);
       } else if (offer->carrier == carrier::success && c->session) {
-        // Our INVITE had no offer: the 2xx offers, the ACK answers (§13.2.1).
-        on_offer(c, offer->message->body());
-        run(c, c->session->answer(answer_status_ ? std::string_view{} : answer_, now()));
+        // Our INVITE had no offer: the 2xx offers, the ACK answers (§13.2.1), with the
+        // application's answer when it gave a way to make one, else from our media.
+        std::string mine;
+        if (c->extras && c->extras->answer_offer)
+          mine = c->extras->answer_offer(offer->message->body());
+        if (mine.empty()) on_offer(c, offer->message->body(), offer->message);
+        else answer_status_ = 0;
+        run(c, c->session->answer(!mine.empty()     ? std::string_view(mine)
+                                  : answer_status_ ? std::string_view{}
+                                                   : std::string_view(answer_),
+                                  now()));
       }
     } else if (std::holds_alternative<S::offer_needed>(a)) {
       // A re-INVITE without offer: our 2xx offers what we have (§14.2).
@@ -133,7 +147,7 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
       if (op && op->session_request == done->id && op->then->on_completed)
         op->then->on_completed(ua_, *op, done->response, done->error);
     } else if (auto* e = std::get_if<S::ended>(&a)) {
-      end_call(c, e->status, e->error ? public_error(e->error) : std::error_code{});
+      end_call(c, e->status, e->error ? public_error(e->error) : std::error_code{}, e->cause);
     }
   }
   if (c->session) sync_dialogs(c);
@@ -191,7 +205,7 @@ void call_binding::on_state_changed(const call_ptr& c, const S::state_changed& s
       } else {
         c->prack_uas.reset();  // RFC 3262 §3: a PRACK after the ACK acknowledges nothing
       }
-      set_state(*c, call_state::established, c->final_status);
+      set_state(*c, call_state::established, c->final_status, s.cause);
       ua_.session_timer_.arm_session_timer(c);
       auto waiters = std::move(c->connected_waiters);
       c->connected_waiters.clear();
@@ -201,7 +215,13 @@ void call_binding::on_state_changed(const call_ptr& c, const S::state_changed& s
     default:
       break;
   }
-  set_state(*c, public_state(s.to, c->outgoing), status);
+  set_state(*c, public_state(s.to, c->outgoing), status, s.cause);
+}
+
+void call_binding::invite_transaction_ended(const call_ptr& c) {
+  if (!c->session) return;
+  auto released = c->session->on_invite_transaction_ended();
+  if (!released.method_text().empty()) c->kept_invite = std::move(released);
 }
 
 // ------------------------------------------------------------------ dialogs of a call
@@ -304,7 +324,8 @@ void call_binding::on_timer(const call_ptr& c) {
 
 // ------------------------------------------------------------------ end of a call
 
-void call_binding::end_call(const call_ptr& call_ref, int status, std::error_code ec) {
+void call_binding::end_call(const call_ptr& call_ref, int status, std::error_code ec,
+                            const parser::message* cause) {
   // A copy: `call_ref` may live in a dialog entry or the call table erased below.
   const call_ptr c = call_ref;
   if (c->state == call_state::terminated) return;
@@ -321,7 +342,7 @@ void call_binding::end_call(const call_ptr& call_ref, int status, std::error_cod
   auto waiters = std::move(c->connected_waiters);
   c->connected_waiters.clear();
   for (auto& w : waiters) w.complete(ec ? ec : make_error_code(errc::call_ended));
-  set_state(*c, call_state::terminated, status);
+  set_state(*c, call_state::terminated, status, cause);
   c->hangup_done.complete(std::error_code{});
   c->events = nullptr;  // it may hold a handle to this call: break the cycle
   c->observers.clear();

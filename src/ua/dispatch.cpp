@@ -231,7 +231,7 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
   }
   if (auto it = call_binding_.invite_servers_.find(id); it != call_binding_.invite_servers_.end()) {
     // The IST is over (the ACK came, or Timer L): the session may let the INVITE go.
-    if (it->second->session) it->second->session->on_invite_transaction_ended();
+    call_binding_.invite_transaction_ended(it->second);
     call_binding_.invite_servers_.erase(it);
   }
   if (auto it = checks_.pending_keys_.find(id); it != checks_.pending_keys_.end()) {

@@ -2,6 +2,7 @@
 // requests (INFO, MESSAGE, UPDATE, re-INVITE for hold/resume, RFC 3261 §14 and RFC 3311,
 // the modules' PRACK, REFER, NOTIFY), and requests out of any dialog (§8.1).
 #include "header_values.hpp"
+#include "options.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
@@ -53,13 +54,20 @@ void call_binding::send_built(const call_ptr& c, message request, const continua
                      [&] { return c->session->send_built(std::move(request), now()); });
 }
 
-void call_binding::in_dialog_request(const call_ptr& c, const std::string& method, std::string ct,
-                                     std::string body, status_handler done) {
+void call_binding::in_dialog_request(const call_ptr& c, const std::string& method,
+                                     message_options o, status_handler done) {
+  // The methods with operations (and state) of their own are not sent this way.
+  static constexpr std::string_view own[] = {"INVITE", "UPDATE", "ACK", "CANCEL", "BYE", "PRACK"};
+  bool refused = !parser::is_token(method) ||
+                 detail::check_options(o, detail::options_scope::call, {});
+  for (auto m : own) refused = refused || parser::iequals(method, m);
+  if (refused) return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   if (!c->session || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   session::message_options options;
-  options.body = std::move(body);
-  options.content_type = std::move(ct);
+  options.headers = std::move(o.headers);
+  options.body = std::move(o.body);
+  options.content_type = std::move(o.content_type);
   start_call_request(*this, c, call_then, std::move(done), [&] {
     return c->session->request(method, std::move(options), now());
   });
@@ -75,6 +83,33 @@ void call_binding::reinvite(const call_ptr& c, bool hold, status_handler done) {
   auto offer = hold ? ua::hold(current) : with_direction(current, sdp::direction::sendrecv);
   session::reinvite_options options;
   options.message.body = offer.serialize();
+  start_call_request(*this, c, call_then, std::move(done),
+                     [&] { return c->session->reinvite(std::move(options), now()); });
+}
+
+void call_binding::reoffer(const call_ptr& c, reoffer_options o, status_handler done) {
+  if (detail::check_options(o, detail::options_scope::call, {o.sdp}))
+    return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
+  if (!c->session) return done.complete(make_error_code(errc::invalid_state), 0);
+  // Empty: our current description again (a refresh, RFC 3264 §8: same version).
+  std::string offer = o.sdp.empty() ? c->session->offer_answer().local_sdp() : std::move(o.sdp);
+  if (o.use_update) {
+    // RFC 3311 §5.1: an offer only once the INVITE's offer/answer is complete and none
+    // is pending; also in an early dialog.
+    const bool in_dialog = c->state == call_state::established ||
+                           c->state == call_state::early || c->state == call_state::ringing;
+    const auto& oa = c->session->offer_answer();
+    if (!in_dialog || !oa.negotiated() || oa.pending() ||
+        c->session->current_reinvite_state() == session::invite_session::reinvite_state::sent)
+      return done.complete(make_error_code(errc::invalid_state), 0);
+    session::message_options options = detail::session_options(o, offer);
+    return start_call_request(*this, c, call_then, std::move(done),
+                              [&] { return c->session->update(std::move(options), now()); });
+  }
+  if (c->state != call_state::established || offer.empty())
+    return done.complete(make_error_code(errc::invalid_state), 0);
+  session::reinvite_options options;
+  options.message = detail::session_options(o, offer);
   start_call_request(*this, c, call_then, std::move(done),
                      [&] { return c->session->reinvite(std::move(options), now()); });
 }
@@ -100,43 +135,24 @@ void call_binding::update(const call_ptr& c, status_handler done) {
                      [&] { return c->session->update(std::move(options), now()); });
 }
 
-namespace {
-
-// The headers out_of_dialog_request writes itself: a caller's copy would contradict them.
-bool written_by_agent(std::string_view name) {
-  switch (parser::lookup_header(name)) {
-    case header_id::via:
-    case header_id::from:
-    case header_id::to:
-    case header_id::call_id:
-    case header_id::cseq:
-    case header_id::max_forwards:
-    case header_id::route:
-    case header_id::content_type:
-    case header_id::content_length:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
-void user_agent::impl::out_of_dialog_request(std::string_view method, message_request r,
+void user_agent::impl::out_of_dialog_request(std::string_view method, request_options r,
                                              status_handler done) {
+  // A call's methods need a call (make_call, async_hangup); the rest is the rule of
+  // options.hpp, the same for every operation.
+  static constexpr std::string_view call_methods[] = {"INVITE", "ACK", "CANCEL", "BYE"};
+  bool refused = !parser::is_token(method) ||
+                 detail::check_options(r, detail::options_scope::out_of_dialog,
+                                       {r.display_name}) ||
+                 r.display_name.find('"') != std::string::npos;
+  for (auto m : call_methods) refused = refused || parser::iequals(method, m);
+  if (!refused && !r.from_uri.empty()) {
+    parser::uri_view from;
+    refused = static_cast<bool>(parser::parse_uri(r.from_uri, from));
+  }
+  if (refused) return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   parser::uri_view uri;
   if (parser::parse_uri(r.target_uri, uri) || !uri.is_sip())
     return done.complete(make_error_code(errc::bad_target), 0);
-  if (!r.from_uri.empty()) {
-    parser::uri_view from;
-    if (parser::parse_uri(r.from_uri, from))
-      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
-  }
-  for (const auto& [name, value] : r.headers) {
-    if (written_by_agent(name) || !parser::is_token(name) ||
-        value.find_first_of("\r\n") != std::string::npos)
-      return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
-  }
   const std::string_view first_hop = config_.outbound_proxy.empty()
                                          ? std::string_view(r.target_uri)
                                          : std::string_view(config_.outbound_proxy);
@@ -159,11 +175,12 @@ void user_agent::impl::out_of_dialog_request(std::string_view method, message_re
         r.from_uri.empty()
             ? "sip:" + config_.user + "@" + (config_.domain.empty() ? local : config_.domain)
             : r.from_uri;
-    req.add(header_id::from, bracket(from) + ";tag=" + random_token(10));
+    const std::string name = r.display_name.empty() ? "" : "\"" + r.display_name + "\" ";
+    req.add(header_id::from, name + bracket(from) + ";tag=" + random_token(10));
     req.add(header_id::to, bracket(t));
     req.add(header_id::call_id, random_token(20) + "@" + local);
     req.add(header_id::cseq, "1 " + m);
-    for (const auto& [name, value] : r.headers) req.add(name, value);
+    detail::add_headers(req, r.headers);
     if (!r.body.empty() || !r.content_type.empty()) req.set_body(r.body, r.content_type);
     client_op op;
     op.then = &request_then;

@@ -14,6 +14,7 @@
 
 #include <stdexcept>
 
+#include "options.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "ua_impl.hpp"
 
@@ -67,15 +68,20 @@ const continuation refer_notify_then{
         },
 };
 
-void transfer_binding::refer(const call_ptr& c, std::string target, status_handler done) {
+void transfer_binding::refer(const call_ptr& c, refer_options o, status_handler done) {
+  if (detail::check_options(o, detail::options_scope::call, {o.target}))
+    return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   auto* d = c->session ? c->session->dialog_for_module() : nullptr;
   if (!d || c->state != call_state::established)
     return done.complete(make_error_code(errc::invalid_state), 0);
   parser::uri_view uri;
-  if (parser::parse_uri(target, uri)) return done.complete(make_error_code(errc::bad_target), 0);
+  if (parser::parse_uri(o.target, uri)) return done.complete(make_error_code(errc::bad_target), 0);
   // One implicit subscription per call at a time: a new REFER replaces the last one's.
   c->transferor = std::make_unique<session::transferor>();
-  ua_.call_binding_.send_built(c, session::make_refer(*d, target), refer_then, std::move(done));
+  auto refer = session::make_refer(*d, o.target);
+  detail::add_headers(refer, o.headers);
+  if (!o.body.empty()) refer.set_body(o.body, o.content_type);
+  ua_.call_binding_.send_built(c, std::move(refer), refer_then, std::move(done));
 }
 
 void transfer_binding::send_refer_notify(const call_ptr& c, int status, std::string_view reason) {
@@ -142,10 +148,10 @@ void user_agent::on_refer(std::function<call(call original, std::string_view ref
   impl_->transfer_.refer_handler_ = std::move(handler);
 }
 
-void call::refer_impl(std::string target,
+void call::refer_impl(refer_options options,
                       boost::asio::any_completion_handler<void(std::error_code, int)> h) {
   if (!impl_) throw std::logic_error("sipkit::ua::call: empty call handle");
-  impl_->ua->transfer_.refer(impl_, std::move(target), {std::move(h), executor()});
+  impl_->ua->transfer_.refer(impl_, std::move(options), {std::move(h), executor()});
 }
 
 }  // namespace sipkit::ua

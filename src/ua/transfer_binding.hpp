@@ -16,7 +16,7 @@ class transfer_binding {
   explicit transfer_binding(user_agent::impl& ua) : ua_(ua) {}
 
   // ---- transfer (transfer.cpp)
-  void refer(const call_ptr& c, std::string target, status_handler done);
+  void refer(const call_ptr& c, refer_options options, status_handler done);
   void on_refer(const call_ptr& c, tx::transaction_id id, const parser::message& req);
   void on_refer_notify(const call_ptr& c, tx::transaction_id id, const parser::message& req);
   void send_refer_notify(const call_ptr& c, int status, std::string_view reason);

@@ -104,14 +104,16 @@ struct user_agent::impl final : tx::transaction_user {
   /// The usage that owns the dialog of this request / response (§12.2.2); nullptr if none.
   detail::usage* usage_for(const std::optional<sipkit::dialog::dialog_id>& id);
 
-  void out_of_dialog_request(std::string_view method, message_request request, status_handler done);
+  void out_of_dialog_request(std::string_view method, request_options request, status_handler done);
 
   /// A 401/407 to `op`: send the request again with credentials (§22.2). False when we
   /// cannot (no credentials, unsupported challenge, already tried twice).
   bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
   /// Adds the credentials for `challenge` to `request` (the `attempt`th challenged retry);
   /// false when we cannot or should not (refused credentials without stale=true).
-  bool answer_challenge(parser::message& request, const parser::message& challenge, int attempt);
+  /// `client`: a call's own credentials (call_options::credentials) instead of the agent's.
+  bool answer_challenge(parser::message& request, const parser::message& challenge, int attempt,
+                        digest_client* client = nullptr);
 
   void on_application_request(tx::transaction_id id, const parser::message& req,
                               const tx::endpoint& source,

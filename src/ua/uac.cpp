@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "header_values.hpp"
+#include "options.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
@@ -28,9 +29,9 @@ const continuation call_then{
     // The INVITE transaction is over (Timer M: no more forked 2xx): the session lets the
     // INVITE and what it kept for the 2xx go.
     .on_terminated =
-        [](impl&, client_op& op, tx::transaction_id id) {
+        [](impl& ua, client_op& op, tx::transaction_id id) {
           if (op.call && op.call->session && op.call->outgoing && op.call->invite_tx == id)
-            op.call->session->on_invite_transaction_ended();
+            ua.call_binding_.invite_transaction_ended(op.call);
         },
     .on_completed =
         [](impl&, client_op& op, const message* rsp, std::error_code ec) {
@@ -105,7 +106,9 @@ void call_binding::on_response(client_op& op, const message& rsp) {
       if (auto to = retry.to(); to && !to->tag.empty())
         if (auto* d = c->session->dialog_for_module(to->tag)) cseq = d->local_cseq() + 1;
       retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
-      if (ua_.answer_challenge(retry, rsp, op.attempts + 1))
+      digest_client* own = c->extras ? c->extras->digest.get() : nullptr;
+      if ((own && ua_.answer_challenge(retry, rsp, op.attempts + 1, own)) ||
+          ua_.answer_challenge(retry, rsp, op.attempts + 1))
         set = headers_of(retry, {"Authorization", "Proxy-Authorization"});
     }
     if (!set.empty()) {
@@ -123,7 +126,7 @@ void call_binding::on_response(client_op& op, const message& rsp) {
   run(c, c->session->on_response(op.session_request, rsp, now()), &op);
 }
 
-call call_binding::make_call(std::string_view target) {
+call call_binding::make_call(std::string_view target, call_options options) {
   auto c = std::make_shared<call_impl>();
   c->ua = &ua_;
   c->outgoing = true;
@@ -131,22 +134,39 @@ call call_binding::make_call(std::string_view target) {
   call handle(c);
   calls_.emplace(c.get(), c);
 
-  auto fail = [&](errc why, std::string_view text) {
+  auto fail = [&](std::error_code why, std::string_view text) {
     ua_.config_.log.log(log_level::warning, "ua", std::string(text) + ": " + std::string(target));
     // Posted, so the caller can attach handlers to the handle first.
     boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), c, why] {
-      if (!alive.expired()) end_call(c, 0, make_error_code(why));
+      if (!alive.expired()) end_call(c, 0, why);
     });
     return handle;
   };
-  if (ua_.stopping_) return fail(errc::invalid_state, "agent stopping, call refused");
-  if (calls_.size() > ua_.config_.max_calls) return fail(errc::too_many_calls, "too many calls");
+  if (ua_.stopping_) return fail(make_error_code(errc::invalid_state), "agent stopping, call refused");
+  if (calls_.size() > ua_.config_.max_calls)
+    return fail(make_error_code(errc::too_many_calls), "too many calls");
   parser::uri_view uri;
-  if (parser::parse_uri(target, uri) || !uri.is_sip()) return fail(errc::bad_target, "cannot call");
-  const std::string_view first_hop =
-      ua_.config_.outbound_proxy.empty() ? target : std::string_view(ua_.config_.outbound_proxy);
-  ua_.locate(first_hop, [this, c, t = std::string(target)](std::error_code ec,
-                                                           std::vector<tx::endpoint> targets) {
+  if (parser::parse_uri(target, uri) || !uri.is_sip())
+    return fail(make_error_code(errc::bad_target), "cannot call");
+  if (check_call_options(options))
+    return fail(std::make_error_code(std::errc::invalid_argument), "call options refused");
+  if (!options.credentials.empty() || options.answer_offer) {
+    c->extras = std::make_unique<detail::call_extras>();
+    if (!options.credentials.empty())
+      c->extras->digest = std::make_unique<digest_client>(std::move(options.credentials));
+    c->extras->answer_offer = std::move(options.answer_offer);
+  }
+  // §8.1.2: the first hop is the first route (a pre-loaded route set or the outbound
+  // proxy), else the target.
+  std::string first_hop(target);
+  if (!options.route.empty()) first_hop = options.route.front();
+  else if (!options.outbound_proxy.empty()) first_hop = options.outbound_proxy;
+  else if (!ua_.config_.outbound_proxy.empty()) first_hop = ua_.config_.outbound_proxy;
+  if (auto lt = first_hop.find('<'); lt != std::string::npos)  // a name-addr route value
+    first_hop = first_hop.substr(lt + 1, first_hop.find('>', lt) - lt - 1);
+  ua_.locate(first_hop, [this, c, t = std::string(target), first_hop,
+                         o = std::move(options)](std::error_code ec,
+                                                 std::vector<tx::endpoint> targets) mutable {
     if (c->state == call_state::terminated) return;  // hung up meanwhile
     if (ec || targets.empty()) {
       ua_.config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
@@ -159,52 +179,94 @@ call call_binding::make_call(std::string_view target) {
       return end_call(c, 0, make_error_code(errc::bad_target));
     }
     c->peer = dest;
-    if (parser::uri_view hop; !parser::parse_uri(ua_.config_.outbound_proxy.empty()
-                                                     ? std::string_view(t)
-                                                     : std::string_view(ua_.config_.outbound_proxy),
-                                                 hop))
+    if (parser::uri_view hop; !parser::parse_uri(first_hop, hop))
       c->first_hop_host = std::string(hop.host);
-
-    auto inv = message::request("INVITE", t);
-    if (!ua_.config_.outbound_proxy.empty()) {
-      std::string route = bracket(ua_.config_.outbound_proxy);
-      route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
-      inv.add(header_id::route, route);
-    }
-    inv.add(header_id::max_forwards, "70");
-    std::string from;
-    if (!ua_.config_.display_name.empty()) from += "\"" + ua_.config_.display_name + "\" ";
-    from += "<sip:" + ua_.config_.user + "@";
-    from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
-    from += ">;tag=" + ua_.random_token(10);
-    inv.add(header_id::from, from);
-    inv.add(header_id::to, bracket(t));
-    inv.add(header_id::call_id, ua_.random_token(20) + "@" + local);
-    inv.add(header_id::cseq, "1 INVITE");
-    inv.add(header_id::contact, ua_.contact_for(dest));
-    ua_.session_timer_.add_session_timer_offer(c, inv);
-    if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
-    c->sdp_session_id = random_session_id(ua_.random_);
-    c->sdp_version = 1;
-    if (!ua_.config_.media.streams.empty())
-      inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),
-                   "application/sdp");
-    c->session.emplace(session::invite_session::make_uac(
-        std::move(inv), {ua_.config_.transactions.timers, dest.reliable()}));
+    start_invite(c, t, local, dest, std::move(o));
     next_.targets = std::move(targets);
     run(c, c->session->start(now()));
   });
   return handle;
 }
 
-void call_binding::hangup(const call_ptr& c, done_handler done) {
+std::error_code call_binding::check_call_options(const call_options& o) {
+  if (auto ec = detail::check_options(o, detail::options_scope::call,
+                                      {o.sdp, o.from_uri, o.display_name, o.outbound_proxy,
+                                       o.subject}))
+    return ec;
+  const auto refused = std::make_error_code(std::errc::invalid_argument);
+  for (const auto& r : o.route)
+    if (detail::has_line_break(r) || r.empty()) return refused;
+  parser::uri_view u;
+  if (!o.from_uri.empty() && parser::parse_uri(o.from_uri, u)) return refused;
+  if (!o.outbound_proxy.empty() && parser::parse_uri(o.outbound_proxy, u)) return refused;
+  if (o.display_name.find('"') != std::string::npos) return refused;
+  return {};
+}
+
+void call_binding::start_invite(const call_ptr& c, const std::string& t, const std::string& local,
+                                const tx::endpoint& dest, call_options o) {
+  auto inv = message::request("INVITE", t);
+  // §8.1.2: a pre-loaded route set as given, else the outbound proxy as a loose router.
+  const std::string& proxy = o.outbound_proxy.empty() ? ua_.config_.outbound_proxy : o.outbound_proxy;
+  if (!o.route.empty()) {
+    for (const auto& r : o.route) inv.add(header_id::route, bracket(r));
+  } else if (!proxy.empty()) {
+    std::string route = bracket(proxy);
+    route.insert(route.size() - 1, ";lr");  // §16.12: a loose router, pre-loaded
+    inv.add(header_id::route, route);
+  }
+  inv.add(header_id::max_forwards, "70");
+  std::string from;
+  const std::string& name = o.display_name.empty() ? ua_.config_.display_name : o.display_name;
+  if (!name.empty()) from += "\"" + name + "\" ";
+  if (o.from_uri.empty()) {
+    from += "<sip:" + ua_.config_.user + "@";
+    from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
+    from += ">";
+  } else {
+    from += bracket(o.from_uri);
+  }
+  from += ";tag=" + ua_.random_token(10);
+  inv.add(header_id::from, from);
+  inv.add(header_id::to, bracket(t));
+  inv.add(header_id::call_id, ua_.random_token(20) + "@" + local);
+  inv.add(header_id::cseq, "1 INVITE");
+  inv.add(header_id::contact, ua_.contact_for(dest));
+  ua_.session_timer_.add_session_timer_offer(c, inv);
+  if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
+  if (!o.subject.empty()) inv.add("Subject", o.subject);
+  detail::add_headers(inv, o.headers);
+  c->sdp_session_id = random_session_id(ua_.random_);
+  c->sdp_version = 1;
+  if (o.delayed_offer) {
+    // No offer: the 2xx offers, the ACK answers (RFC 3264 §4).
+  } else if (!o.sdp.empty()) {
+    inv.set_body(o.sdp, "application/sdp");
+  } else if (!o.body.empty()) {
+    inv.set_body(o.body, o.content_type);
+  } else if (!ua_.config_.media.streams.empty()) {
+    inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),
+                 "application/sdp");
+  }
+  c->session.emplace(session::invite_session::make_uac(
+      std::move(inv), {ua_.config_.transactions.timers, dest.reliable()}));
+}
+
+void call_binding::hangup(const call_ptr& c, hangup_options o, done_handler done) {
+  if (detail::check_options(o, detail::options_scope::call, {o.reason}))
+    return done.complete(std::make_error_code(std::errc::invalid_argument));
+  if (!o.reason.empty()) o.headers.emplace_back("Reason", std::move(o.reason));
   switch (c->state) {
     case call_state::terminated:
       return done.complete(std::error_code{});
     case call_state::incoming:
-    case call_state::ringing:
-      (void)reject(c, 486, {});
+    case call_state::ringing: {
+      reject_options r;
+      r.code = 486;
+      r.headers = std::move(o.headers);
+      (void)reject(c, r);
       return done.complete(std::error_code{});
+    }
     case call_state::terminating:
       if (c->hangup_done) return done.complete(make_error_code(errc::invalid_state));
       break;
@@ -212,6 +274,10 @@ void call_binding::hangup(const call_ptr& c, done_handler done) {
       break;
   }
   if (done) c->hangup_done = std::move(done);
+  if (!o.headers.empty()) {
+    if (!c->extras) c->extras = std::make_unique<detail::call_extras>();
+    c->extras->bye_headers = std::move(o.headers);
+  }
   // Still locating the target: nothing was sent, so nothing to cancel.
   if (!c->session) return end_call(c, 0, make_error_code(errc::cancelled));
   run(c, c->session->hang_up(now()));

@@ -2,6 +2,7 @@
 // CANCEL (§9.2), the requests the session passes up inside a call's dialogs (INFO,
 // MESSAGE, OPTIONS, re-INVITE §14.2, UPDATE RFC 3311, and the modules' PRACK, REFER,
 // NOTIFY) and our answers to the peer's offers (RFC 3264).
+#include "options.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
 
@@ -35,39 +36,58 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   handler(call(c));
 }
 
-std::error_code call_binding::ring(const call_ptr& c, int code) {
+std::error_code call_binding::ring(const call_ptr& c, const ring_options& o) {
+  if (detail::check_options(o, detail::options_scope::call, {o.sdp, o.reason_phrase}))
+    return std::make_error_code(std::errc::invalid_argument);
   if (c->state != call_state::incoming && c->state != call_state::ringing)
     return make_error_code(errc::invalid_state);
   // RFC 3262 §3: one reliable provisional at a time; a further one waits for the PRACK.
   if (ua_.prack_.reliable_pending(*c)) return make_error_code(errc::invalid_state);
-  auto actions = c->session->ring(code, {}, now());
+  auto options = detail::session_options(o, o.sdp);
+  // An 18x goes reliably when the caller supports 100rel (send_response): then its SDP is
+  // the answer (RFC 3262 §5) and the session must know.
+  options.reliable = o.code > 100 && o.code < 200 &&
+                     ua_.prack_.wants_reliable_provisionals(c->session->invite());
+  auto actions = c->session->ring(o.code, std::move(options), now());
   if (actions.error) return make_error_code(errc::invalid_state);
-  status_hint_ = code;
+  status_hint_ = o.code;
+  reason_hint_ = o.reason_phrase;
   run(c, std::move(actions));
   status_hint_ = 0;
+  reason_hint_ = {};
   return {};
 }
 
-std::error_code call_binding::answer(const call_ptr& c) {
+std::error_code call_binding::answer(const call_ptr& c, const answer_options& o) {
+  if (detail::check_options(o, detail::options_scope::call, {o.sdp}))
+    return std::make_error_code(std::errc::invalid_argument);
   if (c->state != call_state::incoming && c->state != call_state::ringing)
     return make_error_code(errc::invalid_state);
-  auto media = media_for(c->peer);
   c->sdp_version = 1;
-  session::message_options ok;
-  const std::string& offered = c->session->offer_answer().remote_sdp();
-  if (!offered.empty()) {
+  auto ok = detail::session_options(o, o.sdp);  // the application's SDP or body, if any
+  using oas = session::offer_answer_state::state;
+  const auto& oa = c->session->offer_answer();
+  if (!ok.body.empty()) {
+    // The application decided: its answer to the offer, or its offer (the ACK answers).
+  } else if (oa.current_state() == oas::offer_received) {
     sdp::session offer;
     std::optional<answer_result> a;
-    if (!sdp::parse(offered, offer)) a = make_answer(offer, media, c->sdp_session_id, 1);
+    if (!sdp::parse(oa.remote_sdp(), offer))
+      a = make_answer(offer, media_for(c->peer), c->sdp_session_id, 1);
     if (!a || !a->any_accepted) {  // §6 of RFC 3264 / RFC 3261 §13.3.1.3
       (void)reject(c, 488, {});
       return make_error_code(errc::rejected);
     }
     ok.body = a->answer.serialize();
-  } else if (!media.streams.empty()) {
-    ok.body = make_offer(media, c->sdp_session_id, 1).serialize();  // the ACK answers
+  } else if (oa.current_state() == oas::no_offer) {
+    auto media = media_for(c->peer);
+    if (!media.streams.empty()) ok.body = make_offer(media, c->sdp_session_id, 1).serialize();
+  } else if (!oa.local_sdp().empty()) {
+    // A reliable 18x carried the answer (RFC 3262 §5): the 2xx repeats it unchanged.
+    ok.body = oa.local_sdp();
   }
-  ok.headers = ua_.session_timer_.session_timer_answer(*c);
+  if (!ok.body.empty() && ok.content_type.empty()) ok.content_type = "application/sdp";
+  for (auto& h : ua_.session_timer_.session_timer_answer(*c)) ok.headers.push_back(std::move(h));
   auto actions = c->session->accept(std::move(ok), now());
   if (actions.error) return make_error_code(errc::invalid_state);
   status_hint_ = 200;
@@ -77,12 +97,26 @@ std::error_code call_binding::answer(const call_ptr& c) {
 }
 
 std::error_code call_binding::reject(const call_ptr& c, int code, std::string_view reason) {
-  if ((c->state != call_state::incoming && c->state != call_state::ringing) || code < 300 ||
-      code > 699)
+  reject_options o;
+  o.code = code;
+  o.reason_phrase = std::string(reason);
+  return reject(c, o);
+}
+
+std::error_code call_binding::reject(const call_ptr& c, const reject_options& o) {
+  if (detail::check_options(o, detail::options_scope::call,
+                            {o.reason_phrase, o.reason, o.warning}))
+    return std::make_error_code(std::errc::invalid_argument);
+  if ((c->state != call_state::incoming && c->state != call_state::ringing) || o.code < 300 ||
+      o.code > 699)
     return make_error_code(errc::invalid_state);
-  status_hint_ = code;
-  reason_hint_ = reason;
-  auto actions = c->session->reject(code, {}, now());
+  auto options = detail::session_options(o);
+  if (o.retry_after) options.headers.emplace_back("Retry-After", std::to_string(o.retry_after->count()));
+  if (!o.reason.empty()) options.headers.emplace_back("Reason", o.reason);
+  if (!o.warning.empty()) options.headers.emplace_back("Warning", o.warning);
+  status_hint_ = o.code;
+  reason_hint_ = o.reason_phrase;
+  auto actions = c->session->reject(o.code, std::move(options), now());
   if (!actions.error) run(c, std::move(actions));
   status_hint_ = 0;
   reason_hint_ = {};
@@ -115,6 +149,7 @@ void call_binding::on_request_received(const call_ptr& c, tx::transaction_id tx,
       ev.state = c->state;
       ev.content_type = req.get(header_id::content_type).value_or("");
       ev.body = req.body();
+      ev.message = &req;
       emit(*c, ev);
       return respond(c, tx, 200);
     }
@@ -151,7 +186,7 @@ void call_binding::on_request_received(const call_ptr& c, tx::transaction_id tx,
   }
 }
 
-void call_binding::on_offer(const call_ptr& c, std::string_view body) {
+void call_binding::on_offer(const call_ptr& c, std::string_view body, const message* from) {
   answer_.clear();
   answer_status_ = 0;
   auto media = media_for(c->peer);
@@ -190,6 +225,7 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body) {
     call_event ev;
     ev.what = hold ? call_event::kind::remote_hold : call_event::kind::remote_resume;
     ev.state = c->state;
+    ev.message = from;
     emit(*c, ev);
   }
 }
@@ -212,7 +248,7 @@ void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message
   ua->call_binding_.run(c, session->on_ack(request, now()));
   // The IST may have ended (Timer L) before this ACK: then nothing else releases the INVITE.
   if (c->session && !ua->call_binding_.invite_servers_.count(c->session->invite_transaction()))
-    c->session->on_invite_transaction_ended();
+    ua->call_binding_.invite_transaction_ended(c);
 }
 
 void call_impl::on_stray_2xx(const parser::message& rsp) {

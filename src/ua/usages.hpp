@@ -26,6 +26,8 @@
 #include "sipkit/transaction/error.hpp"
 #include "sipkit/transaction/transport.hpp"
 #include "sipkit/ua/call.hpp"
+#include "sipkit/ua/digest.hpp"
+#include "sipkit/ua/options.hpp"
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/subscription.hpp"
 #include "sipkit/ua/user_agent.hpp"
@@ -51,6 +53,17 @@ struct usage {
   virtual void on_ack(const std::shared_ptr<usage>&, const parser::message&) {}
   /// A 2xx to an INVITE of ours that no transaction claims any more (§13.2.2.4).
   virtual void on_stray_2xx(const parser::message&) {}
+};
+
+/// The parts of a call that only calls shaped by options need (options.hpp).
+struct call_extras {
+  // Per-call credentials (call_options::credentials), tried before the agent's.
+  std::unique_ptr<digest_client> digest;
+  // Delayed offer: the application's answer to the offer in the 2xx.
+  std::function<std::string(std::string_view)> answer_offer;
+  // The hang-up's Reason and headers, for the BYE the session sends (maybe later: after
+  // the ACK of our 2xx).
+  header_list bye_headers;
 };
 
 struct call_impl final : usage {
@@ -92,6 +105,12 @@ struct call_impl final : usage {
   std::unique_ptr<sipkit::session::transferor> transferor;
   // UAS: the initial 2xx awaits its ACK; the call's place in call_binding::awaiting_ack_.
   std::optional<std::list<call_impl*>::iterator> awaiting_ack;
+
+  // The INVITE that created the call once the session let it go (call::invite()): moved
+  // out of the session, never copied, so a call holds it once.
+  parser::message kept_invite;
+  // What only some calls need, allocated on first use (call_memory_test).
+  std::unique_ptr<call_extras> extras;
 
   std::vector<done_handler> connected_waiters;
   done_handler hangup_done;

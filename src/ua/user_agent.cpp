@@ -212,13 +212,15 @@ void call_binding::emit(call_impl& c, call_event e) {
   handler(e);
 }
 
-void call_binding::set_state(call_impl& c, call_state s, int status) {
+void call_binding::set_state(call_impl& c, call_state s, int status,
+                             const parser::message* cause) {
   if (c.state == s) return;
   c.state = s;
   call_event e;
   e.what = call_event::kind::state_changed;
   e.state = s;
   e.status = status;
+  e.message = cause;
   emit(c, e);
   auto observers = c.observers;  // an observer may add another
   for (auto& o : observers) o(s, status);

@@ -328,7 +328,9 @@ class invite_session {
   /// INVITE it kept is released with the rest of the set-up state (early dialogs, the
   /// fork ACKs), so an established call stays small. After this, a 2xx of
   /// another fork can no longer be ACKed and BYEd (it cannot arrive: the ICT is gone).
-  void on_invite_transaction_ended() noexcept;
+  /// Returns the INVITE it let go (moved out, for a binding that keeps it for the
+  /// application), an empty message when it kept it (too early) or had released it.
+  parser::message on_invite_transaction_ended() noexcept;
   /// Pops and handles every timer due at `now`.
   action_list on_timer(time_point now);
 

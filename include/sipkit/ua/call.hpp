@@ -9,6 +9,12 @@
 //
 //   // incoming: agent.on_incoming_call([](call c) { c.ring(); c.answer(); });
 //
+// Every operation also takes its options (options.hpp): extra headers, a body, the
+// application's own SDP, Subject, Reason, Retry-After ... e.g. answer(answer_options)
+// with the SDP of the application's media engine, async_hangup(hangup_options) with an
+// RFC 3326 Reason. The call's messages are readable: invite() is the INVITE that created
+// the call, and each call_event carries the message that caused it.
+//
 // Handles: `call` is a cheap, copyable handle to a call the user_agent owns. The call
 // lives until it is terminated (hung up by either side, rejected, cancelled, failed),
 // whatever happens to the handles; destroying every handle of a live call does not hang
@@ -38,7 +44,9 @@
 #include <string_view>
 #include <system_error>
 
+#include "sipkit/parser/message.hpp"
 #include "sipkit/ua/error.hpp"
+#include "sipkit/ua/options.hpp"
 
 namespace sipkit::ua {
 
@@ -64,8 +72,10 @@ struct call_event {
     state_changed,   ///< `state` is the new state; `status` the response that caused it
     info,            ///< INFO received (RFC 6086): content_type, body
     message,         ///< MESSAGE received in the dialog (RFC 3428): content_type, body
-    remote_hold,     ///< the peer's re-offer made the media sendonly/inactive (RFC 3264 §8.4)
-    remote_resume,   ///< the peer's re-offer made it sendrecv again
+    /// The peer's re-offer (`message`: its re-INVITE or UPDATE) made the media
+    /// sendonly/inactive (RFC 3264 §8.4) / sendrecv again.
+    remote_hold,
+    remote_resume,
     refer_progress,  ///< a NOTIFY about our REFER (RFC 3515): `status` from its sipfrag body
   };
   kind what = kind::state_changed;
@@ -73,6 +83,12 @@ struct call_event {
   int status = 0;
   std::string_view content_type;  ///< valid during the callback only
   std::string_view body;          ///< valid during the callback only
+  /// The message that caused the event, every header and the body: the response (a
+  /// 180, the 200, a 486), the peer's INFO / MESSAGE / re-INVITE / UPDATE / NOTIFY, its
+  /// BYE or CANCEL (with an RFC 3326 Reason, say). Null when the application's own
+  /// operation caused it (ring, answer, our hang-up) or a timer did. Owned by the stack:
+  /// valid during the callback only; copy what you keep (parser::message is copyable).
+  const parser::message* message = nullptr;
 };
 
 class call {
@@ -98,6 +114,12 @@ class call {
   std::chrono::seconds session_interval() const noexcept;
   /// True while the peer has put us on hold (its last offer was sendonly or inactive).
   bool remote_on_hold() const noexcept;
+  /// The INVITE that created the call: for an incoming call the request as received
+  /// (every header by name with get("Subject"), get(header_id::from) ..., and body());
+  /// for an outgoing one the INVITE as we built it (without Via). Owned by the call,
+  /// valid as long as a handle to it exists (also after it ended), unchanged. An empty
+  /// message for an empty handle, or for an outgoing call still locating its target.
+  const parser::message& invite() const noexcept;
 
   /// Called on every event of this call, on the agent's executor. Replaces the previous one.
   void on_event(std::function<void(const call_event&)> handler);
@@ -105,12 +127,26 @@ class call {
   // ---- incoming calls (UAS)
   /// Send 180 Ringing (or 183 with `code` = 183), establishing an early dialog.
   std::error_code ring(int code = 180);
+  /// The same with options: code, early-media SDP (a 183's), reason phrase, headers.
+  /// Errors: invalid_state (not incoming/ringing, a reliable 1xx still unacknowledged,
+  /// an early SDP the offer/answer state cannot take), std::errc::invalid_argument (a
+  /// refused header or a CR/LF, options.hpp).
+  std::error_code ring(const ring_options& options);
   /// Send 200 OK with an SDP answer to the INVITE's offer (RFC 3264), or with an offer
   /// when the INVITE had none. Errors: invalid_state; 488 is sent and errc::rejected returned
   /// when no offered stream is acceptable.
   std::error_code answer();
+  /// The same with the application's SDP (its answer to invite()'s offer, or its offer
+  /// when the INVITE had none: the ACK then answers) and headers. With an empty `sdp` the
+  /// SDP comes from ua_config::media as for answer(). The application's SDP is sent as
+  /// given (no 488 check: the application decided). Errors: as answer(), plus
+  /// std::errc::invalid_argument (options.hpp).
+  std::error_code answer(const answer_options& options);
   /// Reject with a final response 300-699 (486 Busy Here, 603 Decline ...).
   std::error_code reject(int code, std::string_view reason = {});
+  /// The same with Retry-After, Reason (RFC 3326), Warning and headers. Errors:
+  /// invalid_state (not incoming/ringing, code outside 300-699), std::errc::invalid_argument.
+  std::error_code reject(const reject_options& options);
 
   // ---- both sides
   /// Completes when the call is established (UAC: 2xx received and ACKed; UAS: the ACK
@@ -126,8 +162,17 @@ class call {
   /// unanswered incoming call. Completes when the BYE/CANCEL exchange is over.
   template <class Token>
   auto async_hangup(Token&& token) {
+    return async_hangup(hangup_options{}, std::forward<Token>(token));
+  }
+  /// The same with an RFC 3326 Reason and headers (in the BYE or the 486; a CANCEL gets
+  /// the Reason only). std::errc::invalid_argument for a refused header or CR/LF.
+  template <class Token>
+  auto async_hangup(hangup_options options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code)>(
-        [this](auto handler) { hangup_impl(std::move(handler)); }, token);
+        [this, o = std::move(options)](auto handler) mutable {
+          hangup_impl(std::move(o), std::move(handler));
+        },
+        token);
   }
   /// INFO (RFC 6086) in the dialog; completes with the peer's final status.
   template <class Token>
@@ -141,14 +186,56 @@ class call {
     return async_request("MESSAGE", std::move(content_type), std::move(body),
                          std::forward<Token>(token));
   }
+  /// INFO / MESSAGE with options: body, Content-Type and extra headers (Info-Package ...).
+  template <class Token>
+  auto async_info(message_options options, Token&& token) {
+    return async_send_request("INFO", std::move(options), std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_message(message_options options, Token&& token) {
+    return async_send_request("MESSAGE", std::move(options), std::forward<Token>(token));
+  }
+  /// Any request in the confirmed dialog but INVITE, UPDATE, ACK, CANCEL, BYE, PRACK
+  /// (which have their own operations): INFO, MESSAGE, OPTIONS, NOTIFY, an extension
+  /// method. Completes with the peer's final status; invalid_state outside an established
+  /// call, std::errc::invalid_argument for a refused header, CR/LF or a method that is not
+  /// a token.
+  template <class Token>
+  auto async_send_request(std::string method, message_options options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, m = std::move(method), o = std::move(options)](auto handler) mutable {
+          request_impl(m, std::move(o), std::move(handler));
+        },
+        token);
+  }
   /// Transfer: REFER the peer to `target` (RFC 3515), e.g. "sip:carol@192.0.2.9". Completes
   /// with the REFER's status (202 when accepted); the transferee's progress then arrives as
   /// call_event::kind::refer_progress events (status 100, 180, ... and the final one).
   template <class Token>
   auto async_refer(std::string target, Token&& token) {
+    refer_options o;
+    o.target = std::move(target);
+    return async_refer(std::move(o), std::forward<Token>(token));
+  }
+  /// The same with extra headers (Referred-By, say) in the REFER.
+  template <class Token>
+  auto async_refer(refer_options options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, t = std::move(target)](auto handler) mutable {
-          refer_impl(std::move(t), std::move(handler));
+        [this, o = std::move(options)](auto handler) mutable {
+          refer_impl(std::move(o), std::move(handler));
+        },
+        token);
+  }
+  /// A new offer with the application's SDP (re-INVITE, or UPDATE with use_update):
+  /// new ports, codecs, ICE candidates, hold the application's way. Completes with the
+  /// peer's final status; the peer's answer is then remote_sdp(). invalid_state while
+  /// another offer is pending or outside an established call (UPDATE: early too);
+  /// std::errc::invalid_argument for a refused header or CR/LF.
+  template <class Token>
+  auto async_reoffer(reoffer_options options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, o = std::move(options)](auto handler) mutable {
+          reoffer_impl(std::move(o), std::move(handler));
         },
         token);
   }
@@ -177,12 +264,10 @@ class call {
   template <class Token>
   auto async_request(std::string method, std::string content_type, std::string body,
                      Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, m = std::move(method), ct = std::move(content_type),
-         b = std::move(body)](auto handler) mutable {
-          request_impl(m, std::move(ct), std::move(b), std::move(handler));
-        },
-        token);
+    message_options o;
+    o.content_type = std::move(content_type);
+    o.body = std::move(body);
+    return async_send_request(std::move(method), std::move(o), std::forward<Token>(token));
   }
   template <class Token>
   auto async_reinvite(bool hold, Token&& token) {
@@ -192,11 +277,11 @@ class call {
 
   boost::asio::any_io_executor executor() const;
   void wait_connected_impl(done_completion h);
-  void hangup_impl(done_completion h);
-  void request_impl(const std::string& method, std::string content_type, std::string body,
-                    status_completion h);
+  void hangup_impl(hangup_options options, done_completion h);
+  void request_impl(const std::string& method, message_options options, status_completion h);
   void reinvite_impl(bool hold, status_completion h);
-  void refer_impl(std::string target, status_completion h);
+  void reoffer_impl(reoffer_options options, status_completion h);
+  void refer_impl(refer_options options, status_completion h);
   void update_impl(status_completion h);
 
   std::shared_ptr<detail::call_impl> impl_;

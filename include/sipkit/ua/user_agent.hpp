@@ -61,6 +61,7 @@
 #include "sipkit/ua/digest.hpp"
 #include "sipkit/ua/incoming_request.hpp"
 #include "sipkit/ua/offer_answer.hpp"
+#include "sipkit/ua/options.hpp"
 #include "sipkit/ua/registration.hpp"
 #include "sipkit/ua/replaces.hpp"
 #include "sipkit/ua/subscription.hpp"
@@ -113,22 +114,6 @@ struct ua_config {
   /// RFC 3263 resolution of host names in targets (DNS servers, transports, families).
   sipkit::transport::resolver_config dns;
   sipkit::logger log;
-};
-
-/// An out-of-dialog MESSAGE (RFC 3428) with more than a body, for async_send_message.
-struct message_request {
-  std::string target_uri;    ///< Request-URI and To
-  std::string content_type;  ///< with `body`; both empty for a MESSAGE without body
-  std::string body;
-  /// The From URI ("sip:34020000001320000001@3402000000"); empty: sip:<user>@<domain, or
-  /// the local address>. The From tag is always the agent's.
-  std::string from_uri;
-  /// Further header lines (name, value) added after the agent's own, such as Subject,
-  /// Date or Expires. The headers the agent writes itself (Via, From, To, Call-ID, CSeq,
-  /// Max-Forwards, Route, Content-Type, Content-Length), names that are not tokens and
-  /// values with CR or LF are refused with std::errc::invalid_argument, as is a from_uri
-  /// that does not parse.
-  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// A MESSAGE (RFC 3428) received outside any dialog. Every view, and `request`, is valid
@@ -188,11 +173,33 @@ class user_agent {
   /// at once; follow it with call::async_wait_connected or on_event. Errors (bad target,
   /// too many calls, transport) are delivered through those, not thrown.
   call make_call(std::string_view target_uri);
+  /// The same, shaped by the application (options.hpp): its own SDP offer or none
+  /// (delayed offer), extra headers, Subject, From identity, credentials, route set or
+  /// outbound proxy of this call. Options that break the header rule end the call at
+  /// once with std::errc::invalid_argument (through the handle, as every error).
+  call make_call(std::string_view target_uri, call_options options);
 
   /// Registers our Contact with a registrar and keeps it refreshed (registration.hpp).
   /// Errors arrive as registration events (state failed), never thrown.
   registration start_registration(registration_options options);
 
+  /// Any request outside a dialog (RFC 3261 §8.1): PUBLISH, NOTIFY, MESSAGE, OPTIONS,
+  /// INFO, an extension method the stack does not model, built from `options` (Request-URI
+  /// and To, From, headers, body; options.hpp) with the stack's Via, From tag, Call-ID,
+  /// CSeq, Max-Forwards, Route (ua_config::outbound_proxy). A 401/407 is answered with
+  /// ua_config::credentials. Completes with the final status: void(std::error_code, int),
+  /// the error errc::rejected for 300-699, a transaction error (timeout ...) with 0,
+  /// errc::bad_target for an unusable target, std::errc::invalid_argument for a method
+  /// that is not a token or is INVITE/ACK/CANCEL/BYE (a call's), a refused header or
+  /// CR/LF, a From URI that does not parse; nothing is sent then.
+  template <class Token>
+  auto async_send_request(std::string method, request_options options, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
+        [this, m = std::move(method), r = std::move(options)](auto handler) mutable {
+          request_impl(m, std::move(r), std::move(handler));
+        },
+        token);
+  }
   /// MESSAGE outside any dialog (RFC 3428); completes with the final status.
   template <class Token>
   auto async_send_message(std::string target_uri, std::string content_type, std::string body,
@@ -203,25 +210,18 @@ class user_agent {
     r.body = std::move(body);
     return async_send_message(std::move(r), std::forward<Token>(token));
   }
-  /// The same with a From URI and extra headers of the caller's choosing.
+  /// The same with a From URI and extra headers of the caller's choosing: one case of
+  /// async_send_request ("MESSAGE", ...).
   template <class Token>
   auto async_send_message(message_request request, Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, r = std::move(request)](auto handler) mutable {
-          request_impl("MESSAGE", std::move(r), std::move(handler));
-        },
-        token);
+    return async_send_request("MESSAGE", std::move(request), std::forward<Token>(token));
   }
   /// OPTIONS outside any dialog (RFC 3261 §11): a capabilities query or a ping.
   template <class Token>
   auto async_options(std::string target_uri, Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::error_code, int)>(
-        [this, t = std::move(target_uri)](auto handler) mutable {
-          message_request r;
-          r.target_uri = std::move(t);
-          request_impl("OPTIONS", std::move(r), std::move(handler));
-        },
-        token);
+    request_options r;
+    r.target_uri = std::move(target_uri);
+    return async_send_request("OPTIONS", std::move(r), std::forward<Token>(token));
   }
 
   /// Live calls (not yet terminated).
@@ -238,7 +238,7 @@ class user_agent {
   struct impl;
 
  private:
-  void request_impl(std::string_view method, message_request request,
+  void request_impl(std::string_view method, request_options request,
                     boost::asio::any_completion_handler<void(std::error_code, int)> h);
   std::unique_ptr<impl> impl_;
 };
