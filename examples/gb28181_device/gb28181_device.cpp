@@ -22,6 +22,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -36,6 +37,8 @@
 #include "../common/gb28181.hpp"
 #include "../common/sip_ladder.hpp"
 #include "sipkit/parser/uri.hpp"
+#include "sipkit/sdp/gb28181.hpp"
+#include "sipkit/sdp/session.hpp"
 #include "sipkit/ua/user_agent.hpp"
 
 namespace {
@@ -232,6 +235,68 @@ struct device {
       // Posted, so that the stack's 200 for the query goes out before the first Response.
       boost::asio::post(io, [this, bodies] { send_catalog(bodies, 0); });
     });
+    agent.on_incoming_call([this](sipkit::ua::call c) { on_play(std::move(c)); });
+  }
+
+  // The platform's live-video INVITE for one of our channels: the offer names where the
+  // platform's media server listens and the SSRC (y=) our RTP must carry.
+  void on_play(sipkit::ua::call c) {
+    namespace sdp = sipkit::sdp;
+    const auto& invite = c.invite();
+    sipkit::parser::uri_view target;
+    if (sipkit::parser::parse_uri(invite.request_uri(), target) || !is_ours(target.user))
+      return (void)c.reject(404, "No such channel");
+    const std::string channel(target.user);
+    sdp::session offer;
+    const auto y = sdp::parse(invite.body(), offer) ? sdp::gb28181::reading<sdp::gb28181::ssrc>{}
+                                                    : sdp::gb28181::ssrc_of(offer);
+    const auto video = std::find_if(offer.media.begin(), offer.media.end(), [](const auto& m) {
+      return m.media == "video" && m.port != 0;
+    });
+    if (!y || video == offer.media.end() || !offer.connection)
+      return (void)c.reject(488, "No video stream with a y= SSRC");
+    const auto subject = invite.get("Subject");
+    std::printf("play %s: PS to %s:%u, y=%s (Subject %s)\n", channel.c_str(),
+                offer.connection->address.c_str(), video->port, y->to_string().c_str(),
+                gb28181::printable(subject.value_or("none")).c_str());
+    std::fflush(stdout);
+
+    // Our answer: we send (sendonly) PS from --media-port with the platform's SSRC, and
+    // say what the stream is: H.264, D1, 25 fps, CBR 4096 kbit/s; G.711 64 kbit/s, 8 kHz.
+    sdp::session answer;
+    answer.origin.username = channel;
+    answer.origin.address = opt.bind;
+    answer.name = "Play";
+    answer.connection = sdp::connection{"IN", offer.connection->addrtype, opt.bind};
+    sdp::media_description v;
+    v.media = "video";
+    v.port = opt.media_port;
+    v.fmts = {"96"};
+    v.attributes = {{"sendonly", std::nullopt}, {"rtpmap", "96 PS/90000"}};
+    sdp::gb28181::set_ssrc(v, *y);
+    sdp::gb28181::media_format f;
+    f.video = {2, 4, 25, 1, 4096};
+    f.audio = {1, 8, 1};
+    sdp::gb28181::set_media_format(v, f);
+    answer.media.push_back(std::move(v));
+    sipkit::ua::answer_options a;
+    a.sdp = answer.serialize();
+    if (auto ec = c.answer(a))
+      return (void)std::fprintf(stderr, "gb28181_device: answering %s: %s\n", channel.c_str(),
+                                ec.message().c_str());
+    c.on_event([channel](const sipkit::ua::call_event& e) {
+      if (e.what == sipkit::ua::call_event::kind::state_changed &&
+          e.state == sipkit::ua::call_state::terminated) {
+        std::printf("stopped %s\n", channel.c_str());
+        std::fflush(stdout);
+      }
+    });
+  }
+
+  bool is_ours(std::string_view channel) const {
+    for (int k = 1; k <= opt.channels; ++k)
+      if (channel == gb28181::channel_id(opt.id, k)) return true;
+    return channel == opt.id;
   }
 
   /// Unregisters, then stops the agent; `done` runs when that is over (or failed).

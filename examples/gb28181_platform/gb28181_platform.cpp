@@ -44,6 +44,8 @@
 #include "../common/gb28181.hpp"
 #include "../common/sip_ladder.hpp"
 #include "sipkit/parser/uri.hpp"
+#include "sipkit/sdp/gb28181.hpp"
+#include "sipkit/sdp/session.hpp"
 #include "sipkit/ua/digest.hpp"
 #include "sipkit/ua/user_agent.hpp"
 
@@ -297,6 +299,7 @@ class platform {
 
   // ------------------------------------------------------------ 4. live video
   void play(device& d);
+  void fail(const std::string& why);
 
   boost::asio::io_context& io_;
   sipkit::ua::user_agent& agent_;
@@ -311,9 +314,68 @@ class platform {
   std::unique_ptr<boost::asio::steady_timer> bye_timer_;
 };
 
+/// The live-video offer (GB/T 28181 Annex F): s=Play, the media server's address and port,
+/// recvonly (we receive), MPEG-PS on payload type 96, and y= the SSRC the stream must carry.
+std::string play_offer(const options& opt, const sipkit::sdp::gb28181::ssrc& ssrc) {
+  namespace sdp = sipkit::sdp;
+  const std::string ip_version = opt.media_ip.find(':') == std::string::npos ? "IP4" : "IP6";
+  sdp::session offer;
+  offer.origin.username = opt.id;
+  offer.origin.addrtype = ip_version;
+  offer.origin.address = opt.media_ip;
+  offer.name = "Play";
+  offer.connection = sdp::connection{"IN", ip_version, opt.media_ip};
+  sdp::media_description video;
+  video.media = "video";
+  video.port = opt.media_port;
+  video.fmts = {"96"};
+  video.attributes = {{"recvonly", std::nullopt}, {"rtpmap", "96 PS/90000"}};
+  sdp::gb28181::set_ssrc(video, ssrc);  // y=, after the a= lines
+  offer.media.push_back(std::move(video));
+  return offer.serialize();
+}
+
 void platform::play(device& d) {
   played_ = true;
-  std::printf("play %s on %s: waiting for the call API\n", opt_.play.c_str(), d.id.c_str());
+  const auto ssrc = sipkit::sdp::gb28181::ssrc::make(false, opt_.id, ++streams_);
+  sipkit::ua::call_options o;
+  o.from_uri = "sip:" + opt_.id + "@" + opt_.domain();
+  o.subject = opt_.play + ":" + ssrc.to_string() + "," + opt_.id + ":0";
+  o.sdp = play_offer(opt_, ssrc);
+  std::printf("play %s on %s: Subject %s\n", opt_.play.c_str(), d.id.c_str(), o.subject.c_str());
+  std::fflush(stdout);
+  call_ = agent_.make_call(d.uri(opt_.play), std::move(o));
+  call_.async_wait_connected([this, ssrc](std::error_code ec) {
+    if (ec) return fail("INVITE failed: " + ec.message() + " (" +
+                        std::to_string(call_.final_status()) + ")");
+    // The device's answer must stream with our SSRC; its f= says what it sends.
+    sipkit::sdp::session answer;
+    if (auto perr = sipkit::sdp::parse(call_.remote_sdp(), answer))
+      return fail("the answer's SDP does not parse: " + perr.message());
+    const auto y = sipkit::sdp::gb28181::ssrc_of(answer);
+    const auto f = sipkit::sdp::gb28181::media_format_of(answer);
+    if (!y || *y != ssrc) return fail("the answer's y= is not " + ssrc.to_string());
+    std::printf("playing %s: y=%s f=%s\n", opt_.play.c_str(), y->to_string().c_str(),
+                f ? f->to_string().c_str() : "(none)");
+    std::fflush(stdout);
+    bye_timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+    bye_timer_->expires_after(std::chrono::seconds(opt_.play_seconds));
+    bye_timer_->async_wait([this](boost::system::error_code tec) {
+      if (tec) return;
+      call_.async_hangup([this](std::error_code hec) {
+        if (hec) return fail("BYE failed: " + hec.message());
+        std::printf("stopped %s: BYE answered %d\n", opt_.play.c_str(), call_.final_status());
+        std::fflush(stdout);
+      });
+    });
+  });
+}
+
+void platform::fail(const std::string& why) {
+  std::fprintf(stderr, "gb28181_platform: play %s: %s\n", opt_.play.c_str(), why.c_str());
+  exit_code_ = 1;
+  if (call_ && call_.state() == sipkit::ua::call_state::established)
+    call_.async_hangup([](std::error_code) {});
 }
 
 }  // namespace
