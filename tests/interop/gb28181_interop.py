@@ -68,6 +68,15 @@ def sipp_log(work, name):
     return text(os.path.join(work, f"{name}_logs.log"))
 
 
+def sipp_errors(work, name):
+    """Failure if sipp's error file (-trace_err) reports a check that failed: in an
+    out-of-call scenario a failed <ereg check_it> is only reported there."""
+    errors = text(os.path.join(work, f"{name}_errors.log"))
+    for bad in ("Failed regexp match", "Aborting call", "unexpected message"):
+        if bad in errors:
+            raise Failure(f"sipp {name} reports '{bad}':\n{errors[-3000:]}")
+
+
 def case_camera(procs, a):
     sipp = need("sipp")
     pport, cport = free_port(), free_port()
@@ -94,6 +103,7 @@ def case_camera(procs, a):
     print(f"sipp camera: exit status {rc}, {sipp_summary(stats)}")
     log = sipp_log(a.work, name)
     print(f"sipp camera log:\n{log}")
+    sipp_errors(a.work, name)
     if rc != 0 or stats.get("SuccessfulCall(C)") != 1:
         raise Failure(f"sipp camera: exit status {rc}, {sipp_summary(stats)}\n"
                       f"{text(os.path.join(a.work, name + '_errors.log'))[-3000:]}")
@@ -136,6 +146,7 @@ def case_platform(procs, a):
     stats = sipp_stats(a.work, name)
     log = sipp_log(a.work, name)
     print(f"sipp platform: exit status {rc}, {sipp_summary(stats)}\nsipp platform log:\n{log}")
+    sipp_errors(a.work, name)
     # The scenario ends itself (stop_now: exit status 97) once the BYE is answered.
     if rc not in (0, 97) or stats.get("FailedCall(C)") != 0:
         raise Failure(f"sipp platform: exit status {rc}, {sipp_summary(stats)}\n"
