@@ -165,8 +165,8 @@ inline std::optional<command_view> read_command(std::string_view body) {
   if (body.size() > max_body) return std::nullopt;
   for (std::string_view root : {"Notify", "Query", "Response", "Control"}) {
     if (auto e = find_element(body, root)) {
-      return command_view{root, text_of(e->text, "CmdType"), text_of(e->text, "DeviceID"),
-                          e->text, to_uint(text_of(e->text, "SN"))};
+      return command_view{root, text_of(e->text, "CmdType"), text_of(e->text, "DeviceID"), e->text,
+                          to_uint(text_of(e->text, "SN"))};
     }
   }
   return std::nullopt;

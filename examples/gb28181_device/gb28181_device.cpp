@@ -18,11 +18,11 @@
 //          SIGINT/SIGTERM)  --quiet  --full
 // Runs until a signal or --run-seconds, then unregisters (Expires: 0) and exits 0; exits 1
 // when it cannot listen.
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -80,20 +80,34 @@ options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "--bind") o.bind = value();
-    else if (a == "--port") o.port = static_cast<std::uint16_t>(number(value(), 0, 65535));
-    else if (a == "--id") o.id = value();
-    else if (a == "--password") o.password = value();
-    else if (a == "--platform") o.platform = value();
-    else if (a == "--domain") o.domain = value();
-    else if (a == "--channels") o.channels = number(value(), 1, 9999);
-    else if (a == "--keepalive") o.keepalive = number(value(), 1, 3600);
-    else if (a == "--expires") o.expires = number(value(), 10, 86400);
-    else if (a == "--media-port") o.media_port = static_cast<std::uint16_t>(number(value(), 1, 65535));
-    else if (a == "--run-seconds") o.run_seconds = number(value(), 0, 86400);
-    else if (a == "--quiet") o.quiet = true;
-    else if (a == "--full") o.full = true;
-    else usage();
+    if (a == "--bind")
+      o.bind = value();
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(number(value(), 0, 65535));
+    else if (a == "--id")
+      o.id = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--platform")
+      o.platform = value();
+    else if (a == "--domain")
+      o.domain = value();
+    else if (a == "--channels")
+      o.channels = number(value(), 1, 9999);
+    else if (a == "--keepalive")
+      o.keepalive = number(value(), 1, 3600);
+    else if (a == "--expires")
+      o.expires = number(value(), 10, 86400);
+    else if (a == "--media-port")
+      o.media_port = static_cast<std::uint16_t>(number(value(), 1, 65535));
+    else if (a == "--run-seconds")
+      o.run_seconds = number(value(), 0, 86400);
+    else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--full")
+      o.full = true;
+    else
+      usage();
   }
   sipkit::parser::uri_view platform;
   if (!gb28181::is_id(o.id) || o.password.empty() ||
@@ -119,9 +133,9 @@ std::string catalog_item(const options& o, int k) {
 std::vector<std::string> catalog_responses(const options& o, std::uint32_t sn) {
   const std::string sum = "<SumNum>" + std::to_string(o.channels) + "</SumNum>\r\n";
   auto body = [&](const std::string& items, int num) {
-    return gb28181::command("Response", "Catalog", sn, o.id,
-                            sum + "<DeviceList Num=\"" + std::to_string(num) + "\">\r\n" + items +
-                                "</DeviceList>\r\n");
+    return gb28181::command(
+        "Response", "Catalog", sn, o.id,
+        sum + "<DeviceList Num=\"" + std::to_string(num) + "\">\r\n" + items + "</DeviceList>\r\n");
   };
   std::vector<std::string> out;
   std::string items;
@@ -185,9 +199,9 @@ struct device {
     m.body = (*bodies)[next];
     agent.async_send_message(std::move(m), [this, bodies, next](std::error_code ec, int st) {
       if (ec || st / 100 != 2)
-        return (void)std::fprintf(stderr, "gb28181_device: catalog MESSAGE %zu/%zu failed: %s (%d)\n",
-                                  next + 1, bodies->size(),
-                                  ec ? ec.message().c_str() : "rejected", st);
+        return (void)std::fprintf(
+            stderr, "gb28181_device: catalog MESSAGE %zu/%zu failed: %s (%d)\n", next + 1,
+            bodies->size(), ec ? ec.message().c_str() : "rejected", st);
       send_catalog(bodies, next + 1);
     });
   }
@@ -218,8 +232,8 @@ struct device {
     // Queries from the platform. The stack answers every MESSAGE 200 once this returns:
     // GB28181 answers a Query at the SIP level and sends the result as a Response MESSAGE.
     agent.on_message([this](const sipkit::ua::message_event& m) {
-      const auto c = gb28181::is_manscdp(m.content_type) ? gb28181::read_command(m.body)
-                                                          : std::nullopt;
+      const auto c =
+          gb28181::is_manscdp(m.content_type) ? gb28181::read_command(m.body) : std::nullopt;
       auto ignore = [&](const std::string& why) {
         std::fprintf(stderr, "gb28181_device: MESSAGE ignored: %s\n", why.c_str());
       };
@@ -327,8 +341,8 @@ int main(int argc, char** argv) {
   cfg.log = sipkit::logger(sipkit::log_level::info, example::ladder_sink(opt.quiet, opt.full));
   sipkit::ua::user_agent agent(io, cfg);
   if (auto ec = agent.start()) {
-    std::fprintf(stderr, "gb28181_device: cannot listen on %s:%u: %s\n", opt.bind.c_str(),
-                 opt.port, ec.message().c_str());
+    std::fprintf(stderr, "gb28181_device: cannot listen on %s:%u: %s\n", opt.bind.c_str(), opt.port,
+                 ec.message().c_str());
     return 1;
   }
   std::printf("device %s listening on udp %s\n", opt.id.c_str(),

@@ -25,16 +25,17 @@
 //          --run-seconds S (0: until SIGINT/SIGTERM)  --quiet  --full
 // Exit status: 0, or 1 when it cannot listen or a --play failed (INVITE refused, no y= in
 // the answer, or an SSRC that is not ours).
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,23 +89,34 @@ options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage();
       return argv[++i];
     };
-    if (a == "--bind") o.bind = value();
-    else if (a == "--port") o.port = static_cast<std::uint16_t>(number(value(), 0, 65535));
-    else if (a == "--id") o.id = value();
-    else if (a == "--password") o.password = value();
-    else if (a == "--keepalive") o.keepalive = number(value(), 1, 3600);
-    else if (a == "--play") o.play = value();
+    if (a == "--bind")
+      o.bind = value();
+    else if (a == "--port")
+      o.port = static_cast<std::uint16_t>(number(value(), 0, 65535));
+    else if (a == "--id")
+      o.id = value();
+    else if (a == "--password")
+      o.password = value();
+    else if (a == "--keepalive")
+      o.keepalive = number(value(), 1, 3600);
+    else if (a == "--play")
+      o.play = value();
     else if (a == "--media") {
       const std::string_view m = value();
       const auto colon = m.rfind(':');
       if (colon == std::string_view::npos) usage();
       o.media_ip = m.substr(0, colon);
       o.media_port = static_cast<std::uint16_t>(number(m.substr(colon + 1), 1, 65535));
-    } else if (a == "--play-seconds") o.play_seconds = number(value(), 0, 86400);
-    else if (a == "--run-seconds") o.run_seconds = number(value(), 0, 86400);
-    else if (a == "--quiet") o.quiet = true;
-    else if (a == "--full") o.full = true;
-    else usage();
+    } else if (a == "--play-seconds")
+      o.play_seconds = number(value(), 0, 86400);
+    else if (a == "--run-seconds")
+      o.run_seconds = number(value(), 0, 86400);
+    else if (a == "--quiet")
+      o.quiet = true;
+    else if (a == "--full")
+      o.full = true;
+    else
+      usage();
   }
   if (!gb28181::is_id(o.id) || o.password.empty() || (!o.play.empty() && !gb28181::is_id(o.play)))
     usage();
@@ -127,8 +139,8 @@ struct device {
   /// also works behind a NAT).
   std::string uri(std::string_view user) const {
     const bool v6 = address.host.find(':') != std::string::npos;
-    return "sip:" + std::string(user) + "@" + (v6 ? "[" + address.host + "]" : address.host) +
-           ":" + std::to_string(address.port);
+    return "sip:" + std::string(user) + "@" + (v6 ? "[" + address.host + "]" : address.host) + ":" +
+           std::to_string(address.port);
   }
 };
 
@@ -138,14 +150,27 @@ class platform {
       : io_(io),
         agent_(agent),
         opt_(opt),
-        auth_(digest_config(opt),
-              [this](std::string_view, std::string_view) {
-                return std::optional<std::string>(opt_.password);
-              }) {
+        auth_(digest_config(opt), [this](std::string_view, std::string_view) {
+          return std::optional<std::string>(opt_.password);
+        }) {
     agent_.on_request("REGISTER", [this](sipkit::ua::incoming_request& in) { on_register(in); });
     agent_.on_message([this](const sipkit::ua::message_event& m) { on_message(m); });
   }
   int exit_code() const { return exit_code_; }
+
+  /// Hangs up a live play (BYE) and stops the agent; `done` runs once the BYE is answered.
+  void stop(std::function<void()> done) {
+    if (bye_timer_) bye_timer_->cancel();
+    const auto live = call_ ? call_.state() : sipkit::ua::call_state::terminated;
+    if (live == sipkit::ua::call_state::terminated || live == sipkit::ua::call_state::terminating) {
+      agent_.stop();
+      return done();
+    }
+    call_.async_hangup([this, done](std::error_code) {
+      agent_.stop();
+      done();
+    });
+  }
 
  private:
   static sipkit::ua::digest_server_config digest_config(const options& opt) {
@@ -179,8 +204,8 @@ class platform {
     }
     auto ok = in.make_response(200);
     if (auto c = req.get(sipkit::parser::header_id::contact))
-      ok.add(sipkit::parser::header_id::contact, std::string(*c) + ";expires=" +
-                                                     std::to_string(expires));
+      ok.add(sipkit::parser::header_id::contact,
+             std::string(*c) + ";expires=" + std::to_string(expires));
     ok.add(sipkit::parser::header_id::expires, std::to_string(expires));
     ok.add("Date", gb28181::date_now());  // time sync for the device
     (void)in.respond(std::move(ok));
@@ -219,8 +244,8 @@ class platform {
   }
 
   void on_message(const sipkit::ua::message_event& m) {
-    const auto c = gb28181::is_manscdp(m.content_type) ? gb28181::read_command(m.body)
-                                                        : std::nullopt;
+    const auto c =
+        gb28181::is_manscdp(m.content_type) ? gb28181::read_command(m.body) : std::nullopt;
     if (!c) return (void)std::fprintf(stderr, "gb28181_platform: MESSAGE without MANSCDP body\n");
     const auto it = devices_.find(std::string(c->device_id));
     if (c->root == "Notify" && c->cmd_type == "Keepalive") {
@@ -262,8 +287,8 @@ class platform {
     q.body = gb28181::command("Query", "Catalog", ++sn_, id);
     agent_.async_send_message(std::move(q), [id](std::error_code ec, int status) {
       if (ec || status / 100 != 2)
-        std::fprintf(stderr, "gb28181_platform: Catalog query to %s failed: %s (%d)\n",
-                     id.c_str(), ec ? ec.message().c_str() : "rejected", status);
+        std::fprintf(stderr, "gb28181_platform: Catalog query to %s failed: %s (%d)\n", id.c_str(),
+                     ec ? ec.message().c_str() : "rejected", status);
     });
   }
 
@@ -292,8 +317,8 @@ class platform {
                 d.channels.size(), d.catalog_text.c_str());
     std::fflush(stdout);
     if (!opt_.play.empty() && !played_ &&
-        (d.id == opt_.play || std::find(d.channels.begin(), d.channels.end(), opt_.play) !=
-                                  d.channels.end()))
+        (d.id == opt_.play ||
+         std::find(d.channels.begin(), d.channels.end(), opt_.play) != d.channels.end()))
       play(d);
   }
 
@@ -346,8 +371,9 @@ void platform::play(device& d) {
   std::fflush(stdout);
   call_ = agent_.make_call(d.uri(opt_.play), std::move(o));
   call_.async_wait_connected([this, ssrc](std::error_code ec) {
-    if (ec) return fail("INVITE failed: " + ec.message() + " (" +
-                        std::to_string(call_.final_status()) + ")");
+    if (ec)
+      return fail("INVITE failed: " + ec.message() + " (" + std::to_string(call_.final_status()) +
+                  ")");
     // The device's answer must stream with our SSRC; its f= says what it sends.
     sipkit::sdp::session answer;
     if (auto perr = sipkit::sdp::parse(call_.remote_sdp(), answer))
@@ -403,10 +429,14 @@ int main(int argc, char** argv) {
               agent.local_address(sipkit::transport::protocol::udp).c_str());
   std::fflush(stdout);
 
-  boost::asio::steady_timer end_timer(io);
+  // The end: a signal or --run-seconds; the BYE of a live play is bounded by a 2 s guard.
+  boost::asio::steady_timer end_timer(io), guard(io);
   auto finish = [&] {
-    agent.stop();
-    io.stop();
+    guard.expires_after(std::chrono::seconds(2));
+    guard.async_wait([&](boost::system::error_code ec) {
+      if (!ec) io.stop();
+    });
+    p.stop([&] { io.stop(); });
   };
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
