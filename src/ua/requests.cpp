@@ -88,7 +88,7 @@ void call_binding::reinvite(const call_ptr& c, bool hold, status_handler done) {
 }
 
 void call_binding::reoffer(const call_ptr& c, reoffer_options o, status_handler done) {
-  if (detail::check_options(o, detail::options_scope::call, {o.sdp}))
+  if (detail::check_options(o, detail::options_scope::call, {}))
     return done.complete(std::make_error_code(std::errc::invalid_argument), 0);
   if (!c->session) return done.complete(make_error_code(errc::invalid_state), 0);
   // Empty: our current description again (a refresh, RFC 3264 §8: same version).

@@ -190,7 +190,7 @@ call call_binding::make_call(std::string_view target, call_options options) {
 
 std::error_code call_binding::check_call_options(const call_options& o) {
   if (auto ec = detail::check_options(o, detail::options_scope::call,
-                                      {o.sdp, o.from_uri, o.display_name, o.outbound_proxy,
+                                      {o.from_uri, o.display_name, o.outbound_proxy,
                                        o.subject}))
     return ec;
   const auto refused = std::make_error_code(std::errc::invalid_argument);

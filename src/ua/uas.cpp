@@ -37,7 +37,7 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
 }
 
 std::error_code call_binding::ring(const call_ptr& c, const ring_options& o) {
-  if (detail::check_options(o, detail::options_scope::call, {o.sdp, o.reason_phrase}))
+  if (detail::check_options(o, detail::options_scope::call, {o.reason_phrase}))
     return std::make_error_code(std::errc::invalid_argument);
   if (c->state != call_state::incoming && c->state != call_state::ringing)
     return make_error_code(errc::invalid_state);
@@ -59,7 +59,7 @@ std::error_code call_binding::ring(const call_ptr& c, const ring_options& o) {
 }
 
 std::error_code call_binding::answer(const call_ptr& c, const answer_options& o) {
-  if (detail::check_options(o, detail::options_scope::call, {o.sdp}))
+  if (detail::check_options(o, detail::options_scope::call, {}))
     return std::make_error_code(std::errc::invalid_argument);
   if (c->state != call_state::incoming && c->state != call_state::ringing)
     return make_error_code(errc::invalid_state);

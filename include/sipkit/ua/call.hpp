@@ -164,8 +164,9 @@ class call {
   auto async_hangup(Token&& token) {
     return async_hangup(hangup_options{}, std::forward<Token>(token));
   }
-  /// The same with an RFC 3326 Reason and headers (in the BYE or the 486; a CANCEL gets
-  /// the Reason only). std::errc::invalid_argument for a refused header or CR/LF.
+  /// The same with an RFC 3326 Reason and headers (in the BYE or the 486; a CANCEL goes
+  /// without them). std::errc::invalid_argument for a refused header or CR/LF; the call
+  /// is then left as it was.
   template <class Token>
   auto async_hangup(hangup_options options, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code)>(

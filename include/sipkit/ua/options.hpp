@@ -138,7 +138,9 @@ struct reject_options : message_options {
 /// async_hangup: the BYE (a CANCEL or a 486 for a call not answered yet).
 struct hangup_options : message_options {
   /// A Reason header value (RFC 3326), e.g. "Q.850;cause=16;text=\"Normal call clearing\"".
-  /// It goes in the BYE, CANCEL or 486 alike; the extra headers in the BYE and 486.
+  /// It goes, with the extra headers, in the BYE (also one sent later, once the ACK of our
+  /// 2xx came) or the 486 of an unanswered incoming call. A CANCEL goes without them (the
+  /// transaction layer builds it from the INVITE, RFC 3261 §9.1).
   std::string reason{};
 };
 
