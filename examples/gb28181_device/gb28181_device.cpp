@@ -166,17 +166,22 @@ struct device {
   bool online = false;
 
   /// Every MESSAGE to the platform: From is our AOR (sip:ID@domain), not our address.
-  void send(std::string body, std::string what) {
+  sipkit::ua::message_request to_platform(std::string body) const {
     sipkit::ua::message_request m;
     m.target_uri = opt.platform;
     m.from_uri = "sip:" + opt.id + "@" + opt.domain;
     m.content_type = std::string(gb28181::manscdp_type);
     m.body = std::move(body);
-    agent.async_send_message(std::move(m), [what = std::move(what)](std::error_code ec, int st) {
-      if (ec || st / 100 != 2)
-        std::fprintf(stderr, "gb28181_device: %s failed: %s (%d)\n", what.c_str(),
-                     ec ? ec.message().c_str() : "rejected", st);
-    });
+    return m;
+  }
+
+  void send(std::string body, std::string what) {
+    agent.async_send_message(
+        to_platform(std::move(body)), [what = std::move(what)](std::error_code ec, int st) {
+          if (ec || st / 100 != 2)
+            std::fprintf(stderr, "gb28181_device: %s failed: %s (%d)\n", what.c_str(),
+                         ec ? ec.message().c_str() : "rejected", st);
+        });
   }
 
   void keepalive() {
@@ -192,18 +197,14 @@ struct device {
   /// Sends the Response MESSAGEs one after the other, each once the previous one got its 200.
   void send_catalog(std::shared_ptr<std::vector<std::string>> bodies, std::size_t next) {
     if (next == bodies->size()) return;
-    sipkit::ua::message_request m;
-    m.target_uri = opt.platform;
-    m.from_uri = "sip:" + opt.id + "@" + opt.domain;
-    m.content_type = std::string(gb28181::manscdp_type);
-    m.body = (*bodies)[next];
-    agent.async_send_message(std::move(m), [this, bodies, next](std::error_code ec, int st) {
-      if (ec || st / 100 != 2)
-        return (void)std::fprintf(
-            stderr, "gb28181_device: catalog MESSAGE %zu/%zu failed: %s (%d)\n", next + 1,
-            bodies->size(), ec ? ec.message().c_str() : "rejected", st);
-      send_catalog(bodies, next + 1);
-    });
+    agent.async_send_message(
+        to_platform((*bodies)[next]), [this, bodies, next](std::error_code ec, int st) {
+          if (ec || st / 100 != 2)
+            return (void)std::fprintf(
+                stderr, "gb28181_device: catalog MESSAGE %zu/%zu failed: %s (%d)\n", next + 1,
+                bodies->size(), ec ? ec.message().c_str() : "rejected", st);
+          send_catalog(bodies, next + 1);
+        });
   }
 
   void start() {
@@ -267,21 +268,28 @@ struct device {
     const auto video = std::find_if(offer.media.begin(), offer.media.end(), [](const auto& m) {
       return m.media == "video" && m.port != 0;
     });
-    if (!y || video == offer.media.end() || !offer.connection)
-      return (void)c.reject(488, "No video stream with a y= SSRC");
+    // Where the platform's media server listens: the media section's c=, else the session's.
+    const sdp::connection* to = nullptr;
+    if (video != offer.media.end())
+      to = !video->connections.empty() ? &video->connections.front()
+           : offer.connection          ? &*offer.connection
+                                       : nullptr;
+    if (!y || !to) return (void)c.reject(488, "No video stream with a y= SSRC");
     const auto subject = invite.get("Subject");
     std::printf("play %s: PS to %s:%u, y=%s (Subject %s)\n", channel.c_str(),
-                offer.connection->address.c_str(), video->port, y->to_string().c_str(),
+                gb28181::printable(to->address).c_str(), video->port, y->to_string().c_str(),
                 gb28181::printable(subject.value_or("none")).c_str());
     std::fflush(stdout);
 
     // Our answer: we send (sendonly) PS from --media-port with the platform's SSRC, and
     // say what the stream is: H.264, D1, 25 fps, CBR 4096 kbit/s; G.711 64 kbit/s, 8 kHz.
+    const std::string ip_version = opt.bind.find(':') == std::string::npos ? "IP4" : "IP6";
     sdp::session answer;
     answer.origin.username = channel;
+    answer.origin.addrtype = ip_version;
     answer.origin.address = opt.bind;
     answer.name = "Play";
-    answer.connection = sdp::connection{"IN", offer.connection->addrtype, opt.bind};
+    answer.connection = sdp::connection{"IN", ip_version, opt.bind};
     sdp::media_description v;
     v.media = "video";
     v.port = opt.media_port;
