@@ -15,7 +15,8 @@ cases:
             the catalog, the answered play (same y=, f= read) and the BYE.
   platform  sipp is the platform (gb28181_platform.xml, server mode) against --device:
             401 then 200 with Date to its REGISTER (sipp verifies the digest), keepalives
-            and the Catalog Response answered, a Catalog query sent, then the play INVITE
+            and the Catalog Response answered, a Catalog query for another DeviceID (the
+            device must ignore it) and one for the device sent, then the play INVITE
             whose SDP has y=, f= and a line of a letter no RFC defines; the device's 200
             must have a=sendonly, the same y= and an f= line (checked by sipp), then ACK and
             BYE. Passes when sipp counts no failed call, logged the play, and the device
@@ -158,7 +159,9 @@ def case_platform(procs, a):
             raise Failure(f"the sipp platform did not log {step!r}:\n{log}\n"
                           f"{text(os.path.join(a.work, name + '_errors.log'))[-3000:]}")
     expect(device, rf"^registered with sip:{PLATFORM_ID}@", "the registration")
-    expect(device, r"^Catalog query SN \d+: 1 channel", "the catalog query")
+    expect(device, r"MESSAGE ignored: query for DeviceID '34020000001320000099'",
+           "the query for another DeviceID ignored")
+    expect(device, r"^Catalog query SN 248: 1 channel", "the catalog query")
     expect(device, rf"^play {channel(1)}: PS to 127\.0\.0\.1:30000, y=0200000001", "the play")
     expect(device, rf"^stopped {channel(1)}", "the BYE")
     rc = procs.stop(device)
