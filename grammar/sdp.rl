@@ -155,8 +155,8 @@ namespace sipkit::sdp {
 
   # A line of a type letter §5 does not define (GB/T 28181's y= and f=, vendor lines): kept
   # as an extension line, or refused by x_open under parse_options::strict(). Its letters
-  # are disjoint from every known type letter, so it may follow any line but v= first and
-  # each decision stays one byte.
+  # are disjoint from every known type letter, so it may follow any line (v= still comes
+  # first) and each decision stays one byte.
   unknown_type        = alpha - [vosiuepcbtrzkam];
   extension_field     = (unknown_type @x_open) "=" @value_mark text? (EOL >x_value);
   ext                 = extension_field*;
