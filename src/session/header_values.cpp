@@ -62,4 +62,13 @@ std::optional<subscription_state_value> read_subscription_state(const parser::me
   return out;
 }
 
+bool has_sdp(const parser::message& m) {
+  if (m.body().empty()) return false;
+  auto ct = m.get(parser::header_id::content_type);
+  if (!ct) return true;
+  auto type = ct->substr(0, ct->find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return parser::iequals(type, "application/sdp");
+}
+
 }  // namespace sipkit::session::detail

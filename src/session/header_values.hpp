@@ -24,6 +24,9 @@ bool lists_token(const parser::message& m, parser::header_id id, std::string_vie
 /// The event package of an Event header value ("presence;id=7" -> "presence"), trimmed.
 std::string_view event_package(std::string_view event_header);
 
+/// A body that is a session description: SDP content, or a body without Content-Type.
+bool has_sdp(const parser::message& m);
+
 /// RFC 6665 §8.2.3: substate-value *( SEMI subexp-params ).
 struct subscription_state_value {
   enum class substate : std::uint8_t { active, pending, terminated };

@@ -1,6 +1,7 @@
 // invite_session::redirect: following a 3xx to the initial INVITE (RFC 3261 §8.1.3.4).
 // The binding decides where (the Contacts in q order, loops, depth); the session builds the
 // new INVITE from the one it sent and forgets what the old target set up.
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"
 #include "sipkit/session/invite_session.hpp"
@@ -11,17 +12,7 @@ using parser::header_id;
 using parser::message;
 using st = invite_session::state;
 
-namespace {
-/// An SDP body (or one without Content-Type), as invite_session.cpp reads offers.
-bool carries_sdp(const message& m) {
-  if (m.body().empty()) return false;
-  auto ct = m.get(header_id::content_type);
-  if (!ct) return true;
-  auto type = ct->substr(0, ct->find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return parser::iequals(type, "application/sdp");
-}
-}  // namespace
+using detail::has_sdp;
 
 invite_session::action_list invite_session::redirect(
     request_id id, std::string_view request_uri,
@@ -56,7 +47,7 @@ invite_session::action_list invite_session::redirect(
   // A reliable 1xx of the old target may have answered the offer: the new target gets it
   // as a fresh offer.
   oa_ = offer_answer_state{};
-  if (carries_sdp(req)) (void)oa_.offer_sent(offer_answer_state::carrier::invite, req.body());
+  if (has_sdp(req)) (void)oa_.offer_sent(offer_answer_state::carrier::invite, req.body());
   set_state(out, st::calling, nullptr);
   ep().invite = req;  // ACKs and dialogs of this INVITE take its CSeq from here
   invite_id_ = send(out, pending_kind::invite, std::move(req), nullptr);

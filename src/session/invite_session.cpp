@@ -66,6 +66,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "header_values.hpp"
 #include "sipkit/parser/uri.hpp"
 #include "sipkit/session/error.hpp"
 #include "sipkit/transaction/error.hpp"
@@ -76,18 +77,9 @@ using parser::header_id;
 using parser::message;
 using carrier = offer_answer_state::carrier;
 using st = invite_session::state;
+using detail::has_sdp;
 
 namespace {
-
-/// A body that is a session description: SDP content, or a body without Content-Type.
-bool has_sdp(const message& m) {
-  if (m.body().empty()) return false;
-  auto ct = m.get(header_id::content_type);
-  if (!ct) return true;
-  auto type = ct->substr(0, ct->find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return parser::iequals(type, "application/sdp");
-}
 
 /// RFC 3262 §7.1: a 1xx sent reliably carries Require: 100rel and an RSeq.
 bool is_reliable_provisional(const message& m) {
