@@ -207,25 +207,7 @@ namespace {
 std::string strict_request_uri(std::string_view route) {
   parser::name_addr_view v;
   if (parser::parse_name_addr(route, v)) return {};
-  const parser::uri_view& u = v.uri;
-  if (u.headers.empty() && !u.param("method")) return std::string(u.raw);
-  const std::string_view raw = u.raw;
-  std::size_t end = raw.size();
-  if (!u.headers.empty()) end = static_cast<std::size_t>(u.headers.data() - raw.data()) - 1;
-  if (u.params.empty()) return std::string(raw.substr(0, end));
-  // Everything before the first ';', then the parameters we keep.
-  const auto params_at = static_cast<std::size_t>(u.params.data() - raw.data());
-  std::string out(raw.substr(0, params_at - 1));
-  parser::param_list(u.params).for_each([&](const parser::param_list::param& p) {
-    if (parser::iequals(p.name, "method")) return;
-    out += ';';
-    out += p.name;
-    if (p.has_value) {
-      out += '=';
-      out += p.value;
-    }
-  });
-  return out;
+  return parser::request_uri_form(v.uri);
 }
 
 std::string request_uri_for(const std::vector<std::string>& routes, bool strict,

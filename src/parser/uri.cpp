@@ -71,6 +71,26 @@ std::string unescape(std::string_view text) {
   return out;
 }
 
+std::string request_uri_form(const uri_view& u) {
+  const std::string_view raw = u.raw;
+  std::size_t end = raw.size();
+  if (!u.headers.empty()) end = static_cast<std::size_t>(u.headers.data() - raw.data()) - 1;
+  if (u.params.empty() || !u.param("method")) return std::string(raw.substr(0, end));
+  // Everything before the first ';', then the parameters we keep (params views `raw`).
+  const auto params_at = static_cast<std::size_t>(u.params.data() - raw.data());
+  std::string out(raw.substr(0, params_at - 1));
+  param_list(u.params).for_each([&](const param_list::param& p) {
+    if (iequals(p.name, "method")) return;
+    out += ';';
+    out += p.name;
+    if (p.has_value) {
+      out += '=';
+      out += p.value;
+    }
+  });
+  return out;
+}
+
 bool uri_equal(const uri_view& a, const uri_view& b) {
   if (!a.is_sip() || !b.is_sip()) return a.raw == b.raw;
   if (a.scheme != b.scheme) return false;

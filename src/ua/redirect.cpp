@@ -28,21 +28,7 @@ int q_of(std::string_view q) {
 /// without ;method= (§19.1.5, redirect.hpp); nullopt for anything else.
 std::optional<std::string> target_of(const parser::uri_view& uri) {
   if (!uri.is_sip()) return std::nullopt;
-  std::string_view raw = uri.raw;
-  if (auto q = raw.find('?'); q != std::string_view::npos) raw = raw.substr(0, q);
-  if (uri.params.empty()) return std::string(raw);
-  // uri.params views `raw` after its first ';'.
-  std::string out(raw.substr(0, static_cast<std::size_t>(uri.params.data() - raw.data()) - 1));
-  parser::param_list(uri.params).for_each([&](const parser::param_list::param& p) {
-    if (parser::iequals(p.name, "method")) return;
-    out += ';';
-    out += p.name;
-    if (p.has_value) {
-      out += '=';
-      out += p.value;
-    }
-  });
-  return out;
+  return parser::request_uri_form(uri);
 }
 
 /// §19.1.4 equality of two URIs given as text (byte equality when either fails to parse).

@@ -150,3 +150,13 @@ TEST_CASE("a GB/T 28181 numeric SIP domain is a host name, an IPv4 address stays
   CHECK(parse_uri("sip:a@1.2.3", u));
   CHECK(parse_uri("sip:a@3402000000.", u));
 }
+
+TEST_CASE("request_uri_form drops URI headers and the method parameter, keeps the rest") {
+  auto form = [](std::string_view text) { return request_uri_form(must_parse(text)); };
+  CHECK(form("sip:bob@192.0.2.7:5070;transport=tcp") == "sip:bob@192.0.2.7:5070;transport=tcp");
+  CHECK(form("sip:bob@example.com?Subject=hi&Priority=urgent") == "sip:bob@example.com");
+  CHECK(form("sip:bob@example.com;method=REGISTER") == "sip:bob@example.com");
+  CHECK(form("sips:bob@example.com;lr;METHOD=INVITE;maddr=192.0.2.1?Subject=x") ==
+        "sips:bob@example.com;lr;maddr=192.0.2.1");
+  CHECK(form("sip:[2001:db8::1]:5060;x=y") == "sip:[2001:db8::1]:5060;x=y");
+}

@@ -67,6 +67,11 @@ std::string unescape(std::string_view text);
 /// when present in both; headers must match. Non-SIP URIs compare byte-exact.
 bool uri_equal(const uri_view& a, const uri_view& b);
 
+/// The URI as a Request-URI may carry it (RFC 3261 §19.1.1 Table 1): `u.raw` without its
+/// headers ("?...") and without a method parameter; everything else byte for byte. For a
+/// strict router's Route (§12.2.1.1) and a 3xx Contact (§8.1.3.4, §19.1.5).
+std::string request_uri_form(const uri_view& u);
+
 /// Case-insensitive ASCII equality, used everywhere SIP names are compared.
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
