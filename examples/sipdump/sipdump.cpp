@@ -37,6 +37,7 @@
 
 #ifdef SIPDUMP_WITH_SDP
 #include "sipkit/sdp/attributes.hpp"
+#include "sipkit/sdp/gb28181.hpp"
 #include "sipkit/sdp/session_view.hpp"
 #endif
 
@@ -298,6 +299,39 @@ void tree_sdp_attribute(tree& t, int depth, std::string_view label,
   }
 }
 
+// Lines of type letters RFC 8866 does not define (kept by the lenient parse), with GB/T
+// 28181's y= (SSRC) and f= (media format) decoded: a capture of a video platform's play
+// INVITE should show what the device was asked for, not hide it.
+void tree_sdp_extension(tree& t, int depth, const sipkit::sdp::extension_view& e) {
+  t.field(depth, std::string("Unknown Line (") + e.type + ")", e.value);
+  if (e.type == 'y') {
+    sipkit::sdp::gb28181::ssrc y;
+    if (auto err = sipkit::sdp::gb28181::parse_ssrc(e.value, y)) {
+      t.field(depth + 1, "[GB/T 28181 SSRC not decoded]", err.message());
+    } else {
+      t.field(depth + 1, "GB/T 28181 SSRC", y.to_string() + " (" + std::to_string(y.value) + ")");
+      t.field(depth + 1, "Stream", y.live() ? "live (Play)" : "history (Playback/Download)");
+    }
+  } else if (e.type == 'f') {
+    sipkit::sdp::gb28181::media_format f;
+    if (auto err = sipkit::sdp::gb28181::parse_media_format(e.value, f)) {
+      t.field(depth + 1, "[GB/T 28181 media format not decoded]", err.message());
+      return;
+    }
+    const auto number = [&](std::string_view label, const std::optional<std::uint32_t>& v) {
+      if (v) t.field(depth + 1, label, std::uint64_t{*v});
+    };
+    number("Video Codec", f.video.codec);
+    number("Video Resolution", f.video.resolution);
+    number("Video Frame Rate", f.video.frame_rate);
+    number("Video Bitrate Type", f.video.bitrate_type);
+    number("Video Bitrate (kbit/s)", f.video.bitrate);
+    number("Audio Codec", f.audio.codec);
+    number("Audio Bitrate", f.audio.bitrate);
+    number("Audio Sample Rate", f.audio.sample_rate);
+  }
+}
+
 void tree_sdp(tree& t, int depth, std::string_view body) {
   auto view = std::make_unique<sipkit::sdp::session_view>();
   if (auto err = sipkit::sdp::parse(body, *view)) {
@@ -337,6 +371,7 @@ void tree_sdp(tree& t, int depth, std::string_view body) {
   }
   t.opt(depth, "Encryption Key (k)", s.key());
   for (const auto& a : s.attributes()) tree_sdp_attribute(t, depth, "Session Attribute (a)", a);
+  for (const auto& e : s.extensions()) tree_sdp_extension(t, depth, e);
   for (const auto& m : s.media()) {
     t.field(depth, "Media Description, name and address (m)", join_media_line(s, m));
     const int d = depth + 1;
@@ -353,6 +388,7 @@ void tree_sdp(tree& t, int depth, std::string_view body) {
       t.field(d, "Bandwidth Information (b)", std::string(b.type) + ':' + std::to_string(b.value));
     t.opt(d, "Encryption Key (k)", m.key);
     for (const auto& a : s.attributes(m)) tree_sdp_attribute(t, d, "Media Attribute (a)", a);
+    for (const auto& e : s.extensions(m)) tree_sdp_extension(t, d, e);
     t.field(d, "[Direction]", sipkit::sdp::to_string(s.direction_of(m)));
   }
 }
@@ -579,6 +615,19 @@ void json_sdp_attributes(json& j, std::span<const sipkit::sdp::attribute_view> a
   j.end_array();
 }
 
+void json_sdp_extensions(json& j, std::span<const sipkit::sdp::extension_view> extensions) {
+  if (extensions.empty()) return;
+  j.key("extensions");
+  j.begin_array();
+  for (const auto& e : extensions) {
+    j.begin_object();
+    j.member("type", std::string_view(&e.type, 1));
+    j.member("value", e.value);
+    j.end_object();
+  }
+  j.end_array();
+}
+
 void json_sdp(json& j, std::string_view body) {
   auto view = std::make_unique<sipkit::sdp::session_view>();
   if (auto err = sipkit::sdp::parse(body, *view)) {
@@ -602,6 +651,7 @@ void json_sdp(json& j, std::string_view body) {
   j.member("name", s.name());
   if (const auto* c = s.connection()) j.member("connection", c->address);
   json_sdp_attributes(j, s.attributes());
+  json_sdp_extensions(j, s.extensions());
   j.key("media");
   j.begin_array();
   for (const auto& m : s.media()) {
@@ -616,6 +666,7 @@ void json_sdp(json& j, std::string_view body) {
     if (!s.connections(m).empty()) j.member("connection", s.connections(m).front().address);
     j.member("direction", sipkit::sdp::to_string(s.direction_of(m)));
     json_sdp_attributes(j, s.attributes(m));
+    json_sdp_extensions(j, s.extensions(m));
     j.end_object();
   }
   j.end_array();
