@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <deque>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -32,6 +33,8 @@ class category_impl final : public std::error_category {
         return "Redis error reply";
       case errc::shut_down:
         return "Redis client shut down";
+      case errc::timed_out:
+        return "no reply from Redis in time (connection dropped)";
     }
     return "unknown Redis client error";
   }
@@ -127,7 +130,12 @@ struct watcher : std::enable_shared_from_this<watcher> {
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(asio::any_io_executor ex, client_config cfg)
-      : ex_(ex), cfg_(std::move(cfg)), resolver_(ex), timer_(ex), backoff_(cfg_.backoff_initial) {}
+      : ex_(ex),
+        cfg_(std::move(cfg)),
+        resolver_(ex),
+        timer_(ex),
+        stall_timer_(ex),
+        backoff_(cfg_.backoff_initial) {}
   ~client_impl() { stop(); }
 
   void start() {
@@ -141,6 +149,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     stopped_ = true;
     connected_ = false;
     timer_.cancel();
+    stall_timer_.cancel();
     resolver_.cancel();
     if (auto* ac = std::exchange(ac_, nullptr)) redisAsyncFree(ac);  // pending: shut_down
   }
@@ -167,12 +176,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
       return fail(std::move(*p), errc::connection_lost);
     p.release();
     ++in_flight_;
+    sent_.push_back(std::chrono::steady_clock::now());
+    if (!stall_armed_) arm_stall_timer();
   }
 
   std::function<void(bool)> hook_;
   bool connected_ = false;
   std::size_t in_flight_ = 0;
-  std::uint64_t rejected_ = 0, connects_ = 0;
+  std::uint64_t rejected_ = 0, connects_ = 0, timed_out_ = 0;
 
  private:
   void log(sipkit::log_level level, const std::string& text) const {
@@ -239,6 +250,34 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     });
   }
 
+  // One timer for all commands: it wakes when the oldest one would be overdue and re-arms
+  // for the next oldest if that one was answered meanwhile (replies come in order).
+  void arm_stall_timer() {
+    if (sent_.empty() || stopped_) return;
+    stall_armed_ = true;
+    stall_timer_.expires_at(sent_.front() + cfg_.command_timeout);
+    stall_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+      self->stall_armed_ = false;
+      if (e || self->stopped_ || self->sent_.empty()) return;
+      if (std::chrono::steady_clock::now() < self->sent_.front() + self->cfg_.command_timeout)
+        return self->arm_stall_timer();
+      self->drop_stalled_connection();
+    });
+  }
+
+  void drop_stalled_connection() {
+    auto* ac = std::exchange(ac_, nullptr);
+    if (!ac) return;
+    log(sipkit::log_level::warning,
+        "no reply in " + std::to_string(cfg_.command_timeout.count()) + " ms: dropping the " +
+            "connection and failing " + std::to_string(in_flight_) + " commands in flight");
+    timing_out_ = true;  // the callbacks redisAsyncFree runs now report errc::timed_out
+    const bool was_connected = connected_;
+    redisAsyncFree(ac);  // replies: nullptr; on_disconnect when it was connected
+    timing_out_ = false;
+    if (!was_connected) schedule_reconnect();
+  }
+
   void schedule_reconnect() {
     if (stopped_) return;
     const auto delay = backoff_;
@@ -274,6 +313,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     auto& self = of(ac);
     self.ac_ = nullptr;
     self.connected_ = false;
+    self.sent_.clear();
     if (self.stopped_) return;
     self.log(sipkit::log_level::warning,
              std::string("connection lost: ") + (status == REDIS_OK ? "closed" : ac->errstr));
@@ -285,8 +325,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     std::unique_ptr<client::handler> h(static_cast<client::handler*>(privdata));
     auto& self = of(ac);
     --self.in_flight_;
-    if (!r)
-      return (*h)(make_error_code(self.stopped_ ? errc::shut_down : errc::connection_lost), {});
+    if (!self.sent_.empty()) self.sent_.pop_front();
+    if (!r) {
+      if (self.timing_out_) ++self.timed_out_;
+      const errc e = self.stopped_      ? errc::shut_down
+                     : self.timing_out_ ? errc::timed_out
+                                        : errc::connection_lost;
+      return (*h)(make_error_code(e), {});
+    }
     reply out = convert(*static_cast<const redisReply*>(r));
     std::error_code ec;
     if (out.type == reply::kind::error) ec = make_error_code(errc::server_error);
@@ -297,11 +343,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   client_config cfg_;
   asio::ip::tcp::resolver resolver_;
   asio::steady_timer timer_;  // the connect timeout, then the reconnect backoff
+  asio::steady_timer stall_timer_;  // command_timeout of the oldest command in flight
+  std::deque<std::chrono::steady_clock::time_point> sent_;  // in flight, oldest first
   std::chrono::milliseconds backoff_;
   redisAsyncContext* ac_ = nullptr;
   std::shared_ptr<watcher> watcher_;
   std::uint64_t attempt_ = 0;  // makes a stale timer expiry a no-op
   bool started_ = false, stopped_ = false, rejecting_ = false;
+  bool stall_armed_ = false, timing_out_ = false;
 };
 
 }  // namespace detail
@@ -319,5 +368,6 @@ bool client::connected() const noexcept { return impl_->connected_; }
 std::size_t client::in_flight() const noexcept { return impl_->in_flight_; }
 std::uint64_t client::rejected() const noexcept { return impl_->rejected_; }
 std::uint64_t client::connects() const noexcept { return impl_->connects_; }
+std::uint64_t client::timed_out() const noexcept { return impl_->timed_out_; }
 
 }  // namespace registrar::redis

@@ -22,8 +22,11 @@
 // connection drops fail with errc::connection_lost: they may or may not have been applied.
 // At most `max_in_flight` commands wait for replies; beyond that command() fails with
 // errc::too_many_in_flight (counted in rejected(), logged once per burst).
-// There is no per-command timeout: a stalled server delays replies (the io_context keeps
-// running), and the SIP transaction's own timers bound what a client waits for.
+// A server that does not reply within `command_timeout` to the oldest command in flight is
+// taken as stalled: Redis answers in order and a command cannot be withdrawn, so the client
+// drops the connection, fails every command in flight with errc::timed_out (they may or may
+// not have been applied; counted in timed_out(), logged) and reconnects with the backoff.
+// Until then a slow server only delays replies (the io_context keeps running).
 //
 // Thread safety: none; use the client on its io_context's thread only. Handlers run on that
 // thread: a reply's handler from the read that completed it (inside hiredis's callback, so
@@ -52,6 +55,7 @@ enum class errc {
   connection_lost,     ///< the connection dropped before the reply arrived
   server_error,        ///< Redis answered with an error reply (its text in reply::str)
   shut_down,           ///< the client was stopped or destroyed
+  timed_out,           ///< no reply within command_timeout: the connection was dropped
 };
 const std::error_category& category() noexcept;
 std::error_code make_error_code(errc e) noexcept;
@@ -70,6 +74,10 @@ struct client_config {
   std::uint16_t port = 6379;
   std::size_t max_in_flight = 10000;
   std::chrono::milliseconds connect_timeout{1000};
+  /// The longest the oldest command in flight waits for its reply before the connection is
+  /// dropped (errc::timed_out). Above what a healthy Redis ever takes, below what a SIP
+  /// client waits for a REGISTER's answer (Timer F, 32 s).
+  std::chrono::milliseconds command_timeout{5000};
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{5000};
   sipkit::logger log{};  ///< component "redis"
@@ -107,6 +115,7 @@ class client {
   std::size_t in_flight() const noexcept;
   std::uint64_t rejected() const noexcept;  ///< commands refused for max_in_flight
   std::uint64_t connects() const noexcept;  ///< successful connects so far
+  std::uint64_t timed_out() const noexcept; ///< commands failed with errc::timed_out
 
  private:
   std::shared_ptr<detail::client_impl> impl_;

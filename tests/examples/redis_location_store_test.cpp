@@ -437,6 +437,58 @@ TEST_CASE("redis client: a stalled Redis (DEBUG SLEEP 2) does not block the io_c
               ticks_at_sleep_reply, ticks_at_update);
 }
 
+TEST_CASE("redis client: no reply within command_timeout drops the connection, fails what is in "
+          "flight with timed_out, and reconnects",
+          "[registrar][redis]") {
+  sipkit_test::redis_server server;
+  asio::io_context io;
+  redis::client sleeper(io, config_for(server.port()));  // puts the server to sleep
+  auto cfg = config_for(server.port());
+  cfg.command_timeout = 200ms;
+  cfg.backoff_initial = 50ms;
+  redis::client client(io, cfg);
+  sleeper.start();
+  client.start();
+  REQUIRE(run_until(io, [&] { return sleeper.connected() && client.connected(); }));
+  std::vector<bool> events;
+  client.on_connection([&](bool up) { events.push_back(up); });
+
+  bool slept = false;
+  sleeper.command({"DEBUG", "SLEEP", "1"}, [&](std::error_code ec, redis::reply) {
+    CHECK_FALSE(ec);
+    slept = true;
+  });
+  // Sent after the sleeper's command on another connection: the server answers neither
+  // for a second, so both PINGs of `client` time out together.
+  std::vector<std::error_code> results;
+  asio::steady_timer later(io, 50ms);
+  later.async_wait([&](const boost::system::error_code&) {
+    for (int i = 0; i < 2; ++i)
+      client.command({"PING"}, [&](std::error_code ec, redis::reply) { results.push_back(ec); });
+  });
+  REQUIRE(run_until(io, [&] { return results.size() == 2; }));
+  CHECK(results[0] == redis::errc::timed_out);
+  CHECK(results[1] == redis::errc::timed_out);
+  CHECK(client.timed_out() == 2);
+  CHECK(client.in_flight() == 0);
+  CHECK(std::string(make_error_code(redis::errc::timed_out).message()).find("in time") !=
+        std::string::npos);
+
+  // Once the server is awake the client is connected again and commands work.
+  REQUIRE(run_until(io, [&] { return slept; }));
+  REQUIRE(run_until(io, [&] { return client.connected() && events.size() >= 2; }));
+  CHECK(events.front() == false);
+  CHECK(events.back() == true);
+  std::string pong;
+  client.command({"PING"}, [&](std::error_code ec, redis::reply r) {
+    CHECK_FALSE(ec);
+    pong = r.str;
+  });
+  REQUIRE(run_until(io, [&] { return !pong.empty(); }));
+  CHECK(pong == "PONG");
+  CHECK(client.connects() >= 2);
+}
+
 TEST_CASE("redis store: match_key agrees with uri_equal (RFC 3261 §19.1.4)", "[registrar]") {
   const std::vector<std::pair<std::string, std::string>> pairs{
       {"sip:alice@Example.COM", "sip:alice@example.com"},
