@@ -15,7 +15,7 @@ namespace net = sipkit::transport;
 
 endpoint to_endpoint(transport_protocol p, const net::endpoint& peer, std::uint64_t connection) {
   endpoint hop;
-  hop.host = peer.address.to_string();  // IPv6 without brackets
+  hop.host = net::address_string(peer.address);  // IPv6 without brackets
   hop.port = peer.port;
   hop.protocol = p;
   hop.connection = connection;

@@ -62,6 +62,11 @@ struct endpoint {
 /// Parse an IP literal, with or without [brackets]; nullopt when it is not one.
 std::optional<boost::asio::ip::address> parse_ip(std::string_view text) noexcept;
 
+/// "192.0.2.1" or "2001:db8::1" (no brackets), as address::to_string() writes it. IPv4 is
+/// formatted here without the C library's sprintf: every received message and every
+/// request sent names its peer this way, so it is on the per-message path.
+std::string address_string(const boost::asio::ip::address& address);
+
 /// Identifies a flow: a TCP/TLS connection, or the local UDP socket a datagram came in
 /// on (so that a response leaves from the address the request reached, RFC 3581 §4).
 /// 0 means "none". Ids are never reused within one manager.
