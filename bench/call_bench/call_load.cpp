@@ -17,7 +17,9 @@
 // Calls are started at t0 + i/R. At the end one line:
 //   RESULT OutgoingCall(C)=.. SuccessfulCall(C)=.. FailedCall(C)=.. Retransmissions(C)=..
 //          OkRetransReceived=.. CallRate(C)=.. ElapsedTime=.. MaxLive=.. Unfinished=..
+//          ByeReceived=.. (BYEs from the target, answered 200: it gave up on a call)
 //          ClientCpu=.. (this process's user+system seconds)
+//          ClientDrops=.. (datagrams the kernel dropped at our socket: its buffer was full)
 // (sipp's statistics names, so that the call_bench harness judges it as it judges sipp).
 // CallRate is calls started over the time it took to start them. --progress prints each
 // second: started, completed, failed, live (established, not yet ended) calls.
@@ -144,15 +146,37 @@ class load {
     std::printf(
         "RESULT OutgoingCall(C)=%u SuccessfulCall(C)=%u FailedCall(C)=%u "
         "Retransmissions(C)=%llu OkRetransReceived=%llu CallRate(C)=%.1f ElapsedTime=%.1f "
-        "MaxLive=%u Unfinished=%u ClientCpu=%.3f\n",
+        "MaxLive=%u Unfinished=%u ByeReceived=%llu ClientCpu=%.3f ClientDrops=%lld\n",
         started, completed_, failed_, static_cast<unsigned long long>(retrans_),
         static_cast<unsigned long long>(ok_retrans_), achieved,
         static_cast<double>(now_us() - t0) / 1e6, max_live_, calls - completed_ - failed_,
-        cpu_seconds());
+        static_cast<unsigned long long>(byes_received_), cpu_seconds(), socket_drops());
     return completed_ == calls ? 0 : 1;
   }
 
  private:
+  /// Datagrams the kernel dropped at this socket because its receive buffer was full
+  /// (the last column of /proc/net/udp), -1 when unknown: tells a client that fell
+  /// behind from a target that did.
+  long long socket_drops() const {
+    FILE* f = std::fopen("/proc/net/udp", "r");
+    if (f == nullptr) return -1;
+    char line[512];
+    long long drops = -1;
+    char want[16];
+    std::snprintf(want, sizeof want, ":%04X ", local_port_);
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      const char* local = std::strchr(line, ':');  // "  sl: local_address ..."
+      if (local == nullptr || std::strstr(local + 1, want) != std::strchr(local + 1, ':'))
+        continue;
+      const char* last = std::strrchr(line, ' ');
+      if (last != nullptr) drops = std::atoll(last + 1);
+      break;
+    }
+    std::fclose(f);
+    return drops;
+  }
+
   void start_call(std::uint32_t i, ms_t now) {
     call& c = table_[i];
     c.st = state::inviting;
@@ -284,7 +308,9 @@ class load {
   }
 
   void on_response(std::string_view msg, ms_t now) {
-    if (msg.size() < 12 || msg.substr(0, 8) != "SIP/2.0 ") return;  // requests: not expected
+    if (msg.size() < 12) return;
+    if (msg.substr(0, 4) == "BYE ") return on_bye(msg);
+    if (msg.substr(0, 8) != "SIP/2.0 ") return;  // other requests: not expected
     const int code = std::atoi(std::string(msg.substr(8, 3)).c_str());
     const std::string_view id = header(msg, "Call-ID", "i");
     unsigned index = 0, run = 0;
@@ -335,6 +361,21 @@ class load {
     }
   }
 
+  /// The target hung up (an overloaded UAS ends calls whose ACK it did not see): 200,
+  /// echoing the headers RFC 3261 §8.2.6.2 asks for, so that it stops resending the BYE.
+  void on_bye(std::string_view msg) {
+    const std::string_view via = header(msg, "Via", "v"), from = header(msg, "From", "f"),
+                           to = header(msg, "To", "t"), id = header(msg, "Call-ID", "i"),
+                           cseq = header(msg, "CSeq", "");
+    if (via.empty() || id.empty() || cseq.empty()) return;
+    ++byes_received_;
+    put("SIP/2.0 200 OK\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
+        "CSeq: %.*s\r\nContent-Length: 0\r\n\r\n",
+        static_cast<int>(via.size()), via.data(), static_cast<int>(from.size()), from.data(),
+        static_cast<int>(to.size()), to.data(), static_cast<int>(id.size()), id.data(),
+        static_cast<int>(cseq.size()), cseq.data());
+  }
+
   template <class... Args>
   void put(const char* fmt, Args... args) {
     if (out_count_ == batch) flush();
@@ -380,7 +421,7 @@ class load {
   std::deque<timer> holds_;
   ms_t hold_us_ = 0;
   std::uint32_t completed_ = 0, failed_ = 0, live_ = 0, max_live_ = 0;
-  std::uint64_t retrans_ = 0, ok_retrans_ = 0;
+  std::uint64_t retrans_ = 0, ok_retrans_ = 0, byes_received_ = 0;
   std::array<std::array<char, max_len>, batch> out_{};
   std::array<std::size_t, batch> out_len_{};
   int out_count_ = 0;

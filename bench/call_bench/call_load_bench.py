@@ -16,8 +16,9 @@ The "held" rule is call_bench's (tests/interop/peers.py judge_step): every call 
 completed, none failed, retransmissions (INVITE and BYE resent by the client) under
 --max-retrans percent of the calls, and the rate at which calls were started within 5% of
 the rate asked for. "CPU" is the target's user+system time over the step's wall time;
-CPU per call = that time over the calls. The client's own CPU is printed too: a step
-whose client used ~100% of its core says nothing about the target.
+CPU per call = that time over the calls. The client's own CPU is printed too (a step
+whose client used ~100% of its core says nothing about the target), and the datagrams the
+kernel dropped at each side's socket (a full receive buffer: that side fell behind).
 Exit status: 0 when every target held some rate; 1 otherwise; 2 for bad usage.
 """
 import argparse
@@ -46,6 +47,18 @@ def read_result(log):
     for key, value in re.findall(r"(\S+)=(\S+)", lines[-1]):
         stats[key] = float(value) if "." in value else int(value)
     return stats
+
+
+def socket_drops(port):
+    """Datagrams dropped at the UDP socket bound to 127.0.0.1:`port` (its receive buffer
+    was full): the last column of /proc/net/udp; None when not found."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if len(fields) > 2 and fields[1] == want:
+                return int(fields[-1])
+    return None
 
 
 def step(a, target, rate, again):
@@ -84,6 +97,7 @@ def step(a, target, rate, again):
             rc = f"none, stopped after {limit} s"
         wall = time.monotonic() - t0
         cpu_s = group_cpu_seconds(uas.popen.pid) - cpu0
+        target_drops = socket_drops(port)
     stats = read_result(log)
     r = judge_step(stats, rate, calls, rc, cpu_s / wall, a.max_retrans)
     # CPU per call from the calls made, not from the step's wall time: the step may run
@@ -92,8 +106,10 @@ def step(a, target, rate, again):
     r["ok_retrans"] = stats.get("OkRetransReceived", 0)
     r["client_cpu"] = stats.get("ClientCpu", 0.0) / wall
     print_step(target["name"], r, width=14)
-    print(f"  {'':<14} 2xx resent by the target: {r['ok_retrans']}; step wall time "
-          f"{wall:.1f} s", flush=True)
+    print(f"  {'':<14} 2xx resent by the target: {r['ok_retrans']}; datagrams dropped at "
+          f"the target's socket {target_drops}, at the client's "
+          f"{stats.get('ClientDrops')}; BYEs from the target {stats.get('ByeReceived')}; "
+          f"step wall time {wall:.1f} s", flush=True)
     return r
 
 
