@@ -258,10 +258,12 @@ class load {
           send_invite(t.index);
         else
           send_in_dialog(t.index, true);
-        const std::size_t next = c.st == state::byeing ? std::min<std::size_t>(k + 1, 3) : k + 1;
-        const ms_t interval = t1_us << next;
-        arm(static_cast<int>(std::min(next, queues_.size() - 1)), t.index, t.expect,
-            now + interval);
+        // INVITE: T1, 2*T1, 4*T1 ... (Timer A); BYE: the same, capped at T2 (Timer E).
+        const std::size_t next = std::min(k + 1, queues_.size() - 1);
+        const ms_t interval = c.st == state::byeing ? std::min(t1_us << next, t2_us) : t1_us << next;
+        // Queue k's entries share one interval: a BYE past T2 stays in the T2 queue.
+        const std::size_t q_next = c.st == state::byeing && (t1_us << next) > t2_us ? k : next;
+        arm(static_cast<int>(q_next), t.index, t.expect, now + interval);
       }
     }
   }
