@@ -17,7 +17,8 @@
 // Calls are started at t0 + i/R. At the end one line:
 //   RESULT OutgoingCall(C)=.. SuccessfulCall(C)=.. FailedCall(C)=.. Retransmissions(C)=..
 //          OkRetransReceived=.. CallRate(C)=.. ElapsedTime=.. MaxLive=.. Unfinished=..
-//          ByeReceived=.. (BYEs from the target, answered 200: it gave up on a call)
+//          ByeReceived=.. (BYEs from the target, answered 200: it gave up on a call,
+//                          which counts as failed)
 //          ClientCpu=.. (this process's user+system seconds)
 //          ClientDrops=.. (datagrams the kernel dropped at our socket: its buffer was full)
 // (sipp's statistics names, so that the call_bench harness judges it as it judges sipp).
@@ -67,6 +68,7 @@ enum class state : std::uint8_t { idle, inviting, proceeding, held, byeing, done
 struct call {
   state st = state::idle;
   std::uint8_t tag_len = 0;
+  bool hung_up = false;  // the target sent a BYE: the call fails whatever our BYE gets
   ms_t first_sent = 0;  // of the request being retransmitted (INVITE or BYE)
   char to_tag[46]{};
 };
@@ -358,8 +360,11 @@ class load {
       return;
     }
     if (code >= 200 && c.st == state::byeing) {
-      c.st = state::done;
-      ++completed_;
+      // Only a 2xx to our BYE ends a call as sipp's uac scenario expects; a 481 means the
+      // target had ended it already (it gave up waiting for the ACK).
+      const bool ok = code < 300 && !c.hung_up;
+      c.st = ok ? state::done : state::failed;
+      ++(ok ? completed_ : failed_);
     }
   }
 
@@ -371,6 +376,17 @@ class load {
                            cseq = header(msg, "CSeq", "");
     if (via.empty() || id.empty() || cseq.empty()) return;
     ++byes_received_;
+    unsigned index = 0, run = 0;
+    if (std::sscanf(std::string(id).c_str(), "%u-%u-load", &index, &run) == 2 && run == run_ &&
+        index < table_.size()) {
+      call& c = table_[index];
+      if (!c.hung_up && c.st == state::held) {  // no BYE of ours will follow
+        c.st = state::failed;
+        ++failed_;
+        if (live_ > 0) --live_;
+      }
+      c.hung_up = true;
+    }
     put("SIP/2.0 200 OK\r\nVia: %.*s\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n"
         "CSeq: %.*s\r\nContent-Length: 0\r\n\r\n",
         static_cast<int>(via.size()), via.data(), static_cast<int>(from.size()), from.data(),
