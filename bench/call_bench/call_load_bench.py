@@ -5,7 +5,7 @@ to the other, for `--seconds` (default 60) at each rate, rising until one is not
 
 usage: call_load_bench.py --call-load BINARY [--rates 4000,6000,...] [--seconds S]
                           [--max-retrans PCT] [--target-cpu N] [--client-cpu N]
-                          [--nice N] [--no-reference] [--work DIR] [-v]
+                          [--nice N] [--no-reference] [--uas-arg ARG]... [--work DIR] [-v]
                           (UAS_BINARY | --reference-only)
 
 Why not sipp's uac: one sipp uac process gives out near 4,000-5,600 calls/s on a small
@@ -89,7 +89,8 @@ def step(a, target, rate, again):
     with Processes(verbose=a.verbose) as procs:
         if target["binary"]:
             argv = [target["binary"], "--bind", "127.0.0.1", "--port", str(port),
-                    "--transport", "udp", "--quiet", "--max-request-rate", "0"]
+                    "--transport", "udp", "--quiet", "--max-request-rate", "0",
+                    *a.uas_arg]
         else:
             # The socket buffer examples/uas sets (transport_config::udp_receive_buffer):
             # sipp's default of 64 KiB drops datagrams in bursts at a few thousand calls/s.
@@ -146,6 +147,8 @@ def main():
                         "too (e.g. -20 as root, so that builds sharing the cores take little "
                         "of theirs)")
     p.add_argument("--reference-only", action="store_true", help="sipp's uas only")
+    p.add_argument("--uas-arg", action="append", default=[],
+                   help="one more argument for examples/uas (repeat the option for each)")
     p.add_argument("--no-reference", action="store_true",
                    help="examples/uas only (e.g. to extend a run past its highest rate)")
     p.add_argument("--work", default="call_load_bench.work", help="scratch dir, emptied first")
