@@ -24,6 +24,8 @@
 //          after 180)  --max-request-rate N (new requests per second and source address,
 //          burst 2N; 100; 0 = no limit: manager_config::rate_limit, a defence against
 //          floods; a load test from one address, such as sipp, needs it raised)
+//          --max-calls-awaiting-ack N (1000: ua_config::max_calls_awaiting_ack; a load
+//          test above a few thousand calls/s may raise it, see README Benchmarks)
 //          --no-transfer (decline REFER with 603 instead of placing the call)
 //          --quiet (no ladder)  --full (whole messages)  --cert F --key F
 //          --ca F (trust anchors: client certificates, and the server's when our BYE
@@ -76,6 +78,7 @@ struct options {
   int hangup_after = 0;
   int ring_ms = 0;
   long max_request_rate = -1;  // per source address and second; -1: the library's default
+  long max_calls_awaiting_ack = -1;  // -1: the library's default
   bool transfer = true;        // on REFER, place the call to the Refer-To target
   bool quiet = false, full = false;
   std::string cert, key;
@@ -90,7 +93,8 @@ struct options {
   std::fprintf(
       stderr,
       "usage: uas [--bind ADDR] [--port N] [--transport udp|tcp|tls] [--hangup-after S]\n"
-      "           [--ring-ms N] [--max-request-rate N] [--no-transfer] [--quiet] [--full]\n"
+      "           [--ring-ms N] [--max-request-rate N] [--max-calls-awaiting-ack N]\n"
+      "           [--no-transfer] [--quiet] [--full]\n"
       "           [--cert FILE --key FILE]\n"
       "           [--ca FILE] [--require-client-cert]\n"
       "           [--user NAME] [--register URI [--aor URI] [--username U] [--password P]\n"
@@ -120,6 +124,8 @@ options parse(int argc, char** argv) {
       o.ring_ms = std::stoi(value());
     else if (a == "--max-request-rate")
       o.max_request_rate = std::stol(value());
+    else if (a == "--max-calls-awaiting-ack")
+      o.max_calls_awaiting_ack = std::stol(value());
     else if (a == "--no-transfer")
       o.transfer = false;
     else if (a == "--quiet")
@@ -187,6 +193,8 @@ sipkit::ua::ua_config make_config(const options& opt, unsigned index) {
     cfg.transactions.rate_limit.requests_per_second = static_cast<unsigned>(opt.max_request_rate);
     cfg.transactions.rate_limit.burst = 2 * static_cast<unsigned>(opt.max_request_rate);
   }
+  if (opt.max_calls_awaiting_ack >= 0)
+    cfg.max_calls_awaiting_ack = static_cast<std::size_t>(opt.max_calls_awaiting_ack);
   cfg.transport.tls.certificate_chain_file = opt.cert;
   cfg.transport.tls.private_key_file = opt.key;
   cfg.transport.tls.ca_file = opt.ca;

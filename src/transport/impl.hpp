@@ -237,7 +237,11 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   std::set<std::pair<protocol, endpoint>> gone_flows;
   std::deque<std::pair<protocol, endpoint>> gone_flows_order;
   static constexpr std::size_t max_gone_flows = 4096;
+  /// Built on first use (tls.cpp): at start() with a TLS/WSS listener, else by the first
+  /// TLS/WSS connection opened. tls_client_error keeps a load failure for later attempts.
   std::unique_ptr<asio::ssl::context> tls_server, tls_client;
+  std::error_code tls_client_error;
+  std::size_t trust_store_loads = 0;
 
   /// Reused for every parse: a message_view is large, and parses never nest.
   std::unique_ptr<parser::message_view> view = std::make_unique<parser::message_view>();
@@ -272,7 +276,10 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   /// At start(): max_connections against RLIMIT_NOFILE (config.hpp).
   void size_connection_limit();
 
+  /// Both TLS contexts (a TLS/WSS listener starts); the client one alone (a connection).
   std::error_code make_tls_contexts();
+  std::error_code make_tls_client();
+  std::error_code load_trust(asio::ssl::context& ctx);
   std::error_code open_udp(const listen_point& lp);
   std::error_code open_acceptor(const listen_point& lp);
 

@@ -292,8 +292,11 @@ std::error_code manager::impl::send_to(std::string bytes, protocol p, const endp
   if (!c) c = find_connection(p, remote);
   if (!c && is_websocket(p) && gone_flows.contains({p, remote})) return refuse(error::flow_gone);
   if (!c) {
-    if ((p == protocol::tls || p == protocol::wss) && !tls_client)
-      return refuse(error::tls_not_configured);
+    // The first TLS/WSS connection of an agent without a TLS listener loads the trust
+    // anchors now; a file that does not load fails this send (and logs why).
+    if (p == protocol::tls || p == protocol::wss) {
+      if (auto ec = make_tls_client()) return refuse(ec);
+    }
     if (conns.size() >= cfg.max_connections) return refuse(error::connection_limit);
     const connection_id id = next_id++;
     c = std::make_shared<stream_connection>(shared_from_this(), p, tcp::socket(io), id, true);
@@ -369,8 +372,13 @@ std::error_code manager::start() {
   impl_->started = true;
   impl_->size_connection_limit();
   // A TLS file that does not load is a configuration error, reported now rather than at
-  // the first connection.
-  if (auto ec = impl_->make_tls_contexts()) return ec;
+  // the first connection, when TLS is listened on. Without a TLS/WSS listener nothing is
+  // loaded here (tls.cpp): an agent that never uses TLS never reads a trust store.
+  for (const auto& lp : impl_->cfg.listen)
+    if (lp.transport == protocol::tls || lp.transport == protocol::wss) {
+      if (auto ec = impl_->make_tls_contexts()) return ec;
+      break;
+    }
   for (const auto& lp : impl_->cfg.listen) {
     std::error_code ec = make_error_code(error::unsupported_transport);  // SCTP
     if (runs(lp.transport))
@@ -539,6 +547,8 @@ bool manager::is_open(connection_id connection) const noexcept {
   auto it = impl_->conns.find(connection);
   return it != impl_->conns.end() && it->second->open();
 }
+
+std::size_t manager::trust_store_loads() const noexcept { return impl_->trust_store_loads; }
 
 statistics manager::stats(protocol transport) const noexcept {
   if (!runs(transport)) return {};

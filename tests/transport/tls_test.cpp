@@ -221,3 +221,63 @@ TEST_CASE("plain TCP bytes to a TLS listener fail the handshake and are dropped"
   CHECK(server.stats(protocol::tls).messages_in == 0);
   CHECK(logs.contains("TLS handshake failed"));
 }
+
+// Trust anchors are loaded when TLS is first used, not at start() (the system store is
+// large): a UDP-only agent never reads one.
+TEST_CASE("a UDP-only manager never loads a TLS trust store") {
+  asio::io_context io;
+  log_capture logs;
+  manager a(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager b(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  inbox at_b;
+  at_b.attach(b);
+  REQUIRE(!a.start());
+  REQUIRE(!b.start());
+  CHECK(a.trust_store_loads() == 0);
+  REQUIRE(!a.send_request(owned(options_request("UDP", "127.0.0.1")),
+                          to(protocol::udp, bound(b, protocol::udp))));
+  REQUIRE(run_until(io, [&] { return at_b.items.size() == 1; }));
+  CHECK(a.trust_store_loads() == 0);
+  CHECK(b.trust_store_loads() == 0);
+}
+
+TEST_CASE("TLS trust anchors load at the first TLS connection, once, and still verify") {
+  asio::io_context io;
+  log_capture logs;
+  manager good(io, tls_server_config(logs, "127.0.0.1", pki().server_cert, pki().server_key));
+  manager rogue(io, tls_server_config(logs, "127.0.0.1", pki().rogue_cert, pki().rogue_key));
+  manager client(io, tls_client_config(logs));
+  REQUIRE(!good.start());
+  REQUIRE(!rogue.start());
+  REQUIRE(!client.start());
+  CHECK(client.trust_store_loads() == 0);  // no TLS listener: nothing loaded yet
+  CHECK(good.trust_store_loads() == 1);    // a TLS listener loads at start()
+  auto ok = send_one(io, client, bound(good, protocol::tls), "localhost");
+  INFO(ok.ec.message());
+  CHECK(!ok.ec);
+  CHECK(client.trust_store_loads() == 1);
+  // The lazily built context verifies: a certificate from another CA is refused.
+  auto bad = send_one(io, client, bound(rogue, protocol::tls), "localhost");
+  CHECK(bad.ec);
+  CHECK(logs.contains("certificate verify failed"));
+  CHECK(client.trust_store_loads() == 1);
+}
+
+TEST_CASE("a CA file that does not load fails the first TLS send, with the reason logged") {
+  asio::io_context io;
+  log_capture logs;
+  auto cfg = tls_client_config(logs);
+  cfg.tls.ca_file = pki().dir + "/nope.pem";
+  manager client(io, cfg);
+  REQUIRE(!client.start());  // no TLS listener: the file is not read yet
+  const endpoint nowhere{asio::ip::make_address("127.0.0.1"), 9};
+  for (int i = 0; i < 2; ++i) {
+    auto ec = client.send_request(owned(options_request("TLS", "client.invalid")),
+                                  to(protocol::tls, nowhere, "localhost"));
+    CHECK(ec);
+  }
+  CHECK(logs.contains("TLS: cannot load trust anchors"));
+  CHECK(client.trust_store_loads() == 1);  // the failure is kept, not retried per send
+  CHECK(client.stats(protocol::tls).sends_refused == 2);
+  CHECK(client.connection_count() == 0);
+}

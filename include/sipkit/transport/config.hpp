@@ -25,7 +25,11 @@ struct listen_point {
   std::uint16_t port = 5060;
 };
 
-/// TLS (RFC 3261 §26.2, RFC 5922) over OpenSSL. Files are PEM.
+/// TLS (RFC 3261 §26.2, RFC 5922) over OpenSSL. Files are PEM. They are read when TLS is
+/// first used: at manager::start() when a TLS/WSS listener is configured (a file that does
+/// not load fails start()), else at the first TLS/WSS connection opened (a file that does
+/// not load fails that send, and every later one, with the reason logged once). An agent
+/// that never uses TLS never reads them, nor the system trust store.
 struct tls_options {
   /// This side's certificate (chain, leaf first) and key. Required for TLS listeners;
   /// also presented as client certificate when a server asks for one (mutual TLS).

@@ -191,6 +191,9 @@ class manager {
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
   /// (sockets already opened stay open; call stop() to give up); a listen point of a
   /// protocol this library does not run (SCTP) is error::unsupported_transport.
+  /// TLS files (config.hpp tls_options) are loaded here only when a TLS or WSS listen
+  /// point is configured; otherwise at the first TLS/WSS connection send_*() opens, which
+  /// then fails with the load error (logged) if a file does not load.
   std::error_code start();
   /// Close every socket and connection. Pending send handlers get operation_aborted.
   void stop();
@@ -238,6 +241,10 @@ class manager {
   /// True when `connection` is an open stream connection.
   bool is_open(connection_id connection) const noexcept;
 
+  /// How many times trust anchors (tls_options::ca_file / ca_path, or the system store)
+  /// were loaded into a TLS context: 0 for an agent that never listened on or connected
+  /// over TLS/WSS, at most 2 (client and mutual-TLS server). For diagnostics and tests.
+  std::size_t trust_store_loads() const noexcept;
   /// Counters of one transport; all zero for those this library does not run (!runs()).
   statistics stats(protocol transport) const noexcept;
   const transport_config& config() const noexcept;
