@@ -102,9 +102,9 @@ bool answer_call_challenge(user_agent::impl& ua, const call_ptr& c, message& ret
       own ? own->authorize(retry, rsp) : make_error_code(digest_errc::no_credentials);
   if (ec == digest_errc::no_credentials) ec = ua.digest_.authorize(retry, rsp);
   if (ec)
-    ua.config_.log.log(log_level::warning, "ua",
-                       "cannot answer the " + std::to_string(rsp.status_code()) +
-                           " challenge: " + ec.message());
+    ua.config_.log.log(
+        log_level::warning, "ua",
+        "cannot answer the " + std::to_string(rsp.status_code()) + " challenge: " + ec.message());
   return !ec;
 }
 }  // namespace

@@ -50,8 +50,7 @@ struct fixture {
     c.async_wait_connected([this](std::error_code ec) { connected = ec; });
     auto inv = peer.next_request(method::invite);
     REQUIRE(inv);
-    peer.send(response_text(*inv, 200, "bob-1", contact(), sdp_offer("0", "PCMU/8000")),
-              inv->from);
+    peer.send(response_text(*inv, 200, "bob-1", contact(), sdp_offer("0", "PCMU/8000")), inv->from);
     REQUIRE(peer.next_request(method::ack));
     REQUIRE(run_until(io, [&] { return connected.has_value(); }));
     REQUIRE_FALSE(*connected);
@@ -90,9 +89,8 @@ TEST_CASE("A BYE challenged with 401 is retried with the call's own credentials"
   REQUIRE(bye);
   CHECK(bye->header(header_id::authorization).empty());
   f.challenge(*bye);
-  auto again = f.peer.next([](const peer_message& m) {
-    return m.is_request(method::bye) && fixture::authorized(m);
-  });
+  auto again = f.peer.next(
+      [](const peer_message& m) { return m.is_request(method::bye) && fixture::authorized(m); });
   REQUIRE(again);
   CHECK(again->header(header_id::authorization).find("username=\"alice-per-call\"") !=
         std::string::npos);
@@ -116,9 +114,8 @@ TEST_CASE("A re-INVITE challenged with 401 is retried with the call's own creden
   CHECK(reinvite->to_tag() == "bob-1");
   f.challenge(*reinvite);
   // The 401 is ACKed by the transaction layer; the new INVITE carries the credentials.
-  auto again = f.peer.next([](const peer_message& m) {
-    return m.is_request(method::invite) && fixture::authorized(m);
-  });
+  auto again = f.peer.next(
+      [](const peer_message& m) { return m.is_request(method::invite) && fixture::authorized(m); });
   REQUIRE(again);
   CHECK(again->header(header_id::authorization).find("username=\"alice-per-call\"") !=
         std::string::npos);
@@ -144,9 +141,8 @@ TEST_CASE("A second 401 with the same nonce to the retried BYE ends it: no third
   REQUIRE(bye);
   const std::string www = f.challenge(*bye);
   REQUIRE_FALSE(www.empty());
-  auto again = f.peer.next([](const peer_message& m) {
-    return m.is_request(method::bye) && fixture::authorized(m);
-  });
+  auto again = f.peer.next(
+      [](const peer_message& m) { return m.is_request(method::bye) && fixture::authorized(m); });
   REQUIRE(again);
   // Refused again with the very same challenge (same nonce, no stale=true).
   f.peer.send(response_text(*again, 401, {}, "WWW-Authenticate: " + www + "\r\n"), again->from);
@@ -161,11 +157,12 @@ TEST_CASE("A BYE challenged by a proxy (407) and then the UAS (401) answers both
   // §22.3: each challenge of the request is answered, with the call's credentials for
   // each realm; the proxy's Proxy-Authorization stays on the request the UAS challenges.
   fixture f;
-  ua::digest_server proxy(ua::digest_server_config{"proxy.example.com"},
-                          [](std::string_view user, std::string_view) -> std::optional<std::string> {
-                            if (user == "alice-proxy") return std::string("proxy-secret");
-                            return std::nullopt;
-                          });
+  ua::digest_server proxy(
+      ua::digest_server_config{"proxy.example.com"},
+      [](std::string_view user, std::string_view) -> std::optional<std::string> {
+        if (user == "alice-proxy") return std::string("proxy-secret");
+        return std::nullopt;
+      });
   ua::call_options o;
   o.credentials = {{std::string(realm), "alice-per-call", "per-call-secret"},
                    {"proxy.example.com", "alice-proxy", "proxy-secret"}};

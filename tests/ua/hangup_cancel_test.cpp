@@ -99,15 +99,10 @@ TEST_CASE("Hang-up after a 180: the CANCEL on the wire is the 9.1 CANCEL plus th
   // §9.1 fields, then the hang-up's headers (its extra headers, then the Reason), then
   // Content-Length.
   const std::string expected =
-      "CANCEL " + inv.request_uri() + " SIP/2.0\r\n" +
-      "Via: " + inv.header(header_id::via) + "\r\n" +
-      "Max-Forwards: 70\r\n" +
-      "From: " + inv.header(header_id::from) + "\r\n" +
-      "To: " + inv.header(header_id::to) + "\r\n" +
-      "Call-ID: " + inv.header(header_id::call_id) + "\r\n" +
-      "CSeq: 1 CANCEL\r\n" +
-      "X-Billing: 7\r\n" +
-      "Reason: " + elsewhere + "\r\n";
+      "CANCEL " + inv.request_uri() + " SIP/2.0\r\n" + "Via: " + inv.header(header_id::via) +
+      "\r\n" + "Max-Forwards: 70\r\n" + "From: " + inv.header(header_id::from) + "\r\n" +
+      "To: " + inv.header(header_id::to) + "\r\n" + "Call-ID: " + inv.header(header_id::call_id) +
+      "\r\n" + "CSeq: 1 CANCEL\r\n" + "X-Billing: 7\r\n" + "Reason: " + elsewhere + "\r\n";
   CHECK(cancel->bytes.substr(0, expected.size()) == expected);
   CHECK(cancel->bytes.find("Content-Length: 0\r\n") != std::string::npos);
   f.reply(*cancel, 200, "bob-1");
