@@ -76,6 +76,7 @@ namespace sipkit::session {
 using parser::header_id;
 using parser::message;
 using carrier = offer_answer_state::carrier;
+using header_lines = std::vector<std::pair<std::string, std::string>>;
 using st = invite_session::state;
 using detail::has_sdp;
 
@@ -223,7 +224,8 @@ void invite_session::end(action_list& out, int status, std::error_code error,
   out.items.push_back(ended{status, end_error_, cause});
 }
 
-void invite_session::send_bye(action_list& out, time_point) {
+void invite_session::send_bye(action_list& out, time_point,
+                              std::vector<std::pair<std::string, std::string>> headers) {
   timers_.cancel_all();
   if (ep_) {
     ep_->retransmitter.reset();
@@ -241,8 +243,15 @@ void invite_session::send_bye(action_list& out, time_point) {
     keep_ack(ack);
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
   }
-  send(out, pending_kind::bye, dialog_->make_request("BYE"), &*dialog_);
+  auto bye = dialog_->make_request("BYE");
+  for (const auto& [name, value] : headers) bye.add(name, value);
+  send(out, pending_kind::bye, std::move(bye), &*dialog_);
   set_state(out, st::terminating, nullptr);
+}
+
+std::vector<std::pair<std::string, std::string>> invite_session::take_hangup_headers() noexcept {
+  if (!ep_) return {};
+  return std::exchange(ep_->hangup_headers, {});
 }
 
 void invite_session::start_2xx(action_list& out, transaction::transaction_id tx, message ok,
@@ -376,28 +385,33 @@ invite_session::action_list invite_session::reject(int status, message_options o
   return out;
 }
 
-invite_session::action_list invite_session::hang_up(time_point now) {
+invite_session::action_list invite_session::hang_up(time_point now) { return hang_up({}, now); }
+
+invite_session::action_list invite_session::hang_up(message_options options, time_point now) {
   action_list out;
   switch (state_) {
     case st::calling:
+      // §9.1: the CANCEL waits for a provisional; a 2xx instead gets the BYE.
+      if (!options.headers.empty()) ep().hangup_headers = std::move(options.headers);
       set_state(out, st::cancel_pending, nullptr);
       break;
-    case st::proceeding:
-      out.items.push_back(cancel_invite{invite_id_});
-      set_state(out, st::cancelling, nullptr);
-      break;
     case st::early:
-      if (!uac_) return reject(486, {}, now);
-      out.items.push_back(cancel_invite{invite_id_});
+      if (!uac_) return reject(486, std::move(options), now);
+      [[fallthrough]];
+    case st::proceeding:
+      out.items.push_back(cancel_invite{invite_id_, options.headers});
+      // A 2xx may still cross the CANCEL: its BYE carries them too.
+      if (!options.headers.empty()) ep().hangup_headers = std::move(options.headers);
       set_state(out, st::cancelling, nullptr);
       break;
     case st::incoming:
-      return reject(486, {}, now);
+      return reject(486, std::move(options), now);
     case st::accepted:
+      if (!options.headers.empty()) ep().hangup_headers = std::move(options.headers);
       set_state(out, st::accepted_bye_pending, nullptr);
       break;
     case st::confirmed:
-      send_bye(out, now);
+      send_bye(out, now, std::move(options.headers));
       break;
     case st::cancel_pending:
     case st::cancelling:
@@ -633,7 +647,7 @@ invite_session::action_list invite_session::give_up_ack(time_point now) {
   end_error_ = error::no_ack;
   if (state_ == st::accepted || state_ == st::accepted_bye_pending)
     set_state(out, st::confirmed, nullptr);
-  send_bye(out, now);
+  send_bye(out, now, take_hangup_headers());
   return out;
 }
 
@@ -701,7 +715,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
     }
     if (state_ == st::cancel_pending) {
       // §9.1: the CANCEL waited for this provisional.
-      out.items.push_back(cancel_invite{invite_id_});
+      out.items.push_back(cancel_invite{invite_id_, ep_ ? ep_->hangup_headers : header_lines{}});
       set_state(out, st::cancelling, &response);
       return out;
     }
@@ -806,7 +820,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
     keep_ack(ack);
     out.items.push_back(send_ack{std::move(ack), dialog_->next_hop_uri(), false});
     end_error_ = error::cancelled;
-    send_bye(out, now);
+    send_bye(out, now, take_hangup_headers());
     return out;
   }
   if (!awaiting_answer_for_ack_) {
@@ -1073,7 +1087,7 @@ invite_session::action_list invite_session::on_ack(const message& ack, time_poin
     set_state(out, st::confirmed, &ack);
   } else if (state_ == st::accepted_bye_pending) {
     set_state(out, st::confirmed, &ack);
-    send_bye(out, now);  // §15: the hang-up waited for the ACK
+    send_bye(out, now, take_hangup_headers());  // §15: the hang-up waited for the ACK
   }
   return out;
 }
@@ -1118,7 +1132,7 @@ void invite_session::release_episode() noexcept {
   // Once the INVITE is released, nothing of the setup is needed; a re-INVITE's 2xx (UAS)
   // or ACK (UAC) and a glare retry keep it until they are done.
   if (!ep_ || !invite_released_ || ep_->ok || ep_->ack || ep_->glare_retry ||
-      !ep_->early.empty() || !ep_->fork_acks.empty())
+      !ep_->early.empty() || !ep_->fork_acks.empty() || !ep_->hangup_headers.empty())
     return;
   ep_.reset();
 }
@@ -1152,7 +1166,7 @@ invite_session::action_list invite_session::on_timer(time_point now) {
             end_error_ = error::no_ack;
             if (state_ == st::accepted || state_ == st::accepted_bye_pending)
               set_state(out, st::confirmed, nullptr);
-            send_bye(out, now);
+            send_bye(out, now, take_hangup_headers());
             break;
         }
         arm_2xx_timer();

@@ -30,8 +30,8 @@ start_result asio_adapter::start_client(parser::message request, manager::target
   });
 }
 
-start_result asio_adapter::cancel(transaction_id invite) {
-  return with_manager([&](manager& m, time_point now) { return m.cancel(invite, now); });
+start_result asio_adapter::cancel(transaction_id invite, message_edit edit) {
+  return with_manager([&](manager& m, time_point now) { return m.cancel(invite, now, edit); });
 }
 
 std::error_code asio_adapter::respond(transaction_id id, parser::message response) {

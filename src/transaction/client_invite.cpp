@@ -48,7 +48,7 @@ parser::message make_ack(const parser::message& invite, const parser::message& r
   return ack;
 }
 
-parser::message make_cancel(const parser::message& invite) {
+parser::message make_cancel(const parser::message& invite, header_lines extra) {
   // §9.1: same Request-URI, Call-ID, To, From, CSeq number, the INVITE's top Via only and
   // its Route headers; method CANCEL.
   auto cancel = parser::message::request("CANCEL", invite.request_uri());
@@ -60,6 +60,7 @@ parser::message make_cancel(const parser::message& invite) {
   cancel.add(parser::header_id::to, invite.get(parser::header_id::to).value_or(""));
   cancel.add(parser::header_id::call_id, invite.call_id());
   cancel.add(parser::header_id::cseq, cseq_with(invite, "CANCEL"));
+  for (const auto& [name, value] : extra) cancel.add(name, value);
   return cancel;
 }
 

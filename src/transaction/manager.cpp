@@ -1077,7 +1077,7 @@ start_result manager::start_client(parser::message request, target_source next, 
                              now);
 }
 
-start_result manager::cancel(transaction_id invite, time_point now) {
+start_result manager::cancel(transaction_id invite, time_point now, message_edit edit) {
   impl_->note_time(now);
   auto* s = impl_->find(invite);
   if (!s) return {{}, make_error_code(error::no_such_transaction)};
@@ -1088,6 +1088,7 @@ start_result manager::cancel(transaction_id invite, time_point now) {
     return {{}, make_error_code(error::too_many_transactions)};
   }
   parser::message cancel = make_cancel(ict->request());
+  if (edit) edit(cancel);
   const std::size_t bytes = detail::wire_size(cancel);
   if (!impl_->fits_budget(bytes)) {
     ++impl_->stats_.rejected_bytes;

@@ -94,15 +94,14 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
       next_.then = nullptr;
       next_.attempts = 0;
       next.call = c;
-      // The application's hang-up headers (RFC 3326 Reason ...) go in the BYE, whenever
-      // the session sends it (after the ACK, for a hang-up before it).
-      if (c->extras && !c->extras->bye_headers.empty() &&
-          r->request.method() == parser::method::bye)
-        detail::add_headers(r->request, c->extras->bye_headers);
       start_request(c, *r, std::move(next));
     } else if (auto* cancel = std::get_if<S::cancel_invite>(&a)) {
-      (void)cancel;
-      auto res = ua_.stack_.cancel(c->invite_tx);
+      // The transaction layer builds the CANCEL (§9.1); the hang-up's headers and the
+      // application's on_outgoing hook see it before it goes.
+      auto res = ua_.stack_.cancel(c->invite_tx, [&](message& m) {
+        detail::add_headers(m, cancel->headers);
+        ua_.outgoing(m);
+      });
       if (!res) {
         ua_.config_.log.log(log_level::warning, "ua", "CANCEL not sent: " + res.error.message());
         continue;

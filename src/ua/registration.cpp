@@ -216,8 +216,7 @@ void registration_binding::registration_failed(const reg_ptr& r, int, std::error
   run_registration(r, r->machine->on_failure(ec, std::chrono::steady_clock::now()), {r->peer});
 }
 
-bool user_agent::impl::answer_challenge(message& request, const message& challenge, int attempt,
-                                        digest_client* client) {
+bool user_agent::impl::answer_challenge(message& request, const message& challenge, int attempt) {
   // Credentials already sent and refused: only a stale nonce (RFC 7616 §3.3) is worth
   // another try; anything else would repeat a wrong password.
   if (attempt >= 2) {
@@ -225,7 +224,7 @@ bool user_agent::impl::answer_challenge(message& request, const message& challen
     for (const auto& c : read_challenges(challenge).usable) stale = stale || c.stale;
     if (!stale) return false;
   }
-  if (auto ec = (client ? *client : digest_).authorize(request, challenge)) {
+  if (auto ec = digest_.authorize(request, challenge)) {
     config_.log.log(log_level::warning, "ua",
                     "cannot answer the " + std::to_string(challenge.status_code()) +
                         " challenge: " + ec.message());

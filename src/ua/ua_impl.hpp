@@ -112,9 +112,8 @@ struct user_agent::impl final : tx::transaction_user {
   bool retry_with_credentials(client_op& op, tx::transaction_id id, const parser::message& rsp);
   /// Adds the credentials for `challenge` to `request` (the `attempt`th challenged retry);
   /// false when we cannot or should not (refused credentials without stale=true).
-  /// `client`: a call's own credentials (call_options::credentials) instead of the agent's.
-  bool answer_challenge(parser::message& request, const parser::message& challenge, int attempt,
-                        digest_client* client = nullptr);
+  /// (A call's requests: call_binding answers with the call's own credentials first.)
+  bool answer_challenge(parser::message& request, const parser::message& challenge, int attempt);
 
   void on_application_request(tx::transaction_id id, const parser::message& req,
                               const tx::endpoint& source,

@@ -85,6 +85,28 @@ std::vector<std::pair<std::string, std::string>> headers_of(
         out.emplace_back(std::string(name), std::string(m.value_of(f)));
   return out;
 }
+
+/// Challenges one request of a call answers in a row (RFC 3261 §22.3: a proxy's 407,
+/// then the UAS's 401, and a stale nonce); bounds a peer that keeps sending new nonces.
+constexpr int max_challenge_rounds = 3;
+
+/// §22.2/§22.3: the call's own credentials (call_options::credentials) answer a 401/407
+/// to any request of the call, the agent's when the call has none for the realms
+/// offered. Each challenge is answered once: digest_client refuses (already_failed) to
+/// answer a realm again when this response rejects our answer (its nonce again, or our
+/// CSeq, without a new stale nonce), and the request then ends with the response.
+bool answer_call_challenge(user_agent::impl& ua, const call_ptr& c, message& retry,
+                           const message& rsp) {
+  digest_client* own = c->extras ? c->extras->digest.get() : nullptr;
+  std::error_code ec =
+      own ? own->authorize(retry, rsp) : make_error_code(digest_errc::no_credentials);
+  if (ec == digest_errc::no_credentials) ec = ua.digest_.authorize(retry, rsp);
+  if (ec)
+    ua.config_.log.log(
+        log_level::warning, "ua",
+        "cannot answer the " + std::to_string(rsp.status_code()) + " challenge: " + ec.message());
+  return !ec;
+}
 }  // namespace
 
 void call_binding::on_response(client_op& op, const message& rsp) {
@@ -92,7 +114,8 @@ void call_binding::on_response(client_op& op, const message& rsp) {
   if (!c || !c->session) return;
   const int code = rsp.status_code();
   const message* sent = c->session->sent_request(op.session_request);
-  if (sent && op.attempts < 2 && (code == 401 || code == 407 || code == 422)) {
+  const bool challenge = code == 401 || code == 407;
+  if (sent && (challenge ? op.attempts < max_challenge_rounds : code == 422 && op.attempts < 2)) {
     // Sent again as a new request (new CSeq, same continuation), which the session builds;
     // the headers come from a copy of the one refused.
     message retry = *sent;
@@ -109,9 +132,7 @@ void call_binding::on_response(client_op& op, const message& rsp) {
       if (auto to = retry.to(); to && !to->tag.empty())
         if (auto* d = c->session->dialog_for_module(to->tag)) cseq = d->local_cseq() + 1;
       retry.set(header_id::cseq, std::to_string(cseq) + " " + std::string(retry.method_text()));
-      digest_client* own = c->extras ? c->extras->digest.get() : nullptr;
-      if ((own && ua_.answer_challenge(retry, rsp, op.attempts + 1, own)) ||
-          ua_.answer_challenge(retry, rsp, op.attempts + 1))
+      if (answer_call_challenge(ua_, c, retry, rsp))
         set = headers_of(retry, {"Authorization", "Proxy-Authorization"});
     }
     if (!set.empty()) {
@@ -280,13 +301,14 @@ void call_binding::hangup(const call_ptr& c, hangup_options o, done_handler done
       break;
   }
   if (done) c->hangup_done = std::move(done);
-  if (!o.headers.empty()) {
-    if (!c->extras) c->extras = std::make_unique<detail::call_extras>();
-    c->extras->bye_headers = std::move(o.headers);
-  }
   // Still locating the target: nothing was sent, so nothing to cancel.
   if (!c->session) return end_call(c, 0, make_error_code(errc::cancelled));
-  run(c, c->session->hang_up(now()));
+  // The session puts the headers in the CANCEL (RFC 3326 §2), the 486 or the BYE,
+  // whichever it sends and whenever: the CANCEL may wait for a provisional (§9.1), the
+  // BYE for the ACK of our 2xx (§15) or a 2xx that crossed the CANCEL.
+  session::message_options m;
+  m.headers = std::move(o.headers);
+  run(c, c->session->hang_up(std::move(m), now()));
 }
 
 }  // namespace sipkit::ua

@@ -70,9 +70,6 @@ struct call_extras {
   std::unique_ptr<digest_client> digest;
   // Delayed offer: the application's answer to the offer in the 2xx.
   std::function<std::string(std::string_view)> answer_offer;
-  // The hang-up's Reason and headers, for the BYE the session sends (maybe later: after
-  // the ACK of our 2xx).
-  header_list bye_headers;
 };
 
 struct call_impl final : usage {

@@ -23,7 +23,8 @@
 //                  `next_hop_uri`, or the binding's own target for the initial INVITE) and
 //                  feed its responses back with on_response(id, ...) and its failure
 //                  with on_request_failed(id, ...): the continuation is `id`.
-//   cancel_invite  transaction::manager::cancel on the INVITE started as `invite`.
+//   cancel_invite  transaction::manager::cancel on the INVITE started as `invite`, with
+//                  `headers` added to the CANCEL (the hang-up's, e.g. an RFC 3326 Reason).
 //   send_response  respond on server transaction `tx` (a 2xx retransmission goes through
 //                  the IST in Accepted, RFC 6026 §7.1, or statelessly when it is gone).
 //   send_ack       send outside any transaction (§13.2.2.4): add a Via with a new branch
@@ -155,6 +156,9 @@ class invite_session {
   };
   struct cancel_invite {
     request_id invite = 0;
+    /// The hang-up's extra headers, to add to the CANCEL after the fields RFC 3261 §9.1
+    /// takes from the INVITE (RFC 3326 §2 allows a Reason in a CANCEL).
+    std::vector<std::pair<std::string, std::string>> headers{};
   };
   struct send_response {
     transaction::transaction_id tx;
@@ -256,6 +260,12 @@ class invite_session {
   /// Ends the call the way the state allows: CANCEL (now or at the first provisional),
   /// 486 before our answer, BYE (once the ACK came, for the UAS), nothing when ending.
   action_list hang_up(time_point now);
+  /// As hang_up(now), with `options.headers` (an RFC 3326 Reason ...) in what it sends:
+  /// the CANCEL (also one that waits for the first provisional, §9.1), the 486, the BYE
+  /// (also one that waits for the ACK of our 2xx, or follows a 2xx that crossed our
+  /// CANCEL, or the 64*T1 give-up on that ACK). The body is used by the 486 only. The
+  /// session adds the headers as given: the caller refuses the ones it writes itself.
+  action_list hang_up(message_options options, time_point now);
   /// UAC: the answer to an offer that came in the 2xx, sent in the ACK (§13.2.2.4).
   action_list answer(std::string_view sdp, time_point now);
   /// A re-INVITE in the confirmed dialog (§14.1). request_pending while any INVITE or
@@ -390,7 +400,11 @@ class invite_session {
                   const dialog::dialog* d);
   void set_state(action_list& out, state to, const parser::message* cause);
   void end(action_list& out, int status, std::error_code error, const parser::message* cause);
-  void send_bye(action_list& out, time_point now);
+  void send_bye(action_list& out, time_point now,
+                std::vector<std::pair<std::string, std::string>> headers = {});
+  /// The headers of a hang-up that waits (cancel_pending, accepted_bye_pending, a CANCEL
+  /// that a 2xx may cross), moved out for the BYE that ends the wait.
+  std::vector<std::pair<std::string, std::string>> take_hangup_headers() noexcept;
   void start_2xx(action_list& out, transaction::transaction_id tx, parser::message ok,
                  time_point now);
   void arm_2xx_timer();
@@ -430,6 +444,8 @@ class invite_session {
     // its retransmissions; that dialog got its BYE once. Until Timer M.
     std::vector<std::pair<std::string, send_ack>> fork_acks;
     std::optional<reinvite_options> glare_retry;  // the re-INVITE to send again
+    // A hang-up's headers (RFC 3326 Reason ...) while its CANCEL or BYE waits (§9.1, §15).
+    std::vector<std::pair<std::string, std::string>> hangup_headers;
   };
   episode& ep();  // the episode, made on first use
   bool has_ok() const noexcept { return ep_ && ep_->ok; }

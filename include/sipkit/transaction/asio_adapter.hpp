@@ -61,7 +61,7 @@ class asio_adapter final : public transport_receiver {
   start_result start_client(parser::message request, std::vector<endpoint> targets);
   start_result start_client(parser::message request, endpoint target);
   start_result start_client(parser::message request, manager::target_source next);
-  start_result cancel(transaction_id invite);
+  start_result cancel(transaction_id invite, message_edit edit = {});
   std::error_code respond(transaction_id id, parser::message response);
   /// manager::send_stateless with the current time (the amplification ledger's clock).
   std::error_code send_stateless(const parser::message& msg, const endpoint& destination);

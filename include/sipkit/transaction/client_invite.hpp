@@ -37,6 +37,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
 
 #include "sipkit/parser/message.hpp"
 #include "sipkit/transaction/action.hpp"
@@ -85,9 +88,15 @@ std::string_view to_string(client_invite::state s) noexcept;
 /// tests; the ICT calls it itself.
 parser::message make_ack(const parser::message& invite, const parser::message& response);
 
+/// Header lines (name, value) a caller adds to a message the transaction layer builds.
+using header_lines = std::span<const std::pair<std::string, std::string>>;
+
 /// The CANCEL for an INVITE (RFC 3261 §9.1): same Request-URI, Call-ID, From, To (without
 /// a tag added by the UAS), CSeq number with method CANCEL, the INVITE's top Via only (so
-/// the server matches it to the INVITE's transaction) and its Route headers.
-parser::message make_cancel(const parser::message& invite);
+/// the server matches it to the INVITE's transaction) and its Route headers; then `extra`
+/// in order (e.g. an RFC 3326 Reason, which §2 there allows in a CANCEL). `extra` is added
+/// as given: the caller keeps out the headers §9.1 fixes (Via, From, To, Call-ID, CSeq,
+/// Route, Max-Forwards) and Content-Length (the ua layer's header rule refuses them).
+parser::message make_cancel(const parser::message& invite, header_lines extra = {});
 
 }  // namespace sipkit::transaction

@@ -87,6 +87,7 @@
 // run one manager per core to scale (DESIGN.md).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -94,6 +95,7 @@
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "sipkit/log.hpp"
@@ -267,6 +269,30 @@ class transaction_user {
   virtual void on_terminated(transaction_id id) { (void)id; }
 };
 
+/// A non-owning reference to a callable `void(parser::message&)` that edits a message the
+/// manager builds itself (manager::cancel). It refers to the caller's callable, which
+/// must outlive the call it is passed to; copying it copies the reference, so passing
+/// one allocates nothing. Empty by default (nothing to edit).
+class message_edit {
+ public:
+  message_edit() noexcept = default;
+  template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, message_edit> &&
+             std::invocable<F&, parser::message&>)
+  message_edit(F&& f) noexcept  // NOLINT(google-explicit-constructor): a callable is one
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* o, parser::message& m) {
+          (*static_cast<std::remove_reference_t<F>*>(o))(m);
+        }) {}
+
+  explicit operator bool() const noexcept { return call_ != nullptr; }
+  void operator()(parser::message& m) const { call_(object_, m); }
+
+ private:
+  void* object_ = nullptr;
+  void (*call_)(void*, parser::message&) = nullptr;
+};
+
 /// The outcome of start_client / cancel.
 struct start_result {
   transaction_id id;
@@ -348,7 +374,12 @@ class manager {
   /// (make_cancel, same top Via) and run it as a non-INVITE client transaction to the
   /// INVITE's current target. Send it only after a provisional response (§9.1): this
   /// function does not check. Errors: no_such_transaction, invalid_state (not an ICT).
-  start_result cancel(transaction_id invite, time_point now);
+  ///
+  /// `edit`, when given, is called once on the CANCEL after it is built and before it is
+  /// sized and sent: to add headers (an RFC 3326 Reason) or run an application hook over
+  /// it. It must leave what §9.1 fixes (Request-URI, Via, From, To, Call-ID, CSeq, Route)
+  /// as built, or the server will not match the CANCEL to its INVITE. It is not kept.
+  start_result cancel(transaction_id invite, time_point now, message_edit edit = {});
 
   // ---------------------------------------------------------------- server side
 

@@ -138,9 +138,11 @@ struct reject_options : message_options {
 /// async_hangup: the BYE (a CANCEL or a 486 for a call not answered yet).
 struct hangup_options : message_options {
   /// A Reason header value (RFC 3326), e.g. "Q.850;cause=16;text=\"Normal call clearing\"".
-  /// It goes, with the extra headers, in the BYE (also one sent later, once the ACK of our
-  /// 2xx came) or the 486 of an unanswered incoming call. A CANCEL goes without them (the
-  /// transaction layer builds it from the INVITE, RFC 3261 §9.1).
+  /// It goes, with the extra headers, in whatever ends the call: the BYE (also one sent
+  /// later, once the ACK of our 2xx came, or after a 2xx that crossed our CANCEL), the
+  /// 486 of an unanswered incoming call, or the CANCEL of an outgoing call not answered
+  /// yet (RFC 3326 §2; also when the CANCEL waits for a provisional, RFC 3261 §9.1), after
+  /// the fields §9.1 copies from the INVITE. The body is not used.
   std::string reason{};
 };
 

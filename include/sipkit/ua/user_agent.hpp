@@ -301,10 +301,11 @@ class user_agent {
   /// out-of-dialog requests (before their Via is added; the transaction then keeps the
   /// edited message, so its retransmissions are the same bytes), responses (a 2xx the
   /// session retransmits, RFC 6026, passes through the hook again each time: keep the hook
-  /// deterministic), and ACKs for 2xx (with their Via). What the transaction layer builds
-  /// itself is not shown: 100 Trying, the ACK of a non-2xx final response and CANCEL
-  /// (RFC 3261 §9.1, §17.1.1.3: copies of the INVITE's fields, which the hook already
-  /// edited). Allowed edits: adding or changing headers the stack does not match on
+  /// deterministic), ACKs for 2xx (with their Via), and the CANCEL of a hang-up (built by
+  /// the transaction layer from the INVITE, with the INVITE's Via and the hang-up's
+  /// headers; RFC 3261 §9.1 fixes its Request-URI, Via, From, To, Call-ID, CSeq and Route,
+  /// so leave those). What the transaction layer builds and answers itself is not shown:
+  /// 100 Trying and the ACK of a non-2xx final response (§17.1.1.3). Allowed edits: adding or changing headers the stack does not match on
   /// (P-Asserted-Identity, User-Agent, X-..., topology hiding in Contact at your own risk),
   /// changing the body with its Content-Type. Changing Via, CSeq, Call-ID, From/To tags or
   /// the method breaks transaction and dialog matching; this is documented, not policed.
