@@ -68,6 +68,34 @@ inline std::string date_now() {
   return out;
 }
 
+/// The time a GB28181 Date names ("2026-12-02T13:00:00.000", local time; the milliseconds
+/// may be left out), or nullopt when `text` is not in that form.
+inline std::optional<std::chrono::system_clock::time_point> read_date(std::string_view text) {
+  const std::string t(text);  // sscanf wants a terminated string
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, used = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6)
+    return std::nullopt;
+  std::string_view rest = text.substr(static_cast<std::size_t>(used));
+  int ms = 0;
+  if (!rest.empty()) {
+    const auto digits = rest.substr(1);
+    if (rest.front() != '.' || digits.size() != 3 ||
+        std::from_chars(digits.data(), digits.data() + 3, ms).ptr != digits.data() + 3)
+      return std::nullopt;
+  }
+  std::tm when{};
+  when.tm_year = y - 1900;
+  when.tm_mon = mo - 1;
+  when.tm_mday = d;
+  when.tm_hour = h;
+  when.tm_min = mi;
+  when.tm_sec = s;
+  when.tm_isdst = -1;  // local time, whatever daylight saving says then
+  const std::time_t secs = std::mktime(&when);
+  if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(secs) + std::chrono::milliseconds(ms);
+}
+
 // ---------------------------------------------------------------- MANSCDP, minimally
 // An element is found by searching for "<Tag" followed by '>', '/' or white space, then for
 // the next "</Tag>". No entities are decoded; comments, CDATA and an element nested in one

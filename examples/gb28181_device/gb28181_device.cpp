@@ -207,6 +207,24 @@ struct device {
         });
   }
 
+  // GB/T 28181 §9.10 (校时, time sync): a device takes the time from the Date of its
+  // REGISTER's 200 (the GB28181 form, local time). A camera sets its clock here; the
+  // example prints what it read and how far our clock is from it (setting the system
+  // clock needs privileges an example should not ask for).
+  static void time_sync(const sipkit::parser::message& ok) {
+    const auto date = ok.get("Date");
+    const auto when = date ? gb28181::read_date(*date) : std::nullopt;
+    if (!when) {
+      std::printf("time sync: no GB28181 Date in the %d (\"%s\")\n", ok.status_code(),
+                  std::string(date.value_or("")).c_str());
+    } else {
+      const std::chrono::duration<double> offset = *when - std::chrono::system_clock::now();
+      std::printf("time sync: platform Date %s, platform minus local clock %+.3f s\n",
+                  std::string(*date).c_str(), offset.count());
+    }
+    std::fflush(stdout);
+  }
+
   void start() {
     sipkit::ua::registration_options ro;
     ro.registrar = opt.platform;
@@ -225,6 +243,7 @@ struct device {
       } else if (!online && was) {
         keepalive_timer.cancel();
       }
+      if (online && e.message) time_sync(*e.message);
       if (e.state == sipkit::ua::registration_state::failed)
         std::fprintf(stderr, "gb28181_device: registration failed (%d): %s\n", e.status,
                      e.error.message().c_str());

@@ -116,6 +116,9 @@ class call_binding {
   // status refusing it (488).
   std::string answer_;
   int answer_status_ = 0;
+  // That offer changed the session other than by hold: a remote_reoffer event follows
+  // its 200 (on_request_received).
+  bool reoffer_changed_ = false;
 
  private:
   void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);

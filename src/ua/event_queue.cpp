@@ -8,6 +8,17 @@ namespace sipkit::ua {
 
 namespace detail {
 
+namespace {
+
+// The pulled event's own copy of the message a handler would see for the time of the call
+// only. One copy, shared by copies of the event; only these pushers make it, and they are
+// installed only when the queue is on.
+std::shared_ptr<const parser::message> keep(const parser::message* m) {
+  return m ? std::make_shared<const parser::message>(*m) : nullptr;
+}
+
+}  // namespace
+
 event_queue::~event_queue() {
   for (auto& w : waiters_) w.complete(std::make_error_code(std::errc::operation_canceled), {});
 }
@@ -70,6 +81,7 @@ std::function<void(const call_event&)> queue_call_events(user_agent::impl& ua,
     e.content_type = ev.content_type;
     e.body = ev.body;
     e.target = ev.target;
+    e.message = keep(ev.message);
     (void)ua.events_.push(std::move(e));
   };
 }
@@ -83,6 +95,8 @@ std::function<void(const registration_event&)> queue_registration_events(
     e.what = agent_event::kind::registration;
     e.registration = registration(live);
     e.registration_info = ev;
+    e.message = keep(ev.message);
+    e.registration_info.message = e.message.get();  // into the event's own copy
     (void)ua.events_.push(std::move(e));
   };
 }
@@ -100,6 +114,7 @@ std::function<void(const notify_event&)> queue_notifications(
     e.expires = ev.expires;
     e.content_type = ev.content_type;
     e.body = ev.body;
+    e.message = keep(ev.message);
     (void)ua.events_.push(std::move(e));
   };
 }
@@ -113,7 +128,8 @@ std::function<void(const message_event&)> queue_messages(user_agent::impl& ua) {
     e.content_type = ev.content_type;
     e.body = ev.body;
     e.source = ev.source;
-    if (ev.request) e.request = *ev.request;
+    e.message = keep(ev.request);
+    e.request = e.message;
     (void)ua.events_.push(std::move(e));
   };
 }

@@ -37,13 +37,14 @@ bool written_by_stack(std::string_view name, options_scope scope) {
 
 }  // namespace
 
-std::error_code check_options(const message_options& o, options_scope scope,
+std::error_code check_message(const header_list& headers, std::string_view content_type,
+                              std::string_view body, options_scope scope,
                               std::initializer_list<std::string_view> more) {
   const auto refused = std::make_error_code(std::errc::invalid_argument);
-  for (const auto& [name, value] : o.headers)
+  for (const auto& [name, value] : headers)
     if (written_by_stack(name, scope) || !parser::is_token(name) || has_line_break(value))
       return refused;
-  if (has_line_break(o.content_type) || (!o.body.empty() && o.content_type.empty())) return refused;
+  if (has_line_break(content_type) || (!body.empty() && content_type.empty())) return refused;
   for (auto v : more)
     if (has_line_break(v)) return refused;
   return {};
@@ -53,15 +54,17 @@ void add_headers(parser::message& m, const header_list& headers) {
   for (const auto& [name, value] : headers) m.add(name, value);
 }
 
-session::message_options session_options(const message_options& o, std::string_view sdp) {
+session::message_options session_message(const header_list& headers,
+                                         std::string_view content_type, std::string_view body,
+                                         std::string_view sdp) {
   session::message_options out;
-  out.headers = o.headers;
+  out.headers = headers;
   if (!sdp.empty()) {
     out.body = std::string(sdp);
     out.content_type = "application/sdp";
-  } else if (!o.body.empty()) {
-    out.body = o.body;
-    out.content_type = o.content_type;
+  } else if (!body.empty()) {
+    out.body = std::string(body);
+    out.content_type = std::string(content_type);
   }
   return out;
 }

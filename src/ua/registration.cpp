@@ -111,9 +111,22 @@ void registration_binding::locate_registrar(
   });
 }
 
+namespace {
+
+// Reports the machine made without a response (session::registration sets one only on the
+// report a response decided) carry `cause`, while it lives: valid during the run only.
+void carry_response(session::registration::actions& actions, const message* cause) {
+  for (auto& a : actions)
+    if (auto* rep = std::get_if<session::registration::report>(&a); rep && !rep->response)
+      rep->response = cause;
+}
+
+}  // namespace
+
 void registration_binding::set_registration_state(detail::registration_impl& r,
                                                   registration_state s, int status,
-                                                  std::error_code ec) {
+                                                  std::error_code ec,
+                                                  const message* cause) {
   r.state = s;
   if (!r.events) return;
   registration_event e;
@@ -121,6 +134,7 @@ void registration_binding::set_registration_state(detail::registration_impl& r,
   e.status = status;
   e.expires = r.machine ? r.machine->granted() : std::chrono::seconds(0);
   e.error = ec;
+  e.message = cause;
   auto handler = r.events;
   handler(e);
 }
@@ -138,7 +152,7 @@ void registration_binding::run_registration(const reg_ptr& r_ref,
         ua_.config_.log.log(log_level::warning, "ua",
                             "registration of " + r->machine->config().aor + " failed: " +
                                 (rep->status ? std::to_string(rep->status) : ec.message()));
-      set_registration_state(*r, public_state(rep->current), rep->status, ec);
+      set_registration_state(*r, public_state(rep->current), rep->status, ec, rep->response);
       if (rep->current == session::registration::state::unregistered) {
         r->unregister_done.complete(ec, rep->status);
         registrations_.erase(r);
@@ -153,6 +167,7 @@ void registration_binding::run_registration(const reg_ptr& r_ref,
     } else if (send.challenge &&
                !ua_.answer_challenge(send.request, *send.challenge, send.attempt)) {
       more = r->machine->on_auth_failed(now());
+      carry_response(more, send.challenge);  // the failure is the 401/407's
     } else {
       // A REGISTER without a challenge to answer carries the credentials of the last one
       // (nc + 1), saving a round trip; a registrar that wants a new nonce challenges again.
@@ -198,8 +213,11 @@ void registration_binding::on_register_response(client_op& op, tx::transaction_i
   if (!r || !r->machine || rsp.status_code() < 200) return;
   std::vector<tx::endpoint> targets{r->peer};
   if (const auto* peer = ua_.stack_.get().peer(id)) targets = {*peer};
-  run_registration(r, r->machine->on_response(rsp, std::chrono::steady_clock::now()),
-                   std::move(targets));
+  auto actions = r->machine->on_response(rsp, std::chrono::steady_clock::now());
+  // A report without a response of its own came from this one too: the "registering"
+  // of a REGISTER sent again at once because of a 423's Min-Expires (§10.2.8).
+  carry_response(actions, &rsp);
+  run_registration(r, std::move(actions), std::move(targets));
 }
 
 const continuation register_then{

@@ -30,8 +30,9 @@ class registration_binding {
   /// The REGISTER's transaction failed (status 0) or was refused.
   void registration_failed(const reg_ptr& r, int status, std::error_code ec);
   void arm_registration(const reg_ptr& r);
+  /// `cause`: the response the event carries (registration_event::message), or null.
   void set_registration_state(detail::registration_impl& r, registration_state s, int status = 0,
-                              std::error_code ec = {});
+                              std::error_code ec = {}, const parser::message* cause = nullptr);
 
   std::set<std::shared_ptr<detail::registration_impl>> registrations_;
 

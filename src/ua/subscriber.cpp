@@ -113,6 +113,7 @@ void subscription_binding::run_subscriber(const sub_ptr& s_ref,
       ev.expires = n->expires.value_or(std::chrono::seconds(0));
       ev.content_type = n->notify->get(header_id::content_type).value_or("");
       ev.body = n->notify->body();
+      ev.message = n->notify;
       if (s->on_notify) {
         auto handler = s->on_notify;
         handler(ev);

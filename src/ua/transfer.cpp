@@ -134,16 +134,17 @@ void transfer_binding::on_refer_notify(const call_ptr& c, tx::transaction_id id,
     c->transferor = std::make_unique<session::transferor>();
   const auto result = c->transferor->on_notify(req, now());
   if (!result.progress) return ua_.call_binding_.respond(c, id, result.status);
-  // `req` goes with the answer: the event keeps copies.
-  const std::string content_type(req.get(header_id::content_type).value_or(""));
-  const std::string body(req.body());
+  // `req` goes with the answer, and the event comes after the answer: it gets a copy
+  // (one NOTIFY per transferee progress step, rare).
+  const message notify = req;
   ua_.call_binding_.respond(c, id, result.status);
   call_event ev;
   ev.what = call_event::kind::refer_progress;
   ev.state = c->state;
   ev.status = *result.progress;
-  ev.content_type = content_type;
-  ev.body = body;
+  ev.content_type = notify.get(header_id::content_type).value_or("");
+  ev.body = notify.body();
+  ev.message = &notify;
   ua_.call_binding_.emit(*c, ev);
 }
 

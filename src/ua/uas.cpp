@@ -159,12 +159,22 @@ void call_binding::on_request_received(const call_ptr& c, tx::transaction_id tx,
     case parser::method::update: {
       // The offer (if any) was answered by on_offer; no offer in an UPDATE: no body.
       const bool offer = !req.body().empty();
+      const bool changed = std::exchange(reoffer_changed_, false) && offer;
       if (answer_status_) return respond(c, tx, std::exchange(answer_status_, 0));
       session::message_options ok;
       if (offer || req.method() == parser::method::invite) ok.body = std::move(answer_);
       answer_.clear();
       ok.headers = ua_.session_timer_.on_session_refreshed(c, req);
-      return respond(c, tx, 200, std::move(ok));
+      if (!changed || !c->events) return respond(c, tx, 200, std::move(ok));
+      // The event says the offer was answered, so it follows the 200; `req` goes with
+      // the 200, so the event has a copy (only for a re-offer that changed something).
+      const message reoffer = req;
+      respond(c, tx, 200, std::move(ok));
+      call_event ev;
+      ev.what = call_event::kind::remote_reoffer;
+      ev.state = c->state;
+      ev.message = &reoffer;
+      return emit(*c, ev);
     }
     case parser::method::prack:
       return ua_.prack_.on_prack(c, tx, req);
@@ -189,6 +199,7 @@ void call_binding::on_request_received(const call_ptr& c, tx::transaction_id tx,
 void call_binding::on_offer(const call_ptr& c, std::string_view body, const message* from) {
   answer_.clear();
   answer_status_ = 0;
+  reoffer_changed_ = false;
   auto media = media_for(c->peer);
   sdp::session offer;
   std::optional<answer_result> a;
@@ -227,6 +238,15 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
     ev.state = c->state;
     ev.message = from;
     emit(*c, ev);
+  } else if (from && from->is_request()) {
+    // A re-INVITE / UPDATE that changes nothing but the o= version is a refresh (RFC 4028),
+    // not news for the application (RFC 3264 §8: same version, same description).
+    sdp::session before;
+    reoffer_changed_ = true;
+    if (!sdp::parse(c->session->offer_answer().previous_remote_sdp(), before)) {
+      before.origin.session_version = offer.origin.session_version;
+      reoffer_changed_ = !(before == offer);
+    }
   }
 }
 

@@ -159,6 +159,9 @@ def case_platform(procs, a):
             raise Failure(f"the sipp platform did not log {step!r}:\n{log}\n"
                           f"{text(os.path.join(a.work, name + '_errors.log'))[-3000:]}")
     expect(device, rf"^registered with sip:{PLATFORM_ID}@", "the registration")
+    # The Date of sipp's 200 (a fixed time) read through registration_event::message.
+    expect(device, r"^time sync: platform Date 2026-12-02T13:00:00\.000, platform minus "
+                   r"local clock [+-]\d+\.\d{3} s$", "the time sync from the 200's Date")
     expect(device, r"MESSAGE ignored: query for DeviceID '34020000001320000099'",
            "the query for another DeviceID ignored")
     expect(device, r"^Catalog query SN 248: 1 channel", "the catalog query")
@@ -195,6 +198,9 @@ def case_pair(procs, a):
                      rf"{PLATFORM_ID}:0", "the play INVITE")
     expect(platform, rf"^playing {channel(2)}: y=0\d{{9}} f=v/2/4/25/1/4096a/1/8/1", "the 200")
     expect(device, r"^registered with ", "the registration")
+    # The platform's Date (its clock is ours: same machine, so well under a minute off).
+    expect(device, r"^time sync: platform Date \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}, "
+                   r"platform minus local clock [+-]\d{1,2}\.\d{3} s$", "the time sync")
     expect(device, rf"^play {channel(2)}: PS to 127\.0\.0\.1:30000, y=0\d{{9}}", "the INVITE")
     expect(device, rf"^stopped {channel(2)}", "the BYE")
     expect(device, r"RECEIVED from .*ACK sip:", "the ACK")

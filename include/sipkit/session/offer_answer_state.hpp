@@ -72,6 +72,9 @@ class offer_answer_state {
   /// The last description we sent (offer or answer) and the last one the peer sent.
   const std::string& local_sdp() const noexcept { return local_sdp_; }
   const std::string& remote_sdp() const noexcept { return remote_sdp_; }
+  /// While the peer's offer awaits our answer (offer_received): its description before
+  /// that offer (what offer_rejected() goes back to); empty otherwise.
+  const std::string& previous_remote_sdp() const noexcept { return previous_remote_sdp_; }
 
   /// We send an offer. error::request_pending while an exchange is open.
   std::error_code offer_sent(carrier c, std::string_view sdp);

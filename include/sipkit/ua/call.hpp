@@ -76,7 +76,17 @@ struct call_event {
     /// sendonly/inactive (RFC 3264 §8.4) / sendrecv again.
     remote_hold,
     remote_resume,
-    refer_progress,  ///< a NOTIFY about our REFER (RFC 3515): `status` from its sipfrag body
+    /// The peer's re-offer (`message`: its re-INVITE or UPDATE) changed the session in
+    /// another way than hold (a new port, codec, address, stream ...) and we answered it
+    /// 200: remote_sdp() is its new SDP, local_sdp() our answer. Raised once the 200 is
+    /// sent. Not raised for a refresh that changes nothing (RFC 4028 session refreshes:
+    /// an UPDATE or re-INVITE without SDP, or with the same description again: equal but
+    /// for the o= version, RFC 3264 §8), nor when hold changes (remote_hold /
+    /// remote_resume then), nor for an offer we refused (488).
+    remote_reoffer,
+    /// A NOTIFY about our REFER (RFC 3515): `status` from its sipfrag body, `message`
+    /// the NOTIFY (Subscription-State, Event, the message/sipfrag body).
+    refer_progress,
     /// UAC: the INVITE goes on to `target` (RFC 3261 §8.1.3.4): `status` is the 3xx that
     /// redirected it, or the failure of the previous target (4xx-6xx; 408 timeout, 503
     /// transport error). See ua_config::max_redirects.
@@ -93,6 +103,7 @@ struct call_event {
   /// BYE or CANCEL (with an RFC 3326 Reason, say). Null when the application's own
   /// operation caused it (ring, answer, our hang-up) or a timer did. Owned by the stack:
   /// valid during the callback only; copy what you keep (parser::message is copyable).
+  /// Pulled events (user_agent::async_next_event) own theirs: agent_event::message.
   const parser::message* message = nullptr;
 };
 

@@ -10,21 +10,18 @@
 //
 //   agent.on_incoming_call([](sipkit::ua::call c) {
 //     auto subject = c.invite().get("Subject");              // the INVITE, readable
-//     sipkit::ua::ring_options r;
-//     r.code = 183;
-//     r.sdp = early_media;
-//     c.ring(r);
-//     sipkit::ua::answer_options a;
-//     a.sdp = my_answer;
-//     c.answer(a);                                           // or c.reject(reject_options)
-//   });
+//     c.ring({.code = 183, .sdp = early_media});
+//     c.answer({.sdp = my_answer, .headers = {{"X-Media-Server", "ms-7"}}});
+//   });                                                      // or c.reject({.code = 603})
 //
-// The structs derive from message_options, so set fields by name as above: g++'s
-// -Wextra warns (missing-field-initializers) on designated initializers of a derived
-// aggregate, `{.code = 183}`.
+// Designated initialisers work without a warning (also under -Wall -Wextra -Werror): the
+// structs have no base class. The fields every one of them shares (headers, content_type,
+// body: the message_options fields) are declared once, below, and written into each struct
+// as its own last members, so they come after the struct's own fields in a designated
+// list: `{.code = 486, .reason = "SIP;cause=600", .headers = {{"X-Why", "busy"}}}`.
+// Setting fields by name (`o.sdp = ...;`) works as before.
 //
-// Every struct derives from message_options (extra headers, a body and its Content-Type),
-// the rule for which is the same everywhere:
+// The rule for those shared fields is the same for every operation:
 //   - a header name must be a token (RFC 3261 §25.1) and must not be one the stack writes
 //     itself for that message (Via, From, To, Call-ID, CSeq, Max-Forwards, Route,
 //     Content-Type, Content-Length; plus Contact, RSeq, RAck in a call's messages);
@@ -56,17 +53,25 @@ namespace sipkit::ua {
 /// Header lines (name, value) an application adds to a message, in order.
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
-/// The part every operation's options share.
+// The fields every options struct shares, in one definition. A macro rather than a base
+// class: g++ -Wextra warns (missing-field-initializers) on `ring_options{.code = 183}` when
+// ring_options has a base, since a base cannot be named in a designated initialiser.
+// Undefined at the end of this file.
+#define SIPKIT_UA_MESSAGE_FIELDS                                                          \
+  /* Extra header lines, after the stack's own (see the rule at the top of this file). */ \
+  header_list headers{};                                                                  \
+  /* A body and its Content-Type: both or neither (a body without a type is refused). */  \
+  std::string content_type{};                                                             \
+  std::string body{}
+
+/// What every operation's options have (and all INFO / MESSAGE / in-dialog requests take):
+/// extra headers, a body and its Content-Type.
 struct message_options {
-  /// Extra header lines, after the stack's own (see the rule at the top of this file).
-  header_list headers{};
-  /// A body and its Content-Type: both or neither (a body without a type is refused).
-  std::string content_type{};
-  std::string body{};
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// make_call: the INVITE and the call's identity.
-struct call_options : message_options {
+struct call_options {
   /// The SDP offer the application built (its ports, ICE candidates, a=crypto ...),
   /// instead of one made from ua_config::media. Empty: ua_config::media's (if any).
   std::string sdp{};
@@ -96,10 +101,12 @@ struct call_options : message_options {
     sdp = s.serialize();
     return *this;
   }
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// ring: a provisional response to the INVITE.
-struct ring_options : message_options {
+struct ring_options {
   /// 180 Ringing, 183 Session Progress, or any 101-199.
   int code = 180;
   /// Early-media SDP (the answer to the INVITE's offer, RFC 3261 §13.3.1.1), usually in a
@@ -109,10 +116,12 @@ struct ring_options : message_options {
   std::string sdp{};
   /// The reason phrase; empty: the standard one.
   std::string reason_phrase{};
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// answer: the 200 to the INVITE.
-struct answer_options : message_options {
+struct answer_options {
   /// The application's SDP: the answer to the INVITE's offer, or our offer when the
   /// INVITE had none (the ACK then answers, RFC 3264). Empty: made from ua_config::media.
   std::string sdp{};
@@ -121,10 +130,12 @@ struct answer_options : message_options {
     sdp = s.serialize();
     return *this;
   }
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// reject: a final 300-699 to the INVITE.
-struct reject_options : message_options {
+struct reject_options {
   int code = 486;
   std::string reason_phrase{};  ///< empty: the standard one
   /// Retry-After in seconds (RFC 3261 §20.33), for 404, 413, 480, 486, 500, 503, 600, 603.
@@ -133,10 +144,12 @@ struct reject_options : message_options {
   std::string reason{};
   /// A Warning header value (RFC 3261 §20.43): "399 host.example \"no codecs\"".
   std::string warning{};
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// async_hangup: the BYE (a CANCEL or a 486 for a call not answered yet).
-struct hangup_options : message_options {
+struct hangup_options {
   /// A Reason header value (RFC 3326), e.g. "Q.850;cause=16;text=\"Normal call clearing\"".
   /// It goes, with the extra headers, in whatever ends the call: the BYE (also one sent
   /// later, once the ACK of our 2xx came, or after a 2xx that crossed our CANCEL), the
@@ -144,11 +157,13 @@ struct hangup_options : message_options {
   /// yet (RFC 3326 §2; also when the CANCEL waits for a provisional, RFC 3261 §9.1), after
   /// the fields §9.1 copies from the INVITE. The body is not used.
   std::string reason{};
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// async_reoffer: a new offer in the dialog (re-INVITE, RFC 3261 §14, or UPDATE,
 /// RFC 3311) with the application's SDP.
-struct reoffer_options : message_options {
+struct reoffer_options {
   /// The new offer. Empty: the current local SDP offered again (a refresh).
   std::string sdp{};
   /// UPDATE instead of a re-INVITE (also in an early dialog, RFC 3311 §5.1).
@@ -158,25 +173,33 @@ struct reoffer_options : message_options {
     sdp = s.serialize();
     return *this;
   }
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// async_refer with options: the REFER (RFC 3515) and its Refer-To.
-struct refer_options : message_options {
+struct refer_options {
   std::string target{};  ///< the Refer-To URI
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// A request outside any dialog (user_agent::async_send_request): MESSAGE, OPTIONS,
 /// PUBLISH, NOTIFY, INFO ... any method but INVITE, ACK, CANCEL, BYE (which need a call).
-struct request_options : message_options {
+struct request_options {
   std::string target_uri{};  ///< Request-URI and To
   /// The From URI ("sip:34020000001320000001@3402000000"); empty: sip:<user>@<domain, or
   /// the local address>. The From tag is always the agent's.
   std::string from_uri{};
   std::string display_name{};  ///< From display name; empty: none
+
+  SIPKIT_UA_MESSAGE_FIELDS;
 };
 
 /// The options of async_send_message (an out-of-dialog MESSAGE, RFC 3428): the general
 /// request options, kept under their old name.
 using message_request = request_options;
+
+#undef SIPKIT_UA_MESSAGE_FIELDS
 
 }  // namespace sipkit::ua

@@ -34,6 +34,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sipkit/parser/message.hpp"
 #include "sipkit/ua/error.hpp"
 
 namespace sipkit::ua {
@@ -71,6 +72,13 @@ struct registration_event {
   int status = 0;                  ///< the response that caused it, 0 for timeouts
   std::chrono::seconds expires{};  ///< granted expiry (registered)
   std::error_code error;           ///< failed: why
+  /// The response that caused the event, every header and the body: the 2xx (its Date,
+  /// Contact list with ;expires, Expires ...), the 401/407 we could not answer, the 403,
+  /// the 423 whose Min-Expires made us register again (state registering). Null when we
+  /// caused it ourselves (the first REGISTER, a refresh) or a timeout / transport error
+  /// did. Owned by the stack: valid during the handler only; copy what you keep. In an
+  /// agent_event (async_next_event) it points into that event's own `message`.
+  const parser::message* message = nullptr;
 };
 
 class registration {

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "sipkit/parser/message.hpp"
 #include "sipkit/session/subscription.hpp"
 #include "sipkit/ua/error.hpp"
 
@@ -70,6 +71,9 @@ struct notify_event {
   std::chrono::seconds expires{};  ///< ;expires= of Subscription-State
   std::string_view content_type;   ///< valid during the callback only
   std::string_view body;           ///< valid during the callback only
+  /// The NOTIFY itself (every header and the body); null when the subscription ended
+  /// without one (a refused SUBSCRIBE, a timeout). Valid during the callback only.
+  const parser::message* message = nullptr;
 };
 
 class subscription {

@@ -149,7 +149,8 @@ struct message_event {
 
 /// One event of any kind, as user_agent::async_next_event yields it: for programs written
 /// around one loop (eXosip's eXosip_event_wait) instead of handlers. It owns everything it
-/// holds (copies of the texts), so it may be kept and moved freely.
+/// holds (copies of the texts, and the message that caused it), so it may be kept, moved
+/// and copied freely; copies share the one message.
 struct agent_event {
   enum class kind : std::uint8_t {
     incoming_call,  ///< a new INVITE: `call` (state incoming); ring, answer or reject it
@@ -173,7 +174,16 @@ struct agent_event {
   std::string target;                      ///< call: redirected
   std::string from, to;                    ///< message: the From and To header values
   transaction::endpoint source;            ///< message: where it came from
-  std::optional<parser::message> request;  ///< message: the whole request (a copy)
+  /// The message that caused the event, as a handler's event has it, but owned: a call's
+  /// (call_event::message: the 180, the 200, the peer's INFO, re-INVITE, BYE, the NOTIFY
+  /// of a refer_progress), a registration's (registration_event::message: the 2xx with
+  /// its Date, the 401/403/423), a subscription's NOTIFY, the MESSAGE request. Null where
+  /// a handler's would be null (our own operation, a timer). Immutable and shared: it
+  /// lives as long as any copy of this event (or of the pointer) does. Copied from the
+  /// stack's message only when the queue is on (ua_config::event_queue > 0).
+  std::shared_ptr<const parser::message> message;
+  /// message: the request (the same object as `message`; the older name).
+  std::shared_ptr<const parser::message> request;
 
   /// kind::call as the call_event a handler would have got; its views point into this
   /// object (valid while it lives unchanged).
@@ -185,6 +195,7 @@ struct agent_event {
     e.content_type = content_type;
     e.body = body;
     e.target = target;
+    e.message = message.get();
     return e;
   }
 };
