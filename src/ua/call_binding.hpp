@@ -116,6 +116,9 @@ class call_binding {
   // status refusing it (488).
   std::string answer_;
   int answer_status_ = 0;
+  // The vectors of executed action lists, for the sessions' next lists (no allocation
+  // per session entry point).
+  session::invite_session::action_storage action_storage_;
 
  private:
   void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);

@@ -27,6 +27,7 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   c->sdp_session_id = random_session_id(ua_.random_);
   c->session.emplace(S::make_uas(req, id, {ua_.random_token(10), ua_.contact_for(source)},
                                  {ua_.config_.transactions.timers, source.reliable()}));
+  c->session->use_action_storage(&action_storage_);
   message unused;
   ua_.session_timer_.negotiate_session_timer(c, req, unused);
   calls_.emplace(c.get(), c);
