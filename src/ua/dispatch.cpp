@@ -234,10 +234,7 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     call_binding_.invite_transaction_ended(it->second);
     call_binding_.invite_servers_.erase(it);
   }
-  if (auto it = checks_.pending_keys_.find(id); it != checks_.pending_keys_.end()) {
-    checks_.pending_requests_.erase(it->second);
-    checks_.pending_keys_.erase(it);
-  }
+  checks_.forget(id);
 }
 
 void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source, tx::transaction_id) {
