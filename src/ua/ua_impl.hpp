@@ -70,7 +70,7 @@ struct user_agent::impl final : tx::transaction_user {
   std::string sent_by(const tx::endpoint& dest) const;
   std::string contact_for(const tx::endpoint& dest) const;
   void add_common_headers(parser::message& m) const;
-  std::string allow_header() const;  // User-Agent/Server, Allow, Supported
+  std::string_view allow_header() const;  // the Allow header's value
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);

@@ -81,7 +81,7 @@ std::error_code call_binding::answer(const call_ptr& c, const answer_options& o)
     }
     ok.body = a->answer.serialize();
   } else if (oa.current_state() == oas::no_offer) {
-    auto media = media_for(c->peer);
+    const auto& media = media_for(c->peer);
     if (!media.streams.empty()) ok.body = make_offer(media, c->sdp_session_id, 1).serialize();
   } else if (!oa.local_sdp().empty()) {
     // A reliable 18x carried the answer (RFC 3262 §5): the 2xx repeats it unchanged.
@@ -190,7 +190,7 @@ void call_binding::on_request_received(const call_ptr& c, tx::transaction_id tx,
 void call_binding::on_offer(const call_ptr& c, std::string_view body, const message* from) {
   answer_.clear();
   answer_status_ = 0;
-  auto media = media_for(c->peer);
+  const auto& media = media_for(c->peer);
   sdp::session offer;
   std::optional<answer_result> a;
   if (!sdp::parse(body, offer))
