@@ -70,6 +70,10 @@ std::optional<std::uint32_t> cseq_number(const message& m) {
 }  // namespace
 
 std::size_t dialog_id_hash::operator()(const dialog_id& id) const noexcept {
+  return (*this)(dialog_id_view{id.call_id, id.local_tag, id.remote_tag});
+}
+
+std::size_t dialog_id_hash::operator()(const dialog_id_view& id) const noexcept {
   std::hash<std::string_view> h;
   std::size_t seed = h(id.call_id);
   seed ^= h(id.local_tag) + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2);
@@ -83,6 +87,14 @@ std::optional<dialog_id> incoming_request_dialog_id(const message& request) {
   auto call_id = request.call_id();
   if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
   return dialog_id{std::string(call_id), std::string(to->tag), std::string(from->tag)};
+}
+
+std::optional<dialog_id_view> incoming_request_dialog_id_view(const message& request) {
+  auto from = request.from();
+  auto to = request.to();
+  auto call_id = request.call_id();
+  if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
+  return dialog_id_view{call_id, to->tag, from->tag};
 }
 
 std::optional<dialog_id> incoming_response_dialog_id(const message& response) {

@@ -132,7 +132,7 @@ struct user_agent::impl final : tx::transaction_user {
   // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
   // are dispatched through it.
   std::unordered_map<sipkit::dialog::dialog_id, std::shared_ptr<detail::usage>,
-                     sipkit::dialog::dialog_id_hash>
+                     sipkit::dialog::dialog_id_hash, sipkit::dialog::dialog_id_equal>
       usages_;
   std::size_t call_dialogs_ = 0;        // the calls' entries in usages_
   const std::size_t max_call_dialogs_;  // (max_calls + max_calls_awaiting_ack) * 2

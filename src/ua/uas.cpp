@@ -236,7 +236,7 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
 namespace detail {
 
 bool call_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                           const parser::message& req, const sipkit::dialog::dialog_id&) {
+                           const parser::message& req, const sipkit::dialog::dialog_id_view&) {
   if (!session) return false;
   const call_ptr c = std::static_pointer_cast<call_impl>(self);
   ua->call_binding_.run(c, session->on_request(tid, req, now()));
