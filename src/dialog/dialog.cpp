@@ -31,12 +31,44 @@ std::vector<std::string> all_addresses(const message& m, header_id id) {
   return out;
 }
 
+// The next non-empty element of an address list at or after `pos`, "" at the end; `pos`
+// moves past it. A comma inside a quoted string or <> separates nothing (§7.3.1).
+std::string_view next_address(std::string_view value, std::size_t& pos) {
+  while (pos <= value.size()) {
+    bool quoted = false, angle = false;
+    const std::size_t start = pos;
+    std::size_t i = pos;
+    for (; i < value.size(); ++i) {
+      const char c = value[i];
+      if (quoted) {
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          quoted = false;
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '<') {
+        angle = true;
+      } else if (c == '>') {
+        angle = false;
+      } else if (c == ',' && !angle) {
+        break;
+      }
+    }
+    pos = i + 1;
+    if (auto v = trim(value.substr(start, std::min(i, value.size()) - start)); !v.empty())
+      return v;
+  }
+  return {};
+}
+
 std::string contact_uri(const message& m) {
   auto v = m.get(header_id::contact);
   if (!v) return {};
-  auto list = split_address_list(*v);
-  if (list.empty()) return {};
-  return std::string(address_uri(list.front()));
+  std::size_t pos = 0;
+  const auto first = next_address(*v, pos);  // no list: only the first one counts
+  if (first.empty()) return {};
+  return std::string(address_uri(first));
 }
 
 bool is_sips(std::string_view uri) noexcept {
@@ -70,6 +102,10 @@ std::optional<std::uint32_t> cseq_number(const message& m) {
 }  // namespace
 
 std::size_t dialog_id_hash::operator()(const dialog_id& id) const noexcept {
+  return (*this)(dialog_id_view{id.call_id, id.local_tag, id.remote_tag});
+}
+
+std::size_t dialog_id_hash::operator()(const dialog_id_view& id) const noexcept {
   std::hash<std::string_view> h;
   std::size_t seed = h(id.call_id);
   seed ^= h(id.local_tag) + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2);
@@ -83,6 +119,14 @@ std::optional<dialog_id> incoming_request_dialog_id(const message& request) {
   auto call_id = request.call_id();
   if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
   return dialog_id{std::string(call_id), std::string(to->tag), std::string(from->tag)};
+}
+
+std::optional<dialog_id_view> incoming_request_dialog_id_view(const message& request) {
+  auto from = request.from();
+  auto to = request.to();
+  auto call_id = request.call_id();
+  if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
+  return dialog_id_view{call_id, to->tag, from->tag};
 }
 
 std::optional<dialog_id> incoming_response_dialog_id(const message& response) {
@@ -314,29 +358,12 @@ std::string first_hop_uri(const message& request) {
   return std::string(request.request_uri());
 }
 
+
 std::vector<std::string_view> split_address_list(std::string_view value) {
   std::vector<std::string_view> out;
-  bool quoted = false, angle = false;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (quoted) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        quoted = false;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
-      angle = true;
-    } else if (c == '>') {
-      angle = false;
-    } else if (c == ',' && !angle) {
-      if (auto v = trim(value.substr(start, i - start)); !v.empty()) out.push_back(v);
-      start = i + 1;
-    }
-  }
-  if (auto v = trim(value.substr(start)); !v.empty()) out.push_back(v);
+  std::size_t pos = 0;
+  for (auto v = next_address(value, pos); !v.empty(); v = next_address(value, pos))
+    out.push_back(v);
   return out;
 }
 

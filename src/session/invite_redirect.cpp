@@ -18,7 +18,7 @@ invite_session::action_list invite_session::redirect(
     request_id id, std::string_view request_uri,
     std::vector<std::pair<std::string, std::string>> set_headers,
     std::vector<std::string> remove_headers, time_point) {
-  action_list out;
+  action_list out = new_list();
   auto* p = find_pending(id);
   if (!uac_ || !p || p->kind != pending_kind::invite || id != invite_id_ ||
       state_ == st::terminated) {

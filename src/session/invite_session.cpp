@@ -150,8 +150,25 @@ invite_session invite_session::make_uas(const message& invite, transaction::tran
   return s;
 }
 
-invite_session::action_list invite_session::start(time_point) {
+invite_session::action_list invite_session::new_list() {
   action_list out;
+  if (storage_ && !storage_->free.empty()) {
+    out.items = std::move(storage_->free.back());
+    storage_->free.pop_back();
+  }
+  return out;
+}
+
+void invite_session::action_storage::give_back(action_list&& used) {
+  // A few vectors cover the nesting of one turn (an entry point run from another's
+  // actions); more would only hold memory.
+  if (used.items.capacity() == 0 || free.size() >= 8) return;
+  used.items.clear();
+  free.push_back(std::move(used.items));
+}
+
+invite_session::action_list invite_session::start(time_point) {
+  action_list out = new_list();
   if (started_) {
     out.error = error::invalid_state;
     return out;
@@ -316,7 +333,7 @@ message invite_session::uas_response(const message& request, int status,
 // ------------------------------------------------------------------------ UAS, answer
 
 invite_session::action_list invite_session::ring(int status, message_options options, time_point) {
-  action_list out;
+  action_list out = new_list();
   if (uac_ || (state_ != st::incoming && state_ != st::early) || status <= 100 || status >= 200) {
     out.error = error::invalid_state;
     return out;
@@ -341,7 +358,7 @@ invite_session::action_list invite_session::ring(int status, message_options opt
 }
 
 invite_session::action_list invite_session::accept(message_options options, time_point now) {
-  action_list out;
+  action_list out = new_list();
   if (uac_ || (state_ != st::incoming && state_ != st::early)) {
     out.error = error::invalid_state;
     return out;
@@ -373,7 +390,7 @@ invite_session::action_list invite_session::accept(message_options options, time
 
 invite_session::action_list invite_session::reject(int status, message_options options,
                                                    time_point) {
-  action_list out;
+  action_list out = new_list();
   if (uac_ || (state_ != st::incoming && state_ != st::early) || status < 300 || status > 699) {
     out.error = error::invalid_state;
     return out;
@@ -388,7 +405,7 @@ invite_session::action_list invite_session::reject(int status, message_options o
 invite_session::action_list invite_session::hang_up(time_point now) { return hang_up({}, now); }
 
 invite_session::action_list invite_session::hang_up(message_options options, time_point now) {
-  action_list out;
+  action_list out = new_list();
   switch (state_) {
     case st::calling:
       // §9.1: the CANCEL waits for a provisional; a 2xx instead gets the BYE.
@@ -424,7 +441,7 @@ invite_session::action_list invite_session::hang_up(message_options options, tim
 }
 
 invite_session::action_list invite_session::answer(std::string_view sdp, time_point) {
-  action_list out;
+  action_list out = new_list();
   if (!awaiting_answer_for_ack_ || !dialog_) {
     out.error = error::invalid_state;
     return out;
@@ -444,7 +461,7 @@ invite_session::action_list invite_session::answer(std::string_view sdp, time_po
 // ------------------------------------------------------------------ in-dialog requests
 
 invite_session::action_list invite_session::reinvite(reinvite_options options, time_point) {
-  action_list out;
+  action_list out = new_list();
   if (state_ != st::confirmed || !dialog_) {
     out.error = error::invalid_state;
     return out;
@@ -466,7 +483,7 @@ invite_session::action_list invite_session::reinvite(reinvite_options options, t
 }
 
 invite_session::action_list invite_session::update(message_options options, time_point) {
-  action_list out;
+  action_list out = new_list();
   dialog::dialog* d = dialog_ ? &*dialog_ : (ep_ && !ep_->early.empty() ? &ep_->early.front() : nullptr);
   const bool in_dialog = state_ == st::early || state_ == st::accepted || state_ == st::confirmed;
   if (!d || !in_dialog) {
@@ -490,7 +507,7 @@ invite_session::action_list invite_session::update(message_options options, time
 invite_session::action_list invite_session::request(std::string_view method,
                                                     message_options options, time_point,
                                                     std::string_view remote_tag) {
-  action_list out;
+  action_list out = new_list();
   const auto m = parser::lookup_method(method);
   dialog::dialog* d = dialog_ ? &*dialog_ : (ep_ && !ep_->early.empty() ? &ep_->early.front() : nullptr);
   if (!remote_tag.empty()) {
@@ -523,7 +540,7 @@ dialog::dialog* invite_session::dialog_for_module(std::string_view remote_tag) n
 }
 
 invite_session::action_list invite_session::send_built(message request, time_point) {
-  action_list out;
+  action_list out = new_list();
   const auto m = request.method();
   const bool in_dialog = state_ == st::early || state_ == st::accepted ||
                          state_ == st::accepted_bye_pending || state_ == st::confirmed;
@@ -548,7 +565,7 @@ invite_session::action_list invite_session::send_built(message request, time_poi
 
 invite_session::action_list invite_session::respond(transaction::transaction_id tx, int status,
                                                     message_options options, time_point now) {
-  action_list out;
+  action_list out = new_list();
   auto it = std::find_if(incoming_.begin(), incoming_.end(),
                          [&](const incoming_request& r) { return r.tx == tx; });
   if (it == incoming_.end() || status < 100 || status > 699) {
@@ -602,7 +619,7 @@ invite_session::action_list invite_session::respond(transaction::transaction_id 
 
 invite_session::action_list invite_session::retry(
     request_id id, std::vector<std::pair<std::string, std::string>> set_headers, time_point) {
-  action_list out;
+  action_list out = new_list();
   auto* p = find_pending(id);
   if (!p || p->kind == pending_kind::fork_bye || state_ == st::terminated) {
     out.error = error::invalid_state;
@@ -639,7 +656,7 @@ invite_session::action_list invite_session::retry(
 }
 
 invite_session::action_list invite_session::give_up_ack(time_point now) {
-  action_list out;
+  action_list out = new_list();
   if (!has_ok() || state_ == st::terminated) {
     out.error = error::invalid_state;
     return out;
@@ -668,7 +685,7 @@ invite_session::action_list invite_session::on_response(request_id id, const mes
     case pending_kind::reinvite:
       return on_reinvite_response(*p, response, now);
     case pending_kind::bye: {
-      action_list out;
+      action_list out = new_list();
       if (response.status_code() < 200) return out;
       forget_pending(id);
       end(out, response.status_code(), {}, &response);
@@ -695,7 +712,7 @@ invite_session::action_list invite_session::on_stray_response(const message& res
 invite_session::action_list invite_session::on_invite_response(pending_request& p,
                                                                const message& response,
                                                                time_point now) {
-  action_list out;
+  action_list out = new_list();
   const int code = response.status_code();
   if (code >= 200 && code < 300) return on_2xx_to_invite(response, now);
   if (state_ != st::calling && state_ != st::proceeding && state_ != st::early &&
@@ -766,7 +783,7 @@ void invite_session::ack_and_bye_fork(action_list& out, const message& response)
 
 invite_session::action_list invite_session::on_2xx_to_invite(const message& response,
                                                              time_point now) {
-  action_list out;
+  action_list out = new_list();
   auto rid = dialog::incoming_response_dialog_id(response);
   if (!uac_ || !rid) return out;
   const std::uint32_t cseq = cseq_number(response);
@@ -837,7 +854,7 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
 invite_session::action_list invite_session::on_reinvite_response(pending_request& p,
                                                                  const message& response,
                                                                  time_point now) {
-  action_list out;
+  action_list out = new_list();
   const int code = response.status_code();
   if (code < 200) return out;
   const request_id id = p.id;
@@ -890,7 +907,7 @@ invite_session::action_list invite_session::on_reinvite_response(pending_request
 
 invite_session::action_list invite_session::on_in_dialog_response(pending_request& p,
                                                                   const message& response) {
-  action_list out;
+  action_list out = new_list();
   const int code = response.status_code();
   if (code < 200) return out;
   const request_id id = p.id;
@@ -926,7 +943,7 @@ invite_session::action_list invite_session::on_in_dialog_response(pending_reques
 
 invite_session::action_list invite_session::on_request_failed(request_id id, std::error_code ec,
                                                               time_point) {
-  action_list out;
+  action_list out = new_list();
   auto* p = find_pending(id);
   if (!p) return out;
   const pending_kind kind = p->kind;
@@ -963,7 +980,7 @@ invite_session::action_list invite_session::on_request_failed(request_id id, std
 
 invite_session::action_list invite_session::on_request(transaction::transaction_id tx,
                                                        const message& request, time_point) {
-  action_list out;
+  action_list out = new_list();
   dialog::dialog* d = state_ == st::terminated ? nullptr : dialog_for(request);
   if (!d) {
     out.items.push_back(send_response{tx, parser::make_response(request, 481), false});
@@ -1058,7 +1075,7 @@ void invite_session::on_incoming_update(action_list& out, transaction::transacti
 
 invite_session::action_list invite_session::on_cancel(transaction::transaction_id tx,
                                                       const message& cancel, time_point) {
-  action_list out;
+  action_list out = new_list();
   // §9.2: the CANCEL itself always gets 200 when it matched our INVITE.
   out.items.push_back(send_response{tx, uas_response(cancel, 200, {}, false), false});
   if (uac_ || (state_ != st::incoming && state_ != st::early)) return out;
@@ -1070,7 +1087,7 @@ invite_session::action_list invite_session::on_cancel(transaction::transaction_i
 }
 
 invite_session::action_list invite_session::on_ack(const message& ack, time_point now) {
-  action_list out;
+  action_list out = new_list();
   if (!has_ok() || cseq_number(ack) != cseq_number(*ep_->ok)) return out;  // absorbed (§17.2.3)
   ep_->retransmitter.reset();
   ep_->ok.reset();
@@ -1150,7 +1167,7 @@ const std::vector<dialog::dialog>& invite_session::early_dialogs() const noexcep
 // ------------------------------------------------------------------------------ timers
 
 invite_session::action_list invite_session::on_timer(time_point now) {
-  action_list out;
+  action_list out = new_list();
   while (auto t = timers_.pop_due(now)) {
     switch (*t) {
       case timer::retransmit_2xx: {

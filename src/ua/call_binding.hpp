@@ -46,7 +46,9 @@ class call_binding {
   /// The INVITE's transaction is over: the session lets the INVITE go and the call keeps
   /// it for call::invite() (moved, not copied).
   void invite_transaction_ended(const call_ptr& c);
-  local_media media_for(const tx::endpoint& dest) const;
+  /// Our media (ua_config::media) with the address of the listener towards `dest` when
+  /// the configuration names none. Valid until the next media_for call.
+  const local_media& media_for(const tx::endpoint& dest) const;
 
   // ---- UAC and the call's requests (uac.cpp, requests.cpp)
   call make_call(std::string_view target, call_options options = {});
@@ -119,6 +121,12 @@ class call_binding {
   // That offer changed the session other than by hold: a remote_reoffer event follows
   // its 200 (on_request_received).
   bool reoffer_changed_ = false;
+  // The vectors of executed action lists, for the sessions' next lists (no allocation
+  // per session entry point).
+  session::invite_session::action_storage action_storage_;
+  // media_for's copy of the configured media with a listener's address.
+  mutable local_media media_cache_;
+  mutable bool media_cached_ = false;
 
  private:
   void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);

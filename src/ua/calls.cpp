@@ -151,6 +151,8 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
   }
   if (c->session) sync_dialogs(c);
   arm_timer(c);
+  if (c->session) c->session->use_action_storage(&action_storage_);
+  action_storage_.give_back(std::move(actions));
 }
 
 void call_binding::send_response(const call_ptr& c, S::send_response& r) {

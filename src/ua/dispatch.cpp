@@ -112,7 +112,7 @@ void user_agent::impl::on_request(tx::transaction_id id, const message& req,
   if (checks_.merged_request(id, req)) return respond(id, response_to(req, 482, random_token(10)));
 
   if (auto to = req.to(); to && !to->tag.empty()) {  // §12.2.2: inside a dialog
-    const auto did = sipkit::dialog::incoming_request_dialog_id(req);
+    const auto did = sipkit::dialog::incoming_request_dialog_id_view(req);
     if (auto it = did ? usages_.find(*did) : usages_.end(); it != usages_.end()) {
       // A request that names one of our dialogs carries a tag only our messages told: its
       // source receives what we send (the transaction layer's amplification budget).
@@ -234,15 +234,12 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     call_binding_.invite_transaction_ended(it->second);
     call_binding_.invite_servers_.erase(it);
   }
-  if (auto it = checks_.pending_keys_.find(id); it != checks_.pending_keys_.end()) {
-    checks_.pending_requests_.erase(it->second);
-    checks_.pending_keys_.erase(it);
-  }
+  checks_.forget(id);
 }
 
 void user_agent::impl::on_ack(const message& ack, const tx::endpoint& source, tx::transaction_id) {
-  auto it = usages_.find(
-      sipkit::dialog::incoming_request_dialog_id(ack).value_or(sipkit::dialog::dialog_id{}));
+  auto it = usages_.find(sipkit::dialog::incoming_request_dialog_id_view(ack).value_or(
+      sipkit::dialog::dialog_id_view{}));
   if (it == usages_.end()) return;   // an ACK for nothing we know: absorbed (§17.2.3)
   stack_.get().mark_proven(source);  // it names our tag: the source receives our 2xx
   auto owner = it->second;

@@ -149,7 +149,7 @@ void subscription_binding::arm_notifier(const notifier_ptr& n) {
 }
 
 bool detail::notifier_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                                       const message& req, const sipkit::dialog::dialog_id&) {
+                                       const message& req, const sipkit::dialog::dialog_id_view&) {
   if (req.method() != parser::method::subscribe || !machine) return false;
   ua->subscription_.run_notifier(std::static_pointer_cast<notifier_impl>(self),
                                  machine->on_subscribe(tid, req, std::chrono::steady_clock::now()));

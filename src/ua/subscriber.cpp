@@ -163,7 +163,7 @@ void subscription_binding::on_subscribe_response(client_op& op, const message& r
 
 bool detail::subscription_impl::on_request(const std::shared_ptr<usage>& self,
                                            tx::transaction_id tid, const message& req,
-                                           const sipkit::dialog::dialog_id&) {
+                                           const sipkit::dialog::dialog_id_view&) {
   if (req.method() != parser::method::notify) return false;
   const auto s = std::static_pointer_cast<subscription_impl>(self);
   if (!machine) {

@@ -70,7 +70,7 @@ struct user_agent::impl final : tx::transaction_user {
   std::string sent_by(const tx::endpoint& dest) const;
   std::string contact_for(const tx::endpoint& dest) const;
   void add_common_headers(parser::message& m) const;
-  std::string allow_header() const;  // User-Agent/Server, Allow, Supported
+  std::string_view allow_header() const;  // the Allow header's value
   /// Start a client transaction; on failure completes `op.done` / ends the call.
   tx::transaction_id start(parser::message request, std::vector<tx::endpoint> targets,
                            client_op op);
@@ -131,7 +131,7 @@ struct user_agent::impl final : tx::transaction_user {
   // a notifier) to the usage that owns the dialog. In-dialog requests, ACKs and stray 2xx
   // are dispatched through it.
   std::unordered_map<sipkit::dialog::dialog_id, std::shared_ptr<detail::usage>,
-                     sipkit::dialog::dialog_id_hash>
+                     sipkit::dialog::dialog_id_hash, sipkit::dialog::dialog_id_equal>
       usages_;
   std::size_t call_dialogs_ = 0;        // the calls' entries in usages_
   const std::size_t max_call_dialogs_;  // (max_calls + max_calls_awaiting_ack) * 2

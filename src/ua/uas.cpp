@@ -27,6 +27,7 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   c->sdp_session_id = random_session_id(ua_.random_);
   c->session.emplace(S::make_uas(req, id, {ua_.random_token(10), ua_.contact_for(source)},
                                  {ua_.config_.transactions.timers, source.reliable()}));
+  c->session->use_action_storage(&action_storage_);
   message unused;
   ua_.session_timer_.negotiate_session_timer(c, req, unused);
   calls_.emplace(c.get(), c);
@@ -80,7 +81,7 @@ std::error_code call_binding::answer(const call_ptr& c, const answer_options& o)
     }
     ok.body = a->answer.serialize();
   } else if (oa.current_state() == oas::no_offer) {
-    auto media = media_for(c->peer);
+    const auto& media = media_for(c->peer);
     if (!media.streams.empty()) ok.body = make_offer(media, c->sdp_session_id, 1).serialize();
   } else if (!oa.local_sdp().empty()) {
     // A reliable 18x carried the answer (RFC 3262 §5): the 2xx repeats it unchanged.
@@ -200,7 +201,7 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
   answer_.clear();
   answer_status_ = 0;
   reoffer_changed_ = false;
-  auto media = media_for(c->peer);
+  const auto& media = media_for(c->peer);
   sdp::session offer;
   std::optional<answer_result> a;
   if (!sdp::parse(body, offer))
@@ -255,7 +256,7 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
 namespace detail {
 
 bool call_impl::on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                           const parser::message& req, const sipkit::dialog::dialog_id&) {
+                           const parser::message& req, const sipkit::dialog::dialog_id_view&) {
   if (!session) return false;
   const call_ptr c = std::static_pointer_cast<call_impl>(self);
   ua->call_binding_.run(c, session->on_request(tid, req, now()));

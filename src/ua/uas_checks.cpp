@@ -1,6 +1,8 @@
 // The UAS core's checks before any dialog or method logic (RFC 3261 §8.2.1-§8.2.3), in
 // the RFC's order, each with its RFC 4475 torture case where one exists.
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <boost/asio/ip/address.hpp>
 
 #include "sipkit/dialog/dialog.hpp"
@@ -128,6 +130,69 @@ int uas_checks::precheck(const message& req, message& refusal) const {
   return 0;
 }
 
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) noexcept {
+  h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
+}
+
+std::uint64_t mix_bytes(std::uint64_t h, std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = mix(h, w);
+  }
+  std::uint64_t tail = 0;
+  for (std::size_t shift = 0; i < s.size(); ++i, shift += 8)
+    tail |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[i])) << shift;
+  return mix(h, tail ^ (static_cast<std::uint64_t>(s.size()) << 56));
+}
+
+}  // namespace
+
+std::uint64_t uas_checks::key_hash(const message& req) const noexcept {
+  // Keys come from the network: seeded per agent, so collisions cannot be precomputed
+  // (and a collision only costs a comparison in same_key).
+  if (seed_ == 0) seed_ = ua_.random_.next_u64() | 1;
+  const auto cseq = req.cseq();
+  std::uint64_t h = mix_bytes(seed_, req.from()->tag);
+  h = mix_bytes(h, req.call_id());
+  h = mix(h, cseq->number);
+  h = mix_bytes(h, cseq->method_text);
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  return h ^ (h >> 32);
+}
+
+bool uas_checks::same_key(const message& req, tx::transaction_id other) const {
+  const message* o = ua_.stack_.get().request(other);
+  if (!o) return false;
+  const auto a = req.cseq();
+  const auto b = o->cseq();
+  const auto fa = req.from();
+  const auto fb = o->from();
+  return b && fb && fa->tag == fb->tag && req.call_id() == o->call_id() &&
+         a->number == b->number && a->method_text == b->method_text;
+}
+
+void uas_checks::insert(std::uint64_t hash, tx::transaction_id id) {
+  if ((pending_count_ + 1) * 2 > pending_.size()) {
+    // Grow at half full, so that probes stay short; the size only grows.
+    std::vector<pending> old(std::max<std::size_t>(64, pending_.size() * 2));
+    old.swap(pending_);
+    pending_count_ = 0;
+    for (const auto& p : old)
+      if (p.id.valid()) insert(p.hash, p.id);
+  }
+  const std::size_t mask = pending_.size() - 1;
+  std::size_t i = hash & mask;
+  while (pending_[i].id.valid()) i = (i + 1) & mask;
+  pending_[i] = {hash, id};
+  ++pending_count_;
+}
+
 bool uas_checks::merged_request(tx::transaction_id id, const message& req) {
   // §8.2.2.2: a request without To tag whose From tag, Call-ID and CSeq match one we are
   // already serving on another transaction arrived twice through a forking proxy: 482.
@@ -137,19 +202,44 @@ bool uas_checks::merged_request(tx::transaction_id id, const message& req) {
   if (!to || !to->tag.empty() || !from || !cseq || req.method() == parser::method::cancel ||
       req.method() == parser::method::ack)
     return false;
-  std::string key(from->tag);
-  key += '\n';
-  key += req.call_id();
-  key += '\n';
-  key += std::to_string(cseq->number);
-  key += ' ';
-  key += cseq->method_text;
-  auto [it, inserted] = pending_requests_.emplace(std::move(key), id);
-  if (inserted) {
-    pending_keys_.emplace(id, it->first);
-    return false;
+  const std::uint64_t hash = key_hash(req);
+  if (!pending_.empty()) {
+    const std::size_t mask = pending_.size() - 1;
+    for (std::size_t i = hash & mask; pending_[i].id.valid(); i = (i + 1) & mask) {
+      if (pending_[i].hash != hash) continue;
+      if (pending_[i].id == id) return false;  // the same transaction again
+      if (same_key(req, pending_[i].id)) return true;
+    }
   }
-  return !(it->second == id);
+  insert(hash, id);
+  if (hash_by_index_.size() <= id.index)
+    hash_by_index_.resize(std::max<std::size_t>(64, std::bit_ceil(std::size_t{id.index} + 1)));
+  hash_by_index_[id.index] = {hash, id};
+  return false;
+}
+
+void uas_checks::forget(tx::transaction_id id) noexcept {
+  if (id.index >= hash_by_index_.size() || !(hash_by_index_[id.index].id == id)) return;
+  const std::uint64_t hash = hash_by_index_[id.index].hash;
+  hash_by_index_[id.index] = {};
+  const std::size_t mask = pending_.size() - 1;
+  std::size_t i = hash & mask;
+  while (!(pending_[i].id == id)) {
+    if (!pending_[i].id.valid()) return;
+    i = (i + 1) & mask;
+  }
+  // Backward-shift deletion: move up each later entry of the cluster whose home slot
+  // does not lie between the hole and it, so that no probe meets a false end.
+  std::size_t hole = i;
+  for (std::size_t j = (i + 1) & mask; pending_[j].id.valid(); j = (j + 1) & mask) {
+    const std::size_t home = pending_[j].hash & mask;
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    pending_[hole] = pending_[j];
+    hole = j;
+  }
+  pending_[hole] = {};
+  --pending_count_;
 }
 
 std::string uas_checks::tag_for_refusal() const {

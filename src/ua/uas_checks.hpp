@@ -7,7 +7,8 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
+#include <cstdint>
+#include <vector>
 
 #include "continuation.hpp"
 
@@ -29,11 +30,26 @@ class uas_checks {
   /// transaction: a merged request, answered 482. Remembers `req` otherwise.
   bool merged_request(tx::transaction_id id, const parser::message& req);
 
-  // Requests without To tag being served, for merged-request detection (§8.2.2.2).
-  std::unordered_map<std::string, tx::transaction_id> pending_requests_;
-  std::unordered_map<tx::transaction_id, std::string> pending_keys_;
+  /// Transaction `id` is over: its request no longer counts for merged_request.
+  void forget(tx::transaction_id id) noexcept;
 
  private:
+  // Requests without To tag being served, for merged-request detection (§8.2.2.2): an
+  // open-addressing table (linear probing, power-of-two size) of the seeded hash of the
+  // key (From tag, Call-ID, CSeq) and the transaction, so that an INVITE costs no
+  // allocation. Equal hashes are confirmed on the transaction's own request. `slot_of_`
+  // maps a transaction index to its key's hash, for forget().
+  struct pending {
+    std::uint64_t hash = 0;
+    tx::transaction_id id;  // invalid: an empty slot
+  };
+  std::uint64_t key_hash(const parser::message& req) const noexcept;
+  bool same_key(const parser::message& req, tx::transaction_id other) const;
+  void insert(std::uint64_t hash, tx::transaction_id id);
+  std::vector<pending> pending_;
+  std::size_t pending_count_ = 0;
+  std::vector<pending> hash_by_index_;  // indexed by transaction_id::index
+  mutable std::uint64_t seed_ = 0;
   user_agent::impl& ua_;
 };
 

@@ -48,7 +48,8 @@ struct usage {
   /// A request the peer sent inside dialog `id` of this usage. False: not one this usage
   /// takes (the core answers it as if there were no dialog: 481).
   virtual bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                          const parser::message& req, const sipkit::dialog::dialog_id& id) = 0;
+                          const parser::message& req,
+                          const sipkit::dialog::dialog_id_view& id) = 0;
   /// An ACK inside dialog `id` (only the INVITE usage has one to take).
   virtual void on_ack(const std::shared_ptr<usage>&, const parser::message&) {}
   /// A 2xx to an INVITE of ours that no transaction claims any more (§13.2.2.4).
@@ -74,7 +75,7 @@ struct call_extras {
 
 struct call_impl final : usage {
   bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+                  const parser::message& req, const sipkit::dialog::dialog_id_view& id) override;
   void on_ack(const std::shared_ptr<usage>& self, const parser::message& request) override;
   void on_stray_2xx(const parser::message& rsp) override;
 
@@ -144,7 +145,7 @@ struct registration_impl {
 struct subscription_impl final : usage {
   /// NOTIFY only (RFC 6665 §4.1.3): anything else in its dialog is answered 481.
   bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+                  const parser::message& req, const sipkit::dialog::dialog_id_view& id) override;
   user_agent::impl* ua = nullptr;
   subscribe_options options;
   std::optional<session::subscriber> machine;                // made once the target is located
@@ -162,7 +163,7 @@ struct subscription_impl final : usage {
 struct notifier_impl final : usage {
   /// SUBSCRIBE only (a refresh or an unsubscribe): anything else is answered 481.
   bool on_request(const std::shared_ptr<usage>& self, tx::transaction_id tid,
-                  const parser::message& req, const sipkit::dialog::dialog_id& id) override;
+                  const parser::message& req, const sipkit::dialog::dialog_id_view& id) override;
   user_agent::impl* ua = nullptr;
   std::string subscriber, request_body, local_tag;
   std::optional<session::notifier> machine;

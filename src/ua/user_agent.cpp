@@ -115,13 +115,17 @@ std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
   return c;
 }
 
-std::string user_agent::impl::allow_header() const {
+std::string_view user_agent::impl::allow_header() const {
   // RFC 3261 §20.5: what this agent takes. NOTIFY always (any subscription of ours may be
-  // notified); SUBSCRIBE only with an event package to serve.
-  std::string allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE";
-  if (config_.reliable_provisionals) allow += ", PRACK";
-  if (!subscription_.subscribe_handlers_.empty()) allow += ", SUBSCRIBE";
-  return allow;
+  // notified); SUBSCRIBE only with an event package to serve. Four constant texts, so
+  // that no response builds a string for it.
+#define SIPKIT_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, NOTIFY, REFER, UPDATE"
+  static constexpr std::string_view texts[] = {SIPKIT_ALLOW, SIPKIT_ALLOW ", PRACK",
+                                               SIPKIT_ALLOW ", SUBSCRIBE",
+                                               SIPKIT_ALLOW ", PRACK, SUBSCRIBE"};
+#undef SIPKIT_ALLOW
+  return texts[(config_.reliable_provisionals ? 1 : 0) +
+               (subscription_.subscribe_handlers_.empty() ? 0 : 2)];
 }
 
 void user_agent::impl::add_common_headers(message& m) const {
@@ -135,18 +139,22 @@ void user_agent::impl::add_common_headers(message& m) const {
   if (invite_or_options) m.add(header_id::allow, allow_header());
 }
 
-local_media call_binding::media_for(const tx::endpoint& dest) const {
-  local_media m = ua_.config_.media;
-  if (m.address.empty()) {
-    auto host = ua_.sent_by(dest);
-    // sent-by is "host:port" or "[v6]:port"
-    if (!host.empty() && host.front() == '[')
-      host = host.substr(1, host.find(']') - 1);
-    else if (auto colon = host.rfind(':'); colon != std::string::npos)
-      host.resize(colon);
-    m.address = host.empty() ? "127.0.0.1" : host;
+const local_media& call_binding::media_for(const tx::endpoint& dest) const {
+  if (!ua_.config_.media.address.empty()) return ua_.config_.media;
+  auto host = ua_.sent_by(dest);
+  // sent-by is "host:port" or "[v6]:port"
+  if (!host.empty() && host.front() == '[')
+    host = host.substr(1, host.find(']') - 1);
+  else if (auto colon = host.rfind(':'); colon != std::string::npos)
+    host.resize(colon);
+  if (host.empty()) host = "127.0.0.1";
+  // Calls mostly go out of one listener: the copy made for its address serves them all.
+  if (!media_cached_ || media_cache_.address != host) {
+    media_cache_ = ua_.config_.media;
+    media_cache_.address = std::move(host);
+    media_cached_ = true;
   }
-  return m;
+  return media_cache_;
 }
 
 tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endpoint> targets,

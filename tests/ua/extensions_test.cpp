@@ -262,6 +262,34 @@ TEST_CASE("extensions: a merged INVITE (same From tag, Call-ID and CSeq, new bra
   CHECK(f.peer.unparsable().empty());
 }
 
+TEST_CASE("extensions: among 40 INVITEs in progress, only the copy of one of them gets 482",
+          "[extensions]") {
+  // More requests than the merged-request table's first size holds: it grows, and every
+  // request is still told apart from the others by its CSeq.
+  uas_fixture f;
+  f.policy = [](call c) { REQUIRE_FALSE(c.ring()); };
+  std::vector<request_text> sent;
+  for (std::uint32_t i = 0; i < 40; ++i) {
+    sent.push_back(f.invite(10 + i));
+    f.send(sent.back());
+  }
+  settle(f.io);
+  CHECK(f.offered == 40);
+  auto copy = sent[27];
+  copy.branch = f.peer.new_branch();
+  f.send(copy);
+  auto merged = f.peer.next([&](const peer_message& p) {
+    return p.msg.is_response() && p.msg.status_code() >= 200 && p.branch() == copy.branch;
+  });
+  REQUIRE(merged);
+  CHECK(merged->msg.status_code() == 482);
+  CHECK(merged->cseq() == "37 INVITE");
+  // next() took that one from the inbox: no other INVITE was refused as merged.
+  CHECK(f.peer.count([](const peer_message& p) {
+    return p.msg.is_response() && p.msg.status_code() == 482;
+  }) == 0);
+}
+
 // ------------------------------------------------------------------ RFC 3262, UAS
 
 TEST_CASE("extensions: a reliable 180 without PRACK is retransmitted, then the INVITE gets 504",

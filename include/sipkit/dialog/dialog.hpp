@@ -47,14 +47,37 @@ struct dialog_id {
   friend bool operator==(const dialog_id&, const dialog_id&) = default;
 };
 
+/// A dialog id whose parts point into a message, for lookups that copy nothing. The
+/// message must outlive it.
+struct dialog_id_view {
+  std::string_view call_id;
+  std::string_view local_tag;
+  std::string_view remote_tag;
+};
+
+/// Hash and equality of dialog ids, transparent: a table keyed by dialog_id can be
+/// searched with a dialog_id_view (the same hash for equal ids of either kind).
 struct dialog_id_hash {
+  using is_transparent = void;
   std::size_t operator()(const dialog_id& id) const noexcept;
+  std::size_t operator()(const dialog_id_view& id) const noexcept;
+};
+struct dialog_id_equal {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    return std::string_view(a.call_id) == std::string_view(b.call_id) &&
+           std::string_view(a.local_tag) == std::string_view(b.local_tag) &&
+           std::string_view(a.remote_tag) == std::string_view(b.remote_tag);
+  }
 };
 
 /// The dialog an incoming request belongs to (§12.2.2): Call-ID, To tag as the local tag,
 /// From tag as the remote tag. nullopt when the request has no To tag (it is not in a
 /// dialog) or lacks Call-ID/From.
 std::optional<dialog_id> incoming_request_dialog_id(const parser::message& request);
+/// As incoming_request_dialog_id, pointing into `request` instead of copying.
+std::optional<dialog_id_view> incoming_request_dialog_id_view(const parser::message& request);
 /// The dialog a response to our request belongs to (§12.1.2): Call-ID, From tag as the
 /// local tag, To tag as the remote tag. nullopt without a To tag.
 std::optional<dialog_id> incoming_response_dialog_id(const parser::message& response);

@@ -231,6 +231,18 @@ class invite_session {
     bool empty() const noexcept { return items.empty(); }
     const action& operator[](std::size_t i) const { return items[i]; }
   };
+  /// Vectors for action lists, reused from one entry point to the next so that a binding
+  /// executing thousands of calls does not allocate a vector per entry point. Optional
+  /// (use_action_storage); owned by the binding, shared by all its sessions; not
+  /// thread-safe (one executor, like the sessions).
+  struct action_storage {
+    std::vector<std::vector<action>> free;
+    /// Returns the executed list's vector (emptied) for the next entry point's list.
+    void give_back(action_list&& used);
+  };
+  /// Later entry points build their lists in vectors taken from `storage` (null: new
+  /// ones). `storage` must outlive every later entry point call.
+  void use_action_storage(action_storage* storage) noexcept { storage_ = storage; }
 
   // ---------------------------------------------------------------- creation
   /// UAC: `invite` as the caller built it (Request-URI, From with tag, To, Call-ID, CSeq,
@@ -395,6 +407,8 @@ class invite_session {
 
   invite_session() = default;
 
+  // An empty list, in a vector from storage_ when there is one.
+  action_list new_list();
   // Helpers; each appends to `out`.
   request_id send(action_list& out, pending_kind kind, parser::message request,
                   const dialog::dialog* d);
@@ -456,6 +470,7 @@ class invite_session {
 
   bool uac_ = true;
   bool started_ = false;
+  action_storage* storage_ = nullptr;
   bool invite_released_ = false;  // on_invite_transaction_ended dropped the INVITE
   bool awaiting_answer_for_ack_ = false;  // offer in the 2xx: answer() sends the ACK
   state state_ = state::calling;
