@@ -74,13 +74,7 @@ void message::storage::move_to(std::size_t text, std::size_t table, const char* 
 constexpr std::size_t k_min_text = 128;
 constexpr std::size_t k_min_table = 8;
 
-void message::storage::append(const char* p, std::size_t n) {
-  if (n == 0) return;
-  if (size_ + n <= cap_) {
-    std::memcpy(data() + size_, p, n);
-    size_ = static_cast<std::uint32_t>(size_ + n);
-    return;
-  }
+void message::storage::grow_text(const char* p, std::size_t n) {
   const std::size_t grown = std::min<std::size_t>(std::size_t{cap_} * 2, 0xFFFFFFFFu);
   move_to(std::max({size_ + n, grown, k_min_text}), slots_, p, n);
 }
@@ -91,11 +85,12 @@ void message::storage::append_zeros(std::size_t n) noexcept {
   size_ = static_cast<std::uint32_t>(size_ + n);
 }
 
-void message::storage::push_back(field f) { insert(count_, f); }
+void message::storage::grow_table() {
+  move_to(cap_, std::max<std::size_t>(std::size_t{slots_} * 2, k_min_table), nullptr, 0);
+}
 
 void message::storage::insert(std::size_t at, field f) {
-  if (count_ == slots_)
-    move_to(cap_, std::max<std::size_t>(std::size_t{slots_} * 2, k_min_table), nullptr, 0);
+  if (count_ == slots_) grow_table();
   field* pos = begin() + at;
   std::memmove(pos + 1, pos, (count_ - at) * sizeof(field));
   *pos = f;
@@ -139,8 +134,15 @@ message::field message::make_field(header_id id, std::string_view name, std::str
 constexpr std::size_t k_built_fields = 16;
 
 message message::request(std::string_view method, std::string_view request_uri) {
+  return request(method, request_uri, 512, k_built_fields);
+}
+
+message message::request(std::string_view method, std::string_view request_uri,
+                         std::size_t bytes, std::size_t headers) {
   message m;
-  m.buf_.reserve(512, k_built_fields);
+  const std::size_t line = method.size() + request_uri.size() + 7;
+  if (bytes > 0xFFFFFFFFu - line) throw std::length_error("sipkit message too large");
+  m.buf_.reallocate(line + bytes, headers);
   m.method_ = m.append(method);
   m.uri_ = m.append(request_uri);
   m.version_ = m.append("SIP/2.0");
@@ -148,8 +150,15 @@ message message::request(std::string_view method, std::string_view request_uri) 
 }
 
 message message::response(int status_code, std::string_view reason) {
+  return response(status_code, reason, 512, k_built_fields);
+}
+
+message message::response(int status_code, std::string_view reason, std::size_t bytes,
+                          std::size_t headers) {
   message m;
-  m.buf_.reserve(512, k_built_fields);
+  const std::string_view phrase = reason.empty() ? default_reason(status_code) : reason;
+  if (bytes > 0xFFFFFFFFu - 7 - phrase.size()) throw std::length_error("sipkit message too large");
+  m.buf_.reallocate(7 + phrase.size() + bytes, headers);
   m.version_ = m.append("SIP/2.0");
   m.set_status(status_code, reason);
   return m;

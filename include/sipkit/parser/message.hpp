@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -55,7 +56,17 @@ class message {
 
   message() = default;
   static message request(std::string_view method, std::string_view request_uri);
+  /// Like request(method, request_uri), with room for exactly `bytes` more bytes of text
+  /// and `headers` headers instead of the usual slack: for a message built to be kept (one
+  /// allocation at the size it will use). Edits beyond that room reallocate.
+  static message request(std::string_view method, std::string_view request_uri,
+                         std::size_t bytes, std::size_t headers);
   static message response(int status_code, std::string_view reason = {});
+  /// Like response(status_code, reason), with room for exactly `bytes` more bytes of text
+  /// and `headers` headers instead of the usual slack: for a message built to be kept (one
+  /// allocation at the size it will use). Edits beyond that room reallocate.
+  static message response(int status_code, std::string_view reason, std::size_t bytes,
+                          std::size_t headers);
   /// Copy a parsed message (bytes copied once).
   static message from_view(const message_view& view);
 
@@ -142,7 +153,15 @@ class message {
     std::size_t size() const noexcept { return size_; }
     std::size_t capacity() const noexcept { return cap_; }
     /// May reallocate; `p` may point into this block.
-    void append(const char* p, std::size_t n);
+    void append(const char* p, std::size_t n) {
+      if (n <= std::size_t{cap_} - size_) {
+        // n == 0 with no block yet: data() is null, and memcpy must not see it.
+        if (n != 0) std::memcpy(data() + size_, p, n);
+        size_ = static_cast<std::uint32_t>(size_ + n);
+        return;
+      }
+      grow_text(p, n);
+    }
     /// Within the spare capacity only (the caller checks): never moves the text.
     void append_zeros(std::size_t n) noexcept;
     void truncate(std::size_t n) noexcept { size_ = static_cast<std::uint32_t>(n); }
@@ -153,7 +172,10 @@ class message {
     const field* end() const noexcept { return begin() + count_; }
     std::size_t count() const noexcept { return count_; }
     std::size_t slots() const noexcept { return slots_; }
-    void push_back(field f);
+    void push_back(field f) {
+      if (count_ == slots_) grow_table();
+      begin()[count_++] = f;
+    }
     void insert(std::size_t at, field f);
     void erase(field* first, field* last) noexcept;
 
@@ -164,6 +186,8 @@ class message {
 
    private:
     std::size_t table_bytes() const noexcept { return std::size_t{slots_} * sizeof(field); }
+    void grow_text(const char* p, std::size_t n);
+    void grow_table();
     /// A block of `text` and `table` with this one's contents, then `extra` appended.
     void move_to(std::size_t text, std::size_t table, const char* extra, std::size_t n);
     char* mem_ = nullptr;
