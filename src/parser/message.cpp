@@ -5,10 +5,114 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "parser/typed_cache.hpp"
 
 namespace sipkit::parser {
+
+// ------------------------------------------------------------------ storage
+
+static_assert(alignof(message::field) <= alignof(std::max_align_t));
+
+message::storage::storage(const storage& other) {
+  if (other.mem_ == nullptr) return;
+  // At the exact size used: what a kept copy wants.
+  const std::size_t table = other.count_ * sizeof(field);
+  mem_ = static_cast<char*>(::operator new(table + other.size_));
+  if (table != 0) std::memcpy(mem_, other.mem_, table);
+  if (other.size_ != 0) std::memcpy(mem_ + table, other.mem_ + other.table_bytes(), other.size_);
+  size_ = cap_ = other.size_;
+  count_ = slots_ = other.count_;
+}
+
+message::storage::storage(storage&& other) noexcept
+    : mem_(std::exchange(other.mem_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      cap_(std::exchange(other.cap_, 0)),
+      count_(std::exchange(other.count_, 0)),
+      slots_(std::exchange(other.slots_, 0)) {}
+
+message::storage& message::storage::operator=(const storage& other) {
+  if (this != &other) {
+    storage copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+message::storage& message::storage::operator=(storage&& other) noexcept {
+  if (this != &other) {
+    ::operator delete(mem_);
+    mem_ = std::exchange(other.mem_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    cap_ = std::exchange(other.cap_, 0);
+    count_ = std::exchange(other.count_, 0);
+    slots_ = std::exchange(other.slots_, 0);
+  }
+  return *this;
+}
+
+message::storage::~storage() { ::operator delete(mem_); }
+
+void message::storage::move_to(std::size_t text, std::size_t table, const char* extra,
+                               std::size_t n) {
+  // `extra` may point into the old block: copied before the old block is freed.
+  char* mem = static_cast<char*>(::operator new(table * sizeof(field) + text));
+  char* new_text = mem + table * sizeof(field);
+  if (count_ != 0) std::memcpy(mem, mem_, count_ * sizeof(field));
+  if (size_ != 0) std::memcpy(new_text, data(), size_);
+  if (n != 0) std::memcpy(new_text + size_, extra, n);
+  ::operator delete(mem_);
+  mem_ = mem;
+  size_ = static_cast<std::uint32_t>(size_ + n);
+  cap_ = static_cast<std::uint32_t>(text);
+  slots_ = static_cast<std::uint32_t>(table);
+}
+
+// Growth doubles, from at least this much: a built message's edits add a header at a time.
+constexpr std::size_t k_min_text = 128;
+constexpr std::size_t k_min_table = 8;
+
+void message::storage::grow_text(const char* p, std::size_t n) {
+  const std::size_t grown = std::min<std::size_t>(std::size_t{cap_} * 2, 0xFFFFFFFFu);
+  move_to(std::max({size_ + n, grown, k_min_text}), slots_, p, n);
+}
+
+void message::storage::append_zeros(std::size_t n) noexcept {
+  if (n == 0) return;
+  std::memset(data() + size_, 0, n);
+  size_ = static_cast<std::uint32_t>(size_ + n);
+}
+
+void message::storage::grow_table() {
+  move_to(cap_, std::max<std::size_t>(std::size_t{slots_} * 2, k_min_table), nullptr, 0);
+}
+
+void message::storage::insert(std::size_t at, field f) {
+  if (count_ == slots_) grow_table();
+  field* pos = begin() + at;
+  std::memmove(pos + 1, pos, (count_ - at) * sizeof(field));
+  *pos = f;
+  ++count_;
+}
+
+void message::storage::erase(field* first, field* last) noexcept {
+  const std::size_t tail = static_cast<std::size_t>(end() - last);
+  if (first != last && tail != 0) std::memmove(first, last, tail * sizeof(field));
+  count_ = static_cast<std::uint32_t>(count_ - (last - first));
+}
+
+void message::storage::reserve(std::size_t text, std::size_t table) {
+  if (text <= cap_ && table <= slots_) return;
+  move_to(std::max<std::size_t>(text, cap_), std::max<std::size_t>(table, slots_), nullptr, 0);
+}
+
+void message::storage::reallocate(std::size_t text, std::size_t table) {
+  move_to(std::max<std::size_t>(text, size_), std::max<std::size_t>(table, count_), nullptr, 0);
+}
+
+// ------------------------------------------------------------------ message
 
 message::span message::append(std::string_view s) {
   if (buf_.size() + s.size() > 0xFFFFFFFFu) throw std::length_error("sipkit message too large");
@@ -30,9 +134,15 @@ message::field message::make_field(header_id id, std::string_view name, std::str
 constexpr std::size_t k_built_fields = 16;
 
 message message::request(std::string_view method, std::string_view request_uri) {
+  return request(method, request_uri, 512, k_built_fields);
+}
+
+message message::request(std::string_view method, std::string_view request_uri,
+                         std::size_t bytes, std::size_t headers) {
   message m;
-  m.buf_.reserve(512);
-  m.fields_.reserve(k_built_fields);
+  const std::size_t line = method.size() + request_uri.size() + 7;
+  if (bytes > 0xFFFFFFFFu - line) throw std::length_error("sipkit message too large");
+  m.buf_.reallocate(line + bytes, headers);
   m.method_ = m.append(method);
   m.uri_ = m.append(request_uri);
   m.version_ = m.append("SIP/2.0");
@@ -40,9 +150,15 @@ message message::request(std::string_view method, std::string_view request_uri) 
 }
 
 message message::response(int status_code, std::string_view reason) {
+  return response(status_code, reason, 512, k_built_fields);
+}
+
+message message::response(int status_code, std::string_view reason, std::size_t bytes,
+                          std::size_t headers) {
   message m;
-  m.buf_.reserve(512);
-  m.fields_.reserve(k_built_fields);
+  const std::string_view phrase = reason.empty() ? default_reason(status_code) : reason;
+  if (bytes > 0xFFFFFFFFu - 7 - phrase.size()) throw std::length_error("sipkit message too large");
+  m.buf_.reallocate(7 + phrase.size() + bytes, headers);
   m.version_ = m.append("SIP/2.0");
   m.set_status(status_code, reason);
   return m;
@@ -51,9 +167,9 @@ message message::response(int status_code, std::string_view reason) {
 message message::from_view(const message_view& view) {
   message m;
   std::string_view bytes = view.bytes();
-  // One allocation for the bytes and the typed-view record behind them.
-  m.buf_.reserve(bytes.size() + sizeof(detail::typed_record));
-  m.buf_.assign(bytes.data(), bytes.size());
+  // One allocation for the header table, the bytes and the typed-view record behind them.
+  m.buf_.reallocate(bytes.size() + sizeof(detail::typed_record), view.headers().size());
+  m.buf_.append(bytes.data(), bytes.size());
   auto rel = [&](std::string_view part) {
     if (part.empty()) return span{};
     return span{static_cast<std::uint32_t>(part.data() - bytes.data()),
@@ -67,8 +183,7 @@ message message::from_view(const message_view& view) {
     m.status_code_ = view.status_code();
     m.reason_ = rel(view.reason_phrase());
   }
-  m.fields_.reserve(view.headers().size());
-  for (const auto& h : view.headers()) m.fields_.push_back({h.id, rel(h.name), rel(h.value)});
+  for (const auto& h : view.headers()) m.buf_.push_back({h.id, rel(h.name), rel(h.value)});
   m.body_ = rel(view.body());
   m.original_ = span{0, static_cast<std::uint32_t>(bytes.size())};
   m.modified_ = false;
@@ -83,8 +198,15 @@ void message::shrink_to_fit() {
     typed_at_ = k_no_record;
     typed_ = 0;
   }
-  if (keep != buf_.capacity()) buf_ = std::string(buf_.data(), keep);
-  fields_.shrink_to_fit();
+  buf_.truncate(keep);
+  // One allocation for both, and none when both are exact already.
+  if (keep != buf_.capacity() || buf_.count() != buf_.slots()) buf_.reallocate(keep, buf_.count());
+}
+
+void message::reserve(std::size_t bytes, std::size_t headers) {
+  if (buf_.size() + bytes > 0xFFFFFFFFu || buf_.count() + headers > 0xFFFFFFFFu)
+    throw std::length_error("sipkit message too large");
+  buf_.reserve(buf_.size() + bytes, buf_.count() + headers);
 }
 
 void message::set_request_uri(std::string_view uri) {
@@ -99,7 +221,7 @@ void message::set_status(int code, std::string_view reason) {
 }
 
 std::optional<std::string_view> message::get(header_id id) const noexcept {
-  for (const auto& f : fields_)
+  for (const auto& f : fields())
     if (f.id == id) return text(f.value);
   return std::nullopt;
 }
@@ -107,14 +229,14 @@ std::optional<std::string_view> message::get(header_id id) const noexcept {
 std::optional<std::string_view> message::get(std::string_view name) const noexcept {
   header_id id = lookup_header(name);
   if (id != header_id::extension) return get(id);
-  for (const auto& f : fields_)
+  for (const auto& f : fields())
     if (f.id == header_id::extension && iequals(text(f.name), name)) return text(f.value);
   return std::nullopt;
 }
 
 std::size_t message::count(header_id id) const noexcept {
   return static_cast<std::size_t>(
-      std::count_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; }));
+      std::count_if(buf_.begin(), buf_.end(), [&](const field& f) { return f.id == id; }));
 }
 
 void message::forget_typed(header_id id) noexcept {
@@ -124,7 +246,7 @@ void message::forget_typed(header_id id) noexcept {
 
 void message::add(header_id id, std::string_view value) {
   forget_typed(id);
-  fields_.push_back(make_field(id, header_name(id), value));
+  buf_.push_back(make_field(id, header_name(id), value));
   modified_ = true;
 }
 
@@ -137,34 +259,42 @@ void message::add_to_with_tag(std::string_view to_value, std::string_view tag) {
   f.value = append(to_value);
   f.value.length += append(";tag=").length;
   f.value.length += append(tag).length;
-  fields_.push_back(f);
+  buf_.push_back(f);
   modified_ = true;
 }
 
 void message::add(std::string_view name, std::string_view value) {
   header_id id = lookup_header(name);
   forget_typed(id);
-  fields_.push_back(make_field(id, id == header_id::extension ? name : header_name(id), value));
+  buf_.push_back(make_field(id, id == header_id::extension ? name : header_name(id), value));
   modified_ = true;
 }
 
 void message::push_front(header_id id, std::string_view value) {
   forget_typed(id);
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
-  fields_.insert(it, make_field(id, header_name(id), value));
+  const auto at = static_cast<std::size_t>(
+      std::find_if(buf_.begin(), buf_.end(), [&](const field& f) { return f.id == id; }) -
+      buf_.begin());
+  // The text first: appending may move the block, and the table with it.
+  const field f = make_field(id, header_name(id), value);
+  buf_.insert(at, f);
   modified_ = true;
 }
 
 void message::set(header_id id, std::string_view value) {
   forget_typed(id);
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
-  if (it == fields_.end()) {
+  const auto at = static_cast<std::size_t>(
+      std::find_if(buf_.begin(), buf_.end(), [&](const field& f) { return f.id == id; }) -
+      buf_.begin());
+  if (at == buf_.count()) {
     add(id, value);
     return;
   }
-  it->value = append(value);
-  fields_.erase(std::remove_if(it + 1, fields_.end(), [&](const field& f) { return f.id == id; }),
-                fields_.end());
+  const span v = append(value);  // may move the block: the entry is found again after it
+  field* it = buf_.begin() + at;
+  it->value = v;
+  buf_.erase(std::remove_if(it + 1, buf_.end(), [&](const field& f) { return f.id == id; }),
+             buf_.end());
   modified_ = true;
 }
 
@@ -177,32 +307,32 @@ void message::set(std::string_view name, std::string_view value) {
 
 std::size_t message::remove(header_id id) {
   forget_typed(id);
-  auto before = fields_.size();
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+  auto before = buf_.count();
+  buf_.erase(std::remove_if(buf_.begin(), buf_.end(),
                                [&](const field& f) { return f.id == id; }),
-                fields_.end());
-  modified_ = modified_ || before != fields_.size();
-  return before - fields_.size();
+                buf_.end());
+  modified_ = modified_ || before != buf_.count();
+  return before - buf_.count();
 }
 
 std::size_t message::remove(std::string_view name) {
   header_id id = lookup_header(name);
   if (id != header_id::extension) return remove(id);
-  auto before = fields_.size();
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+  auto before = buf_.count();
+  buf_.erase(std::remove_if(buf_.begin(), buf_.end(),
                                [&](const field& f) {
                                  return f.id == header_id::extension && iequals(text(f.name), name);
                                }),
-                fields_.end());
-  modified_ = modified_ || before != fields_.size();
-  return before - fields_.size();
+                buf_.end());
+  modified_ = modified_ || before != buf_.count();
+  return before - buf_.count();
 }
 
 bool message::remove_first(header_id id) {
   forget_typed(id);
-  auto it = std::find_if(fields_.begin(), fields_.end(), [&](const field& f) { return f.id == id; });
-  if (it == fields_.end()) return false;
-  fields_.erase(it);
+  auto it = std::find_if(buf_.begin(), buf_.end(), [&](const field& f) { return f.id == id; });
+  if (it == buf_.end()) return false;
+  buf_.erase(it, it + 1);
   modified_ = true;
   return true;
 }
@@ -214,10 +344,11 @@ void message::set_body(std::string_view body, std::string_view content_type) {
 }
 
 const message::field* message::first_field(header_id id, std::uint16_t& index) const noexcept {
-  for (std::size_t i = 0; i < fields_.size(); ++i)
-    if (fields_[i].id == id) {
+  const field* fields = buf_.begin();
+  for (std::size_t i = 0; i < buf_.count(); ++i)
+    if (fields[i].id == id) {
       index = static_cast<std::uint16_t>(i < 0xFFFF ? i : 0xFFFF);
-      return &fields_[i];
+      return &fields[i];
     }
   return nullptr;
 }
@@ -230,7 +361,7 @@ bool message::reserve_typed() const {
       buf_.size() + sizeof(detail::typed_record) > 0xFFFFFFFEu)
     return false;
   typed_at_ = static_cast<std::uint32_t>(buf_.size());
-  buf_.append(sizeof(detail::typed_record), '\0');
+  buf_.append_zeros(sizeof(detail::typed_record));
   return true;
 }
 
@@ -328,7 +459,7 @@ void message::serialize_to(std::string& out) const {
     return;
   }
   std::size_t estimate = 64 + body_.length;
-  for (const auto& f : fields_) estimate += f.name.length + f.value.length + 4;
+  for (const auto& f : fields()) estimate += f.name.length + f.value.length + 4;
   out.reserve(out.size() + estimate);
   if (is_request()) {
     out.append(text(method_)).append(" ").append(text(uri_)).append(" SIP/2.0\r\n");
@@ -337,7 +468,7 @@ void message::serialize_to(std::string& out) const {
     auto r = std::to_chars(code, code + sizeof code, status_code_);
     out.append("SIP/2.0 ").append(code, r.ptr).append(" ").append(text(reason_)).append("\r\n");
   }
-  for (const auto& f : fields_) {
+  for (const auto& f : fields()) {
     if (f.id == header_id::content_length) continue;
     std::string_view name = f.id == header_id::extension ? text(f.name) : header_name(f.id);
     out.append(name).append(": ").append(text(f.value)).append("\r\n");
@@ -412,7 +543,25 @@ std::string_view default_reason(int code) noexcept {
 template <class Request>
 message message::respond_to(const Request& req, int code, std::string_view reason,
                             std::string_view to_tag, std::string_view to_value, bool to_has_tag) {
-  message rsp = message::response(code, reason);
+  // Sized once: the copied headers, the To tag, the typed-view record adopt_typed writes,
+  // and the room a built message reserves for what the TU adds (Contact, a body ...).
+  std::size_t bytes = 512 + sizeof(detail::typed_record) + 5 + to_tag.size() + to_value.size();
+  std::size_t headers = k_built_fields;
+  const auto counted = [](header_id id) {
+    return id == header_id::via || id == header_id::from || id == header_id::call_id ||
+           id == header_id::cseq;
+  };
+  if constexpr (std::is_same_v<Request, message_view>) {
+    for (const auto& h : req.headers())
+      if (counted(h.id)) bytes += header_name(h.id).size() + h.value.size(), ++headers;
+  } else {
+    for (const auto& f : req.fields())
+      if (counted(f.id)) bytes += header_name(f.id).size() + f.value.length, ++headers;
+  }
+  message rsp;
+  rsp.buf_.reserve(bytes, headers);
+  rsp.version_ = rsp.append("SIP/2.0");
+  rsp.set_status(code, reason);
   auto copy = [&](header_id id) {
     if constexpr (std::is_same_v<Request, message_view>) {
       for (const auto& h : req.headers())

@@ -149,12 +149,14 @@ constexpr std::size_t k_unmeasured = ~std::size_t{0};
 constexpr std::uint8_t k_not_compacted = 0xFF;
 
 /// What an INVITE server transaction in Accepted or Confirmed keeps of its last response
-/// (server_invite::shed_response): the status line and To, at their exact size (a built
-/// message reserves 512 bytes; its copy takes what it uses).
+/// (server_invite::shed_response): the status line and To, built at their exact size in
+/// one allocation (a built message would reserve 512 bytes of slack).
 parser::message response_tag_part(const parser::message& rsp) {
-  auto kept = parser::message::response(rsp.status_code(), rsp.reason_phrase());
-  if (auto to = rsp.get(parser::header_id::to)) kept.add(parser::header_id::to, *to);
-  return parser::message(kept);
+  const auto to = rsp.get(parser::header_id::to);
+  const std::size_t bytes = to ? parser::header_name(parser::header_id::to).size() + to->size() : 0;
+  auto kept = parser::message::response(rsp.status_code(), rsp.reason_phrase(), bytes, to ? 1 : 0);
+  if (to) kept.add(parser::header_id::to, *to);
+  return kept;
 }
 
 }  // namespace
@@ -637,13 +639,15 @@ struct manager::impl {
     std::visit(
         [&](auto& m) {
           using M = std::decay_t<decltype(m)>;
-          if constexpr (!std::is_same_v<M, std::monostate>) m.compact();
+          // The response is shed first: compacting it and then dropping it would cost a
+          // copy for nothing.
           if constexpr (std::is_same_v<M, server_invite>) {
             if (m.current_state() != server_invite::state::completed) {
               m.shed_response(response_tag_part(m.last_response()));
               response_shed = true;
             }
           }
+          if constexpr (!std::is_same_v<M, std::monostate>) m.compact();
         },
         s.machine);
     const parser::message& req = request_of(s);

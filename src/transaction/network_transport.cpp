@@ -50,6 +50,11 @@ std::optional<boost::asio::ip::address> routed_local_address(
   return local.address();
 }
 
+bool top_via_is_udp(const parser::message& msg) {
+  const auto via = msg.top_via();
+  return via && parser::iequals(via->transport, "UDP");
+}
+
 }  // namespace
 
 // The client transactions whose request was last written on one connection: when the
@@ -110,7 +115,12 @@ void network_transport::set_receiver(transport_receiver* receiver) noexcept {
 std::error_code network_transport::send(const parser::message& msg, const endpoint& destination,
                                         transaction_id origin) {
   net::manager::send_handler done;
-  if (origin.valid()) {
+  // A response to a UDP request with a UDP top Via leaves as a datagram (§18.2.2): its
+  // failure is the return value and its success needs nothing, so it takes no handler
+  // (a std::function allocation and a post per response saved).
+  const bool datagram_response = msg.is_response() && destination.protocol == transport_protocol::udp &&
+                                 top_via_is_udp(msg);
+  if (origin.valid() && !datagram_response) {
     // §17.1.4 / §17.2.4: a failure found after send() returned is a transport error of
     // the transaction that sent.
     const bool request = msg.is_request();

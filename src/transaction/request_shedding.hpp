@@ -24,14 +24,23 @@ inline bool worth_shedding(const parser::message& request, std::size_t request_b
   return !request.body().empty() || request_bytes > k_shed_above;
 }
 
-/// The request line, the top via-parm, From, To, Call-ID and CSeq of `request`.
+/// The request line, the top via-parm, From, To, Call-ID and CSeq of `request`, built at
+/// its exact size in one allocation (it is kept for the rest of the transaction).
 inline parser::message matching_part(const parser::message& request) {
-  auto kept = parser::message::request(request.method_text(), request.request_uri());
+  using parser::header_id;
   auto via = request.top_via();
-  kept.add(parser::header_id::via,
-           via ? via->raw : request.get(parser::header_id::via).value_or(std::string_view{}));
-  for (auto id : {parser::header_id::from, parser::header_id::to, parser::header_id::call_id,
-                  parser::header_id::cseq})
+  const std::string_view top =
+      via ? via->raw : request.get(header_id::via).value_or(std::string_view{});
+  constexpr header_id others[] = {header_id::from, header_id::to, header_id::call_id,
+                                  header_id::cseq};
+  std::size_t bytes = parser::header_name(header_id::via).size() + top.size();
+  std::size_t headers = 1;
+  for (auto id : others)
+    if (auto v = request.get(id)) bytes += parser::header_name(id).size() + v->size(), ++headers;
+  auto kept =
+      parser::message::request(request.method_text(), request.request_uri(), bytes, headers);
+  kept.add(header_id::via, top);
+  for (auto id : others)
     if (auto v = request.get(id)) kept.add(id, *v);
   return kept;
 }

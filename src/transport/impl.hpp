@@ -290,8 +290,16 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   void trace(std::string_view what, protocol p, const endpoint& peer, const endpoint& local,
              std::string_view bytes) const;
 
-  std::error_code send_to(std::string bytes, protocol p, const endpoint& remote,
+  /// Sends `bytes`: a datagram leaves before it returns (the string is left as it was);
+  /// a stream send takes the string (moved from).
+  std::error_code send_to(std::string& bytes, protocol p, const endpoint& remote,
                           const std::string& server_name, connection_id hint, send_handler done);
+
+  /// The buffer send_request and send_response serialize into: a datagram has left when
+  /// send_to returns, so one buffer serves every UDP send without an allocation each. A
+  /// send made while it is in use (from a log hook during a send) uses its own string.
+  std::string send_buffer;
+  bool send_buffer_busy = false;
   std::shared_ptr<detail::stream_connection> find_connection(protocol p, const endpoint& remote);
   void connection_closed(detail::stream_connection& c, std::error_code reason);
   /// An accepted connection from `source` ends: release its per-source slot.

@@ -247,7 +247,7 @@ std::shared_ptr<stream_connection> manager::impl::find_connection(protocol p,
   return c->second;
 }
 
-std::error_code manager::impl::send_to(std::string bytes, protocol p, const endpoint& remote,
+std::error_code manager::impl::send_to(std::string& bytes, protocol p, const endpoint& remote,
                                        const std::string& server_name, connection_id hint,
                                        send_handler done) {
   auto refuse = [&](std::error_code ec) {
@@ -437,10 +437,38 @@ std::string manager::via_sent_by(protocol transport, const endpoint& family_of) 
   return {};
 }
 
+namespace {
+
+/// manager::impl::send_buffer for one send, or a string of its own when that is in use.
+class send_buffer_lease {
+ public:
+  explicit send_buffer_lease(manager::impl& m) : m_(m), shared_(!m.send_buffer_busy) {
+    if (!shared_) return;
+    m_.send_buffer_busy = true;
+    // A message far larger than usual does not pin its buffer for good.
+    if (m_.send_buffer.capacity() > 65536) std::string().swap(m_.send_buffer);
+    m_.send_buffer.clear();
+  }
+  ~send_buffer_lease() {
+    if (shared_) m_.send_buffer_busy = false;
+  }
+  send_buffer_lease(const send_buffer_lease&) = delete;
+  send_buffer_lease& operator=(const send_buffer_lease&) = delete;
+  std::string& bytes() noexcept { return shared_ ? m_.send_buffer : own_; }
+
+ private:
+  manager::impl& m_;
+  bool shared_;
+  std::string own_;
+};
+
+}  // namespace
+
 std::error_code manager::send_request(const parser::message& request, const target& to,
                                       send_handler done) {
   auto& m = *impl_;
-  std::string bytes;
+  send_buffer_lease lease(m);
+  std::string& bytes = lease.bytes();
   request.serialize_to(bytes);
   if (to.secure && to.transport != protocol::tls && to.transport != protocol::wss)
     return m.refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
@@ -466,14 +494,15 @@ std::error_code manager::send_request(const parser::message& request, const targ
                                 " bytes switched from UDP to TCP (RFC 3261 18.1.1)");
   }
   // A request switched to TCP leaves the flow named for UDP behind.
-  return m.send_to(std::move(bytes), p, to.remote, to.server_name,
+  return m.send_to(bytes, p, to.remote, to.server_name,
                    p == to.transport ? to.connection : 0, std::move(done));
 }
 
 std::error_code manager::send_response(const parser::message& response, connection_id connection,
                                        send_handler done) {
   auto& m = *impl_;
-  std::string bytes;
+  send_buffer_lease lease(m);
+  std::string& bytes = lease.bytes();
   response.serialize_to(bytes);
   // Counted under the transport the response would have used (UDP when unknown).
   auto refuse = [&](std::error_code ec, protocol p) {
@@ -488,7 +517,7 @@ std::error_code manager::send_response(const parser::message& response, connecti
   if (connection != 0) {
     auto it = m.conns.find(connection);
     if (it != m.conns.end() && it->second->open())
-      return m.send_to(std::move(bytes), it->second->transport, it->second->remote, {},
+      return m.send_to(bytes, it->second->transport, it->second->remote, {},
                        connection, std::move(done));
   }
   // RFC 7118 §5.2: a response to a WebSocket peer goes back on its connection or not at
@@ -510,14 +539,14 @@ std::error_code manager::send_response(const parser::message& response, connecti
   }
   if (!addr) addr = parse_ip(via->host);
   if (!addr) return refuse(error::unresolved_sent_by, *p);
-  return m.send_to(std::move(bytes), *p, {*addr, port}, {}, connection, std::move(done));
+  return m.send_to(bytes, *p, {*addr, port}, {}, connection, std::move(done));
 }
 
 std::error_code manager::send_bytes(std::string bytes, const target& to, send_handler done) {
   if (to.secure && to.transport != protocol::tls && to.transport != protocol::wss)
     return impl_->refuse_send(error::sips_requires_tls, to.transport, to.remote.to_string(),
                               bytes.size());
-  return impl_->send_to(std::move(bytes), to.transport, to.remote, to.server_name, to.connection,
+  return impl_->send_to(bytes, to.transport, to.remote, to.server_name, to.connection,
                         std::move(done));
 }
 

@@ -6,10 +6,11 @@
 //   ...
 //   std::string wire = req.serialize();
 //
-// Storage: one contiguous buffer. `from_view()` copies the parsed bytes into it once and
-// keeps offsets; edits append new text to the buffer and update the offsets, so earlier
-// text is never moved. std::string_views returned by accessors stay valid until the next
-// mutating call.
+// Storage: one heap block holding the header table and, after it, the text. `from_view()`
+// copies the parsed bytes into it once (one allocation) and keeps offsets; edits append
+// new text and update the offsets, so earlier text is never moved within the block (the
+// block itself moves when it grows). std::string_views returned by accessors and the
+// fields() span stay valid until the next mutating call.
 //
 // Serialization: an unmodified message made by from_view() serializes to exactly the
 // bytes it was parsed from. Otherwise it is written in canonical form: "Name: value"
@@ -29,10 +30,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "sipkit/parser/headers.hpp"
 #include "sipkit/parser/message_view.hpp"
@@ -54,7 +56,17 @@ class message {
 
   message() = default;
   static message request(std::string_view method, std::string_view request_uri);
+  /// Like request(method, request_uri), with room for exactly `bytes` more bytes of text
+  /// and `headers` headers instead of the usual slack: for a message built to be kept (one
+  /// allocation at the size it will use). Edits beyond that room reallocate.
+  static message request(std::string_view method, std::string_view request_uri,
+                         std::size_t bytes, std::size_t headers);
   static message response(int status_code, std::string_view reason = {});
+  /// Like response(status_code, reason), with room for exactly `bytes` more bytes of text
+  /// and `headers` headers instead of the usual slack: for a message built to be kept (one
+  /// allocation at the size it will use). Edits beyond that room reallocate.
+  static message response(int status_code, std::string_view reason, std::size_t bytes,
+                          std::size_t headers);
   /// Copy a parsed message (bytes copied once).
   static message from_view(const message_view& view);
 
@@ -70,7 +82,8 @@ class message {
   void set_request_uri(std::string_view uri);
   void set_status(int code, std::string_view reason = {});
 
-  const std::vector<field>& fields() const noexcept { return fields_; }
+  /// The header table, in order; valid until the next mutating call.
+  std::span<const field> fields() const noexcept { return {buf_.begin(), buf_.count()}; }
   std::string_view name_of(const field& f) const noexcept { return text(f.name); }
   std::string_view value_of(const field& f) const noexcept { return text(f.value); }
 
@@ -111,6 +124,10 @@ class message {
   /// nothing was written after it (the views are then parsed on each call, as the buffer
   /// has no spare capacity to keep them in). Views taken before are invalidated.
   void shrink_to_fit();
+  /// Make room for `bytes` more bytes of text and `headers` more headers in one allocation,
+  /// so that the edits that follow do not reallocate. Views taken before are invalidated
+  /// when it reallocates.
+  void reserve(std::size_t bytes, std::size_t headers);
   std::string serialize() const;
   /// Append the serialized form to `out` (lets a transport reuse one buffer).
   void serialize_to(std::string& out) const;
@@ -119,6 +136,63 @@ class message {
   friend message make_response(const message_view&, int, std::string_view, std::string_view);
   friend message make_response(const message&, int, std::string_view, std::string_view);
   static constexpr std::uint32_t k_no_record = 0xFFFFFFFFu;
+
+  /// The header table and the text in one heap block: the table first (so that it is
+  /// aligned), the text after it. Copies are made at the exact size used; moves steal.
+  class storage {
+   public:
+    storage() noexcept = default;
+    storage(const storage& other);
+    storage(storage&& other) noexcept;
+    storage& operator=(const storage& other);
+    storage& operator=(storage&& other) noexcept;
+    ~storage();
+
+    char* data() noexcept { return mem_ ? mem_ + table_bytes() : nullptr; }
+    const char* data() const noexcept { return mem_ ? mem_ + table_bytes() : ""; }
+    std::size_t size() const noexcept { return size_; }
+    std::size_t capacity() const noexcept { return cap_; }
+    /// May reallocate; `p` may point into this block.
+    void append(const char* p, std::size_t n) {
+      if (n <= std::size_t{cap_} - size_) {
+        // n == 0 with no block yet: data() is null, and memcpy must not see it.
+        if (n != 0) std::memcpy(data() + size_, p, n);
+        size_ = static_cast<std::uint32_t>(size_ + n);
+        return;
+      }
+      grow_text(p, n);
+    }
+    /// Within the spare capacity only (the caller checks): never moves the text.
+    void append_zeros(std::size_t n) noexcept;
+    void truncate(std::size_t n) noexcept { size_ = static_cast<std::uint32_t>(n); }
+
+    field* begin() noexcept { return reinterpret_cast<field*>(mem_); }
+    field* end() noexcept { return begin() + count_; }
+    const field* begin() const noexcept { return reinterpret_cast<const field*>(mem_); }
+    const field* end() const noexcept { return begin() + count_; }
+    std::size_t count() const noexcept { return count_; }
+    std::size_t slots() const noexcept { return slots_; }
+    void push_back(field f) {
+      if (count_ == slots_) grow_table();
+      begin()[count_++] = f;
+    }
+    void insert(std::size_t at, field f);
+    void erase(field* first, field* last) noexcept;
+
+    /// Capacities of at least `text` bytes and `table` fields.
+    void reserve(std::size_t text, std::size_t table);
+    /// A new block of exactly `text` bytes and `table` fields (at least what is used).
+    void reallocate(std::size_t text, std::size_t table);
+
+   private:
+    std::size_t table_bytes() const noexcept { return std::size_t{slots_} * sizeof(field); }
+    void grow_text(const char* p, std::size_t n);
+    void grow_table();
+    /// A block of `text` and `table` with this one's contents, then `extra` appended.
+    void move_to(std::size_t text, std::size_t table, const char* extra, std::size_t n);
+    char* mem_ = nullptr;
+    std::uint32_t size_ = 0, cap_ = 0, count_ = 0, slots_ = 0;
+  };
 
   std::string_view text(span s) const noexcept { return {buf_.data() + s.offset, s.length}; }
   span append(std::string_view s);
@@ -143,11 +217,10 @@ class message {
 
   // The typed-view record (src/parser/typed_cache.hpp) is appended to buf_ by const
   // accessors, within its capacity: hence mutable.
-  mutable std::string buf_;
+  mutable storage buf_;
   span method_, uri_, reason_, version_, body_;
   int status_code_ = 0;
   mutable std::uint32_t typed_at_ = k_no_record;  ///< offset of the record in buf_
-  std::vector<field> fields_;
   span original_;  ///< bytes of the parsed message while unmodified
   bool modified_ = true;
   mutable std::uint8_t typed_ = 0;  ///< detail::typed_bit entries kept, and which hold a value
