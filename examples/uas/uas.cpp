@@ -24,8 +24,8 @@
 //          after 180)  --max-request-rate N (new requests per second and source address,
 //          burst 2N; 100; 0 = no limit: manager_config::rate_limit, a defence against
 //          floods; a load test from one address, such as sipp, needs it raised)
-//          --max-calls-awaiting-ack N (1000: ua_config::max_calls_awaiting_ack; a load
-//          test above a few thousand calls/s may raise it, see README Benchmarks)
+//          --max-calls-awaiting-ack N (10000: ua_config::max_calls_awaiting_ack; a load
+//          test far above 10,000 calls/s may raise it, see README Benchmarks)
 //          --no-transfer (decline REFER with 603 instead of placing the call)
 //          --quiet (no ladder)  --full (whole messages)  --cert F --key F
 //          --ca F (trust anchors: client certificates, and the server's when our BYE

@@ -96,8 +96,12 @@ struct ua_config {
   /// sources never do. So these calls have a pool of their own: when it is full, answering
   /// one more call ends the oldest unacknowledged one (its waiters get errc::no_ack and a
   /// BYE goes out, counted in calls_evicted_awaiting_ack()), and a flood of INVITEs that
-  /// are never ACKed cannot keep new calls out. 0 = no pool limit.
-  std::size_t max_calls_awaiting_ack = 1000;
+  /// are never ACKed cannot keep new calls out. 0 = no pool limit. The count is a time
+  /// budget that shrinks as the call rate grows (rate x the ACK's delay, which grows when
+  /// the agent's own thread falls behind): at 1,000 a 12,000 calls/s load with an 83 ms
+  /// stall started evicting live calls and collapsed (README Benchmarks); 10,000 covers
+  /// 830 ms at that rate, for about 4.7 KB per waiting call.
+  std::size_t max_calls_awaiting_ack = 10000;
   /// "sip:192.0.2.1:5060": route every out-of-dialog request through this proxy.
   std::string outbound_proxy;
   /// Transport for targets whose URI names none (sips: always TLS). The same type as
