@@ -11,7 +11,8 @@
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once
 
-#include <list>
+#include <chrono>
+#include <optional>
 #include <unordered_map>
 
 #include "continuation.hpp"
@@ -37,7 +38,18 @@ class call_binding {
   /// The initial 2xx of `c` gets no more ACK wait (evicted from the calls awaiting it).
   void give_up_on_ack(const call_ptr& c, std::string_view why);
   /// Bookkeeping of calls whose initial 2xx awaits its ACK (ua_config::
-  /// max_calls_awaiting_ack): a new one evicts the oldest when the pool is full.
+  /// max_calls_awaiting_ack). A new INVITE is admitted while the pool has room, or once
+  /// the oldest waiting 2xx is overdue (ack_overdue), which is then ended with a BYE;
+  /// otherwise the returned Retry-After goes in a 503.
+  std::optional<std::chrono::seconds> admit_awaiting_ack();
+  /// RFC 3261 §13.3.1.4: the 2xx went at T1, 2*T1 ... T2 until the ACK, 64*T1 at most;
+  /// T1 is the round-trip estimate (§17.1.1.1), so an ACK not there after T1 is already
+  /// late (the first retransmission has gone on UDP) and ending that call costs less than
+  /// refusing a new one. A younger one is never evicted: its ACK is likely on its way.
+  bool ack_overdue(const call_impl& c, tx::time_point at) const;
+  std::chrono::milliseconds ack_waited(const call_impl& c, tx::time_point at) const;
+  /// Ends the oldest call awaiting its ACK if it is overdue; false if none is.
+  bool evict_overdue_ack();
   void start_awaiting_ack(const call_ptr& c);
   void stop_awaiting_ack(call_impl& c);
   void emit(call_impl& c, call_event e);
@@ -93,10 +105,17 @@ class call_binding {
                session::message_options options = {});
 
   std::unordered_map<call_impl*, call_ptr> calls_;
-  // Incoming calls whose initial 2xx awaits its ACK, oldest first. Counted apart from
-  // max_calls, so that INVITEs from sources that never ACK cannot starve new calls.
-  std::list<call_impl*> awaiting_ack_;
+  // Incoming calls whose initial 2xx awaits its ACK, oldest first, linked through the
+  // calls themselves (call_impl::ack_prev / ack_next). Counted apart from max_calls, so
+  // that INVITEs from sources that never ACK cannot starve new calls.
+  struct awaiting_ack_list {
+    call_impl* head = nullptr;  // oldest
+    call_impl* tail = nullptr;  // newest
+    std::size_t size = 0;
+  };
+  awaiting_ack_list awaiting_ack_;
   std::uint64_t calls_evicted_awaiting_ack_ = 0;
+  std::uint64_t calls_refused_awaiting_ack_ = 0;  // INVITEs answered 503: pool full and young
   std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
   std::function<void(call)> incoming_handler_;
 

@@ -14,9 +14,18 @@ using S = session::invite_session;
 
 void call_binding::on_new_invite(tx::transaction_id id, const message& req,
                                  const tx::endpoint& source) {
-  if (ua_.stopping_ || calls_.size() - awaiting_ack_.size() >= ua_.config_.max_calls)
+  if (ua_.stopping_ || calls_.size() - awaiting_ack_.size >= ua_.config_.max_calls)
     return ua_.respond(id, ua_.response_to(req, 486, ua_.random_token(10)));
   if (!incoming_handler_) return ua_.respond(id, ua_.response_to(req, 480, ua_.random_token(10)));
+  if (auto retry = admit_awaiting_ack()) {
+    // RFC 3261 §21.5.4: overloaded for now; the caller may retry after the delay.
+    ++calls_refused_awaiting_ack_;
+    ua_.peer_log("calls awaiting their ACK are at the limit", log_level::warning,
+                 "calls awaiting their ACK are at the limit, none past T1: INVITE refused with 503");
+    auto busy = ua_.response_to(req, 503, ua_.random_token(10));
+    busy.add("Retry-After", std::to_string(retry->count()));
+    return ua_.respond(id, std::move(busy));
+  }
   if (message refusal; ua_.session_timer_.negotiate_session_timer(nullptr, req, refusal))
     return ua_.respond(id, std::move(refusal));  // 422 (RFC 4028 §8.1)
   auto c = std::make_shared<call_impl>();

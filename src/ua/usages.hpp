@@ -88,7 +88,12 @@ struct call_impl final : usage {
   bool outgoing = false;
   bool remote_hold = false;
   bool dialog_listed = false;  // the session's confirmed (or UAS) dialog is in usages_
+  bool awaiting_ack = false;   // UAS: in call_binding::awaiting_ack_ (below)
   int final_status = 0;
+  // UAS: when the initial 2xx began to await its ACK, in milliseconds of the steady clock
+  // modulo 2^32 (ages are differences, good for 49 days; it fills the hole before
+  // end_error, so the pool costs an established call nothing).
+  std::uint32_t awaiting_ack_since_ms = 0;
   std::error_code end_error;  // why it ended, for waiters that come late
   std::uint64_t sdp_session_id = 0, sdp_version = 0;
   tx::endpoint peer;           // UAC: first hop; UAS: source of the INVITE
@@ -112,8 +117,10 @@ struct call_impl final : usage {
   std::unique_ptr<sipkit::session::transferor> transferor;
   // UAC: allocated at the first 3xx it follows (RFC 3261 §8.1.3.4).
   std::unique_ptr<redirect_state> redirect;
-  // UAS: the initial 2xx awaits its ACK; the call's place in call_binding::awaiting_ack_.
-  std::optional<std::list<call_impl*>::iterator> awaiting_ack;
+  // UAS: the initial 2xx awaits its ACK: the call's links in call_binding::awaiting_ack_
+  // (intrusive, oldest first: no node per call); awaiting_ack and its time above.
+  call_impl* ack_prev = nullptr;
+  call_impl* ack_next = nullptr;
 
   // The INVITE that created the call once the session let it go (call::invite()): moved
   // out of the session, never copied, so a call holds it once.

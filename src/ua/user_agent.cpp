@@ -299,11 +299,15 @@ void user_agent::on_subscribe(std::string_view event, std::function<void(notifie
 std::size_t user_agent::call_count() const noexcept { return impl_->call_binding_.calls_.size(); }
 
 std::size_t user_agent::calls_awaiting_ack() const noexcept {
-  return impl_->call_binding_.awaiting_ack_.size();
+  return impl_->call_binding_.awaiting_ack_.size;
 }
 
 std::uint64_t user_agent::calls_evicted_awaiting_ack() const noexcept {
   return impl_->call_binding_.calls_evicted_awaiting_ack_;
+}
+
+std::uint64_t user_agent::calls_refused_awaiting_ack() const noexcept {
+  return impl_->call_binding_.calls_refused_awaiting_ack_;
 }
 
 std::string user_agent::local_address(sipkit::transport::protocol p) const {

@@ -222,57 +222,116 @@ TEST_CASE("UAS: an unacknowledged 200 is retransmitted, then a BYE ends the call
   CHECK(f.peer.unparsable().empty());
 }
 
-TEST_CASE("UAS: calls awaiting their ACK have a pool of their own; the oldest is evicted with a BYE") {
-  // max_calls 1 counts established calls only; two calls may await their ACK.
+namespace {
+/// Sends an INVITE from a caller that never ACKs (a new Call-ID and From tag) and returns
+/// the final response it got.
+std::optional<peer_message> invite_from_new_caller(uas_fixture& f, std::string_view prefix) {
+  f.call_id = f.peer.new_token(prefix) + "@127.0.0.1";
+  f.from_tag = f.peer.new_token("spoof-");
+  f.from = "<" + f.peer.uri("alice") + ">;tag=" + f.from_tag;
+  f.send(f.invite());
+  return f.peer.next([&](const peer_message& m) {
+    return m.msg.is_response() && m.msg.status_code() >= 200 &&
+           m.header(header_id::call_id) == f.call_id;
+  });
+}
+}  // namespace
+
+TEST_CASE("UAS: calls awaiting their ACK have a pool of their own: full of young 2xx, a new INVITE gets 503 and no call ends") {
+  // max_calls 1 counts established calls only; two calls may await their ACK. T1 of 20 s:
+  // no waiting 2xx gets anywhere near overdue within the test.
   uas_fixture f(false, [](ua::ua_config& cfg) {
     cfg.max_calls = 1;
     cfg.max_calls_awaiting_ack = 2;
+    cfg.transactions.timers.t1 = 20s;
+    cfg.transactions.timers.t2 = 40s;
   });
   std::vector<call> calls;
   f.policy = [&](call c) {
     calls.push_back(c);
     REQUIRE_FALSE(c.answer());
   };
-  // Three callers that never ACK (new Call-ID and From tag each): all three are answered,
-  // and answering the third ends the first.
+  // Three callers that never ACK: the first two are answered, the third is refused
+  // (§21.5.4 503 with Retry-After) while both 2xx are younger than T1.
   std::vector<std::string> call_ids;
   std::vector<peer_message> oks;
-  for (int i = 0; i < 3; ++i) {
-    f.call_id = f.peer.new_token("never-acks-") + "@127.0.0.1";
-    f.from_tag = f.peer.new_token("spoof-");
-    f.from = "<" + f.peer.uri("alice") + ">;tag=" + f.from_tag;
-    call_ids.push_back(f.call_id);
-    f.send(f.invite());
-    auto ok = f.peer.next([&](const peer_message& m) {
-      return m.is_response(200, method::invite) && m.header(header_id::call_id) == f.call_id;
-    });
+  for (int i = 0; i < 2; ++i) {
+    auto ok = invite_from_new_caller(f, "never-acks-");
     REQUIRE(ok);
+    CHECK(ok->msg.status_code() == 200);
+    call_ids.push_back(f.call_id);
     oks.push_back(std::move(*ok));
   }
+  auto refused = invite_from_new_caller(f, "one-too-many-");
+  REQUIRE(refused);
+  CHECK(refused->msg.status_code() == 503);
+  const auto retry_after = refused->header("Retry-After");
+  REQUIRE_FALSE(retry_after.empty());
+  const int seconds = std::stoi(retry_after);
+  CHECK(seconds >= 1);
+  CHECK(seconds <= 20);  // when the oldest 2xx turns T1 old
+  settle(f.io);
+  CHECK(f.peer.count([](const peer_message& m) { return m.is_request(method::bye); }) == 0);
+  CHECK(calls.size() == 2);  // the application never saw the refused one
+  CHECK(f.agent.calls_refused_awaiting_ack() == 1);
+  CHECK(f.agent.calls_evicted_awaiting_ack() == 0);
+  CHECK(f.agent.calls_awaiting_ack() == 2);
+  CHECK(calls[0].state() == call_state::answered);
+  CHECK(calls[1].state() == call_state::answered);
+
+  // The newest caller ACKs: established, and out of the pool.
+  f.call_id = call_ids[1];
+  f.from = oks[1].header(header_id::from);
+  f.send(f.ack_for_2xx(oks[1]));
+  REQUIRE(run_until(f.io, [&] { return calls[1].state() == call_state::established; }));
+  CHECK(f.agent.calls_awaiting_ack() == 1);
+
+  // One established call fills max_calls: a new INVITE is refused with 486.
+  auto busy = invite_from_new_caller(f, "late-");
+  REQUIRE(busy);
+  CHECK(busy->msg.status_code() == 486);
+}
+
+TEST_CASE("UAS: a full pool of calls awaiting their ACK with a 2xx past T1: that call ends with a BYE and the new INVITE is answered") {
+  // T1 50 ms: the oldest 2xx is overdue once it has been sent again twice (T1, 3*T1),
+  // long before its own 64*T1 (3.2 s) would end it.
+  uas_fixture f(false, [](ua::ua_config& cfg) {
+    cfg.max_calls_awaiting_ack = 2;
+    cfg.transactions.timers.t1 = 50ms;
+    cfg.transactions.timers.t2 = 200ms;
+    trust_loopback(cfg);  // the 2xx retransmissions reach the caller that never ACKs
+  });
+  std::vector<call> calls;
+  f.policy = [&](call c) {
+    calls.push_back(c);
+    REQUIRE_FALSE(c.answer());
+  };
+  std::vector<std::string> call_ids;
+  for (int i = 0; i < 2; ++i) {
+    auto ok = invite_from_new_caller(f, "never-acks-");
+    REQUIRE(ok);
+    CHECK(ok->msg.status_code() == 200);
+    call_ids.push_back(f.call_id);
+  }
+  // The first call's 200 twice more: it has waited at least 3*T1 for its ACK.
+  auto first_200 = [&](const peer_message& m) {
+    return m.is_response(200, method::invite) && m.header(header_id::call_id) == call_ids[0];
+  };
+  REQUIRE(run_until(f.io, [&] { return f.peer.count(first_200) >= 2; }));
+
+  auto ok = invite_from_new_caller(f, "newcomer-");
+  REQUIRE(ok);
+  CHECK(ok->msg.status_code() == 200);
   auto bye = f.peer.next_request(method::bye);
   REQUIRE(bye);
   CHECK(bye->header(header_id::call_id) == call_ids[0]);
   CHECK(f.agent.calls_evicted_awaiting_ack() == 1);
+  CHECK(f.agent.calls_refused_awaiting_ack() == 0);
   CHECK(f.agent.calls_awaiting_ack() == 2);
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[1].state() == call_state::answered);
   f.peer.send(response_text(*bye, 200), bye->from);
   REQUIRE(run_until(f.io, [&] { return calls[0].state() == call_state::terminated; }));
-
-  // The newest caller ACKs: established, and out of the pool.
-  f.call_id = call_ids[2];
-  f.from = oks[2].header(header_id::from);
-  f.send(f.ack_for_2xx(oks[2]));
-  REQUIRE(run_until(f.io, [&] { return calls[2].state() == call_state::established; }));
-  CHECK(f.agent.calls_awaiting_ack() == 1);
-
-  // One established call fills max_calls: a new INVITE is refused with 486.
-  f.call_id = f.peer.new_token("late-") + "@127.0.0.1";
-  f.send(f.invite());
-  auto busy = f.peer.next([&](const peer_message& m) {
-    return m.msg.is_response() && m.header(header_id::call_id) == f.call_id &&
-           m.msg.status_code() >= 200;
-  });
-  REQUIRE(busy);
-  CHECK(busy->msg.status_code() == 486);
 }
 
 TEST_CASE("UAS: the ACK stops the 200 retransmissions and establishes the call") {

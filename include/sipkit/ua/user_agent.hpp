@@ -93,14 +93,18 @@ struct ua_config {
   std::size_t max_calls = 10000;
   /// Incoming calls answered with a 2xx that has not been ACKed yet (RFC 3261 §13.3.1.4
   /// keeps them for 64*T1). A caller ACKs within a round trip; INVITEs from spoofed
-  /// sources never do. So these calls have a pool of their own: when it is full, answering
-  /// one more call ends the oldest unacknowledged one (its waiters get errc::no_ack and a
-  /// BYE goes out, counted in calls_evicted_awaiting_ack()), and a flood of INVITEs that
-  /// are never ACKed cannot keep new calls out. 0 = no pool limit. The count is a time
-  /// budget that shrinks as the call rate grows (rate x the ACK's delay, which grows when
-  /// the agent's own thread falls behind): at 1,000 a 12,000 calls/s load with an 83 ms
-  /// stall started evicting live calls and collapsed (README Benchmarks); 10,000 covers
-  /// 830 ms at that rate, for about 4.7 KB per waiting call.
+  /// sources never do. So these calls have a pool of their own. When it is full, a new
+  /// INVITE ends the oldest unacknowledged call if its 2xx has waited at least T1 (the
+  /// round-trip estimate, §17.1.1.1: its ACK is late and the 2xx has been sent again; its
+  /// waiters get errc::no_ack and a BYE goes out, counted in calls_evicted_awaiting_ack())
+  /// and is answered; if every waiting 2xx is younger than T1 (their ACKs are likely on
+  /// their way), the INVITE is refused with 503 and a Retry-After (§21.5.4), counted in
+  /// calls_refused_awaiting_ack(), and no live call is ended. So neither a flood of
+  /// INVITEs that are never ACKed nor a burst whose ACKs are merely delayed keeps calls
+  /// from completing. 0 = no pool limit. The count is a time budget that shrinks as the
+  /// call rate grows (rate x the ACK's delay): 10,000 covers 830 ms at 12,000 calls/s, for
+  /// about 4.7 KB per waiting call. A call admitted before the pool filled may still be
+  /// answered after: it joins past the bound (max_calls bounds how far).
   std::size_t max_calls_awaiting_ack = 10000;
   /// "sip:192.0.2.1:5060": route every out-of-dialog request through this proxy.
   std::string outbound_proxy;
@@ -304,6 +308,9 @@ class user_agent {
   std::size_t calls_awaiting_ack() const noexcept;
   /// Calls ended because the pool of calls awaiting their ACK was full (monotonic).
   std::uint64_t calls_evicted_awaiting_ack() const noexcept;
+  /// INVITEs refused with 503 because the pool of calls awaiting their ACK was full of
+  /// 2xx younger than T1 (monotonic; see ua_config::max_calls_awaiting_ack).
+  std::uint64_t calls_refused_awaiting_ack() const noexcept;
   /// The address and port of the first listener of this protocol ("127.0.0.1:5060").
   std::string local_address(sipkit::transport::protocol p) const;
   const ua_config& config() const noexcept;
