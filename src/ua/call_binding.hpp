@@ -11,6 +11,7 @@
 // the agent's (a member of user_agent::impl), so timers' handlers may capture `this`.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
@@ -116,7 +117,79 @@ class call_binding {
   awaiting_ack_list awaiting_ack_;
   std::uint64_t calls_evicted_awaiting_ack_ = 0;
   std::uint64_t calls_refused_awaiting_ack_ = 0;  // INVITEs answered 503: pool full and young
-  std::unordered_map<tx::transaction_id, call_ptr> invite_servers_;  // IST -> call
+  // IST -> call while the INVITE's server transaction lives (until its ACK or Timer L):
+  // open addressing with linear probing over (id, call) entries, at most half full,
+  // grown by doubling, so it is as large as the most calls in setup at once and a call
+  // costs no node.
+  class invite_server_table {
+   public:
+    call_ptr* find(tx::transaction_id id) noexcept {
+      if (!id || slots_.empty()) return nullptr;
+      for (std::size_t i = home(id);; i = (i + 1) & mask()) {
+        auto& e = slots_[i];
+        if (!e.call) return nullptr;
+        if (e.id == id) return &e.call;
+      }
+    }
+    bool contains(tx::transaction_id id) noexcept { return find(id) != nullptr; }
+    void emplace(tx::transaction_id id, call_ptr c) {
+      if (!id || !c) return;
+      if (auto* there = find(id)) {
+        *there = std::move(c);
+        return;
+      }
+      if ((count_ + 1) * 2 > slots_.size()) grow();
+      place(id, std::move(c));
+      ++count_;
+    }
+    void erase(tx::transaction_id id) noexcept {
+      if (!id || slots_.empty()) return;
+      std::size_t i = home(id);
+      for (;; i = (i + 1) & mask()) {
+        if (!slots_[i].call) return;
+        if (slots_[i].id == id) break;
+      }
+      // Backward shift: pull each later entry of the run into the hole when its home
+      // does not lie cyclically in (hole, its slot], so that no probe meets a gap.
+      for (std::size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
+        if (!slots_[j].call) break;
+        const std::size_t h = home(slots_[j].id);
+        const bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (stays) continue;
+        slots_[i] = std::move(slots_[j]);
+        i = j;
+      }
+      slots_[i] = entry{};
+      // A burst of setups is over: give its table back (a small one stays, so a steady
+      // trickle of calls allocates nothing).
+      if (--count_ == 0 && slots_.size() > 64) std::vector<entry>().swap(slots_);
+    }
+
+   private:
+    struct entry {
+      tx::transaction_id id;
+      call_ptr call;
+    };
+    std::size_t mask() const noexcept { return slots_.size() - 1; }
+    std::size_t home(tx::transaction_id id) const noexcept {
+      const std::uint64_t k = (std::uint64_t{id.generation} << 32) | id.index;
+      return static_cast<std::size_t>((k * 0x9e3779b97f4a7c15ull) >> 20) & mask();
+    }
+    void place(tx::transaction_id id, call_ptr c) noexcept {
+      std::size_t i = home(id);
+      while (slots_[i].call) i = (i + 1) & mask();
+      slots_[i] = {id, std::move(c)};
+    }
+    void grow() {
+      std::vector<entry> old(slots_.empty() ? 16 : slots_.size() * 2);
+      old.swap(slots_);
+      for (auto& e : old)
+        if (e.call) place(e.id, std::move(e.call));
+    }
+    std::vector<entry> slots_;
+    std::size_t count_ = 0;
+  };
+  invite_server_table invite_servers_;
   std::function<void(call)> incoming_handler_;
 
   // What the operation in progress gives the next request its session sends: the

@@ -229,10 +229,11 @@ void user_agent::impl::on_terminated(tx::transaction_id id) {
     if (op.then->on_terminated) op.then->on_terminated(*this, op, id);
     client_ops_.erase(it);
   }
-  if (auto it = call_binding_.invite_servers_.find(id); it != call_binding_.invite_servers_.end()) {
+  if (auto* c = call_binding_.invite_servers_.find(id)) {
     // The IST is over (the ACK came, or Timer L): the session may let the INVITE go.
-    call_binding_.invite_transaction_ended(it->second);
-    call_binding_.invite_servers_.erase(it);
+    const call_ptr call = *c;
+    call_binding_.invite_transaction_ended(call);
+    call_binding_.invite_servers_.erase(id);
   }
   checks_.forget(id);
 }

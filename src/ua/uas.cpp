@@ -135,10 +135,9 @@ std::error_code call_binding::reject(const call_ptr& c, const reject_options& o)
 
 void call_binding::on_cancel(tx::transaction_id id, const message& req,
                              tx::transaction_id cancels) {
-  auto it = cancels ? invite_servers_.find(cancels) : invite_servers_.end();
-  if (it == invite_servers_.end())
-    return ua_.respond(id, ua_.response_to(req, 481, ua_.random_token(10)));
-  const call_ptr c = it->second;
+  auto* found = invite_servers_.find(cancels);
+  if (!found) return ua_.respond(id, ua_.response_to(req, 481, ua_.random_token(10)));
+  const call_ptr c = *found;
   run(c, c->session->on_cancel(id, req, now()));  // §9.2: 200, and 487 to the INVITE
 }
 
@@ -277,7 +276,7 @@ void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message
   const call_ptr c = std::static_pointer_cast<call_impl>(self);
   ua->call_binding_.run(c, session->on_ack(request, now()));
   // The IST may have ended (Timer L) before this ACK: then nothing else releases the INVITE.
-  if (c->session && !ua->call_binding_.invite_servers_.count(c->session->invite_transaction()))
+  if (c->session && !ua->call_binding_.invite_servers_.contains(c->session->invite_transaction()))
     ua->call_binding_.invite_transaction_ended(c);
 }
 
