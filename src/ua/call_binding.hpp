@@ -105,7 +105,39 @@ class call_binding {
   void respond(const call_ptr& c, tx::transaction_id tx, int status,
                session::message_options options = {});
 
-  std::unordered_map<call_impl*, call_ptr> calls_;
+  // The live calls: a vector with each call's place in it (call_impl::table_index),
+  // removed by moving the last one into the hole. No node per call.
+  class call_table {
+   public:
+    std::size_t size() const noexcept { return calls_.size(); }
+    auto begin() noexcept { return calls_.begin(); }
+    auto end() noexcept { return calls_.end(); }
+    void insert(const call_ptr& c) {
+      c->table_index = static_cast<std::uint32_t>(calls_.size());
+      calls_.push_back(c);
+    }
+    /// The table's reference to `c`, or nullptr when it is not (any more) a live call.
+    const call_ptr* find(const call_impl* c) const noexcept {
+      return c && c->table_index < calls_.size() && calls_[c->table_index].get() == c
+                 ? &calls_[c->table_index]
+                 : nullptr;
+    }
+    /// The caller holds its own reference to `c`, or the call goes with the table's.
+    void erase(call_impl* c) noexcept {
+      if (!find(c)) return;
+      const std::uint32_t i = c->table_index;
+      c->table_index = call_impl::no_index;  // before the table's reference goes
+      if (i + 1 != calls_.size()) {
+        calls_[i] = std::move(calls_.back());
+        calls_[i]->table_index = i;
+      }
+      calls_.pop_back();
+    }
+
+   private:
+    std::vector<call_ptr> calls_;
+  };
+  call_table calls_;
   // Incoming calls whose initial 2xx awaits its ACK, oldest first, linked through the
   // calls themselves (call_impl::ack_prev / ack_next). Counted apart from max_calls, so
   // that INVITEs from sources that never ACK cannot starve new calls.

@@ -377,13 +377,13 @@ bool call_binding::ack_overdue(const call_impl& c, tx::time_point at) const {
 bool call_binding::evict_overdue_ack() {
   call_impl* oldest = awaiting_ack_.head;
   if (!oldest || !ack_overdue(*oldest, now())) return false;
-  auto it = calls_.find(oldest);
-  if (it == calls_.end()) {  // cannot happen: end_call unlinks; keep the list honest
+  auto* found = calls_.find(oldest);
+  if (!found) {  // cannot happen: end_call unlinks; keep the list honest
     stop_awaiting_ack(*oldest);
     return true;
   }
   ++calls_evicted_awaiting_ack_;
-  give_up_on_ack(call_ptr(it->second), "calls awaiting their ACK are at the limit: a 2xx past T1");
+  give_up_on_ack(call_ptr(*found), "calls awaiting their ACK are at the limit: a 2xx past T1");
   return true;
 }
 

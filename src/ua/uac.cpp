@@ -158,7 +158,7 @@ call call_binding::make_call(std::string_view target, call_options options) {
   c->outgoing = true;
   c->state = call_state::calling;
   call handle(c);
-  calls_.emplace(c.get(), c);
+  calls_.insert(c);
   if (ua_.events_.enabled()) c->events = detail::queue_call_events(ua_, c);
 
   auto fail = [&](std::error_code why, std::string_view text) {

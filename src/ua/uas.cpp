@@ -39,7 +39,7 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   c->session->use_action_storage(&action_storage_);
   message unused;
   ua_.session_timer_.negotiate_session_timer(c, req, unused);
-  calls_.emplace(c.get(), c);
+  calls_.insert(c);
   invite_servers_.emplace(id, c);
   run(c, c->session->start(now()));  // offer_received / offer_needed: answer() uses them
   auto handler = incoming_handler_;
@@ -283,9 +283,9 @@ void call_impl::on_ack(const std::shared_ptr<usage>& self, const parser::message
 void call_impl::on_stray_2xx(const parser::message& rsp) {
   // A 2xx retransmission after the ICT ended (Timer M): ACKed again (§13.2.2.4).
   if (!session || !ua) return;
-  auto it = ua->call_binding_.calls_.find(this);
-  if (it == ua->call_binding_.calls_.end()) return;
-  const call_ptr c = it->second;
+  auto* found = ua->call_binding_.calls_.find(this);
+  if (!found) return;
+  const call_ptr c = *found;
   ua->call_binding_.run(c, session->on_stray_response(rsp, now()));
 }
 

@@ -121,6 +121,9 @@ struct call_impl final : usage {
   // (intrusive, oldest first: no node per call); awaiting_ack and its time above.
   call_impl* ack_prev = nullptr;
   call_impl* ack_next = nullptr;
+  // The call's place in call_binding::calls_ (no_index: not a live call).
+  static constexpr std::uint32_t no_index = 0xFFFFFFFFu;
+  std::uint32_t table_index = no_index;
 
   // The INVITE that created the call once the session let it go (call::invite()): moved
   // out of the session, never copied, so a call holds it once.

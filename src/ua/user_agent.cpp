@@ -45,7 +45,7 @@ user_agent::impl::~impl() {
   auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
     if (t) t->cancel();
   };
-  for (auto& [p, c] : call_binding_.calls_) cancel(c->timer);
+  for (auto& c : call_binding_.calls_) cancel(c->timer);
   for (auto& r : registration_.registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscription_.subscriptions_) cancel(sub->timer);
   for (auto& n : subscription_.notifiers_) cancel(n->timer);
@@ -255,7 +255,7 @@ void user_agent::stop() {
   for (auto& r : impl_->registration_.registrations_)
     if (r->timer) r->timer->cancel();
   std::vector<call_ptr> live;
-  for (auto& [p, c] : impl_->call_binding_.calls_) live.push_back(c);
+  for (auto& c : impl_->call_binding_.calls_) live.push_back(c);
   for (auto& c : live) impl_->call_binding_.hangup(c, {});
 }
 
