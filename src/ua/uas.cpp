@@ -20,8 +20,9 @@ void call_binding::on_new_invite(tx::transaction_id id, const message& req,
   if (auto retry = admit_awaiting_ack()) {
     // RFC 3261 §21.5.4: overloaded for now; the caller may retry after the delay.
     ++calls_refused_awaiting_ack_;
-    ua_.peer_log("calls awaiting their ACK are at the limit", log_level::warning,
-                 "calls awaiting their ACK are at the limit, none past T1: INVITE refused with 503");
+    ua_.peer_log(
+        "calls awaiting their ACK are at the limit", log_level::warning,
+        "calls awaiting their ACK are at the limit, none past T1: INVITE refused with 503");
     auto busy = ua_.response_to(req, 503, ua_.random_token(10));
     busy.add("Retry-After", std::to_string(retry->count()));
     return ua_.respond(id, std::move(busy));

@@ -237,7 +237,9 @@ std::optional<peer_message> invite_from_new_caller(uas_fixture& f, std::string_v
 }
 }  // namespace
 
-TEST_CASE("UAS: calls awaiting their ACK have a pool of their own: full of young 2xx, a new INVITE gets 503 and no call ends") {
+TEST_CASE(
+    "UAS: calls awaiting their ACK have a pool of their own: full of young 2xx, a new INVITE gets "
+    "503 and no call ends") {
   // max_calls 1 counts established calls only; two calls may await their ACK. T1 of 20 s:
   // no waiting 2xx gets anywhere near overdue within the test.
   uas_fixture f(false, [](ua::ua_config& cfg) {
@@ -292,7 +294,9 @@ TEST_CASE("UAS: calls awaiting their ACK have a pool of their own: full of young
   CHECK(busy->msg.status_code() == 486);
 }
 
-TEST_CASE("UAS: a full pool of calls awaiting their ACK with a 2xx past T1: that call ends with a BYE and the new INVITE is answered") {
+TEST_CASE(
+    "UAS: a full pool of calls awaiting their ACK with a 2xx past T1: that call ends with a BYE "
+    "and the new INVITE is answered") {
   // T1 50 ms: the oldest 2xx is overdue once it has been sent again twice (T1, 3*T1),
   // long before its own 64*T1 (3.2 s) would end it.
   uas_fixture f(false, [](ua::ua_config& cfg) {
