@@ -71,15 +71,13 @@ std::error_code call_binding::answer(const call_ptr& c, const answer_options& o)
   if (!ok.body.empty()) {
     // The application decided: its answer to the offer, or its offer (the ACK answers).
   } else if (oa.current_state() == oas::offer_received) {
-    sdp::session offer;
-    std::optional<answer_result> a;
-    if (!sdp::parse(oa.remote_sdp(), offer))
-      a = make_answer(offer, media_for(c->peer), c->sdp_session_id, 1);
+    // Straight from the offer's text to the answer's: no owning copy of either.
+    const auto a = write_answer(oa.remote_sdp(), media_for(c->peer), c->sdp_session_id, 1,
+                                ok.body);
     if (!a || !a->any_accepted) {  // §6 of RFC 3264 / RFC 3261 §13.3.1.3
       (void)reject(c, 488, {});
       return make_error_code(errc::rejected);
     }
-    ok.body = a->answer.serialize();
   } else if (oa.current_state() == oas::no_offer) {
     const auto& media = media_for(c->peer);
     if (!media.streams.empty()) ok.body = make_offer(media, c->sdp_session_id, 1).serialize();
