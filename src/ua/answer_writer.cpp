@@ -244,14 +244,69 @@ std::optional<answer_summary> write_answer(const sdp::session_view& offer,
   return result;
 }
 
+namespace detail::sdp_formats {
+
+const sdp::session_view* parse_on_thread(std::string_view text) noexcept {
+  // ~17 KB of inline tables: one per thread, parse() resets only its counts.
+  thread_local sdp::session_view view;
+  return sdp::parse(text, view) ? nullptr : &view;
+}
+
+namespace {
+
+// The text of a description split around its o= session version (v= is the first line and o=
+// the second, RFC 8866 §5); nullopt when it does not look so.
+struct around_version {
+  std::string_view before, after;
+};
+std::optional<around_version> split_version(std::string_view text) noexcept {
+  const auto line = text.find('\n');
+  if (line == std::string_view::npos || text.substr(line + 1, 2) != "o=") return std::nullopt;
+  const auto id = text.find(' ', line + 1);  // the username has no space (RFC 8866 §9)
+  const auto version = id == std::string_view::npos ? id : text.find(' ', id + 1);
+  const auto end = version == std::string_view::npos ? version : text.find(' ', version + 1);
+  if (end == std::string_view::npos || end > text.find('\n', line + 1)) return std::nullopt;
+  return around_version{text.substr(0, version + 1), text.substr(end)};
+}
+
+}  // namespace
+
+bool same_session(std::string_view a, std::string_view b, bool ignore_version) {
+  // Its own view, so that the caller may still hold parse_on_thread's.
+  thread_local sdp::session_view check;
+  if (a == b) return !sdp::parse(a, check);
+  if (ignore_version) {
+    const auto x = split_version(a);
+    const auto y = split_version(b);
+    // Texts equal but for the version parse alike (if b's version fits, which parse checks).
+    if (x && y && x->before == y->before && x->after == y->after) {
+      return !sdp::parse(a, check) && !sdp::parse(b, check);
+    }
+  }
+  sdp::session first, second;
+  if (sdp::parse(a, first) || sdp::parse(b, second)) return false;
+  if (ignore_version) first.origin.session_version = second.origin.session_version;
+  return first == second;
+}
+
+void set_answer_version(std::string& answer, std::string_view username, std::uint64_t version) {
+  // "v=0\r\no=" <username> ' ' <session id> ' ' <version> ' ' ...: write_answer's own layout.
+  const std::size_t id = 7 + username.size() + 1;
+  const std::size_t first = answer.find(' ', id) + 1;
+  const std::size_t last = answer.find(' ', first);
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, version);
+  answer.replace(first, last - first, buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+}  // namespace detail::sdp_formats
+
 std::optional<answer_summary> write_answer(std::string_view offer, const local_media& local,
                                            std::uint64_t session_id, std::uint64_t version,
                                            std::string& out) {
-  // ~17 KB of inline tables: one per thread, parse() resets only its counts. Its views point
-  // into `offer` and are not read after this call.
-  thread_local sdp::session_view view;
-  if (sdp::parse(offer, view)) return std::nullopt;
-  return write_answer(view, local, session_id, version, out);
+  const sdp::session_view* view = parse_on_thread(offer);
+  if (view == nullptr) return std::nullopt;
+  return write_answer(*view, local, session_id, version, out);
 }
 
 }  // namespace sipkit::ua
