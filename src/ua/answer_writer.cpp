@@ -86,9 +86,9 @@ bool match_formats(const sdp::session_view& offer, const sdp::media_view& offere
   return media_codec;
 }
 
-// Writes to a byte counter or to the output string; every field goes through field(), which
-// refuses a CR, LF or NUL as session::serialize does (the counting pass throws first, so the
-// output is never half written).
+// Writes to a byte counter or to the output string. Every field goes through field(): the
+// counting pass refuses a CR, LF or NUL there as session::serialize does, so it throws before
+// anything is written, and the writing pass copies into the bytes the count reserved.
 template <class Sink>
 class line_writer {
  public:
@@ -98,7 +98,7 @@ class line_writer {
     return *this;
   }
   line_writer& field(std::string_view s) {
-    if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+    if (Sink::checks && s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
       throw std::invalid_argument("sipkit::sdp::session::serialize: CR, LF or NUL in a field");
     }
     sink_.put(s);
@@ -116,12 +116,18 @@ class line_writer {
 };
 
 struct byte_counter {
+  static constexpr bool checks = true;
   std::size_t n = 0;
   void put(std::string_view s) noexcept { n += s.size(); }
 };
-struct string_sink {
-  std::string& out;
-  void put(std::string_view s) { out.append(s); }
+// Into storage of exactly the counted size: no capacity check per piece.
+struct buffer_sink {
+  static constexpr bool checks = false;
+  char* next;
+  void put(std::string_view s) noexcept {
+    std::copy(s.begin(), s.end(), next);
+    next += s.size();
+  }
 };
 
 // The lines of the answer in session::serialize's order: v o s c t(r z), then per m= line the
@@ -238,8 +244,9 @@ std::optional<answer_summary> write_answer(const sdp::session_view& offer,
 
   byte_counter size;
   emit(size, offer, p, local, address, session_id, version);
-  out.reserve(out.size() + size.n);
-  string_sink sink{out};
+  const std::size_t start = out.size();
+  out.resize(start + size.n);
+  buffer_sink sink{out.data() + start};
   emit(sink, offer, p, local, address, session_id, version);
   return result;
 }

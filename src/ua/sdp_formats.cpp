@@ -125,11 +125,10 @@ void check_origin_numbers(std::uint64_t session_id, std::uint64_t version) {
   }
 }
 
-address_type local_address(std::string_view address) {
-  std::string_view bare = address;
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
+namespace {
+
+// `bare` is `address` without brackets.
+address_type check_address(std::string_view address, std::string_view bare) {
   if (!bare.empty()) {
     // The SIP URI grammar already knows IPv4, IPv6 and hostnames; the URI is built on the
     // stack when it fits, since this runs for every answer.
@@ -160,5 +159,24 @@ address_type local_address(std::string_view address) {
   throw std::invalid_argument("sipkit::ua: local_media::address is not an IP address or host: \"" +
                               std::string(address) + "\"");
 }
+
+}  // namespace
+
+address_type local_address(std::string_view address) {
+  // The agent answers every call from the same configured address: the last one that passed
+  // is remembered per thread (the check is a pure function of the text).
+  thread_local std::string last_valid;
+  thread_local std::string_view last_type;
+  std::string_view bare = address;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  if (!last_type.empty() && address == last_valid) return {last_type, bare};
+  const address_type checked = check_address(address, bare);
+  last_valid.assign(address);
+  last_type = checked.addrtype;
+  return checked;
+}
+
 
 }  // namespace sipkit::ua::detail::sdp_formats
