@@ -15,6 +15,11 @@
 //     send_488();  // RFC 3261 §13.3.1.3 / RFC 3264 §6: nothing acceptable
 //   }
 //
+//   // The same answer without owning copies of the offer or the answer (the calls' path):
+//   std::string body;
+//   if (auto r = sipkit::ua::write_answer(invite_body, me, id, id, body); r && r->any_accepted)
+//     send_200(std::move(body));
+//
 // Scope: unicast RTP streams (RFC 3264 §5.1, §6.1) and, matched literally by their fmt
 // token, non-RTP streams such as "udptl t38". Not handled: multicast offers (§5.2, §6.2),
 // codec-specific fmtp negotiation (e.g. H.264 profile-level-id, RFC 6184 §8.2.2: fmtp
