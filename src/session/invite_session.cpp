@@ -379,8 +379,8 @@ invite_session::action_list invite_session::accept(message_options options, time
     }
   }
   dialog_->on_local_final_response(200);
-  if (oa_.current_state() == oas::offer_received)
-    (void)oa_.answer_sent(carrier::success, options.body);
+  if (oa_.current_state() == oas::offer_received)  // `ok` has its copy: the state keeps this one
+    (void)oa_.answer_sent(carrier::success, std::move(options.body));
   else if (oa_.current_state() == oas::no_offer && body)
     (void)oa_.offer_sent(carrier::success, options.body);  // the ACK answers
   start_2xx(out, invite_tx_, std::move(ok), now);

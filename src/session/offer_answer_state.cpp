@@ -2,6 +2,8 @@
 
 #include "sipkit/session/error.hpp"
 
+#include <utility>
+
 namespace sipkit::session {
 
 using carrier = offer_answer_state::carrier;
@@ -26,15 +28,26 @@ std::error_code offer_answer_state::offer_received(carrier c, std::string_view s
   return {};
 }
 
-std::error_code offer_answer_state::answer_sent(carrier c, std::string_view sdp) {
+std::error_code offer_answer_state::check_answer_sent(carrier c) noexcept {
   if (state_ != state::offer_received) return error::invalid_state;
   if (!answer_allowed(offer_carrier_, c)) return error::invalid_message;
   state_ = state::answered;
   answer_carrier_ = c;
   negotiated_ = true;
-  local_sdp_ = sdp;
   std::string().swap(previous_remote_sdp_);  // only a pending offer can be rolled back
   std::string().swap(previous_local_sdp_);
+  return {};
+}
+
+std::error_code offer_answer_state::answer_sent(carrier c, std::string_view sdp) {
+  if (auto ec = check_answer_sent(c)) return ec;
+  local_sdp_ = sdp;
+  return {};
+}
+
+std::error_code offer_answer_state::answer_sent(carrier c, std::string&& sdp) {
+  if (auto ec = check_answer_sent(c)) return ec;
+  local_sdp_ = std::move(sdp);
   return {};
 }
 

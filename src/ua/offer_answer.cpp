@@ -24,36 +24,10 @@ using namespace detail::sdp_formats;
 constexpr std::uint64_t max_origin_number =
     static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
-// Validates the local address and gives the SDP address type and the address without
-// brackets. The SIP URI grammar already knows IPv4, IPv6 and hostnames.
+// The local address as the owning description wants it (local_address checks it).
 std::pair<std::string, std::string> address_of(std::string_view address) {
-  std::string bare(address);
-  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
-    bare = bare.substr(1, bare.size() - 2);
-  }
-  if (!bare.empty()) {
-    const bool v6 = bare.find(':') != std::string::npos;
-    const std::string uri = v6 ? "sip:[" + bare + "]" : "sip:" + bare;
-    parser::uri_view view;
-    if (!parser::parse_uri(uri, view) && view.port == 0 && view.params.empty() &&
-        view.headers.empty() && view.user.empty() && uri.size() == view.raw.size()) {
-      if (view.host_type == parser::host_kind::ipv6) return {"IP6", bare};
-      if (view.host_type == parser::host_kind::ipv4 ||
-          view.host_type == parser::host_kind::hostname) {
-        return {"IP4", bare};
-      }
-    }
-  }
-  throw std::invalid_argument("sipkit::ua: local_media::address is not an IP address or host: \"" +
-                              std::string(address) + "\"");
-}
-
-void check_origin_numbers(std::uint64_t session_id, std::uint64_t version) {
-  if (session_id > max_origin_number || version > max_origin_number) {
-    throw std::invalid_argument(
-        "sipkit::ua: o= session id and version must fit a signed 64-bit "
-        "integer (RFC 3264 §5)");
-  }
+  const address_type a = local_address(address);
+  return {std::string(a.addrtype), std::string(a.address)};
 }
 
 // The parts every description we write shares: o=, s=, c= at session level, t=0 0.

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "sipkit/parser/uri.hpp"
 
@@ -90,5 +93,90 @@ std::string fmtp_of(const sdp::media_description& m, std::string_view fmt) {
   }
   return {};
 }
+
+std::optional<format_identity> identify(std::string_view proto,
+                                        std::span<const sdp::attribute_view> attributes,
+                                        std::string_view fmt) noexcept {
+  if (!is_rtp(proto)) return format_identity{fmt, 0, 1};
+  for (const auto& a : attributes) {
+    // A value-less "a=rtpmap" is never for a format, as value_is_for says of the owning form.
+    if (a.name != "rtpmap" || !a.has_value || a.value.size() <= fmt.size() ||
+        a.value.substr(0, fmt.size()) != fmt || a.value[fmt.size()] != ' ') {
+      continue;
+    }
+    const auto map = sdp::parse_rtpmap(a.value);
+    if (!map) return std::nullopt;
+    return format_identity{map->encoding_name, map->clock_rate, map->channels};
+  }
+  const auto pt = payload_type_of(fmt);
+  if (!pt) return std::nullopt;
+  if (const static_format* s = find_static(*pt)) {
+    return format_identity{s->name, s->clock_rate, s->channels};
+  }
+  return std::nullopt;
+}
+
+void check_origin_numbers(std::uint64_t session_id, std::uint64_t version) {
+  constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (session_id > max || version > max) {
+    throw std::invalid_argument(
+        "sipkit::ua: o= session id and version must fit a signed 64-bit "
+        "integer (RFC 3264 §5)");
+  }
+}
+
+namespace {
+
+// `bare` is `address` without brackets.
+address_type check_address(std::string_view address, std::string_view bare) {
+  if (!bare.empty()) {
+    // The SIP URI grammar already knows IPv4, IPv6 and hostnames; the URI is built on the
+    // stack when it fits, since this runs for every answer.
+    const bool v6 = bare.find(':') != std::string_view::npos;
+    const std::string_view head = v6 ? "sip:[" : "sip:";
+    const std::size_t size = head.size() + bare.size() + (v6 ? 1 : 0);
+    std::array<char, 320> stack;
+    std::string heap;
+    char* p = stack.data();
+    if (size > stack.size()) {
+      heap.resize(size);
+      p = heap.data();
+    }
+    std::copy(head.begin(), head.end(), p);
+    std::copy(bare.begin(), bare.end(), p + head.size());
+    if (v6) p[size - 1] = ']';
+    const std::string_view uri(p, size);
+    parser::uri_view view;
+    if (!parser::parse_uri(uri, view) && view.port == 0 && view.params.empty() &&
+        view.headers.empty() && view.user.empty() && uri.size() == view.raw.size()) {
+      if (view.host_type == parser::host_kind::ipv6) return {"IP6", bare};
+      if (view.host_type == parser::host_kind::ipv4 ||
+          view.host_type == parser::host_kind::hostname) {
+        return {"IP4", bare};
+      }
+    }
+  }
+  throw std::invalid_argument("sipkit::ua: local_media::address is not an IP address or host: \"" +
+                              std::string(address) + "\"");
+}
+
+}  // namespace
+
+address_type local_address(std::string_view address) {
+  // The agent answers every call from the same configured address: the last one that passed
+  // is remembered per thread (the check is a pure function of the text).
+  thread_local std::string last_valid;
+  thread_local std::string_view last_type;
+  std::string_view bare = address;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  if (!last_type.empty() && address == last_valid) return {last_type, bare};
+  const address_type checked = check_address(address, bare);
+  last_valid.assign(address);
+  last_type = checked.addrtype;
+  return checked;
+}
+
 
 }  // namespace sipkit::ua::detail::sdp_formats

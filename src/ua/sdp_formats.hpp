@@ -5,10 +5,12 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "sipkit/sdp/session.hpp"
+#include "sipkit/sdp/session_view.hpp"
 #include "sipkit/ua/offer_answer.hpp"
 
 namespace sipkit::ua::detail::sdp_formats {
@@ -55,5 +57,37 @@ bool value_is_for(const std::optional<std::string>& value, std::string_view fmt)
 std::optional<format_identity> identify(const sdp::media_description& m, std::string_view fmt);
 /// The fmtp parameters of `fmt` in `m`, "" when none.
 std::string fmtp_of(const sdp::media_description& m, std::string_view fmt);
+
+/// The same for a format of a parsed offer's m= line: `proto` and `attributes` are the
+/// section's; the identity's name points into the attribute's value.
+std::optional<format_identity> identify(std::string_view proto,
+                                        std::span<const sdp::attribute_view> attributes,
+                                        std::string_view fmt) noexcept;
+
+/// local_media::address checked and split: the SDP address type ("IP4"/"IP6") and the address
+/// without brackets (a view into `address`). Throws std::invalid_argument when it is not an
+/// IPv4 or IPv6 literal or a hostname.
+struct address_type {
+  std::string_view addrtype;
+  std::string_view address;
+};
+address_type local_address(std::string_view address);
+
+/// RFC 3264 §5: o= session id and version "MUST be representable with a 64 bit signed
+/// integer"; throws std::invalid_argument when one is not.
+void check_origin_numbers(std::uint64_t session_id, std::uint64_t version);
+
+/// `text` parsed with the default options into this thread's view (the one write_answer's
+/// text overload uses), or nullptr when it does not parse. Valid until the next parse on this
+/// thread (a nested write_answer(std::string_view ...) included); views point into `text`.
+const sdp::session_view* parse_on_thread(std::string_view text) noexcept;
+
+/// Whether `a` and `b` parse to equal sdp::session values, the o= session version left out of
+/// the comparison when `ignore_version`; false when either does not parse. Equal text (up to
+/// the o= version) answers without parsing; only different texts are compared as sessions.
+bool same_session(std::string_view a, std::string_view b, bool ignore_version);
+
+/// Rewrites the o= session version of an answer write_answer wrote for `username`.
+void set_answer_version(std::string& answer, std::string_view username, std::uint64_t version);
 
 }  // namespace sipkit::ua::detail::sdp_formats

@@ -3,6 +3,7 @@
 // MESSAGE, OPTIONS, re-INVITE §14.2, UPDATE RFC 3311, and the modules' PRACK, REFER,
 // NOTIFY) and our answers to the peer's offers (RFC 3264).
 #include "options.hpp"
+#include "sdp_formats.hpp"
 #include "sipkit/sdp/session.hpp"
 #include "ua_impl.hpp"
 
@@ -81,15 +82,13 @@ std::error_code call_binding::answer(const call_ptr& c, const answer_options& o)
   if (!ok.body.empty()) {
     // The application decided: its answer to the offer, or its offer (the ACK answers).
   } else if (oa.current_state() == oas::offer_received) {
-    sdp::session offer;
-    std::optional<answer_result> a;
-    if (!sdp::parse(oa.remote_sdp(), offer))
-      a = make_answer(offer, media_for(c->peer), c->sdp_session_id, 1);
+    // Straight from the offer's text to the answer's: no owning copy of either.
+    const auto a = write_answer(oa.remote_sdp(), media_for(c->peer), c->sdp_session_id, 1,
+                                ok.body);
     if (!a || !a->any_accepted) {  // §6 of RFC 3264 / RFC 3261 §13.3.1.3
       (void)reject(c, 488, {});
       return make_error_code(errc::rejected);
     }
-    ok.body = a->answer.serialize();
   } else if (oa.current_state() == oas::no_offer) {
     const auto& media = media_for(c->peer);
     if (!media.streams.empty()) ok.body = make_offer(media, c->sdp_session_id, 1).serialize();
@@ -211,32 +210,32 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
   answer_status_ = 0;
   reoffer_changed_ = false;
   const auto& media = media_for(c->peer);
-  sdp::session offer;
-  std::optional<answer_result> a;
-  if (!sdp::parse(body, offer))
-    a = make_answer(offer, media, c->sdp_session_id, c->sdp_version + 1);
+  // Views into `body`, read before emit() can run anything that parses on this thread.
+  const sdp::session_view* offer = detail::sdp_formats::parse_on_thread(body);
+  std::optional<answer_summary> a;
+  if (offer) a = write_answer(*offer, media, c->sdp_session_id, c->sdp_version + 1, answer_);
   if (!a || !a->any_accepted) {
+    answer_.clear();
     answer_status_ = 488;
     return;
   }
   // §8 of RFC 3264: the version moves only when the description changes.
-  sdp::session previous;
+  const std::string& previous = c->session->offer_answer().local_sdp();
   bool same = false;
-  if (!sdp::parse(c->session->offer_answer().local_sdp(), previous)) {
-    a->answer.origin.session_version = previous.origin.session_version;
-    same = a->answer == previous;
+  if (const sdp::session_view* p = detail::sdp_formats::parse_on_thread(previous)) {
+    const std::uint64_t version = p->origin().session_version;
+    detail::sdp_formats::set_answer_version(answer_, media.username, version);
+    same = detail::sdp_formats::same_session(answer_, previous, false);
+    offer = detail::sdp_formats::parse_on_thread(body);  // `previous` took the thread's view
   }
-  if (!same) a->answer.origin.session_version = ++c->sdp_version;
-  answer_ = a->answer.serialize();
+  if (!same) detail::sdp_formats::set_answer_version(answer_, media.username, ++c->sdp_version);
   // RFC 3264 §8.4: sendonly/inactive streams (or an RFC 2543 c=0.0.0.0) put us on hold.
-  bool hold = !offer.media.empty();
-  for (const auto& m : offer.media) {
-    auto dir = offer.direction_of(m);
-    const bool zero_addr =
-        (m.connections.empty() ? offer.connection
-                               : std::optional<sdp::connection>(m.connections[0]))
-            .value_or(sdp::connection{})
-            .address == "0.0.0.0";
+  bool hold = !offer->media().empty();
+  for (const auto& m : offer->media()) {
+    auto dir = offer->direction_of(m);
+    const auto own = offer->connections(m);
+    const sdp::connection_view* conn = own.empty() ? offer->connection() : &own.front();
+    const bool zero_addr = conn && conn->address == "0.0.0.0";
     if (m.port != 0 && dir != sdp::direction::sendonly && dir != sdp::direction::inactive &&
         !zero_addr)
       hold = false;
@@ -251,12 +250,8 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
   } else if (from && from->is_request()) {
     // A re-INVITE / UPDATE that changes nothing but the o= version is a refresh (RFC 4028),
     // not news for the application (RFC 3264 §8: same version, same description).
-    sdp::session before;
-    reoffer_changed_ = true;
-    if (!sdp::parse(c->session->offer_answer().previous_remote_sdp(), before)) {
-      before.origin.session_version = offer.origin.session_version;
-      reoffer_changed_ = !(before == offer);
-    }
+    reoffer_changed_ = !detail::sdp_formats::same_session(
+        c->session->offer_answer().previous_remote_sdp(), body, true);
   }
 }
 

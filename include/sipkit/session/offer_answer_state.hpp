@@ -84,6 +84,13 @@ class offer_answer_state {
   /// We answer the peer's offer. error::invalid_state unless state is offer_received,
   /// error::invalid_message when `c` cannot carry the answer to that offer.
   std::error_code answer_sent(carrier c, std::string_view sdp);
+  /// The same, taking over `sdp` (the answer text is then kept once, not copied) when it
+  /// succeeds; on an error `sdp` is left as it was.
+  std::error_code answer_sent(carrier c, std::string&& sdp);
+  /// The same for a C string (without it a literal would fit both overloads above).
+  std::error_code answer_sent(carrier c, const char* sdp) {
+    return answer_sent(c, std::string_view(sdp));
+  }
   /// The peer answered our offer; same errors as answer_sent.
   std::error_code answer_received(carrier c, std::string_view sdp);
   /// The request that carried the pending offer failed or was refused (a non-2xx to a
@@ -105,6 +112,8 @@ class offer_answer_state {
   carrier offer_carrier_ = carrier::none;
   carrier answer_carrier_ = carrier::none;
   bool negotiated_ = false;
+  std::error_code check_answer_sent(carrier c) noexcept;
+
   std::string local_sdp_, remote_sdp_;
   std::string previous_local_sdp_, previous_remote_sdp_;
 };

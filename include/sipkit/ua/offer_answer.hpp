@@ -15,6 +15,11 @@
 //     send_488();  // RFC 3261 §13.3.1.3 / RFC 3264 §6: nothing acceptable
 //   }
 //
+//   // The same answer without owning copies of the offer or the answer (the calls' path):
+//   std::string body;
+//   if (auto r = sipkit::ua::write_answer(invite_body, me, id, id, body); r && r->any_accepted)
+//     send_200(std::move(body));
+//
 // Scope: unicast RTP streams (RFC 3264 §5.1, §6.1) and, matched literally by their fmt
 // token, non-RTP streams such as "udptl t38". Not handled: multicast offers (§5.2, §6.2),
 // codec-specific fmtp negotiation (e.g. H.264 profile-level-id, RFC 6184 §8.2.2: fmtp
@@ -33,13 +38,18 @@
 // std::bad_alloc.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sipkit/sdp/attributes.hpp"
 #include "sipkit/sdp/session.hpp"
+#include "sipkit/sdp/session_view.hpp"
 #include "sipkit/transaction/branch.hpp"
 
 namespace sipkit::ua {
@@ -145,6 +155,33 @@ struct answer_result {
 /// Throws std::invalid_argument for an invalid `local` address or session_id/version.
 std::optional<answer_result> make_answer(const sdp::session& offer, const local_media& local,
                                          std::uint64_t session_id, std::uint64_t version);
+
+/// What write_answer says besides the answer text: answer_result without the answer, in
+/// fixed storage (an offer has at most session_view::max_media m= lines).
+struct answer_summary {
+  std::array<stream_status, sdp::session_view::max_media> status{};
+  std::size_t stream_count = 0;
+  bool any_accepted = false;  ///< false: the caller usually rejects with 488
+  /// One per m= line, in order (answer_result::streams).
+  std::span<const stream_status> streams() const noexcept { return {status.data(), stream_count}; }
+};
+
+/// make_answer written straight to SDP text: appends to `out` exactly the bytes of
+/// make_answer(sdp::session(offer), local, session_id, version)->answer.serialize(), with
+/// the same negotiation (RFC 3264 §6) and the same std::nullopt cases, but without building
+/// an owning copy of the offer or of the answer: `out` grows once, to the answer's exact
+/// size. This is the answering path of sipkit::ua's calls.
+/// Throws std::invalid_argument as make_answer does, and as session::serialize does for a
+/// CR, LF or NUL in a field it writes (a local codec name or fmtp, the o= username); `out`
+/// is unchanged then and when the result is std::nullopt.
+std::optional<answer_summary> write_answer(const sdp::session_view& offer,
+                                           const local_media& local, std::uint64_t session_id,
+                                           std::uint64_t version, std::string& out);
+/// The same from the offer's text, parsed with the default sdp::parse_options into a
+/// thread-local session_view (no allocation); std::nullopt when it does not parse either.
+std::optional<answer_summary> write_answer(std::string_view offer, const local_media& local,
+                                           std::uint64_t session_id, std::uint64_t version,
+                                           std::string& out);
 
 /// One m= line of a completed offer/answer exchange, seen from the local side.
 struct negotiated_stream {
