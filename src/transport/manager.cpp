@@ -267,6 +267,12 @@ std::error_code manager::impl::send_to(std::string& bytes, protocol p, const end
     if (bytes.size() > max_datagram) return refuse(error::message_too_large);
     if (logging(log_level::debug)) trace("SENT to", p, remote, u->local, bytes);
     info.connection = u->id;
+    if (udp_batching) {
+      // Inside a receive batch: leaves with the batch's other datagrams (udp.cpp); the
+      // outcome goes to `done`, a kernel refusal is counted and logged then.
+      u->queue(bytes, remote, std::move(done));
+      return {};
+    }
     if (auto ec = u->send(bytes, detail::to_udp(remote))) {
       ++s.send_errors;
       log_limited(detail::log_reason::send_failed, log_level::warning, [&] {

@@ -52,6 +52,15 @@
 //    error, counted in statistics::sends_refused and logged; none is dropped silently.
 //    A failed send never closes or stalls a UDP socket.
 //
+// UDP send batching: the datagrams sent from inside a message_handler called for a UDP
+// receive batch (up to transport_config::udp_batch datagrams read by one recvmmsg) are
+// copied to a queue per socket and leave together once the batch was handled, in the
+// order sent (one sendmmsg per socket on Linux), instead of one system call each. Such a
+// send returns success; a datagram the kernel then refuses is counted
+// (statistics::send_errors), logged and reported to its send_handler, and the datagrams
+// after it still go. Sends made anywhere else (timers, other handlers, the application)
+// leave before send_*() returns, their kernel errors returned.
+//
 // Threading: the manager runs on the io_context it is given and creates no threads. It is
 // not internally synchronised: call it from the thread running that io_context (or a
 // strand of it). Handlers are invoked on that thread.
