@@ -249,6 +249,8 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   connection_id next_id = 1;
   std::array<statistics, protocol_count> stat{};
 
+  /// manager::listeners_version(): raised when a socket is bound and at stop().
+  std::uint64_t listeners_version = 0;
   std::vector<std::shared_ptr<detail::udp_socket>> udp;
   std::vector<std::shared_ptr<detail::stream_acceptor>> acceptors;
   std::unordered_map<connection_id, std::shared_ptr<detail::stream_connection>> conns;

@@ -410,6 +410,7 @@ void manager::stop() {
   for (auto& [id, c] : conns) c->close("transport stopped", std::make_error_code(std::errc::operation_canceled));
   m.udp.clear();
   m.acceptors.clear();
+  ++m.listeners_version;
   m.conns.clear();
   m.by_remote.clear();
   m.gone_flows.clear();
@@ -425,6 +426,8 @@ std::vector<listener_info> manager::listeners() const {
   for (auto& a : impl_->acceptors) out.push_back({a->transport, a->local, a->id});
   return out;
 }
+
+std::uint64_t manager::listeners_version() const noexcept { return impl_->listeners_version; }
 
 std::string manager::via_sent_by(protocol transport, const endpoint& family_of) const {
   auto pick = [&](const endpoint& local) {

@@ -293,6 +293,7 @@ std::error_code manager::impl::open_udp(const listen_point& lp) {
   if (ec) return ec;
   auto u = std::make_shared<detail::udp_socket>(shared_from_this(), std::move(sock), next_id++);
   udp.push_back(u);
+  ++listeners_version;
   u->start();
   log(log_level::info, "listening on UDP " + u->local.to_string());
   return {};

@@ -285,3 +285,25 @@ TEST_CASE("A request to a WebSocket peer whose connection is gone fails its NICT
   CHECK(server.network.stats(net::protocol::ws).connections_opened == 0);
   CHECK(server.network.connection_count() == 0);
 }
+
+TEST_CASE("network_transport's Via sent-by follows the listeners as they change") {
+  // The sent-by is kept per protocol and address family; start() and stop() change the
+  // listeners, and the next request must see that.
+  asio::io_context io;
+  net::transport_config cfg;
+  cfg.listen = {{net::protocol::udp, "127.0.0.1", 0}};
+  cfg.log = sipkit::logger(sipkit::log_level::off);
+  net::manager network(io, cfg);
+  tx::network_transport tp(network);
+  const tx::endpoint to{"127.0.0.1", 5060, tx::transport_protocol::udp, 0};
+  const auto before = network.listeners_version();
+  CHECK(tp.via_sent_by(to).empty());  // nothing bound yet
+  REQUIRE_FALSE(network.start());
+  CHECK(network.listeners_version() != before);
+  const auto port = network.listeners().at(0).local.port;
+  CHECK(tp.via_sent_by(to) == "127.0.0.1:" + std::to_string(port));
+  CHECK(tp.via_sent_by(to) == "127.0.0.1:" + std::to_string(port));  // the kept one
+  CHECK(tp.via_sent_by({"::1", 5060, tx::transport_protocol::udp, 0}).empty());  // no IPv6 listener
+  network.stop();
+  CHECK(tp.via_sent_by(to).empty());
+}

@@ -212,6 +212,9 @@ class manager {
   /// first listener of that transport and family; a wildcard bind yields the address
   /// given here, empty when there is none).
   std::string via_sent_by(protocol transport, const endpoint& family_of) const;
+  /// Changes whenever the set of listeners does (start(), stop()): a caller that keeps
+  /// something derived from listeners() or via_sent_by() knows when to build it again.
+  std::uint64_t listeners_version() const noexcept;
 
   /// Send a request to a resolved target (RFC 3261 §18.1.1). A UDP request above
   /// udp_to_tcp_threshold goes over TCP with its top Via rewritten; a secure target only
