@@ -105,6 +105,15 @@ network_transport::network_transport(net::manager& network)
     for (const auto& id : sent.ids)
       if (id.valid() && state->receiver != nullptr) state->receiver->on_send_error(id, reason);
   });
+  // A datagram response left without a handler (below); when the kernel refuses it
+  // after send() returned (UDP send batching), the cookie names its transaction.
+  net_.on_datagram_error([state = state_.get()](std::uint64_t cookie, std::error_code ec) {
+    if (state->receiver == nullptr) return;
+    transaction_id id;
+    id.index = static_cast<std::uint32_t>((cookie >> 32) - 1);
+    id.generation = static_cast<std::uint32_t>(cookie);
+    state->receiver->on_send_error(id, ec);
+  });
   net_.on_message([state = state_.get()](const net::incoming_message& in) {
     if (state->receiver == nullptr) return;
     state->receiver->on_receive(in.to_message(),
@@ -115,6 +124,7 @@ network_transport::network_transport(net::manager& network)
 network_transport::~network_transport() {
   net_.on_message({});
   net_.on_connection_closed({});
+  net_.on_datagram_error({});
   state_->receiver = nullptr;  // late send completions see no receiver
 }
 
@@ -126,8 +136,9 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
                                         transaction_id origin) {
   net::manager::send_handler done;
   // A response to a UDP request with a UDP top Via leaves as a datagram (§18.2.2): its
-  // failure is the return value and its success needs nothing, so it takes no handler
-  // (a std::function allocation and a post per response saved).
+  // failure is the return value, or reported through on_datagram_error() when it left
+  // with a batch, and its success needs nothing, so it takes no handler (a std::function
+  // allocation and a post per response saved).
   const bool datagram_response = msg.is_response() && destination.protocol == transport_protocol::udp &&
                                  top_via_is_udp(msg);
   if (origin.valid() && !datagram_response) {
@@ -149,7 +160,12 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
   if (msg.is_response()) {
     // §18.2.2: the connection the request came on while it is open, else the top Via
     // (its received/rport were filled in when the request arrived).
-    return net_.send_response(msg, destination.connection, std::move(done));
+    // Not 0 for a valid id: index + 1 in the upper half (index is never 0xFFFFFFFF).
+    const std::uint64_t cookie =
+        datagram_response && origin.valid()
+            ? ((static_cast<std::uint64_t>(origin.index) + 1) << 32) | origin.generation
+            : 0;
+    return net_.send_response(msg, destination.connection, std::move(done), cookie);
   }
   if (!net::runs(destination.protocol)) return make_error_code(net::error::unsupported_transport);
   const auto to = to_target(destination);

@@ -56,7 +56,8 @@ class udp_socket : public std::enable_shared_from_this<udp_socket> {
   /// retransmit), not a wait.
   std::error_code send(std::string_view bytes, const udp::endpoint& to);
   /// Copies `bytes` to the send queue; flush() sends it. `done` gets the outcome then.
-  void queue(std::string_view bytes, const endpoint& to, manager::send_handler done);
+  void queue(std::string_view bytes, const endpoint& to, manager::send_handler done,
+             std::uint64_t cookie);
   /// Sends the queue in order: one sendmmsg per 1,024 datagrams on Linux. A datagram the
   /// kernel refuses is counted (statistics::send_errors), logged and reported to its
   /// handler; the ones after it still go.
@@ -85,6 +86,7 @@ class udp_socket : public std::enable_shared_from_this<udp_socket> {
     std::size_t size;
     endpoint to;
     manager::send_handler done;
+    std::uint64_t cookie;  ///< manager::on_datagram_error() when no `done`
   };
   std::vector<queued> out_;
   std::string out_bytes_;
@@ -244,6 +246,7 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   transport_config cfg;
   message_handler handler;
   close_handler closed_handler;
+  datagram_error_handler datagram_error;
   bool started = false;
   bool stopped = false;
   connection_id next_id = 1;
@@ -324,7 +327,8 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   /// queue during a receive batch (udp_batching); either way the string is left as it
   /// was. A stream send takes the string (moved from).
   std::error_code send_to(std::string& bytes, protocol p, const endpoint& remote,
-                          const std::string& server_name, connection_id hint, send_handler done);
+                          const std::string& server_name, connection_id hint, send_handler done,
+                          std::uint64_t cookie = 0);
 
   /// The buffer send_request and send_response serialize into: a datagram has left (or
   /// was copied to a queue) when send_to returns, so one buffer serves every UDP send without an allocation each. A
@@ -339,6 +343,8 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   /// SIP message (not a flow), to make room for a new one. False when there is none.
   bool evict_stranger();
   void post_done(send_handler done, std::error_code ec, send_info info);
+  /// A queued datagram with a cookie and no handler failed: tell datagram_error, later.
+  void post_datagram_error(std::uint64_t cookie, std::error_code ec);
   detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
 };
 

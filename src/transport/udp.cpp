@@ -74,8 +74,9 @@ std::error_code udp_socket::send(std::string_view bytes, const udp::endpoint& to
   return ec;
 }
 
-void udp_socket::queue(std::string_view bytes, const endpoint& to, manager::send_handler done) {
-  out_.push_back({out_bytes_.size(), bytes.size(), to, std::move(done)});
+void udp_socket::queue(std::string_view bytes, const endpoint& to, manager::send_handler done,
+                       std::uint64_t cookie) {
+  out_.push_back({out_bytes_.size(), bytes.size(), to, std::move(done), cookie});
   out_bytes_.append(bytes);
 }
 
@@ -94,6 +95,10 @@ void udp_socket::flush() {
     } else {
       ++s.messages_out;
       s.bytes_out += q.size;
+    }
+    if (ec && !q.done) {
+      m.post_datagram_error(q.cookie, ec);
+      return;
     }
     m.post_done(std::move(q.done), ec, send_info{protocol::udp, q.to, id});
   };

@@ -388,3 +388,39 @@ TEST_CASE("UDP datagrams queued in a receive batch still leave when the handler 
   CHECK(at_client.items[0].msg.top_via()->branch == "z9hG4bK-last");
   CHECK(server.stats(protocol::udp).messages_out == 1);
 }
+
+TEST_CASE("A batched UDP response the kernel refuses is reported by its cookie") {
+  asio::io_context io;
+  log_capture logs;
+  manager server(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager client(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  inbox at_client;
+  at_client.attach(client);
+  REQUIRE(!server.start());
+  REQUIRE(!client.start());
+  const endpoint s = bound(server, protocol::udp);
+  const endpoint c = bound(client, protocol::udp);
+  std::vector<std::pair<std::uint64_t, std::error_code>> errors;
+  server.on_datagram_error([&](std::uint64_t cookie, std::error_code ec) {
+    errors.emplace_back(cookie, ec);
+  });
+  std::error_code returned = make_error_code(error::not_started);
+  server.on_message([&](const incoming_message& in) {
+    // Two responses: one to a broadcast maddr (refused: no SO_BROADCAST), then the
+    // real one, each with a cookie and no handler.
+    auto bad = parser::make_response(in.to_message(), 200, {}, "t1");
+    auto via = std::string(bad.get(parser::header_id::via).value_or(""));
+    replace_top_via(bad, via + ";maddr=255.255.255.255");
+    returned = server.send_response(bad, in.connection, {}, 7);
+    CHECK(!server.send_response(parser::make_response(in.to_message(), 200, {}, "t2"),
+                                in.connection, {}, 8));
+  });
+  REQUIRE(!client.send_bytes(options_request("UDP", c.to_string()), to(protocol::udp, s)));
+  REQUIRE(run_until(io, [&] { return at_client.items.size() == 1 && errors.size() == 1; }));
+  CHECK(!returned);  // queued: the refusal came after
+  CHECK(errors[0].first == 7);
+  CHECK(errors[0].second == std::errc::permission_denied);
+  CHECK(at_client.items[0].msg.status_code() == 200);
+  CHECK(server.stats(protocol::udp).send_errors == 1);
+  CHECK(server.stats(protocol::udp).messages_out == 1);
+}

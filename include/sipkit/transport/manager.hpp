@@ -196,6 +196,13 @@ class manager {
   void on_message(message_handler handler);
   /// Where connection closes are reported (see close_handler); none by default.
   void on_connection_closed(close_handler handler);
+  /// Where a datagram sent by send_response() with a `cookie` and without a send_handler
+  /// is reported when the kernel refused it after send_response() returned (UDP send
+  /// batching, see above): the cookie given and the error. Posted to the io_context, as
+  /// a send_handler is. Lets a caller with many responses in flight learn of a failure
+  /// without a send_handler (a std::function) per response. None by default.
+  using datagram_error_handler = std::function<void(std::uint64_t cookie, std::error_code)>;
+  void on_datagram_error(datagram_error_handler handler);
 
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
   /// (sockets already opened stay open; call stop() to give up); a listen point of a
@@ -236,8 +243,9 @@ class manager {
   /// once, counted (statistics::sends_refused) and logged; the socket stays usable.
   /// A response whose Via says WS/WSS goes on `connection` only: when that is gone it
   /// fails with error::flow_gone (RFC 7118 §5.2).
+  /// `cookie` (not 0) names the response to on_datagram_error().
   std::error_code send_response(const parser::message& response, connection_id connection = 0,
-                                send_handler done = {});
+                                send_handler done = {}, std::uint64_t cookie = 0);
   /// Send already-serialised bytes on a transport (tests, proxies forwarding as-is).
   std::error_code send_bytes(std::string bytes, const target& to, send_handler done = {});
 
