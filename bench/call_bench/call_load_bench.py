@@ -5,8 +5,8 @@ to the other, for `--seconds` (default 60) at each rate, rising until one is not
 
 usage: call_load_bench.py --call-load BINARY [--rates 4000,6000,...] [--seconds S]
                           [--max-retrans PCT] [--target-cpu N] [--client-cpu N]
-                          [--nice N] [--no-reference] [--uas-arg ARG]... [--work DIR] [-v]
-                          (UAS_BINARY | --reference-only)
+                          [--nice N] [--no-reference] [--uas-arg ARG]... [--work DIR]
+                          [--syscalls] [-v] (UAS_BINARY | --reference-only)
 
 Why not sipp's uac: one sipp uac process gives out near 4,000-5,600 calls/s on a small
 machine, before either target does. call_load (bench/call_bench/call_load.cpp) plays the
@@ -20,6 +20,10 @@ the rate asked for. "CPU" is the target's user+system time over the step's wall 
 CPU per call = that time over the calls. The client's own CPU is printed too (a step
 whose client used ~100% of its core says nothing about the target), and the datagrams the
 kernel dropped at each side's socket (a full receive buffer: that side fell behind).
+With --syscalls, `perf stat` counts the target's system calls (tracepoints
+syscalls:sys_enter_*), page faults and context switches over the step and prints them per
+completed call: exact counts, unlike CPU on a shared machine (needs perf and root, or
+kernel.perf_event_paranoid <= -1).
 Exit status: 0 when every target held some rate; 1 otherwise; 2 for bad usage.
 """
 import argparse
@@ -77,6 +81,37 @@ def prioritise(a, pid):
         print(f"call_load_bench: cannot set the autogroup nice of {pid}: {e}", flush=True)
 
 
+# The system calls a UDP server makes per datagram or per wake-up, sipkit's and sipp's.
+SYSCALLS = ("sendto sendmmsg sendmsg recvfrom recvmmsg recvmsg epoll_wait epoll_pwait epoll_ctl "
+            "timerfd_settime futex poll ppoll read write brk mmap munmap madvise").split()
+
+
+def start_syscall_count(procs, work, pid):
+    events = ["raw_syscalls:sys_enter", "page-faults", "context-switches"]
+    events += ["syscalls:sys_enter_" + s for s in SYSCALLS]
+    out = os.path.join(work, "perf_stat.csv")
+    return procs.start("perf stat", [need("perf"), "stat", "-x", ",", "-o", out, "-e",
+                                     ",".join(events), "-p", str(pid)],
+                       os.path.join(work, "perf_stat.log")), out
+
+
+def print_syscalls(path, calls):
+    """perf stat's CSV counts per completed call, the non-zero ones."""
+    try:
+        with open(path) as f:
+            rows = [l.strip().split(",") for l in f]
+    except OSError as e:
+        print(f"  {'':<14} no system call counts: {e}", flush=True)
+        return
+    parts = []
+    for row in rows:
+        if len(row) > 2 and row[0].replace(".", "", 1).isdigit() and float(row[0]) > 0:
+            name = row[2].replace("syscalls:sys_enter_", "").replace("raw_syscalls:sys_enter",
+                                                                      "all system calls")
+            parts.append(f"{name} {float(row[0]) / max(calls, 1):.3f}")
+    print(f"  {'':<14} per call: " + ", ".join(parts), flush=True)
+
+
 def step(a, target, rate, again):
     calls = rate * a.seconds
     name = target["name"].replace(" ", "_")
@@ -100,6 +135,7 @@ def step(a, target, rate, again):
                           cwd=work)
         prioritise(a, uas.popen.pid)
         wait_listening(uas, port, "udp")
+        counter = start_syscall_count(procs, work, uas.popen.pid) if a.syscalls else None
         cpu0, t0 = group_cpu_seconds(uas.popen.pid), time.monotonic()
         limit = a.seconds * 2 + 45  # a held step ends in `seconds`; Timer B is 32 s
         argv = pin_client + [a.call_load, "--port", str(port), "--rate", str(rate),
@@ -117,6 +153,8 @@ def step(a, target, rate, again):
         wall = time.monotonic() - t0
         cpu_s = group_cpu_seconds(uas.popen.pid) - cpu0
         target_drops = socket_drops(port)
+        if counter:
+            procs.stop(counter[0], signal.SIGINT)  # perf stat writes its counts on SIGINT
     stats = read_result(log)
     r = judge_step(stats, rate, calls, rc, cpu_s / wall, a.max_retrans)
     # CPU per call from the calls made, not from the step's wall time: the step may run
@@ -129,6 +167,8 @@ def step(a, target, rate, again):
           f"the target's socket {target_drops}, at the client's "
           f"{stats.get('ClientDrops')}; BYEs from the target {stats.get('ByeReceived')}; "
           f"step wall time {wall:.1f} s", flush=True)
+    if counter:
+        print_syscalls(counter[1], stats.get("SuccessfulCall(C)", 0))
     return r
 
 
@@ -152,6 +192,8 @@ def main():
     p.add_argument("--no-reference", action="store_true",
                    help="examples/uas only (e.g. to extend a run past its highest rate)")
     p.add_argument("--work", default="call_load_bench.work", help="scratch dir, emptied first")
+    p.add_argument("--syscalls", action="store_true",
+                   help="count the target's system calls per call with perf stat")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args()
     if not a.uas and not a.reference_only:

@@ -79,6 +79,16 @@ struct network_transport::shared_state {
   // Wildcard listeners: destination address -> routed local address. Bounded; cleared
   // when full, since routes rarely change and destinations are few per instance.
   std::map<boost::asio::ip::address, std::string> routed;
+  /// via_sent_by() per (protocol, address family), built again when the manager's
+  /// listeners change: every request and every Contact asks for it.
+  struct sent_by_entry {
+    bool valid = false;
+    std::uint64_t version = 0;  ///< transport::manager::listeners_version() when built
+    std::string sent_by;        ///< the manager's answer for the wildcard address
+    bool wildcard = false;      ///< sent_by is "<any>:port": the host is routed per remote
+    std::size_t port_at = 0;    ///< where ":port" starts in sent_by when wildcard
+  };
+  std::array<std::array<sent_by_entry, 2>, net::protocol_count> sent_by;
 };
 
 network_transport::network_transport(net::manager& network)
@@ -95,6 +105,15 @@ network_transport::network_transport(net::manager& network)
     for (const auto& id : sent.ids)
       if (id.valid() && state->receiver != nullptr) state->receiver->on_send_error(id, reason);
   });
+  // A datagram response left without a handler (below); when the kernel refuses it
+  // after send() returned (UDP send batching), the cookie names its transaction.
+  net_.on_datagram_error([state = state_.get()](std::uint64_t cookie, std::error_code ec) {
+    if (state->receiver == nullptr) return;
+    transaction_id id;
+    id.index = static_cast<std::uint32_t>((cookie >> 32) - 1);
+    id.generation = static_cast<std::uint32_t>(cookie);
+    state->receiver->on_send_error(id, ec);
+  });
   net_.on_message([state = state_.get()](const net::incoming_message& in) {
     if (state->receiver == nullptr) return;
     state->receiver->on_receive(in.to_message(),
@@ -105,6 +124,7 @@ network_transport::network_transport(net::manager& network)
 network_transport::~network_transport() {
   net_.on_message({});
   net_.on_connection_closed({});
+  net_.on_datagram_error({});
   state_->receiver = nullptr;  // late send completions see no receiver
 }
 
@@ -116,8 +136,9 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
                                         transaction_id origin) {
   net::manager::send_handler done;
   // A response to a UDP request with a UDP top Via leaves as a datagram (§18.2.2): its
-  // failure is the return value and its success needs nothing, so it takes no handler
-  // (a std::function allocation and a post per response saved).
+  // failure is the return value, or reported through on_datagram_error() when it left
+  // with a batch, and its success needs nothing, so it takes no handler (a std::function
+  // allocation and a post per response saved).
   const bool datagram_response = msg.is_response() && destination.protocol == transport_protocol::udp &&
                                  top_via_is_udp(msg);
   if (origin.valid() && !datagram_response) {
@@ -139,7 +160,12 @@ std::error_code network_transport::send(const parser::message& msg, const endpoi
   if (msg.is_response()) {
     // §18.2.2: the connection the request came on while it is open, else the top Via
     // (its received/rport were filled in when the request arrived).
-    return net_.send_response(msg, destination.connection, std::move(done));
+    // Not 0 for a valid id: index + 1 in the upper half (index is never 0xFFFFFFFF).
+    const std::uint64_t cookie =
+        datagram_response && origin.valid()
+            ? ((static_cast<std::uint64_t>(origin.index) + 1) << 32) | origin.generation
+            : 0;
+    return net_.send_response(msg, destination.connection, std::move(done), cookie);
   }
   if (!net::runs(destination.protocol)) return make_error_code(net::error::unsupported_transport);
   const auto to = to_target(destination);
@@ -151,25 +177,36 @@ std::string network_transport::via_sent_by(const endpoint& destination) const {
   if (!net::runs(destination.protocol)) return {};
   const auto remote = net::parse_ip(destination.host);
   const bool v6 = remote && remote->is_v6();
-  const boost::asio::ip::address any =
-      v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
-         : boost::asio::ip::address(boost::asio::ip::address_v4::any());
-  // Passing the wildcard address tells a wildcard listener from a bound one: only the
-  // former reports it back as its host.
-  std::string sent_by = net_.via_sent_by(destination.protocol, {any, 0});
-  const std::string any_host = net::endpoint{any, 0}.host_string();
-  if (!remote || sent_by.size() <= any_host.size() || !sent_by.starts_with(any_host) ||
-      sent_by[any_host.size()] != ':')
-    return sent_by;
+  auto& e = state_->sent_by[static_cast<std::size_t>(destination.protocol)][v6 ? 1 : 0];
+  const std::uint64_t version = net_.listeners_version();
+  if (!e.valid || e.version != version) {
+    const boost::asio::ip::address any =
+        v6 ? boost::asio::ip::address(boost::asio::ip::address_v6::any())
+           : boost::asio::ip::address(boost::asio::ip::address_v4::any());
+    // Passing the wildcard address tells a wildcard listener from a bound one: only the
+    // former reports it back as its host.
+    e.sent_by = net_.via_sent_by(destination.protocol, {any, 0});
+    const std::string any_host = net::endpoint{any, 0}.host_string();
+    e.wildcard = e.sent_by.size() > any_host.size() && e.sent_by.starts_with(any_host) &&
+                 e.sent_by[any_host.size()] == ':';
+    e.port_at = any_host.size();
+    e.version = version;
+    e.valid = true;
+  }
+  if (!remote || !e.wildcard) return e.sent_by;
   auto& routed = state_->routed;
   auto it = routed.find(*remote);
   if (it == routed.end()) {
     const auto local = routed_local_address(net_.executor(), *remote);
-    if (!local) return sent_by;
+    if (!local) return e.sent_by;
     if (routed.size() >= 256) routed.clear();
     it = routed.emplace(*remote, net::endpoint{*local, 0}.host_string()).first;
   }
-  return it->second + sent_by.substr(any_host.size());
+  std::string out;
+  out.reserve(it->second.size() + e.sent_by.size() - e.port_at);
+  out += it->second;
+  out.append(e.sent_by, e.port_at);
+  return out;
 }
 
 }  // namespace sipkit::transaction

@@ -42,16 +42,27 @@ inline endpoint from_asio(const tcp::endpoint& e) { return {e.address(), e.port(
 inline udp::endpoint to_udp(const endpoint& e) { return {e.address, e.port}; }
 inline tcp::endpoint to_tcp(const endpoint& e) { return {e.address, e.port}; }
 
-/// One bound UDP socket. Reads in batches (recvmmsg on Linux) on readiness.
+/// One bound UDP socket. Reads in batches (recvmmsg on Linux) on readiness; what the
+/// handlers of one receive batch send leaves in one batch too (sendmmsg on Linux), after
+/// the batch was handled.
 class udp_socket : public std::enable_shared_from_this<udp_socket> {
  public:
   udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, connection_id id);
   ~udp_socket();
   void start();
+  /// Sends what is queued, then closes.
   void close();
   /// Non-blocking send; a full socket buffer is a drop (UDP is lossy; transactions
   /// retransmit), not a wait.
   std::error_code send(std::string_view bytes, const udp::endpoint& to);
+  /// Copies `bytes` to the send queue; flush() sends it. `done` gets the outcome then.
+  void queue(std::string_view bytes, const endpoint& to, manager::send_handler done,
+             std::uint64_t cookie);
+  /// Sends the queue in order: one sendmmsg per 1,024 datagrams on Linux. A datagram the
+  /// kernel refuses is counted (statistics::send_errors), logged and reported to its
+  /// handler; the ones after it still go.
+  void flush();
+  bool has_queued() const noexcept { return !out_.empty(); }
 
   connection_id id;
   endpoint local;
@@ -68,6 +79,19 @@ class udp_socket : public std::enable_shared_from_this<udp_socket> {
   /// recvmmsg's message headers, made once (udp.cpp): a wake-up allocates nothing.
   struct receive_batch;
   std::unique_ptr<receive_batch> batch_;
+  /// The send queue: datagrams back to back in out_bytes_; kept between batches, so a
+  /// busy socket queues without allocating.
+  struct queued {
+    std::size_t offset;
+    std::size_t size;
+    endpoint to;
+    manager::send_handler done;
+    std::uint64_t cookie;  ///< manager::on_datagram_error() when no `done`
+  };
+  std::vector<queued> out_;
+  std::string out_bytes_;
+  struct send_batch;
+  std::unique_ptr<send_batch> send_batch_;
   bool closed_ = false;
 };
 
@@ -222,11 +246,14 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   transport_config cfg;
   message_handler handler;
   close_handler closed_handler;
+  datagram_error_handler datagram_error;
   bool started = false;
   bool stopped = false;
   connection_id next_id = 1;
   std::array<statistics, protocol_count> stat{};
 
+  /// manager::listeners_version(): raised when a socket is bound and at stop().
+  std::uint64_t listeners_version = 0;
   std::vector<std::shared_ptr<detail::udp_socket>> udp;
   std::vector<std::shared_ptr<detail::stream_acceptor>> acceptors;
   std::unordered_map<connection_id, std::shared_ptr<detail::stream_connection>> conns;
@@ -242,6 +269,12 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   std::unique_ptr<asio::ssl::context> tls_server, tls_client;
   std::error_code tls_client_error;
   std::size_t trust_store_loads = 0;
+
+  /// True while the handlers of a UDP receive batch run: UDP sends are queued on their
+  /// socket and leave together when the batch is done (flush_udp()).
+  bool udp_batching = false;
+  /// Sends what every UDP socket has queued.
+  void flush_udp();
 
   /// Reused for every parse: a message_view is large, and parses never nest.
   std::unique_ptr<parser::message_view> view = std::make_unique<parser::message_view>();
@@ -290,13 +323,15 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   void trace(std::string_view what, protocol p, const endpoint& peer, const endpoint& local,
              std::string_view bytes) const;
 
-  /// Sends `bytes`: a datagram leaves before it returns (the string is left as it was);
-  /// a stream send takes the string (moved from).
+  /// Sends `bytes`: a datagram leaves before it returns, or is copied to its socket's
+  /// queue during a receive batch (udp_batching); either way the string is left as it
+  /// was. A stream send takes the string (moved from).
   std::error_code send_to(std::string& bytes, protocol p, const endpoint& remote,
-                          const std::string& server_name, connection_id hint, send_handler done);
+                          const std::string& server_name, connection_id hint, send_handler done,
+                          std::uint64_t cookie = 0);
 
-  /// The buffer send_request and send_response serialize into: a datagram has left when
-  /// send_to returns, so one buffer serves every UDP send without an allocation each. A
+  /// The buffer send_request and send_response serialize into: a datagram has left (or
+  /// was copied to a queue) when send_to returns, so one buffer serves every UDP send without an allocation each. A
   /// send made while it is in use (from a log hook during a send) uses its own string.
   std::string send_buffer;
   bool send_buffer_busy = false;
@@ -308,6 +343,8 @@ struct manager::impl : std::enable_shared_from_this<manager::impl> {
   /// SIP message (not a flow), to make room for a new one. False when there is none.
   bool evict_stranger();
   void post_done(send_handler done, std::error_code ec, send_info info);
+  /// A queued datagram with a cookie and no handler failed: tell datagram_error, later.
+  void post_datagram_error(std::uint64_t cookie, std::error_code ec);
   detail::udp_socket* pick_udp(const endpoint& remote, connection_id hint);
 };
 

@@ -247,9 +247,17 @@ std::shared_ptr<stream_connection> manager::impl::find_connection(protocol p,
   return c->second;
 }
 
+void manager::impl::post_datagram_error(std::uint64_t cookie, std::error_code ec) {
+  if (cookie == 0 || !datagram_error) return;
+  // The handler is looked up when the call runs: one removed meanwhile is not called.
+  asio::post(io, [self = shared_from_this(), cookie, ec] {
+    if (self->datagram_error) self->datagram_error(cookie, ec);
+  });
+}
+
 std::error_code manager::impl::send_to(std::string& bytes, protocol p, const endpoint& remote,
                                        const std::string& server_name, connection_id hint,
-                                       send_handler done) {
+                                       send_handler done, std::uint64_t cookie) {
   auto refuse = [&](std::error_code ec) {
     return refuse_send(ec, p, remote.to_string(), bytes.size());
   };
@@ -267,6 +275,12 @@ std::error_code manager::impl::send_to(std::string& bytes, protocol p, const end
     if (bytes.size() > max_datagram) return refuse(error::message_too_large);
     if (logging(log_level::debug)) trace("SENT to", p, remote, u->local, bytes);
     info.connection = u->id;
+    if (udp_batching) {
+      // Inside a receive batch: leaves with the batch's other datagrams (udp.cpp); the
+      // outcome goes to `done`, a kernel refusal is counted and logged then.
+      u->queue(bytes, remote, std::move(done), cookie);
+      return {};
+    }
     if (auto ec = u->send(bytes, detail::to_udp(remote))) {
       ++s.send_errors;
       log_limited(detail::log_reason::send_failed, log_level::warning, [&] {
@@ -367,6 +381,10 @@ void manager::on_connection_closed(close_handler handler) {
   impl_->closed_handler = std::move(handler);
 }
 
+void manager::on_datagram_error(datagram_error_handler handler) {
+  impl_->datagram_error = std::move(handler);
+}
+
 std::error_code manager::start() {
   if (impl_->stopped) return error::not_started;
   impl_->started = true;
@@ -404,6 +422,7 @@ void manager::stop() {
   for (auto& [id, c] : conns) c->close("transport stopped", std::make_error_code(std::errc::operation_canceled));
   m.udp.clear();
   m.acceptors.clear();
+  ++m.listeners_version;
   m.conns.clear();
   m.by_remote.clear();
   m.gone_flows.clear();
@@ -419,6 +438,8 @@ std::vector<listener_info> manager::listeners() const {
   for (auto& a : impl_->acceptors) out.push_back({a->transport, a->local, a->id});
   return out;
 }
+
+std::uint64_t manager::listeners_version() const noexcept { return impl_->listeners_version; }
 
 std::string manager::via_sent_by(protocol transport, const endpoint& family_of) const {
   auto pick = [&](const endpoint& local) {
@@ -499,7 +520,7 @@ std::error_code manager::send_request(const parser::message& request, const targ
 }
 
 std::error_code manager::send_response(const parser::message& response, connection_id connection,
-                                       send_handler done) {
+                                       send_handler done, std::uint64_t cookie) {
   auto& m = *impl_;
   send_buffer_lease lease(m);
   std::string& bytes = lease.bytes();
@@ -539,7 +560,7 @@ std::error_code manager::send_response(const parser::message& response, connecti
   }
   if (!addr) addr = parse_ip(via->host);
   if (!addr) return refuse(error::unresolved_sent_by, *p);
-  return m.send_to(bytes, *p, {*addr, port}, {}, connection, std::move(done));
+  return m.send_to(bytes, *p, {*addr, port}, {}, connection, std::move(done), cookie);
 }
 
 std::error_code manager::send_bytes(std::string bytes, const target& to, send_handler done) {

@@ -534,6 +534,7 @@ std::error_code manager::impl::open_acceptor(const listen_point& lp) {
   auto a = std::make_shared<detail::stream_acceptor>(shared_from_this(), lp.transport,
                                                      std::move(acc));
   acceptors.push_back(a);
+  ++listeners_version;
   a->start();
   log(log_level::info, "listening on " + std::string(to_string(lp.transport)) + " " +
                            a->local.to_string());

@@ -25,6 +25,14 @@ struct udp_socket::receive_batch {
 #endif
 };
 
+struct udp_socket::send_batch {
+#ifdef __linux__
+  std::vector<mmsghdr> msgs;
+  std::vector<iovec> iov;
+  std::vector<sockaddr_storage> addrs;
+#endif
+};
+
 udp_socket::~udp_socket() = default;
 
 udp_socket::udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, connection_id id_)
@@ -37,7 +45,8 @@ udp_socket::udp_socket(std::shared_ptr<manager::impl> owner, udp::socket sock, c
       // is seen as such (truncated) instead of being parsed short.
       slot_size_(owner_->cfg.limits.max_message_size + 1),
       buffer_(slot_size_ * std::max<std::size_t>(1, owner_->cfg.udp_batch)),
-      batch_(std::make_unique<receive_batch>(std::max<std::size_t>(1, owner_->cfg.udp_batch))) {}
+      batch_(std::make_unique<receive_batch>(std::max<std::size_t>(1, owner_->cfg.udp_batch))),
+      send_batch_(std::make_unique<send_batch>()) {}
 
 void udp_socket::start() {
   sock_.non_blocking(true);
@@ -45,6 +54,7 @@ void udp_socket::start() {
 }
 
 void udp_socket::close() {
+  if (!closed_) flush();  // what the handlers of the current batch sent was accepted
   closed_ = true;
   boost::system::error_code ignored;
   sock_.close(ignored);
@@ -64,6 +74,79 @@ std::error_code udp_socket::send(std::string_view bytes, const udp::endpoint& to
   return ec;
 }
 
+void udp_socket::queue(std::string_view bytes, const endpoint& to, manager::send_handler done,
+                       std::uint64_t cookie) {
+  out_.push_back({out_bytes_.size(), bytes.size(), to, std::move(done), cookie});
+  out_bytes_.append(bytes);
+}
+
+void udp_socket::flush() {
+  if (out_.empty()) return;
+  auto& m = *owner_;
+  auto& s = m.st(protocol::udp);
+  // Nothing below queues (m.udp_batching is off), so out_ stays as it is until cleared.
+  auto outcome = [&](queued& q, std::error_code ec) {
+    if (ec) {
+      ++s.send_errors;
+      m.log_limited(log_reason::send_failed, log_level::warning, [&] {
+        return "UDP send of " + std::to_string(q.size) + " bytes to " + q.to.to_string() +
+               " failed: " + ec.message();
+      });
+    } else {
+      ++s.messages_out;
+      s.bytes_out += q.size;
+    }
+    if (ec && !q.done) {
+      m.post_datagram_error(q.cookie, ec);
+      return;
+    }
+    m.post_done(std::move(q.done), ec, send_info{protocol::udp, q.to, id});
+  };
+  const std::size_t n = out_.size();
+#ifdef __linux__
+  auto& b = *send_batch_;
+  if (b.msgs.size() < n) {
+    b.msgs.resize(n);
+    b.iov.resize(n);
+    b.addrs.resize(n);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const udp::endpoint ep = to_udp(out_[i].to);
+    std::memcpy(&b.addrs[i], ep.data(), ep.size());
+    b.iov[i] = {out_bytes_.data() + out_[i].offset, out_[i].size};
+    b.msgs[i] = {};
+    b.msgs[i].msg_hdr.msg_name = &b.addrs[i];
+    b.msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(ep.size());
+    b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
+    b.msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  std::size_t i = 0;
+  while (i < n) {
+    // UIO_MAXIOV (1,024) is the most one call takes.
+    const auto count = static_cast<unsigned>(std::min<std::size_t>(n - i, 1024));
+    const int sent = ::sendmmsg(sock_.native_handle(), &b.msgs[i], count, MSG_DONTWAIT);
+    if (sent > 0) {
+      for (std::size_t k = i; k < i + static_cast<std::size_t>(sent); ++k) outcome(out_[k], {});
+      i += static_cast<std::size_t>(sent);
+      continue;
+    }
+    const int err = sent < 0 ? errno : EIO;
+    if (err == EINTR) continue;
+    // sendmmsg reports an error only for the first datagram of a call: that one failed,
+    // the next call starts after it.
+    outcome(out_[i], std::error_code(err, std::system_category()));
+    ++i;
+  }
+#else
+  for (auto& q : out_) outcome(q, send({out_bytes_.data() + q.offset, q.size}, to_udp(q.to)));
+#endif
+  out_.clear();
+  out_bytes_.clear();
+  // A burst far above the usual does not pin its memory for good.
+  if (out_bytes_.capacity() > (std::size_t{1} << 20)) std::string().swap(out_bytes_);
+  if (out_.capacity() > 4096) std::vector<queued>().swap(out_);
+}
+
 namespace {
 
 endpoint from_sockaddr(const sockaddr_storage& ss) {
@@ -81,6 +164,22 @@ endpoint from_sockaddr(const sockaddr_storage& ss) {
   }
   return {};
 }
+
+}  // namespace
+
+namespace {
+
+/// Queues UDP sends while it lives. Not a flush in the destructor: a handler that throws
+/// leaves its datagrams for the next flush instead of sending from an unwinding stack.
+struct batch_scope {
+  explicit batch_scope(manager::impl& m) : m_(m) { m_.udp_batching = true; }
+  ~batch_scope() { m_.udp_batching = false; }
+  batch_scope(const batch_scope&) = delete;
+  batch_scope& operator=(const batch_scope&) = delete;
+
+ private:
+  manager::impl& m_;
+};
 
 }  // namespace
 
@@ -127,11 +226,16 @@ void udp_socket::drain() {
     const int n = ::recvmmsg(sock_.native_handle(), msgs.data(), static_cast<unsigned>(batch),
                              MSG_DONTWAIT, nullptr);
     if (n <= 0) break;  // EAGAIN (drained) or an ICMP error report: wait again
-    for (int i = 0; i < n && !closed_ && !m.stopped; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      handle(msgs[k].msg_len, (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0,
-             from_sockaddr(addrs[k]), buffer_.data() + k * slot_size_);
+    {
+      // What the handlers send leaves after the batch, in one sendmmsg per socket.
+      batch_scope scope(m);
+      for (int i = 0; i < n && !closed_ && !m.stopped; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        handle(msgs[k].msg_len, (msgs[k].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+               from_sockaddr(addrs[k]), buffer_.data() + k * slot_size_);
+      }
     }
+    m.flush_udp();
     budget -= std::min(budget, static_cast<std::size_t>(n));
     if (static_cast<std::size_t>(n) < batch) {
       drained = true;
@@ -163,6 +267,15 @@ void udp_socket::drain() {
 
 }  // namespace detail
 
+void manager::impl::flush_udp() {
+  // By index, and the socket held: a log hook called from flush() may stop the manager.
+  for (std::size_t i = 0; i < udp.size(); ++i) {
+    if (!udp[i]->has_queued()) continue;
+    auto u = udp[i];
+    u->flush();
+  }
+}
+
 std::error_code manager::impl::open_udp(const listen_point& lp) {
   auto addr = parse_ip(lp.address);
   if (!addr) return std::make_error_code(std::errc::invalid_argument);
@@ -185,6 +298,7 @@ std::error_code manager::impl::open_udp(const listen_point& lp) {
   if (ec) return ec;
   auto u = std::make_shared<detail::udp_socket>(shared_from_this(), std::move(sock), next_id++);
   udp.push_back(u);
+  ++listeners_version;
   u->start();
   log(log_level::info, "listening on UDP " + u->local.to_string());
   return {};

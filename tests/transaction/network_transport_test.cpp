@@ -285,3 +285,49 @@ TEST_CASE("A request to a WebSocket peer whose connection is gone fails its NICT
   CHECK(server.network.stats(net::protocol::ws).connections_opened == 0);
   CHECK(server.network.connection_count() == 0);
 }
+
+TEST_CASE("network_transport's Via sent-by follows the listeners as they change") {
+  // The sent-by is kept per protocol and address family; start() and stop() change the
+  // listeners, and the next request must see that.
+  asio::io_context io;
+  net::transport_config cfg;
+  cfg.listen = {{net::protocol::udp, "127.0.0.1", 0}};
+  cfg.log = sipkit::logger(sipkit::log_level::off);
+  net::manager network(io, cfg);
+  tx::network_transport tp(network);
+  const tx::endpoint to{"127.0.0.1", 5060, tx::transport_protocol::udp, 0};
+  const auto before = network.listeners_version();
+  CHECK(tp.via_sent_by(to).empty());  // nothing bound yet
+  REQUIRE_FALSE(network.start());
+  CHECK(network.listeners_version() != before);
+  const auto port = network.listeners().at(0).local.port;
+  CHECK(tp.via_sent_by(to) == "127.0.0.1:" + std::to_string(port));
+  CHECK(tp.via_sent_by(to) == "127.0.0.1:" + std::to_string(port));  // the kept one
+  CHECK(tp.via_sent_by({"::1", 5060, tx::transport_protocol::udp, 0}).empty());  // no IPv6 listener
+  network.stop();
+  CHECK(tp.via_sent_by(to).empty());
+}
+
+TEST_CASE("A server transaction learns that its UDP response, sent with a receive batch, failed") {
+  // §17.2.4: the 200 is answered from inside the receive batch, so it leaves after
+  // respond() returned; the kernel refuses it (a broadcast maddr without SO_BROADCAST)
+  // and the failure still reaches the transaction and its TU.
+  asio::io_context io;
+  loopback_stack server(io, net::protocol::udp);
+  net::transport_config cfg = loopback_stack::config_for(net::protocol::udp);
+  net::manager client(io, cfg);
+  REQUIRE_FALSE(client.start());
+  const auto c = client.listeners().at(0).local;
+  std::string req = "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n";
+  req += "Via: SIP/2.0/UDP " + c.to_string() + ";branch=z9hG4bK-maddr;maddr=255.255.255.255\r\n";
+  req += "Max-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n";
+  req += "Call-ID: batched-failure@example.com\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  net::target to;
+  to.transport = net::protocol::udp;
+  to.remote = {asio::ip::make_address("127.0.0.1"), server.port()};
+  REQUIRE_FALSE(client.send_bytes(req, to));
+  REQUIRE(run_until(io, [&] { return server.core.failures.size() == 1; }));
+  CHECK(server.core.requests.size() == 1);
+  CHECK(server.core.failures[0] == std::errc::permission_denied);
+  CHECK(server.network.stats(net::protocol::udp).send_errors == 1);
+}

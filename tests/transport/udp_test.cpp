@@ -1,5 +1,6 @@
 // UDP: round trips on IPv4 and IPv6 loopback, response routing, malformed input,
 // the UDP->TCP switch for large requests (RFC 3261 §18.1.1).
+#include <algorithm>
 #include <boost/asio/ip/udp.hpp>
 
 #include "transport/support.hpp"
@@ -305,4 +306,121 @@ TEST_CASE("debug level traces every message as SENT to / RECEIVED from") {
   CHECK(logs.contains("SENT to UDP " + s.to_string()));
   CHECK(logs.contains("RECEIVED from UDP " + s.to_string()));
   CHECK(logs.contains("OPTIONS sip:bob@example.com SIP/2.0"));
+}
+
+TEST_CASE("UDP datagrams sent while a receive batch is handled leave after it, in order") {
+  asio::io_context io;
+  log_capture logs;
+  manager server(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager client(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager other(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  inbox at_client, at_other;
+  at_client.attach(client);
+  at_other.attach(other);
+  REQUIRE(!server.start());
+  REQUIRE(!client.start());
+  REQUIRE(!other.start());
+  const endpoint s = bound(server, protocol::udp);
+  const endpoint c = bound(client, protocol::udp);
+  const endpoint o = bound(other, protocol::udp);
+
+  // Five datagrams from one handler: to the client, to another peer, to port 0 (the
+  // kernel refuses it with EINVAL), to the client again, to the other peer again.
+  std::vector<std::error_code> returned;
+  std::vector<std::error_code> outcomes(5, make_error_code(error::not_started));
+  std::uint64_t out_inside_handler = 99;
+  server.on_message([&](const incoming_message&) {
+    const endpoint dest[] = {c, o, {c.address, 0}, c, o};
+    for (std::size_t i = 0; i < 5; ++i) {
+      returned.push_back(server.send_bytes(
+          options_request("UDP", s.to_string(), "z9hG4bK-b" + std::to_string(i)),
+          to(protocol::udp, dest[i]),
+          [&outcomes, i](std::error_code ec, const send_info&) { outcomes[i] = ec; }));
+    }
+    out_inside_handler = server.stats(protocol::udp).messages_out;
+  });
+
+  REQUIRE(!client.send_bytes(options_request("UDP", c.to_string()), to(protocol::udp, s)));
+  REQUIRE(run_until(io, [&] { return at_client.items.size() == 2 && at_other.items.size() == 2; }));
+  REQUIRE(run_until(io, [&] {
+    return std::none_of(outcomes.begin(), outcomes.end(),
+                        [](std::error_code ec) { return ec == error::not_started; });
+  }));
+
+  // Queued, not sent, while the handler ran; each send accepted (the refusal came later).
+  CHECK(out_inside_handler == 0);
+  REQUIRE(returned.size() == 5);
+  for (const auto& ec : returned) CHECK(!ec);
+  // In the order sent, at each destination; the refused one did not stop the rest.
+  CHECK(at_client.items[0].msg.top_via()->branch == "z9hG4bK-b0");
+  CHECK(at_client.items[1].msg.top_via()->branch == "z9hG4bK-b3");
+  CHECK(at_other.items[0].msg.top_via()->branch == "z9hG4bK-b1");
+  CHECK(at_other.items[1].msg.top_via()->branch == "z9hG4bK-b4");
+  CHECK(!outcomes[0]);
+  CHECK(!outcomes[1]);
+  CHECK(outcomes[2] == std::errc::invalid_argument);
+  CHECK(!outcomes[3]);
+  CHECK(!outcomes[4]);
+  const auto st = server.stats(protocol::udp);
+  CHECK(st.messages_out == 4);
+  CHECK(st.send_errors == 1);
+  CHECK(logs.contains("failed"));
+}
+
+TEST_CASE("UDP datagrams queued in a receive batch still leave when the handler stops the manager") {
+  asio::io_context io;
+  log_capture logs;
+  manager server(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager client(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  inbox at_client;
+  at_client.attach(client);
+  REQUIRE(!server.start());
+  REQUIRE(!client.start());
+  const endpoint s = bound(server, protocol::udp);
+  const endpoint c = bound(client, protocol::udp);
+  server.on_message([&](const incoming_message&) {
+    CHECK(!server.send_bytes(options_request("UDP", s.to_string(), "z9hG4bK-last"),
+                             to(protocol::udp, c)));
+    server.stop();
+  });
+  REQUIRE(!client.send_bytes(options_request("UDP", c.to_string()), to(protocol::udp, s)));
+  REQUIRE(run_until(io, [&] { return at_client.items.size() == 1; }));
+  CHECK(at_client.items[0].msg.top_via()->branch == "z9hG4bK-last");
+  CHECK(server.stats(protocol::udp).messages_out == 1);
+}
+
+TEST_CASE("A batched UDP response the kernel refuses is reported by its cookie") {
+  asio::io_context io;
+  log_capture logs;
+  manager server(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  manager client(io, config_for({{protocol::udp, "127.0.0.1", 0}}, logs));
+  inbox at_client;
+  at_client.attach(client);
+  REQUIRE(!server.start());
+  REQUIRE(!client.start());
+  const endpoint s = bound(server, protocol::udp);
+  const endpoint c = bound(client, protocol::udp);
+  std::vector<std::pair<std::uint64_t, std::error_code>> errors;
+  server.on_datagram_error([&](std::uint64_t cookie, std::error_code ec) {
+    errors.emplace_back(cookie, ec);
+  });
+  std::error_code returned = make_error_code(error::not_started);
+  server.on_message([&](const incoming_message& in) {
+    // Two responses: one to a broadcast maddr (refused: no SO_BROADCAST), then the
+    // real one, each with a cookie and no handler.
+    auto bad = parser::make_response(in.to_message(), 200, {}, "t1");
+    auto via = std::string(bad.get(parser::header_id::via).value_or(""));
+    replace_top_via(bad, via + ";maddr=255.255.255.255");
+    returned = server.send_response(bad, in.connection, {}, 7);
+    CHECK(!server.send_response(parser::make_response(in.to_message(), 200, {}, "t2"),
+                                in.connection, {}, 8));
+  });
+  REQUIRE(!client.send_bytes(options_request("UDP", c.to_string()), to(protocol::udp, s)));
+  REQUIRE(run_until(io, [&] { return at_client.items.size() == 1 && errors.size() == 1; }));
+  CHECK(!returned);  // queued: the refusal came after
+  CHECK(errors[0].first == 7);
+  CHECK(errors[0].second == std::errc::permission_denied);
+  CHECK(at_client.items[0].msg.status_code() == 200);
+  CHECK(server.stats(protocol::udp).send_errors == 1);
+  CHECK(server.stats(protocol::udp).messages_out == 1);
 }

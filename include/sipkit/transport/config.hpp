@@ -155,7 +155,8 @@ struct transport_config {
   std::size_t max_write_queue_bytes = 1024 * 1024;
 
   /// Datagrams read per wake-up (recvmmsg batch on Linux); each slot holds
-  /// limits.max_message_size + 1 bytes.
+  /// limits.max_message_size + 1 bytes. What the handlers of one such batch send over UDP
+  /// leaves together after it (sendmmsg on Linux; manager.hpp "UDP send batching").
   std::size_t udp_batch = 16;
   /// SO_RCVBUF for UDP sockets (0 = system default). Raise it for bursts.
   std::size_t udp_receive_buffer = 4 * 1024 * 1024;

@@ -52,6 +52,15 @@
 //    error, counted in statistics::sends_refused and logged; none is dropped silently.
 //    A failed send never closes or stalls a UDP socket.
 //
+// UDP send batching: the datagrams sent from inside a message_handler called for a UDP
+// receive batch (up to transport_config::udp_batch datagrams read by one recvmmsg) are
+// copied to a queue per socket and leave together once the batch was handled, in the
+// order sent (one sendmmsg per socket on Linux), instead of one system call each. Such a
+// send returns success; a datagram the kernel then refuses is counted
+// (statistics::send_errors), logged and reported to its send_handler, and the datagrams
+// after it still go. Sends made anywhere else (timers, other handlers, the application)
+// leave before send_*() returns, their kernel errors returned.
+//
 // Threading: the manager runs on the io_context it is given and creates no threads. It is
 // not internally synchronised: call it from the thread running that io_context (or a
 // strand of it). Handlers are invoked on that thread.
@@ -187,6 +196,13 @@ class manager {
   void on_message(message_handler handler);
   /// Where connection closes are reported (see close_handler); none by default.
   void on_connection_closed(close_handler handler);
+  /// Where a datagram sent by send_response() with a `cookie` and without a send_handler
+  /// is reported when the kernel refused it after send_response() returned (UDP send
+  /// batching, see above): the cookie given and the error. Posted to the io_context, as
+  /// a send_handler is. Lets a caller with many responses in flight learn of a failure
+  /// without a send_handler (a std::function) per response. None by default.
+  using datagram_error_handler = std::function<void(std::uint64_t cookie, std::error_code)>;
+  void on_datagram_error(datagram_error_handler handler);
 
   /// Bind every listen point and start reading. Returns the first bind / TLS setup error
   /// (sockets already opened stay open; call stop() to give up); a listen point of a
@@ -203,6 +219,9 @@ class manager {
   /// first listener of that transport and family; a wildcard bind yields the address
   /// given here, empty when there is none).
   std::string via_sent_by(protocol transport, const endpoint& family_of) const;
+  /// Changes whenever the set of listeners does (start(), stop()): a caller that keeps
+  /// something derived from listeners() or via_sent_by() knows when to build it again.
+  std::uint64_t listeners_version() const noexcept;
 
   /// Send a request to a resolved target (RFC 3261 §18.1.1). A UDP request above
   /// udp_to_tcp_threshold goes over TCP with its top Via rewritten; a secure target only
@@ -224,8 +243,9 @@ class manager {
   /// once, counted (statistics::sends_refused) and logged; the socket stays usable.
   /// A response whose Via says WS/WSS goes on `connection` only: when that is gone it
   /// fails with error::flow_gone (RFC 7118 §5.2).
+  /// `cookie` (not 0) names the response to on_datagram_error().
   std::error_code send_response(const parser::message& response, connection_id connection = 0,
-                                send_handler done = {});
+                                send_handler done = {}, std::uint64_t cookie = 0);
   /// Send already-serialised bytes on a transport (tests, proxies forwarding as-is).
   std::error_code send_bytes(std::string bytes, const target& to, send_handler done = {});
 
