@@ -13,11 +13,15 @@
 //   proceeding|early hang_up                  cancel_invite; -> cancelling
 //   any UAC state  2xx (new dialog)           confirm it, drop the other early dialogs;
 //                                             offer in 2xx: offer_received, answer() ACKs;
+//                                             (an exchange the PRACK completed: its SDP
+//                                             is a repeat, not an offer, RFC 3262 §5)
 //                                             else send_ack; -> confirmed
 //   cancel_pending|cancelling 2xx             send_ack, send_request BYE; -> terminating
 //                                             (ends with error::cancelled, §9.1)
 //   confirmed..terminated 2xx same dialog     send_ack again (retransmitted 2xx, §13.2.2.4)
 //   any            2xx other dialog (fork)    send_ack + send_request BYE for that dialog
+//   proceeding|early reliable 1xx with SDP    no offer yet: offer_received; the PRACK
+//                                             (request/send_built) carries the answer
 //   calling..early 300-699                    -> terminated, ended{rejected}
 //   cancelling     487                        -> terminated, ended{cancelled}
 //   calling..cancelling INVITE failed         -> terminated, ended{408/503, the error}
@@ -119,6 +123,21 @@ message retry_later(message rsp) {
 
 int failure_status(std::error_code ec) {
   return ec == transaction::error::timeout ? 408 : 503;  // §8.1.3.1
+}
+
+/// RFC 3262 §5: the offer of a reliable 1xx (our INVITE had none) "MUST" be answered in
+/// the PRACK. A PRACK that carries a body while that offer is open is the answer; one
+/// without a body refuses the offer (the application had none to give). Any other PRACK
+/// leaves offer/answer alone. The error when `oa` does not take the answer.
+std::error_code answer_in_prack(offer_answer_state& oa, const message& prack) {
+  if (oa.current_state() != offer_answer_state::state::offer_received ||
+      oa.offer_carrier() != carrier::reliable_provisional)
+    return {};
+  if (!has_sdp(prack)) {
+    oa.offer_rejected();
+    return {};
+  }
+  return oa.answer_sent(carrier::prack, prack.body());
 }
 
 }  // namespace
@@ -525,6 +544,8 @@ invite_session::action_list invite_session::request(std::string_view method,
   }
   auto req = d->make_request(method);
   apply(req, options);
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_, req);
+  if (out.error) return out;
   send(out, pending_kind::other, std::move(req), d);
   return out;
 }
@@ -559,6 +580,8 @@ invite_session::action_list invite_session::send_built(message request, time_poi
     out.error = error::invalid_state;
     return out;
   }
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_, request);
+  if (out.error) return out;
   send(out, pending_kind::other, std::move(request), d);
   return out;
 }
@@ -1010,6 +1033,11 @@ invite_session::action_list invite_session::on_request(transaction::transaction_
       return out;
     default:
       incoming_.push_back({tx, request});
+      if (request.method() == parser::method::prack && has_sdp(request) &&
+          oa_.current_state() == offer_answer_state::state::offer_sent &&
+          oa_.offer_carrier() == carrier::reliable_provisional &&
+          !oa_.answer_received(carrier::prack, request.body()))  // RFC 3262 §5
+        out.items.push_back(answer_received{carrier::prack, &incoming_.back().request});
       out.items.push_back(request_received{tx, &incoming_.back().request});
       return out;
   }

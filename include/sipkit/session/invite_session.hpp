@@ -290,7 +290,9 @@ class invite_session {
   /// built by the dialog (Route, CSeq, Contact for target refreshes), completed by
   /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
   /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
-  /// empty: the confirmed dialog, else the first early one.
+  /// empty: the confirmed dialog, else the first early one. A PRACK while the offer of a
+  /// reliable 1xx awaits our answer (our INVITE had none, RFC 3262 §5) carries the answer
+  /// as its body; without a body it refuses that offer (same for send_built()).
   action_list request(std::string_view method, message_options options, time_point now,
                       std::string_view remote_tag = {});
   /// For the modules that build in-dialog requests from a dialog themselves (100rel's
