@@ -20,6 +20,7 @@
 //                                             (ends with error::cancelled, §9.1)
 //   confirmed..terminated 2xx same dialog     send_ack again (retransmitted 2xx, §13.2.2.4)
 //   any            2xx other dialog (fork)    send_ack + send_request BYE for that dialog
+//                                             (after a hang-up, with its headers)
 //   proceeding|early reliable 1xx with SDP    no offer yet: offer_received; the PRACK
 //                                             (request/send_built) carries the answer
 //   calling..early 300-699                    -> terminated, ended{rejected}
@@ -287,6 +288,9 @@ void invite_session::send_bye(action_list& out, time_point,
 
 std::vector<std::pair<std::string, std::string>> invite_session::take_hangup_headers() noexcept {
   if (!ep_) return {};
+  // UAC: until the INVITE transaction ends, another fork may still answer; the BYE that
+  // ends it carries the hang-up's headers too (ack_and_bye_fork).
+  if (uac_ && !invite_released_) return ep_->hangup_headers;
   return std::exchange(ep_->hangup_headers, {});
 }
 
@@ -447,6 +451,9 @@ invite_session::action_list invite_session::hang_up(message_options options, tim
       set_state(out, st::accepted_bye_pending, nullptr);
       break;
     case st::confirmed:
+      // A fork that answers later is hung up with them too (ack_and_bye_fork).
+      if (uac_ && !invite_released_ && !options.headers.empty())
+        ep().hangup_headers = options.headers;
       send_bye(out, now, std::move(options.headers));
       break;
     case st::cancel_pending:
@@ -801,7 +808,9 @@ void invite_session::ack_and_bye_fork(action_list& out, const message& response)
   send_ack sa{std::move(ack), d->next_hop_uri(), false};
   ep().fork_acks.emplace_back(rid->remote_tag, sa);
   out.items.push_back(std::move(sa));
-  send(out, pending_kind::fork_bye, d->make_request("BYE"), &*d);
+  auto bye = d->make_request("BYE");
+  for (const auto& [name, value] : ep().hangup_headers) bye.add(name, value);  // we hung up
+  send(out, pending_kind::fork_bye, std::move(bye), &*d);
 }
 
 invite_session::action_list invite_session::on_2xx_to_invite(const message& response,
@@ -1147,6 +1156,7 @@ message invite_session::on_invite_transaction_ended() noexcept {
     released = std::move(ep_->invite);
     ep_->invite = message{};
     std::vector<std::pair<std::string, send_ack>>().swap(ep_->fork_acks);
+    if (uac_) header_lines().swap(ep_->hangup_headers);  // no fork can answer now
   }
   release_episode();
   return released;
