@@ -78,8 +78,9 @@ void prack_binding::acknowledge_provisional(const call_ptr& c, const message& pr
   // retransmissions) and refuses the offer; a call without media is then hung up, as
   // §13.2.1 has a UAC do after an unacceptable offer in a 2xx.
   const auto& oa = c->session->offer_answer();
-  const bool offered = oa.current_state() == session::offer_answer_state::state::offer_received &&
-                       oa.offer_carrier() == session::offer_answer_state::carrier::reliable_provisional;
+  const bool offered =
+      oa.current_state() == session::offer_answer_state::state::offer_received &&
+      oa.offer_carrier() == session::offer_answer_state::carrier::reliable_provisional;
   if (offered && !answer.empty()) result.prack->set_body(answer, "application/sdp");
   ua_.call_binding_.send_built(c, std::move(*result.prack), call_then);
   if (!offered || !answer.empty()) return;

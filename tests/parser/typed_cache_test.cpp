@@ -3,11 +3,12 @@
 // value, each value field equal), for Via, name-addr with every URI part, and CSeq; views
 // outside the value and values too long for 16-bit offsets are not cached. The field
 // lists here are written out on their own, so a field the cache forgets shows up.
+#include "parser/typed_cache.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 
-#include "parser/typed_cache.hpp"
 #include "sipkit/parser/headers.hpp"
 
 using namespace sipkit::parser;
@@ -141,8 +142,7 @@ TEST_CASE("typed cache: a CSeq record decodes to its view", "[typed]") {
   CHECK(d.method == method::invite);
 }
 
-TEST_CASE("typed cache: views outside the value, or a value too long, are not cached",
-          "[typed]") {
+TEST_CASE("typed cache: views outside the value, or a value too long, are not cached", "[typed]") {
   const std::string value = "SIP/2.0/UDP host;branch=z9hG4bK1";
   via_view v;
   REQUIRE_FALSE(parse_via(value, v));

@@ -250,11 +250,10 @@ TEST_CASE("Pair: delayed offer in a reliable 183, answered in Alice's PRACK (RFC
                                        w.now()));
   REQUIRE(w.alice().s->offer_answer().current_state() ==
           sipkit::session::offer_answer_state::state::offer_received);
-  w.deliver(side::alice,
-            w.alice().s->request("PRACK",
-                                 {.body = std::string(answer_sdp),
-                                  .headers = {{"RAck", "7 314159 INVITE"}}},
-                                 w.now()));
+  w.deliver(side::alice, w.alice().s->request("PRACK",
+                                              {.body = std::string(answer_sdp),
+                                               .headers = {{"RAck", "7 314159 INVITE"}}},
+                                              w.now()));
   // Bob took the PRACK's body as the answer to his 183's offer.
   REQUIRE(w.bob().requests.size() == 1);
   REQUIRE(w.bob().requests[0].second == "PRACK");
@@ -276,6 +275,6 @@ TEST_CASE("Pair: delayed offer in a reliable 183, answered in Alice's PRACK (RFC
   REQUIRE(w.alice().s->offer_answer().local_sdp() == answer_sdp);
   REQUIRE(w.alice().s->offer_answer().remote_sdp() == offer_sdp);
   REQUIRE(w.bob().s->offer_answer().local_sdp() == offer_sdp);
-  REQUIRE(w.alice().events == std::vector<std::string>{"state:early", "completed:PRACK:200",
-                                                       "state:confirmed"});
+  REQUIRE(w.alice().events ==
+          std::vector<std::string>{"state:early", "completed:PRACK:200", "state:confirmed"});
 }
