@@ -213,8 +213,15 @@ class services final : public px::services {
 
   /// RFC 3263: an IP literal at once (no DNS), a name through the resolver.
   void resolve(std::uint64_t id, std::string_view uri) override {
-    if (flows)  // RFC 7118 §5.2: a WebSocket UA only on its flow (closed: flow_gone at once)
-      if (auto f = flows->find(uri)) return adapter->set_next_hops(id, {f->hop});
+    if (flows)  // RFC 7118 §5.2: a WebSocket UA only on its flow
+      if (auto f = flows->find(uri)) {
+        // Closed since the lookup (a later sequential branch, a slow Redis answer): fail the
+        // branch as set_targets would have, not with the 500 a send on it ends in.
+        if (!flows->is_open(*f))
+          return f->outbound ? adapter->fail_next_hop(id, 430, "Flow Failed")
+                             : adapter->fail_next_hop(id, 480, "WebSocket flow gone");
+        return adapter->set_next_hops(id, {f->hop});
+      }
     sipkit::parser::uri_view u;
     if (sipkit::parser::parse_uri(uri, u)) return adapter->set_next_hops(id, {});
     std::string_view host = u.host;

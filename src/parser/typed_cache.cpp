@@ -33,99 +33,89 @@ struct decoder {
 
 bool fits(std::string_view base) noexcept { return base.size() < 0xFFFF; }
 
-template <class F, class Uri, class Rec>
-void each(F&& f, Uri& u, Rec& r) {
-  f(u.raw, r.raw);
-  f(u.scheme_text, r.scheme_text);
-  f(u.user, r.user);
-  f(u.password, r.password);
-  f(u.host, r.host);
-  f(u.params, r.params);
-  f(u.headers, r.headers);
-  f(u.opaque, r.opaque);
-  f(u.transport_param, r.transport_param);
-  f(u.user_param, r.user_param);
-  f(u.method_param, r.method_param);
-  f(u.maddr_param, r.maddr_param);
-  f(u.ttl_param, r.ttl_param);
+// One visitor per record: the only list of its fields, for both directions, so encode
+// and decode cannot drift apart (a field added to one and not the other). `span(view's
+// field, record's field)` for each string_view, `value(view's field, record's field)` for
+// each field copied as it is. View and record are const on the side that is read.
+template <class Span, class Value, class Uri, class Rec>
+void each(Span&& span, Value&& value, Uri& u, Rec& r) {
+  span(u.raw, r.raw);
+  span(u.scheme_text, r.scheme_text);
+  span(u.user, r.user);
+  span(u.password, r.password);
+  span(u.host, r.host);
+  span(u.params, r.params);
+  span(u.headers, r.headers);
+  span(u.opaque, r.opaque);
+  span(u.transport_param, r.transport_param);
+  span(u.user_param, r.user_param);
+  span(u.method_param, r.method_param);
+  span(u.maddr_param, r.maddr_param);
+  span(u.ttl_param, r.ttl_param);
+  value(u.scheme, r.scheme);
+  value(u.host_type, r.host_type);
+  value(u.port, r.port);
+  value(u.lr, r.lr);
 }
+
+template <class Span, class Value, class Via, class Rec>
+void each_via(Span&& span, Value&& value, Via& v, Rec& r) {
+  span(v.raw, r.raw);
+  span(v.protocol_name, r.protocol_name);
+  span(v.protocol_version, r.protocol_version);
+  span(v.transport, r.transport);
+  span(v.host, r.host);
+  span(v.params, r.params);
+  span(v.branch, r.branch);
+  span(v.received, r.received);
+  span(v.rport, r.rport);
+  span(v.maddr, r.maddr);
+  span(v.ttl, r.ttl);
+  value(v.host_type, r.host_type);
+  value(v.has_rport, r.has_rport);
+  value(v.port, r.port);
+}
+
+template <class Span, class Value, class Addr, class Rec>
+void each_addr(Span&& span, Value&& value, Addr& v, Rec& r) {
+  span(v.raw, r.raw);
+  span(v.display_name, r.display_name);
+  span(v.params, r.params);
+  span(v.tag, r.tag);
+  span(v.expires, r.expires);
+  span(v.q, r.q);
+  each(span, value, v.uri, r.uri);
+  value(v.star, r.star);
+  value(v.angle_brackets, r.angle_brackets);
+  value(v.expires_not_a_number, r.expires_not_a_number);
+}
+
+// The value copies of the two directions.
+constexpr auto to_record = [](const auto& from, auto& to) noexcept { to = from; };
+constexpr auto to_view = [](auto& to, const auto& from) noexcept { to = from; };
 
 }  // namespace
 
 bool encode(const via_view& v, std::string_view base, via_record& out) noexcept {
   if (!fits(base)) return false;
   encoder e{base};
-  e(v.raw, out.raw);
-  e(v.protocol_name, out.protocol_name);
-  e(v.protocol_version, out.protocol_version);
-  e(v.transport, out.transport);
-  e(v.host, out.host);
-  e(v.params, out.params);
-  e(v.branch, out.branch);
-  e(v.received, out.received);
-  e(v.rport, out.rport);
-  e(v.maddr, out.maddr);
-  e(v.ttl, out.ttl);
-  out.host_type = v.host_type;
-  out.has_rport = v.has_rport;
-  out.port = v.port;
+  each_via(e, to_record, v, out);
   return e.ok;
 }
 
 void decode(const via_record& r, std::string_view base, via_view& v) noexcept {
-  decoder d{base};
-  d(v.raw, r.raw);
-  d(v.protocol_name, r.protocol_name);
-  d(v.protocol_version, r.protocol_version);
-  d(v.transport, r.transport);
-  d(v.host, r.host);
-  d(v.params, r.params);
-  d(v.branch, r.branch);
-  d(v.received, r.received);
-  d(v.rport, r.rport);
-  d(v.maddr, r.maddr);
-  d(v.ttl, r.ttl);
-  v.host_type = r.host_type;
-  v.has_rport = r.has_rport;
-  v.port = r.port;
+  each_via(decoder{base}, to_view, v, r);
 }
 
 bool encode(const name_addr_view& v, std::string_view base, addr_record& out) noexcept {
   if (!fits(base)) return false;
   encoder e{base};
-  e(v.raw, out.raw);
-  e(v.display_name, out.display_name);
-  e(v.params, out.params);
-  e(v.tag, out.tag);
-  e(v.expires, out.expires);
-  e(v.q, out.q);
-  each([&](std::string_view s, rel16& r) { e(s, r); }, v.uri, out.uri);
-  out.uri.scheme = v.uri.scheme;
-  out.uri.host_type = v.uri.host_type;
-  out.uri.port = v.uri.port;
-  out.uri.lr = v.uri.lr;
-  out.star = v.star;
-  out.angle_brackets = v.angle_brackets;
-  out.expires_not_a_number = v.expires_not_a_number;
+  each_addr(e, to_record, v, out);
   return e.ok;
 }
 
 void decode(const addr_record& r, std::string_view base, name_addr_view& v) noexcept {
-  decoder d{base};
-  d(v.raw, r.raw);
-  d(v.display_name, r.display_name);
-  d(v.params, r.params);
-  d(v.tag, r.tag);
-  d(v.expires, r.expires);
-  d(v.q, r.q);
-  each([&](std::string_view& s, const rel16& x) { d(s, x); }, v.uri, r.uri);
-  v.uri.scheme = r.uri.scheme;
-  v.uri.host_type = r.uri.host_type;
-  v.uri.port = r.uri.port;
-  v.uri.lr = r.uri.lr;
-  v.star = r.star;
-  v.angle_brackets = r.angle_brackets;
-  v.expires_not_a_number = r.expires_not_a_number;
+  each_addr(decoder{base}, to_view, v, r);
 }
 
 bool encode(const cseq_view& v, std::string_view base, cseq_record& out) noexcept {

@@ -27,6 +27,10 @@ void asio_adapter::set_next_hops(std::uint64_t resolution, std::vector<endpoint>
   with_core([&](core& c, time_point now) { c.set_next_hops(resolution, std::move(hops), now); });
 }
 
+void asio_adapter::fail_next_hop(std::uint64_t resolution, int status, std::string_view reason) {
+  with_core([&](core& c, time_point now) { c.fail_next_hop(resolution, status, reason, now); });
+}
+
 void asio_adapter::on_receive(parser::message msg, const endpoint& source) {
   with_core([&](core& c, time_point now) { c.on_receive(std::move(msg), source, now); });
 }

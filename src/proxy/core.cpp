@@ -28,6 +28,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -367,6 +369,20 @@ struct core::impl {
     settle(cid);
   }
 
+  /// The binding knows why `rid`'s next hop cannot be reached (RFC 5626 §5.3: a flow
+  /// that is gone): the branch ends with that response of ours, not the 503 of a send.
+  void fail_next_hop(std::uint64_t rid, int status, std::string_view reason) {
+    auto it = resolutions_.find(rid);
+    if (it == resolutions_.end()) return;
+    resolution r = std::move(it->second);
+    resolutions_.erase(it);
+    if (r.stateless) return;  // stateless: nothing to answer (§16.11)
+    context* c = find_context(r.ref.context);
+    if (!c || c->branches[r.ref.index].state != branch_state::resolving) return;
+    complete_with(r.ref, status, reason);
+    settle(r.ref.context);
+  }
+
   void set_next_hops(std::uint64_t rid, std::vector<endpoint> hops) {
     auto it = resolutions_.find(rid);
     if (it == resolutions_.end()) return;
@@ -442,13 +458,13 @@ struct core::impl {
 
   /// Branch `ref` ends with a response of our own making (408 Timer C / timeout, 503,
   /// 487 for a branch that never started).
-  void complete_with(branch_ref ref, int code) {
+  void complete_with(branch_ref ref, int code, std::string_view reason = {}) {
     context* c = find_context(ref.context);
     if (!c) return;
     branch& b = c->branches[ref.index];
     b.state = branch_state::completed;
     disarm_timer_c(b);
-    c->finals.push_back(parser::make_response(c->request, code, {}, c->loop.substr(0, 10)));
+    c->finals.push_back(parser::make_response(c->request, code, reason, c->loop.substr(0, 10)));
   }
 
   void send_upstream(context& c, parser::message response) {
@@ -906,6 +922,14 @@ void core::respond(std::uint64_t lookup, parser::message response, time_point no
 void core::set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops, time_point now) {
   impl::entry_guard guard(*impl_, now);
   impl_->set_next_hops(resolution, std::move(hops));
+}
+
+void core::fail_next_hop(std::uint64_t resolution, int status, std::string_view reason,
+                         time_point now) {
+  if (status < 300 || status > 699)
+    throw std::invalid_argument("proxy::core::fail_next_hop: not a 3xx-6xx status");
+  impl::entry_guard guard(*impl_, now);
+  impl_->fail_next_hop(resolution, status, reason);
 }
 
 transaction::manager& core::manager() noexcept { return impl_->mgr_; }

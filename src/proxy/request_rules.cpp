@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "sipkit/dialog/dialog.hpp"
 #include "sipkit/parser/headers.hpp"
 #include "sipkit/parser/uri.hpp"
 
@@ -21,28 +22,8 @@ std::string_view trim(std::string_view s) {
 }
 
 void split_into(std::string_view value, std::vector<std::string>& out) {
-  bool quoted = false;
-  int angle = 0;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (quoted) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        quoted = false;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == '<') {
-      ++angle;
-    } else if (c == '>') {
-      if (angle > 0) --angle;
-    } else if (c == ',' && angle == 0) {
-      if (auto e = trim(value.substr(start, i - start)); !e.empty()) out.emplace_back(e);
-      start = i + 1;
-    }
-  }
-  if (auto e = trim(value.substr(start)); !e.empty()) out.emplace_back(e);
+  // The stack's one comma rule (commas inside quoted strings and < > do not split).
+  for (auto e : dialog::split_address_list(value)) out.emplace_back(e);
 }
 
 std::string join(const std::vector<std::string>& entries) {

@@ -13,11 +13,16 @@
 //   proceeding|early hang_up                  cancel_invite; -> cancelling
 //   any UAC state  2xx (new dialog)           confirm it, drop the other early dialogs;
 //                                             offer in 2xx: offer_received, answer() ACKs;
+//                                             (an exchange the PRACK completed: its SDP
+//                                             is a repeat, not an offer, RFC 3262 §5)
 //                                             else send_ack; -> confirmed
 //   cancel_pending|cancelling 2xx             send_ack, send_request BYE; -> terminating
 //                                             (ends with error::cancelled, §9.1)
 //   confirmed..terminated 2xx same dialog     send_ack again (retransmitted 2xx, §13.2.2.4)
 //   any            2xx other dialog (fork)    send_ack + send_request BYE for that dialog
+//                                             (after a hang-up, with its headers)
+//   proceeding|early reliable 1xx with SDP    no offer yet: offer_received; the PRACK
+//                                             (request/send_built) carries the answer
 //   calling..early 300-699                    -> terminated, ended{rejected}
 //   cancelling     487                        -> terminated, ended{cancelled}
 //   calling..cancelling INVITE failed         -> terminated, ended{408/503, the error}
@@ -119,6 +124,21 @@ message retry_later(message rsp) {
 
 int failure_status(std::error_code ec) {
   return ec == transaction::error::timeout ? 408 : 503;  // §8.1.3.1
+}
+
+/// RFC 3262 §5: the offer of a reliable 1xx (our INVITE had none) "MUST" be answered in
+/// the PRACK. A PRACK that carries a body while that offer is open is the answer; one
+/// without a body refuses the offer (the application had none to give). Any other PRACK
+/// leaves offer/answer alone. The error when `oa` does not take the answer.
+std::error_code answer_in_prack(offer_answer_state& oa, const message& prack) {
+  if (oa.current_state() != offer_answer_state::state::offer_received ||
+      oa.offer_carrier() != carrier::reliable_provisional)
+    return {};
+  if (!has_sdp(prack)) {
+    oa.offer_rejected();
+    return {};
+  }
+  return oa.answer_sent(carrier::prack, prack.body());
 }
 
 }  // namespace
@@ -268,6 +288,9 @@ void invite_session::send_bye(action_list& out, time_point,
 
 std::vector<std::pair<std::string, std::string>> invite_session::take_hangup_headers() noexcept {
   if (!ep_) return {};
+  // UAC: until the INVITE transaction ends, another fork may still answer; the BYE that
+  // ends it carries the hang-up's headers too (ack_and_bye_fork).
+  if (uac_ && !invite_released_) return ep_->hangup_headers;
   return std::exchange(ep_->hangup_headers, {});
 }
 
@@ -428,6 +451,9 @@ invite_session::action_list invite_session::hang_up(message_options options, tim
       set_state(out, st::accepted_bye_pending, nullptr);
       break;
     case st::confirmed:
+      // A fork that answers later is hung up with them too (ack_and_bye_fork).
+      if (uac_ && !invite_released_ && !options.headers.empty())
+        ep().hangup_headers = options.headers;
       send_bye(out, now, std::move(options.headers));
       break;
     case st::cancel_pending:
@@ -525,6 +551,8 @@ invite_session::action_list invite_session::request(std::string_view method,
   }
   auto req = d->make_request(method);
   apply(req, options);
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_, req);
+  if (out.error) return out;
   send(out, pending_kind::other, std::move(req), d);
   return out;
 }
@@ -559,6 +587,8 @@ invite_session::action_list invite_session::send_built(message request, time_poi
     out.error = error::invalid_state;
     return out;
   }
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_, request);
+  if (out.error) return out;
   send(out, pending_kind::other, std::move(request), d);
   return out;
 }
@@ -778,7 +808,9 @@ void invite_session::ack_and_bye_fork(action_list& out, const message& response)
   send_ack sa{std::move(ack), d->next_hop_uri(), false};
   ep().fork_acks.emplace_back(rid->remote_tag, sa);
   out.items.push_back(std::move(sa));
-  send(out, pending_kind::fork_bye, d->make_request("BYE"), &*d);
+  auto bye = d->make_request("BYE");
+  for (const auto& [name, value] : ep().hangup_headers) bye.add(name, value);  // we hung up
+  send(out, pending_kind::fork_bye, std::move(bye), &*d);
 }
 
 invite_session::action_list invite_session::on_2xx_to_invite(const message& response,
@@ -1010,6 +1042,11 @@ invite_session::action_list invite_session::on_request(transaction::transaction_
       return out;
     default:
       incoming_.push_back({tx, request});
+      if (request.method() == parser::method::prack && has_sdp(request) &&
+          oa_.current_state() == offer_answer_state::state::offer_sent &&
+          oa_.offer_carrier() == carrier::reliable_provisional &&
+          !oa_.answer_received(carrier::prack, request.body()))  // RFC 3262 §5
+        out.items.push_back(answer_received{carrier::prack, &incoming_.back().request});
       out.items.push_back(request_received{tx, &incoming_.back().request});
       return out;
   }
@@ -1119,6 +1156,7 @@ message invite_session::on_invite_transaction_ended() noexcept {
     released = std::move(ep_->invite);
     ep_->invite = message{};
     std::vector<std::pair<std::string, send_ack>>().swap(ep_->fork_acks);
+    if (uac_) header_lines().swap(ep_->hangup_headers);  // no fork can answer now
   }
   release_episode();
   return released;

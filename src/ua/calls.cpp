@@ -121,14 +121,23 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
       using carrier = session::offer_answer_state::carrier;
       if (offer->carrier == carrier::reinvite || offer->carrier == carrier::update) {
         on_offer(c, offer->message->body(), offer->message);
-      } else if (offer->carrier == carrier::success && c->session) {
+      } else if ((offer->carrier == carrier::success ||
+                  offer->carrier == carrier::reliable_provisional) &&
+                 c->session) {
         // Our INVITE had no offer: the 2xx offers, the ACK answers (§13.2.1), with the
         // application's answer when it gave a way to make one, else from our media.
+        // A reliable 1xx that offers is answered alike, in its PRACK (RFC 3262 §5):
+        // provisional_received follows and takes answer_.
         std::string mine;
         if (c->extras && c->extras->answer_offer)
           mine = c->extras->answer_offer(offer->message->body());
         if (mine.empty()) on_offer(c, offer->message->body(), offer->message);
         else answer_status_ = 0;
+        if (offer->carrier == carrier::reliable_provisional) {
+          if (!mine.empty()) answer_ = std::move(mine);
+          if (answer_status_) answer_.clear();
+          continue;
+        }
         run(c, c->session->answer(!mine.empty()     ? std::string_view(mine)
                                   : answer_status_ ? std::string_view{}
                                                    : std::string_view(answer_),
@@ -139,7 +148,8 @@ void call_binding::run(const call_ptr& c, session_actions actions, client_op* op
       answer_ = c->session ? c->session->offer_answer().local_sdp() : std::string{};
       answer_status_ = 0;
     } else if (auto* pr = std::get_if<S::provisional_received>(&a)) {
-      if (ua_.config_.reliable_provisionals) ua_.prack_.acknowledge_provisional(c, *pr->response);
+      if (ua_.config_.reliable_provisionals)
+        ua_.prack_.acknowledge_provisional(c, *pr->response, answer_);
     } else if (auto* in = std::get_if<S::request_received>(&a)) {
       on_request_received(c, in->tx, *in->request);
     } else if (auto* done = std::get_if<S::request_completed>(&a)) {

@@ -17,6 +17,15 @@ std::shared_ptr<const parser::message> keep(const parser::message* m) {
   return m ? std::make_shared<const parser::message>(*m) : nullptr;
 }
 
+/// The event's texts as views into its own copy of the message (agent_event's doc): every
+/// event that has a body or a Content-Type takes them from the message it carries.
+void view_texts(agent_event& e, std::string_view content_type, std::string_view body) {
+  if (!e.message) return;
+  if (!content_type.empty())
+    e.content_type = e.message->get(parser::header_id::content_type).value_or("");
+  if (!body.empty()) e.body = e.message->body();
+}
+
 }  // namespace
 
 event_queue::~event_queue() {
@@ -78,10 +87,9 @@ std::function<void(const call_event&)> queue_call_events(user_agent::impl& ua,
     e.call_what = ev.what;
     e.state = ev.state;
     e.status = ev.status;
-    e.content_type = ev.content_type;
-    e.body = ev.body;
     e.target = ev.target;
     e.message = keep(ev.message);
+    view_texts(e, ev.content_type, ev.body);
     (void)ua.events_.push(std::move(e));
   };
 }
@@ -112,9 +120,8 @@ std::function<void(const notify_event&)> queue_notifications(
     e.notify_state = ev.state;
     e.reason = ev.reason;
     e.expires = ev.expires;
-    e.content_type = ev.content_type;
-    e.body = ev.body;
     e.message = keep(ev.message);
+    view_texts(e, ev.content_type, ev.body);
     (void)ua.events_.push(std::move(e));
   };
 }
@@ -125,10 +132,9 @@ std::function<void(const message_event&)> queue_messages(user_agent::impl& ua) {
     e.what = agent_event::kind::message;
     e.from = ev.from;
     e.to = ev.to;
-    e.content_type = ev.content_type;
-    e.body = ev.body;
     e.source = ev.source;
     e.message = keep(ev.request);
+    view_texts(e, ev.content_type, ev.body);
     e.request = e.message;
     (void)ua.events_.push(std::move(e));
   };

@@ -29,7 +29,11 @@ class prack_binding {
   /// The call's timer fired with a 18x retransmission (or the 504 at 64*T1) due.
   void on_timer(const call_ptr& c, tx::time_point now);
   void on_prack(const call_ptr& c, tx::transaction_id id, const parser::message& req);
-  void acknowledge_provisional(const call_ptr& c, const parser::message& provisional);
+  /// A 1xx to our INVITE: an in-order reliable one gets its PRACK. When the 1xx offered
+  /// (our INVITE had none, RFC 3262 §5) the PRACK carries `answer` (borrowed for the
+  /// call; empty: none acceptable, the offer is refused and the call hung up).
+  void acknowledge_provisional(const call_ptr& c, const parser::message& provisional,
+                               std::string_view answer);
 
  private:
   user_agent::impl& ua_;

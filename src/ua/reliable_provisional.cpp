@@ -7,7 +7,8 @@
 // retransmitted at T1 doubling); without a PRACK after 64*T1 the INVITE is refused with
 // 504 (§3: "SHOULD reject ... with a 5xx"). PRACKs are answered as the module says (200 /
 // 481). UAC: INVITEs say Supported: 100rel; each in-order reliable 18x is acknowledged by
-// a PRACK in its early dialog.
+// a PRACK in its early dialog, which answers the 18x's offer when our INVITE had none
+// (RFC 3262 §5).
 #include "sipkit/session/reliable_provisional.hpp"
 
 #include "sipkit/dialog/dialog.hpp"
@@ -62,7 +63,8 @@ void prack_binding::on_prack(const call_ptr& c, tx::transaction_id id, const mes
   ua_.call_binding_.respond(c, id, result.status);
 }
 
-void prack_binding::acknowledge_provisional(const call_ptr& c, const message& provisional) {
+void prack_binding::acknowledge_provisional(const call_ptr& c, const message& provisional,
+                                            std::string_view answer) {
   if (!session::requires_100rel(provisional)) return;
   auto rid = sipkit::dialog::incoming_response_dialog_id(provisional);
   if (!rid || !c->session) return;
@@ -71,7 +73,25 @@ void prack_binding::acknowledge_provisional(const call_ptr& c, const message& pr
   if (!c->prack_uac) c->prack_uac = std::make_unique<session::reliable_provisional_uac>();
   auto result = c->prack_uac->on_provisional(provisional, *d);
   if (!result.prack) return;
+  // RFC 3262 §5: the 1xx offered (the session took it as the pending offer): the PRACK
+  // answers it. With no acceptable answer the PRACK still goes (it stops the 1xx's
+  // retransmissions) and refuses the offer; a call without media is then hung up, as
+  // §13.2.1 has a UAC do after an unacceptable offer in a 2xx.
+  const auto& oa = c->session->offer_answer();
+  const bool offered =
+      oa.current_state() == session::offer_answer_state::state::offer_received &&
+      oa.offer_carrier() == session::offer_answer_state::carrier::reliable_provisional;
+  if (offered && !answer.empty()) result.prack->set_body(answer, "application/sdp");
   ua_.call_binding_.send_built(c, std::move(*result.prack), call_then);
+  if (!offered || !answer.empty()) return;
+  ua_.peer_log("no answer", log_level::warning,
+               "no acceptable answer to the offer of a reliable 18x: hanging up");
+  boost::asio::post(ua_.io_, [this, alive = std::weak_ptr<int>(ua_.lifetime_), c] {
+    if (alive.expired()) return;
+    hangup_options o;
+    o.reason = "SIP;cause=488;text=\"Not Acceptable Here\"";
+    ua_.call_binding_.hangup(c, std::move(o), {});
+  });
 }
 
 }  // namespace sipkit::ua

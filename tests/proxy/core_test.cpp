@@ -790,6 +790,37 @@ TEST_CASE("A next hop that resolves to nothing fails its branch") {
   REQUIRE(f.sent_to(caller, "500"));
 }
 
+TEST_CASE("A next hop the binding fails (a flow gone) reaches the caller as 430, not 500") {
+  proxy_fixture f;
+  f.svc.async = true;
+  f.receive(caller_request(), caller);
+  f.proxy->set_targets(f.svc.lookups[0].first, {{"sip:bob@192.0.2.20;transport=ws", 1.0}},
+                       f.clock.now());
+  REQUIRE(f.svc.resolutions.size() == 1);
+  // RFC 5626 §5.3: the outbound flow closed between the lookup and the send.
+  f.proxy->fail_next_hop(f.svc.resolutions[0].first, 430, "Flow Failed", f.clock.now());
+  auto* up = f.sent_to(caller, "430");
+  REQUIRE(up);
+  CHECK(up->msg.reason_phrase() == "Flow Failed");
+  CHECK_FALSE(f.sent_to(caller, "500"));
+  // Nothing went towards Bob; the resolution is spent.
+  f.proxy->set_next_hops(f.svc.resolutions[0].first, {bob_phone}, f.clock.now());
+  CHECK(f.tp.sent().size() == 2);  // the 100 and the 430
+}
+
+TEST_CASE("A failed next hop without outbound reaches the caller as 480, its usual phrase") {
+  proxy_fixture f;
+  f.svc.async = true;
+  f.receive(caller_request(), caller);
+  f.proxy->set_targets(f.svc.lookups[0].first, {{"sip:bob@192.0.2.20;transport=ws", 1.0}},
+                       f.clock.now());
+  f.proxy->fail_next_hop(f.svc.resolutions[0].first, 480, {}, f.clock.now());
+  auto* up = f.sent_to(caller, "480");
+  REQUIRE(up);
+  CHECK(up->msg.reason_phrase() == "Temporarily Unavailable");
+  CHECK_THROWS_AS(f.proxy->fail_next_hop(1, 200, {}, f.clock.now()), std::invalid_argument);
+}
+
 TEST_CASE("Stateless: Record-Route and the 2xx ACK by Route, no transaction either way") {
   auto cfg = default_config();
   cfg.stateless = true;

@@ -281,3 +281,25 @@ TEST_CASE("§16.7 step 7: the challenges of every 401 and 407 are merged into th
                                         "Digest realm=\"c.example.com\", nonce=\"3\""});
   CHECK(prx == std::vector<std::string>{"Digest realm=\"b.example.com\", nonce=\"2\""});
 }
+
+TEST_CASE("header_list: commas inside quoted strings and < > do not split; entries trimmed") {
+  auto m = caller_request();
+  m.remove(header_id::route);
+  m.add(header_id::route, "\"Edge, West\" <sip:a.example.com;lr> ,<sip:b.example.com?x=1,2;lr>");
+  m.add(header_id::route, "  <sip:c.example.com;lr>,, \"q\\\"uote, d\" <sip:d.example.com>  ");
+  CHECK(proxy::header_list(m, header_id::route) ==
+        std::vector<std::string>{"\"Edge, West\" <sip:a.example.com;lr>",
+                                 "<sip:b.example.com?x=1,2;lr>", "<sip:c.example.com;lr>",
+                                 "\"q\\\"uote, d\" <sip:d.example.com>"});
+}
+
+TEST_CASE("add_path: a Path entry goes on top of the Path list, kept whole") {
+  auto m = caller_request();
+  m.add("Path", "\"P, 1\" <sip:p1.example.com;lr>, <sip:p2.example.com;lr>");
+  proxy::add_path(m, "sip:192.0.2.10:5060;lr");
+  CHECK(m.get("Path") ==
+        "<sip:192.0.2.10:5060;lr>, \"P, 1\" <sip:p1.example.com;lr>, <sip:p2.example.com;lr>");
+  int paths = 0;
+  for (const auto& f : m.fields()) paths += parser::iequals(m.name_of(f), "Path") ? 1 : 0;
+  CHECK(paths == 1);
+}

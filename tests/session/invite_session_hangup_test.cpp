@@ -34,8 +34,9 @@ struct uac_call {
     invite_id = sent[0].id;
     invite = sent[0].request;
   }
-  const invite_session::action_list& respond(int code, std::string_view sdp = {}) {
-    responses.push_back(bob_response(invite, code, sdp));
+  const invite_session::action_list& respond(int code, std::string_view sdp = {},
+                                             std::string_view tag = bob_tag) {
+    responses.push_back(bob_response(invite, code, sdp, tag));
     return d.run(d.session().on_response(invite_id, responses.back(), d.now()));
   }
   /// The CANCEL the transaction layer builds for `a`: the INVITE with the Via the
@@ -132,6 +133,59 @@ TEST_CASE("Confirmed hang-up with a Reason: the BYE carries it") {
   REQUIRE(byes.size() == 1);
   CHECK(byes[0].request.get("Reason") == elsewhere);
   CHECK(byes[0].request.get("X-Billing") == "7");
+}
+
+TEST_CASE("A second fork's 2xx after a CANCEL with a Reason: its BYE carries it too") {
+  uac_call c;
+  c.respond(180, {}, "fork1");
+  c.respond(180, {}, "fork2");
+  c.d.run(c.d.session().hang_up(hangup_headers(), c.d.now()));
+  c.respond(200, answer_sdp, "fork1");
+  REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.get("Reason") == elsewhere);
+  c.d.advance(1s);
+  c.respond(200, answer_sdp, "fork2");
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].ack.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  auto byes = c.d.last_of<invite_session::send_request>();
+  REQUIRE(byes.size() == 1);
+  CHECK(byes[0].request.serialize() ==
+        "BYE sip:bob@192.0.2.4 SIP/2.0\r\n"
+        "Route: <sip:ss1.example.com;lr>\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+        "To: Bob <sip:bob@biloxi.example.com>;tag=fork2\r\n"
+        "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+        "CSeq: 314160 BYE\r\n"
+        "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
+        "X-Billing: 7\r\n"
+        "Content-Length: 0\r\n"
+        "\r\n");
+}
+
+TEST_CASE("Confirmed hang-up with a Reason: a fork answering afterwards gets it in its BYE") {
+  uac_call c;
+  c.respond(200, answer_sdp, "fork1");
+  c.d.run(c.d.session().hang_up(hangup_headers(), c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.get("Reason") == elsewhere);
+  c.respond(200, answer_sdp, "fork2");
+  auto byes = c.d.last_of<invite_session::send_request>();
+  REQUIRE(byes.size() == 1);
+  CHECK(byes[0].request.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  CHECK(byes[0].request.get("Reason") == elsewhere);
+  CHECK(byes[0].request.get("X-Billing") == "7");
+  CHECK(lines(byes[0].request, "Reason") == 1);
+}
+
+TEST_CASE("A fork answering a live call gets a BYE without headers of its own") {
+  uac_call c;
+  c.respond(200, answer_sdp, "fork1");
+  c.respond(200, answer_sdp, "fork2");
+  auto byes = c.d.last_of<invite_session::send_request>();
+  REQUIRE(byes.size() == 1);
+  CHECK(byes[0].request.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  CHECK(lines(byes[0].request, "Reason") == 0);
+  CHECK(lines(byes[0].request, "X-Billing") == 0);
 }
 
 TEST_CASE("UAS hang-up with a Reason before the ACK: the BYE sent at the ACK carries it") {

@@ -239,3 +239,42 @@ TEST_CASE("Pair: an UPDATE in the early dialog, then the call, then Alice's BYE"
   REQUIRE(w.bob().s->current_state() == st::terminated);
   REQUIRE(w.alice().s->offer_answer().remote_sdp() == "v=0 b-update");
 }
+
+TEST_CASE("Pair: delayed offer in a reliable 183, answered in Alice's PRACK (RFC 3262 §5)") {
+  wire w("");
+  w.deliver(side::alice, w.alice().s->start(w.now()));
+  w.deliver(side::bob, w.bob().s->ring(183,
+                                       {.body = std::string(offer_sdp),
+                                        .headers = {{"Require", "100rel"}, {"RSeq", "7"}},
+                                        .reliable = true},
+                                       w.now()));
+  REQUIRE(w.alice().s->offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::offer_received);
+  w.deliver(side::alice, w.alice().s->request("PRACK",
+                                              {.body = std::string(answer_sdp),
+                                               .headers = {{"RAck", "7 314159 INVITE"}}},
+                                              w.now()));
+  // Bob took the PRACK's body as the answer to his 183's offer.
+  REQUIRE(w.bob().requests.size() == 1);
+  REQUIRE(w.bob().requests[0].second == "PRACK");
+  REQUIRE(w.bob().s->offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(w.bob().s->offer_answer().answer_carrier() ==
+          sipkit::session::offer_answer_state::carrier::prack);
+  REQUIRE(w.bob().s->offer_answer().remote_sdp() == answer_sdp);
+  w.deliver(side::bob, w.bob().s->respond(w.bob().requests[0].first, 200, {}, w.now()));
+  // The 200 repeats Bob's description; nobody offers again, the ACK carries nothing.
+  w.deliver(side::bob, w.bob().s->accept({.body = std::string(offer_sdp)}, w.now()));
+  REQUIRE(w.ladder ==
+          ladder_t{"A>B INVITE", "B>A 183", "A>B PRACK", "B>A 200", "B>A 200", "A>B ACK"});
+  REQUIRE(w.alice().s->current_state() == st::confirmed);
+  REQUIRE(w.bob().s->current_state() == st::confirmed);
+  for (auto* p : {&w.alice(), &w.bob()})
+    REQUIRE(p->s->offer_answer().current_state() ==
+            sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(w.alice().s->offer_answer().local_sdp() == answer_sdp);
+  REQUIRE(w.alice().s->offer_answer().remote_sdp() == offer_sdp);
+  REQUIRE(w.bob().s->offer_answer().local_sdp() == offer_sdp);
+  REQUIRE(w.alice().events ==
+          std::vector<std::string>{"state:early", "completed:PRACK:200", "state:confirmed"});
+}

@@ -3,6 +3,7 @@
 
 #include "session/support/messages.hpp"
 #include "sipkit/session/error.hpp"
+#include "sipkit/session/reliable_provisional.hpp"
 #include "sipkit/transaction/error.hpp"
 
 using namespace sipkit::test;
@@ -237,6 +238,124 @@ TEST_CASE("UAC: a reliable 183 with SDP answers the INVITE's offer") {
   uac_call u;
   u.respond(183, answer_sdp);
   REQUIRE(u.d.last_of<invite_session::answer_received>().empty());
+}
+
+namespace {
+
+/// Bob's reliable 183 (RFC 3262 §7.1: Require: 100rel, RSeq) with `sdp` as its body.
+message reliable_183(const message& invite, std::string_view sdp, std::string_view rseq = "1") {
+  auto r = bob_response(invite, 183, sdp);
+  r.add(header_id::require, "100rel");
+  r.add("RSeq", rseq);
+  return r;
+}
+
+/// The PRACK of `provisional` as the 100rel module builds it in its early dialog, with
+/// `answer` as its body (none when empty), sent through the session.
+const invite_session::action_list& send_prack(uac_call& c, const message& provisional,
+                                              std::string_view answer) {
+  sipkit::session::reliable_provisional_uac rp;
+  auto* d = c.d.session().dialog_for_module(bob_tag);
+  REQUIRE(d);
+  auto r = rp.on_provisional(provisional, *d);
+  REQUIRE(r.prack);
+  if (!answer.empty()) r.prack->set_body(answer, "application/sdp");
+  return c.d.run(c.d.session().send_built(std::move(*r.prack), c.d.now()));
+}
+
+}  // namespace
+
+TEST_CASE("UAC: an offer in a reliable 183 (INVITE without SDP) is answered in the PRACK") {
+  uac_call c("");
+  c.d.advance(1s);
+  const auto ringing = reliable_183(c.invite, offer_sdp);
+  c.d.run(c.d.session().on_response(c.invite_id, ringing, c.d.now()));
+  auto offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].carrier == carrier::reliable_provisional);
+  REQUIRE(c.d.last_of<invite_session::provisional_received>().size() == 1);
+  REQUIRE(c.d.session().offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::offer_received);
+
+  send_prack(c, ringing, answer_sdp);
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].request.serialize() ==
+          "PRACK sip:bob@192.0.2.4 SIP/2.0\r\n"
+          "Route: <sip:ss1.example.com;lr>\r\n"
+          "Max-Forwards: 70\r\n"
+          "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+          "To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+          "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+          "CSeq: 314160 PRACK\r\n"
+          "RAck: 1 314159 INVITE\r\n"
+          "Content-Type: application/sdp\r\n"
+          "Content-Length: 33\r\n"
+          "\r\n"
+          "v=0\r\no=bob 2 2 IN IP4 192.0.2.4\r\n");
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(oa.answer_carrier() == carrier::prack);
+  REQUIRE(oa.local_sdp() == answer_sdp);
+  REQUIRE(oa.remote_sdp() == offer_sdp);
+}
+
+TEST_CASE("UAC: after a PRACK answered the 183's offer, the 2xx's SDP is no second offer") {
+  uac_call c("");
+  const auto ringing = reliable_183(c.invite, offer_sdp);
+  c.d.run(c.d.session().on_response(c.invite_id, ringing, c.d.now()));
+  send_prack(c, ringing, answer_sdp);
+  auto prack = c.d.last_of<invite_session::send_request>().at(0);
+  c.d.advance(500ms);
+  auto prack_ok = bob_response(prack.request, 200);
+  c.d.run(c.d.session().on_response(prack.id, prack_ok, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::request_completed>().size() == 1);
+
+  // RFC 3262 §5 / RFC 3261 §13.2.1: the exchange is complete; the 2xx repeats the
+  // description, the ACK carries nothing and nobody is asked for an answer.
+  c.d.advance(2s);
+  c.respond(200, offer_sdp);
+  REQUIRE(c.d.last_of<invite_session::offer_received>().empty());
+  REQUIRE(c.d.last_of<invite_session::answer_received>().empty());
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(acks.size() == 1);
+  REQUIRE(acks[0].ack.body().empty());
+  REQUIRE(acks[0].ack.get(header_id::content_type) == std::nullopt);
+  REQUIRE(acks[0].ack.get(header_id::cseq) == "314159 ACK");
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(oa.answer_carrier() == carrier::prack);
+  REQUIRE(oa.local_sdp() == answer_sdp);
+  REQUIRE(oa.remote_sdp() == offer_sdp);
+  // answer() has nothing to answer.
+  REQUIRE(c.d.session().answer(answer_sdp, c.d.now()).error == error::invalid_state);
+}
+
+TEST_CASE("UAC: a PRACK without a body refuses the reliable 183's offer") {
+  uac_call c("");
+  const auto ringing = reliable_183(c.invite, offer_sdp);
+  c.d.run(c.d.session().on_response(c.invite_id, ringing, c.d.now()));
+  send_prack(c, ringing, {});
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].request.body().empty());
+  REQUIRE(sent[0].request.get("RAck") == "1 314159 INVITE");
+  REQUIRE(c.d.session().offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::no_offer);
+  REQUIRE_FALSE(c.d.session().offer_answer().negotiated());
+}
+
+TEST_CASE("UAC: a PRACK for a 183 that answered our INVITE's offer carries no offer/answer") {
+  uac_call c;
+  const auto ringing = reliable_183(c.invite, answer_sdp);
+  c.d.run(c.d.session().on_response(c.invite_id, ringing, c.d.now()));
+  REQUIRE(c.d.session().offer_answer().answer_carrier() == carrier::reliable_provisional);
+  send_prack(c, ringing, {});
+  REQUIRE(c.d.last_of<invite_session::send_request>().size() == 1);
+  REQUIRE(c.d.session().offer_answer().current_state() ==
+          sipkit::session::offer_answer_state::state::answered);
+  REQUIRE(c.d.session().offer_answer().answer_carrier() == carrier::reliable_provisional);
 }
 
 TEST_CASE("UAC: retry sends the INVITE again with a new CSeq and the given headers") {

@@ -337,6 +337,90 @@ TEST_CASE("Delayed offer, callee side: the application's offer goes in the 200, 
   CHECK(p.incoming.remote_sdp().find("m=audio 40000 RTP/AVP 0\r\n") != std::string::npos);
 }
 
+TEST_CASE("Delayed offer in a reliable 183: the caller answers in the PRACK (RFC 3262 §5)") {
+  pair p;
+  p.policy = [](call c) {
+    ua::ring_options r;
+    r.code = 183;
+    r.sdp = plain_offer;  // the INVITE had none: this reliable 183 offers
+    REQUIRE_FALSE(c.ring(r));
+  };
+  ua::call_options o;
+  o.delayed_offer = true;
+  std::string offer_seen;
+  o.answer_offer = [&](std::string_view offer) {
+    offer_seen = std::string(offer);
+    return app_answer;
+  };
+  call c = p.dial(o);
+  // The PRACK carried Alice's answer: Bob has it before he answers the call.
+  REQUIRE(run_until(p.io, [&] { return p.incoming && !p.incoming.remote_sdp().empty(); }));
+  CHECK(offer_seen == plain_offer);
+  CHECK(p.incoming.remote_sdp() == app_answer);
+  CHECK(c.remote_sdp() == plain_offer);
+  CHECK(c.local_sdp() == app_answer);
+  REQUIRE_FALSE(p.incoming.answer());
+  REQUIRE(run_until(p.io, [&] { return p.both_established(); }));
+  CHECK_FALSE(*p.connected);
+  // The 200 repeats Bob's offer; it is no second offer: nothing changes on either side.
+  const auto* ok = p.alice_response(200);
+  REQUIRE(ok);
+  CHECK(ok->body() == plain_offer);
+  CHECK(c.remote_sdp() == plain_offer);
+  CHECK(c.local_sdp() == app_answer);
+  CHECK(p.incoming.local_sdp() == plain_offer);
+  CHECK(p.incoming.remote_sdp() == app_answer);
+  const auto* progress = p.alice_response(183);
+  REQUIRE(progress);
+  CHECK(progress->get("RSeq"));
+}
+
+TEST_CASE("Delayed offer in a reliable 183: without an application answer, from our media") {
+  pair p;
+  p.policy = [](call c) {
+    ua::ring_options r;
+    r.code = 183;
+    r.sdp = plain_offer;
+    REQUIRE_FALSE(c.ring(r));
+  };
+  ua::call_options o;
+  o.delayed_offer = true;
+  call c = p.dial(o);
+  REQUIRE(run_until(p.io, [&] { return p.incoming && !p.incoming.remote_sdp().empty(); }));
+  // Alice's answer from her media (PCMU, port 40000) came in the PRACK.
+  CHECK(p.incoming.remote_sdp() == c.local_sdp());
+  CHECK(p.incoming.remote_sdp().find("m=audio 40000 RTP/AVP 0\r\n") != std::string::npos);
+  REQUIRE_FALSE(p.incoming.answer());
+  REQUIRE(run_until(p.io, [&] { return p.both_established(); }));
+  CHECK(p.incoming.remote_sdp() == c.local_sdp());
+  CHECK(c.remote_sdp() == plain_offer);
+}
+
+TEST_CASE("Delayed offer in a reliable 183 we cannot answer: PRACK without SDP, then CANCEL") {
+  pair p;
+  p.policy = [](call c) {
+    ua::ring_options r;
+    r.code = 183;
+    r.sdp = app_offer;  // RTP/SAVP only: ua_config::media has nothing to answer it with
+    REQUIRE_FALSE(c.ring(r));
+  };
+  ua::call_options o;
+  o.delayed_offer = true;
+  call c = p.dial(o);
+  REQUIRE(run_until(p.io, [&] {
+    return p.connected && p.incoming && p.incoming.state() == call_state::terminated;
+  }));
+  CHECK(*p.connected);
+  CHECK(c.final_status() == 487);
+  CHECK(p.incoming.remote_sdp().empty());
+  const parser::message* cancel = nullptr;
+  for (const auto& m : p.bob_messages)
+    if (m.is_request() && m.method() == parser::method::cancel) cancel = &m;
+  REQUIRE(cancel);
+  CHECK(values(*cancel, "Reason") ==
+        std::vector<std::string>{"SIP;cause=488;text=\"Not Acceptable Here\""});
+}
+
 // ------------------------------------------------------------------ ring / answer / reject
 
 TEST_CASE("answer sends the application's SDP answer and headers in the 200") {

@@ -121,10 +121,37 @@ TEST_CASE("async_next_event with use_future: MESSAGEs queued before the pull com
     CHECK(e.from.find("sip:alice@") != std::string::npos);
     REQUIRE(e.request);
     CHECK(e.request->method() == parser::method::message);
-    bodies.push_back(e.body);
+    bodies.emplace_back(e.body);
   }
   CHECK(bodies == std::vector<std::string>{"one", "two", "three"});
   CHECK(bob.events_queued() == 0);
+}
+
+TEST_CASE("async_next_event: an event's body and Content-Type are views into its own message") {
+  boost::asio::io_context io;
+  ua::user_agent alice(io, loopback_config("alice"));
+  ua::user_agent bob(io, queued("bob"));
+  REQUIRE_FALSE(alice.start());
+  REQUIRE_FALSE(bob.start());
+  std::optional<std::error_code> sent;
+  alice.async_send_message(uri_of(bob, "bob"), "text/plain", "kept",
+                           [&](std::error_code ec, int) { sent = ec; });
+  auto fut = bob.async_next_event(boost::asio::use_future);
+  REQUIRE(run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+  auto [ec, e] = fut.get();
+  REQUIRE_FALSE(ec);
+  REQUIRE(e.message);
+  CHECK(e.body == "kept");
+  CHECK(e.content_type == "text/plain");
+  // Not copies beside the message: the message's own bytes.
+  CHECK(e.body.data() == e.message->body().data());
+  CHECK(e.content_type.data() == e.message->get(parser::header_id::content_type)->data());
+  // A copy shares the message: its views stay good after the original is gone.
+  std::optional<agent_event> copy(e);
+  e = agent_event{};
+  CHECK(copy->body == "kept");
+  CHECK(copy->content_type == "text/plain");
+  CHECK(copy->as_call_event().body == "kept");
 }
 
 TEST_CASE("async_next_event: a full queue drops and counts; a handler takes precedence") {

@@ -76,6 +76,7 @@ class asio_adapter final : public transaction::transport_receiver {
                    std::optional<fork_mode> mode = std::nullopt);
   void respond(std::uint64_t lookup, parser::message response);
   void set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops);
+  void fail_next_hop(std::uint64_t resolution, int status, std::string_view reason = {});
 
   // transaction::transport_receiver
   void on_receive(parser::message msg, const endpoint& source) override;

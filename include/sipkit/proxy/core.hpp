@@ -181,6 +181,12 @@ class core final : public transaction::transaction_user {
   void respond(std::uint64_t lookup, parser::message response, time_point now);
   /// The endpoints of the next hop for `resolution` (empty: the branch fails with 503).
   void set_next_hops(std::uint64_t resolution, std::vector<endpoint> hops, time_point now);
+  /// The next hop for `resolution` cannot be reached and the binding knows why: the branch
+  /// fails with `status` (300-699; std::invalid_argument otherwise) and `reason` (empty:
+  /// the usual phrase), which then takes part in choosing the best response (§16.7), where
+  /// a 503 of a failed send would reach the caller as 500. E.g. RFC 5626 §5.3's 430 Flow
+  /// Failed for an outbound registration's flow that is gone, 480 for another flow.
+  void fail_next_hop(std::uint64_t resolution, int status, std::string_view reason, time_point now);
 
   // ---------------------------------------------------------------- inspection
   transaction::manager& manager() noexcept;

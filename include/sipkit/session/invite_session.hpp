@@ -275,7 +275,8 @@ class invite_session {
   /// As hang_up(now), with `options.headers` (an RFC 3326 Reason ...) in what it sends:
   /// the CANCEL (also one that waits for the first provisional, §9.1), the 486, the BYE
   /// (also one that waits for the ACK of our 2xx, or follows a 2xx that crossed our
-  /// CANCEL, or the 64*T1 give-up on that ACK). The body is used by the 486 only. The
+  /// CANCEL, or the 64*T1 give-up on that ACK; for a UAC also the BYE to each fork that
+  /// answers afterwards). The body is used by the 486 only. The
   /// session adds the headers as given: the caller refuses the ones it writes itself.
   action_list hang_up(message_options options, time_point now);
   /// UAC: the answer to an offer that came in the 2xx, sent in the ACK (§13.2.2.4).
@@ -290,7 +291,9 @@ class invite_session {
   /// built by the dialog (Route, CSeq, Contact for target refreshes), completed by
   /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
   /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
-  /// empty: the confirmed dialog, else the first early one.
+  /// empty: the confirmed dialog, else the first early one. A PRACK while the offer of a
+  /// reliable 1xx awaits our answer (our INVITE had none, RFC 3262 §5) carries the answer
+  /// as its body; without a body it refuses that offer (same for send_built()).
   action_list request(std::string_view method, message_options options, time_point now,
                       std::string_view remote_tag = {});
   /// For the modules that build in-dialog requests from a dialog themselves (100rel's

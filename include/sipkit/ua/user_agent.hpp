@@ -158,7 +158,9 @@ struct message_event {
 /// One event of any kind, as user_agent::async_next_event yields it: for programs written
 /// around one loop (eXosip's eXosip_event_wait) instead of handlers. It owns everything it
 /// holds (copies of the texts, and the message that caused it), so it may be kept, moved
-/// and copied freely; copies share the one message.
+/// and copied freely; copies share the one message. `content_type` and `body` are views
+/// into that message (not copies beside it): valid while `message` holds it, in this
+/// event or any copy of it; do not reset or reassign `message` while reading them.
 struct agent_event {
   enum class kind : std::uint8_t {
     incoming_call,  ///< a new INVITE: `call` (state incoming); ring, answer or reject it
@@ -178,7 +180,9 @@ struct agent_event {
   subscription_state notify_state = subscription_state::active;  ///< subscription
   std::string reason;                      ///< subscription: terminated;reason=
   std::chrono::seconds expires{};          ///< subscription: ;expires=
-  std::string content_type, body;          ///< call (info, message), subscription, message
+  /// call (info, message), subscription, message: the Content-Type value and the body of
+  /// `message` (views into it; empty when the event has none).
+  std::string_view content_type, body;
   std::string target;                      ///< call: redirected
   std::string from, to;                    ///< message: the From and To header values
   transaction::endpoint source;            ///< message: where it came from
