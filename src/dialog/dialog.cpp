@@ -22,12 +22,12 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-// Every value of every header line with this id, in message order.
-std::vector<std::string> all_addresses(const message& m, header_id id) {
-  std::vector<std::string> out;
+// Every value of every header line with this id, in message order, as views into `m`.
+std::vector<std::string_view> all_addresses(const message& m, header_id id) {
+  std::vector<std::string_view> out;
   for (const auto& f : m.fields())
     if (f.id == id)
-      for (auto v : split_address_list(m.value_of(f))) out.emplace_back(v);
+      for (auto v : split_address_list(m.value_of(f))) out.push_back(v);
   return out;
 }
 
@@ -62,13 +62,14 @@ std::string_view next_address(std::string_view value, std::size_t& pos) {
   return {};
 }
 
-std::string contact_uri(const message& m) {
+// A view into `m`: the dialog copies it into its own buffer.
+std::string_view contact_uri(const message& m) {
   auto v = m.get(header_id::contact);
   if (!v) return {};
   std::size_t pos = 0;
   const auto first = next_address(*v, pos);  // no list: only the first one counts
   if (first.empty()) return {};
-  return std::string(address_uri(first));
+  return address_uri(first);
 }
 
 bool is_sips(std::string_view uri) noexcept {
@@ -83,13 +84,13 @@ bool loose_router(std::string_view route) {
 }
 
 // §12.1.2: the UAC's route set is the response's Record-Route in reverse order.
-std::vector<std::string> uac_route_set(const message& response) {
+std::vector<std::string_view> uac_route_set(const message& response) {
   auto routes = all_addresses(response, header_id::record_route);
   std::reverse(routes.begin(), routes.end());
   return routes;
 }
 
-bool strict_first(const std::vector<std::string>& routes) {
+bool strict_first(const std::vector<std::string_view>& routes) {
   return !routes.empty() && !loose_router(routes.front());
 }
 
@@ -163,21 +164,20 @@ std::optional<dialog> dialog::create_uac(const message& request, const message& 
   auto cseq = cseq_number(request);
   if (!to || to->tag.empty() || !from || from->tag.empty() || !cseq || request.call_id().empty())
     return std::nullopt;
+  auto target = contact_uri(response);
+  // §12.1.2: a 2xx to INVITE must carry a Contact; a provisional one may not.
+  if (target.empty()) {
+    if (code >= 200 && request.method() == parser::method::invite) return std::nullopt;
+    target = request.request_uri();
+  }
+  const auto routes = uac_route_set(response);
   dialog d;
   d.role_ = dialog_role::uac;
   d.state_ = code >= 200 ? dialog_state::confirmed : dialog_state::early;
-  d.id_ = {std::string(request.call_id()), std::string(from->tag), std::string(to->tag)};
-  d.local_party_ = std::string(request.get(header_id::from).value_or(""));
-  d.remote_party_ = std::string(response.get(header_id::to).value_or(""));
-  d.remote_target_ = contact_uri(response);
-  // §12.1.2: a 2xx to INVITE must carry a Contact; a provisional one may not.
-  if (d.remote_target_.empty()) {
-    if (code >= 200 && request.method() == parser::method::invite) return std::nullopt;
-    d.remote_target_ = std::string(request.request_uri());
-  }
-  d.local_contact_ = std::string(request.get(header_id::contact).value_or(""));
-  d.route_set_ = uac_route_set(response);
-  d.strict_first_route_ = strict_first(d.route_set_);
+  d.assign({request.call_id(), from->tag, to->tag, request.get(header_id::from).value_or(""),
+            response.get(header_id::to).value_or(""), target,
+            request.get(header_id::contact).value_or(""), &routes});
+  d.strict_first_route_ = strict_first(routes);
   d.local_cseq_ = *cseq;
   d.secure_ = is_sips(request.request_uri());
   return d;
@@ -190,18 +190,17 @@ std::optional<dialog> dialog::create_uas(const message& request, const message& 
   auto from = request.from();
   auto cseq = cseq_number(request);
   if (!to || to->tag.empty() || !from || !cseq || request.call_id().empty()) return std::nullopt;
+  const auto target = contact_uri(request);
+  if (target.empty()) return std::nullopt;  // §12.1.1 needs the peer's Contact
+  const auto routes = all_addresses(request, header_id::record_route);
   dialog d;
   d.role_ = dialog_role::uas;
   d.state_ = code >= 200 ? dialog_state::confirmed : dialog_state::early;
   // An RFC 2543 peer may send no From tag: the remote tag is then empty (§12.1.1).
-  d.id_ = {std::string(request.call_id()), std::string(to->tag), std::string(from->tag)};
-  d.local_party_ = std::string(response.get(header_id::to).value_or(""));
-  d.remote_party_ = std::string(request.get(header_id::from).value_or(""));
-  d.remote_target_ = contact_uri(request);
-  if (d.remote_target_.empty()) return std::nullopt;  // §12.1.1 needs the peer's Contact
-  d.local_contact_ = std::string(response.get(header_id::contact).value_or(""));
-  d.route_set_ = all_addresses(request, header_id::record_route);
-  d.strict_first_route_ = strict_first(d.route_set_);
+  d.assign({request.call_id(), to->tag, from->tag, response.get(header_id::to).value_or(""),
+            request.get(header_id::from).value_or(""), target,
+            response.get(header_id::contact).value_or(""), &routes});
+  d.strict_first_route_ = strict_first(routes);
   d.remote_cseq_ = *cseq;
   d.secure_ = is_sips(request.request_uri());
   return d;
@@ -215,33 +214,88 @@ std::optional<dialog> dialog::create_from_notify(const message& subscribe, const
   if (!from || from->tag.empty() || !notifier || notifier->tag.empty() || !sub_cseq ||
       !notify_cseq || subscribe.call_id().empty() || notify.call_id() != subscribe.call_id())
     return std::nullopt;
+  const auto target = contact_uri(notify);
+  if (target.empty()) return std::nullopt;  // RFC 6665 §4.2.1: NOTIFY has a Contact
+  const auto routes = all_addresses(notify, header_id::record_route);
   dialog d;
   d.role_ = dialog_role::uac;
   d.state_ = dialog_state::confirmed;
-  d.id_ = {std::string(subscribe.call_id()), std::string(from->tag), std::string(notifier->tag)};
-  d.local_party_ = std::string(subscribe.get(header_id::from).value_or(""));
-  d.remote_party_ = std::string(notify.get(header_id::from).value_or(""));
-  d.remote_target_ = contact_uri(notify);
-  if (d.remote_target_.empty()) return std::nullopt;  // RFC 6665 §4.2.1: NOTIFY has a Contact
-  d.local_contact_ = std::string(subscribe.get(header_id::contact).value_or(""));
-  d.route_set_ = all_addresses(notify, header_id::record_route);
-  d.strict_first_route_ = !d.route_set_.empty() && !loose_router(d.route_set_.front());
+  d.assign({subscribe.call_id(), from->tag, notifier->tag,
+            subscribe.get(header_id::from).value_or(""), notify.get(header_id::from).value_or(""),
+            target, subscribe.get(header_id::contact).value_or(""), &routes});
+  d.strict_first_route_ = strict_first(routes);
   d.local_cseq_ = *sub_cseq;
   d.remote_cseq_ = *notify_cseq;
   d.secure_ = is_sips(subscribe.request_uri());
   return d;
 }
 
+void dialog::assign(const parts& p) {
+  const std::vector<std::string_view> none;
+  const auto& routes = p.routes ? *p.routes : none;
+  std::size_t total = p.call_id.size() + p.local_tag.size() + p.remote_tag.size() +
+                      p.local_party.size() + p.remote_party.size() + p.remote_target.size() +
+                      p.local_contact.size();
+  for (auto r : routes) total += r.size();
+  // Built aside and swapped in: `p` may point into text_ (a target refresh rebuilds it).
+  std::string text;
+  text.reserve(total);
+  auto put = [&text](std::string_view v) {
+    span s{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(v.size())};
+    text.append(v);
+    return s;
+  };
+  call_id_ = put(p.call_id);
+  local_tag_ = put(p.local_tag);
+  remote_tag_ = put(p.remote_tag);
+  local_party_ = put(p.local_party);
+  remote_party_ = put(p.remote_party);
+  remote_target_ = put(p.remote_target);
+  local_contact_ = put(p.local_contact);
+  std::vector<span> spans;
+  spans.reserve(routes.size());
+  for (auto r : routes) spans.push_back(put(r));
+  text_ = std::move(text);
+  routes_ = std::move(spans);
+}
+
+dialog::parts dialog::current() const noexcept {
+  return {view(call_id_),      view(local_tag_),     view(remote_tag_), view(local_party_),
+          view(remote_party_), view(remote_target_), view(local_contact_), nullptr};
+}
+
+void dialog::set_remote_target(std::string_view target) {
+  auto p = current();
+  p.remote_target = target;
+  const auto rs = route_set();
+  const std::vector<std::string_view> routes(rs.begin(), rs.end());
+  p.routes = &routes;
+  assign(p);
+}
+
+void dialog::set_routes(const std::vector<std::string_view>& routes) {
+  auto p = current();
+  p.routes = &routes;
+  assign(p);
+  strict_first_route_ = strict_first(routes);
+}
+
 void dialog::write_routing(message& request) const {
-  if (route_set_.empty()) return;
+  if (routes_.empty()) return;
+  const auto routes = route_set();
   if (!strict_first_route_) {
-    for (const auto& r : route_set_) request.add(header_id::route, r);
+    for (auto r : routes) request.add(header_id::route, r);
     return;
   }
   // §12.2.1.1: a strict router wants its own URI as the Request-URI; the remote target
   // travels as the last Route.
-  for (std::size_t i = 1; i < route_set_.size(); ++i) request.add(header_id::route, route_set_[i]);
-  request.add(header_id::route, "<" + remote_target_ + ">");
+  for (std::size_t i = 1; i < routes.size(); ++i) request.add(header_id::route, routes[i]);
+  std::string last;
+  last.reserve(remote_target_.size + 2);
+  last += '<';
+  last += remote_target();
+  last += '>';
+  request.add(header_id::route, last);
 }
 
 namespace {
@@ -254,9 +308,9 @@ std::string strict_request_uri(std::string_view route) {
   return parser::request_uri_form(v.uri);
 }
 
-std::string request_uri_for(const std::vector<std::string>& routes, bool strict,
-                            const std::string& remote_target) {
-  return strict ? strict_request_uri(routes.front()) : remote_target;
+std::string request_uri_for(const route_list& routes, bool strict,
+                            std::string_view remote_target) {
+  return strict ? strict_request_uri(routes.front()) : std::string(remote_target);
 }
 }  // namespace
 
@@ -265,29 +319,29 @@ message dialog::make_request(std::string_view method) {
   // has not sent any request yet (the local sequence number was empty).
   ++local_cseq_;
   auto req =
-      message::request(method, request_uri_for(route_set_, strict_first_route_, remote_target_));
+      message::request(method, request_uri_for(route_set(), strict_first_route_, remote_target()));
   write_routing(req);
   req.add(header_id::max_forwards, "70");
-  req.add(header_id::from, local_party_);
-  req.add(header_id::to, remote_party_);
-  req.add(header_id::call_id, id_.call_id);
+  req.add(header_id::from, local_uri());
+  req.add(header_id::to, remote_uri());
+  req.add(header_id::call_id, view(call_id_));
   std::string cseq = std::to_string(local_cseq_);
   cseq += ' ';
   cseq += method;
   req.add(header_id::cseq, cseq);
-  if (is_target_refresh(parser::lookup_method(method)) && !local_contact_.empty())
-    req.add(header_id::contact, local_contact_);
+  if (is_target_refresh(parser::lookup_method(method)) && local_contact_.size != 0)
+    req.add(header_id::contact, local_contact());
   return req;
 }
 
 message dialog::make_ack(std::uint32_t invite_cseq) const {
   auto ack =
-      message::request("ACK", request_uri_for(route_set_, strict_first_route_, remote_target_));
+      message::request("ACK", request_uri_for(route_set(), strict_first_route_, remote_target()));
   write_routing(ack);
   ack.add(header_id::max_forwards, "70");
-  ack.add(header_id::from, local_party_);
-  ack.add(header_id::to, remote_party_);
-  ack.add(header_id::call_id, id_.call_id);
+  ack.add(header_id::from, local_uri());
+  ack.add(header_id::to, remote_uri());
+  ack.add(header_id::call_id, view(call_id_));
   ack.add(header_id::cseq, std::to_string(invite_cseq) + " ACK");
   return ack;
 }
@@ -303,7 +357,7 @@ int dialog::on_request(const message& request) {
   remote_cseq_ = cseq->number;
   if (is_target_refresh(m)) {
     auto target = contact_uri(request);
-    if (!target.empty()) remote_target_ = std::move(target);
+    if (!target.empty() && target != remote_target()) set_remote_target(target);
   }
   return 0;
 }
@@ -326,14 +380,11 @@ void dialog::on_response(const message& request, const message& response) {
     state_ = dialog_state::confirmed;
     // §13.2.2.4: "the route set for the dialog MUST be recomputed based on the 2xx
     // response". Later target refreshes leave it alone (§12.2.1.2).
-    if (role_ == dialog_role::uac) {
-      route_set_ = uac_route_set(response);
-      strict_first_route_ = strict_first(route_set_);
-    }
+    if (role_ == dialog_role::uac) set_routes(uac_route_set(response));
   }
   if (is_target_refresh(request.method())) {
     auto target = contact_uri(response);
-    if (!target.empty()) remote_target_ = std::move(target);
+    if (!target.empty() && target != remote_target()) set_remote_target(target);
   }
 }
 
@@ -346,8 +397,8 @@ void dialog::on_local_final_response(int status_code) noexcept {
 }
 
 std::string dialog::next_hop_uri() const {
-  if (route_set_.empty()) return remote_target_;
-  return std::string(address_uri(route_set_.front()));
+  if (routes_.empty()) return std::string(remote_target());
+  return std::string(address_uri(route_set().front()));
 }
 
 std::string first_hop_uri(const message& request) {

@@ -337,9 +337,9 @@ message invite_session::uas_response(const message& request, int status,
                                      const message_options& options, bool with_contact) const {
   // Our tag and Contact: the dialog's once it exists, else those we were made with.
   static const std::string none;
-  const std::string& tag =
-      dialog_ ? dialog_->id().local_tag : (ep_ ? ep_->uas.local_tag : none);
-  auto rsp = parser::make_response(request, status, {}, status > 100 ? std::string_view(tag) : "");
+  const std::string_view tag =
+      dialog_ ? dialog_->id().local_tag : std::string_view(ep_ ? ep_->uas.local_tag : none);
+  auto rsp = parser::make_response(request, status, {}, status > 100 ? tag : "");
   if (with_contact) {
     if (&request == &invite()) {
       // §12.1.1: the dialog-creating response copies the Record-Route of the request.
@@ -347,7 +347,7 @@ message invite_session::uas_response(const message& request, int status,
         if (f.id == header_id::record_route) rsp.add(header_id::record_route, request.value_of(f));
     }
     rsp.add(header_id::contact,
-            dialog_ ? dialog_->local_contact() : (ep_ ? ep_->uas.contact : none));
+            dialog_ ? dialog_->local_contact() : std::string_view(ep_ ? ep_->uas.contact : none));
   }
   apply(rsp, options);
   return rsp;

@@ -239,14 +239,17 @@ void call_binding::invite_transaction_ended(const call_ptr& c) {
 // ------------------------------------------------------------------ dialogs of a call
 
 namespace {
-bool list_dialog(user_agent::impl& ua, const call_ptr& c, const sipkit::dialog::dialog_id& id) {
+bool list_dialog(user_agent::impl& ua, const call_ptr& c, sipkit::dialog::dialog_id_view id) {
   if (ua.usages_.count(id) || ua.call_dialogs_ >= ua.max_call_dialogs_) return false;
   ua.usages_.emplace(id, c);
   ++ua.call_dialogs_;
   return true;
 }
-void unlist_dialog(user_agent::impl& ua, const sipkit::dialog::dialog_id& id) {
-  if (ua.usages_.erase(id)) --ua.call_dialogs_;
+void unlist_dialog(user_agent::impl& ua, sipkit::dialog::dialog_id_view id) {
+  if (auto it = ua.usages_.find(id); it != ua.usages_.end()) {
+    ua.usages_.erase(it);
+    --ua.call_dialogs_;
+  }
 }
 }  // namespace
 
@@ -274,7 +277,7 @@ void call_binding::sync_dialogs(const call_ptr& c) {
     if (!over && current && current->id() == *it && !c->dialog_listed) {
       c->dialog_listed = true;  // the fork the 2xx picked: its entry stays
     } else {
-      unlist_dialog(ua_, *it);
+      unlist_dialog(ua_, it->view());
     }
     it = c->forks.erase(it);
   }
@@ -343,7 +346,7 @@ void call_binding::end_call(const call_ptr& call_ref, int status, std::error_cod
   if (c->state == call_state::terminated) return;
   if (status) c->final_status = status;
   c->end_error = ec;
-  for (const auto& id : c->forks) unlist_dialog(ua_, id);
+  for (const auto& id : c->forks) unlist_dialog(ua_, id.view());
   std::vector<sipkit::dialog::dialog_id>().swap(c->forks);
   if (c->dialog_listed && c->session && c->session->current_dialog())
     unlist_dialog(ua_, c->session->current_dialog()->id());

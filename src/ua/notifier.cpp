@@ -110,7 +110,7 @@ void subscription_binding::run_notifier(const notifier_ptr& n_ref,
       }
     if (auto* send = std::get_if<machine::send_request>(&action)) {
       const auto* d = n->machine->usage_dialog();
-      auto dest = d ? ua_.hop_of(n->peer, {}, "subscription " + d->id().call_id, d->next_hop_uri()) : std::nullopt;
+      auto dest = d ? ua_.hop_of(n->peer, {}, "subscription " + std::string(d->id().call_id), d->next_hop_uri()) : std::nullopt;
       if (!dest) {
         done.complete(make_error_code(errc::bad_target), 0);
         continue;

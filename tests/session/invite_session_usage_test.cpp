@@ -18,9 +18,9 @@ namespace {
 /// The dialogs a binding keeps in its usage table for `s`, as "local/remote" tags.
 std::set<std::string> live_dialogs(const invite_session& s) {
   std::set<std::string> out;
-  for (const auto& d : s.early_dialogs()) out.insert(d.id().local_tag + "/" + d.id().remote_tag);
+  for (const auto& d : s.early_dialogs()) out.insert(std::string(d.id().local_tag) + "/" + std::string(d.id().remote_tag));
   if (const auto* d = s.current_dialog(); d && d->state() != dialog_state::terminated)
-    out.insert(d->id().local_tag + "/" + d->id().remote_tag);
+    out.insert(std::string(d->id().local_tag) + "/" + std::string(d->id().remote_tag));
   return out;
 }
 

@@ -27,7 +27,10 @@
 // std::bad_alloc.
 #pragma once
 
+#include <compare>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +40,8 @@
 
 namespace sipkit::dialog {
 
+struct dialog_id_view;
+
 /// §12: Call-ID, local tag and remote tag. Seen from this side: for the UAC the local tag
 /// is the From tag, for the UAS the To tag.
 struct dialog_id {
@@ -44,16 +49,29 @@ struct dialog_id {
   std::string local_tag;
   std::string remote_tag;
 
+  /// Views of the three parts (valid while this id lives and is unchanged).
+  dialog_id_view view() const noexcept;
+
   friend bool operator==(const dialog_id&, const dialog_id&) = default;
 };
 
-/// A dialog id whose parts point into a message, for lookups that copy nothing. The
-/// message must outlive it.
+/// A dialog id whose parts point into a message or a dialog, for lookups that copy
+/// nothing. What it points into must outlive it. Converts to an owning dialog_id.
 struct dialog_id_view {
   std::string_view call_id;
   std::string_view local_tag;
   std::string_view remote_tag;
+
+  operator dialog_id() const {  // NOLINT: implicit, so `dialog_id id = d.id();` copies
+    return {std::string(call_id), std::string(local_tag), std::string(remote_tag)};
+  }
+  friend bool operator==(const dialog_id_view&, const dialog_id_view&) = default;
+  friend bool operator==(const dialog_id_view& a, const dialog_id& b) noexcept {
+    return a.call_id == b.call_id && a.local_tag == b.local_tag && a.remote_tag == b.remote_tag;
+  }
 };
+
+inline dialog_id_view dialog_id::view() const noexcept { return {call_id, local_tag, remote_tag}; }
 
 /// Hash and equality of dialog ids, transparent: a table keyed by dialog_id can be
 /// searched with a dialog_id_view (the same hash for equal ids of either kind).
@@ -91,6 +109,67 @@ std::string_view to_string(dialog_state s) noexcept;
 /// the remote target (INVITE, UPDATE, SUBSCRIBE, NOTIFY, REFER).
 bool is_target_refresh(parser::method m) noexcept;
 
+/// The route set of a dialog: views of its Route values, in the order requests carry
+/// them, pointing into the dialog (valid until the dialog changes or goes away).
+class route_list {
+ public:
+  struct span {
+    std::uint32_t offset = 0, size = 0;
+  };
+  class iterator {
+   public:
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = std::string_view;
+    iterator() = default;
+    iterator(const char* base, const span* s) noexcept : base_(base), s_(s) {}
+    std::string_view operator*() const noexcept { return {base_ + s_->offset, s_->size}; }
+    std::string_view operator[](difference_type n) const noexcept { return *(*this + n); }
+    iterator& operator++() noexcept { ++s_; return *this; }
+    iterator operator++(int) noexcept { auto t = *this; ++s_; return t; }
+    iterator& operator--() noexcept { --s_; return *this; }
+    iterator operator--(int) noexcept { auto t = *this; --s_; return t; }
+    iterator& operator+=(difference_type n) noexcept { s_ += n; return *this; }
+    iterator& operator-=(difference_type n) noexcept { s_ -= n; return *this; }
+    friend iterator operator+(iterator i, difference_type n) noexcept { return i += n; }
+    friend iterator operator+(difference_type n, iterator i) noexcept { return i += n; }
+    friend iterator operator-(iterator i, difference_type n) noexcept { return i -= n; }
+    friend difference_type operator-(iterator a, iterator b) noexcept { return a.s_ - b.s_; }
+    friend bool operator==(iterator a, iterator b) noexcept { return a.s_ == b.s_; }
+    friend auto operator<=>(iterator a, iterator b) noexcept { return a.s_ <=> b.s_; }
+
+   private:
+    const char* base_ = nullptr;
+    const span* s_ = nullptr;
+  };
+
+  route_list(const char* base, const span* first, std::size_t n) noexcept
+      : base_(base), first_(first), n_(n) {}
+  iterator begin() const noexcept { return {base_, first_}; }
+  iterator end() const noexcept { return {base_, first_ + n_}; }
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  std::string_view operator[](std::size_t i) const noexcept { return begin()[static_cast<std::ptrdiff_t>(i)]; }
+  std::string_view front() const noexcept { return (*this)[0]; }
+  std::string_view back() const noexcept { return (*this)[n_ - 1]; }
+  /// Element-wise comparison with any range of strings (e.g. std::vector<std::string>).
+  template <class R>
+  friend bool operator==(const route_list& a, const R& b) {
+    if (a.size() != static_cast<std::size_t>(std::distance(std::begin(b), std::end(b)))) return false;
+    auto it = std::begin(b);
+    for (auto v : a)
+      if (v != std::string_view(*it++)) return false;
+    return true;
+  }
+
+ private:
+  const char* base_;
+  const span* first_;
+  std::size_t n_;
+};
+
 class dialog {
  public:
   /// UAC side (§12.1.2): `request` as sent (INVITE, SUBSCRIBE, REFER), `response` a 101-199
@@ -109,22 +188,28 @@ class dialog {
   static std::optional<dialog> create_from_notify(const parser::message& subscribe,
                                                   const parser::message& notify);
 
-  const dialog_id& id() const noexcept { return id_; }
+  /// Views into the dialog: valid until the dialog is changed (a target refresh rebuilds
+  /// its text) or goes away. Converts to an owning dialog_id where one must be kept.
+  dialog_id_view id() const noexcept {
+    return {view(call_id_), view(local_tag_), view(remote_tag_)};
+  }
   dialog_role role() const noexcept { return role_; }
   dialog_state state() const noexcept { return state_; }
   /// §12.1.1: the request was sent over TLS to a sips Request-URI.
   bool secure() const noexcept { return secure_; }
 
+  // The texts below are views into the dialog's one buffer, valid until the dialog is
+  // changed (on_request/on_response may rebuild it) or goes away.
   /// Our From (UAC) or To (UAS) value, our tag included.
-  const std::string& local_uri() const noexcept { return local_party_; }
+  std::string_view local_uri() const noexcept { return view(local_party_); }
   /// The peer's name-addr, its tag included.
-  const std::string& remote_uri() const noexcept { return remote_party_; }
+  std::string_view remote_uri() const noexcept { return view(remote_party_); }
   /// The peer's Contact URI (without < >): the Request-URI of requests in the dialog.
-  const std::string& remote_target() const noexcept { return remote_target_; }
+  std::string_view remote_target() const noexcept { return view(remote_target_); }
   /// Our Contact header value, sent in target refresh requests.
-  const std::string& local_contact() const noexcept { return local_contact_; }
+  std::string_view local_contact() const noexcept { return view(local_contact_); }
   /// Route header values, in the order requests carry them (before the strict fix-up).
-  const std::vector<std::string>& route_set() const noexcept { return route_set_; }
+  route_list route_set() const noexcept { return {text_.data(), routes_.data(), routes_.size()}; }
   /// The URI a request of this dialog is sent to first (§12.2.1.1, §8.1.2): the first
   /// route's URI when there is a route set (loose or strict alike), else the remote
   /// target. Resolve it (RFC 3263) to find the next hop.
@@ -167,18 +252,35 @@ class dialog {
   void terminate() noexcept { state_ = dialog_state::terminated; }
 
  private:
+  using span = route_list::span;
+  // The parts a dialog is made of, as views into the messages it is made from; assign()
+  // copies them into text_ in one allocation.
+  struct parts {
+    std::string_view call_id, local_tag, remote_tag, local_party, remote_party, remote_target,
+        local_contact;
+    const std::vector<std::string_view>* routes = nullptr;
+  };
+
   dialog() = default;
   void write_routing(parser::message& request) const;
+  std::string_view view(span s) const noexcept { return {text_.data() + s.offset, s.size}; }
+  void assign(const parts& p);
+  parts current() const noexcept;
+  void set_remote_target(std::string_view target);
+  void set_routes(const std::vector<std::string_view>& routes);
 
-  dialog_id id_;
+  // Every text of the dialog lives in text_; the spans index it. One allocation per dialog
+  // (plus routes_ when there is a route set) instead of one per string.
+  std::string text_;
+  span call_id_, local_tag_, remote_tag_, local_party_, remote_party_, remote_target_,
+      local_contact_;
+  std::vector<span> routes_;
   dialog_role role_ = dialog_role::uac;
   dialog_state state_ = dialog_state::early;
   bool secure_ = false;
   bool strict_first_route_ = false;  // the first route has no ;lr (§12.2.1.1 fix-up)
   std::uint32_t local_cseq_ = 0;
   std::optional<std::uint32_t> remote_cseq_;
-  std::string local_party_, remote_party_, remote_target_, local_contact_;
-  std::vector<std::string> route_set_;
 };
 
 /// The URI a request is sent to first (§8.1.2): the top Route's URI when it has one, else

@@ -69,7 +69,7 @@ class dialog_table {
 
  private:
   std::size_t max_;
-  std::unordered_map<dialog_id, entry, dialog_id_hash> map_;
+  std::unordered_map<dialog_id, entry, dialog_id_hash, dialog_id_equal> map_;
 };
 
 }  // namespace sipkit::dialog
