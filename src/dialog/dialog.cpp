@@ -257,26 +257,39 @@ void dialog::assign(const parts& p) {
   for (auto r : routes) spans.push_back(put(r));
   text_ = std::move(text);
   routes_ = std::move(spans);
+  routing_text_.clear();
+  routing_moved_ = false;
 }
 
-dialog::parts dialog::current() const noexcept {
-  return {view(call_id_),      view(local_tag_),     view(remote_tag_), view(local_party_),
-          view(remote_party_), view(remote_target_), view(local_contact_), nullptr};
+void dialog::assign_routing(std::string_view target, const std::vector<std::string_view>& routes) {
+  std::size_t total = target.size();
+  for (auto r : routes) total += r.size();
+  // Built aside and swapped in: `target` and `routes` may point into routing_text_.
+  std::string text;
+  text.reserve(total);
+  auto put = [&text](std::string_view v) {
+    span s{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(v.size())};
+    text.append(v);
+    return s;
+  };
+  const span target_span = put(target);
+  std::vector<span> spans;
+  spans.reserve(routes.size());
+  for (auto r : routes) spans.push_back(put(r));
+  routing_text_ = std::move(text);
+  routing_moved_ = true;
+  remote_target_ = target_span;
+  routes_ = std::move(spans);
 }
 
 void dialog::set_remote_target(std::string_view target) {
-  auto p = current();
-  p.remote_target = target;
   const auto rs = route_set();
   const std::vector<std::string_view> routes(rs.begin(), rs.end());
-  p.routes = &routes;
-  assign(p);
+  assign_routing(target, routes);
 }
 
 void dialog::set_routes(const std::vector<std::string_view>& routes) {
-  auto p = current();
-  p.routes = &routes;
-  assign(p);
+  assign_routing(remote_target(), routes);
   strict_first_route_ = strict_first(routes);
 }
 

@@ -1,6 +1,7 @@
 // The dialog keeps all its texts (id, parties, targets, route set) in one buffer of its
 // own: what it returns must stay right after the messages it was made from are gone, after
-// a target refresh rebuilds that buffer, and in copies of the dialog.
+// a target refresh moves only the target and routes (never the id or the parties), and
+// in copies of the dialog.
 #include <catch2/catch.hpp>
 #include <optional>
 #include <string>
@@ -106,6 +107,32 @@ TEST_CASE("A target refresh rebuilds the dialog's text and keeps every other par
   CHECK(bye.call_id() == long_call_id);
   CHECK(bye.get(header_id::to).value_or("") == d.remote_uri());
   CHECK(bye.get(header_id::from).value_or("") == d.local_uri());
+}
+
+TEST_CASE("Views of the id and parties stay valid through target refreshes") {
+  // call::call_id()/remote_party() hand these views to applications, which may keep them
+  // across a re-INVITE: a refresh must not move them.
+  auto d = make_uas();
+  const auto id = d.id();
+  const std::string_view remote = d.remote_uri(), local = d.local_uri(),
+                         contact = d.local_contact();
+  const char* const call_id_at = id.call_id.data();
+  for (int i = 0; i < 3; ++i) {
+    auto reinvite = parse(invite_text(
+        "<sip:refresh-" + std::to_string(i) + "-with-a-long-user-part@203.0.113.99:7000>",
+        std::to_string(2 + i) + " INVITE"));
+    REQUIRE(d.on_request(reinvite) == 0);
+    CHECK(d.remote_target() ==
+          "sip:refresh-" + std::to_string(i) + "-with-a-long-user-part@203.0.113.99:7000");
+    CHECK(d.route_set() == expected_routes);
+  }
+  CHECK(d.id().call_id.data() == call_id_at);
+  CHECK(id == dialog_id{long_call_id, long_to_tag, long_from_tag});
+  CHECK(remote == d.remote_uri());
+  CHECK(remote.data() == d.remote_uri().data());
+  CHECK(local.data() == d.local_uri().data());
+  CHECK(contact.data() == d.local_contact().data());
+  check_unchanged_parts(d);
 }
 
 TEST_CASE("A copied dialog owns its text: the original may change or go away") {

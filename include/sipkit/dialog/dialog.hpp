@@ -188,8 +188,9 @@ class dialog {
   static std::optional<dialog> create_from_notify(const parser::message& subscribe,
                                                   const parser::message& notify);
 
-  /// Views into the dialog: valid until the dialog is changed (a target refresh rebuilds
-  /// its text) or goes away. Converts to an owning dialog_id where one must be kept.
+  /// Views into the dialog: valid as long as the dialog (the id and the parties never
+  /// change, so a target refresh leaves them in place). Converts to an owning dialog_id
+  /// where one must be kept.
   dialog_id_view id() const noexcept {
     return {view(call_id_), view(local_tag_), view(remote_tag_)};
   }
@@ -198,18 +199,21 @@ class dialog {
   /// §12.1.1: the request was sent over TLS to a sips Request-URI.
   bool secure() const noexcept { return secure_; }
 
-  // The texts below are views into the dialog's one buffer, valid until the dialog is
-  // changed (on_request/on_response may rebuild it) or goes away.
+  // The texts below are views into the dialog. local_uri, remote_uri and local_contact
+  // stay valid as long as the dialog; remote_target and route_set until the next target
+  // refresh or route recompute (on_request/on_response) or the dialog goes away.
   /// Our From (UAC) or To (UAS) value, our tag included.
   std::string_view local_uri() const noexcept { return view(local_party_); }
   /// The peer's name-addr, its tag included.
   std::string_view remote_uri() const noexcept { return view(remote_party_); }
   /// The peer's Contact URI (without < >): the Request-URI of requests in the dialog.
-  std::string_view remote_target() const noexcept { return view(remote_target_); }
+  std::string_view remote_target() const noexcept { return routing_view(remote_target_); }
   /// Our Contact header value, sent in target refresh requests.
   std::string_view local_contact() const noexcept { return view(local_contact_); }
   /// Route header values, in the order requests carry them (before the strict fix-up).
-  route_list route_set() const noexcept { return {text_.data(), routes_.data(), routes_.size()}; }
+  route_list route_set() const noexcept {
+    return {routing_base(), routes_.data(), routes_.size()};
+  }
   /// The URI a request of this dialog is sent to first (§12.2.1.1, §8.1.2): the first
   /// route's URI when there is a route set (loose or strict alike), else the remote
   /// target. Resolve it (RFC 3263) to find the next hop.
@@ -264,8 +268,14 @@ class dialog {
   dialog() = default;
   void write_routing(parser::message& request) const;
   std::string_view view(span s) const noexcept { return {text_.data() + s.offset, s.size}; }
+  const char* routing_base() const noexcept {
+    return routing_moved_ ? routing_text_.data() : text_.data();
+  }
+  std::string_view routing_view(span s) const noexcept { return {routing_base() + s.offset, s.size}; }
+  /// A target refresh or route recompute: the new target and routes go to routing_text_,
+  /// so that the id and parties in text_ never move under a view an application holds.
+  void assign_routing(std::string_view target, const std::vector<std::string_view>& routes);
   void assign(const parts& p);
-  parts current() const noexcept;
   void set_remote_target(std::string_view target);
   void set_routes(const std::vector<std::string_view>& routes);
 
@@ -275,6 +285,9 @@ class dialog {
   span call_id_, local_tag_, remote_tag_, local_party_, remote_party_, remote_target_,
       local_contact_;
   std::vector<span> routes_;
+  // The remote target and routes once they changed after creation (else in text_).
+  std::string routing_text_;
+  bool routing_moved_ = false;
   dialog_role role_ = dialog_role::uac;
   dialog_state state_ = dialog_state::early;
   bool secure_ = false;
