@@ -4,7 +4,7 @@
 // points and executes the actions it returns: requests through the transaction manager,
 // each with its continuation (client_op), responses, ACKs, CANCEL, events to the
 // application. It also keeps each call's dialogs in the usage table, the one Asio timer
-// per call and the pool of calls awaiting their ACK.
+// for all calls and the pool of calls awaiting their ACK.
 //
 // One of user_agent::impl's bindings (see ua_impl.hpp). It keeps
 // a reference to the agent's core (ua_) for sending and the shared tables; its lifetime is
@@ -16,6 +16,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "call_timers.hpp"
 #include "continuation.hpp"
 
 namespace sipkit::ua {
@@ -24,7 +25,7 @@ using session_actions = session::invite_session::action_list;
 
 class call_binding {
  public:
-  explicit call_binding(user_agent::impl& ua) : ua_(ua) {}
+  explicit call_binding(user_agent::impl& ua);
 
   // ---- executing the session's actions (calls.cpp)
   /// Executes the actions of `c`'s session in order. `op`: the client transaction whose
@@ -34,8 +35,12 @@ class call_binding {
   /// `cause`: the message that ended it (the peer's BYE, a final response), for the event.
   void end_call(const call_ptr& c, int status, std::error_code ec,
                 const parser::message* cause = nullptr);
-  /// Arms the call's one timer at the earliest deadline of its session and modules.
+  /// Sets the call's deadline in the timer table to the earliest of its session and
+  /// modules (none: taken out), and the table's Asio timer to the earliest of all calls.
   void arm_timer(const call_ptr& c);
+  /// The table's Asio timer expired: runs every call whose deadline has come.
+  void on_timers_due();
+  void arm_timers();
   /// The initial 2xx of `c` gets no more ACK wait (evicted from the calls awaiting it).
   void give_up_on_ack(const call_ptr& c, std::string_view why);
   /// Bookkeeping of calls whose initial 2xx awaits its ACK (ua_config::
@@ -138,6 +143,8 @@ class call_binding {
     std::vector<call_ptr> calls_;
   };
   call_table calls_;
+  // One deadline per call with one, one Asio timer for them all (call_timers.hpp).
+  call_timer_table timers_;
   // Incoming calls whose initial 2xx awaits its ACK, oldest first, linked through the
   // calls themselves (call_impl::ack_prev / ack_next). Counted apart from max_calls, so
   // that INVITEs from sources that never ACK cannot starve new calls.

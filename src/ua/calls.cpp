@@ -9,6 +9,8 @@
 
 namespace sipkit::ua {
 
+call_binding::call_binding(user_agent::impl& ua) : timers_(ua.io_), ua_(ua) {}
+
 using parser::header_id;
 using parser::message;
 using S = session::invite_session;
@@ -309,19 +311,32 @@ void call_binding::arm_timer(const call_ptr& c) {
     if (c->transferor) earliest(c->transferor->next_deadline());
   }
   if (!when) {
-    // A long call keeps no timer; a wait still queued completes with operation_aborted.
-    c->timer.reset();
+    timers_.clear(*c);  // a long call keeps no deadline
     return;
   }
-  if (!c->timer) c->timer = std::make_unique<boost::asio::steady_timer>(ua_.io_);
-  else if (c->timer->expiry() == *when) return;  // already armed there
-  c->timer->expires_at(*when);
-  std::weak_ptr<call_impl> weak = c;
-  c->timer->async_wait([this, weak](boost::system::error_code ec) {
-    auto call = weak.lock();
-    if (ec || !call || call->state == call_state::terminated) return;
-    on_timer(call);
+  timers_.set(c, *when);
+  arm_timers();
+}
+
+void call_binding::arm_timers() {
+  timers_.arm([this](boost::system::error_code ec) {
+    // Aborted: re-armed earlier, or the agent is going away (its destructor cancels).
+    if (ec) return;
+    on_timers_due();
   });
+}
+
+void call_binding::on_timers_due() {
+  timers_.fired();
+  const auto now = tx::clock_type::now();
+  // Bounded: a call that sets a deadline already due again is run on the next expiry,
+  // not in this loop.
+  for (std::size_t left = timers_.size(); left != 0; --left) {
+    call_ptr c = timers_.pop_due(now);
+    if (!c) break;
+    if (c->state != call_state::terminated) on_timer(c);
+  }
+  arm_timers();
 }
 
 void call_binding::on_timer(const call_ptr& c) {
@@ -351,7 +366,7 @@ void call_binding::end_call(const call_ptr& call_ref, int status, std::error_cod
   if (c->dialog_listed && c->session && c->session->current_dialog())
     unlist_dialog(ua_, c->session->current_dialog()->id());
   c->dialog_listed = false;
-  c->timer.reset();
+  timers_.clear(*c);
   stop_awaiting_ack(*c);
   if (c->session && !c->outgoing) invite_servers_.erase(c->session->invite_transaction());
   auto waiters = std::move(c->connected_waiters);

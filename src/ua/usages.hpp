@@ -102,9 +102,10 @@ struct call_impl final : usage {
   // UAC: the ids of the session's early dialogs listed in usages_ (forks), until a 2xx
   // picks one; empty (and without capacity) afterwards.
   std::vector<sipkit::dialog::dialog_id> forks;
-  // One Asio timer, armed at the earliest deadline of the session and its modules;
-  // allocated only while one is armed.
-  std::unique_ptr<boost::asio::steady_timer> timer;
+  // The earliest deadline of the session and its modules, while the call has one: the
+  // call's place in call_binding's timer table (call_timer_table; no_index: none).
+  tx::time_point timer_due{};
+  std::uint32_t timer_slot = 0xFFFFFFFFu;
   // The extension modules (sipkit::session), allocated only while in use, so that a call
   // without them pays a pointer each (call_memory_test). RFC 4028: the session timer.
   std::unique_ptr<sipkit::session::session_timer> session_timer_module;

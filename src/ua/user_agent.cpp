@@ -45,7 +45,7 @@ user_agent::impl::~impl() {
   auto cancel = [](const std::unique_ptr<boost::asio::steady_timer>& t) {
     if (t) t->cancel();
   };
-  for (auto& c : call_binding_.calls_) cancel(c->timer);
+  call_binding_.timers_.cancel();
   for (auto& r : registration_.registrations_) cancel(r->timer);
   for (auto& [id, sub] : subscription_.subscriptions_) cancel(sub->timer);
   for (auto& n : subscription_.notifiers_) cancel(n->timer);
