@@ -20,16 +20,6 @@ namespace {
 using parser::iequals;
 using namespace detail::sdp_formats;
 
-bool sends(sdp::direction d) noexcept {
-  return d == sdp::direction::sendrecv || d == sdp::direction::sendonly;
-}
-bool receives(sdp::direction d) noexcept {
-  return d == sdp::direction::sendrecv || d == sdp::direction::recvonly;
-}
-sdp::direction direction_from(bool send, bool receive) noexcept {
-  if (send) return receive ? sdp::direction::sendrecv : sdp::direction::sendonly;
-  return receive ? sdp::direction::recvonly : sdp::direction::inactive;
-}
 
 // RFC 8866 §5.7: the section's own first c=, else the session's.
 const sdp::connection_view* connection_of(const sdp::session_view& s,

@@ -105,17 +105,6 @@ void check_codec(const media_capability& stream, const codec& c) {
   }
 }
 
-// Send/receive as two permissions (RFC 3264 §5.1 defines the four attributes this way).
-bool sends(sdp::direction d) noexcept {
-  return d == sdp::direction::sendrecv || d == sdp::direction::sendonly;
-}
-bool receives(sdp::direction d) noexcept {
-  return d == sdp::direction::sendrecv || d == sdp::direction::recvonly;
-}
-sdp::direction direction_from(bool send, bool receive) noexcept {
-  if (send) return receive ? sdp::direction::sendrecv : sdp::direction::sendonly;
-  return receive ? sdp::direction::recvonly : sdp::direction::inactive;
-}
 
 // The c= that applies to a media section: its own first, else the session's (RFC 8866 §5.7).
 const sdp::connection* connection_of(const sdp::session& s, const sdp::media_description& m) {

@@ -15,6 +15,18 @@
 
 namespace sipkit::ua::detail::sdp_formats {
 
+// Send/receive as two permissions (RFC 3264 §5.1 defines the four attributes this way).
+inline bool sends(sdp::direction d) noexcept {
+  return d == sdp::direction::sendrecv || d == sdp::direction::sendonly;
+}
+inline bool receives(sdp::direction d) noexcept {
+  return d == sdp::direction::sendrecv || d == sdp::direction::recvonly;
+}
+inline sdp::direction direction_from(bool send, bool receive) noexcept {
+  if (send) return receive ? sdp::direction::sendrecv : sdp::direction::sendonly;
+  return receive ? sdp::direction::recvonly : sdp::direction::inactive;
+}
+
 // RFC 3551 §6, tables 4 and 5: the payload types whose meaning is fixed, so an offer may
 // list them without an rtpmap. (MPA's channel count is not fixed by the table; 1 here.)
 struct static_format {
