@@ -27,12 +27,16 @@ std::vector<std::string_view> all_addresses(const message& m, header_id id) {
   std::vector<std::string_view> out;
   for (const auto& f : m.fields())
     if (f.id == id)
-      for (auto v : split_address_list(m.value_of(f))) out.push_back(v);
+      for (std::size_t pos = 0;;) {
+        const auto v = next_address(m.value_of(f), pos);
+        if (v.empty()) break;
+        out.push_back(v);
+      }
   return out;
 }
 
-// The next non-empty element of an address list at or after `pos`, "" at the end; `pos`
-// moves past it. A comma inside a quoted string or <> separates nothing (§7.3.1).
+}  // namespace
+
 std::string_view next_address(std::string_view value, std::size_t& pos) {
   while (pos <= value.size()) {
     bool quoted = false, angle = false;
@@ -61,6 +65,8 @@ std::string_view next_address(std::string_view value, std::size_t& pos) {
   }
   return {};
 }
+
+namespace {
 
 // A view into `m`: the dialog copies it into its own buffer.
 std::string_view contact_uri(const message& m) {
@@ -230,6 +236,15 @@ std::optional<dialog> dialog::create_from_notify(const message& subscribe, const
   return d;
 }
 
+namespace {
+/// Appends `v` to a dialog's text buffer; where it landed.
+route_list::span append_part(std::string& text, std::string_view v) {
+  route_list::span s{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(v.size())};
+  text.append(v);
+  return s;
+}
+}  // namespace
+
 void dialog::assign(const parts& p) {
   const std::vector<std::string_view> none;
   const auto& routes = p.routes ? *p.routes : none;
@@ -240,11 +255,7 @@ void dialog::assign(const parts& p) {
   // Built aside and swapped in: `p` may point into text_ (a target refresh rebuilds it).
   std::string text;
   text.reserve(total);
-  auto put = [&text](std::string_view v) {
-    span s{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(v.size())};
-    text.append(v);
-    return s;
-  };
+  auto put = [&text](std::string_view v) { return append_part(text, v); };
   call_id_ = put(p.call_id);
   local_tag_ = put(p.local_tag);
   remote_tag_ = put(p.remote_tag);
@@ -267,11 +278,7 @@ void dialog::assign_routing(std::string_view target, const std::vector<std::stri
   // Built aside and swapped in: `target` and `routes` may point into routing_text_.
   std::string text;
   text.reserve(total);
-  auto put = [&text](std::string_view v) {
-    span s{static_cast<std::uint32_t>(text.size()), static_cast<std::uint32_t>(v.size())};
-    text.append(v);
-    return s;
-  };
+  auto put = [&text](std::string_view v) { return append_part(text, v); };
   const span target_span = put(target);
   std::vector<span> spans;
   spans.reserve(routes.size());

@@ -23,7 +23,11 @@ std::string_view trim(std::string_view s) {
 
 void split_into(std::string_view value, std::vector<std::string>& out) {
   // The stack's one comma rule (commas inside quoted strings and < > do not split).
-  for (auto e : dialog::split_address_list(value)) out.emplace_back(e);
+  for (std::size_t pos = 0;;) {
+    const auto e = dialog::next_address(value, pos);
+    if (e.empty()) return;
+    out.emplace_back(e);
+  }
 }
 
 std::string join(const std::vector<std::string>& entries) {

@@ -307,6 +307,9 @@ std::string first_hop_uri(const parser::message& request);
 /// Splits a comma-separated list of name-addr values (Route, Record-Route, Contact) into
 /// the values, trimmed; commas inside quoted strings and < > do not split.
 std::vector<std::string_view> split_address_list(std::string_view header_value);
+/// The same one value at a time, without a vector: the next non-empty value at or after
+/// `pos` ("" at the end), `pos` moved past it. Start with pos = 0.
+std::string_view next_address(std::string_view header_value, std::size_t& pos);
 
 /// The URI of a name-addr or addr-spec value ("<sip:a@b;lr>;x" -> "sip:a@b;lr"), without
 /// header parameters. Empty when it does not parse.
