@@ -63,6 +63,12 @@ class rawClient {
 }
 
 let seq = 0;
+// A status code as a status line in a program's message trace ("SENT to ... SIP/2.0 408 ...").
+// A bare /\b408\b/ also matches a trace timestamp such as [00:42:43.408].
+function statusSeen(output, code) {
+  return new RegExp(`SIP/2\\.0 ${code} `).test(output);
+}
+
 function request(method, ruri, { from, to, contact, extra = [], body = '' }) {
   seq += 1;
   const lines = [
@@ -199,7 +205,7 @@ async function main() {
     const ack = await bob.nextMatching(/^ACK /);
     h.check(/^ACK sip:bob@b0b\.invalid;transport=ws SIP\/2\.0/.test(ack), 'the proxy ACKed the 486 on the flow');
     const called = await callBob;
-    h.check(called.code !== 0 && /486/.test(called.output), 'uac saw 486 Busy Here from bob');
+    h.check(called.code !== 0 && statusSeen(called.output, 486), 'uac saw 486 Busy Here from bob');
 
     // ---------------------------------------------------------------- 3. flows gone
     const closes = proxy.count(/WS connection \d+ from [^ ]+ closed/);
@@ -209,13 +215,13 @@ async function main() {
     await proxy.waitFor(new RegExp(`(WS connection \\d+ from [^ ]+ closed[^]*){${closes + 2}}`));
     uac = await h.run('uac', path.join(examples, 'uac'),
       ['--message-to', 'sip:alice@example.com', '--message', 'lost', '--proxy', proxyUri], log);
-    h.check(uac.code !== 0 && /\b430\b/.test(uac.output),
+    h.check(uac.code !== 0 && statusSeen(uac.output, 430),
             'MESSAGE for alice (outbound reg-id) after her flow closed: 430 Flow Failed at once');
     uac = await h.run('uac', path.join(examples, 'uac'),
       ['--message-to', 'sip:bob@example.com', '--message', 'lost', '--proxy', proxyUri], log);
-    h.check(uac.code !== 0 && /\b480\b/.test(uac.output),
+    h.check(uac.code !== 0 && statusSeen(uac.output, 480),
             'MESSAGE for bob (no outbound) after his flow closed: 480 at once');
-    h.check(!/\b408\b/.test(proxy.output), 'no request waited for a timer (no 408)');
+    h.check(!statusSeen(proxy.output, 408), 'no request waited for a timer (no 408)');
     h.check(proxy.exited === null && uas.exited === null, 'proxy and uas are still running');
 
     // ---------------------------------------------------------------- 4. registrar --ws --wss
@@ -245,7 +251,7 @@ async function main() {
     await registrar.waitFor(/dave@example\.com has 1 binding/);
     uac = await h.run('uac', path.join(examples, 'uac'),
       ['--message-to', 'sip:alice@example.com', '--message', 'where are you', '--proxy', `sip:127.0.0.1:${regPort}`], log);
-    h.check(uac.code !== 0 && /\b480\b/.test(uac.output) && !/\b302\b/.test(uac.output),
+    h.check(uac.code !== 0 && statusSeen(uac.output, 480) && !statusSeen(uac.output, 302),
             'registrar lookup for an AOR bound only over WebSocket: 480, no 302 to an .invalid Contact');
   } finally {
     for (const ua of extraUas) ua.stop();
