@@ -4,6 +4,7 @@ examples/uas (UDP) and, in the same run, against sipp's own built-in `uas` as th
 
 usage: call_bench.py [--rates 100,200,...] [--seconds S] [--max-retrans PCT]
                      [--instances 1,2] [--baseline UAS_BINARY] [--cost BINARY[,BINARY]]
+                     [--target-cpu N --client-cpu M] [--repeat N]
                      [--work DIR] (UAS_BINARY | --reference-only)
 
 A rate is "held" when a step of rate*seconds calls ends with every call successful, none
@@ -20,6 +21,12 @@ reference keeps its one socket). CPU is then the sum over the agents' threads.
 --baseline: a second examples/uas (another build, e.g. main's) measured in the same run.
 --cost: bench/uas_call_cost of each build given, run first: heap allocations, bytes,
 grammar runs and thread CPU per call of an in-process UAS (no sipp; see its header).
+--target-cpu/--client-cpu: pin each target to one core and sipp's uac to another
+(`taskset`), so that a target's CPU per call is not spread over cores it shares with
+the client. --repeat N: the whole climb N times; after the usual table, CPU per call
+of each target against the reference at every rate both held in the same run, per run
+and the median of the runs (the comparison at the same rate; the table's ratio compares
+each target's highest held rate, which may differ).
 Exit status: 0 when every target held some rate; 1 when UAS_BINARY is missing (the sipp
 reference still runs) or a target held none; 2 for bad usage.
 """
@@ -44,12 +51,14 @@ def step(a, target, rate, again):
     """One rate step against a fresh target (an overloaded step leaves no backlog behind
     for the next). Returns a result dict; never raises for a merely slow target."""
     calls = rate * a.seconds
-    name = target["name"].replace(" ", "_")
+    name = target["name"].replace(" ", "_") + target.get("run_suffix", "")
     work = os.path.join(a.work, f"{name}_{rate}_again" if again else f"{name}_{rate}")
     os.makedirs(work)
     agents = target.get("agents", 1)
     port = free_port(span=1 if agents == 1 else agents + 1)  # shared port + each agent's
     sipp = need("sipp")
+    pin_target = ["taskset", "-c", str(a.target_cpu)] if a.target_cpu is not None else []
+    pin_client = ["taskset", "-c", str(a.client_cpu)] if a.client_cpu is not None else []
     with Processes(verbose=a.verbose) as procs:
         if target["binary"]:
             argv = [target["binary"], "--bind", "127.0.0.1", "--port", str(port),
@@ -61,7 +70,7 @@ def step(a, target, rate, again):
                 argv += ["--threads", str(agents)]
         else:
             argv = sipp_argv(sipp, work, "uas", "udp", port, ["-sn", "uas"], [])
-        uas = procs.start(target["name"], argv, os.path.join(work, "uas.log"), cwd=work)
+        uas = procs.start(target["name"], pin_target + argv, os.path.join(work, "uas.log"), cwd=work)
         wait_listening(uas, port, "udp")
         cpu0, t0 = group_cpu_seconds(uas.popen.pid), time.monotonic()
         # A held step ends about `seconds` after it starts. One running much longer has
@@ -74,7 +83,7 @@ def step(a, target, rate, again):
         if agents > 1:  # a socket per call: the kernel spreads the calls over the agents
             argv[argv.index("u1")] = "un"
             argv += ["-max_socket", "15000"]  # below RLIMIT_NOFILE
-        uac = procs.start("sipp uac", argv, os.path.join(work, "uac.log"), cwd=work)
+        uac = procs.start("sipp uac", pin_client + argv, os.path.join(work, "uac.log"), cwd=work)
         try:
             rc = uac.wait(limit, watch=[uas])
         except Failure:
@@ -85,7 +94,33 @@ def step(a, target, rate, again):
         cpu = (group_cpu_seconds(uas.popen.pid) - cpu0) / (time.monotonic() - t0)
     r = judge_step(sipp_stats(work, "uac"), rate, calls, rc, cpu, a.max_retrans)
     print_step(target["name"], r, width=14)
+    target.setdefault("by_rate", {})[rate] = r  # a repeated step replaces the cut-short one
     return r
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def print_same_rate(runs, rates):
+    """CPU per call of each target against the reference (the last target) at every rate
+    both held in the same run: per run, and the median over the runs."""
+    print("\nCPU per call against the reference at the same rate (both held, same run):")
+    for i, name in enumerate(t["name"] for t in runs[0][:-1]):
+        for rate in rates:
+            cells, ratios = [], []
+            for run in runs:
+                ours, ref = run[i].get("by_rate", {}).get(rate), run[-1].get("by_rate", {}).get(rate)
+                if ours and ref and ours["held"] and ref["held"]:
+                    ratio = ours["us_per_call"] / max(ref["us_per_call"], 1e-9)
+                    ratios.append(ratio)
+                    cells.append(f"{ours['us_per_call']:.0f}/{ref['us_per_call']:.0f} us {ratio:.2f}")
+                else:
+                    cells.append("not both held")
+            if ratios:
+                print(f"  {name} / {runs[0][-1]['name']} at {rate} calls/s: " + "; ".join(cells)
+                      + f" -> median {median(ratios):.2f} over {len(ratios)} run(s)", flush=True)
 
 
 def main():
@@ -109,6 +144,9 @@ def main():
                    help="comma-separated bench/uas_call_cost binaries, run before the steps")
     p.add_argument("--cost-calls", type=int, default=20000, help="calls per --cost run")
     p.add_argument("--work", default="call_bench.work", help="scratch dir, emptied first")
+    p.add_argument("--target-cpu", type=int, help="core each target is pinned to (taskset)")
+    p.add_argument("--client-cpu", type=int, help="core sipp's uac is pinned to (taskset)")
+    p.add_argument("--repeat", type=int, default=1, help="run the whole climb this many times")
     p.add_argument("-v", "--verbose", action="store_true", help="print every command")
     a = p.parse_args()
     if not a.uas and not a.reference_only:
@@ -120,7 +158,11 @@ def main():
     a.work = os.path.abspath(a.work)
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
+    if a.repeat < 1:
+        p.error("--repeat must be at least 1")
     raise_on_signals()
+    if a.target_cpu is not None or a.client_cpu is not None:
+        need("taskset")
 
     missing = None
     targets = []
@@ -143,17 +185,24 @@ def main():
             print(f"call_bench: FAIL: {binary} did not complete its calls")
             return 1
 
-    try:
-        climb(targets, rates, lambda t, rate, again: step(a, t, rate, again))
-    except Failure as e:
-        print(f"call_bench: FAIL: {e}\n(output in {a.work})")
-        return 1
-    except KeyboardInterrupt:
-        return 1
-
-    # CPU per call tells the targets apart where the one sipp uac driving both is the
-    # limit (then both "hold" the same rate).
-    status = print_results(targets, width=14)
+    runs, status = [], 0
+    for n in range(a.repeat):
+        run = [dict(t, run_suffix=f"_run{n + 1}" if a.repeat > 1 else "") for t in targets]
+        if a.repeat > 1:
+            print(f"run {n + 1} of {a.repeat}:", flush=True)
+        try:
+            climb(run, rates, lambda t, rate, again: step(a, t, rate, again))
+        except Failure as e:
+            print(f"call_bench: FAIL: {e}\n(output in {a.work})")
+            return 1
+        except KeyboardInterrupt:
+            return 1
+        # CPU per call tells the targets apart where the one sipp uac driving both is the
+        # limit (then both "hold" the same rate).
+        status |= print_results(run, width=14)
+        runs.append(run)
+    if len(targets) > 1:
+        print_same_rate(runs, rates)
     if missing:
         print(f"call_bench: {missing}")
         return 1
