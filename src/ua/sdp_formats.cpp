@@ -127,6 +127,28 @@ void check_origin_numbers(std::uint64_t session_id, std::uint64_t version) {
 
 namespace {
 
+// Four decimal octets of 1-3 digits, none above 255: a subset of RFC 3261's IPv4address
+// (which check_address's grammar accepts too), so the fast path never changes an answer.
+bool is_dotted_quad(std::string_view s) noexcept {
+  int octets = 0;
+  std::size_t i = 0;
+  while (octets < 4) {
+    unsigned value = 0;
+    std::size_t digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || value > 255) return false;
+    if (++octets < 4) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+  }
+  return i == s.size();
+}
+
 // `bare` is `address` without brackets.
 address_type check_address(std::string_view address, std::string_view bare) {
   if (!bare.empty()) {
@@ -163,19 +185,14 @@ address_type check_address(std::string_view address, std::string_view bare) {
 }  // namespace
 
 address_type local_address(std::string_view address) {
-  // The agent answers every call from the same configured address: the last one that passed
-  // is remembered per thread (the check is a pure function of the text).
-  thread_local std::string last_valid;
-  thread_local std::string_view last_type;
   std::string_view bare = address;
   if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
     bare = bare.substr(1, bare.size() - 2);
   }
-  if (!last_type.empty() && address == last_valid) return {last_type, bare};
-  const address_type checked = check_address(address, bare);
-  last_valid.assign(address);
-  last_type = checked.addrtype;
-  return checked;
+  // Every answer checks the configured address: a plain dotted quad, the usual case, is
+  // recognised without a grammar run (and without remembering anything between calls).
+  if (address.size() == bare.size() && is_dotted_quad(bare)) return {"IP4", bare};
+  return check_address(address, bare);
 }
 
 
