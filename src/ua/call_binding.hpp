@@ -18,6 +18,7 @@
 
 #include "call_timers.hpp"
 #include "continuation.hpp"
+#include "offer_text.hpp"
 
 namespace sipkit::ua {
 
@@ -258,6 +259,10 @@ class call_binding {
   // media_for's copy of the configured media with a listener's address.
   mutable local_media media_cache_;
   mutable bool media_cached_ = false;
+  // The initial offers' template, and a text buffer start_invite reuses (its capacity
+  // stays, so an INVITE's header values and offer are not each a new string).
+  detail::offer_text offer_text_;
+  std::string scratch_;
 
  private:
   void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);

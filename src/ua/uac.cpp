@@ -272,8 +272,8 @@ void call_binding::start_invite(const call_ptr& c, const std::string& t, const s
   } else if (!o.body.empty()) {
     inv.set_body(o.body, o.content_type);
   } else if (!ua_.config_.media.streams.empty()) {
-    inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),
-                 "application/sdp");
+    offer_text_.write(media_for(dest), c->sdp_session_id, c->sdp_version, scratch_);
+    inv.set_body(scratch_, "application/sdp");
   }
   c->session.emplace(session::invite_session::make_uac(
       std::move(inv), {ua_.config_.transactions.timers, dest.reliable()}));
