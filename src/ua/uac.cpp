@@ -243,22 +243,31 @@ void call_binding::start_invite(const call_ptr& c, const std::string& t, const s
     inv.add(header_id::route, route);
   }
   inv.add(header_id::max_forwards, "70");
-  std::string from;
+  // Each value is written into scratch_ (no string per header and per piece of it).
+  std::string& v = scratch_;
+  v.clear();
   const std::string& name = o.display_name.empty() ? ua_.config_.display_name : o.display_name;
-  if (!name.empty()) from += "\"" + name + "\" ";
+  if (!name.empty()) v.append("\"").append(name).append("\" ");
   if (o.from_uri.empty()) {
-    from += "<sip:" + ua_.config_.user + "@";
-    from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
-    from += ">";
+    v.append("<sip:").append(ua_.config_.user).append("@");
+    v.append(ua_.config_.domain.empty() ? local : ua_.config_.domain).append(">");
   } else {
-    from += bracket(o.from_uri);
+    append_bracketed(v, o.from_uri);
   }
-  from += ";tag=" + ua_.random_token(10);
-  inv.add(header_id::from, from);
-  inv.add(header_id::to, bracket(t));
-  inv.add(header_id::call_id, ua_.random_token(20) + "@" + local);
+  v.append(";tag=");
+  ua_.append_random_token(v, 10);
+  inv.add(header_id::from, v);
+  v.clear();
+  append_bracketed(v, t);
+  inv.add(header_id::to, v);
+  v.clear();
+  ua_.append_random_token(v, 20);
+  v.append("@").append(local);
+  inv.add(header_id::call_id, v);
   inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, ua_.contact_for(dest));
+  v.clear();
+  ua_.append_contact(v, dest);
+  inv.add(header_id::contact, v);
   ua_.session_timer_.add_session_timer_offer(c, inv);
   if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   if (!o.subject.empty()) inv.add("Subject", o.subject);

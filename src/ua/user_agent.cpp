@@ -52,14 +52,19 @@ user_agent::impl::~impl() {
 }
 
 std::string user_agent::impl::random_token(std::size_t hex_digits) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(hex_digits);
-  while (out.size() < hex_digits) {
-    auto v = random_.next_u64();
-    for (int i = 0; i < 16 && out.size() < hex_digits; ++i, v >>= 4) out += digits[v & 15];
-  }
+  append_random_token(out, hex_digits);
   return out;
+}
+
+void user_agent::impl::append_random_token(std::string& out, std::size_t hex_digits) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const std::size_t end = out.size() + hex_digits;
+  while (out.size() < end) {
+    auto v = random_.next_u64();
+    for (int i = 0; i < 16 && out.size() < end; ++i, v >>= 4) out += digits[v & 15];
+  }
 }
 
 std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_text,
@@ -105,14 +110,18 @@ std::string user_agent::impl::sent_by(const tx::endpoint& dest) const {
 }
 
 std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
-  std::string c = "<sip:";
-  if (dest.protocol == tx::transport_protocol::tls) c = "<sips:";
+  std::string c;
+  append_contact(c, dest);
+  return c;
+}
+
+void user_agent::impl::append_contact(std::string& c, const tx::endpoint& dest) const {
+  c += dest.protocol == tx::transport_protocol::tls ? "<sips:" : "<sip:";
   c += config_.user;
   c += '@';
   c += sent_by(dest);
   if (dest.protocol == tx::transport_protocol::tcp) c += ";transport=tcp";
   c += '>';
-  return c;
 }
 
 std::string_view user_agent::impl::allow_header() const {
