@@ -75,8 +75,12 @@ class call_binding {
   /// unparsable From URI or proxy, or a display name with a quote.
   static std::error_code check_call_options(const call_options& o);
   /// Builds the call's INVITE (From, route set, Subject, headers, the offer) and session.
-  void start_invite(const call_ptr& c, const std::string& target, const std::string& local,
+  void start_invite(const call_ptr& c, std::string_view target, const std::string& local,
                     const tx::endpoint& dest, call_options o);
+  /// make_call's next step once the first hop `first_hop` is located (ec, or its targets):
+  /// the INVITE to `t` is built and sent, or the call ends.
+  void located(const call_ptr& c, std::string_view t, std::string_view first_hop, call_options o,
+               std::error_code ec, std::vector<tx::endpoint> targets);
   /// A request the session asked for: a client transaction with `op` as its continuation.
   void start_request(const call_ptr& c, session::invite_session::send_request& r, client_op op);
   /// A response to one of a call's requests: retried with credentials / a larger

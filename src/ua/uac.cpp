@@ -191,28 +191,40 @@ call call_binding::make_call(std::string_view target, call_options options) {
   else if (!ua_.config_.outbound_proxy.empty()) first_hop = ua_.config_.outbound_proxy;
   if (auto lt = first_hop.find('<'); lt != std::string::npos)  // a name-addr route value
     first_hop = first_hop.substr(lt + 1, first_hop.find('>', lt) - lt - 1);
-  ua_.locate(first_hop, [this, c, t = std::string(target), first_hop,
-                         o = std::move(options)](std::error_code ec,
-                                                 std::vector<tx::endpoint> targets) mutable {
-    if (c->state == call_state::terminated) return;  // hung up meanwhile
-    if (ec || targets.empty()) {
-      ua_.config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
-      return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
-    }
-    const tx::endpoint& dest = targets.front();
-    const std::string local = ua_.sent_by(dest);
-    if (local.empty()) {
-      ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + t);
-      return end_call(c, 0, make_error_code(errc::bad_target));
-    }
-    c->peer = dest;
-    if (parser::uri_view hop; !parser::parse_uri(first_hop, hop))
-      c->first_hop_host = std::string(hop.host);
-    start_invite(c, t, local, dest, std::move(o));
-    next_.targets = std::move(targets);
-    run(c, c->session->start(now()));
+  if (auto ep = ua_.endpoint_of(first_hop, ua_.config_.default_transport)) {
+    // An address (the usual case): locate would answer at once, so no continuation (a
+    // std::function and copies of the target and the first hop) is built for it.
+    located(c, target, first_hop, std::move(options), {}, {*ep});
+    return handle;
+  }
+  ua_.locate(first_hop, [this, c, t = std::string(target), first_hop, o = std::move(options)](
+                            std::error_code ec, std::vector<tx::endpoint> targets) mutable {
+    located(c, t, first_hop, std::move(o), ec, std::move(targets));
   });
   return handle;
+}
+
+void call_binding::located(const call_ptr& c, std::string_view t, std::string_view first_hop,
+                           call_options o, std::error_code ec, std::vector<tx::endpoint> targets) {
+  if (c->state == call_state::terminated) return;  // hung up meanwhile
+  if (ec || targets.empty()) {
+    ua_.config_.log.log(log_level::warning, "ua",
+                        "cannot locate " + std::string(t) + ": " + ec.message());
+    return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
+  }
+  const tx::endpoint& dest = targets.front();
+  const std::string local = ua_.sent_by(dest);
+  if (local.empty()) {
+    ua_.config_.log.log(log_level::warning, "ua",
+                        "no listener for the transport of " + std::string(t));
+    return end_call(c, 0, make_error_code(errc::bad_target));
+  }
+  c->peer = dest;
+  if (parser::uri_view hop; !parser::parse_uri(first_hop, hop))
+    c->first_hop_host = std::string(hop.host);
+  start_invite(c, t, local, dest, std::move(o));
+  next_.targets = std::move(targets);
+  run(c, c->session->start(now()));
 }
 
 std::error_code call_binding::check_call_options(const call_options& o) {
@@ -230,7 +242,7 @@ std::error_code call_binding::check_call_options(const call_options& o) {
   return {};
 }
 
-void call_binding::start_invite(const call_ptr& c, const std::string& t, const std::string& local,
+void call_binding::start_invite(const call_ptr& c, std::string_view t, const std::string& local,
                                 const tx::endpoint& dest, call_options o) {
   auto inv = message::request("INVITE", t);
   // §8.1.2: a pre-loaded route set as given, else the outbound proxy as a loose router.

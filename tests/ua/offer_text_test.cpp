@@ -1,13 +1,14 @@
 // White-box test of the agent's offer template (src/ua/offer_text.hpp): every offer it
 // writes is byte for byte make_offer(...).serialize(), for any session id and version,
 // and a different local_media rebuilds the template.
+#include "offer_text.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
-#include "offer_text.hpp"
 #include "sipkit/sdp/session.hpp"
 
 using namespace sipkit;
@@ -20,9 +21,11 @@ local_media audio(std::string address, std::string username = "-") {
   local_media m;
   m.address = std::move(address);
   m.username = std::move(username);
-  m.streams = {media_capability{"audio", 41000, "RTP/AVP",
-                                {codec{"PCMU", 8000}, codec{"PCMA", 8000},
-                                 codec{"telephone-event", 8000, 1, 101, "0-16"}}}};
+  m.streams = {media_capability{
+      "audio",
+      41000,
+      "RTP/AVP",
+      {codec{"PCMU", 8000}, codec{"PCMA", 8000}, codec{"telephone-event", 8000, 1, 101, "0-16"}}}};
   return m;
 }
 constexpr std::uint64_t max_origin = std::numeric_limits<std::int64_t>::max();
