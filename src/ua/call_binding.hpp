@@ -78,8 +78,9 @@ class call_binding {
   void start_invite(const call_ptr& c, std::string_view target, const std::string& local,
                     const tx::endpoint& dest, call_options o);
   /// make_call's next step once the first hop `first_hop` is located (ec, or its targets):
-  /// the INVITE to `t` is built and sent, or the call ends.
-  void located(const call_ptr& c, std::string_view t, std::string_view first_hop, call_options o,
+  /// the INVITE to `t` is built and sent, or the call ends. `first_hop` may point into
+  /// `o`: it is read before `o` is moved from.
+  void located(const call_ptr& c, std::string_view t, std::string_view first_hop, call_options&& o,
                std::error_code ec, std::vector<tx::endpoint> targets);
   /// A request the session asked for: a client transaction with `op` as its continuation.
   void start_request(const call_ptr& c, session::invite_session::send_request& r, client_op op);

@@ -184,12 +184,16 @@ call call_binding::make_call(std::string_view target, call_options options) {
     c->extras->answer_offer = std::move(options.answer_offer);
   }
   // §8.1.2: the first hop is the first route (a pre-loaded route set or the outbound
-  // proxy), else the target.
-  std::string first_hop(target);
-  if (!options.route.empty()) first_hop = options.route.front();
-  else if (!options.outbound_proxy.empty()) first_hop = options.outbound_proxy;
-  else if (!ua_.config_.outbound_proxy.empty()) first_hop = ua_.config_.outbound_proxy;
-  if (auto lt = first_hop.find('<'); lt != std::string::npos)  // a name-addr route value
+  // proxy), else the target. A view into one of them (located() reads it before it moves
+  // the options), not a string per call.
+  std::string_view first_hop = target;
+  if (!options.route.empty())
+    first_hop = options.route.front();
+  else if (!options.outbound_proxy.empty())
+    first_hop = options.outbound_proxy;
+  else if (!ua_.config_.outbound_proxy.empty())
+    first_hop = ua_.config_.outbound_proxy;
+  if (auto lt = first_hop.find('<'); lt != std::string_view::npos)  // a name-addr route value
     first_hop = first_hop.substr(lt + 1, first_hop.find('>', lt) - lt - 1);
   if (auto ep = ua_.endpoint_of(first_hop, ua_.config_.default_transport)) {
     // An address (the usual case): locate would answer at once, so no continuation (a
@@ -197,15 +201,18 @@ call call_binding::make_call(std::string_view target, call_options options) {
     located(c, target, first_hop, std::move(options), {}, {*ep});
     return handle;
   }
-  ua_.locate(first_hop, [this, c, t = std::string(target), first_hop, o = std::move(options)](
-                            std::error_code ec, std::vector<tx::endpoint> targets) mutable {
-    located(c, t, first_hop, std::move(o), ec, std::move(targets));
+  // A copy first: `options`, which first_hop may point into, moves into the continuation.
+  std::string hop(first_hop);
+  ua_.locate(hop, [this, c, t = std::string(target), hop, o = std::move(options)](
+                      std::error_code ec, std::vector<tx::endpoint> targets) mutable {
+    located(c, t, hop, std::move(o), ec, std::move(targets));
   });
   return handle;
 }
 
 void call_binding::located(const call_ptr& c, std::string_view t, std::string_view first_hop,
-                           call_options o, std::error_code ec, std::vector<tx::endpoint> targets) {
+                           call_options&& o, std::error_code ec,
+                           std::vector<tx::endpoint> targets) {
   if (c->state == call_state::terminated) return;  // hung up meanwhile
   if (ec || targets.empty()) {
     ua_.config_.log.log(log_level::warning, "ua",
