@@ -4,8 +4,8 @@ examples/uas (UDP) and, in the same run, against sipp's own built-in `uas` as th
 
 usage: call_bench.py [--rates 100,200,...] [--seconds S] [--max-retrans PCT]
                      [--instances 1,2] [--baseline UAS_BINARY] [--cost BINARY[,BINARY]]
-                     [--target-cpu N --client-cpu M] [--repeat N]
-                     [--work DIR] (UAS_BINARY | --reference-only)
+                     [--uac-cost BINARY[,BINARY]] [--target-cpu N --client-cpu M]
+                     [--repeat N] [--work DIR] (UAS_BINARY | --reference-only)
 
 A rate is "held" when a step of rate*seconds calls ends with every call successful, none
 failed, sipp's cumulative call rate within 5% of the rate asked for, and retransmissions
@@ -21,6 +21,7 @@ reference keeps its one socket). CPU is then the sum over the agents' threads.
 --baseline: a second examples/uas (another build, e.g. main's) measured in the same run.
 --cost: bench/uas_call_cost of each build given, run first: heap allocations, bytes,
 grammar runs and thread CPU per call of an in-process UAS (no sipp; see its header).
+--uac-cost: the same with bench/uac_call_cost (an in-process UAC placing the calls).
 --target-cpu/--client-cpu: pin each target to one core and sipp's uac to another
 (`taskset`), so that a target's CPU per call is not spread over cores it shares with
 the client. --repeat N: the whole climb N times; after the usual table, CPU per call
@@ -142,7 +143,10 @@ def main():
     p.add_argument("--baseline", help="another examples/uas measured in the same run")
     p.add_argument("--cost", default="",
                    help="comma-separated bench/uas_call_cost binaries, run before the steps")
-    p.add_argument("--cost-calls", type=int, default=20000, help="calls per --cost run")
+    p.add_argument("--uac-cost", default="",
+                   help="comma-separated bench/uac_call_cost binaries, run before the steps")
+    p.add_argument("--cost-calls", type=int, default=20000,
+                   help="calls per --cost / --uac-cost run")
     p.add_argument("--work", default="call_bench.work", help="scratch dir, emptied first")
     p.add_argument("--target-cpu", type=int, help="core each target is pinned to (taskset)")
     p.add_argument("--client-cpu", type=int, help="core sipp's uac is pinned to (taskset)")
@@ -179,8 +183,8 @@ def main():
                         "agents": 1})
     targets.append({"name": "sipp uas", "binary": None})
 
-    for binary in [b for b in a.cost.split(",") if b]:
-        print(f"uas_call_cost {binary}:", flush=True)
+    for binary in [b for b in (a.cost + "," + a.uac_cost).split(",") if b]:
+        print(f"{os.path.basename(binary)} {binary}:", flush=True)
         if subprocess.run([binary, "--calls", str(a.cost_calls)]).returncode != 0:
             print(f"call_bench: FAIL: {binary} did not complete its calls")
             return 1

@@ -144,6 +144,14 @@ std::optional<dialog_id> incoming_response_dialog_id(const message& response) {
   return dialog_id{std::string(call_id), std::string(from->tag), std::string(to->tag)};
 }
 
+std::optional<dialog_id_view> incoming_response_dialog_id_view(const message& response) {
+  auto from = response.from();
+  auto to = response.to();
+  auto call_id = response.call_id();
+  if (!from || !to || to->tag.empty() || call_id.empty()) return std::nullopt;
+  return dialog_id_view{call_id, from->tag, to->tag};
+}
+
 std::string_view to_string(dialog_state s) noexcept {
   switch (s) {
     case dialog_state::early:

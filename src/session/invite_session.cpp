@@ -750,7 +750,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
     return out;  // late: the call is already confirmed or over
 
   if (code < 200) {
-    auto rid = dialog::incoming_response_dialog_id(response);
+    auto rid = dialog::incoming_response_dialog_id_view(response);
     if (code > 100 && rid) {
       const auto& early = early_dialogs();
       auto known = std::any_of(early.begin(), early.end(), [&](const dialog::dialog& d) {
@@ -793,7 +793,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
 }
 
 void invite_session::ack_and_bye_fork(action_list& out, const message& response) {
-  auto rid = dialog::incoming_response_dialog_id(response);
+  auto rid = dialog::incoming_response_dialog_id_view(response);
   if (!rid || invite_released_) return;
   for (const auto& [tag, ack] : ep().fork_acks) {
     if (tag == rid->remote_tag) {  // a retransmission of that fork's 2xx: ACK again
@@ -816,7 +816,7 @@ void invite_session::ack_and_bye_fork(action_list& out, const message& response)
 invite_session::action_list invite_session::on_2xx_to_invite(const message& response,
                                                              time_point now) {
   action_list out = new_list();
-  auto rid = dialog::incoming_response_dialog_id(response);
+  auto rid = dialog::incoming_response_dialog_id_view(response);
   if (!uac_ || !rid) return out;
   const std::uint32_t cseq = cseq_number(response);
   if (dialog_) {
@@ -947,7 +947,7 @@ invite_session::action_list invite_session::on_in_dialog_response(pending_reques
   const auto method = request.method();
   forget_pending(id);
   if (state_ == st::terminated) return out;
-  auto rid = dialog::incoming_response_dialog_id(response);
+  auto rid = dialog::incoming_response_dialog_id_view(response);
   dialog::dialog* d = nullptr;
   if (dialog_) d = &*dialog_;
   if (ep_)

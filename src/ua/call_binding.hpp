@@ -18,6 +18,7 @@
 
 #include "call_timers.hpp"
 #include "continuation.hpp"
+#include "offer_text.hpp"
 
 namespace sipkit::ua {
 
@@ -74,8 +75,13 @@ class call_binding {
   /// unparsable From URI or proxy, or a display name with a quote.
   static std::error_code check_call_options(const call_options& o);
   /// Builds the call's INVITE (From, route set, Subject, headers, the offer) and session.
-  void start_invite(const call_ptr& c, const std::string& target, const std::string& local,
+  void start_invite(const call_ptr& c, std::string_view target, const std::string& local,
                     const tx::endpoint& dest, call_options o);
+  /// make_call's next step once the first hop `first_hop` is located (ec, or its targets):
+  /// the INVITE to `t` is built and sent, or the call ends. `first_hop` may point into
+  /// `o`: it is read before `o` is moved from.
+  void located(const call_ptr& c, std::string_view t, std::string_view first_hop, call_options&& o,
+               std::error_code ec, std::vector<tx::endpoint> targets);
   /// A request the session asked for: a client transaction with `op` as its continuation.
   void start_request(const call_ptr& c, session::invite_session::send_request& r, client_op op);
   /// A response to one of a call's requests: retried with credentials / a larger
@@ -258,6 +264,10 @@ class call_binding {
   // media_for's copy of the configured media with a listener's address.
   mutable local_media media_cache_;
   mutable bool media_cached_ = false;
+  // The initial offers' template, and a text buffer start_invite reuses (its capacity
+  // stays, so an INVITE's header values and offer are not each a new string).
+  detail::offer_text offer_text_;
+  std::string scratch_;
 
  private:
   void on_state_changed(const call_ptr& c, const session::invite_session::state_changed& s);

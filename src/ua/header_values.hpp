@@ -42,4 +42,13 @@ inline std::string bracket(std::string_view uri) {
   return "<" + std::string(uri) + ">";
 }
 
+/// bracket(uri) appended to `out`.
+inline void append_bracketed(std::string& out, std::string_view uri) {
+  if (!uri.empty() && uri.front() == '<') {
+    out.append(uri);
+    return;
+  }
+  out.append("<").append(uri).append(">");
+}
+
 }  // namespace sipkit::ua

@@ -63,12 +63,16 @@ struct user_agent::impl final : tx::transaction_user {
 
   // ---- shared helpers (user_agent.cpp)
   std::string random_token(std::size_t hex_digits = 16);
+  /// random_token(hex_digits) appended to `out`.
+  void append_random_token(std::string& out, std::size_t hex_digits);
   /// The endpoint of a sip/sips URI with an IP-literal host; nullopt otherwise.
   std::optional<tx::endpoint> endpoint_of(std::string_view uri,
                                           tx::transport_protocol fallback) const;
   /// "host:port" of the listener used towards `dest`, "" when none.
   std::string sent_by(const tx::endpoint& dest) const;
   std::string contact_for(const tx::endpoint& dest) const;
+  /// contact_for(dest) appended to `out`.
+  void append_contact(std::string& out, const tx::endpoint& dest) const;
   void add_common_headers(parser::message& m) const;
   std::string_view allow_header() const;  // the Allow header's value
   /// Start a client transaction; on failure completes `op.done` / ends the call.

@@ -184,35 +184,54 @@ call call_binding::make_call(std::string_view target, call_options options) {
     c->extras->answer_offer = std::move(options.answer_offer);
   }
   // §8.1.2: the first hop is the first route (a pre-loaded route set or the outbound
-  // proxy), else the target.
-  std::string first_hop(target);
-  if (!options.route.empty()) first_hop = options.route.front();
-  else if (!options.outbound_proxy.empty()) first_hop = options.outbound_proxy;
-  else if (!ua_.config_.outbound_proxy.empty()) first_hop = ua_.config_.outbound_proxy;
-  if (auto lt = first_hop.find('<'); lt != std::string::npos)  // a name-addr route value
+  // proxy), else the target. A view into one of them (located() reads it before it moves
+  // the options), not a string per call.
+  std::string_view first_hop = target;
+  if (!options.route.empty())
+    first_hop = options.route.front();
+  else if (!options.outbound_proxy.empty())
+    first_hop = options.outbound_proxy;
+  else if (!ua_.config_.outbound_proxy.empty())
+    first_hop = ua_.config_.outbound_proxy;
+  if (auto lt = first_hop.find('<'); lt != std::string_view::npos)  // a name-addr route value
     first_hop = first_hop.substr(lt + 1, first_hop.find('>', lt) - lt - 1);
-  ua_.locate(first_hop, [this, c, t = std::string(target), first_hop,
-                         o = std::move(options)](std::error_code ec,
-                                                 std::vector<tx::endpoint> targets) mutable {
-    if (c->state == call_state::terminated) return;  // hung up meanwhile
-    if (ec || targets.empty()) {
-      ua_.config_.log.log(log_level::warning, "ua", "cannot locate " + t + ": " + ec.message());
-      return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
-    }
-    const tx::endpoint& dest = targets.front();
-    const std::string local = ua_.sent_by(dest);
-    if (local.empty()) {
-      ua_.config_.log.log(log_level::warning, "ua", "no listener for the transport of " + t);
-      return end_call(c, 0, make_error_code(errc::bad_target));
-    }
-    c->peer = dest;
-    if (parser::uri_view hop; !parser::parse_uri(first_hop, hop))
-      c->first_hop_host = std::string(hop.host);
-    start_invite(c, t, local, dest, std::move(o));
-    next_.targets = std::move(targets);
-    run(c, c->session->start(now()));
+  if (auto ep = ua_.endpoint_of(first_hop, ua_.config_.default_transport)) {
+    // An address (the usual case): locate would answer at once, so no continuation (a
+    // std::function and copies of the target and the first hop) is built for it.
+    located(c, target, first_hop, std::move(options), {}, {*ep});
+    return handle;
+  }
+  // A copy first: `options`, which first_hop may point into, moves into the continuation.
+  std::string hop(first_hop);
+  ua_.locate(hop, [this, c, t = std::string(target), hop, o = std::move(options)](
+                      std::error_code ec, std::vector<tx::endpoint> targets) mutable {
+    located(c, t, hop, std::move(o), ec, std::move(targets));
   });
   return handle;
+}
+
+void call_binding::located(const call_ptr& c, std::string_view t, std::string_view first_hop,
+                           call_options&& o, std::error_code ec,
+                           std::vector<tx::endpoint> targets) {
+  if (c->state == call_state::terminated) return;  // hung up meanwhile
+  if (ec || targets.empty()) {
+    ua_.config_.log.log(log_level::warning, "ua",
+                        "cannot locate " + std::string(t) + ": " + ec.message());
+    return end_call(c, 0, ec ? ec : make_error_code(errc::bad_target));
+  }
+  const tx::endpoint& dest = targets.front();
+  const std::string local = ua_.sent_by(dest);
+  if (local.empty()) {
+    ua_.config_.log.log(log_level::warning, "ua",
+                        "no listener for the transport of " + std::string(t));
+    return end_call(c, 0, make_error_code(errc::bad_target));
+  }
+  c->peer = dest;
+  if (parser::uri_view hop; !parser::parse_uri(first_hop, hop))
+    c->first_hop_host = std::string(hop.host);
+  start_invite(c, t, local, dest, std::move(o));
+  next_.targets = std::move(targets);
+  run(c, c->session->start(now()));
 }
 
 std::error_code call_binding::check_call_options(const call_options& o) {
@@ -230,7 +249,7 @@ std::error_code call_binding::check_call_options(const call_options& o) {
   return {};
 }
 
-void call_binding::start_invite(const call_ptr& c, const std::string& t, const std::string& local,
+void call_binding::start_invite(const call_ptr& c, std::string_view t, const std::string& local,
                                 const tx::endpoint& dest, call_options o) {
   auto inv = message::request("INVITE", t);
   // §8.1.2: a pre-loaded route set as given, else the outbound proxy as a loose router.
@@ -243,22 +262,31 @@ void call_binding::start_invite(const call_ptr& c, const std::string& t, const s
     inv.add(header_id::route, route);
   }
   inv.add(header_id::max_forwards, "70");
-  std::string from;
+  // Each value is written into scratch_ (no string per header and per piece of it).
+  std::string& v = scratch_;
+  v.clear();
   const std::string& name = o.display_name.empty() ? ua_.config_.display_name : o.display_name;
-  if (!name.empty()) from += "\"" + name + "\" ";
+  if (!name.empty()) v.append("\"").append(name).append("\" ");
   if (o.from_uri.empty()) {
-    from += "<sip:" + ua_.config_.user + "@";
-    from += ua_.config_.domain.empty() ? local : ua_.config_.domain;
-    from += ">";
+    v.append("<sip:").append(ua_.config_.user).append("@");
+    v.append(ua_.config_.domain.empty() ? local : ua_.config_.domain).append(">");
   } else {
-    from += bracket(o.from_uri);
+    append_bracketed(v, o.from_uri);
   }
-  from += ";tag=" + ua_.random_token(10);
-  inv.add(header_id::from, from);
-  inv.add(header_id::to, bracket(t));
-  inv.add(header_id::call_id, ua_.random_token(20) + "@" + local);
+  v.append(";tag=");
+  ua_.append_random_token(v, 10);
+  inv.add(header_id::from, v);
+  v.clear();
+  append_bracketed(v, t);
+  inv.add(header_id::to, v);
+  v.clear();
+  ua_.append_random_token(v, 20);
+  v.append("@").append(local);
+  inv.add(header_id::call_id, v);
   inv.add(header_id::cseq, "1 INVITE");
-  inv.add(header_id::contact, ua_.contact_for(dest));
+  v.clear();
+  ua_.append_contact(v, dest);
+  inv.add(header_id::contact, v);
   ua_.session_timer_.add_session_timer_offer(c, inv);
   if (ua_.config_.reliable_provisionals) inv.add(header_id::supported, "100rel");
   if (!o.subject.empty()) inv.add("Subject", o.subject);
@@ -272,8 +300,8 @@ void call_binding::start_invite(const call_ptr& c, const std::string& t, const s
   } else if (!o.body.empty()) {
     inv.set_body(o.body, o.content_type);
   } else if (!ua_.config_.media.streams.empty()) {
-    inv.set_body(make_offer(media_for(dest), c->sdp_session_id, c->sdp_version).serialize(),
-                 "application/sdp");
+    offer_text_.write(media_for(dest), c->sdp_session_id, c->sdp_version, scratch_);
+    inv.set_body(scratch_, "application/sdp");
   }
   c->session.emplace(session::invite_session::make_uac(
       std::move(inv), {ua_.config_.transactions.timers, dest.reliable()}));

@@ -52,14 +52,19 @@ user_agent::impl::~impl() {
 }
 
 std::string user_agent::impl::random_token(std::size_t hex_digits) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(hex_digits);
-  while (out.size() < hex_digits) {
-    auto v = random_.next_u64();
-    for (int i = 0; i < 16 && out.size() < hex_digits; ++i, v >>= 4) out += digits[v & 15];
-  }
+  append_random_token(out, hex_digits);
   return out;
+}
+
+void user_agent::impl::append_random_token(std::string& out, std::size_t hex_digits) {
+  static constexpr char digits[] = "0123456789abcdef";
+  const std::size_t end = out.size() + hex_digits;
+  while (out.size() < end) {
+    auto v = random_.next_u64();
+    for (int i = 0; i < 16 && out.size() < end; ++i, v >>= 4) out += digits[v & 15];
+  }
 }
 
 std::optional<tx::endpoint> user_agent::impl::endpoint_of(std::string_view uri_text,
@@ -105,14 +110,18 @@ std::string user_agent::impl::sent_by(const tx::endpoint& dest) const {
 }
 
 std::string user_agent::impl::contact_for(const tx::endpoint& dest) const {
-  std::string c = "<sip:";
-  if (dest.protocol == tx::transport_protocol::tls) c = "<sips:";
+  std::string c;
+  append_contact(c, dest);
+  return c;
+}
+
+void user_agent::impl::append_contact(std::string& c, const tx::endpoint& dest) const {
+  c += dest.protocol == tx::transport_protocol::tls ? "<sips:" : "<sip:";
   c += config_.user;
   c += '@';
   c += sent_by(dest);
   if (dest.protocol == tx::transport_protocol::tcp) c += ";transport=tcp";
   c += '>';
-  return c;
 }
 
 std::string_view user_agent::impl::allow_header() const {
@@ -175,14 +184,17 @@ tx::transaction_id user_agent::impl::start(message request, std::vector<tx::endp
 
 void user_agent::impl::send_stateless_request(message& request, const tx::endpoint& dest,
                                               std::string_view branch) {
-  std::string via = "SIP/2.0/";
+  // Sized once (the Via of an ACK to a 2xx, our usual stateless request, is ~70 bytes).
+  std::string via;
+  via.reserve(96);
+  via += "SIP/2.0/";
   via += tx::via_transport_name(dest.protocol);
   via += ' ';
   via += sent_by(dest);
   via += ";branch=";
   via += tx::branch_generator::magic_cookie;
   if (branch.empty())
-    via += random_token(22);
+    append_random_token(via, 22);
   else
     via += branch;
   if (config_.transactions.add_rport) via += ";rport";

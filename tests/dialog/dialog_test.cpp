@@ -309,6 +309,16 @@ TEST_CASE("incoming response without a To tag has no dialog id") {
   CHECK_FALSE(sipkit::dialog::incoming_response_dialog_id(bob_response(100, "")));
 }
 
+TEST_CASE("incoming response dialog id view: the same parts, pointing into the response") {
+  const auto response = bob_response(180);
+  auto view = sipkit::dialog::incoming_response_dialog_id_view(response);
+  REQUIRE(view);
+  CHECK(*view == dialog_id{"a84b4c76e66710@pc33.atlanta.com", "1928301774", "a6c85cf"});
+  CHECK(*view == sipkit::dialog::incoming_response_dialog_id(response)->view());
+  CHECK(view->call_id.data() == response.call_id().data());  // not a copy
+  CHECK_FALSE(sipkit::dialog::incoming_response_dialog_id_view(bob_response(100, "")));
+}
+
 TEST_CASE("dialog ids that differ in any part are different and hash by all three parts") {
   const dialog_id a{"c@h", "l", "r"};
   const dialog_id b{"c@h", "l", "r2"};

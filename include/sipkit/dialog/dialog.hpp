@@ -99,6 +99,9 @@ std::optional<dialog_id_view> incoming_request_dialog_id_view(const parser::mess
 /// The dialog a response to our request belongs to (§12.1.2): Call-ID, From tag as the
 /// local tag, To tag as the remote tag. nullopt without a To tag.
 std::optional<dialog_id> incoming_response_dialog_id(const parser::message& response);
+/// As incoming_response_dialog_id, pointing into `response` instead of copying (valid
+/// while `response` is alive and unchanged).
+std::optional<dialog_id_view> incoming_response_dialog_id_view(const parser::message& response);
 
 enum class dialog_role : std::uint8_t { uac, uas };
 /// §12: early (made by a provisional response), confirmed (by a 2xx), terminated.
