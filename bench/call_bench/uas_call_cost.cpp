@@ -25,17 +25,9 @@
 #include <cstring>
 #include <string_view>
 
-#include "alloc_counter.hpp"
-#include "sipkit/parser/message_view.hpp"
-#include "sipkit/ua/user_agent.hpp"
+#include "call_cost.hpp"
 
 namespace {
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 class raw_uac {
  public:
@@ -170,30 +162,10 @@ class raw_uac {
 }  // namespace
 
 int main(int argc, char** argv) {
-  unsigned calls = 20000, warmup = 2000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view a = argv[i];
-    if (a == "--calls")
-      calls = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
-    else if (a == "--warmup")
-      warmup = static_cast<unsigned>(std::strtoul(argv[i + 1], nullptr, 10));
-    else {
-      std::fprintf(stderr, "usage: uas_call_cost [--calls N] [--warmup N]\n");
-      return 2;
-    }
-  }
+  sipkit::bench::call_cost_options options;
+  if (!sipkit::bench::parse_call_cost_args(argc, argv, "uas_call_cost", options)) return 2;
   boost::asio::io_context io{1};
-  sipkit::ua::ua_config cfg;
-  cfg.user = "uas";
-  cfg.transport.listen = {{sipkit::transport::protocol::udp, "127.0.0.1", 0}};
-  cfg.transport.log = sipkit::logger(sipkit::log_level::error);
-  cfg.log = sipkit::logger(sipkit::log_level::error);
-  cfg.transactions.rate_limit.requests_per_second = 0;  // one source, many calls
-  cfg.media.streams = {
-      {"audio",
-       40000,
-       "RTP/AVP",
-       {{"PCMU", 8000}, {"PCMA", 8000}, {"telephone-event", 8000, 1, 101, "0-16"}}}};
+  const sipkit::ua::ua_config cfg = sipkit::bench::call_cost_config("uas", 40000);
   sipkit::ua::user_agent agent(io, cfg);
   if (auto ec = agent.start()) {
     std::fprintf(stderr, "uas_call_cost: %s\n", ec.message().c_str());
@@ -208,30 +180,6 @@ int main(int argc, char** argv) {
       static_cast<std::uint16_t>(std::atoi(address.substr(address.rfind(':') + 1).c_str()));
   raw_uac uac(io, port);
 
-  unsigned n = 0;
-  for (; n < warmup; ++n)
-    if (!uac.call(n)) {
-      std::fprintf(stderr, "uas_call_cost: warm-up call %u failed\n", n);
-      return 1;
-    }
-  const auto allocs0 = sipkit::bench::allocation_count();
-  const auto bytes0 = sipkit::bench::allocated_bytes();
-  const auto runs0 = sipkit::parser::grammar_runs();
-  const double cpu0 = thread_cpu_seconds();
-  for (unsigned i = 0; i < calls; ++i, ++n)
-    if (!uac.call(n)) {
-      std::fprintf(stderr, "uas_call_cost: call %u failed\n", n);
-      return 1;
-    }
-  const double cpu = thread_cpu_seconds() - cpu0;
-  const double per = 1.0 / calls;
-  std::printf("calls %u (after %u warm-up)\n", calls, warmup);
-  std::printf("allocations per call %.1f\n",
-              static_cast<double>(sipkit::bench::allocation_count() - allocs0) * per);
-  std::printf("bytes allocated per call %.0f\n",
-              static_cast<double>(sipkit::bench::allocated_bytes() - bytes0) * per);
-  std::printf("grammar runs per call %.1f\n",
-              static_cast<double>(sipkit::parser::grammar_runs() - runs0) * per);
-  std::printf("cpu us per call %.1f\n", cpu * 1e6 * per);
-  return 0;
+  return sipkit::bench::measure_calls("uas_call_cost", options,
+                                      [&](unsigned n) { return uac.call(n); });
 }
