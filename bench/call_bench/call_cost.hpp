@@ -19,8 +19,7 @@ struct call_cost_options {
 };
 
 /// `--calls N --warmup N`; false (usage printed) for anything else.
-inline bool parse_call_cost_args(int argc, char** argv, const char* program,
-                                 call_cost_options& o) {
+inline bool parse_call_cost_args(int argc, char** argv, const char* program, call_cost_options& o) {
   for (int i = 1; i < argc; i += 2) {
     const std::string_view a = argv[i];
     if (i + 1 < argc && a == "--calls")
@@ -81,7 +80,8 @@ int measure_calls(const char* program, const call_cost_options& o, OneCall&& one
   const double cpu = thread_cpu_seconds() - cpu0;
   const double per = o.calls == 0 ? 0.0 : 1.0 / o.calls;
   std::printf("calls %u (after %u warm-up)\n", o.calls, o.warmup);
-  std::printf("allocations per call %.1f\n", static_cast<double>(allocation_count() - allocs0) * per);
+  std::printf("allocations per call %.1f\n",
+              static_cast<double>(allocation_count() - allocs0) * per);
   std::printf("bytes allocated per call %.0f\n",
               static_cast<double>(allocated_bytes() - bytes0) * per);
   std::printf("grammar runs per call %.1f\n",

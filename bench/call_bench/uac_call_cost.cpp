@@ -207,7 +207,6 @@ int main(int argc, char** argv) {
       std::snprintf(target_buf, sizeof target_buf, "sip:service@127.0.0.1:%u", uas.port());
   const std::string_view target(target_buf, static_cast<std::size_t>(target_len));
 
-  return sipkit::bench::measure_calls("uac_call_cost", options, [&](unsigned n) {
-    return one_call(io, agent, uas, target, n);
-  });
+  return sipkit::bench::measure_calls(
+      "uac_call_cost", options, [&](unsigned n) { return one_call(io, agent, uas, target, n); });
 }
