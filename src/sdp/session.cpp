@@ -398,10 +398,7 @@ std::optional<fmtp> media_description::find_fmtp(std::string_view fmt) const noe
 }
 
 parse_error parse(std::string_view sdp, session& out, const parse_options& options) {
-  // A session_view is ~17 KB of inline tables; a new one per parse would zero all of it
-  // (a tenth of a UAS call's instructions), while parse() resets only its counts. Its
-  // views point into `sdp` and are never read after this call.
-  thread_local session_view view;
+  session_view view;  // its views point into `sdp` and are not read after this call
   parse_error err = parse(sdp, view, options);
   if (!err) out = session(view);
   return err;

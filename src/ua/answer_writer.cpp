@@ -243,12 +243,6 @@ std::optional<answer_summary> write_answer(const sdp::session_view& offer,
 
 namespace detail::sdp_formats {
 
-const sdp::session_view* parse_on_thread(std::string_view text) noexcept {
-  // ~17 KB of inline tables: one per thread, parse() resets only its counts.
-  thread_local sdp::session_view view;
-  return sdp::parse(text, view) ? nullptr : &view;
-}
-
 namespace {
 
 // The text of a description split around its o= session version (v= is the first line and o=
@@ -268,9 +262,8 @@ std::optional<around_version> split_version(std::string_view text) noexcept {
 
 }  // namespace
 
-bool same_session(std::string_view a, std::string_view b, bool ignore_version) {
-  // Its own view, so that the caller may still hold parse_on_thread's.
-  thread_local sdp::session_view check;
+bool same_session(std::string_view a, std::string_view b, bool ignore_version,
+                  sdp::session_view& check) {
   if (a == b) return !sdp::parse(a, check);
   if (ignore_version) {
     const auto x = split_version(a);
@@ -301,9 +294,9 @@ void set_answer_version(std::string& answer, std::string_view username, std::uin
 std::optional<answer_summary> write_answer(std::string_view offer, const local_media& local,
                                            std::uint64_t session_id, std::uint64_t version,
                                            std::string& out) {
-  const sdp::session_view* view = parse_on_thread(offer);
-  if (view == nullptr) return std::nullopt;
-  return write_answer(*view, local, session_id, version, out);
+  sdp::session_view view;
+  if (sdp::parse(offer, view)) return std::nullopt;
+  return write_answer(view, local, session_id, version, out);
 }
 
 }  // namespace sipkit::ua

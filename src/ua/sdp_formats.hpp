@@ -89,15 +89,12 @@ address_type local_address(std::string_view address);
 /// integer"; throws std::invalid_argument when one is not.
 void check_origin_numbers(std::uint64_t session_id, std::uint64_t version);
 
-/// `text` parsed with the default options into this thread's view (the one write_answer's
-/// text overload uses), or nullptr when it does not parse. Valid until the next parse on this
-/// thread (a nested write_answer(std::string_view ...) included); views point into `text`.
-const sdp::session_view* parse_on_thread(std::string_view text) noexcept;
-
 /// Whether `a` and `b` parse to equal sdp::session values, the o= session version left out of
 /// the comparison when `ignore_version`; false when either does not parse. Equal text (up to
-/// the o= version) answers without parsing; only different texts are compared as sessions.
-bool same_session(std::string_view a, std::string_view b, bool ignore_version);
+/// the o= version) is only checked to parse, into `scratch` (whatever it held is gone); only
+/// different texts are compared as sessions.
+bool same_session(std::string_view a, std::string_view b, bool ignore_version,
+                  sdp::session_view& scratch);
 
 /// Rewrites the o= session version of an answer write_answer wrote for `username`.
 void set_answer_version(std::string& answer, std::string_view username, std::uint64_t version);

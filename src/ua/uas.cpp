@@ -210,10 +210,13 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
   answer_status_ = 0;
   reoffer_changed_ = false;
   const auto& media = media_for(c->peer);
-  // Views into `body`, read before emit() can run anything that parses on this thread.
-  const sdp::session_view* offer = detail::sdp_formats::parse_on_thread(body);
+  // One view for the offer, the previous description and the comparisons in turn (17 KiB
+  // of stack); it is parsed from `body` again before the offer is read a second time.
+  sdp::session_view offer;
   std::optional<answer_summary> a;
-  if (offer) a = write_answer(*offer, media, c->sdp_session_id, c->sdp_version + 1, answer_);
+  if (!sdp::parse(body, offer)) {
+    a = write_answer(offer, media, c->sdp_session_id, c->sdp_version + 1, answer_);
+  }
   if (!a || !a->any_accepted) {
     answer_.clear();
     answer_status_ = 488;
@@ -222,19 +225,19 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
   // §8 of RFC 3264: the version moves only when the description changes.
   const std::string& previous = c->session->offer_answer().local_sdp();
   bool same = false;
-  if (const sdp::session_view* p = detail::sdp_formats::parse_on_thread(previous)) {
-    const std::uint64_t version = p->origin().session_version;
+  if (!sdp::parse(previous, offer)) {
+    const std::uint64_t version = offer.origin().session_version;
     detail::sdp_formats::set_answer_version(answer_, media.username, version);
-    same = detail::sdp_formats::same_session(answer_, previous, false);
-    offer = detail::sdp_formats::parse_on_thread(body);  // `previous` took the thread's view
+    same = detail::sdp_formats::same_session(answer_, previous, false, offer);
+    (void)sdp::parse(body, offer);  // parsed above, so it parses again
   }
   if (!same) detail::sdp_formats::set_answer_version(answer_, media.username, ++c->sdp_version);
   // RFC 3264 §8.4: sendonly/inactive streams (or an RFC 2543 c=0.0.0.0) put us on hold.
-  bool hold = !offer->media().empty();
-  for (const auto& m : offer->media()) {
-    auto dir = offer->direction_of(m);
-    const auto own = offer->connections(m);
-    const sdp::connection_view* conn = own.empty() ? offer->connection() : &own.front();
+  bool hold = !offer.media().empty();
+  for (const auto& m : offer.media()) {
+    auto dir = offer.direction_of(m);
+    const auto own = offer.connections(m);
+    const sdp::connection_view* conn = own.empty() ? offer.connection() : &own.front();
     const bool zero_addr = conn && conn->address == "0.0.0.0";
     if (m.port != 0 && dir != sdp::direction::sendonly && dir != sdp::direction::inactive &&
         !zero_addr)
@@ -251,7 +254,7 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
     // A re-INVITE / UPDATE that changes nothing but the o= version is a refresh (RFC 4028),
     // not news for the application (RFC 3264 §8: same version, same description).
     reoffer_changed_ = !detail::sdp_formats::same_session(
-        c->session->offer_answer().previous_remote_sdp(), body, true);
+        c->session->offer_answer().previous_remote_sdp(), body, true, offer);
   }
 }
 

@@ -340,3 +340,23 @@ TEST_CASE("SDP session_view copies keep their sections readable") {
   CHECK(copy.connections(copy.media()[2])[0].address == "2001:db8::2");
   CHECK(copy.attributes(copy.media()[2]).data() != original.attributes(original.media()[2]).data());
 }
+
+TEST_CASE("SDP session_view default-constructed is empty, value-initialised too") {
+  // Construction leaves the tables unwritten (session_view.hpp); what a caller can read
+  // before a parse must still be an empty description.
+  const session_view plain;
+  const session_view braced{};
+  for (const session_view* v : {&plain, &braced}) {
+    CHECK(v->version() == 0);
+    CHECK(v->media().empty());
+    CHECK(v->attributes().empty());
+    CHECK(v->emails().empty());
+    CHECK(v->phones().empty());
+    CHECK(v->timings().empty());
+    CHECK(v->bandwidths().empty());
+    CHECK(v->extensions().empty());
+    CHECK(v->connection() == nullptr);
+    CHECK(v->name().empty());
+    CHECK(v->origin().session_version == 0);
+  }
+}

@@ -16,8 +16,11 @@
 //
 // Storage: all tables are fixed inline arrays (capacities below), so parsing allocates
 // nothing. A description that needs more entries than a table holds is rejected with
-// errc::too_many_headers, never truncated. A session_view is several KiB; reuse one rather
-// than copying it around. Copying is safe: sections refer to the tables by index, not pointer.
+// errc::too_many_headers, never truncated. A session_view is about 17 KiB; constructing one
+// writes only its counts and scalars (the table entries are written by parse() as it fills
+// them and never read past the counts), so a fresh one on the stack per parse is cheap.
+// Reuse one rather than copying it around. Copying is safe: sections refer to the tables by
+// index, not pointer.
 //
 // Grammar: RFC 8866 §9, one pass, lines in the order of §5:
 //   v o s i? u? e* p* c? b* (t r* z?)+ k? a*   then per media section   m i? c* b* k? a*
@@ -40,12 +43,13 @@
 // synchronised.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "sipkit/parser/error.hpp"
 #include "sipkit/sdp/attributes.hpp"
@@ -143,8 +147,34 @@ struct parse_options {
 
 struct parse_state;
 
+namespace detail {
+
+/// Room for N entries that construction leaves unwritten: an std::array of these records
+/// would be written in full by every constructor (their members have default values), ~17
+/// KiB per session_view, more than parsing a typical offer costs. The owner writes an entry
+/// before it reads it (session_view: parse() writes entries below its counts).
+template <class T, std::size_t N>
+class unwritten_table {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>);
+
+ public:
+  T* data() noexcept { return std::launder(reinterpret_cast<T*>(bytes_)); }
+  const T* data() const noexcept { return std::launder(reinterpret_cast<const T*>(bytes_)); }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+
+ private:
+  // A byte array implicitly creates the T objects (all implicit-lifetime types) it holds.
+  alignas(T) std::byte bytes_[sizeof(T) * N];
+};
+
+}  // namespace detail
+
 class session_view {
  public:
+  /// An empty view (no media, no lines); only the counts and scalars are written.
+  session_view() noexcept {}
+
   static constexpr std::size_t max_media = 16;
   static constexpr std::size_t max_attributes = 256;  ///< session and media levels (WebRTC offers carry 100+)
   static constexpr std::size_t max_fmts = 128;        ///< over all m= lines
@@ -232,7 +262,8 @@ class session_view {
                            const parse_options& options) noexcept;
 
   template <class T, std::size_t N>
-  static std::span<const T> slice(const std::array<T, N>& table, index_range r) noexcept {
+  static std::span<const T> slice(const detail::unwritten_table<T, N>& table,
+                                  index_range r) noexcept {
     return {table.data() + r.first, r.count};
   }
 
@@ -259,16 +290,16 @@ class session_view {
   std::uint16_t extension_count_ = 0;
   std::uint16_t session_extensions_ = 0;
 
-  std::array<std::string_view, max_emails> emails_{};
-  std::array<std::string_view, max_phones> phones_{};
-  std::array<timing_view, max_timings> timings_{};
-  std::array<std::string_view, max_repeats> repeats_{};
-  std::array<media_view, max_media> media_{};
-  std::array<std::string_view, max_fmts> fmts_{};
-  std::array<connection_view, max_connections> connections_{};
-  std::array<bandwidth_view, max_bandwidths> bandwidths_{};
-  std::array<attribute_view, max_attributes> attributes_{};
-  std::array<extension_view, max_extensions> extensions_{};
+  detail::unwritten_table<std::string_view, max_emails> emails_;
+  detail::unwritten_table<std::string_view, max_phones> phones_;
+  detail::unwritten_table<timing_view, max_timings> timings_;
+  detail::unwritten_table<std::string_view, max_repeats> repeats_;
+  detail::unwritten_table<media_view, max_media> media_;
+  detail::unwritten_table<std::string_view, max_fmts> fmts_;
+  detail::unwritten_table<connection_view, max_connections> connections_;
+  detail::unwritten_table<bandwidth_view, max_bandwidths> bandwidths_;
+  detail::unwritten_table<attribute_view, max_attributes> attributes_;
+  detail::unwritten_table<extension_view, max_extensions> extensions_;
 };
 
 /// Parses one SDP session description in a single pass. On success returns a parse_error
