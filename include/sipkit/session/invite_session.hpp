@@ -379,7 +379,15 @@ class invite_session {
   state current_state() const noexcept { return state_; }
   reinvite_state current_reinvite_state() const noexcept { return reinvite_; }
   bool is_uac() const noexcept { return uac_; }
-  const offer_answer_state& offer_answer() const noexcept { return oa_; }
+  /// The offer/answer state of current_dialog(): the confirmed dialog's (the UAS's), or
+  /// for a UAC before the 2xx the first early dialog's, or, before any early dialog, the
+  /// INVITE's own (its offer, or none).
+  const offer_answer_state& offer_answer() const noexcept;
+  /// UAC before the 2xx: the offer/answer state of the early dialog with remote tag
+  /// `remote_tag` (RFC 3261 §13.2.1, RFC 3262 §5: each fork's exchange is its own; the
+  /// offer of its reliable 1xx is answered in its PRACK). Otherwise, or when there is no
+  /// such early dialog, offer_answer().
+  const offer_answer_state& offer_answer(std::string_view remote_tag) const noexcept;
   /// The confirmed dialog, else (UAC) the first early one, else null.
   const dialog::dialog* current_dialog() const noexcept;
   /// UAC: the early dialogs, one per remote tag (forks), until a 2xx picks one.
@@ -426,6 +434,10 @@ class invite_session {
                  time_point now);
   void arm_2xx_timer();
   dialog::dialog* dialog_for(const parser::message& request);
+  /// The offer/answer state of dialog `d`: an early dialog's own, else oa_.
+  offer_answer_state& oa_of(const dialog::dialog* d) noexcept;
+  /// Drops every early dialog with its offer/answer state.
+  void drop_early() noexcept;
   parser::message uas_response(const parser::message& request, int status,
                                const message_options& options, bool with_contact) const;
   action_list on_invite_response(pending_request& p, const parser::message& response,
@@ -450,6 +462,9 @@ class invite_session {
     parser::message invite;  // until on_invite_transaction_ended
     // UAC: early dialogs per remote tag, until a 2xx picks one or the INVITE fails.
     std::vector<dialog::dialog> early;
+    // Each early dialog's offer/answer state, at the same index (§13.2.1: per dialog);
+    // it starts as a copy of the INVITE's (oa_) and becomes oa_ when its 2xx comes.
+    std::vector<offer_answer_state> early_oa;
     // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
     std::optional<parser::message> ok;
     transaction::transaction_id ok_tx;
