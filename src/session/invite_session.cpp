@@ -11,7 +11,9 @@
 //   calling|proceeding  101-199 (To tag)      early dialog per remote tag; -> early
 //   cancel_pending 1xx                        cancel_invite; -> cancelling
 //   proceeding|early hang_up                  cancel_invite; -> cancelling
-//   any UAC state  2xx (new dialog)           confirm it, drop the other early dialogs;
+//   any UAC state  2xx (new dialog)           confirm it (its early dialog's offer/answer
+//                                             state becomes the session's), drop the other
+//                                             early dialogs with theirs;
 //                                             offer in 2xx: offer_received, answer() ACKs;
 //                                             (an exchange the PRACK completed: its SDP
 //                                             is a repeat, not an offer, RFC 3262 §5)
@@ -21,7 +23,11 @@
 //   confirmed..terminated 2xx same dialog     send_ack again (retransmitted 2xx, §13.2.2.4)
 //   any            2xx other dialog (fork)    send_ack + send_request BYE for that dialog
 //                                             (after a hang-up, with its headers)
-//   proceeding|early reliable 1xx with SDP    no offer yet: offer_received; the PRACK
+//   proceeding|early reliable 1xx with SDP    in that fork's early dialog, whose offer/
+//                                             answer state is its own (§13.2.1: per dialog,
+//                                             a copy of the INVITE's when the dialog began):
+//                                             our offer pending: answer_received; no offer
+//                                             yet: offer_received, and that fork's PRACK
 //                                             (request/send_built) carries the answer
 //   calling..early 300-699                    -> terminated, ended{rejected}
 //   cancelling     487                        -> terminated, ended{cancelled}
@@ -64,7 +70,9 @@
 //
 // Offer/answer (RFC 3264 via offer_answer_state): an incoming UPDATE or re-INVITE with an
 // offer while our offer is pending gets 491, while the peer's offer awaits our answer
-// 500 + Retry-After (RFC 3311 §5.2, §14.2).
+// 500 + Retry-After (RFC 3311 §5.2, §14.2). UAC before the 2xx: each early dialog keeps
+// its own state (reliable 1xx, PRACK, UPDATE in that dialog); oa_ is the INVITE's until
+// the 2xx's dialog brings its own.
 // ---------------------------------------------------------------------------------------
 #include "sipkit/session/invite_session.hpp"
 

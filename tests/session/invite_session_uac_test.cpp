@@ -454,6 +454,34 @@ TEST_CASE("UAC: the 2xx of the second offering fork keeps that fork's exchange; 
   REQUIRE(c.d.session().offer_answer().remote_sdp() == fork2_offer);
 }
 
+TEST_CASE("UAC: the answers of two forks' reliable 183s are each their dialog's; the 2xx picks one") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c;  // the INVITE offers
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::answer_received>().size() == 1);
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::reliable_provisional);
+  REQUIRE(answers[0].message->to()->tag == "fork2");
+  REQUIRE(c.d.session().offer_answer("fork1").remote_sdp() == fork1_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").remote_sdp() == fork2_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").local_sdp() == offer_sdp);
+  // The first early dialog's exchange is what offer_answer() shows before the 2xx.
+  REQUIRE(c.d.session().offer_answer().remote_sdp() == fork1_offer);
+
+  c.respond(200, fork2_offer, "fork2");
+  REQUIRE(c.d.last_of<invite_session::answer_received>().empty());
+  REQUIRE(c.d.last_of<invite_session::send_ack>().at(0).ack.body().empty());
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == oas::answered);
+  REQUIRE(oa.answer_carrier() == carrier::reliable_provisional);
+  REQUIRE(oa.local_sdp() == offer_sdp);
+  REQUIRE(oa.remote_sdp() == fork2_offer);
+}
+
 TEST_CASE("UAC: a PRACK without a body refuses the reliable 183's offer") {
   uac_call c("");
   const auto ringing = reliable_183(c.invite, offer_sdp);

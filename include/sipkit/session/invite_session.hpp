@@ -176,12 +176,16 @@ class invite_session {
     const parser::message* cause = nullptr;  ///< null when the application caused it
   };
   /// The peer made an offer: answer it (accept/respond with the answer as body, or
-  /// answer() when it came in a 2xx and the ACK must carry the answer).
+  /// answer() when it came in a 2xx and the ACK must carry the answer). UAC, in a
+  /// reliable 1xx: the offer of that fork's early dialog (the To tag of `message`), to
+  /// answer in the PRACK sent in that dialog (request/send_built with that tag); each
+  /// fork that offers is reported (RFC 3261 §13.2.1, RFC 3262 §5).
   struct offer_received {
     offer_answer_state::carrier carrier;
     const parser::message* message;
   };
-  /// The peer answered our offer.
+  /// The peer answered our offer (UAC, in a reliable 1xx: in that fork's early dialog,
+  /// the To tag of `message`; each fork's answer is reported).
   struct answer_received {
     offer_answer_state::carrier carrier;
     const parser::message* message;
@@ -292,8 +296,9 @@ class invite_session {
   /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
   /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
   /// empty: the confirmed dialog, else the first early one. A PRACK while the offer of a
-  /// reliable 1xx awaits our answer (our INVITE had none, RFC 3262 §5) carries the answer
-  /// as its body; without a body it refuses that offer (same for send_built()).
+  /// reliable 1xx of its dialog awaits our answer (our INVITE had none, RFC 3262 §5)
+  /// carries the answer as its body; without a body it refuses that offer; other forks'
+  /// offers are not touched (same for send_built()).
   action_list request(std::string_view method, message_options options, time_point now,
                       std::string_view remote_tag = {});
   /// For the modules that build in-dialog requests from a dialog themselves (100rel's
