@@ -418,7 +418,7 @@ TEST_CASE("UAC: a PRACK without a body refuses only its own fork's offer") {
   REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::answered);
 }
 
-TEST_CASE("UAC: the 2xx of the second offering fork keeps that fork's exchange; its SDP is no offer") {
+TEST_CASE("UAC: the 2xx of the second offering fork keeps its exchange; its SDP is no offer") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c("");
   const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
@@ -454,7 +454,7 @@ TEST_CASE("UAC: the 2xx of the second offering fork keeps that fork's exchange; 
   REQUIRE(c.d.session().offer_answer().remote_sdp() == fork2_offer);
 }
 
-TEST_CASE("UAC: the answers of two forks' reliable 183s are each their dialog's; the 2xx picks one") {
+TEST_CASE("UAC: two forks' reliable 183s answer our offer each in its dialog; the 2xx picks one") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c;  // the INVITE offers
   const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
