@@ -482,6 +482,38 @@ TEST_CASE("UAC: two forks' reliable 183s answer our offer each in its dialog; th
   REQUIRE(oa.remote_sdp() == fork2_offer);
 }
 
+TEST_CASE("UAC: an UPDATE offer in an early dialog meets that fork's exchange only") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c("");
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  send_prack(c, r2, fork2_answer, "fork2");  // fork2 negotiated, fork1's offer still open
+
+  // fork1: its own offer awaits our answer, so a new one is 500 + Retry-After (RFC 3311
+  // §5.2).
+  c.d.run(c.d.session().on_request({8, 1}, request_from_bob("UPDATE", 1, fork1_offer, "fork1"),
+                                   c.d.now()));
+  auto busy = c.d.last_of<invite_session::send_response>().at(0).response;
+  REQUIRE(start_line(busy) == "SIP/2.0 500 Server Internal Error");
+  REQUIRE(busy.get("Retry-After") == "1");
+  REQUIRE(c.d.last_of<invite_session::offer_received>().empty());
+
+  // fork2: its exchange is complete, so the UPDATE offers and its 2xx answers.
+  const auto update = request_from_bob("UPDATE", 1, fork2_offer, "fork2");
+  c.d.run(c.d.session().on_request({9, 1}, update, c.d.now()));
+  auto offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].carrier == carrier::update);
+  REQUIRE(offers[0].message->from()->tag == "fork2");
+  c.d.run(c.d.session().respond({9, 1}, 200, {.body = std::string(fork2_answer)}, c.d.now()));
+  REQUIRE(start_line(c.d.last_of<invite_session::send_response>().at(0).response) ==
+          "SIP/2.0 200 OK");
+  REQUIRE(c.d.session().offer_answer("fork2").answer_carrier() == carrier::update);
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::offer_received);
+}
+
 TEST_CASE("UAC: a PRACK without a body refuses the reliable 183's offer") {
   uac_call c("");
   const auto ringing = reliable_183(c.invite, offer_sdp);
