@@ -26,7 +26,7 @@ invite_session::action_list invite_session::redirect(
     return out;
   }
   forget_pending(id);
-  if (ep_) std::vector<dialog::dialog>().swap(ep_->early);  // §13.2.2.3
+  drop_early();  // §13.2.2.3
   if (state_ == st::cancel_pending || state_ == st::cancelling) {
     // The application hung up while the old target answered: nothing new is sent.
     oa_.offer_rejected();

@@ -11,7 +11,9 @@
 //   calling|proceeding  101-199 (To tag)      early dialog per remote tag; -> early
 //   cancel_pending 1xx                        cancel_invite; -> cancelling
 //   proceeding|early hang_up                  cancel_invite; -> cancelling
-//   any UAC state  2xx (new dialog)           confirm it, drop the other early dialogs;
+//   any UAC state  2xx (new dialog)           confirm it (its early dialog's offer/answer
+//                                             state becomes the session's), drop the other
+//                                             early dialogs with theirs;
 //                                             offer in 2xx: offer_received, answer() ACKs;
 //                                             (an exchange the PRACK completed: its SDP
 //                                             is a repeat, not an offer, RFC 3262 §5)
@@ -21,7 +23,11 @@
 //   confirmed..terminated 2xx same dialog     send_ack again (retransmitted 2xx, §13.2.2.4)
 //   any            2xx other dialog (fork)    send_ack + send_request BYE for that dialog
 //                                             (after a hang-up, with its headers)
-//   proceeding|early reliable 1xx with SDP    no offer yet: offer_received; the PRACK
+//   proceeding|early reliable 1xx with SDP    in that fork's early dialog, whose offer/
+//                                             answer state is its own (§13.2.1: per dialog,
+//                                             a copy of the INVITE's when the dialog began):
+//                                             our offer pending: answer_received; no offer
+//                                             yet: offer_received, and that fork's PRACK
 //                                             (request/send_built) carries the answer
 //   calling..early 300-699                    -> terminated, ended{rejected}
 //   cancelling     487                        -> terminated, ended{cancelled}
@@ -64,7 +70,9 @@
 //
 // Offer/answer (RFC 3264 via offer_answer_state): an incoming UPDATE or re-INVITE with an
 // offer while our offer is pending gets 491, while the peer's offer awaits our answer
-// 500 + Retry-After (RFC 3311 §5.2, §14.2).
+// 500 + Retry-After (RFC 3311 §5.2, §14.2). UAC before the 2xx: each early dialog keeps
+// its own state (reliable 1xx, PRACK, UPDATE in that dialog); oa_ is the INVITE's until
+// the 2xx's dialog brings its own.
 // ---------------------------------------------------------------------------------------
 #include "sipkit/session/invite_session.hpp"
 
@@ -250,8 +258,8 @@ void invite_session::end(action_list& out, int status, std::error_code error,
     ep_->retransmitter.reset();
     ep_->ok.reset();
     ep_->glare_retry.reset();
-    ep_->early.clear();
   }
+  drop_early();
   std::vector<incoming_request>().swap(incoming_);
   reinvite_ = reinvite_state::idle;
   if (dialog_) dialog_->terminate();
@@ -325,6 +333,31 @@ dialog::dialog* invite_session::dialog_for(const message& request) {
     for (auto& d : ep_->early)
       if (fits(d)) return &d;
   return nullptr;
+}
+
+offer_answer_state& invite_session::oa_of(const dialog::dialog* d) noexcept {
+  if (d && ep_)
+    for (std::size_t i = 0; i < ep_->early.size(); ++i)
+      if (&ep_->early[i] == d) return ep_->early_oa[i];
+  return oa_;
+}
+
+void invite_session::drop_early() noexcept {
+  if (!ep_) return;
+  std::vector<dialog::dialog>().swap(ep_->early);
+  std::vector<offer_answer_state>().swap(ep_->early_oa);
+}
+
+const offer_answer_state& invite_session::offer_answer() const noexcept {
+  if (!dialog_ && ep_ && !ep_->early_oa.empty()) return ep_->early_oa.front();
+  return oa_;
+}
+
+const offer_answer_state& invite_session::offer_answer(std::string_view remote_tag) const noexcept {
+  if (!dialog_ && ep_)
+    for (std::size_t i = 0; i < ep_->early.size(); ++i)
+      if (ep_->early[i].id().remote_tag == remote_tag) return ep_->early_oa[i];
+  return offer_answer();
 }
 
 const dialog::dialog* invite_session::current_dialog() const noexcept {
@@ -519,12 +552,14 @@ invite_session::action_list invite_session::update(message_options options, time
   auto req = d->make_request("UPDATE");
   apply(req, options);
   if (has_sdp(req)) {
-    // RFC 3311 §5.1: an offer only once the initial exchange completed, none pending.
-    if (!oa_.negotiated() || oa_.pending()) {
+    // RFC 3311 §5.1: an offer only once the initial exchange (of this dialog) completed,
+    // none pending.
+    auto& oa = oa_of(d);
+    if (!oa.negotiated() || oa.pending()) {
       out.error = error::request_pending;
       return out;
     }
-    (void)oa_.offer_sent(carrier::update, req.body());
+    (void)oa.offer_sent(carrier::update, req.body());
   }
   send(out, pending_kind::update, std::move(req), d);
   return out;
@@ -551,7 +586,7 @@ invite_session::action_list invite_session::request(std::string_view method,
   }
   auto req = d->make_request(method);
   apply(req, options);
-  if (m == parser::method::prack) out.error = answer_in_prack(oa_, req);
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_of(d), req);
   if (out.error) return out;
   send(out, pending_kind::other, std::move(req), d);
   return out;
@@ -587,7 +622,7 @@ invite_session::action_list invite_session::send_built(message request, time_poi
     out.error = error::invalid_state;
     return out;
   }
-  if (m == parser::method::prack) out.error = answer_in_prack(oa_, request);
+  if (m == parser::method::prack) out.error = answer_in_prack(oa_of(d), request);
   if (out.error) return out;
   send(out, pending_kind::other, std::move(request), d);
   return out;
@@ -609,20 +644,21 @@ invite_session::action_list invite_session::respond(transaction::transaction_id 
   using oas = offer_answer_state::state;
 
   if (method == parser::method::invite || method == parser::method::update) {
+    auto& oa = oa_of(dialog_for(req));  // an UPDATE in an early dialog: that fork's
     const carrier mine = method == parser::method::invite ? carrier::reinvite : carrier::update;
-    const bool offered = oa_.current_state() == oas::offer_received && oa_.offer_carrier() == mine;
+    const bool offered = oa.current_state() == oas::offer_received && oa.offer_carrier() == mine;
     if (success) {
       if (offered && !has_body) {
         out.error = error::invalid_state;  // the 2xx must carry the answer
         return out;
       }
       if (offered)
-        (void)oa_.answer_sent(method == parser::method::invite ? carrier::success : carrier::update,
-                              options.body);
-      else if (method == parser::method::invite && has_body && !oa_.pending())
-        (void)oa_.offer_sent(carrier::success, options.body);  // the ACK answers (§14.2)
+        (void)oa.answer_sent(method == parser::method::invite ? carrier::success : carrier::update,
+                             options.body);
+      else if (method == parser::method::invite && has_body && !oa.pending())
+        (void)oa.offer_sent(carrier::success, options.body);  // the ACK answers (§14.2)
     } else if (status >= 300 && offered) {
-      oa_.offer_rejected();
+      oa.offer_rejected();
     }
   }
   // 2xx to a target refresh request (re-INVITE, UPDATE ...) carries our Contact (§12.2.2).
@@ -757,8 +793,10 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
         return d.id().remote_tag == rid->remote_tag;
       });
       if (!known)
-        if (auto d = dialog::dialog::create_uac(invite(), response))
+        if (auto d = dialog::dialog::create_uac(invite(), response)) {
           ep().early.push_back(std::move(*d));
+          ep().early_oa.push_back(oa_);  // the fork starts from the INVITE's offer (or none)
+        }
     }
     if (state_ == st::cancel_pending) {
       // §9.1: the CANCEL waited for this provisional.
@@ -769,13 +807,16 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
     if (state_ == st::calling || state_ == st::proceeding)
       set_state(out, code > 100 && rid ? st::early : st::proceeding, &response);
     if (code > 100 && has_sdp(response) && is_reliable_provisional(response)) {
-      // RFC 3262 §5: a reliable 1xx answers the INVITE's offer, or offers.
+      // RFC 3262 §5: a reliable 1xx answers the INVITE's offer, or offers, in its own
+      // early dialog (§13.2.1: each fork's exchange is separate; the event's message
+      // names the fork by its To tag).
       using oas = offer_answer_state::state;
-      if (oa_.current_state() == oas::offer_sent && oa_.offer_carrier() == carrier::invite) {
-        if (!oa_.answer_received(carrier::reliable_provisional, response.body()))
+      auto& oa = rid ? oa_of(dialog_for_module(rid->remote_tag)) : oa_;
+      if (oa.current_state() == oas::offer_sent && oa.offer_carrier() == carrier::invite) {
+        if (!oa.answer_received(carrier::reliable_provisional, response.body()))
           out.items.push_back(answer_received{carrier::reliable_provisional, &response});
-      } else if (oa_.current_state() == oas::no_offer) {
-        if (!oa_.offer_received(carrier::reliable_provisional, response.body()))
+      } else if (oa.current_state() == oas::no_offer) {
+        if (!oa.offer_received(carrier::reliable_provisional, response.body()))
           out.items.push_back(offer_received{carrier::reliable_provisional, &response});
       }
     }
@@ -785,7 +826,7 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
 
   // 300-699: the ICT ACKs it (§17.1.1.3); every early dialog ends (§13.2.2.3).
   forget_pending(p.id);
-  if (ep_) std::vector<dialog::dialog>().swap(ep_->early);
+  drop_early();
   oa_.offer_rejected();
   const bool cancelled = state_ == st::cancelling && code == 487;
   end(out, code, cancelled ? error::cancelled : error::rejected, &response);
@@ -841,12 +882,13 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   });
   if (early != forks.end()) {
     dialog_ = std::move(*early);
+    oa_ = std::move(ep_->early_oa[static_cast<std::size_t>(early - forks.begin())]);
   } else {
     dialog_ = dialog::dialog::create_uac(invite(), response);
     if (!dialog_) return out;  // no Contact: unusable (§12.1.2)
   }
   dialog_->on_response(invite(), response);
-  std::vector<dialog::dialog>().swap(forks);
+  drop_early();
   // The INVITE's copy in pending_ can go: later 2xx (retransmissions, forks) are
   // recognised by their dialog.
   forget_pending(invite_id_);
@@ -956,14 +998,15 @@ invite_session::action_list invite_session::on_in_dialog_response(pending_reques
   // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
   if (d && method != parser::method::prack) d->on_response(request, response);
   using oas = offer_answer_state::state;
+  auto& oa = oa_of(d);
   const bool our_update_offer = method == parser::method::update &&
-                                oa_.current_state() == oas::offer_sent &&
-                                oa_.offer_carrier() == carrier::update;
+                                oa.current_state() == oas::offer_sent &&
+                                oa.offer_carrier() == carrier::update;
   if (our_update_offer && code < 300 && has_sdp(response)) {
-    if (!oa_.answer_received(carrier::update, response.body()))
+    if (!oa.answer_received(carrier::update, response.body()))
       out.items.push_back(answer_received{carrier::update, &response});
   } else if (our_update_offer && code >= 300) {
-    oa_.offer_rejected();
+    oa.offer_rejected();
   }
   std::error_code ec;
   if (code >= 300) ec = code == 491 ? error::glare : error::rejected;
@@ -1087,9 +1130,10 @@ void invite_session::on_incoming_reinvite(action_list& out, transaction::transac
 
 void invite_session::on_incoming_update(action_list& out, transaction::transaction_id tx,
                                         const message& request) {
+  auto& oa = oa_of(dialog_for(request));  // in an early dialog: that fork's exchange
   if (has_sdp(request)) {
     // RFC 3311 §5.2: 491 over our pending offer, 500 + Retry-After over the peer's.
-    int refuse = oa_.check_incoming_offer();
+    int refuse = oa.check_incoming_offer();
     if (!refuse && awaiting_answer_for_ack_) refuse = 500;
     if (refuse == 500) {
       out.items.push_back(
@@ -1104,7 +1148,7 @@ void invite_session::on_incoming_update(action_list& out, transaction::transacti
   incoming_.push_back({tx, request});
   const message* kept = &incoming_.back().request;
   if (has_sdp(request)) {
-    (void)oa_.offer_received(carrier::update, request.body());
+    (void)oa.offer_received(carrier::update, request.body());
     out.items.push_back(offer_received{carrier::update, kept});
   }
   out.items.push_back(request_received{tx, kept});

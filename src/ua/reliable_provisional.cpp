@@ -77,7 +77,7 @@ void prack_binding::acknowledge_provisional(const call_ptr& c, const message& pr
   // answers it. With no acceptable answer the PRACK still goes (it stops the 1xx's
   // retransmissions) and refuses the offer; a call without media is then hung up, as
   // §13.2.1 has a UAC do after an unacceptable offer in a 2xx.
-  const auto& oa = c->session->offer_answer();
+  const auto& oa = c->session->offer_answer(rid->remote_tag);  // that fork's exchange
   const bool offered =
       oa.current_state() == session::offer_answer_state::state::offer_received &&
       oa.offer_carrier() == session::offer_answer_state::carrier::reliable_provisional;

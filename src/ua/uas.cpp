@@ -222,8 +222,12 @@ void call_binding::on_offer(const call_ptr& c, std::string_view body, const mess
     answer_status_ = 488;
     return;
   }
-  // §8 of RFC 3264: the version moves only when the description changes.
-  const std::string& previous = c->session->offer_answer().local_sdp();
+  // §8 of RFC 3264: the version moves only when the description changes. Before the 2xx,
+  // a fork's reliable 18x offers in its own early dialog: compare with that dialog's.
+  std::string_view fork;
+  if (from && from->is_response())
+    if (auto to = from->to()) fork = to->tag;
+  const std::string& previous = c->session->offer_answer(fork).local_sdp();
   bool same = false;
   if (!sdp::parse(previous, offer)) {
     const std::uint64_t version = offer.origin().session_version;

@@ -243,8 +243,9 @@ TEST_CASE("UAC: a reliable 183 with SDP answers the INVITE's offer") {
 namespace {
 
 /// Bob's reliable 183 (RFC 3262 §7.1: Require: 100rel, RSeq) with `sdp` as its body.
-message reliable_183(const message& invite, std::string_view sdp, std::string_view rseq = "1") {
-  auto r = bob_response(invite, 183, sdp);
+message reliable_183(const message& invite, std::string_view sdp, std::string_view rseq = "1",
+                     std::string_view tag = bob_tag) {
+  auto r = bob_response(invite, 183, sdp, tag);
   r.add(header_id::require, "100rel");
   r.add("RSeq", rseq);
   return r;
@@ -253,9 +254,10 @@ message reliable_183(const message& invite, std::string_view sdp, std::string_vi
 /// The PRACK of `provisional` as the 100rel module builds it in its early dialog, with
 /// `answer` as its body (none when empty), sent through the session.
 const invite_session::action_list& send_prack(uac_call& c, const message& provisional,
-                                              std::string_view answer) {
+                                              std::string_view answer,
+                                              std::string_view tag = bob_tag) {
   sipkit::session::reliable_provisional_uac rp;
-  auto* d = c.d.session().dialog_for_module(bob_tag);
+  auto* d = c.d.session().dialog_for_module(tag);
   REQUIRE(d);
   auto r = rp.on_provisional(provisional, *d);
   REQUIRE(r.prack);
@@ -330,6 +332,186 @@ TEST_CASE("UAC: after a PRACK answered the 183's offer, the 2xx's SDP is no seco
   REQUIRE(oa.remote_sdp() == offer_sdp);
   // answer() has nothing to answer.
   REQUIRE(c.d.session().answer(answer_sdp, c.d.now()).error == error::invalid_state);
+}
+
+namespace {
+
+// Two forks of a delayed-offer INVITE, each offering in its reliable 183.
+constexpr std::string_view fork1_offer = "v=0\r\no=bob 7 7 IN IP4 192.0.2.4\r\n";
+constexpr std::string_view fork2_offer = "v=0\r\no=carol 9 9 IN IP4 192.0.2.5\r\n";
+constexpr std::string_view fork1_answer = "v=0\r\no=alice 3 3 IN IP4 192.0.2.101\r\n";
+constexpr std::string_view fork2_answer = "v=0\r\no=alice 4 4 IN IP4 192.0.2.101\r\n";
+
+std::string prack_to(std::string_view tag, std::string_view body) {
+  return "PRACK sip:bob@192.0.2.4 SIP/2.0\r\n"
+         "Route: <sip:ss1.example.com;lr>\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+         "To: Bob <sip:bob@biloxi.example.com>;tag=" +
+         std::string(tag) +
+         "\r\n"
+         "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+         "CSeq: 314160 PRACK\r\n"
+         "RAck: 1 314159 INVITE\r\n"
+         "Content-Type: application/sdp\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+}
+
+}  // namespace
+
+TEST_CASE("UAC: offers in the reliable 183s of two forks are each answered in that fork's PRACK") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c("");
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  auto offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].message->to()->tag == "fork1");
+  c.d.advance(100ms);
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  // RFC 3261 §13.2.1, RFC 3262 §5: offer/answer is per dialog; fork2's offer is its own.
+  offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].carrier == carrier::reliable_provisional);
+  REQUIRE(offers[0].message->to()->tag == "fork2");
+  REQUIRE(offers[0].message->body() == fork2_offer);
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::offer_received);
+  REQUIRE(c.d.session().offer_answer("fork1").remote_sdp() == fork1_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::offer_received);
+  REQUIRE(c.d.session().offer_answer("fork2").remote_sdp() == fork2_offer);
+
+  // The second fork's PRACK first: it answers fork2's offer, fork1's stays open.
+  send_prack(c, r2, fork2_answer, "fork2");
+  auto sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].request.serialize() == prack_to("fork2", fork2_answer));
+  REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::answered);
+  REQUIRE(c.d.session().offer_answer("fork2").answer_carrier() == carrier::prack);
+  REQUIRE(c.d.session().offer_answer("fork2").local_sdp() == fork2_answer);
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::offer_received);
+
+  send_prack(c, r1, fork1_answer, "fork1");
+  sent = c.d.last_of<invite_session::send_request>();
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].request.serialize() == prack_to("fork1", fork1_answer));
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::answered);
+  REQUIRE(c.d.session().offer_answer("fork1").local_sdp() == fork1_answer);
+  REQUIRE(c.d.session().offer_answer("fork1").remote_sdp() == fork1_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").local_sdp() == fork2_answer);
+}
+
+TEST_CASE("UAC: a PRACK without a body refuses only its own fork's offer") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c("");
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  send_prack(c, r1, {}, "fork1");
+  REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.body().empty());
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::no_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::offer_received);
+  send_prack(c, r2, fork2_answer, "fork2");
+  REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.body() == fork2_answer);
+  REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::answered);
+}
+
+TEST_CASE("UAC: the 2xx of the second offering fork keeps its exchange; its SDP is no offer") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c("");
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  send_prack(c, r1, fork1_answer, "fork1");
+  send_prack(c, r2, fork2_answer, "fork2");
+
+  c.d.advance(2s);
+  c.respond(200, fork2_offer, "fork2");
+  REQUIRE(c.d.last_of<invite_session::offer_received>().empty());
+  REQUIRE(c.d.last_of<invite_session::answer_received>().empty());
+  auto acks = c.d.last_of<invite_session::send_ack>();
+  REQUIRE(acks.size() == 1);
+  REQUIRE(acks[0].ack.get(header_id::to) == "Bob <sip:bob@biloxi.example.com>;tag=fork2");
+  REQUIRE(acks[0].ack.body().empty());
+  REQUIRE(c.d.session().current_state() == st::confirmed);
+  REQUIRE(c.d.session().current_dialog()->id().remote_tag == "fork2");
+  REQUIRE(c.d.session().early_dialogs().empty());
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == oas::answered);
+  REQUIRE(oa.answer_carrier() == carrier::prack);
+  REQUIRE(oa.local_sdp() == fork2_answer);
+  REQUIRE(oa.remote_sdp() == fork2_offer);
+  REQUIRE(c.d.session().answer(fork2_answer, c.d.now()).error == error::invalid_state);
+
+  // fork1's late 2xx is ACKed and BYEd as before; the call's exchange stays fork2's.
+  c.respond(200, fork1_offer, "fork1");
+  REQUIRE(c.d.last_of<invite_session::send_ack>().size() == 1);
+  REQUIRE(c.d.last_of<invite_session::send_request>().size() == 1);
+  REQUIRE(c.d.last_of<invite_session::offer_received>().empty());
+  REQUIRE(c.d.session().offer_answer().remote_sdp() == fork2_offer);
+}
+
+TEST_CASE("UAC: two forks' reliable 183s answer our offer each in its dialog; the 2xx picks one") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c;  // the INVITE offers
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::answer_received>().size() == 1);
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::reliable_provisional);
+  REQUIRE(answers[0].message->to()->tag == "fork2");
+  REQUIRE(c.d.session().offer_answer("fork1").remote_sdp() == fork1_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").remote_sdp() == fork2_offer);
+  REQUIRE(c.d.session().offer_answer("fork2").local_sdp() == offer_sdp);
+  // The first early dialog's exchange is what offer_answer() shows before the 2xx.
+  REQUIRE(c.d.session().offer_answer().remote_sdp() == fork1_offer);
+
+  c.respond(200, fork2_offer, "fork2");
+  REQUIRE(c.d.last_of<invite_session::answer_received>().empty());
+  REQUIRE(c.d.last_of<invite_session::send_ack>().at(0).ack.body().empty());
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == oas::answered);
+  REQUIRE(oa.answer_carrier() == carrier::reliable_provisional);
+  REQUIRE(oa.local_sdp() == offer_sdp);
+  REQUIRE(oa.remote_sdp() == fork2_offer);
+}
+
+TEST_CASE("UAC: an UPDATE offer in an early dialog meets that fork's exchange only") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c("");
+  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
+  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
+  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
+  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  send_prack(c, r2, fork2_answer, "fork2");  // fork2 negotiated, fork1's offer still open
+
+  // fork1: its own offer awaits our answer, so a new one is 500 + Retry-After (RFC 3311
+  // §5.2).
+  c.d.run(c.d.session().on_request({8, 1}, request_from_bob("UPDATE", 1, fork1_offer, "fork1"),
+                                   c.d.now()));
+  auto busy = c.d.last_of<invite_session::send_response>().at(0).response;
+  REQUIRE(start_line(busy) == "SIP/2.0 500 Server Internal Error");
+  REQUIRE(busy.get("Retry-After") == "1");
+  REQUIRE(c.d.last_of<invite_session::offer_received>().empty());
+
+  // fork2: its exchange is complete, so the UPDATE offers and its 2xx answers.
+  const auto update = request_from_bob("UPDATE", 1, fork2_offer, "fork2");
+  c.d.run(c.d.session().on_request({9, 1}, update, c.d.now()));
+  auto offers = c.d.last_of<invite_session::offer_received>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].carrier == carrier::update);
+  REQUIRE(offers[0].message->from()->tag == "fork2");
+  c.d.run(c.d.session().respond({9, 1}, 200, {.body = std::string(fork2_answer)}, c.d.now()));
+  REQUIRE(start_line(c.d.last_of<invite_session::send_response>().at(0).response) ==
+          "SIP/2.0 200 OK");
+  REQUIRE(c.d.session().offer_answer("fork2").answer_carrier() == carrier::update);
+  REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::offer_received);
 }
 
 TEST_CASE("UAC: a PRACK without a body refuses the reliable 183's offer") {

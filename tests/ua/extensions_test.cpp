@@ -189,8 +189,8 @@ struct uac_fixture {
   uac_fixture() : agent(io, loopback_config("alice")), peer(io) { REQUIRE_FALSE(agent.start()); }
 
   /// make_call to the peer; returns the INVITE the peer received.
-  peer_message dial() {
-    c = agent.make_call(peer.uri("bob"));
+  peer_message dial(ua::call_options options = {}) {
+    c = agent.make_call(peer.uri("bob"), std::move(options));
     c.async_wait_connected([this](std::error_code ec) { connected = ec; });
     auto inv = peer.next_request(method::invite);
     REQUIRE(inv);
@@ -465,6 +465,75 @@ TEST_CASE("extensions: the UAC PRACKs each new reliable 18x once, in its early d
   auto bye = f.peer.next_request(method::bye);
   REQUIRE(bye);
   CHECK(bye->cseq() == "4 BYE");
+  f.reply(*bye, 200, {});
+  REQUIRE(run_until(f.io, [&] { return hung_up.has_value(); }));
+  CHECK(f.peer.unparsable().empty());
+}
+
+TEST_CASE("extensions: each fork's reliable 183 offer is answered in that fork's PRACK",
+          "[extensions]") {
+  // A forking proxy (the peer) brings two early dialogs, each offering in a reliable 183
+  // (the INVITE had no SDP). RFC 3261 §13.2.1, RFC 3262 §5: one exchange per dialog.
+  uac_fixture f;
+  const std::string offer1 = sdp_offer("0", "PCMU/8000");
+  const std::string offer2 = sdp_offer("8", "PCMA/8000");
+  const std::string answer1 = "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=one\r\n";
+  const std::string answer2 = "v=0\r\no=alice 2 1 IN IP4 127.0.0.1\r\ns=two\r\n";
+  std::vector<std::string> offers_seen;
+  ua::call_options o;
+  o.delayed_offer = true;
+  o.answer_offer = [&](std::string_view offer) {
+    offers_seen.emplace_back(offer);
+    return offer == offer1 ? answer1 : offer == offer2 ? answer2 : std::string();
+  };
+  auto inv = f.dial(o);
+  INFO(inv.bytes);
+  CHECK(inv.msg.body().empty());
+  f.peer.send(response_text(inv, 183, "fork-1", f.contact_line() + "Require: 100rel\r\nRSeq: 1\r\n",
+                            offer1),
+              inv.from);
+  f.peer.send(response_text(inv, 183, "fork-2", f.contact_line() + "Require: 100rel\r\nRSeq: 1\r\n",
+                            offer2),
+              inv.from);
+  auto prack_of = [&](std::string_view tag) {
+    return f.peer.next([&](const peer_message& p) { return is_prack(p) && p.to_tag() == tag; });
+  };
+  auto prack1 = prack_of("fork-1");
+  auto prack2 = prack_of("fork-2");
+  REQUIRE(prack1);
+  REQUIRE(prack2);
+  INFO(prack1->bytes);
+  INFO(prack2->bytes);
+  CHECK(prack1->msg.body() == answer1);
+  CHECK(prack2->msg.body() == answer2);
+  CHECK(prack1->header(header_id::content_type) == "application/sdp");
+  CHECK(prack2->header(header_id::content_type) == "application/sdp");
+  CHECK(prack1->header("RAck") == "1 1 INVITE");
+  CHECK(prack2->header("RAck") == "1 1 INVITE");
+  CHECK(prack1->cseq() == "2 PRACK");
+  CHECK(prack2->cseq() == "2 PRACK");
+  CHECK(offers_seen == std::vector<std::string>{offer1, offer2});
+  f.reply(*prack1, 200, {});
+  f.reply(*prack2, 200, {});
+
+  // The second fork answers: its 200 repeats its offer (no new offer); the ACK is empty.
+  f.reply(inv, 200, "fork-2", f.contact_line(), offer2);
+  auto ack = f.peer.next(is_ack);
+  REQUIRE(ack);
+  INFO(ack->bytes);
+  CHECK(ack->to_tag() == "fork-2");
+  CHECK(ack->msg.body().empty());
+  REQUIRE(run_until(f.io, [&] { return f.connected.has_value(); }));
+  CHECK_FALSE(*f.connected);
+  CHECK(f.c.remote_sdp() == offer2);
+  CHECK(f.c.local_sdp() == answer2);
+  CHECK(offers_seen.size() == 2);
+  std::optional<std::error_code> hung_up;
+  f.c.async_hangup([&](std::error_code ec) { hung_up = ec; });
+  auto bye = f.peer.next_request(method::bye);
+  REQUIRE(bye);
+  CHECK(bye->to_tag() == "fork-2");
+  CHECK(bye->cseq() == "3 BYE");
   f.reply(*bye, 200, {});
   REQUIRE(run_until(f.io, [&] { return hung_up.has_value(); }));
   CHECK(f.peer.unparsable().empty());

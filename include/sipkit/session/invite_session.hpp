@@ -176,12 +176,16 @@ class invite_session {
     const parser::message* cause = nullptr;  ///< null when the application caused it
   };
   /// The peer made an offer: answer it (accept/respond with the answer as body, or
-  /// answer() when it came in a 2xx and the ACK must carry the answer).
+  /// answer() when it came in a 2xx and the ACK must carry the answer). UAC, in a
+  /// reliable 1xx: the offer of that fork's early dialog (the To tag of `message`), to
+  /// answer in the PRACK sent in that dialog (request/send_built with that tag); each
+  /// fork that offers is reported (RFC 3261 §13.2.1, RFC 3262 §5).
   struct offer_received {
     offer_answer_state::carrier carrier;
     const parser::message* message;
   };
-  /// The peer answered our offer.
+  /// The peer answered our offer (UAC, in a reliable 1xx: in that fork's early dialog,
+  /// the To tag of `message`; each fork's answer is reported).
   struct answer_received {
     offer_answer_state::carrier carrier;
     const parser::message* message;
@@ -292,8 +296,9 @@ class invite_session {
   /// request_completed. Not for INVITE, UPDATE, BYE, ACK, CANCEL. `remote_tag` picks the
   /// early dialog of that fork (a PRACK goes to the dialog of its 1xx, RFC 3262 §7.2);
   /// empty: the confirmed dialog, else the first early one. A PRACK while the offer of a
-  /// reliable 1xx awaits our answer (our INVITE had none, RFC 3262 §5) carries the answer
-  /// as its body; without a body it refuses that offer (same for send_built()).
+  /// reliable 1xx of its dialog awaits our answer (our INVITE had none, RFC 3262 §5)
+  /// carries the answer as its body; without a body it refuses that offer; other forks'
+  /// offers are not touched (same for send_built()).
   action_list request(std::string_view method, message_options options, time_point now,
                       std::string_view remote_tag = {});
   /// For the modules that build in-dialog requests from a dialog themselves (100rel's
@@ -379,7 +384,15 @@ class invite_session {
   state current_state() const noexcept { return state_; }
   reinvite_state current_reinvite_state() const noexcept { return reinvite_; }
   bool is_uac() const noexcept { return uac_; }
-  const offer_answer_state& offer_answer() const noexcept { return oa_; }
+  /// The offer/answer state of current_dialog(): the confirmed dialog's (the UAS's), or
+  /// for a UAC before the 2xx the first early dialog's, or, before any early dialog, the
+  /// INVITE's own (its offer, or none).
+  const offer_answer_state& offer_answer() const noexcept;
+  /// UAC before the 2xx: the offer/answer state of the early dialog with remote tag
+  /// `remote_tag` (RFC 3261 §13.2.1, RFC 3262 §5: each fork's exchange is its own; the
+  /// offer of its reliable 1xx is answered in its PRACK). Otherwise, or when there is no
+  /// such early dialog, offer_answer().
+  const offer_answer_state& offer_answer(std::string_view remote_tag) const noexcept;
   /// The confirmed dialog, else (UAC) the first early one, else null.
   const dialog::dialog* current_dialog() const noexcept;
   /// UAC: the early dialogs, one per remote tag (forks), until a 2xx picks one.
@@ -426,6 +439,10 @@ class invite_session {
                  time_point now);
   void arm_2xx_timer();
   dialog::dialog* dialog_for(const parser::message& request);
+  /// The offer/answer state of dialog `d`: an early dialog's own, else oa_.
+  offer_answer_state& oa_of(const dialog::dialog* d) noexcept;
+  /// Drops every early dialog with its offer/answer state.
+  void drop_early() noexcept;
   parser::message uas_response(const parser::message& request, int status,
                                const message_options& options, bool with_contact) const;
   action_list on_invite_response(pending_request& p, const parser::message& response,
@@ -450,6 +467,9 @@ class invite_session {
     parser::message invite;  // until on_invite_transaction_ended
     // UAC: early dialogs per remote tag, until a 2xx picks one or the INVITE fails.
     std::vector<dialog::dialog> early;
+    // Each early dialog's offer/answer state, at the same index (§13.2.1: per dialog);
+    // it starts as a copy of the INVITE's (oa_) and becomes oa_ when its 2xx comes.
+    std::vector<offer_answer_state> early_oa;
     // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
     std::optional<parser::message> ok;
     transaction::transaction_id ok_tx;
