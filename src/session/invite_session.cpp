@@ -335,28 +335,48 @@ dialog::dialog* invite_session::dialog_for(const message& request) {
   return nullptr;
 }
 
-offer_answer_state& invite_session::oa_of(const dialog::dialog* d) noexcept {
-  if (d && ep_)
-    for (std::size_t i = 0; i < ep_->early.size(); ++i)
-      if (&ep_->early[i] == d) return ep_->early_oa[i];
-  return oa_;
+offer_answer_state& invite_session::oa_of(const dialog::dialog* d) {
+  if (!d || !ep_) return oa_;
+  for (std::size_t index = 0; index < ep_->early.size(); ++index) {
+    if (&ep_->early[index] != d) continue;
+    if (offer_answer_state* own = early_oa_of(index)) return *own;
+    // Its first exchange: the fork starts from the INVITE's offer (or none), which oa_
+    // keeps until a 2xx. Made only now, so a fork that never negotiates costs nothing.
+    return ep_->early_oa.emplace_back(index, oa_).second;
+  }
+  return oa_;  // the confirmed dialog
+}
+
+offer_answer_state* invite_session::early_oa_of(std::size_t index) noexcept {
+  if (ep_)
+    for (auto& [i, oa] : ep_->early_oa)
+      if (i == index) return &oa;
+  return nullptr;
+}
+
+const offer_answer_state* invite_session::early_oa_of(std::size_t index) const noexcept {
+  return const_cast<invite_session*>(this)->early_oa_of(index);
 }
 
 void invite_session::drop_early() noexcept {
   if (!ep_) return;
   std::vector<dialog::dialog>().swap(ep_->early);
-  std::vector<offer_answer_state>().swap(ep_->early_oa);
+  std::vector<std::pair<std::size_t, offer_answer_state>>().swap(ep_->early_oa);
 }
 
 const offer_answer_state& invite_session::offer_answer() const noexcept {
-  if (!dialog_ && ep_ && !ep_->early_oa.empty()) return ep_->early_oa.front();
-  return oa_;
+  if (dialog_) return oa_;
+  const offer_answer_state* first = early_oa_of(0);
+  return first ? *first : oa_;
 }
 
 const offer_answer_state& invite_session::offer_answer(std::string_view remote_tag) const noexcept {
   if (!dialog_ && ep_)
     for (std::size_t i = 0; i < ep_->early.size(); ++i)
-      if (ep_->early[i].id().remote_tag == remote_tag) return ep_->early_oa[i];
+      if (ep_->early[i].id().remote_tag == remote_tag) {
+        const offer_answer_state* own = early_oa_of(i);
+        return own ? *own : oa_;  // no exchange of its own yet: the INVITE's
+      }
   return offer_answer();
 }
 
@@ -795,7 +815,6 @@ invite_session::action_list invite_session::on_invite_response(pending_request& 
       if (!known)
         if (auto d = dialog::dialog::create_uac(invite(), response)) {
           ep().early.push_back(std::move(*d));
-          ep().early_oa.push_back(oa_);  // the fork starts from the INVITE's offer (or none)
         }
     }
     if (state_ == st::cancel_pending) {
@@ -882,7 +901,8 @@ invite_session::action_list invite_session::on_2xx_to_invite(const message& resp
   });
   if (early != forks.end()) {
     dialog_ = std::move(*early);
-    oa_ = std::move(ep_->early_oa[static_cast<std::size_t>(early - forks.begin())]);
+    if (auto* own = early_oa_of(static_cast<std::size_t>(early - forks.begin())))
+      oa_ = std::move(*own);
   } else {
     dialog_ = dialog::dialog::create_uac(invite(), response);
     if (!dialog_) return out;  // no Contact: unusable (§12.1.2)

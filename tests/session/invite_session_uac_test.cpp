@@ -482,6 +482,27 @@ TEST_CASE("UAC: two forks' reliable 183s answer our offer each in its dialog; th
   REQUIRE(oa.remote_sdp() == fork2_offer);
 }
 
+TEST_CASE("UAC: a fork that answers only in its 2xx answers the INVITE's offer, not a repeat") {
+  using oas = sipkit::session::offer_answer_state::state;
+  uac_call c;  // the INVITE offers
+  // fork1 answers in a reliable 183; fork2 rings without SDP, then answers in its 2xx.
+  c.d.run(c.d.session().on_response(c.invite_id, reliable_183(c.invite, fork1_offer, "1", "fork1"),
+                                    c.d.now()));
+  REQUIRE(c.d.last_of<invite_session::answer_received>().size() == 1);
+  c.respond(180, {}, "fork2");
+  REQUIRE(c.d.session().offer_answer("fork2").current_state() == oas::offer_sent);
+  c.respond(200, fork2_offer, "fork2");
+  // RFC 3261 §13.2.1: fork2's dialog had no exchange yet; its 2xx carries the answer.
+  auto answers = c.d.last_of<invite_session::answer_received>();
+  REQUIRE(answers.size() == 1);
+  REQUIRE(answers[0].carrier == carrier::success);
+  REQUIRE(answers[0].message->to()->tag == "fork2");
+  const auto& oa = c.d.session().offer_answer();
+  REQUIRE(oa.current_state() == oas::answered);
+  REQUIRE(oa.local_sdp() == offer_sdp);
+  REQUIRE(oa.remote_sdp() == fork2_offer);
+}
+
 TEST_CASE("UAC: an UPDATE offer in an early dialog meets that fork's exchange only") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c("");

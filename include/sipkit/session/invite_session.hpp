@@ -439,8 +439,13 @@ class invite_session {
                  time_point now);
   void arm_2xx_timer();
   dialog::dialog* dialog_for(const parser::message& request);
-  /// The offer/answer state of dialog `d`: an early dialog's own, else oa_.
-  offer_answer_state& oa_of(const dialog::dialog* d) noexcept;
+  /// The offer/answer state of dialog `d`: an early dialog's own (made from oa_ on first
+  /// use), else oa_.
+  offer_answer_state& oa_of(const dialog::dialog* d);
+  /// The own offer/answer state of early dialog `index`, or null while it has none (then
+  /// the INVITE's, oa_, is its state).
+  offer_answer_state* early_oa_of(std::size_t index) noexcept;
+  const offer_answer_state* early_oa_of(std::size_t index) const noexcept;
   /// Drops every early dialog with its offer/answer state.
   void drop_early() noexcept;
   parser::message uas_response(const parser::message& request, int status,
@@ -467,9 +472,11 @@ class invite_session {
     parser::message invite;  // until on_invite_transaction_ended
     // UAC: early dialogs per remote tag, until a 2xx picks one or the INVITE fails.
     std::vector<dialog::dialog> early;
-    // Each early dialog's offer/answer state, at the same index (§13.2.1: per dialog);
-    // it starts as a copy of the INVITE's (oa_) and becomes oa_ when its 2xx comes.
-    std::vector<offer_answer_state> early_oa;
+    // The offer/answer state of an early dialog (by its index in `early`) once it has an
+    // exchange of its own (§13.2.1: per dialog): a copy of the INVITE's (oa_) at its first
+    // reliable 1xx with SDP, PRACK or UPDATE; it becomes oa_ when that dialog's 2xx comes.
+    // An early dialog without an entry is still at the INVITE's state.
+    std::vector<std::pair<std::size_t, offer_answer_state>> early_oa;
     // UAS side of §13.3.1.4 for the INVITE and each re-INVITE: our 2xx until its ACK.
     std::optional<parser::message> ok;
     transaction::transaction_id ok_tx;
