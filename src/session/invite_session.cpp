@@ -25,7 +25,7 @@
 //                                             (after a hang-up, with its headers)
 //   proceeding|early reliable 1xx with SDP    in that fork's early dialog, whose offer/
 //                                             answer state is its own (§13.2.1: per dialog,
-//                                             a copy of the INVITE's when the dialog began):
+//                                             a copy of the INVITE's at its first exchange):
 //                                             our offer pending: answer_received; no offer
 //                                             yet: offer_received, and that fork's PRACK
 //                                             (request/send_built) carries the answer
@@ -138,10 +138,15 @@ int failure_status(std::error_code ec) {
 /// the PRACK. A PRACK that carries a body while that offer is open is the answer; one
 /// without a body refuses the offer (the application had none to give). Any other PRACK
 /// leaves offer/answer alone. The error when `oa` does not take the answer.
+/// Whether a PRACK in a dialog of this state carries (or, without a body, refuses) the
+/// answer to the offer of a reliable 1xx.
+bool awaits_prack_answer(const offer_answer_state& oa) noexcept {
+  return oa.current_state() == offer_answer_state::state::offer_received &&
+         oa.offer_carrier() == carrier::reliable_provisional;
+}
+
+/// The PRACK's part of the exchange, for a state awaits_prack_answer() holds for.
 std::error_code answer_in_prack(offer_answer_state& oa, const message& prack) {
-  if (oa.current_state() != offer_answer_state::state::offer_received ||
-      oa.offer_carrier() != carrier::reliable_provisional)
-    return {};
   if (!has_sdp(prack)) {
     oa.offer_rejected();
     return {};
@@ -358,6 +363,16 @@ const offer_answer_state* invite_session::early_oa_of(std::size_t index) const n
   return const_cast<invite_session*>(this)->early_oa_of(index);
 }
 
+const offer_answer_state& invite_session::state_of(const dialog::dialog* d) const noexcept {
+  if (d && ep_)
+    for (std::size_t index = 0; index < ep_->early.size(); ++index)
+      if (&ep_->early[index] == d) {
+        const offer_answer_state* own = early_oa_of(index);
+        return own ? *own : oa_;  // no exchange of its own yet: the INVITE's
+      }
+  return oa_;
+}
+
 void invite_session::drop_early() noexcept {
   if (!ep_) return;
   std::vector<dialog::dialog>().swap(ep_->early);
@@ -373,10 +388,7 @@ const offer_answer_state& invite_session::offer_answer() const noexcept {
 const offer_answer_state& invite_session::offer_answer(std::string_view remote_tag) const noexcept {
   if (!dialog_ && ep_)
     for (std::size_t i = 0; i < ep_->early.size(); ++i)
-      if (ep_->early[i].id().remote_tag == remote_tag) {
-        const offer_answer_state* own = early_oa_of(i);
-        return own ? *own : oa_;  // no exchange of its own yet: the INVITE's
-      }
+      if (ep_->early[i].id().remote_tag == remote_tag) return state_of(&ep_->early[i]);
   return offer_answer();
 }
 
@@ -606,7 +618,8 @@ invite_session::action_list invite_session::request(std::string_view method,
   }
   auto req = d->make_request(method);
   apply(req, options);
-  if (m == parser::method::prack) out.error = answer_in_prack(oa_of(d), req);
+  if (m == parser::method::prack && awaits_prack_answer(state_of(d)))
+    out.error = answer_in_prack(oa_of(d), req);
   if (out.error) return out;
   send(out, pending_kind::other, std::move(req), d);
   return out;
@@ -642,7 +655,8 @@ invite_session::action_list invite_session::send_built(message request, time_poi
     out.error = error::invalid_state;
     return out;
   }
-  if (m == parser::method::prack) out.error = answer_in_prack(oa_of(d), request);
+  if (m == parser::method::prack && awaits_prack_answer(state_of(d)))
+    out.error = answer_in_prack(oa_of(d), request);
   if (out.error) return out;
   send(out, pending_kind::other, std::move(request), d);
   return out;
@@ -1018,15 +1032,15 @@ invite_session::action_list invite_session::on_in_dialog_response(pending_reques
   // RFC 5057 §5.1: a failed PRACK concerns that transaction only, not the dialog.
   if (d && method != parser::method::prack) d->on_response(request, response);
   using oas = offer_answer_state::state;
-  auto& oa = oa_of(d);
+  const auto& seen = state_of(d);
   const bool our_update_offer = method == parser::method::update &&
-                                oa.current_state() == oas::offer_sent &&
-                                oa.offer_carrier() == carrier::update;
+                                seen.current_state() == oas::offer_sent &&
+                                seen.offer_carrier() == carrier::update;
   if (our_update_offer && code < 300 && has_sdp(response)) {
-    if (!oa.answer_received(carrier::update, response.body()))
+    if (!oa_of(d).answer_received(carrier::update, response.body()))
       out.items.push_back(answer_received{carrier::update, &response});
   } else if (our_update_offer && code >= 300) {
-    oa.offer_rejected();
+    oa_of(d).offer_rejected();
   }
   std::error_code ec;
   if (code >= 300) ec = code == 491 ? error::glare : error::rejected;

@@ -358,6 +358,19 @@ std::string prack_to(std::string_view tag, std::string_view body) {
          std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
 }
 
+/// fork1 and fork2 each send their reliable 183 with their offer, in that order; returns
+/// the two 183s (the PRACKs refer to them), kept in c.responses like respond()'s, so that
+/// the events' messages stay valid.
+std::pair<const message&, const message&> both_forks_offer(uac_call& c) {
+  for (std::string_view tag : {"fork1", "fork2"}) {
+    c.responses.push_back(
+        reliable_183(c.invite, tag == "fork1" ? fork1_offer : fork2_offer, "1", tag));
+    c.d.run(c.d.session().on_response(c.invite_id, c.responses.back(), c.d.now()));
+  }
+  const auto n = c.responses.size();
+  return {c.responses[n - 2], c.responses[n - 1]};
+}
+
 }  // namespace
 
 TEST_CASE("UAC: offers in the reliable 183s of two forks are each answered in that fork's PRACK") {
@@ -405,10 +418,7 @@ TEST_CASE("UAC: offers in the reliable 183s of two forks are each answered in th
 TEST_CASE("UAC: a PRACK without a body refuses only its own fork's offer") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c("");
-  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
-  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
-  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
-  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  const auto [r1, r2] = both_forks_offer(c);
   send_prack(c, r1, {}, "fork1");
   REQUIRE(c.d.last_of<invite_session::send_request>().at(0).request.body().empty());
   REQUIRE(c.d.session().offer_answer("fork1").current_state() == oas::no_offer);
@@ -421,10 +431,7 @@ TEST_CASE("UAC: a PRACK without a body refuses only its own fork's offer") {
 TEST_CASE("UAC: the 2xx of the second offering fork keeps its exchange; its SDP is no offer") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c("");
-  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
-  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
-  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
-  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  const auto [r1, r2] = both_forks_offer(c);
   send_prack(c, r1, fork1_answer, "fork1");
   send_prack(c, r2, fork2_answer, "fork2");
 
@@ -506,10 +513,7 @@ TEST_CASE("UAC: a fork that answers only in its 2xx answers the INVITE's offer, 
 TEST_CASE("UAC: an UPDATE offer in an early dialog meets that fork's exchange only") {
   using oas = sipkit::session::offer_answer_state::state;
   uac_call c("");
-  const auto r1 = reliable_183(c.invite, fork1_offer, "1", "fork1");
-  const auto r2 = reliable_183(c.invite, fork2_offer, "1", "fork2");
-  c.d.run(c.d.session().on_response(c.invite_id, r1, c.d.now()));
-  c.d.run(c.d.session().on_response(c.invite_id, r2, c.d.now()));
+  const auto [r1, r2] = both_forks_offer(c);
   send_prack(c, r2, fork2_answer, "fork2");  // fork2 negotiated, fork1's offer still open
 
   // fork1: its own offer awaits our answer, so a new one is 500 + Retry-After (RFC 3311

@@ -446,6 +446,9 @@ class invite_session {
   /// the INVITE's, oa_, is its state).
   offer_answer_state* early_oa_of(std::size_t index) noexcept;
   const offer_answer_state* early_oa_of(std::size_t index) const noexcept;
+  /// What oa_of(d) would return, without making an early dialog's own state: for the
+  /// checks that decide whether the exchange changes at all.
+  const offer_answer_state& state_of(const dialog::dialog* d) const noexcept;
   /// Drops every early dialog with its offer/answer state.
   void drop_early() noexcept;
   parser::message uas_response(const parser::message& request, int status,
