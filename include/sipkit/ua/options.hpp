@@ -76,11 +76,14 @@ struct call_options {
   /// instead of one made from ua_config::media. Empty: ua_config::media's (if any).
   std::string sdp{};
   /// Delayed offer (RFC 3261 §13.2.1, RFC 3264 §4): the INVITE has no SDP; the peer
-  /// offers in its 2xx and our answer goes in the ACK (from `answer_offer` or, without
-  /// it, from ua_config::media). `sdp` and `body` are then ignored.
+  /// offers in its 2xx and our answer goes in the ACK, or in a reliable 18x and our answer
+  /// goes in its PRACK (RFC 3262 §5; each fork that offers so is answered in its own early
+  /// dialog's PRACK). The answer comes from `answer_offer` or, without it, from
+  /// ua_config::media. `sdp` and `body` are then ignored.
   bool delayed_offer = false;
-  /// Delayed offer only: our answer to the offer in the 2xx; it gets the peer's SDP.
-  /// Return "" to answer from ua_config::media. Runs on the agent's thread.
+  /// Delayed offer only: our answer to an offer (in the 2xx, or in a reliable 18x, once per
+  /// fork that offers); it gets the peer's SDP. Return "" to answer from ua_config::media.
+  /// Runs on the agent's thread.
   std::function<std::string(std::string_view offer)> answer_offer{};
   /// From URI and display name of this call ("sip:alice@example.com", "Alice");
   /// empty: ua_config's user, domain and display_name. The From tag is the stack's.
